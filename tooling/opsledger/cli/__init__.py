@@ -1,0 +1,70 @@
+"""The ``opsledger`` command: a thin Click face over the core.
+
+Commands gather options and call the core; :func:`run` is the one place that turns
+expected failures into a one-line message and an exit status (2 for usage and
+configuration, 3 for a genuine bug, with the traceback only under ``-v``).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from opsledger import __version__
+from opsledger.errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, OpsledgerError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="opsledger")
+@click.option("-v", "--verbose", is_flag=True, help="Show a traceback for internal errors.")
+def cli(verbose: bool) -> None:
+    """Governance-as-code for IT operations: audit incidents, changes, PIRs and runbooks."""
+
+
+def _register() -> None:
+    from opsledger.cli.demo import demo
+    from opsledger.cli.validate import validate
+
+    cli.add_command(validate)
+    cli.add_command(demo)
+
+
+_register()
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        result = cli.main(args=args, prog_name="opsledger", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo("opsledger: aborted", err=True)
+        return EXIT_USAGE
+    except OpsledgerError as exc:
+        click.echo(f"opsledger: error: {exc.message}", err=True)
+        return exc.status
+    except KeyboardInterrupt:
+        click.echo("opsledger: interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug: one line unless -v
+        if verbose:
+            traceback.print_exc()
+        click.echo(
+            f"opsledger: internal error: {type(exc).__name__}: {exc} (run with -v for details; "
+            "please report it)",
+            err=True,
+        )
+        return EXIT_BUG
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,59 @@
+"""What every command shares: the --repo option, finding the repository, progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from opsledger.model.ledger import find_root
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def repo_option(func: F) -> F:
+    return click.option(
+        "--repo",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Governance repository to use (default: the one containing the current folder).",
+    )(func)
+
+
+def repo_root(repo: Path | None) -> Path:
+    return find_root(repo if repo is not None else Path.cwd())
+
+
+def interactive() -> bool:
+    """True on a terminal outside CI: only then is progress shown."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on a terminal, or None (quiet in CI and pipes)."""
+    if not interactive():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def write_output(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")

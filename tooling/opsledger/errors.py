@@ -1,0 +1,29 @@
+"""Expected failures and exit statuses.
+
+Anything the user can fix (bad configuration, a missing repository, a bad option) is
+raised as :class:`OpsledgerError` and printed by the CLI as one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_BUG = 3
+EXIT_SHALLOW = 4
+
+
+class OpsledgerError(Exception):
+    """A problem the user can fix; ``status`` is the process exit status."""
+
+    status = EXIT_USAGE
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class ConfigError(OpsledgerError):
+    """The repository's configuration (policy, schemas, layout) cannot be used."""

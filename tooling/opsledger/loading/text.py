@@ -1,0 +1,78 @@
+"""Bytes to text, strictly: UTF-8 only, no byte-order mark, no control, invisible or bidi characters.
+
+Records arrive in pull requests; characters a reviewer cannot see (zero-width spaces,
+bidirectional overrides) or that terminals interpret (ESC) are rejected with their position.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from opsledger.loading.errors import LoadError
+
+_BOMS = {
+    b"\xef\xbb\xbf": "a UTF-8 byte-order mark",
+    b"\xff\xfe": "a UTF-16 byte-order mark",
+    b"\xfe\xff": "a UTF-16 byte-order mark",
+}
+
+# C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphen; Arabic letter mark;
+# Mongolian vowel separator; zero-width and directional marks; bidi embeddings, overrides
+# and isolates; word joiner and invisible operators; BOM inside text; interlinear
+# annotation controls; tag characters.
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def describe_char(char: str) -> str:
+    name = unicodedata.name(char, "")
+    if not name:
+        name = {"\x1b": "ESCAPE", "\x00": "NUL", "\x7f": "DELETE"}.get(char, "control character")
+    return f"U+{ord(char):04X} {name}"
+
+
+def decode_strict(raw: bytes) -> str:
+    """Decode record bytes, raising :class:`LoadError` with line and column on any problem."""
+    for bom, what in _BOMS.items():
+        if raw.startswith(bom):
+            return _raise_bom(what)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        prefix = raw[: exc.start]
+        line = prefix.count(b"\n") + 1
+        column = len(prefix[prefix.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        raise LoadError(
+            f"invalid UTF-8 byte 0x{raw[exc.start]:02X}",
+            line,
+            column,
+            hint="save the file as UTF-8",
+        ) from None
+    match = _FORBIDDEN.search(text)
+    if match:
+        line, column = _position(text, match.start())
+        raise LoadError(
+            f"forbidden character {describe_char(match.group())}",
+            line,
+            column,
+            hint="remove it: control, invisible and bidirectional characters can hide text",
+        )
+    return text
+
+
+def _raise_bom(what: str) -> str:
+    raise LoadError(
+        f"file starts with {what}",
+        1,
+        1,
+        hint="save the file as UTF-8 without a byte-order mark",
+    )

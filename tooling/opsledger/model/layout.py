@@ -1,0 +1,110 @@
+"""Where records live (SPEC §1) and which kind each file is.
+
+Walking never follows symlinks: a linked file or folder is reported, never read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES_FILE = "records/services.yaml"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    folder: str
+    suffix: str
+    pattern: re.Pattern[str]
+    example: str
+    slug_allowed: bool = False
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("incident", "records/incidents", ".yaml", re.compile(r"INC-[0-9]{4}-[0-9]{4,}"),
+         "INC-2026-0042.yaml"),
+    Kind("change", "records/changes", ".yaml", re.compile(r"CHG-[0-9]{4}-[0-9]{4,}"),
+         "CHG-2026-0107.yaml"),
+    Kind("pir", "records/pirs", ".md", re.compile(r"PIR-[0-9]{4}-[0-9]{4,}"),
+         "PIR-2026-0042.md"),
+    Kind("runbook", "runbooks", ".md", re.compile(r"RB-[0-9]{4,}"),
+         "RB-0003-orders-db-pool.md", slug_allowed=True),
+)
+KIND_BY_NAME = {kind.name: kind for kind in KINDS}
+IGNORED_NAMES = frozenset({"README.md", ".gitkeep", ".keep"})
+
+
+def kind_of_id(record_id: str) -> Kind | None:
+    """The kind whose ID pattern ``record_id`` fully matches (ASCII only)."""
+    for kind in KINDS:
+        if kind.pattern.fullmatch(record_id) and record_id.isascii():
+            return kind
+    return None
+
+
+def stem_matches(kind: Kind, stem: str, record_id: str) -> bool:
+    if stem == record_id:
+        return True
+    return kind.slug_allowed and stem.startswith(record_id + "-") and len(stem) > len(record_id) + 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file found under a record folder: its kind, or why it is not a record."""
+
+    path: str  # repository-relative, POSIX separators
+    kind: Kind | None
+    problem: str = ""
+
+
+def walk(root: Path) -> Iterator[Entry]:
+    """Every file under the record folders, in a stable order."""
+    for kind in KINDS:
+        base = root / kind.folder
+        if not base.is_dir() or base.is_symlink():
+            if base.is_symlink():
+                yield Entry(kind.folder, kind, "is a symbolic link; links are refused")
+            continue
+        for folder, dirs, files in os.walk(base, followlinks=False):
+            dirs.sort()
+            here = Path(folder)
+            for name in list(dirs):
+                if (here / name).is_symlink():
+                    dirs.remove(name)
+                    yield Entry(_rel(root, here / name), kind, "is a symbolic link; links are refused")
+                elif name.startswith("."):
+                    dirs.remove(name)
+            for name in sorted(files):
+                if name.startswith(".") or name in IGNORED_NAMES:
+                    continue
+                rel = _rel(root, here / name)
+                if not name.endswith(kind.suffix):
+                    yield Entry(
+                        rel,
+                        None,
+                        f"not a {kind.name} file: {kind.folder}/ holds files named like "
+                        f"{kind.example}",
+                    )
+                else:
+                    yield Entry(rel, kind)
+
+
+def classify(root: Path, path: Path) -> Entry | None:
+    """The entry for one file given on the command line, or None if it is no record."""
+    rel = _rel(root, path)
+    if rel == SERVICES_FILE:
+        return None
+    for kind in KINDS:
+        if rel.startswith(kind.folder + "/"):
+            if not rel.endswith(kind.suffix):
+                return Entry(rel, None, f"not a {kind.name} file")
+            return Entry(rel, kind)
+    return None
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()

@@ -1,0 +1,229 @@
+"""The Ledger: every record, the service catalog and the policy of one repository.
+
+``load_ledger`` reads each record file once (strict loader → schema → typed record).
+Problems are collected as findings, never raised, so one bad file never hides another;
+only an unusable configuration (policy, schemas) raises :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opsledger.errors import ConfigError
+from opsledger.findings import Finding, json_pointer
+from opsledger.loading import Document, LoadError, load_document
+from opsledger.model.layout import (
+    KIND_BY_NAME,
+    SERVICES_FILE,
+    Entry,
+    classify,
+    kind_of_id,
+    stem_matches,
+    walk,
+)
+from opsledger.model.policy import POLICY_FILE, Policy, load_policy
+from opsledger.model.records import RECORD_TYPES, Change, Incident, Pir, Record, Runbook, Service
+from opsledger.schemas import SchemaSet
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Ledger:
+    root: Path
+    policy: Policy
+    schemas: SchemaSet
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    changes: dict[str, Change] = field(default_factory=dict)
+    pirs: dict[str, Pir] = field(default_factory=dict)
+    runbooks: dict[str, Runbook] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+    services_doc: Document | None = None
+    problems: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def records(self) -> Iterator[Record]:
+        yield from self.incidents.values()
+        yield from self.changes.values()
+        yield from self.pirs.values()
+        yield from self.runbooks.values()
+
+    def get(self, record_id: str) -> Record | None:
+        for table in (self.incidents, self.changes, self.pirs, self.runbooks):
+            record = table.get(record_id)
+            if record is not None:
+                return record
+        return None
+
+
+def find_root(start: Path) -> Path:
+    """The governance repository containing ``start``: the nearest folder with policy.yaml."""
+    here = Path(os.path.abspath(start))
+    for folder in (here, *here.parents):
+        if (folder / POLICY_FILE).is_file():
+            return folder
+    raise ConfigError(
+        f"no {POLICY_FILE} found in {here} or any folder above it; run inside a governance "
+        "repository, pass --repo PATH, or create one with 'opsledger init DIR'"
+    )
+
+
+def load_ledger(
+    root: Path, paths: Iterable[Path] | None = None, *, progress: Progress | None = None
+) -> Ledger:
+    """Load the repository at ``root``; with ``paths``, only those record files (and folders)."""
+    root = Path(os.path.abspath(root))
+    schemas = SchemaSet(root / "schemas")
+    policy = load_policy(root, schemas)
+    ledger = Ledger(root, policy, schemas)
+    _load_services(ledger)
+    entries = list(walk(root)) if paths is None else list(_selected(root, paths))
+    seen: dict[str, str] = {}
+    for done, entry in enumerate(entries, 1):
+        ledger.files.append(entry.path)
+        if entry.kind is None or entry.problem:
+            ledger.problems.append(_problem(entry.path, 1, 1, "REF-ID", entry.problem))
+        else:
+            _load_record(ledger, entry, seen)
+        if progress is not None:
+            progress(done, len(entries))
+    ledger.problems.sort()
+    return ledger
+
+
+def _selected(root: Path, paths: Iterable[Path]) -> Iterator[Entry]:
+    chosen: dict[str, Entry] = {}
+    everything: list[Entry] | None = None
+    for given in paths:
+        path = Path(os.path.abspath(given))
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            raise ConfigError(f"{given}: outside the repository {root}") from None
+        if path.is_dir() and not path.is_symlink():
+            everything = everything if everything is not None else list(walk(root))
+            prefix = "" if rel == "." else rel + "/"
+            chosen.update((e.path, e) for e in everything if e.path.startswith(prefix))
+        elif not os.path.lexists(path):
+            raise ConfigError(f"{given}: no such file")
+        else:
+            entry = classify(root, path)
+            if entry is not None:
+                chosen[entry.path] = entry
+    yield from (chosen[key] for key in sorted(chosen))
+
+
+def _problem(
+    path: str, line: int, column: int, rule: str, message: str, *, record: str | None = None,
+    pointer: str = "", fix: str = ""
+) -> Finding:
+    return Finding(path, line, column, rule, "error", message, record, pointer, fix)
+
+
+def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str]) -> None:
+    assert entry.kind is not None
+    kind = entry.kind
+    try:
+        doc = load_document(ledger.root / entry.path, limits=ledger.policy.limits)
+    except LoadError as exc:
+        ledger.problems.append(
+            _problem(entry.path, exc.line, exc.column, "SCHEMA", exc.message, fix=exc.hint)
+        )
+        return
+    stem = Path(entry.path).name[: -len(kind.suffix)]
+    raw_id = doc.data.get("id") if isinstance(doc.data, dict) else None
+    record_id = raw_id if isinstance(raw_id, str) else stem
+    for problem in ledger.schemas.check(kind.name, doc):
+        ledger.problems.append(
+            _problem(entry.path, problem.line, problem.column, "SCHEMA", problem.message,
+                     record=record_id, pointer=json_pointer(problem.path))
+        )
+    if isinstance(raw_id, str):
+        if not _check_id(ledger, entry, doc, raw_id, stem, seen):
+            return
+    record = RECORD_TYPES[kind.name].build(record_id, entry.path, doc)
+    table: dict[str, Record] = getattr(ledger, {"incident": "incidents", "change": "changes",
+                                                "pir": "pirs", "runbook": "runbooks"}[kind.name])
+    table.setdefault(record_id, record)
+
+
+def _check_id(
+    ledger: Ledger, entry: Entry, doc: Document, record_id: str, stem: str, seen: dict[str, str]
+) -> bool:
+    """REF-ID checks; False when the record must not be registered (a duplicate)."""
+    assert entry.kind is not None
+    line, column = doc.position(("id",))
+    owner = kind_of_id(record_id)
+    if owner is not None and owner is not entry.kind:
+        ledger.problems.append(_problem(
+            entry.path, line, column, "REF-ID",
+            f"{record_id} is a {owner.name} ID but the file is in {entry.kind.folder}/",
+            record=record_id, pointer="/id", fix=f"move the file to {owner.folder}/",
+        ))
+    if not stem_matches(entry.kind, stem, record_id):
+        ledger.problems.append(_problem(
+            entry.path, line, column, "REF-ID",
+            f"file name {stem!r} does not match id {_clip(record_id)!r}",
+            record=record_id, pointer="/id",
+            fix=f"rename the file to {_clip(record_id)}{entry.kind.suffix} or correct the id",
+        ))
+    folded = record_id.casefold()
+    first = seen.get(folded)
+    if first is not None:
+        ledger.problems.append(_problem(
+            entry.path, line, column, "REF-ID",
+            f"duplicate ID {_clip(record_id)!r}: already used by {first}",
+            record=record_id, pointer="/id", fix="give this record the next free ID",
+        ))
+        return False
+    seen[folded] = entry.path
+    return True
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _load_services(ledger: Ledger) -> None:
+    path = ledger.root / SERVICES_FILE
+    if not os.path.lexists(path):
+        ledger.problems.append(_problem(
+            SERVICES_FILE, 1, 1, "SCHEMA", "service catalog missing",
+            fix="create records/services.yaml listing your services",
+        ))
+        return
+    ledger.files.append(SERVICES_FILE)
+    try:
+        doc = load_document(path, limits=ledger.policy.limits)
+    except LoadError as exc:
+        ledger.problems.append(
+            _problem(SERVICES_FILE, exc.line, exc.column, "SCHEMA", exc.message, fix=exc.hint)
+        )
+        return
+    ledger.services_doc = doc
+    for problem in ledger.schemas.check("services", doc):
+        ledger.problems.append(_problem(
+            SERVICES_FILE, problem.line, problem.column, "SCHEMA", problem.message,
+            pointer=json_pointer(problem.path),
+        ))
+    if not isinstance(doc.data, list):
+        return
+    for index, item in enumerate(doc.data):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        service = Service.build(index, item)
+        if service.id in ledger.services:
+            line, column = doc.position((index, "id"))
+            ledger.problems.append(_problem(
+                SERVICES_FILE, line, column, "REF-ID", f"duplicate service id {service.id!r}",
+                pointer=f"/{index}/id", fix="service ids must be unique",
+            ))
+            continue
+        ledger.services[service.id] = service
+
+
+__all__ = ["KIND_BY_NAME", "Ledger", "find_root", "load_ledger"]

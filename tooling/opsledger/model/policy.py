@@ -1,0 +1,233 @@
+"""The governance policy (``policy.yaml``) as typed values.
+
+Every number the audit and the KPIs use comes from here. The file is loaded with the same
+strict loader as records and checked against ``schemas/policy.schema.json``; any problem is
+a configuration error (exit status 2) naming file, line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from opsledger.errors import ConfigError
+from opsledger.loading import Document, Limits, LoadError, load_document
+from opsledger.model import fields as f
+from opsledger.schemas import SchemaSet
+from opsledger.timeutil import parse_date
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+POLICY_FILE = "policy.yaml"
+
+
+@dataclass(frozen=True)
+class PriorityPolicy:
+    acknowledge_within: timedelta
+    initial_notification_within: timedelta
+    update_every: timedelta
+    restore_within: timedelta
+    resolve_within: timedelta
+    pir_required: bool
+    bridge_within: timedelta | None = None
+    pir_due_business_days: int | None = None
+    notification_required: bool = True
+
+
+@dataclass(frozen=True)
+class ChangeTypePolicy:
+    approvals_required: int
+    approver_roles: tuple[str, ...]
+    notify_before: timedelta
+    approved_before_window: bool = False
+    retrospective_approval_within_business_days: int | None = None
+
+
+@dataclass(frozen=True)
+class FreezeWindow:
+    name: str
+    start: datetime
+    end: datetime
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Waiver:
+    index: int
+    rule: str
+    record: str
+    reason: str
+    approved_by: str
+    expires: date
+
+
+@dataclass(frozen=True)
+class Target:
+    min: float | None = None
+    max: float | None = None
+    by_priority: Mapping[str, Target] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: str
+    doc: Document = field(repr=False, compare=False)
+    timezone: ZoneInfo
+    business_days: frozenset[int]
+    holidays: frozenset[date]
+    history_since: date | None
+    late_record_business_days: int
+    backdate_tolerance: timedelta
+    rubber_stamp_repeats: int
+    priorities: Mapping[str, PriorityPolicy]
+    change_types: Mapping[str, ChangeTypePolicy]
+    risk_approvals: Mapping[str, int]
+    approvers: Mapping[str, frozenset[str]]
+    freeze_windows: tuple[FreezeWindow, ...]
+    vague_phrases: tuple[str, ...]
+    action_max_due: timedelta
+    runbook_review_every: timedelta
+    runbook_sections: tuple[str, ...]
+    pir_sections: tuple[str, ...]
+    placeholders: tuple[str, ...]
+    min_words: int
+    min_chars: int
+    backlog: Mapping[str, timedelta]
+    kpi_targets: Mapping[str, Target]
+    limits: Limits
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    severity: Mapping[str, str]
+    waivers: tuple[Waiver, ...]
+
+
+def _target(d: Mapping[str, Any]) -> Target:
+    def num(key: str) -> float | None:
+        value = d.get(key)
+        return float(value) if isinstance(value, int | float) else None
+
+    return Target(
+        min=num("min"),
+        max=num("max"),
+        by_priority={p: _target(t) for p, t in f.mapping(d, "by_priority").items()},
+    )
+
+
+def _required_duration(d: Mapping[str, Any], key: str) -> timedelta:
+    value = f.duration(d, key)
+    assert value is not None, key  # guaranteed by the policy schema
+    return value
+
+
+def load_policy(root: Path, schemas: SchemaSet) -> Policy:
+    """Load, validate and type ``policy.yaml``; raise :class:`ConfigError` on any problem."""
+    path = root / POLICY_FILE
+    try:
+        doc = load_document(path)
+    except LoadError as exc:
+        raise ConfigError(f"{POLICY_FILE}:{exc.line}:{exc.column}: {exc}") from None
+    problems = schemas.check("policy", doc)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{POLICY_FILE}:{first.line}:{first.column}: {first.message}{more}")
+    d: Mapping[str, Any] = doc.data
+    try:
+        zone = ZoneInfo(d["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        line, column = doc.position(("timezone",))
+        raise ConfigError(
+            f"{POLICY_FILE}:{line}:{column}: unknown timezone {d['timezone']!r}; "
+            "use an IANA name such as Europe/London"
+        ) from None
+    history = f.mapping(d, "history")
+    changes = f.mapping(d, "changes")
+    limits = f.mapping(d, "limits")
+    rules = f.mapping(d, "rules")
+    return Policy(
+        path=POLICY_FILE,
+        doc=doc,
+        timezone=zone,
+        business_days=frozenset(WEEKDAYS.index(day) for day in f.strings(d, "business_days")),
+        holidays=frozenset(parse_date(h) for h in f.strings(d, "holidays")),
+        history_since=f.day(history, "since"),
+        late_record_business_days=int(history.get("late_record_business_days", 2)),
+        backdate_tolerance=f.duration(history, "backdate_tolerance") or timedelta(hours=1),
+        rubber_stamp_repeats=int(history.get("rubber_stamp_repeats", 2)),
+        priorities={
+            name: PriorityPolicy(
+                acknowledge_within=_required_duration(p, "acknowledge_within"),
+                initial_notification_within=_required_duration(p, "initial_notification_within"),
+                update_every=_required_duration(p, "update_every"),
+                restore_within=_required_duration(p, "restore_within"),
+                resolve_within=_required_duration(p, "resolve_within"),
+                pir_required=bool(p["pir_required"]),
+                bridge_within=f.duration(p, "bridge_within"),
+                pir_due_business_days=p.get("pir_due_business_days"),
+                notification_required=p.get("notification_required", True),
+            )
+            for name, p in f.mapping(d, "priorities").items()
+        },
+        change_types={
+            name: ChangeTypePolicy(
+                approvals_required=int(c["approvals_required"]),
+                approver_roles=f.strings(c, "approver_roles"),
+                notify_before=_required_duration(c, "notify_before"),
+                approved_before_window=bool(c.get("approved_before_window", False)),
+                retrospective_approval_within_business_days=c.get(
+                    "retrospective_approval_within_business_days"
+                ),
+            )
+            for name, c in changes.items()
+            if name != "risk_approvals"
+        },
+        risk_approvals=dict(f.mapping(changes, "risk_approvals")),
+        approvers={
+            role: frozenset(p.casefold() for p in people)
+            for role, people in f.mapping(d, "approvers").items()
+        },
+        freeze_windows=tuple(
+            FreezeWindow(
+                w["name"],
+                f.timestamp(w, "start"),  # type: ignore[arg-type]
+                f.timestamp(w, "end"),  # type: ignore[arg-type]
+                f.strings(w, "services"),
+            )
+            for _, w in f.mappings(d, "freeze_windows")
+        ),
+        vague_phrases=f.strings(f.mapping(d, "actions"), "vague_phrases"),
+        action_max_due=_required_duration(f.mapping(d, "actions"), "max_due"),
+        runbook_review_every=_required_duration(f.mapping(d, "runbooks"), "review_every"),
+        runbook_sections=f.strings(f.mapping(d, "runbooks"), "required_sections"),
+        pir_sections=f.strings(f.mapping(d, "pir"), "required_sections"),
+        placeholders=f.strings(f.mapping(d, "statements"), "placeholders"),
+        min_words=int(f.mapping(d, "statements")["min_words"]),
+        min_chars=int(f.mapping(d, "statements")["min_chars"]),
+        backlog={
+            k: v
+            for k in ("incident", "change", "action")
+            if (v := f.duration(f.mapping(d, "backlog"), k)) is not None
+        },
+        kpi_targets={k: _target(v) for k, v in f.mapping(d, "kpi_targets").items()},
+        limits=Limits(
+            max_file_bytes=int(limits.get("max_file_bytes", Limits.max_file_bytes)),
+            max_depth=int(limits.get("max_depth", Limits.max_depth)),
+        ),
+        select=f.strings(rules, "select"),
+        ignore=f.strings(rules, "ignore"),
+        severity=dict(f.mapping(rules, "severity")),
+        waivers=tuple(
+            Waiver(
+                i,
+                w["rule"],
+                w["record"],
+                w["reason"],
+                w["approved_by"],
+                f.day(w, "expires"),  # type: ignore[arg-type]
+            )
+            for i, w in f.mappings(d, "waivers")
+        ),
+    )

@@ -1,0 +1,63 @@
+"""Formatters: one function per output format, all over the same findings.
+
+``FORMATS`` maps a format name to a function ``(report) -> str``; adding a format is one
+function and one entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsledger.findings import Finding
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a check run produced: the findings and facts about the run."""
+
+    command: str
+    findings: tuple[Finding, ...]
+    files: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        active = [f for f in self.findings if not f.waived]
+        return {
+            "files": self.files,
+            "errors": sum(f.severity == "error" for f in active),
+            "warnings": sum(f.severity == "warning" for f in active),
+            "waived": len(self.findings) - len(active),
+        }
+
+
+def render_text(report: Report) -> str:
+    lines = []
+    for f in report.findings:
+        tail = f" ({f.fix})" if f.fix else ""
+        waived = " [waived]" if f.waived else ""
+        lines.append(f"{f.path}:{f.line}:{f.column}: {f.severity} {f.rule} {f.message}{tail}{waived}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render_json(report: Report) -> str:
+    document: dict[str, Any] = {"version": 1, **report.extra}
+    document["findings"] = [f.as_dict() for f in report.findings]
+    document["summary"] = report.summary()
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+FORMATS: dict[str, Callable[[Report], str]] = {
+    "text": render_text,
+    "json": render_json,
+}
+
+
+def summary_line(report: Report) -> str:
+    s = report.summary()
+    parts = [f"{s['files']} files checked", f"{s['errors']} errors", f"{s['warnings']} warnings"]
+    if s["waived"]:
+        parts.append(f"{s['waived']} waived")
+    return ", ".join(parts)
