@@ -159,7 +159,8 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[SchemaProblem]: 
     path = tuple(error.absolute_path)
     validator = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
-    when = f" ({schema['description']})" if "description" in schema else ""
+    conditional = "then" in error.schema_path or "else" in error.schema_path
+    when = f" ({schema['description']})" if conditional and "description" in schema else ""
     if validator == "required":
         match = _REQUIRED.match(error.message)
         name = match.group(1) if match else str(error.message)

@@ -86,7 +86,7 @@ def walk(root: Path) -> Iterator[Entry]:
                     yield Entry(
                         rel,
                         None,
-                        f"not a {kind.name} file: {kind.folder}/ holds files named like "
+                        f"not a record file: {kind.folder}/ holds files named like "
                         f"{kind.example}",
                     )
                 else:
@@ -101,7 +101,10 @@ def classify(root: Path, path: Path) -> Entry | None:
     for kind in KINDS:
         if rel.startswith(kind.folder + "/"):
             if not rel.endswith(kind.suffix):
-                return Entry(rel, None, f"not a {kind.name} file")
+                return Entry(
+                    rel, None, f"not a record file: {kind.folder}/ holds files named like "
+                    f"{kind.example}"
+                )
             return Entry(rel, kind)
     return None
 

@@ -1,0 +1,113 @@
+"""Shared fixtures: real governance repositories in temporary folders and a CLI runner."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from opsledger.cli import run
+from opsledger.loading import yamlstrict
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+SERVICES = """\
+- id: orders-db
+  name: Orders database
+  tier: 1
+  owner: lena.fischer@example.com
+  availability_target: 99.95
+  runbooks: [RB-0003]
+- id: storefront
+  name: Storefront
+  tier: 2
+  owner: omar.haddad@example.com
+  availability_target: 99.9
+"""
+
+INCIDENT = """\
+id: INC-2026-0001
+title: Orders database connection pool exhausted
+priority: P3
+status: open
+service: orders-db
+detection: automated
+source: monitoring
+impact: Checkout requests failed intermittently for about a fifth of customers.
+detected_at: 2026-03-04T09:12:00Z
+"""
+
+
+@dataclass
+class Repo:
+    """A governance repository under a temporary folder."""
+
+    root: Path
+
+    def write(self, rel: str, text: str, *, dedent: bool = True) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text) if dedent else text, encoding="utf-8")
+        return path
+
+    def write_bytes(self, rel: str, data: bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+
+def defaults_dir() -> Path:
+    return Path(str(resources.files("opsledger") / "defaults"))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    """A minimal valid repository: default schemas and policy, two services, no records."""
+    root = tmp_path / "gov"
+    shutil.copytree(defaults_dir() / "schemas", root / "schemas")
+    shutil.copy(defaults_dir() / "policy.yaml", root / "policy.yaml")
+    for folder in ("records/incidents", "records/changes", "records/pirs", "runbooks"):
+        (root / folder).mkdir(parents=True)
+    r = Repo(root)
+    r.write("records/services.yaml", SERVICES)
+    return r
+
+
+@dataclass
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run the real ``opsledger`` entry point in-process and capture what it prints."""
+
+    def invoke(*args: str | Path) -> Result:
+        capsys.readouterr()
+        status = run([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(status, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture(params=sorted(yamlstrict.PARSERS))
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run a test once with libyaml's C parser and once with the pure-Python one."""
+    monkeypatch.setattr(yamlstrict, "DEFAULT_PARSER", request.param)
+    yield request.param
+
+
+def finding_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+InvokeCli = Callable[..., Result]

@@ -1,0 +1,251 @@
+"""The strict loader against the adversarial corpus (SPEC §2, THREATS.md), on both parsers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from opsledger.loading import Limits, LoadError, load_document, load_text
+
+
+def error(text: str, **kwargs: object) -> LoadError:
+    with pytest.raises(LoadError) as info:
+        load_text(text, **kwargs)  # type: ignore[arg-type]
+    return info.value
+
+
+@pytest.mark.usefixtures("parser")
+class TestYamlRefusals:
+    def test_alias_bomb_is_refused_at_once(self) -> None:
+        levels = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+        for i in range(1, 7):
+            refs = ",".join([f"*a{i - 1}"] * 9)
+            levels.append(f"a{i}: &a{i} [{refs}]")
+        bomb = "\n".join(levels) + "\n"
+        assert len(bomb.encode()) < 700
+        start = time.perf_counter()
+        err = error(bomb)
+        assert time.perf_counter() - start < 0.5
+        assert "anchor '&a0' is not allowed" in err.message
+        assert (err.line, err.column) == (1, 5)
+
+    def test_alias_alone(self) -> None:
+        err = error("a: x\nb: *a\n")
+        assert (err.line, err.column) == (2, 4)
+        assert "alias" in err.message
+
+    def test_merge_key(self) -> None:
+        err = error("base: {x: 1}\nrecord:\n  <<: {y: 2}\n")
+        assert "merge key" in err.message
+        assert (err.line, err.column) == (3, 3)
+
+    def test_deep_nesting_is_an_error_not_a_crash(self) -> None:
+        err = error("a: " + "[" * 10_000 + "]" * 10_000 + "\n")
+        assert err.line == 1
+        assert "nesting" in err.message
+
+    def test_depth_limit_counts_block_nesting(self) -> None:
+        text = "".join(f"{'  ' * i}k{i}:\n" for i in range(40)) + "  " * 40 + "v: 1\n"
+        err = error(text, limits=Limits(max_depth=32))
+        assert "deeper than 32" in err.message
+        assert err.line == 33
+
+    @pytest.mark.parametrize(
+        ("text", "line", "column", "first"),
+        [
+            ("status: open\ntitle: x\nstatus: closed\n", 3, 1, 1),
+            ("a:\n  x: 1\n  y: 2\n  x: 3\n", 4, 3, 2),
+            ("a: {x: 1, y: 2, x: 3}\n", 1, 17, 1),
+        ],
+        ids=["top-level", "nested", "flow"],
+    )
+    def test_duplicate_keys_name_both_lines(
+        self, text: str, line: int, column: int, first: int
+    ) -> None:
+        err = error(text)
+        assert (err.line, err.column) == (line, column)
+        assert f"first defined on line {first}" in err.message
+
+    @pytest.mark.parametrize(
+        ("scalar", "value"),
+        [
+            ("yes", "yes"),
+            ("no", "no"),
+            ("on", "on"),
+            ("off", "off"),
+            ("NO", "NO"),
+            ("012", "012"),
+            ("12:30", "12:30"),
+            ("0x1F", "0x1F"),
+            ("0o17", "0o17"),
+            ("2026-03-04", "2026-03-04"),
+            ("2026-03-04T09:12:00Z", "2026-03-04T09:12:00Z"),
+            ("2026-03-04 09:12:00", "2026-03-04 09:12:00"),
+            ("1_000", "1_000"),
+            ("true", True),
+            ("False", False),
+            ("null", None),
+            ("~", None),
+            ("12", 12),
+            ("-3", -3),
+            ("0", 0),
+            ("1.5", 1.5),
+            ("99.95", 99.95),
+            ("'yes'", "yes"),
+        ],
+    )
+    def test_yaml_12_scalars(self, scalar: str, value: object) -> None:
+        doc = load_text(f"v: {scalar}\n")
+        assert doc.data["v"] == value
+        assert type(doc.data["v"]) is type(value)
+
+    @pytest.mark.parametrize("scalar", [".nan", ".NaN", ".inf", "-.inf", "+.Inf", "1e999"])
+    def test_nan_and_infinity_are_errors(self, scalar: str) -> None:
+        err = error(f"value: {scalar}\n")
+        assert (err.line, err.column) == (1, 8)
+
+    @pytest.mark.parametrize(
+        "tagged",
+        [
+            "!!python/object/apply:os.system ['touch {marker}']",
+            "!!python/name:os.system",
+            "!!binary aGVsbG8=",
+            "!!set {{a, b}}",
+            "!!timestamp 2026-03-04",
+            "!!str 12",
+            "!custom x",
+        ],
+    )
+    def test_explicit_tags_are_refused_without_side_effect(
+        self, tagged: str, tmp_path: Path
+    ) -> None:
+        marker = tmp_path / "pwned"
+        err = error(f"id: INC-2026-0001\nvalue: {tagged.format(marker=marker)}\n")
+        assert "explicit tag" in err.message
+        assert (err.line, err.column) == (2, 8)
+        assert not marker.exists()
+
+    def test_two_documents(self) -> None:
+        err = error("id: a\n---\nid: b\n")
+        assert "second YAML document" in err.message
+        assert err.line == 2
+
+    @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "~\n", "---\n"])
+    def test_empty(self, text: str) -> None:
+        assert "no YAML data" in error(text).message
+
+    def test_top_level_list_loads_for_the_schema_to_judge(self) -> None:
+        assert load_text("- a\n- b\n").data == ["a", "b"]
+
+    @pytest.mark.parametrize(
+        ("text", "column"),
+        [("1: a\n", 1), ("x: 1\ntrue: a\n", 1), ("~: a\n", 1), ("x: 1\n? [a, b]\n: c\n", 3)],
+    )
+    def test_non_string_keys(self, text: str, column: int) -> None:
+        err = error(text)
+        assert "key" in err.message
+        assert err.column == column
+
+    def test_syntax_error_has_position(self) -> None:
+        err = error("a: [1, 2\nb: 3\n")
+        assert err.line == 2
+        assert err.message.startswith("YAML syntax error")
+
+    def test_positions_of_values_and_keys(self) -> None:
+        doc = load_text("id: INC-2026-0001\nnotifications:\n  - at: x\n    kind: initial\n")
+        assert doc.position(("id",)) == (1, 5)
+        assert doc.position(("notifications", 0, "kind")) == (4, 11)
+        assert doc.position(("notifications", 0, "kind"), key=True) == (4, 5)
+        assert doc.position(("notifications", 0, "missing")) == (3, 5)
+
+
+@pytest.mark.usefixtures("parser")
+class TestFrontMatter:
+    def test_body_is_never_yaml(self) -> None:
+        text = "---\nid: PIR-2026-0001\nstatus: draft\n---\n# Summary\n\n---\nstatus: approved\n"
+        doc = load_text(text, markdown=True)
+        assert doc.data == {"id": "PIR-2026-0001", "status": "draft"}
+        assert doc.body is not None and "status: approved" in doc.body
+        assert doc.body_line == 5
+
+    def test_positions_count_file_lines(self) -> None:
+        err = error("---\nid: x\nid: y\n---\nbody\n", markdown=True)
+        assert (err.line, err.column) == (3, 1)
+        assert "first defined on line 2" in err.message
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("# Title only\n", "no front matter"),
+            ("---\nid: x\n", "not closed"),
+            ("---\nid: [x\n---\n", "YAML syntax error"),
+            ("---\n---\nbody\n", "no YAML data"),
+        ],
+    )
+    def test_invalid_front_matter_is_an_error(self, text: str, message: str) -> None:
+        assert message in error(text, markdown=True).message
+
+
+class TestBytes:
+    def write(self, tmp_path: Path, data: bytes, name: str = "INC-2026-0001.yaml") -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+
+    def load_error(self, path: Path, **kwargs: object) -> LoadError:
+        with pytest.raises(LoadError) as info:
+            load_document(path, **kwargs)  # type: ignore[arg-type]
+        return info.value
+
+    def test_utf8_bom(self, tmp_path: Path) -> None:
+        err = self.load_error(self.write(tmp_path, b"\xef\xbb\xbfid: x\n"))
+        assert "byte-order mark" in err.message
+
+    def test_utf16(self, tmp_path: Path) -> None:
+        err = self.load_error(self.write(tmp_path, "id: x\n".encode("utf-16")))
+        assert "UTF-16" in err.message
+
+    def test_latin1_byte_position(self, tmp_path: Path) -> None:
+        err = self.load_error(self.write(tmp_path, b"id: x\ntitle: Caf\xe9 down\n"))
+        assert (err.line, err.column) == (2, 11)
+        assert "0xE9" in err.message
+
+    @pytest.mark.parametrize(
+        ("data", "line", "column", "name"),
+        [
+            (b"id: x\ntitle: a\x00b\n", 2, 9, "NUL"),
+            (b"id: x\ntitle: \x1b[31mred\n", 2, 8, "ESCAPE"),
+            ("id: x\nsta\u200btus: open\n".encode(), 2, 4, "ZERO WIDTH SPACE"),
+            ("id: x\nimpact: ok \u202eevil\n".encode(), 2, 12, "RIGHT-TO-LEFT OVERRIDE"),
+            ("id: x\nimpact: \u2066x\u2069\n".encode(), 2, 9, "LEFT-TO-RIGHT ISOLATE"),
+        ],
+        ids=["nul", "esc", "zero-width-in-key", "bidi-override", "bidi-isolate"],
+    )
+    def test_forbidden_characters(
+        self, tmp_path: Path, data: bytes, line: int, column: int, name: str
+    ) -> None:
+        err = self.load_error(self.write(tmp_path, data))
+        assert (err.line, err.column) == (line, column)
+        assert name in err.message
+
+    def test_tabs_and_crlf_are_fine(self, tmp_path: Path) -> None:
+        doc = load_document(self.write(tmp_path, b"id: x\r\ntitle: 'a\tb'\r\n"))
+        assert doc.data == {"id": "x", "title": "a\tb"}
+
+    def test_size_limit_checked_before_reading(self, tmp_path: Path) -> None:
+        big = b"id: x\nimpact: '" + b"a" * (2 * 1024 * 1024) + b"'\n"
+        start = time.perf_counter()
+        err = self.load_error(self.write(tmp_path, big))
+        assert time.perf_counter() - start < 0.5
+        assert "over the limit" in err.message
+
+    def test_symlink_refused_without_reading(self, tmp_path: Path) -> None:
+        secret = tmp_path / "secret.txt"
+        secret.write_text("AWS_SECRET_ACCESS_KEY=hunter2\n")
+        link = tmp_path / "INC-2026-0001.yaml"
+        link.symlink_to(secret)
+        err = self.load_error(link)
+        assert "symbolic link" in err.message
+        assert "hunter2" not in str(err)
