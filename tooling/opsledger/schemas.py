@@ -112,10 +112,6 @@ class SchemaSet:
                 raw[kind], registry=registry, format_checker=checker
             )
 
-    def schema(self, kind: str) -> dict[str, Any]:
-        schema: dict[str, Any] = self._validators[kind].schema
-        return schema
-
     def check(self, kind: str, doc: Document) -> list[SchemaProblem]:
         """Every schema error of ``doc`` as a placed, readable problem (sorted by position)."""
         problems: list[SchemaProblem] = []
@@ -155,7 +151,7 @@ def _type_of(value: Any) -> str:
     return "a string"
 
 
-def _explain(error: ValidationError, doc: Document) -> Iterator[SchemaProblem]:  # noqa: C901
+def _explain(error: ValidationError, doc: Document) -> Iterator[SchemaProblem]:
     path = tuple(error.absolute_path)
     validator = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -180,18 +176,18 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[SchemaProblem]: 
         return
     line, column = doc.position(path)
     value = error.instance
+    expected: Any = error.validator_value
     if validator == "enum":
-        options = ", ".join(str(v) for v in error.validator_value)
+        options = ", ".join(str(v) for v in expected)
         message = f"must be one of {options} (got {short(value)})"
         if isinstance(value, bool):
             message += "; quote it if you meant text"
     elif validator == "const":
-        message = f"must be {short(error.validator_value)} (got {short(value)})"
+        message = f"must be {short(expected)} (got {short(value)})"
     elif validator == "type":
-        wanted = error.validator_value
-        names = [wanted] if isinstance(wanted, str) else list(wanted)
-        expected = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
-        message = f"must be {expected}, not {_type_of(value)} {short(value)}"
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        message = f"must be {wanted}, not {_type_of(value)} {short(value)}"
         if isinstance(value, int | float | bool) and "string" in names:
             message += "; quote it to make it text"
     elif validator == "format":
@@ -202,9 +198,7 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[SchemaProblem]: 
         message = f"{short(value)} is not valid: {what}"
     elif validator == "dependentRequired":
         match = _DEPENDENT.match(error.message)
-        message = (
-            f"'{match.group(2)}' needs '{match.group(1)}' too" if match else error.message
-        )
+        message = f"'{match.group(2)}' needs '{match.group(1)}' too" if match else error.message
     elif validator in ("minLength", "maxLength", "minItems", "maxItems"):
         message = f"{short(value)} is too {'short' if validator.startswith('min') else 'long'}"
         message += f" ({validator} {error.validator_value})"

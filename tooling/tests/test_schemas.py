@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
-
-from opsledger.loading import load_text
-from opsledger.schemas import SchemaSet, SchemaProblem
+from conftest import INCIDENT
 from tests_support import PROJECT_SCHEMAS
 
-from conftest import INCIDENT
+from opsledger.loading import load_text
+from opsledger.schemas import SchemaProblem, SchemaSet
 
 SCHEMAS = SchemaSet(PROJECT_SCHEMAS)
 
@@ -86,9 +85,14 @@ def test_nested_value_position_and_yaml11_boolean_surprise() -> None:
 @pytest.mark.parametrize(
     ("edit", "missing", "why"),
     [
-        ({"status: open": "status: resolved\nacknowledged_at: 2026-03-04T09:15:00Z\n"
-          "mitigated_at: 2026-03-04T10:00:00Z\nresolved_at: 2026-03-04T11:00:00Z"},
-         "resolution", "once status is resolved or closed"),
+        (
+            {
+                "status: open": "status: resolved\nacknowledged_at: 2026-03-04T09:15:00Z\n"
+                "mitigated_at: 2026-03-04T10:00:00Z\nresolved_at: 2026-03-04T11:00:00Z"
+            },
+            "resolution",
+            "once status is resolved or closed",
+        ),
         ({"priority: P3": "priority: P1"}, "commander", "for P1 and P2 incidents"),
         ({"priority: P3": "priority: P2"}, "bridge_opened_at", "for P1 and P2 incidents"),
         ({"status: open": "status: mitigated"}, "acknowledged_at", "once status is mitigated"),
@@ -116,7 +120,9 @@ justification: The current certificate expires in two days and would break check
 impact: Connections are re-established once; no user-visible impact expected.
 window: {start: 2026-03-05T22:00:00Z, end: 2026-03-05T23:00:00Z}
 testing: {summary: Rotated on staging first and ran the checkout smoke suite., evidence: []}
-rollback: {plan: Restore the previous certificate from the vault and reload PgBouncer., tested: true}
+rollback:
+  plan: Restore the previous certificate from the vault and reload PgBouncer.
+  tested: true
 """
 
 
@@ -133,7 +139,13 @@ def test_import_gaps_only_on_imported_records() -> None:
 
 @pytest.mark.parametrize(
     "bad_id",
-    ['"INC-2026-0001\\n"', "INC-２０２６-0001", "../../x", "INC-2026-001", "inc-2026-0001"],
+    [
+        '"INC-2026-0001\\n"',
+        "INC-\uff12\uff10\uff12\uff16-0001",
+        "../../x",
+        "INC-2026-001",
+        "inc-2026-0001",
+    ],
     ids=["trailing-newline", "full-width-digits", "path", "short", "lower-case"],
 )
 def test_id_patterns_are_ascii_full_matches(bad_id: str) -> None:

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import INCIDENT, InvokeCli, Repo, finding_lines
 
 
@@ -90,11 +89,17 @@ def test_not_in_a_repository_is_a_usage_error(tmp_path: Path, cli: InvokeCli) ->
 
 def test_broken_policy_is_one_clear_error_with_its_line(repo: Repo, cli: InvokeCli) -> None:
     policy = (repo.root / "policy.yaml").read_text()
-    (repo.root / "policy.yaml").write_text(policy.replace("acknowledge_within: 5m", "acknowledge_within: 5 minutes"))
+    (repo.root / "policy.yaml").write_text(
+        policy.replace("acknowledge_within: 5m", "acknowledge_within: 5 minutes")
+    )
     result = cli("validate", "--repo", repo.root)
     assert result.status == 2
-    line = next(i for i, text in enumerate(policy.splitlines(), 1) if "acknowledge_within: 5m" in text)
-    assert result.err.startswith(f"opsledger: error: policy.yaml:{line}:25: '5 minutes' is not valid")
+    line = next(
+        i for i, text in enumerate(policy.splitlines(), 1) if "acknowledge_within: 5m" in text
+    )
+    assert result.err.startswith(
+        f"opsledger: error: policy.yaml:{line}:25: '5 minutes' is not valid"
+    )
     assert result.err.count("\n") == 1
 
 
@@ -143,7 +148,10 @@ def test_wrong_extension_is_reported(repo: Repo, cli: InvokeCli) -> None:
     repo.write("records/incidents/INC-2026-0001.yml", INCIDENT)
     result = cli("validate", "--repo", repo.root)
     assert result.status == 1
-    assert "INC-2026-0001.yml:1:1: error REF-ID not a record file: records/incidents/ holds" in result.out
+    assert (
+        "INC-2026-0001.yml:1:1: error REF-ID not a record file: records/incidents/ holds"
+        in result.out
+    )
 
 
 def test_symlinked_record_never_leaks_its_target(
@@ -165,12 +173,14 @@ def test_symlinked_record_never_leaks_its_target(
     ("text", "message"),
     [
         ('id: "INC-2026-0001\\n"\n', "an incident ID like"),
-        ("id: INC-２０２６-0001\n", "an incident ID like"),
+        ("id: INC-\uff12\uff10\uff12\uff16-0001\n", "an incident ID like"),
         ("id: ../../x\n", "an incident ID like"),
     ],
 )
 def test_hostile_ids(repo: Repo, cli: InvokeCli, text: str, message: str) -> None:
-    repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT.replace("id: INC-2026-0001\n", text))
+    repo.write(
+        "records/incidents/INC-2026-0001.yaml", INCIDENT.replace("id: INC-2026-0001\n", text)
+    )
     result = cli("validate", "--repo", repo.root)
     assert result.status == 1
     assert message in result.out
@@ -187,7 +197,11 @@ def test_console_script_runs_without_traceback(repo: Repo) -> None:
     repo.write("records/incidents/INC-2026-0001.yaml", "id: [\n")
     exe = Path(sys.executable).parent / "opsledger"
     proc = subprocess.run(
-        [str(exe), "validate"], cwd=repo.root, capture_output=True, text=True, timeout=60,
+        [str(exe), "validate"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "CI": "true"},
     )
     assert proc.returncode == 1

@@ -15,11 +15,19 @@ from opsledger.output import FORMATS, Report, summary_line
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
-    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
     help="Output format.",
 )
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to this file instead of standard output.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to this file instead of standard output.",
+)
 @repo_option
 def validate(paths: tuple[Path, ...], fmt: str, output: Path | None, repo: Path | None) -> int:
     """Check record files against their schemas and the strict YAML rules.

@@ -19,8 +19,8 @@ __all__ = [
     "DEFAULT_PARSER",
     "PARSERS",
     "Document",
-    "LoadError",
     "Limits",
+    "LoadError",
     "load_document",
     "load_text",
 ]
@@ -71,9 +71,7 @@ def load_text(
     )
 
 
-def load_document(
-    path: Path, *, limits: Limits = Limits(), parser: str | None = None
-) -> Document:
+def load_document(path: Path, *, limits: Limits = Limits(), parser: str | None = None) -> Document:
     """Read and parse one record file. Raises :class:`LoadError` with a position."""
     raw = read_bytes(path, limits.max_file_bytes)
     text = decode_strict(raw)

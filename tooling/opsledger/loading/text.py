@@ -1,4 +1,4 @@
-"""Bytes to text, strictly: UTF-8 only, no byte-order mark, no control, invisible or bidi characters.
+"""Bytes to text, strictly: UTF-8 only, no byte-order mark, no control, invisible or bidi chars.
 
 Records arrive in pull requests; characters a reviewer cannot see (zero-width spaces,
 bidirectional overrides) or that terminals interpret (ESC) are rejected with their position.

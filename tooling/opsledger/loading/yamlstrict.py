@@ -135,8 +135,10 @@ class _Builder:
         have_root = False
         for event in events:
             kind = type(event)
-            if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent or (
-                kind is yaml.SequenceStartEvent
+            if (
+                kind is yaml.ScalarEvent
+                or kind is yaml.MappingStartEvent
+                or (kind is yaml.SequenceStartEvent)
             ):
                 self.check_node(event)
                 have_root = self.add(event, kind) or have_root

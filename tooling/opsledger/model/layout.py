@@ -25,14 +25,29 @@ class Kind:
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("incident", "records/incidents", ".yaml", re.compile(r"INC-[0-9]{4}-[0-9]{4,}"),
-         "INC-2026-0042.yaml"),
-    Kind("change", "records/changes", ".yaml", re.compile(r"CHG-[0-9]{4}-[0-9]{4,}"),
-         "CHG-2026-0107.yaml"),
-    Kind("pir", "records/pirs", ".md", re.compile(r"PIR-[0-9]{4}-[0-9]{4,}"),
-         "PIR-2026-0042.md"),
-    Kind("runbook", "runbooks", ".md", re.compile(r"RB-[0-9]{4,}"),
-         "RB-0003-orders-db-pool.md", slug_allowed=True),
+    Kind(
+        "incident",
+        "records/incidents",
+        ".yaml",
+        re.compile(r"INC-[0-9]{4}-[0-9]{4,}"),
+        "INC-2026-0042.yaml",
+    ),
+    Kind(
+        "change",
+        "records/changes",
+        ".yaml",
+        re.compile(r"CHG-[0-9]{4}-[0-9]{4,}"),
+        "CHG-2026-0107.yaml",
+    ),
+    Kind("pir", "records/pirs", ".md", re.compile(r"PIR-[0-9]{4}-[0-9]{4,}"), "PIR-2026-0042.md"),
+    Kind(
+        "runbook",
+        "runbooks",
+        ".md",
+        re.compile(r"RB-[0-9]{4,}"),
+        "RB-0003-orders-db-pool.md",
+        slug_allowed=True,
+    ),
 )
 KIND_BY_NAME = {kind.name: kind for kind in KINDS}
 IGNORED_NAMES = frozenset({"README.md", ".gitkeep", ".keep"})
@@ -75,7 +90,9 @@ def walk(root: Path) -> Iterator[Entry]:
             for name in list(dirs):
                 if (here / name).is_symlink():
                     dirs.remove(name)
-                    yield Entry(_rel(root, here / name), kind, "is a symbolic link; links are refused")
+                    yield Entry(
+                        _rel(root, here / name), kind, "is a symbolic link; links are refused"
+                    )
                 elif name.startswith("."):
                     dirs.remove(name)
             for name in sorted(files):
@@ -86,8 +103,7 @@ def walk(root: Path) -> Iterator[Entry]:
                     yield Entry(
                         rel,
                         None,
-                        f"not a record file: {kind.folder}/ holds files named like "
-                        f"{kind.example}",
+                        f"not a record file: {kind.folder}/ holds files named like {kind.example}",
                     )
                 else:
                     yield Entry(rel, kind)
@@ -102,8 +118,9 @@ def classify(root: Path, path: Path) -> Entry | None:
         if rel.startswith(kind.folder + "/"):
             if not rel.endswith(kind.suffix):
                 return Entry(
-                    rel, None, f"not a record file: {kind.folder}/ holds files named like "
-                    f"{kind.example}"
+                    rel,
+                    None,
+                    f"not a record file: {kind.folder}/ holds files named like {kind.example}",
                 )
             return Entry(rel, kind)
     return None

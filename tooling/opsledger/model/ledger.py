@@ -117,8 +117,15 @@ def _selected(root: Path, paths: Iterable[Path]) -> Iterator[Entry]:
 
 
 def _problem(
-    path: str, line: int, column: int, rule: str, message: str, *, record: str | None = None,
-    pointer: str = "", fix: str = ""
+    path: str,
+    line: int,
+    column: int,
+    rule: str,
+    message: str,
+    *,
+    record: str | None = None,
+    pointer: str = "",
+    fix: str = "",
 ) -> Finding:
     return Finding(path, line, column, rule, "error", message, record, pointer, fix)
 
@@ -138,15 +145,25 @@ def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str]) -> None:
     record_id = raw_id if isinstance(raw_id, str) else stem
     for problem in ledger.schemas.check(kind.name, doc):
         ledger.problems.append(
-            _problem(entry.path, problem.line, problem.column, "SCHEMA", problem.message,
-                     record=record_id, pointer=json_pointer(problem.path))
+            _problem(
+                entry.path,
+                problem.line,
+                problem.column,
+                "SCHEMA",
+                problem.message,
+                record=record_id,
+                pointer=json_pointer(problem.path),
+            )
         )
-    if isinstance(raw_id, str):
-        if not _check_id(ledger, entry, doc, raw_id, stem, seen):
-            return
+    if isinstance(raw_id, str) and not _check_id(ledger, entry, doc, raw_id, stem, seen):
+        return
     record = RECORD_TYPES[kind.name].build(record_id, entry.path, doc)
-    table: dict[str, Record] = getattr(ledger, {"incident": "incidents", "change": "changes",
-                                                "pir": "pirs", "runbook": "runbooks"}[kind.name])
+    table: dict[str, Record] = getattr(
+        ledger,
+        {"incident": "incidents", "change": "changes", "pir": "pirs", "runbook": "runbooks"}[
+            kind.name
+        ],
+    )
     table.setdefault(record_id, record)
 
 
@@ -158,26 +175,46 @@ def _check_id(
     line, column = doc.position(("id",))
     owner = kind_of_id(record_id)
     if owner is not None and owner is not entry.kind:
-        ledger.problems.append(_problem(
-            entry.path, line, column, "REF-ID",
-            f"{record_id} is a {owner.name} ID but the file is in {entry.kind.folder}/",
-            record=record_id, pointer="/id", fix=f"move the file to {owner.folder}/",
-        ))
+        ledger.problems.append(
+            _problem(
+                entry.path,
+                line,
+                column,
+                "REF-ID",
+                f"{record_id} is a {owner.name} ID but the file is in {entry.kind.folder}/",
+                record=record_id,
+                pointer="/id",
+                fix=f"move the file to {owner.folder}/",
+            )
+        )
     if not stem_matches(entry.kind, stem, record_id):
-        ledger.problems.append(_problem(
-            entry.path, line, column, "REF-ID",
-            f"file name {stem!r} does not match id {_clip(record_id)!r}",
-            record=record_id, pointer="/id",
-            fix=f"rename the file to {_clip(record_id)}{entry.kind.suffix} or correct the id",
-        ))
+        ledger.problems.append(
+            _problem(
+                entry.path,
+                line,
+                column,
+                "REF-ID",
+                f"file name {stem!r} does not match id {_clip(record_id)!r}",
+                record=record_id,
+                pointer="/id",
+                fix=f"rename the file to {_clip(record_id)}{entry.kind.suffix} or correct the id",
+            )
+        )
     folded = record_id.casefold()
     first = seen.get(folded)
     if first is not None:
-        ledger.problems.append(_problem(
-            entry.path, line, column, "REF-ID",
-            f"duplicate ID {_clip(record_id)!r}: already used by {first}",
-            record=record_id, pointer="/id", fix="give this record the next free ID",
-        ))
+        ledger.problems.append(
+            _problem(
+                entry.path,
+                line,
+                column,
+                "REF-ID",
+                f"duplicate ID {_clip(record_id)!r}: already used by {first}",
+                record=record_id,
+                pointer="/id",
+                fix="give this record the next free ID",
+            )
+        )
         return False
     seen[folded] = entry.path
     return True
@@ -191,10 +228,16 @@ def _clip(text: str, limit: int = 40) -> str:
 def _load_services(ledger: Ledger) -> None:
     path = ledger.root / SERVICES_FILE
     if not os.path.lexists(path):
-        ledger.problems.append(_problem(
-            SERVICES_FILE, 1, 1, "SCHEMA", "service catalog missing",
-            fix="create records/services.yaml listing your services",
-        ))
+        ledger.problems.append(
+            _problem(
+                SERVICES_FILE,
+                1,
+                1,
+                "SCHEMA",
+                "service catalog missing",
+                fix="create records/services.yaml listing your services",
+            )
+        )
         return
     ledger.files.append(SERVICES_FILE)
     try:
@@ -206,10 +249,16 @@ def _load_services(ledger: Ledger) -> None:
         return
     ledger.services_doc = doc
     for problem in ledger.schemas.check("services", doc):
-        ledger.problems.append(_problem(
-            SERVICES_FILE, problem.line, problem.column, "SCHEMA", problem.message,
-            pointer=json_pointer(problem.path),
-        ))
+        ledger.problems.append(
+            _problem(
+                SERVICES_FILE,
+                problem.line,
+                problem.column,
+                "SCHEMA",
+                problem.message,
+                pointer=json_pointer(problem.path),
+            )
+        )
     if not isinstance(doc.data, list):
         return
     for index, item in enumerate(doc.data):
@@ -218,10 +267,17 @@ def _load_services(ledger: Ledger) -> None:
         service = Service.build(index, item)
         if service.id in ledger.services:
             line, column = doc.position((index, "id"))
-            ledger.problems.append(_problem(
-                SERVICES_FILE, line, column, "REF-ID", f"duplicate service id {service.id!r}",
-                pointer=f"/{index}/id", fix="service ids must be unique",
-            ))
+            ledger.problems.append(
+                _problem(
+                    SERVICES_FILE,
+                    line,
+                    column,
+                    "REF-ID",
+                    f"duplicate service id {service.id!r}",
+                    pointer=f"/{index}/id",
+                    fix="service ids must be unique",
+                )
+            )
             continue
         ledger.services[service.id] = service
 

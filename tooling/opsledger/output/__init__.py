@@ -38,7 +38,9 @@ def render_text(report: Report) -> str:
     for f in report.findings:
         tail = f" ({f.fix})" if f.fix else ""
         waived = " [waived]" if f.waived else ""
-        lines.append(f"{f.path}:{f.line}:{f.column}: {f.severity} {f.rule} {f.message}{tail}{waived}")
+        lines.append(
+            f"{f.path}:{f.line}:{f.column}: {f.severity} {f.rule} {f.message}{tail}{waived}"
+        )
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -1,0 +1,70 @@
+"""The project gates its own example records: they must load and validate cleanly."""
+
+from __future__ import annotations
+
+import filecmp
+from collections import Counter
+
+from opsledger.model.ledger import load_ledger
+
+from conftest import PROJECT, InvokeCli, defaults_dir
+
+
+def test_bundled_records_validate_cleanly(cli: InvokeCli) -> None:
+    result = cli("validate", "--repo", PROJECT)
+    assert result.status == 0, result.out
+    assert result.out == ""
+
+
+def test_bundled_records_read_like_a_quarter_of_operations() -> None:
+    ledger = load_ledger(PROJECT)
+    assert ledger.problems == []
+    incidents = list(ledger.incidents.values())
+    assert len(incidents) >= 15
+    assert {i.priority for i in incidents} == {"P1", "P2", "P3", "P4"}
+    assert {i.detection for i in incidents} == {"automated", "manual"}
+    assert any(i.reopened for i in incidents)
+    assert any(i.caused_by_change in ledger.changes for i in incidents)
+    assert any(i.notifications for i in incidents)
+    assert any(i.escalations for i in incidents)
+    changes = list(ledger.changes.values())
+    assert len(changes) >= 12
+    assert {c.type for c in changes} == {"standard", "normal", "emergency"}
+    assert {"successful", "failed", "rolled-back"} <= {c.outcome for c in changes}
+    assert len(ledger.pirs) >= 4
+    assert all(p.actions for p in ledger.pirs.values())
+    assert len(ledger.runbooks) >= 6
+    assert len(ledger.services) >= 8
+    assert set(Counter(s.tier for s in ledger.services.values())) == {1, 2, 3}
+
+
+def test_references_resolve() -> None:
+    # The full REF-LINK rule arrives with the audit engine; until then the bundled data's
+    # cross-references are checked here directly.
+    ledger = load_ledger(PROJECT)
+    for incident in ledger.incidents.values():
+        assert incident.service in ledger.services, incident.id
+        if incident.pir:
+            assert incident.pir in ledger.pirs, incident.id
+        if incident.caused_by_change:
+            assert incident.caused_by_change in ledger.changes, incident.id
+        for runbook in incident.runbooks_used:
+            assert runbook in ledger.runbooks, incident.id
+    for change in ledger.changes.values():
+        assert set(change.services) <= set(ledger.services), change.id
+        if change.related_incident:
+            assert change.related_incident in ledger.incidents, change.id
+    for pir in ledger.pirs.values():
+        assert pir.incident in ledger.incidents, pir.id
+    for service in ledger.services.values():
+        assert set(service.runbooks) <= set(ledger.runbooks), service.id
+
+
+def test_repository_schemas_match_the_packaged_defaults() -> None:
+    # `opsledger init` and `opsledger demo` ship the packaged copy; the project's own
+    # schemas/ must be the same files.
+    packaged = defaults_dir() / "schemas"
+    names = sorted(p.name for p in packaged.glob("*.json"))
+    assert names == sorted(p.name for p in (PROJECT / "schemas").glob("*.json"))
+    match, mismatch, errors = filecmp.cmpfiles(packaged, PROJECT / "schemas", names, shallow=False)
+    assert mismatch == [] and errors == []
