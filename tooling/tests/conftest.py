@@ -15,6 +15,7 @@ from opsledger.cli import run
 from opsledger.loading import yamlstrict
 
 PROJECT = Path(__file__).resolve().parents[2]
+PROJECT_SCHEMAS = PROJECT / "schemas"
 
 SERVICES = """\
 - id: orders-db

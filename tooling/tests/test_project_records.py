@@ -66,5 +66,5 @@ def test_repository_schemas_match_the_packaged_defaults() -> None:
     packaged = defaults_dir() / "schemas"
     names = sorted(p.name for p in packaged.glob("*.json"))
     assert names == sorted(p.name for p in (PROJECT / "schemas").glob("*.json"))
-    match, mismatch, errors = filecmp.cmpfiles(packaged, PROJECT / "schemas", names, shallow=False)
+    _, mismatch, errors = filecmp.cmpfiles(packaged, PROJECT / "schemas", names, shallow=False)
     assert mismatch == [] and errors == []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
-from conftest import INCIDENT
-from tests_support import PROJECT_SCHEMAS
 
 from opsledger.loading import load_text
 from opsledger.schemas import SchemaProblem, SchemaSet
+
+from conftest import INCIDENT, PROJECT_SCHEMAS
 
 SCHEMAS = SchemaSet(PROJECT_SCHEMAS)
 
