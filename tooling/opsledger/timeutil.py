@@ -78,3 +78,20 @@ def is_date(text: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def format_duration(value: timedelta) -> str:
+    """A readable duration: ``7m``, ``1h 05m``, ``2d 3h``; negative durations get a minus."""
+    total = int(value.total_seconds())
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    d, rest = divmod(total, 86400)
+    h, rest = divmod(rest, 3600)
+    m, s = divmod(rest, 60)
+    if d:
+        return f"{sign}{d}d {h}h" if h else f"{sign}{d}d"
+    if h:
+        return f"{sign}{h}h {m:02d}m"
+    if m:
+        return f"{sign}{m}m"
+    return f"{sign}{s}s"

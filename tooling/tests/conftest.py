@@ -112,3 +112,35 @@ def finding_lines(text: str) -> list[str]:
 
 
 InvokeCli = Callable[..., Result]
+
+
+AS_OF = "2026-03-31T12:00:00Z"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A finding reduced to what rule tests assert: position, rule, message."""
+
+    path: str
+    line: int
+    column: int
+    rule: str
+    severity: str
+    message: str
+
+
+def audit_rule(
+    repo: Repo, rule: str, as_of: str = AS_OF, *, record: str | None = None
+) -> list[Hit]:
+    """Run one rule over ``repo`` and return its findings (optionally for one record)."""
+    from opsledger.audit import AuditOptions, run_audit
+    from opsledger.model.ledger import load_ledger
+    from opsledger.timeutil import parse_timestamp
+
+    ledger = load_ledger(repo.root)
+    findings = run_audit(ledger, AuditOptions(as_of=parse_timestamp(as_of), select=(rule,)))
+    return [
+        Hit(f.path, f.line, f.column, f.rule, f.severity, f.message)
+        for f in findings
+        if f.rule == rule and (record is None or f.record == record)
+    ]

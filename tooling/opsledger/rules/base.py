@@ -1,0 +1,81 @@
+"""What a rule is: an ID, a default severity, a one-line summary, documentation and a check.
+
+Each rule is a small class whose docstring is its documentation, with the sections
+*What it checks*, *Why auditors care*, *Failing example*, *Passing example* and
+*Policy settings*. ``check`` yields :class:`~opsledger.findings.Finding` objects; the
+audit applies policy severity overrides and waivers afterwards.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from opsledger.calendar import BusinessCalendar
+from opsledger.findings import Finding, Severity, json_pointer
+from opsledger.model.ledger import Ledger
+from opsledger.model.records import Record
+
+DOC_SECTIONS = (
+    "What it checks",
+    "Why auditors care",
+    "Failing example",
+    "Passing example",
+    "Policy settings",
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a rule may read: the ledger, "now", and the business calendar."""
+
+    ledger: Ledger
+    as_of: datetime
+    calendar: BusinessCalendar
+
+
+class Rule:
+    id: ClassVar[str]
+    severity: ClassVar[Severity] = "error"
+    summary: ClassVar[str]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def finding(
+        self, record: Record, message: str, *path: str | int, key: bool = False, fix: str = ""
+    ) -> Finding:
+        """A finding at the field ``path`` of ``record`` (its nearest existing ancestor)."""
+        line, column = record.position(*path, key=key)
+        return Finding(
+            record.path,
+            line,
+            column,
+            self.id,
+            self.severity,
+            message,
+            record.id,
+            json_pointer(path),
+            fix,
+        )
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        """The documentation split into its named sections."""
+        sections: dict[str, str] = {}
+        current = ""
+        for line in cls.documentation().splitlines():
+            heading = line.rstrip(":").strip()
+            if heading in DOC_SECTIONS and line.rstrip().endswith(":"):
+                current = heading
+                sections[current] = ""
+            elif current:
+                sections[current] += line + "\n"
+        return {k: v.strip("\n") for k, v in sections.items()}

@@ -1,0 +1,500 @@
+"""Incident rules: INC-TIMES, INC-ACK, INC-NOTIFY, INC-CADENCE, INC-BRIDGE, INC-STATEMENT,
+INC-ESCALATION, INC-PIR.
+
+Imported records skip the checks whose field the source system did not have (listed in
+``import_gaps``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from opsledger.findings import Finding
+from opsledger.model.policy import PriorityPolicy
+from opsledger.model.records import Incident
+from opsledger.rules.base import Context, Rule
+from opsledger.rules.text import vagueness
+from opsledger.timeutil import format_duration as dur
+from opsledger.timeutil import format_timestamp as ts
+
+RESOLVED = frozenset({"resolved", "closed"})
+MITIGATED_OR_LATER = frozenset({"mitigated", "resolved", "closed"})
+
+
+def clock(ctx: Context, inc: Incident) -> PriorityPolicy | None:
+    return ctx.ledger.policy.priorities.get(inc.priority or "")
+
+
+class IncTimes(Rule):
+    """An incident's timestamps are in order and none is in the future.
+
+    What it checks:
+      detected_at ≤ acknowledged_at ≤ mitigated_at ≤ resolved_at ≤ closed_at (for those
+      present); bridge_opened_at, notifications, escalations, reopens and timeline entries
+      are not before detection; no timestamp is later than "now" (``--as-of``).
+
+    Why auditors care:
+      Every response-time KPI subtracts these timestamps; one out of order produces a
+      negative or inflated duration and a wrong SLA result.
+
+    Failing example:
+      detected_at: 2026-03-04T09:12:00Z
+      acknowledged_at: 2026-03-04T09:02:00Z   # before detection
+
+    Passing example:
+      detected_at: 2026-03-04T09:12:00Z
+      acknowledged_at: 2026-03-04T09:15:00Z
+
+    Policy settings:
+      none (``--as-of`` fixes "now").
+    """
+
+    id = "INC-TIMES"
+    summary = "incident timestamps out of order or in the future"
+    ORDER = ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for inc in ctx.ledger.incidents.values():
+            previous: tuple[str, datetime] | None = None
+            for field in self.ORDER:
+                value = getattr(inc, field)
+                if value is None:
+                    continue
+                if previous is not None and value < previous[1]:
+                    yield self.finding(
+                        inc,
+                        f"{field} {ts(value)} is before {previous[0]} {ts(previous[1])}",
+                        field,
+                        fix=f"correct {field} or {previous[0]}",
+                    )
+                previous = (field, value)
+            yield from self._after_detection(inc)
+            yield from self._not_future(ctx, inc)
+
+    def _after_detection(self, inc: Incident) -> Iterator[Finding]:
+        if inc.detected_at is None:
+            return
+        later: list[tuple[datetime | None, tuple[str | int, ...]]] = [
+            (inc.bridge_opened_at, ("bridge_opened_at",))
+        ]
+        later += [(n.at, ("notifications", n.index, "at")) for n in inc.notifications]
+        later += [(e.at, ("escalations", e.index, "at")) for e in inc.escalations]
+        later += [(r.at, ("reopened", r.index, "at")) for r in inc.reopened]
+        for value, path in later:
+            if value is not None and value < inc.detected_at:
+                yield self.finding(
+                    inc,
+                    f"{'.'.join(map(str, path))} {ts(value)} is before detected_at "
+                    f"{ts(inc.detected_at)}",
+                    *path,
+                    fix="correct the time or detected_at",
+                )
+
+    def _not_future(self, ctx: Context, inc: Incident) -> Iterator[Finding]:
+        for path, value in _all_times(inc):
+            if value > ctx.as_of:
+                yield self.finding(
+                    inc,
+                    f"{'.'.join(map(str, path))} {ts(value)} is in the future "
+                    f"(now is {ts(ctx.as_of)})",
+                    *path,
+                    fix="record only what has happened",
+                )
+
+
+def _all_times(inc: Incident) -> Iterator[tuple[tuple[str | int, ...], datetime]]:
+    for field in (*IncTimes.ORDER, "bridge_opened_at"):
+        value = getattr(inc, field)
+        if value is not None:
+            yield (field,), value
+    for name, items in (
+        ("notifications", inc.notifications),
+        ("escalations", inc.escalations),
+        ("reopened", inc.reopened),
+        ("timeline", inc.timeline),
+    ):
+        for item in items:
+            if item.at is not None:
+                yield (name, item.index, "at"), item.at
+
+
+class IncAck(Rule):
+    """A person acknowledged the incident within the priority's acknowledgement time.
+
+    What it checks:
+      acknowledged_at − detected_at ≤ ``acknowledge_within`` for the incident's priority;
+      an incident still unacknowledged after that time is flagged too. Exactly on the
+      deadline passes.
+
+    Why auditors care:
+      Time to acknowledge (MTTA) is the first promise of an operations team; an
+      acknowledgement outside it shows the on-call process did not work.
+
+    Failing example:
+      priority: P1              # acknowledge_within: 5m
+      detected_at: 2026-03-04T09:12:00Z
+      acknowledged_at: 2026-03-04T09:31:00Z
+
+    Passing example:
+      acknowledged_at: 2026-03-04T09:17:00Z
+
+    Policy settings:
+      priorities.<P>.acknowledge_within.
+    """
+
+    id = "INC-ACK"
+    severity = "warning"
+    summary = "incident acknowledged later than the policy allows"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for inc in ctx.ledger.incidents.values():
+            p = clock(ctx, inc)
+            if p is None or inc.detected_at is None or "acknowledged_at" in inc.import_gaps:
+                continue
+            deadline = inc.detected_at + p.acknowledge_within
+            if inc.acknowledged_at is not None:
+                if inc.acknowledged_at > deadline:
+                    took = inc.acknowledged_at - inc.detected_at
+                    yield self.finding(
+                        inc,
+                        f"acknowledged {dur(took)} after detection; {inc.priority} allows "
+                        f"{dur(p.acknowledge_within)}",
+                        "acknowledged_at",
+                        fix="record the first human acknowledgement; review on-call paging",
+                    )
+            elif ctx.as_of > deadline:
+                yield self.finding(
+                    inc,
+                    f"not acknowledged {dur(ctx.as_of - inc.detected_at)} after detection; "
+                    f"{inc.priority} allows {dur(p.acknowledge_within)}",
+                    key=False,
+                    fix="add acknowledged_at",
+                )
+
+
+class IncNotify(Rule):
+    """The initial stakeholder notification went out in time.
+
+    What it checks:
+      For priorities whose policy requires notification, the first notification (of kind
+      ``initial``, else the earliest) is at most ``initial_notification_within`` after
+      detection; an incident without one is flagged once that time has passed. Exactly on
+      the deadline passes.
+
+    Why auditors care:
+      Stakeholders and customers must hear about a major incident from the operations team
+      first; late first communication is a common audit finding after outages.
+
+    Failing example:
+      priority: P1   # initial_notification_within: 15m
+      detected_at: 2026-03-04T09:12:00Z
+      notifications: [{at: 2026-03-04T09:50:00Z, kind: initial, ...}]
+
+    Passing example:
+      notifications: [{at: 2026-03-04T09:25:00Z, kind: initial, ...}]
+
+    Policy settings:
+      priorities.<P>.initial_notification_within, priorities.<P>.notification_required.
+    """
+
+    id = "INC-NOTIFY"
+    summary = "initial notification late or missing"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for inc in ctx.ledger.incidents.values():
+            p = clock(ctx, inc)
+            if (
+                p is None
+                or not p.notification_required
+                or inc.detected_at is None
+                or "notifications" in inc.import_gaps
+            ):
+                continue
+            deadline = inc.detected_at + p.initial_notification_within
+            sent = [n for n in inc.notifications if n.at is not None]
+            initial = [n for n in sent if n.kind == "initial"] or sent
+            if not initial:
+                if ctx.as_of > deadline:
+                    yield self.finding(
+                        inc,
+                        f"no notification recorded; {inc.priority} requires one within "
+                        f"{dur(p.initial_notification_within)} of detection",
+                        "notifications",
+                        fix="add the initial notification (at, kind: initial, audience, channel)",
+                    )
+                continue
+            first = min(initial, key=lambda n: n.at or deadline)
+            assert first.at is not None
+            if first.at > deadline:
+                yield self.finding(
+                    inc,
+                    f"initial notification sent {dur(first.at - inc.detected_at)} after "
+                    f"detection; {inc.priority} requires {dur(p.initial_notification_within)}",
+                    "notifications",
+                    first.index,
+                    "at",
+                    fix="notify stakeholders within the policy time",
+                )
+
+
+class IncCadence(Rule):
+    """Updates went out at the policy's cadence while the incident was unresolved.
+
+    What it checks:
+      From the first notification until ``resolved_at`` (or "now" while unresolved), no gap
+      between consecutive notifications, or between the last one and resolution, is longer
+      than ``update_every``. Exactly ``update_every`` passes.
+
+    Why auditors care:
+      Silence during an outage is how trust is lost; a regular cadence is a standard
+      commitment in major-incident communication plans.
+
+    Failing example:
+      priority: P1   # update_every: 30m
+      notifications at 09:20 and 10:20, resolved at 10:40
+
+    Passing example:
+      notifications at 09:20, 09:50, 10:20, resolved at 10:40
+
+    Policy settings:
+      priorities.<P>.update_every, priorities.<P>.notification_required.
+    """
+
+    id = "INC-CADENCE"
+    summary = "gap between incident updates longer than the policy allows"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for inc in ctx.ledger.incidents.values():
+            p = clock(ctx, inc)
+            if p is None or not p.notification_required or "notifications" in inc.import_gaps:
+                continue
+            sent = sorted(
+                (n for n in inc.notifications if n.at is not None), key=lambda n: n.at or ctx.as_of
+            )
+            if not sent:
+                continue
+            end = (
+                inc.resolved_at
+                if inc.resolved_at is not None
+                else (None if inc.status in RESOLVED else ctx.as_of)
+            )
+            if end is None:
+                continue
+            during = [n for n in sent if n.at is not None and n.at <= end]
+            marks: list[tuple[datetime, tuple[str | int, ...]]] = [
+                (n.at, ("notifications", n.index, "at")) for n in during if n.at is not None
+            ]
+            for (before, _), (after, path) in zip(marks, marks[1:], strict=False):
+                if after - before > p.update_every:
+                    yield self.finding(
+                        inc,
+                        f"{dur(after - before)} without an update ({ts(before)} to "
+                        f"{ts(after)}); {inc.priority} requires one every {dur(p.update_every)}",
+                        *path,
+                        fix="send updates at the policy cadence until resolved",
+                    )
+            if marks and end - marks[-1][0] > p.update_every:
+                what = "resolution" if inc.resolved_at is not None else "now"
+                yield self.finding(
+                    inc,
+                    f"{dur(end - marks[-1][0])} without an update before {what}; "
+                    f"{inc.priority} requires one every {dur(p.update_every)}",
+                    *marks[-1][1],
+                    fix="send updates at the policy cadence until resolved",
+                )
+
+
+class IncBridge(Rule):
+    """Major incidents opened a bridge in time.
+
+    What it checks:
+      For priorities with ``bridge_within`` (P1 and P2 by default), ``bridge_opened_at`` is
+      present and at most that long after detection. Exactly on the deadline passes.
+
+    Why auditors care:
+      A major-incident bridge assembles the responders; opening it late is the usual cause of
+      slow restoration.
+
+    Failing example:
+      priority: P1   # bridge_within: 15m
+      detected_at: 2026-03-04T09:12:00Z
+      bridge_opened_at: 2026-03-04T09:45:00Z
+
+    Passing example:
+      bridge_opened_at: 2026-03-04T09:20:00Z
+
+    Policy settings:
+      priorities.<P>.bridge_within.
+    """
+
+    id = "INC-BRIDGE"
+    summary = "major-incident bridge opened late or not recorded"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for inc in ctx.ledger.incidents.values():
+            p = clock(ctx, inc)
+            if (
+                p is None
+                or p.bridge_within is None
+                or inc.detected_at is None
+                or "bridge_opened_at" in inc.import_gaps
+            ):
+                continue
+            if inc.bridge_opened_at is None:
+                if ctx.as_of > inc.detected_at + p.bridge_within:
+                    yield self.finding(
+                        inc,
+                        f"{inc.priority} incident has no bridge_opened_at",
+                        fix="record when the major-incident bridge opened",
+                    )
+            elif inc.bridge_opened_at - inc.detected_at > p.bridge_within:
+                yield self.finding(
+                    inc,
+                    f"bridge opened {dur(inc.bridge_opened_at - inc.detected_at)} after "
+                    f"detection; {inc.priority} requires {dur(p.bridge_within)}",
+                    "bridge_opened_at",
+                    fix="open the bridge within the policy time",
+                )
+
+
+class IncStatement(Rule):
+    """Impact and resolution statements are present, specific and not placeholders.
+
+    What it checks:
+      ``impact`` always, and ``resolution`` once the incident is resolved or closed, are not
+      a placeholder (``TBD``, ``n/a``, ``none``, ``see above``…) and have at least
+      ``statements.min_words`` words and ``statements.min_chars`` characters.
+
+    Why auditors care:
+      Leadership and customers read these statements; "TBD" on a closed incident means the
+      business impact was never assessed.
+
+    Failing example:
+      impact: TBD
+
+    Passing example:
+      impact: Checkout failed for about 20% of customers for 35 minutes; no orders were lost.
+
+    Policy settings:
+      statements.placeholders, statements.min_words, statements.min_chars.
+    """
+
+    id = "INC-STATEMENT"
+    summary = "impact or resolution statement missing, vague or a placeholder"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for inc in ctx.ledger.incidents.values():
+            fields = ["impact"] + (["resolution"] if inc.status in RESOLVED else [])
+            for field in fields:
+                if field in inc.import_gaps:
+                    continue
+                why = vagueness(getattr(inc, field), policy)
+                if why:
+                    yield self.finding(
+                        inc,
+                        f"{field} statement {why}",
+                        field,
+                        fix=f"describe the {field} in plain language for a business reader",
+                    )
+
+
+class IncEscalation(Rule):
+    """Each escalation hands over context, troubleshooting done and an impact assessment.
+
+    What it checks:
+      Every entry of ``escalations`` has ``context``, ``troubleshooting`` and
+      ``impact_assessment``, each specific (same heuristic as INC-STATEMENT).
+
+    Why auditors care:
+      An escalation without context makes the next tier start from zero; ITIL and most
+      support contracts require a structured hand-over.
+
+    Failing example:
+      escalations: [{at: ..., to_tier: 3, team: dba, context: see above}]
+
+    Passing example:
+      escalations:
+        - {at: ..., to_tier: 3, team: dba,
+           context: Pool exhausted on orders-db since 09:12 after the 09:00 deploy,
+           troubleshooting: Restarted two app pods and raised the pool to 80; no change,
+           impact_assessment: About 20% of checkouts failing; revenue impact rising}
+
+    Policy settings:
+      statements.placeholders, statements.min_words, statements.min_chars.
+    """
+
+    id = "INC-ESCALATION"
+    summary = "escalation without context, troubleshooting or impact assessment"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for inc in ctx.ledger.incidents.values():
+            for esc in inc.escalations:
+                for field in ("context", "troubleshooting", "impact_assessment"):
+                    why = vagueness(getattr(esc, field), policy)
+                    if why:
+                        yield self.finding(
+                            inc,
+                            f"escalation {esc.index + 1} to {esc.team or 'tier'}: "
+                            f"{field.replace('_', ' ')} {why}",
+                            "escalations",
+                            esc.index,
+                            field,
+                            fix=f"write the {field.replace('_', ' ')} handed to the next tier",
+                        )
+
+
+class IncPir(Rule):
+    """Major incidents have an approved PIR by the policy's deadline.
+
+    What it checks:
+      An incident whose priority requires a PIR and that was resolved more than
+      ``pir_due_business_days`` business days ago (policy timezone, business days and
+      holidays; end of that day) has a PIR with ``status: approved``.
+
+    Why auditors care:
+      Post-incident reviews are how an organisation learns; an overdue or missing PIR after
+      a P1 is one of the most common operational audit findings.
+
+    Failing example:
+      INC-2026-0042 (P1) resolved 2026-03-02, no approved PIR by 2026-03-09
+
+    Passing example:
+      pir: PIR-2026-0042   # status: approved
+
+    Policy settings:
+      priorities.<P>.pir_required, priorities.<P>.pir_due_business_days, business_days,
+      holidays, timezone.
+    """
+
+    id = "INC-PIR"
+    summary = "major incident without an approved PIR after the deadline"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        ledger = ctx.ledger
+        approved = {p.incident for p in ledger.pirs.values() if p.status == "approved"}
+        for inc in ledger.incidents.values():
+            p = clock(ctx, inc)
+            if (
+                p is None
+                or not p.pir_required
+                or p.pir_due_business_days is None
+                or inc.resolved_at is None
+                or inc.status not in RESOLVED
+                or "pir" in inc.import_gaps
+            ):
+                continue
+            deadline = ctx.calendar.deadline(inc.resolved_at, p.pir_due_business_days)
+            if ctx.as_of <= deadline or inc.id in approved:
+                continue
+            pir = ledger.pirs.get(inc.pir or "")
+            state = f"PIR {pir.id} is {pir.status}" if pir else "no PIR"
+            yield self.finding(
+                inc,
+                f"{state}; an approved PIR was due by {ts(deadline)} "
+                f"({p.pir_due_business_days} business days after resolution)",
+                "pir" if inc.pir else "resolved_at",
+                fix="complete and approve the PIR",
+            )

@@ -1,0 +1,161 @@
+"""Structural rules: SCHEMA and REF-ID (found while loading) and REF-LINK."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from opsledger.findings import Finding, json_pointer
+from opsledger.model.layout import SERVICES_FILE
+from opsledger.model.records import Record
+from opsledger.rules.base import Context, Rule
+
+
+class Schema(Rule):
+    """The record is well-formed YAML of its kind and matches its JSON Schema.
+
+    What it checks:
+      Strict YAML reading (no tags, anchors, aliases, merge keys or duplicate keys; YAML 1.2
+      scalars; UTF-8 without control, invisible or bidirectional characters; one document;
+      size and depth limits; symlinks refused) and the kind's schema in ``schemas/``. One
+      finding per error, at the offending value (a missing property at its mapping, an
+      unexpected property at its key).
+
+    Why auditors care:
+      A record that does not match its schema cannot be trusted by any other check; a
+      duplicate key or a YAML 1.1 surprise (``status: no`` read as false) changes what a
+      record says without a reviewer seeing it.
+
+    Failing example:
+      status: no            # not one of open, mitigated, resolved, closed
+      detected_at: 2026-03-04T09:12:00   # no offset
+
+    Passing example:
+      status: resolved
+      detected_at: 2026-03-04T09:12:00Z
+
+    Policy settings:
+      limits.max_file_bytes, limits.max_depth; the schemas themselves.
+    """
+
+    id = "SCHEMA"
+    summary = "record does not match its schema"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        yield from (p for p in ctx.ledger.problems if p.rule == self.id)
+
+
+class RefId(Rule):
+    """File names, IDs and kinds agree, and every ID is unique.
+
+    What it checks:
+      The file name stem equals the record's ``id`` (a runbook may add ``-slug``); the ID
+      matches its kind's pattern in ASCII and the file sits in that kind's folder; no two
+      records share an ID, compared case-insensitively; files in record folders are records.
+
+    Why auditors care:
+      Links, history and the published site all key on the ID. Two records with one ID, or a
+      file whose name says another ID, make the audit trail point at the wrong evidence.
+
+    Failing example:
+      records/incidents/INC-2026-0009.yaml containing  id: INC-2026-0001
+
+    Passing example:
+      records/incidents/INC-2026-0001.yaml containing  id: INC-2026-0001
+
+    Policy settings:
+      none.
+    """
+
+    id = "REF-ID"
+    summary = "file name, ID or kind mismatch, or duplicate ID"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        yield from (p for p in ctx.ledger.problems if p.rule == self.id)
+
+
+class RefLink(Rule):
+    """Every reference between records resolves.
+
+    What it checks:
+      Incidents: ``service``, ``caused_by_change``, ``recurrence_of``, ``runbooks_used``,
+      ``pir``. Changes: ``services``, ``related_incident``, and each approval's ``role`` is a
+      role in ``policy.yaml`` ``approvers``. PIRs: ``incident``. Runbooks: ``services``.
+      The service catalog: each service's ``runbooks``.
+
+    Why auditors care:
+      A PIR for an incident that does not exist, or a change naming an unknown service,
+      breaks the chain of evidence the audit and the KPIs follow.
+
+    Failing example:
+      caused_by_change: CHG-2026-0999   # no such change record
+
+    Passing example:
+      caused_by_change: CHG-2026-0107   # records/changes/CHG-2026-0107.yaml exists
+
+    Policy settings:
+      approvers (the known roles).
+    """
+
+    id = "REF-LINK"
+    summary = "reference to a record, service or role that does not exist"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        ledger = ctx.ledger
+        services, roles = ledger.services, ledger.policy.approvers
+
+        def missing(record: Record, what: str, value: str, *path: str | int) -> Finding:
+            return self.finding(
+                record,
+                f"{what} {value!r} does not exist",
+                *path,
+                fix=f"correct the reference or add the {what}",
+            )
+
+        for inc in ledger.incidents.values():
+            if inc.service and inc.service not in services:
+                yield missing(inc, "service", inc.service, "service")
+            for field, value, table in (
+                ("caused_by_change", inc.caused_by_change, ledger.changes),
+                ("recurrence_of", inc.recurrence_of, ledger.incidents),
+                ("pir", inc.pir, ledger.pirs),
+            ):
+                if value and value not in table:
+                    yield missing(inc, field.replace("_", " "), value, field)
+            for i, runbook in enumerate(inc.runbooks_used):
+                if runbook not in ledger.runbooks:
+                    yield missing(inc, "runbook", runbook, "runbooks_used", i)
+        for chg in ledger.changes.values():
+            for i, service in enumerate(chg.services):
+                if service not in services:
+                    yield missing(chg, "service", service, "services", i)
+            if chg.related_incident and chg.related_incident not in ledger.incidents:
+                yield missing(chg, "incident", chg.related_incident, "related_incident")
+            for approval in chg.approvals:
+                if approval.role and approval.role not in roles:
+                    yield missing(
+                        chg, "approver role", approval.role, "approvals", approval.index, "role"
+                    )
+        for pir in ledger.pirs.values():
+            if pir.incident and pir.incident not in ledger.incidents:
+                yield missing(pir, "incident", pir.incident, "incident")
+        for rb in ledger.runbooks.values():
+            for i, service in enumerate(rb.services):
+                if service not in services:
+                    yield missing(rb, "service", service, "services", i)
+        doc = ledger.services_doc
+        for service in services.values():
+            for i, runbook in enumerate(service.runbooks):
+                if runbook not in ledger.runbooks and doc is not None:
+                    path = (service.index, "runbooks", i)
+                    line, column = doc.position(path)
+                    yield Finding(
+                        SERVICES_FILE,
+                        line,
+                        column,
+                        self.id,
+                        self.severity,
+                        f"runbook {runbook!r} does not exist",
+                        None,
+                        json_pointer(path),
+                        "correct the reference or add the runbook",
+                    )

@@ -1,0 +1,54 @@
+"""WAIVER-EXPIRED: risk acceptances in policy.yaml must not outlive their expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from opsledger.findings import Finding, json_pointer
+from opsledger.rules.base import Context, Rule
+
+
+class WaiverExpired(Rule):
+    """A waiver (risk acceptance) in policy.yaml is past its expiry date.
+
+    What it checks:
+      Each entry of ``waivers`` whose ``expires`` date is before today (in the policy
+      timezone, as of ``--as-of``). An expired waiver no longer waives anything.
+
+    Why auditors care:
+      A risk acceptance is granted for a time, by a named person; one left in place after
+      it expired is an accepted risk nobody owns any more.
+
+    Failing example:
+      waivers: [{rule: RB-STALE, record: RB-0004, reason: ..., approved_by: ...,
+                 expires: "2026-01-31"}]      # today is 2026-03-01
+
+    Passing example:
+      expires: "2026-06-30"
+
+    Policy settings:
+      waivers.
+    """
+
+    id = "WAIVER-EXPIRED"
+    summary = "waiver past its expiry date"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        today = ctx.calendar.local_date(ctx.as_of)
+        for waiver in policy.waivers:
+            if waiver.expires < today:
+                path = ("waivers", waiver.index, "expires")
+                line, column = policy.doc.position(path)
+                yield Finding(
+                    policy.path,
+                    line,
+                    column,
+                    self.id,
+                    self.severity,
+                    f"waiver of {waiver.rule} for {waiver.record} expired on "
+                    f"{waiver.expires.isoformat()}",
+                    None,
+                    json_pointer(path),
+                    "renew the waiver with a new approval, or remove it and fix the findings",
+                )
