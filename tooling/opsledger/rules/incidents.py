@@ -7,6 +7,7 @@ Imported records skip the checks whose field the source system did not have (lis
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -123,7 +124,7 @@ class IncAck(Rule):
     """A person acknowledged the incident within the priority's acknowledgement time.
 
     What it checks:
-      acknowledged_at − detected_at ≤ ``acknowledge_within`` for the incident's priority;
+      acknowledged_at - detected_at ≤ ``acknowledge_within`` for the incident's priority;
       an incident still unacknowledged after that time is flagged too. Exactly on the
       deadline passes.
 
@@ -285,7 +286,7 @@ class IncCadence(Rule):
             marks: list[tuple[datetime, tuple[str | int, ...]]] = [
                 (n.at, ("notifications", n.index, "at")) for n in during if n.at is not None
             ]
-            for (before, _), (after, path) in zip(marks, marks[1:], strict=False):
+            for (before, _), (after, path) in itertools.pairwise(marks):
                 if after - before > p.update_every:
                     yield self.finding(
                         inc,
