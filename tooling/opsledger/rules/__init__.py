@@ -1,34 +1,21 @@
-"""The rule registry: an explicit list, one entry per SPEC §4 rule ID."""
+"""The rule registry: explicit lists, one entry per SPEC §4 rule ID, in documentation order.
+
+Each family module ends with its own explicit ``RULES`` tuple; adding a rule is one class
+and one entry there.
+"""
 
 from __future__ import annotations
 
+from opsledger.rules import changes, incidents, pirs, references, runbooks, waivers
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.incidents import (
-    IncAck,
-    IncBridge,
-    IncCadence,
-    IncEscalation,
-    IncNotify,
-    IncPir,
-    IncStatement,
-    IncTimes,
-)
-from opsledger.rules.references import RefId, RefLink, Schema
-from opsledger.rules.waivers import WaiverExpired
 
 RULES: tuple[type[Rule], ...] = (
-    Schema,
-    RefId,
-    RefLink,
-    IncTimes,
-    IncAck,
-    IncNotify,
-    IncCadence,
-    IncBridge,
-    IncStatement,
-    IncEscalation,
-    IncPir,
-    WaiverExpired,
+    *references.RULES,
+    *incidents.RULES,
+    *changes.RULES,
+    *pirs.RULES,
+    *runbooks.RULES,
+    *waivers.RULES,
 )
 
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in RULES}

@@ -41,6 +41,8 @@ class Rule:
     id: ClassVar[str]
     severity: ClassVar[Severity] = "error"
     summary: ClassVar[str]
+    #: record kinds the rule judges (incident, change, pir, runbook, services, policy)
+    kinds: ClassVar[tuple[str, ...]] = ()
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError

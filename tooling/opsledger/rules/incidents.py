@@ -27,7 +27,11 @@ def clock(ctx: Context, inc: Incident) -> PriorityPolicy | None:
     return ctx.ledger.policy.priorities.get(inc.priority or "")
 
 
-class IncTimes(Rule):
+class IncidentRule(Rule):
+    kinds = ("incident",)
+
+
+class IncTimes(IncidentRule):
     """An incident's timestamps are in order and none is in the future.
 
     What it checks:
@@ -120,7 +124,7 @@ def _all_times(inc: Incident) -> Iterator[tuple[tuple[str | int, ...], datetime]
                 yield (name, item.index, "at"), item.at
 
 
-class IncAck(Rule):
+class IncAck(IncidentRule):
     """A person acknowledged the incident within the priority's acknowledgement time.
 
     What it checks:
@@ -174,7 +178,7 @@ class IncAck(Rule):
                 )
 
 
-class IncNotify(Rule):
+class IncNotify(IncidentRule):
     """The initial stakeholder notification went out in time.
 
     What it checks:
@@ -239,7 +243,7 @@ class IncNotify(Rule):
                 )
 
 
-class IncCadence(Rule):
+class IncCadence(IncidentRule):
     """Updates went out at the policy's cadence while the incident was unresolved.
 
     What it checks:
@@ -306,7 +310,7 @@ class IncCadence(Rule):
                 )
 
 
-class IncBridge(Rule):
+class IncBridge(IncidentRule):
     """Major incidents opened a bridge in time.
 
     What it checks:
@@ -359,7 +363,7 @@ class IncBridge(Rule):
                 )
 
 
-class IncStatement(Rule):
+class IncStatement(IncidentRule):
     """Impact and resolution statements are present, specific and not placeholders.
 
     What it checks:
@@ -401,7 +405,7 @@ class IncStatement(Rule):
                     )
 
 
-class IncEscalation(Rule):
+class IncEscalation(IncidentRule):
     """Each escalation hands over context, troubleshooting done and an impact assessment.
 
     What it checks:
@@ -447,7 +451,7 @@ class IncEscalation(Rule):
                         )
 
 
-class IncPir(Rule):
+class IncPir(IncidentRule):
     """Major incidents have an approved PIR by the policy's deadline.
 
     What it checks:
@@ -499,3 +503,15 @@ class IncPir(Rule):
                 "pir" if inc.pir else "resolved_at",
                 fix="complete and approve the PIR",
             )
+
+
+RULES: tuple[type[Rule], ...] = (
+    IncTimes,
+    IncAck,
+    IncNotify,
+    IncCadence,
+    IncBridge,
+    IncStatement,
+    IncEscalation,
+    IncPir,
+)

@@ -38,6 +38,7 @@ class Schema(Rule):
     """
 
     id = "SCHEMA"
+    kinds = ("incident", "change", "pir", "runbook", "services")
     summary = "record does not match its schema"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -67,6 +68,7 @@ class RefId(Rule):
     """
 
     id = "REF-ID"
+    kinds = ("incident", "change", "pir", "runbook", "services")
     summary = "file name, ID or kind mismatch, or duplicate ID"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -97,6 +99,7 @@ class RefLink(Rule):
     """
 
     id = "REF-LINK"
+    kinds = ("incident", "change", "pir", "runbook", "services")
     summary = "reference to a record, service or role that does not exist"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -159,3 +162,6 @@ class RefLink(Rule):
                         json_pointer(path),
                         "correct the reference or add the runbook",
                     )
+
+
+RULES: tuple[type[Rule], ...] = (Schema, RefId, RefLink)

@@ -31,6 +31,7 @@ class WaiverExpired(Rule):
     """
 
     id = "WAIVER-EXPIRED"
+    kinds = ("policy",)
     summary = "waiver past its expiry date"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -52,3 +53,6 @@ class WaiverExpired(Rule):
                     json_pointer(path),
                     "renew the waiver with a new approval, or remove it and fix the findings",
                 )
+
+
+RULES: tuple[type[Rule], ...] = (WaiverExpired,)
