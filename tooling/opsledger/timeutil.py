@@ -9,7 +9,7 @@ the schema accepts is a value the model can use.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _TIMESTAMP = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})T(?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?)"
@@ -95,3 +95,22 @@ def format_duration(value: timedelta) -> str:
     if m:
         return f"{sign}{m}m"
     return f"{sign}{s}s"
+
+
+def as_of_moment(text: str | None, zone: tzinfo) -> datetime:
+    """``--as-of``: a timestamp with offset, or a date meaning the end of that local day.
+
+    Without it, the current time (UTC, whole seconds).
+    """
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    from opsledger.errors import OpsledgerError
+
+    try:
+        if _DATE.match(text):
+            day = parse_date(text)
+            end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+            return (end - timedelta(seconds=1)).astimezone(UTC)
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise OpsledgerError(f"--as-of {text!r}: {exc}") from None

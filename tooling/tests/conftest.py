@@ -144,3 +144,57 @@ def audit_rule(
         for f in findings
         if f.rule == rule and (record is None or f.record == record)
     ]
+
+
+def git(root: Path, *args: str, date: str = "2026-03-01T10:00:00Z", who: str = "") -> str:
+    """Run git in ``root`` with fixed author/committer dates (and identity, if given)."""
+    import os
+    import subprocess
+
+    name, _, email = who.partition("<")
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+        "GIT_AUTHOR_NAME": name.strip() or "Test Author",
+        "GIT_AUTHOR_EMAIL": email.rstrip(">") or "author@example.com",
+        "GIT_COMMITTER_NAME": name.strip() or "Test Author",
+        "GIT_COMMITTER_EMAIL": email.rstrip(">") or "author@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    proc = subprocess.run(
+        ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    return proc.stdout
+
+
+def git_init(root: Path) -> None:
+    git(root, "init", "-q", "-b", "main")
+
+
+RUNBOOK = """\
+---
+id: RB-0003
+title: Orders database connection pool exhaustion
+services: [orders-db]
+owner: lena.fischer@example.com
+last_reviewed: "2026-03-01"
+---
+## Symptoms
+Checkout latency above 2 s and the orders-db pool gauge above 90% on the orders dashboard.
+
+## Diagnosis
+Run `SELECT count(*) FROM pg_stat_activity` and compare with max_connections.
+
+## Mitigation
+Restart the pgbouncer pods one at a time; raise default_pool_size to 80 if load persists.
+
+## Escalation
+Page database-engineering through the orders-db escalation policy after 15 minutes.
+
+## Verification
+Pool usage stays under 60% for 30 minutes and checkout errors return to baseline.
+"""
+
+ACKED = INCIDENT + "acknowledged_at: 2026-03-04T09:20:00Z\n"

@@ -25,11 +25,13 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
+    from opsledger.cli.audit import audit
     from opsledger.cli.demo import demo
+    from opsledger.cli.rules import rules_command
     from opsledger.cli.validate import validate
 
-    cli.add_command(validate)
-    cli.add_command(demo)
+    for command in (validate, audit, rules_command, demo):
+        cli.add_command(command)
 
 
 _register()

@@ -15,6 +15,26 @@ from opsledger.findings import Finding
 
 
 @dataclass(frozen=True)
+class RuleMeta:
+    """What a formatter needs to know about a rule that ran."""
+
+    id: str
+    severity: str
+    summary: str
+    kinds: tuple[str, ...]
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A record the run judged (JUnit reports one test case per rule and subject)."""
+
+    record: str
+    path: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class Report:
     """What a check run produced: the findings and facts about the run."""
 
@@ -22,6 +42,8 @@ class Report:
     findings: tuple[Finding, ...]
     files: int
     extra: dict[str, Any] = field(default_factory=dict)
+    rules: tuple[RuleMeta, ...] = ()
+    subjects: tuple[Subject, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         active = [f for f in self.findings if not f.waived]
@@ -55,6 +77,15 @@ FORMATS: dict[str, Callable[[Report], str]] = {
     "text": render_text,
     "json": render_json,
 }
+
+
+def audit_formats() -> dict[str, Callable[[Report], str]]:
+    """The formats of ``opsledger audit``: text and JSON plus the CI formats."""
+    from opsledger.output.github import render_github
+    from opsledger.output.junit import render_junit
+    from opsledger.output.sarif import render_sarif
+
+    return {**FORMATS, "junit": render_junit, "sarif": render_sarif, "github": render_github}
 
 
 def summary_line(report: Report) -> str:

@@ -128,9 +128,9 @@ class RefLink(Rule):
                 if runbook not in ledger.runbooks:
                     yield missing(inc, "runbook", runbook, "runbooks_used", i)
         for chg in ledger.changes.values():
-            for i, service in enumerate(chg.services):
-                if service not in services:
-                    yield missing(chg, "service", service, "services", i)
+            for i, key in enumerate(chg.services):
+                if key not in services:
+                    yield missing(chg, "service", key, "services", i)
             if chg.related_incident and chg.related_incident not in ledger.incidents:
                 yield missing(chg, "incident", chg.related_incident, "related_incident")
             for approval in chg.approvals:
@@ -142,14 +142,14 @@ class RefLink(Rule):
             if pir.incident and pir.incident not in ledger.incidents:
                 yield missing(pir, "incident", pir.incident, "incident")
         for rb in ledger.runbooks.values():
-            for i, service in enumerate(rb.services):
-                if service not in services:
-                    yield missing(rb, "service", service, "services", i)
+            for i, key in enumerate(rb.services):
+                if key not in services:
+                    yield missing(rb, "service", key, "services", i)
         doc = ledger.services_doc
-        for service in services.values():
-            for i, runbook in enumerate(service.runbooks):
+        for entry in services.values():
+            for i, runbook in enumerate(entry.runbooks):
                 if runbook not in ledger.runbooks and doc is not None:
-                    path = (service.index, "runbooks", i)
+                    path: tuple[str | int, ...] = (entry.index, "runbooks", i)
                     line, column = doc.position(path)
                     yield Finding(
                         SERVICES_FILE,

@@ -1,0 +1,156 @@
+"""``opsledger audit``: every rule, as a CI gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from opsledger.audit import AuditOptions, run_audit, selected_rules
+from opsledger.cli.common import progress, repo_option, repo_root, write_output
+from opsledger.errors import EXIT_FINDINGS, EXIT_OK, OpsledgerError
+from opsledger.findings import Finding
+from opsledger.model.ledger import Ledger, load_ledger
+from opsledger.output import Report, RuleMeta, Subject, audit_formats, summary_line
+from opsledger.timeutil import as_of_moment, format_timestamp
+
+FAIL_ON = ("error", "warning", "never")
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def failing(findings: list[Finding], fail_on: str) -> bool:
+    if fail_on == "never":
+        return False
+    levels = {"error"} if fail_on == "error" else {"error", "warning"}
+    return any(f.severity in levels and not f.waived for f in findings)
+
+
+def subjects(ledger: Ledger, only: set[str] | None) -> tuple[Subject, ...]:
+    found = [Subject(r.id, r.path, r.kind) for r in ledger.records()]
+    if ledger.services_doc is not None:
+        found.append(Subject("records/services.yaml", "records/services.yaml", "services"))
+    found.append(Subject(ledger.policy.path, ledger.policy.path, "policy"))
+    if only is not None:
+        found = [s for s in found if s.record in only or s.path in only]
+    return tuple(sorted(found, key=lambda s: (s.path, s.record)))
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--changed-since",
+    "changed_since",
+    metavar="REF",
+    default=None,
+    help="Audit only records changed since the merge base with REF (and the "
+    "records they reference or that reference them).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="T",
+    default=None,
+    help="Fix 'now' (2026-03-31T12:00:00Z, or a date for the end of that day in "
+    "the policy timezone). Same repository and --as-of give identical output.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(audit_formats())),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding at or above this severity is not waived.",
+)
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="RULES",
+    help="Run only these rules (IDs, families like INC, or globs; comma-separated or repeated).",
+)
+@click.option("--ignore", multiple=True, metavar="RULES", help="Skip these rules.")
+@repo_option
+def audit(
+    paths: tuple[Path, ...],
+    changed_since: str | None,
+    as_of: str | None,
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    repo: Path | None,
+) -> int:
+    """Run every audit rule over the repository's records.
+
+    Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for a usage or
+    configuration error.
+    """
+    root = repo_root(repo)
+    with progress("Loading records") as update:
+        ledger = load_ledger(root, progress=update)
+    moment = as_of_moment(as_of, ledger.policy.timezone)
+    only: set[str] | None = None
+    if paths:
+        only = _records_at(ledger, root, paths)
+    if changed_since is not None:
+        from opsledger.scope import changed_records
+
+        changed = changed_records(ledger, changed_since)
+        only = changed if only is None else only & changed
+    rules = selected_rules(ledger.policy, _split(select), _split(ignore))
+    findings = run_audit(
+        ledger,
+        AuditOptions(as_of=moment, select=_split(select), ignore=_split(ignore), only_records=only),
+    )
+    from opsledger.gitio import describe_head
+
+    report = Report(
+        "audit",
+        tuple(findings),
+        len(ledger.files) if only is None else len(only),
+        extra={"commit": describe_head(root), "as_of": format_timestamp(moment)},
+        rules=tuple(
+            RuleMeta(r.id, r.severity, r.summary, r.kinds, r.documentation()) for r in rules
+        ),
+        subjects=subjects(ledger, only),
+    )
+    write_output(audit_formats()[fmt](report), output)
+    click.echo(summary_line(report), err=True)
+    return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
+
+
+def _records_at(ledger: Ledger, root: Path, paths: tuple[Path, ...]) -> set[str]:
+    wanted: set[str] = set()
+    for given in paths:
+        target = given.absolute()
+        try:
+            rel = target.relative_to(root).as_posix()
+        except ValueError:
+            raise OpsledgerError(f"{given}: outside the repository {root}") from None
+        prefix = "" if rel == "." else rel
+        hits = {
+            r.id
+            for r in ledger.records()
+            if r.path == prefix or r.path.startswith(prefix.rstrip("/") + "/")
+        }
+        hits |= {f for f in ledger.files if f == prefix or f.startswith(prefix + "/")}
+        if not hits and not target.exists():
+            raise OpsledgerError(f"{given}: no such file")
+        wanted |= hits
+    return wanted

