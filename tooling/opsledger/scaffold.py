@@ -1,0 +1,252 @@
+"""Scaffolding: the next free ID, record templates (``opsledger new``) and a new repository
+(``opsledger init``). Functions return what they wrote; the CLI reports it.
+
+A template validates against its schema except where the author must still decide, and
+fails the audit only on the values the author must still write (``TBD`` statements, a
+service to choose, actions to add), so a half-written record can never pass the gate.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+from opsledger import gitio
+from opsledger.errors import OpsledgerError
+from opsledger.model.layout import KIND_BY_NAME, Kind
+from opsledger.model.ledger import Ledger
+from opsledger.model.records import Incident
+from opsledger.timeutil import format_timestamp
+
+TODO = "TBD"
+CHOOSE_SERVICE = "choose-a-service"
+_NUMBER = re.compile(r"([A-Z]+)-(?:([0-9]{4})-)?([0-9]{4,})")
+
+
+def defaults() -> Path:
+    return Path(str(resources.files("opsledger") / "defaults"))
+
+
+def used_numbers(ledger: Ledger, kind: Kind, year: int | None) -> set[int]:
+    """Numbers taken by ``kind`` (for ``year``) in the repository and anywhere in its history."""
+    prefix = kind.example.split("-")[0]
+    names = {Path(p).name for p in gitio.paths_in_history(ledger.root, kind.folder)}
+    names |= {Path(p).name for p in ledger.files}
+    names |= {r.id for r in ledger.records()}
+    numbers: set[int] = set()
+    for name in names:
+        match = _NUMBER.match(name.upper())
+        if not match or match.group(1) != prefix:
+            continue
+        if year is not None and match.group(2) != str(year):
+            continue
+        numbers.add(int(match.group(3)))
+    return numbers
+
+
+def next_id(ledger: Ledger, kind_name: str, year: int) -> str:
+    kind = KIND_BY_NAME[kind_name]
+    prefix = kind.example.split("-")[0]
+    if kind_name == "runbook":
+        return f"{prefix}-{max(used_numbers(ledger, kind, None), default=0) + 1:04d}"
+    return f"{prefix}-{year}-{max(used_numbers(ledger, kind, year), default=0) + 1:04d}"
+
+
+def slug(title: str) -> str:
+    text = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return text[:48].rstrip("-") or "runbook"
+
+
+def _modeline(target: Path, root: Path, kind: str) -> str:
+    depth = len(target.relative_to(root).parts) - 1
+    return f"# yaml-language-server: $schema={'../' * depth}schemas/{kind}.schema.json"
+
+
+def _q(text: str) -> str:
+    """A YAML double-quoted scalar (safe for any title)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+@dataclass(frozen=True)
+class Created:
+    id: str
+    path: Path
+
+
+def new_record(
+    ledger: Ledger, kind: str, *, now: datetime, title: str | None = None,
+    incident: str | None = None,
+) -> Created:
+    """Write a template for a new record of ``kind`` and return its ID and path."""
+    root = ledger.root
+    year = now.astimezone(ledger.policy.timezone).year
+    me = gitio.user_email(root) or "you@example.com"
+    source: Incident | None = None
+    if kind == "pir":
+        if incident is None:
+            raise OpsledgerError("new pir needs --incident INC-…: the incident it reviews")
+        source = ledger.incidents.get(incident)
+        if source is None:
+            raise OpsledgerError(f"--incident {incident}: no such incident in this repository")
+    record_id = next_id(ledger, kind, year)
+    if source is not None:
+        wanted = "PIR-" + source.id.removeprefix("INC-")
+        taken = used_numbers(ledger, KIND_BY_NAME["pir"], int(wanted[4:8]))
+        if int(wanted.rsplit("-", 1)[1]) not in taken:
+            record_id = wanted
+    k = KIND_BY_NAME[kind]
+    folder = root / k.folder
+    if kind in ("incident", "change"):
+        folder = folder / str(year)
+    name = f"{record_id}-{slug(title or 'new runbook')}" if kind == "runbook" else record_id
+    target = folder / f"{name}{k.suffix}"
+    if target.exists() or target.is_symlink():
+        raise OpsledgerError(f"{target} already exists")
+    builders = {"incident": _incident, "change": _change, "pir": _pir, "runbook": _runbook}
+    text = builders[kind](ledger, record_id, title, now, me, source)
+    modeline = _modeline(target, root, kind)
+    text = (f"---\n{modeline}\n{text}" if k.suffix == ".md" else f"{modeline}\n{text}")
+    folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return Created(record_id, target)
+
+
+def _services_hint(ledger: Ledger) -> str:
+    keys = ", ".join(sorted(ledger.services)) or "none yet: add records/services.yaml"
+    return f"# services: {keys}"
+
+
+def _incident(ledger: Ledger, rid: str, title: str | None, now: datetime, me: str,
+              _: Incident | None) -> str:
+    return f"""id: {rid}
+title: {_q(title or TODO)}
+priority: P3            # P1 critical … P4 low (see policy.yaml priorities)
+status: open            # open, mitigated, resolved, closed
+service: {CHOOSE_SERVICE}
+{_services_hint(ledger)}
+detection: manual       # automated (monitoring) or manual (a person reported it)
+source: service-desk    # monitoring, service-desk, customer, vendor, security, other
+impact: {TODO}             # business impact in plain language
+detected_at: {format_timestamp(now)}
+# acknowledged_at: when a person first acknowledged it (required once mitigated)
+notifications: []
+timeline:
+  - at: {format_timestamp(now)}
+    event: Incident record opened by {me}.
+"""
+
+
+def _change(ledger: Ledger, rid: str, title: str | None, now: datetime, me: str,
+            _: Incident | None) -> str:
+    start = (now + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    return f"""id: {rid}
+title: {_q(title or TODO)}
+type: normal            # standard (pre-approved template), normal, emergency
+risk: low               # low, medium, high
+status: draft
+services: [{CHOOSE_SERVICE}]
+{_services_hint(ledger)}
+requested_by: {me}
+implementer: {me}
+description: {TODO}
+justification: {TODO}
+impact: {TODO}             # risk and impact analysis
+window:
+  start: {format_timestamp(start)}
+  end: {format_timestamp(start + timedelta(hours=1))}
+testing:
+  summary: {TODO}
+  evidence: []          # links or repository paths
+rollback:
+  plan: {TODO}
+  trigger: {TODO}
+  tested: false
+  estimated_duration: 30m
+approvals: []           # added with: opsledger approve {rid} --role ROLE
+notifications: []
+"""
+
+
+def _pir(ledger: Ledger, rid: str, title: str | None, now: datetime, me: str,
+         source: Incident | None) -> str:
+    assert source is not None
+    lines = [f"- {format_timestamp(t.at)} {t.event}" for t in source.timeline
+             if t.at is not None and t.event]
+    for label, moment in (("Detected", source.detected_at),
+                          ("Acknowledged", source.acknowledged_at),
+                          ("Bridge opened", source.bridge_opened_at),
+                          ("Mitigated (service restored)", source.mitigated_at),
+                          ("Resolved", source.resolved_at)):
+        if moment is not None:
+            lines.append(f"- {format_timestamp(moment)} {label}.")
+    timeline = "\n".join(sorted(set(lines))) or TODO
+    body = {
+        "Summary": f"{source.title or TODO} ({source.id}, {source.priority}, "
+                   f"service {source.service}).\n\n{TODO}",
+        "Impact": source.impact or TODO,
+        "Timeline": timeline,
+    }
+    sections = "\n".join(f"## {s}\n\n{body.get(s, TODO)}\n"
+                         for s in ledger.policy.pir_sections)
+    return f"""id: {rid}
+incident: {source.id}
+title: {_q(title or f"Post-incident review: {source.title or source.id}")}
+status: draft           # draft, in-review, approved
+authors: [{me}]
+reviewers: []           # added with: opsledger approve {rid} --role reviewer
+root_cause: {TODO}
+contributing_factors: []
+actions: []             # each: {{id: A1, title, type, owner, due, status: open, verification}}
+---
+{sections}"""
+
+
+def _runbook(ledger: Ledger, rid: str, title: str | None, now: datetime, me: str,
+             _: Incident | None) -> str:
+    sections = "\n".join(f"## {s}\n\n{TODO}\n" for s in ledger.policy.runbook_sections)
+    return f"""id: {rid}
+title: {_q(title or TODO)}
+services: [{CHOOSE_SERVICE}]
+owner: {me}
+last_reviewed: "{now.astimezone(ledger.policy.timezone).date().isoformat()}"
+---
+{sections}"""
+
+
+INIT_FILES = {
+    "mkdocs.yml": "init/mkdocs.yml",
+    "site/index.md": "init/site-index.md",
+    ".github/workflows/governance.yml": "init/governance.yml",
+    ".github/CODEOWNERS": "init/CODEOWNERS",
+    ".pre-commit-config.yaml": "init/pre-commit-config.yaml",
+    "records/services.yaml": "init/services.yaml",
+    "README.md": "init/README.md",
+    ".gitignore": "init/gitignore",
+    "policy.yaml": "policy.yaml",
+}
+
+
+def init_repository(target: Path) -> list[Path]:
+    """Scaffold a governance repository in ``target`` (missing or empty); return its files."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise OpsledgerError(f"{target} exists and is not an empty folder")
+    src = defaults()
+    written: list[Path] = []
+    shutil.copytree(src / "schemas", target / "schemas")
+    written += sorted((target / "schemas").iterdir())
+    for rel, template in INIT_FILES.items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / template, path)
+        written.append(path)
+    for folder in ("records/incidents", "records/changes", "records/pirs", "runbooks"):
+        keep = target / folder / ".gitkeep"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        keep.touch()
+        written.append(keep)
+    return written

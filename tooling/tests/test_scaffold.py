@@ -1,0 +1,187 @@
+"""``opsledger init`` and ``opsledger new``: end to end in real git repositories."""
+
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+
+import yaml
+
+from conftest import PROJECT, InvokeCli, finding_lines, git, git_init
+
+NOW = "2026-03-02T10:00:00Z"
+
+
+def init_repo(cli: InvokeCli, tmp_path: Path) -> Path:
+    root = tmp_path / "governance"
+    result = cli("init", root)
+    assert result.status == 0, result.err
+    git_init(root)
+    git(root, "config", "user.email", "sam.okafor@example.com")
+    return root
+
+
+def test_init_scaffolds_a_valid_repository(cli: InvokeCli, tmp_path: Path) -> None:
+    root = init_repo(cli, tmp_path)
+    for rel in (
+        "policy.yaml",
+        "schemas/incident.schema.json",
+        "records/services.yaml",
+        "records/incidents/.gitkeep",
+        "records/changes/.gitkeep",
+        "records/pirs/.gitkeep",
+        "runbooks/.gitkeep",
+        "mkdocs.yml",
+        "site/index.md",
+        ".github/workflows/governance.yml",
+        ".github/CODEOWNERS",
+        ".pre-commit-config.yaml",
+    ):
+        assert (root / rel).is_file(), rel
+    assert cli("validate", "--repo", root).status == 0
+    assert cli("audit", "--repo", root, "--as-of", NOW).status == 0
+
+
+def test_init_refuses_a_non_empty_folder(cli: InvokeCli, tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    result = cli("init", tmp_path)
+    assert result.status == 2
+    assert "not an empty folder" in result.err
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_codeowners_protect_the_rules_of_the_game(cli: InvokeCli, tmp_path: Path) -> None:
+    root = init_repo(cli, tmp_path)
+    owned = {
+        line.split()[0]
+        for line in (root / ".github/CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"/policy.yaml", "/schemas/", "/mkdocs.yml", "/.github/workflows/"} <= owned
+
+
+def test_workflow_gates_pull_requests_and_publishes_the_site(
+    cli: InvokeCli, tmp_path: Path
+) -> None:
+    root = init_repo(cli, tmp_path)
+    workflow = yaml.safe_load((root / ".github/workflows/governance.yml").read_text())
+    audit = workflow["jobs"]["audit"]
+    steps = audit["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert '--changed-since "origin/$BASE_REF" --format github' in runs
+    assert "--format sarif" in runs
+    assert any("upload-sarif" in step.get("uses", "") for step in steps)
+    assert "${{" not in runs  # no expression injection into shell lines
+    site = workflow["jobs"]["site"]
+    assert any("deploy-pages" in step.get("uses", "") for step in site["steps"])
+
+
+def test_init_ships_the_projects_own_schemas_and_site_config(
+    cli: InvokeCli, tmp_path: Path
+) -> None:
+    root = init_repo(cli, tmp_path)
+    names = sorted(p.name for p in (PROJECT / "schemas").glob("*.json"))
+    _, mismatch, errors = filecmp.cmpfiles(
+        PROJECT / "schemas", root / "schemas", names, shallow=False
+    )
+    assert mismatch == errors == []
+    assert (root / "mkdocs.yml").read_text() == (PROJECT / "mkdocs.yml").read_text()
+
+
+def test_init_new_audit_end_to_end(cli: InvokeCli, tmp_path: Path) -> None:
+    root = init_repo(cli, tmp_path)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "scaffold")
+    created = {}
+    for kind in ("incident", "change", "runbook"):
+        result = cli("new", kind, "--repo", root, "--title", f"First {kind}", "--as-of", NOW)
+        assert result.status == 0, result.err
+        created[kind] = result.out.strip()
+    result = cli("new", "pir", "--repo", root, "--incident", "INC-2026-0001", "--as-of", NOW)
+    created["pir"] = result.out.strip()
+    assert created == {
+        "incident": "records/incidents/2026/INC-2026-0001.yaml",
+        "change": "records/changes/2026/CHG-2026-0001.yaml",
+        "runbook": "runbooks/RB-0001-first-runbook.md",
+        "pir": "records/pirs/PIR-2026-0001.md",
+    }
+    assert (
+        (root / created["incident"])
+        .read_text()
+        .startswith("# yaml-language-server: $schema=../../../schemas/incident.schema.json\n")
+    )
+    assert (
+        (root / created["pir"])
+        .read_text()
+        .startswith("---\n# yaml-language-server: $schema=../../schemas/pir.schema.json\n")
+    )
+    # templates are schema-valid ...
+    assert cli("validate", "--repo", root).status == 0
+    # ... and fail the audit only on what the author must still write
+    result = cli("audit", "--repo", root, "--as-of", "2026-03-02T10:30:00Z")
+    assert result.status == 1
+    messages = finding_lines(result.out)
+    assert all(
+        "'choose-a-service'" in m
+        or "('TBD')" in m
+        or "PIR has no actions" in m
+        or "without testing evidence" in m
+        for m in messages
+    ), messages
+
+    # the author fills them in; the gate passes
+    incident = root / created["incident"]
+    incident.write_text(
+        incident.read_text()
+        .replace("service: choose-a-service", "service: example-service")
+        .replace("impact: TBD", "impact: Staff could not open the wiki for 20 minutes.")
+    )
+    result = cli("audit", "--repo", root, incident, "--as-of", "2026-03-02T10:30:00Z")
+    assert result.status == 0, result.out
+
+
+def test_pir_prefilled_from_its_incident(cli: InvokeCli, tmp_path: Path) -> None:
+    root = init_repo(cli, tmp_path)
+    cli("new", "incident", "--repo", root, "--title", "Wiki down", "--as-of", NOW)
+    path = (
+        root
+        / cli(
+            "new", "pir", "--repo", root, "--incident", "INC-2026-0001", "--as-of", NOW
+        ).out.strip()
+    )
+    text = path.read_text()
+    assert "incident: INC-2026-0001" in text
+    assert "authors: [sam.okafor@example.com]" in text
+    assert "## Timeline\n\n- 2026-03-02T10:00:00Z Detected." in text
+    assert "Wiki down (INC-2026-0001, P3, service choose-a-service)" in text
+
+
+def test_pir_for_unknown_incident(cli: InvokeCli, tmp_path: Path) -> None:
+    root = init_repo(cli, tmp_path)
+    result = cli("new", "pir", "--repo", root, "--incident", "INC-2026-0404")
+    assert result.status == 2
+    assert "no such incident" in result.err
+
+
+def test_ids_are_never_reused_even_after_deletion(cli: InvokeCli, tmp_path: Path) -> None:
+    root = init_repo(cli, tmp_path)
+    for _ in range(2):
+        cli("new", "incident", "--repo", root, "--as-of", NOW)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "two incidents")
+    git(root, "rm", "-q", "records/incidents/2026/INC-2026-0002.yaml")
+    git(root, "commit", "-q", "-m", "delete the second")
+    result = cli("new", "incident", "--repo", root, "--as-of", NOW)
+    assert result.out.strip() == "records/incidents/2026/INC-2026-0003.yaml"
+    # a new year starts again at 0001
+    result = cli("new", "incident", "--repo", root, "--as-of", "2027-01-04T09:00:00Z")
+    assert result.out.strip() == "records/incidents/2027/INC-2027-0001.yaml"
+
+
+def test_new_outside_git_still_works(cli: InvokeCli, tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    cli("init", root)
+    result = cli("new", "change", "--repo", root, "--as-of", NOW)
+    assert result.status == 0
+    assert "requested_by: you@example.com" in (root / result.out.strip()).read_text()
