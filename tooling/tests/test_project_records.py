@@ -45,28 +45,6 @@ def test_bundled_records_read_like_a_quarter_of_operations() -> None:
     assert set(Counter(s.tier for s in ledger.services.values())) == {1, 2, 3}
 
 
-def test_references_resolve() -> None:
-    # The full REF-LINK rule arrives with the audit engine; until then the bundled data's
-    # cross-references are checked here directly.
-    ledger = load_ledger(PROJECT)
-    for incident in ledger.incidents.values():
-        assert incident.service in ledger.services, incident.id
-        if incident.pir:
-            assert incident.pir in ledger.pirs, incident.id
-        if incident.caused_by_change:
-            assert incident.caused_by_change in ledger.changes, incident.id
-        for runbook in incident.runbooks_used:
-            assert runbook in ledger.runbooks, incident.id
-    for change in ledger.changes.values():
-        assert set(change.services) <= set(ledger.services), change.id
-        if change.related_incident:
-            assert change.related_incident in ledger.incidents, change.id
-    for pir in ledger.pirs.values():
-        assert pir.incident in ledger.incidents, pir.id
-    for service in ledger.services.values():
-        assert set(service.runbooks) <= set(ledger.runbooks), service.id
-
-
 def test_repository_schemas_match_the_packaged_defaults() -> None:
     # `opsledger init` and `opsledger demo` ship the packaged copy; the project's own
     # schemas/ must be the same files.
