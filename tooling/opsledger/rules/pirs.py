@@ -1,7 +1,447 @@
-"""PIR rules: PIR-SECTIONS, PIR-ACTIONS, PIR-VAGUE, PIR-OVERDUE, PIR-REVIEW."""
+"""PIR rules: PIR-SECTIONS, PIR-ACTIONS, PIR-VAGUE, PIR-OVERDUE, PIR-REVIEW.
+
+"Today" is the ``--as-of`` instant's calendar day in the policy timezone. Every rule reads
+the tolerant typed record, so a PIR that fails its schema is judged on what it does say:
+a field of the wrong type is left to SCHEMA, never reported twice.
+"""
 
 from __future__ import annotations
 
-from opsledger.rules.base import Rule
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
 
-RULES: tuple[type[Rule], ...] = ()
+from opsledger.findings import Finding
+from opsledger.model.policy import Policy
+from opsledger.model.records import Action, Pir, Record, Section
+from opsledger.rules.base import Context, Rule
+from opsledger.rules.text import contains_phrase, vagueness, words
+from opsledger.timeutil import format_duration as dur
+
+OPEN = frozenset({"open", "in-progress"})
+
+#: First words that announce an intention rather than a deliverable; PIR-VAGUE flags a
+#: title starting with one of them unless it names something measurable.
+VAGUE_VERBS = frozenset(
+    {
+        "improve",
+        "ensure",
+        "consider",
+        "investigate",
+        "monitor",
+        "review",
+        "look",
+        "explore",
+        "try",
+        "discuss",
+        "continue",
+        "maintain",
+    }
+)
+
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_BULLET = re.compile(r"^(?:[-*+>]|[0-9]+[.)])\s+")
+# a number, a percentage, or a token with an inner hyphen or dot (orders-db, RB-0003, v4.12)
+_MEASURABLE = re.compile(r"[0-9%]|[^\W_][-.][^\W_]")
+
+
+def days_text(days: int) -> str:
+    return f"{days} day" if days == 1 else f"{days} days"
+
+
+def heading_key(title: str) -> str:
+    """How headings are compared: case-insensitive, spacing and a trailing colon ignored."""
+    return " ".join(title.casefold().split()).rstrip(":").strip()
+
+
+def section_content(sections: tuple[Section, ...], index: int) -> str:
+    """A section's own text and the text of its sub-sections (their headings excluded)."""
+    first = sections[index]
+    parts = [first.text]
+    for section in sections[index + 1 :]:
+        if section.level <= first.level:
+            break
+        parts.append(section.text)
+    return "\n".join(p for p in parts if p)
+
+
+def emptiness(content: str, policy: Policy) -> str | None:
+    """Why a section's content is empty or only placeholders, or None when it has content."""
+    lines = [_BULLET.sub("", line.strip()) for line in _COMMENT.sub("", content).splitlines()]
+    lines = [line.strip() for line in lines if line.strip()]
+    if not lines:
+        return "is empty"
+    placeholders = {p.lower() for p in policy.placeholders}
+    if all(" ".join(line.lower().rstrip(".!").split()) in placeholders for line in lines):
+        return f"holds only a placeholder ({lines[0]!r})"
+    return None
+
+
+class SectionsRule(Rule):
+    """Shared by PIR-SECTIONS and RB-SECTIONS: required Markdown headings with content."""
+
+    def required(self, policy: Policy) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def sections(
+        self, ctx: Context, record: Record, sections: tuple[Section, ...]
+    ) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        body = record.doc.body
+        body_line = record.doc.body_line if body and body.strip() else 1
+        by_key: dict[str, list[int]] = {}
+        for index, section in enumerate(sections):
+            by_key.setdefault(heading_key(section.title), []).append(index)
+        for name in self.required(policy):
+            found = by_key.get(heading_key(name), [])
+            if not found:
+                yield self.at_line(
+                    record,
+                    body_line,
+                    f"required section {name!r} is missing",
+                    f"add a '## {name}' heading with its content",
+                )
+                continue
+            reasons = [emptiness(section_content(sections, i), policy) for i in found]
+            if all(reasons):
+                first = sections[found[0]]
+                yield self.at_line(
+                    record,
+                    first.line,
+                    f"section {first.title!r} {reasons[0]}",
+                    f"write the {name} section, or say in it why it does not apply",
+                )
+
+    def at_line(self, record: Record, line: int, message: str, fix: str) -> Finding:
+        return Finding(
+            record.path, max(line, 1), 1, self.id, self.severity, message, record.id, "", fix
+        )
+
+
+class PirRule(Rule):
+    kinds = ("pir",)
+
+
+def label(action: Action) -> str:
+    return f"action {action.id}" if action.id else f"action {action.index + 1}"
+
+
+def raw_action(pir: Pir, action: Action) -> Mapping[str, Any]:
+    items = pir.data.get("actions")
+    if isinstance(items, list) and action.index < len(items):
+        item = items[action.index]
+        if isinstance(item, dict):
+            return item
+    return {}
+
+
+def approved_on(ctx: Context, pir: Pir) -> date | None:
+    """Local day of the earliest reviewer entry with decision approved."""
+    times = [r.at for r in pir.reviewers if r.decision == "approved" and r.at is not None]
+    return ctx.calendar.local_date(min(times)) if times else None
+
+
+class PirSections(SectionsRule, PirRule):
+    """The PIR body has every required section, each with content.
+
+    What it checks:
+      Each heading named in ``pir.required_sections`` appears in the Markdown body, at any
+      heading level, compared case-insensitively (spacing and a trailing colon ignored), and
+      has content: text under it, or sub-headings with text. A section that is empty, holds
+      only HTML comments, or holds only placeholders (``TBD``, ``n/a``…, one per line or
+      bullet) fails. A missing section is reported at the first line of the body, an empty
+      one at its heading.
+
+    Why auditors care:
+      The sections are the review: a PIR without a timeline or lessons learned cannot show
+      that the organisation understood the incident, whatever its front matter says.
+
+    Failing example:
+      ## Timeline
+
+      TBD
+
+    Passing example:
+      ## Timeline
+
+      | time | event |
+      |---|---|
+      | 09:12 | Pool saturation alert fires |
+
+    Policy settings:
+      pir.required_sections; statements.placeholders.
+    """
+
+    id = "PIR-SECTIONS"
+    summary = "required PIR section missing or empty"
+
+    def required(self, policy: Policy) -> tuple[str, ...]:
+        return policy.pir_sections
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for pir in ctx.ledger.pirs.values():
+            yield from self.sections(ctx, pir, pir.sections)
+
+
+class PirActions(PirRule):
+    """The PIR commits to actions, each with an owner, a due date, a type and a verification.
+
+    What it checks:
+      The PIR has at least one action. Each action has ``owner``, ``due``, ``type`` and a
+      specific ``verification`` (not a placeholder, long enough: the INC-STATEMENT
+      heuristic). ``due`` is at most ``actions.max_due`` after the PIR's approval, which is
+      the day (policy timezone) of the earliest reviewer entry with ``decision: approved``;
+      while the PIR has no such entry the limit counts from today (``--as-of``). Exactly
+      ``max_due`` after passes.
+
+    Why auditors care:
+      An action without an owner or a date is a wish; an action without a verification can
+      be closed without proof that the risk went away. A due date far in the future defers
+      the fix past the point anyone remembers the incident.
+
+    Failing example:
+      actions:
+        - {id: A1, title: Add a pool saturation alert at 80%, status: open}
+
+    Passing example:
+      actions:
+        - id: A1
+          title: Add a pool saturation alert at 80%
+          type: detective
+          owner: lena.fischer@example.com
+          due: "2026-04-30"
+          status: open
+          verification: The alert fires in the staging load test at 85% pool usage.
+
+    Policy settings:
+      actions.max_due; statements.placeholders, statements.min_words, statements.min_chars.
+    """
+
+    id = "PIR-ACTIONS"
+    summary = "PIR without actions, or an action without owner, due date, type or verification"
+    FIELDS = (
+        ("owner", "owner", "name the person accountable for the action (an e-mail address)"),
+        ("due", "due date", "set due: YYYY-MM-DD"),
+        ("type", "type", "set type: corrective, preventive, detective or process"),
+    )
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        today = ctx.calendar.local_date(ctx.as_of)
+        for pir in ctx.ledger.pirs.values():
+            raw = pir.data.get("actions")
+            if not pir.actions:
+                if raw is None or raw == []:  # anything else is SCHEMA's
+                    yield self.finding(
+                        pir,
+                        "PIR has no actions",
+                        "actions",
+                        fix="add at least one action with owner, due date, type and verification",
+                    )
+                continue
+            approved = approved_on(ctx, pir)
+            start = approved if approved is not None else today
+            for action in pir.actions:
+                item = raw_action(pir, action)
+                for field, what, fix in self.FIELDS:
+                    value = item.get(field)
+                    if value is None or (isinstance(value, str) and not value.strip()):
+                        yield self.finding(
+                            pir,
+                            f"{label(action)} has no {what}",
+                            "actions",
+                            action.index,
+                            field,
+                            fix=fix,
+                        )
+                verification = item.get("verification")
+                why = vagueness(action.verification, policy)
+                if why and (verification is None or isinstance(verification, str)):
+                    yield self.finding(
+                        pir,
+                        f"{label(action)} verification {why}",
+                        "actions",
+                        action.index,
+                        "verification",
+                        fix="say how you will prove the action worked: a test, an alert "
+                        "firing, a metric",
+                    )
+                if action.due is not None and action.due > start + policy.action_max_due:
+                    since = (
+                        f"the PIR's approval on {start.isoformat()}"
+                        if approved is not None
+                        else f"today ({start.isoformat()}); the PIR is not approved yet"
+                    )
+                    yield self.finding(
+                        pir,
+                        f"{label(action)} is due {action.due.isoformat()}, more than "
+                        f"{dur(policy.action_max_due)} after {since}",
+                        "actions",
+                        action.index,
+                        "due",
+                        fix=f"bring the due date within {dur(policy.action_max_due)}, or split "
+                        "the action into steps that fit",
+                    )
+
+
+def title_vagueness(title: str, policy: Policy) -> str | None:
+    """Why an action title is not specific and testable, or None when it is."""
+    for phrase in policy.vague_phrases:
+        if contains_phrase(title, phrase):
+            return f"contains the vague phrase {phrase!r}"
+    tokens = words(title)
+    if len(tokens) < 3:
+        return f"is too short to say what will be done ({len(tokens)} words)"
+    verb = tokens[0].casefold()
+    if verb in VAGUE_VERBS and not _MEASURABLE.search(title):
+        return f"starts with {verb!r} and names nothing measurable"
+    return None
+
+
+class PirVague(PirRule):
+    """Action titles say what will be done, concretely enough to test.
+
+    What it checks:
+      Each action ``title`` is flagged when it contains one of ``actions.vague_phrases``
+      (whole words, case-insensitive), has fewer than 3 words, or starts with a vague verb
+      (improve, ensure, consider, investigate, monitor, review, look, explore, try, discuss,
+      continue, maintain) and names nothing measurable: no digit, no ``%``, no
+      identifier-like token with an inner hyphen or dot (``orders-db``, ``RB-0003``,
+      ``login.example.com``).
+
+    Why auditors care:
+      "Improve monitoring" can be closed by anyone at any time without changing anything.
+      Actions an auditor can verify name the thing that changes and how much.
+
+    Failing example:
+      title: Improve monitoring
+      title: Investigate the root cause
+
+    Passing example:
+      title: Add a saturation alert on orders-db pool usage above 80% with a link to RB-0003
+
+    Policy settings:
+      actions.vague_phrases (the verb list is fixed in the tool).
+    """
+
+    id = "PIR-VAGUE"
+    summary = "vague or untestable action title"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for pir in ctx.ledger.pirs.values():
+            for action in pir.actions:
+                if action.title is None or not action.title.strip():
+                    continue  # a missing title is SCHEMA's
+                why = title_vagueness(action.title, policy)
+                if why:
+                    yield self.finding(
+                        pir,
+                        f"{label(action)} title {why}",
+                        "actions",
+                        action.index,
+                        "title",
+                        fix="name what will change and how to tell it is done "
+                        "(the system, the threshold, the document)",
+                    )
+
+
+class PirOverdue(PirRule):
+    """Open actions are not past their due date.
+
+    What it checks:
+      An action with ``status`` ``open`` or ``in-progress`` whose ``due`` date is before
+      today (``--as-of`` in the policy timezone). An action due today is not overdue.
+
+    Why auditors care:
+      Overdue actions are risks the organisation said it would remove and has not; the
+      action on-time rate is a standard problem-management KPI.
+
+    Failing example:
+      due: "2026-03-30"
+      status: open          # today is 2026-03-31
+
+    Passing example:
+      due: "2026-03-31"
+      status: open          # due today
+
+    Policy settings:
+      timezone; rules.severity can make this an error.
+    """
+
+    id = "PIR-OVERDUE"
+    severity = "warning"
+    summary = "open PIR action past its due date"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        today = ctx.calendar.local_date(ctx.as_of)
+        for pir in ctx.ledger.pirs.values():
+            for action in pir.actions:
+                if action.status not in OPEN or action.due is None or action.due >= today:
+                    continue
+                days = (today - action.due).days
+                yield self.finding(
+                    pir,
+                    f"{label(action)} is {days_text(days)} overdue "
+                    f"(due {action.due.isoformat()}, status {action.status})",
+                    "actions",
+                    action.index,
+                    "due",
+                    fix="finish the action, or agree a new due date and record why",
+                )
+
+
+class PirReview(PirRule):
+    """An approved PIR was approved by someone other than its authors.
+
+    What it checks:
+      A PIR with ``status: approved`` has at least one ``reviewers`` entry with
+      ``decision: approved`` whose ``by`` is not one of ``authors`` (e-mail addresses
+      compared case-insensitively, surrounding spaces ignored).
+
+    Why auditors care:
+      Authors approving their own review is no review: segregation of duties applies to
+      PIRs as it does to changes.
+
+    Failing example:
+      status: approved
+      authors: [lena.fischer@example.com]
+      reviewers: [{by: Lena.Fischer@example.com, at: ..., decision: approved}]
+
+    Passing example:
+      reviewers: [{by: priya.shah@example.com, at: ..., decision: approved}]
+
+    Policy settings:
+      none.
+    """
+
+    id = "PIR-REVIEW"
+    summary = "approved PIR without an independent reviewer's approval"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for pir in ctx.ledger.pirs.values():
+            if pir.status != "approved":
+                continue
+            if any(r.decision == "approved" and not r.by for r in pir.reviewers):
+                continue  # an approval without a readable reviewer is SCHEMA's
+            authors = {a.strip().casefold() for a in pir.authors}
+            approvals = [r.by for r in pir.reviewers if r.decision == "approved" and r.by]
+            if any(by.strip().casefold() not in authors for by in approvals):
+                continue
+            if not pir.reviewers:
+                message = "PIR is approved but has no reviewers"
+            elif approvals:
+                message = "PIR is approved but only its authors approved it"
+            else:
+                message = "PIR is approved but no reviewer approved it"
+            yield self.finding(
+                pir,
+                message,
+                "reviewers" if pir.reviewers else "status",
+                fix="have someone who is not an author review it and add their approval "
+                "under reviewers",
+            )
+
+
+RULES: tuple[type[Rule], ...] = (PirSections, PirActions, PirVague, PirOverdue, PirReview)

@@ -2,6 +2,166 @@
 
 from __future__ import annotations
 
-from opsledger.rules.base import Rule
+from collections.abc import Iterator
 
-RULES: tuple[type[Rule], ...] = ()
+from opsledger.findings import Finding, json_pointer
+from opsledger.model.layout import SERVICES_FILE
+from opsledger.model.policy import Policy
+from opsledger.rules.base import Context, Rule
+from opsledger.rules.pirs import SectionsRule, days_text
+from opsledger.timeutil import format_duration as dur
+
+
+class RunbookRule(Rule):
+    kinds = ("runbook",)
+
+
+class RbSections(SectionsRule, RunbookRule):
+    """The runbook body has every required section, each with content.
+
+    What it checks:
+      Each heading named in ``runbooks.required_sections`` appears in the Markdown body, at
+      any heading level, compared case-insensitively (spacing and a trailing colon ignored),
+      and has content: text under it, or sub-headings with text. A section that is empty,
+      holds only HTML comments, or holds only placeholders (``TBD``, ``n/a``…) fails. A
+      missing section is reported at the first line of the body, an empty one at its
+      heading.
+
+    Why auditors care:
+      Responders open a runbook in the middle of an incident; one without diagnosis,
+      mitigation or escalation steps sends them back to improvising, and the restoration
+      time shows it.
+
+    Failing example:
+      ## Escalation
+
+      TBD
+
+    Passing example:
+      ## Escalation
+
+      - Tier 3: Database Reliability (PagerDuty orders-db) for locks or failover.
+
+    Policy settings:
+      runbooks.required_sections; statements.placeholders.
+    """
+
+    id = "RB-SECTIONS"
+    summary = "required runbook section missing or empty"
+
+    def required(self, policy: Policy) -> tuple[str, ...]:
+        return policy.runbook_sections
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for runbook in ctx.ledger.runbooks.values():
+            yield from self.sections(ctx, runbook, runbook.sections)
+
+
+class RbStale(RunbookRule):
+    """The runbook was reviewed within its review interval.
+
+    What it checks:
+      ``last_reviewed`` plus the runbook's own ``review_every`` (else the policy's
+      ``runbooks.review_every``) is not before today (``--as-of`` in the policy timezone).
+      A runbook reviewed exactly ``review_every`` ago passes. A runbook whose own
+      ``review_every`` is not a valid duration is left to SCHEMA.
+
+    Why auditors care:
+      A runbook nobody has checked against the current system sends responders to hosts,
+      dashboards and commands that no longer exist.
+
+    Failing example:
+      last_reviewed: "2025-09-01"
+      review_every: 180d            # today is 2026-03-31: 211 days ago
+
+    Passing example:
+      last_reviewed: "2026-01-15"
+
+    Policy settings:
+      runbooks.review_every; timezone. The default severity is warning; set
+      ``rules.severity: {RB-STALE: error}`` in policy.yaml to make stale runbooks fail CI.
+    """
+
+    id = "RB-STALE"
+    severity = "warning"
+    summary = "runbook not reviewed within its review interval"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        today = ctx.calendar.local_date(ctx.as_of)
+        for rb in ctx.ledger.runbooks.values():
+            if rb.last_reviewed is None:
+                continue
+            if rb.review_every is None and rb.data.get("review_every") is not None:
+                continue  # an invalid review_every is SCHEMA's
+            every = rb.review_every or ctx.ledger.policy.runbook_review_every
+            if rb.last_reviewed + every >= today:
+                continue
+            days = (today - rb.last_reviewed).days
+            yield self.finding(
+                rb,
+                f"last reviewed {rb.last_reviewed.isoformat()}, {days_text(days)} ago; "
+                f"runbooks are reviewed every {dur(every)}",
+                "last_reviewed",
+                fix="review the runbook against the current system, then update last_reviewed",
+            )
+
+
+class RbCoverage(Rule):
+    """Every tier-1 service has at least one runbook.
+
+    What it checks:
+      Each service in ``records/services.yaml`` with ``tier: 1`` is listed in the
+      ``services`` of at least one runbook, or its own ``runbooks`` names a runbook that
+      exists. The finding points at the service's ``id`` in the catalog.
+
+    Why auditors care:
+      Tier-1 services are the ones whose outage stops the business; responding to one
+      without a runbook depends on who happens to be on call.
+
+    Failing example:
+      - id: payments
+        tier: 1
+        runbooks: []            # and no runbook lists payments
+
+    Passing example:
+      - id: payments
+        tier: 1
+        runbooks: [RB-0004]     # runbooks/RB-0004-payments-acquirer-failover.md
+
+    Policy settings:
+      none.
+    """
+
+    id = "RB-COVERAGE"
+    kinds = ("services",)
+    summary = "tier-1 service without a runbook"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        ledger = ctx.ledger
+        doc = ledger.services_doc
+        if doc is None:
+            return
+        covered = {service for rb in ledger.runbooks.values() for service in rb.services}
+        for service in ledger.services.values():
+            if service.tier != 1 or service.id in covered:
+                continue
+            if any(rb in ledger.runbooks for rb in service.runbooks):
+                continue
+            listed = ", ".join(service.runbooks)
+            path = (service.index, "id")
+            line, column = doc.position(path)
+            yield Finding(
+                SERVICES_FILE,
+                line,
+                column,
+                self.id,
+                self.severity,
+                f"tier-1 service {service.id!r} has no runbook"
+                + (f" ({listed} listed but not found)" if listed else ""),
+                None,
+                json_pointer(path),
+                f"write a runbook for {service.id} and list it under the service's runbooks",
+            )
+
+
+RULES: tuple[type[Rule], ...] = (RbSections, RbStale, RbCoverage)
