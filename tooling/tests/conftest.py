@@ -198,3 +198,11 @@ Pool usage stays under 60% for 30 minutes and checkout errors return to baseline
 """
 
 ACKED = INCIDENT + "acknowledged_at: 2026-03-04T09:20:00Z\n"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets its own record cache folder (never the user's ~/.cache)."""
+    monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

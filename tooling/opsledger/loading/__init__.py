@@ -71,8 +71,14 @@ def load_text(
     )
 
 
+def load_bytes(
+    raw: bytes, *, markdown: bool, limits: Limits = Limits(), parser: str | None = None
+) -> Document:
+    """Parse a record file's bytes. Raises :class:`LoadError` with a position."""
+    return load_text(decode_strict(raw), markdown=markdown, limits=limits, parser=parser)
+
+
 def load_document(path: Path, *, limits: Limits = Limits(), parser: str | None = None) -> Document:
     """Read and parse one record file. Raises :class:`LoadError` with a position."""
     raw = read_bytes(path, limits.max_file_bytes)
-    text = decode_strict(raw)
-    return load_text(text, markdown=path.suffix == ".md", limits=limits, parser=parser)
+    return load_bytes(raw, markdown=path.suffix == ".md", limits=limits, parser=parser)

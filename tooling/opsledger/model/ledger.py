@@ -11,10 +11,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from opsledger.cache import RecordCache
 from opsledger.errors import ConfigError
 from opsledger.findings import Finding, json_pointer
-from opsledger.loading import Document, LoadError, load_document
+from opsledger.loading import Document, LoadError, load_bytes, load_document, read_bytes, yamlstrict
 from opsledger.model.layout import (
     KIND_BY_NAME,
     SERVICES_FILE,
@@ -72,13 +74,33 @@ def find_root(start: Path) -> Path:
 
 
 def load_ledger(
-    root: Path, paths: Iterable[Path] | None = None, *, progress: Progress | None = None
+    root: Path,
+    paths: Iterable[Path] | None = None,
+    *,
+    progress: Progress | None = None,
+    use_cache: bool = True,
 ) -> Ledger:
-    """Load the repository at ``root``; with ``paths``, only those record files (and folders)."""
+    """Load the repository at ``root``; with ``paths``, only those record files (and folders).
+
+    Parsed documents and their schema problems are cached by content (see
+    :mod:`opsledger.cache`); ``use_cache=False`` reads and validates everything afresh.
+    """
     root = Path(os.path.abspath(root))
     schemas = SchemaSet(root / "schemas")
     policy = load_policy(root, schemas)
     ledger = Ledger(root, policy, schemas)
+    limits = policy.limits
+    cache = (
+        RecordCache.open(
+            root,
+            schemas.digest.hexdigest(),
+            str(limits.max_file_bytes),
+            str(limits.max_depth),
+            yamlstrict.DEFAULT_PARSER,
+        )
+        if use_cache
+        else RecordCache(None, "")
+    )
     _load_services(ledger)
     entries = list(walk(root)) if paths is None else list(_selected(root, paths))
     seen: dict[str, str] = {}
@@ -87,9 +109,10 @@ def load_ledger(
         if entry.kind is None or entry.problem:
             ledger.problems.append(_problem(entry.path, 1, 1, "REF-ID", entry.problem))
         else:
-            _load_record(ledger, entry, seen)
+            _load_record(ledger, entry, seen, cache)
         if progress is not None:
             progress(done, len(entries))
+    cache.save()
     ledger.problems.sort()
     return ledger
 
@@ -130,29 +153,54 @@ def _problem(
     return Finding(path, line, column, rule, "error", message, record, pointer, fix)
 
 
-def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str]) -> None:
+def _parse_and_check(
+    ledger: Ledger, entry: Entry, cache: RecordCache
+) -> tuple[Document | None, list[list[Any]]]:
+    """The document and its problems ``[path | None, line, column, message, hint]``:
+    from the cache when these exact bytes were seen before, else parsed and validated."""
+    assert entry.kind is not None
+    limits = ledger.policy.limits
+    try:
+        raw = read_bytes(ledger.root / entry.path, limits.max_file_bytes)
+    except LoadError as exc:  # symlinks and oversized files are never cached
+        return None, [[None, exc.line, exc.column, exc.message, exc.hint]]
+    key = cache.key(entry.kind.name, raw)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    result: tuple[Document | None, list[list[Any]]]
+    try:
+        doc = load_bytes(raw, markdown=entry.kind.suffix == ".md", limits=limits)
+    except LoadError as exc:
+        result = None, [[None, exc.line, exc.column, exc.message, exc.hint]]
+    else:
+        checked = ledger.schemas.check(entry.kind.name, doc)
+        result = doc, [[list(p.path), p.line, p.column, p.message, ""] for p in checked]
+    cache.put(key, *result)
+    return result
+
+
+def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str], cache: RecordCache) -> None:
     assert entry.kind is not None
     kind = entry.kind
-    try:
-        doc = load_document(ledger.root / entry.path, limits=ledger.policy.limits)
-    except LoadError as exc:
-        ledger.problems.append(
-            _problem(entry.path, exc.line, exc.column, "SCHEMA", exc.message, fix=exc.hint)
-        )
+    doc, problems = _parse_and_check(ledger, entry, cache)
+    if doc is None:
+        for _, line, column, message, hint in problems:
+            ledger.problems.append(_problem(entry.path, line, column, "SCHEMA", message, fix=hint))
         return
     stem = Path(entry.path).name[: -len(kind.suffix)]
     raw_id = doc.data.get("id") if isinstance(doc.data, dict) else None
     record_id = raw_id if isinstance(raw_id, str) else stem
-    for problem in ledger.schemas.check(kind.name, doc):
+    for path, line, column, message, _ in problems:
         ledger.problems.append(
             _problem(
                 entry.path,
-                problem.line,
-                problem.column,
+                line,
+                column,
                 "SCHEMA",
-                problem.message,
+                message,
                 record=record_id,
-                pointer=json_pointer(problem.path),
+                pointer=json_pointer(tuple(path)),
             )
         )
     if isinstance(raw_id, str) and not _check_id(ledger, entry, doc, raw_id, stem, seen):
