@@ -48,11 +48,13 @@ def test_a_changed_byte_is_a_miss(repo: Repo) -> None:
 def test_a_changed_schema_invalidates_everything(repo: Repo) -> None:
     repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
     assert problems(repo) == []
-    defs = repo.root / "schemas" / "defs.schema.json"
-    schema = json.loads(defs.read_text())
-    schema["$defs"]["priority"]["enum"] = ["P1", "P2"]
-    defs.write_text(json.dumps(schema))
-    assert [p[4] for p in problems(repo)] == ["must be one of P1, P2 (got 'P3')"]
+    path = repo.root / "schemas" / "incident.schema.json"
+    schema = json.loads(path.read_text())
+    schema["properties"]["source"]["enum"] = ["service-desk", "customer"]
+    path.write_text(json.dumps(schema))
+    assert [p[4] for p in problems(repo)] == [
+        "must be one of service-desk, customer (got 'monitoring')"
+    ]
 
 
 def test_a_changed_limit_invalidates_everything(repo: Repo) -> None:

@@ -21,8 +21,10 @@ __all__ = [
     "Document",
     "Limits",
     "LoadError",
+    "load_bytes",
     "load_document",
     "load_text",
+    "read_bytes",
 ]
 
 DataPath = tuple[str | int, ...]
