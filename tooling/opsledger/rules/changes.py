@@ -1,8 +1,842 @@
 """Change rules: CHG-ROLLBACK, CHG-TESTING, CHG-IMPACT, CHG-APPROVAL, CHG-SOD,
-CHG-APPROVED-BEFORE, CHG-NOTICE, CHG-FREEZE, CHG-COLLISION, CHG-EMERGENCY, CHG-OUTCOME."""
+CHG-APPROVED-BEFORE, CHG-NOTICE, CHG-FREEZE, CHG-COLLISION, CHG-EMERGENCY, CHG-OUTCOME.
+
+Approval rules read the change type's policy (``changes.<type>``): how many approvals, from
+which roles, and ``approvers`` for the people allowed in each role. People are compared by
+e-mail, case-insensitively and without surrounding spaces.
+"""
 
 from __future__ import annotations
 
-from opsledger.rules.base import Rule
+import heapq
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime
 
-RULES: tuple[type[Rule], ...] = ()
+from opsledger.findings import Finding
+from opsledger.model.policy import ChangeTypePolicy, Policy
+from opsledger.model.records import Approval, Change
+from opsledger.rules.base import Context, Rule
+from opsledger.rules.text import vagueness
+from opsledger.timeutil import format_duration as dur
+from opsledger.timeutil import format_timestamp as ts
+
+#: statuses at which a change is expected to carry its approvals
+APPROVED_OR_LATER = frozenset(
+    {"approved", "scheduled", "implemented", "failed", "rolled-back", "closed"}
+)
+#: statuses at which the change was carried out and must record how it went
+CARRIED_OUT = frozenset({"implemented", "failed", "rolled-back"})
+#: implementation.outcome values consistent with each carried-out status
+OUTCOMES = {
+    "implemented": ("successful", "partial"),
+    "failed": ("failed",),
+    "rolled-back": ("rolled-back",),
+}
+#: change types that must record testing (SPEC §3.2)
+TESTED_TYPES = frozenset({"normal", "emergency"})
+
+
+def person(email: str | None) -> str:
+    """An e-mail address as compared: stripped and case-folded ("" when missing)."""
+    return (email or "").strip().casefold()
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def type_policy(ctx: Context, chg: Change) -> ChangeTypePolicy | None:
+    return ctx.ledger.policy.change_types.get(chg.type or "")
+
+
+def required_approvals(policy: Policy, tp: ChangeTypePolicy, chg: Change) -> int:
+    """The larger of the type's ``approvals_required`` and the risk's ``risk_approvals``."""
+    return max(tp.approvals_required, policy.risk_approvals.get(chg.risk or "", 0))
+
+
+def not_counted(policy: Policy, tp: ChangeTypePolicy, chg: Change, a: Approval) -> str | None:
+    """Why an approval entry does not count towards the change's approvals, or None."""
+    if a.decision != "approved":
+        return f"decision is {a.decision or 'missing'}"
+    if not person(a.by):
+        return "no approver named"
+    if not a.role:
+        return "no role"
+    if a.role not in tp.approver_roles:
+        return f"role {a.role} may not approve {chg.type} changes"
+    if person(a.by) not in policy.approvers.get(a.role, frozenset()):
+        return f"not listed in approvers.{a.role}"
+    return None
+
+
+def valid_approvals(policy: Policy, tp: ChangeTypePolicy, chg: Change) -> list[Approval]:
+    """Approvals that count: approved, by an allowed person in an allowed role."""
+    return [a for a in chg.approvals if not_counted(policy, tp, chg, a) is None]
+
+
+def earliest_per_person(approvals: list[Approval]) -> list[Approval]:
+    """One approval per person (their earliest with a time), sorted by time."""
+    first: dict[str, Approval] = {}
+    for a in approvals:
+        if a.at is None:
+            continue
+        key = person(a.by)
+        if key not in first or a.at < (first[key].at or a.at):
+            first[key] = a
+    return sorted(first.values(), key=lambda a: (a.at, a.index))
+
+
+def retrospective_start(chg: Change) -> tuple[datetime, str] | None:
+    """When an emergency change's retrospective-approval clock starts, and what that was."""
+    if chg.implementation_started_at is not None:
+        return chg.implementation_started_at, "implementation start"
+    if chg.window_start is not None:
+        return chg.window_start, "window start"
+    return None
+
+
+def retrospective_deadline(ctx: Context, chg: Change, tp: ChangeTypePolicy) -> datetime | None:
+    days = tp.retrospective_approval_within_business_days
+    start = retrospective_start(chg)
+    if days is None or start is None:
+        return None
+    return ctx.calendar.deadline(start[0], days)
+
+
+class ChangeRule(Rule):
+    kinds = ("change",)
+
+
+class ChgRollback(ChangeRule):
+    """The change has a specific rollback plan, tested when the risk is high.
+
+    What it checks:
+      ``rollback.plan`` is present, not a placeholder (``rollback if needed``, ``TBD``…) and
+      at least ``statements.min_words`` words and ``statements.min_chars`` characters long
+      (a bare "revert" is too short). For ``risk: high``, ``rollback.tested`` is true.
+
+    Why auditors care:
+      A change that goes wrong is only as safe as the way back. An untested or one-word
+      rollback plan is the classic finding behind long change-induced outages.
+
+    Failing example:
+      risk: high
+      rollback: {plan: rollback if needed, tested: false}
+
+    Passing example:
+      risk: high
+      rollback:
+        plan: Set max_connections back to 60 with the pool-size playbook and restart pgbouncer.
+        tested: true
+
+    Policy settings:
+      statements.placeholders, statements.min_words, statements.min_chars.
+    """
+
+    id = "CHG-ROLLBACK"
+    summary = "rollback plan missing, vague or (for high risk) untested"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for chg in ctx.ledger.changes.values():
+            why = vagueness(chg.rollback_plan, policy)
+            if why:
+                yield self.finding(
+                    chg,
+                    f"rollback plan {why}",
+                    "rollback",
+                    "plan",
+                    fix="write the concrete steps that undo the change, and how long they take",
+                )
+            if chg.risk == "high" and chg.rollback_tested is not True:
+                state = "false" if chg.rollback_tested is False else "missing"
+                yield self.finding(
+                    chg,
+                    f"high-risk change with an untested rollback (rollback.tested is {state})",
+                    "rollback",
+                    "tested",
+                    fix="rehearse the rollback (e.g. in staging), link the evidence and set "
+                    "rollback.tested: true",
+                )
+
+
+class ChgTesting(ChangeRule):
+    """Normal and emergency changes record how they were tested, with evidence.
+
+    What it checks:
+      For ``type: normal`` and ``type: emergency``: ``testing.summary`` is specific (same
+      heuristic as CHG-IMPACT) and ``testing.evidence`` lists at least one link or path.
+      Standard changes follow a pre-approved, already tested template and are not checked.
+
+    Why auditors care:
+      "Tested" without evidence cannot be verified; auditors sample changes and ask for the
+      test run behind each one.
+
+    Failing example:
+      type: normal
+      testing: {summary: tested, evidence: []}
+
+    Passing example:
+      testing:
+        summary: Load test at 2x peak on staging with the new pool size; p99 stayed under 80 ms.
+        evidence: [https://ci.example.com/orders-db/load-test/runs/4411]
+
+    Policy settings:
+      statements.placeholders, statements.min_words, statements.min_chars.
+    """
+
+    id = "CHG-TESTING"
+    summary = "normal or emergency change without a testing summary or evidence"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for chg in ctx.ledger.changes.values():
+            if chg.type not in TESTED_TYPES:
+                continue
+            why = vagueness(chg.testing_summary, policy)
+            if why:
+                yield self.finding(
+                    chg,
+                    f"testing summary {why}",
+                    "testing",
+                    "summary",
+                    fix="describe what was tested, where, and the result",
+                )
+            if not chg.testing_evidence:
+                yield self.finding(
+                    chg,
+                    f"{chg.type} change without testing evidence (testing.evidence is empty "
+                    "or missing)",
+                    "testing",
+                    "evidence",
+                    fix="list links or paths to the test runs, reports or screenshots",
+                )
+
+
+class ChgImpact(ChangeRule):
+    """The risk and impact analysis is present and specific.
+
+    What it checks:
+      ``impact`` is not a placeholder (``TBD``, ``n/a``, ``none``, ``as usual``…) and has at
+      least ``statements.min_words`` words and ``statements.min_chars`` characters.
+
+    Why auditors care:
+      Approvers decide on the impact analysis; "n/a" means the change was approved without
+      anyone assessing what could break and for whom.
+
+    Failing example:
+      impact: n/a
+
+    Passing example:
+      impact: Connections drop for about 5 s while pgbouncer reloads; checkout retries absorb it.
+
+    Policy settings:
+      statements.placeholders, statements.min_words, statements.min_chars.
+    """
+
+    id = "CHG-IMPACT"
+    summary = "risk and impact analysis missing, vague or a placeholder"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for chg in ctx.ledger.changes.values():
+            why = vagueness(chg.impact, policy)
+            if why:
+                yield self.finding(
+                    chg,
+                    f"risk and impact analysis {why}",
+                    "impact",
+                    fix="describe what could go wrong, who would notice, and for how long",
+                )
+
+
+class ChgApproval(ChangeRule):
+    """The change has the required number of approvals from allowed people, and none rejected.
+
+    What it checks:
+      For change types whose ``approvals_required`` is above zero, once the change is
+      ``approved``, ``scheduled``, ``implemented``, ``failed``, ``rolled-back`` or ``closed``
+      (drafts, requests and cancelled changes are not yet expected to be approved): the
+      number of distinct people (e-mail compared case-insensitively) who approved in a role
+      listed in the type's ``approver_roles`` and who are listed under ``approvers.<role>`` is
+      at least the larger of ``approvals_required`` and ``risk_approvals.<risk>``. The
+      finding says why the other entries did not count. A ``rejected`` decision is a finding
+      at that entry, unless the same person approved later (a resubmitted change).
+
+      Emergency changes are approved retrospectively: the count is judged once their
+      retrospective deadline (see CHG-EMERGENCY) has passed, or earlier as soon as they
+      record as many approved entries as required.
+
+    Why auditors care:
+      Change approval is the central control of change management; an approval by someone
+      without the authority to give it is no approval at all.
+
+    Failing example:
+      type: normal
+      risk: high        # risk_approvals.high: 2
+      approvals: [{by: priya.shah@example.com, role: cab, decision: approved, ...}]
+
+    Passing example:
+      approvals:
+        - {by: priya.shah@example.com, role: cab, decision: approved, ...}
+        - {by: omar.haddad@example.com, role: service-owner, decision: approved, ...}
+
+    Policy settings:
+      changes.<type>.approvals_required, changes.<type>.approver_roles,
+      changes.risk_approvals, approvers,
+      changes.<type>.retrospective_approval_within_business_days.
+    """
+
+    id = "CHG-APPROVAL"
+    summary = "change lacks the required approvals from allowed people, or was rejected"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for chg in ctx.ledger.changes.values():
+            tp = type_policy(ctx, chg)
+            if tp is None or tp.approvals_required <= 0 or chg.status not in APPROVED_OR_LATER:
+                continue
+            yield from self._rejections(chg)
+            required = required_approvals(policy, tp, chg)
+            approved = [a for a in chg.approvals if a.decision == "approved"]
+            deadline = retrospective_deadline(ctx, chg, tp)
+            if deadline is not None and ctx.as_of <= deadline and len(approved) < required:
+                continue  # still within the retrospective-approval time
+            counted: set[str] = set()
+            reasons: list[str] = []
+            for a in approved:
+                why = not_counted(policy, tp, chg, a)
+                if why is None and person(a.by) in counted:
+                    why = "already counted"
+                if why is None:
+                    counted.add(person(a.by))
+                else:
+                    who = a.by or f"approval {a.index + 1}"
+                    reasons.append(f"{who}{f' as {a.role}' if a.role else ''}: {why}")
+            if len(counted) >= required:
+                continue
+            because = f", {chg.risk} risk" if required > tp.approvals_required else ""
+            detail = f"; not counted: {'; '.join(reasons)}" if reasons else ""
+            yield self.finding(
+                chg,
+                f"{len(counted)} of {required} required approvals are valid ({chg.type} change"
+                f"{because}){detail}",
+                "approvals",
+                key=True,
+                fix=f"get approval from people listed under approvers for "
+                f"{' or '.join(tp.approver_roles) or 'an allowed role'}",
+            )
+
+    def _rejections(self, chg: Change) -> Iterator[Finding]:
+        for a in chg.approvals:
+            if a.decision != "rejected":
+                continue
+            later = any(
+                b.decision == "approved"
+                and person(b.by) == person(a.by)
+                and a.at is not None
+                and b.at is not None
+                and b.at > a.at
+                for b in chg.approvals
+            )
+            if later:
+                continue
+            when = f" at {ts(a.at)}" if a.at is not None else ""
+            yield self.finding(
+                chg,
+                f"rejected by {a.by or 'an unnamed approver'}{when} but the change is {chg.status}",
+                "approvals",
+                a.index,
+                "decision",
+                fix="address the rejection and record a new approval from the same approver, "
+                "or cancel the change",
+            )
+
+
+class ChgSod(ChangeRule):
+    """Segregation of duties: nobody approves a change they requested or implement.
+
+    What it checks:
+      No entry of ``approvals`` (whatever its decision) is by ``requested_by`` or
+      ``implementer`` (e-mail compared case-insensitively, ignoring surrounding spaces).
+
+    Why auditors care:
+      Segregation of duties is a core control in SOX, ISO 27001 and every change-management
+      framework: an approval by the person doing the work is no independent review.
+
+    Failing example:
+      implementer: marco.rossi@example.com
+      approvals: [{by: Marco.Rossi@example.com, role: service-owner, decision: approved}]
+
+    Passing example:
+      approvals: [{by: omar.haddad@example.com, role: service-owner, decision: approved}]
+
+    Policy settings:
+      none.
+    """
+
+    id = "CHG-SOD"
+    summary = "change approved by its requester or implementer"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for chg in ctx.ledger.changes.values():
+            roles = {
+                "requester": person(chg.requested_by),
+                "implementer": person(chg.implementer),
+            }
+            for a in chg.approvals:
+                who = [name for name, email in roles.items() if email and email == person(a.by)]
+                if not who:
+                    continue
+                yield self.finding(
+                    chg,
+                    f"{a.by} is the change's {' and '.join(who)} and cannot also approve it",
+                    "approvals",
+                    a.index,
+                    "by",
+                    fix="have someone who neither requested nor implements the change approve it",
+                )
+
+
+class ChgApprovedBefore(ChangeRule):
+    """Changes that must be approved in advance were approved before their window opened.
+
+    What it checks:
+      For change types with ``approved_before_window: true`` (``normal`` by default), once
+      the change is approved or later: the required number of approvals (as in
+      CHG-APPROVAL, counting only valid ones) all have ``at`` no later than ``window.start``.
+      An approval exactly at the start of the window passes. The finding is at the first
+      valid approval given after the window started, or at ``window.start`` when the window
+      has started without enough approvals.
+
+    Why auditors care:
+      An approval given after the work started is a rubber stamp; it is the most frequent
+      change-management audit finding.
+
+    Failing example:
+      window: {start: 2026-03-10T21:00:00Z, ...}
+      approvals: [{by: priya.shah@example.com, at: 2026-03-11T09:00:00Z, ...}]
+
+    Passing example:
+      approvals: [{by: priya.shah@example.com, at: 2026-03-09T10:00:00Z, ...}]
+
+    Policy settings:
+      changes.<type>.approved_before_window and the CHG-APPROVAL settings.
+    """
+
+    id = "CHG-APPROVED-BEFORE"
+    summary = "change approved only after its window started"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for chg in ctx.ledger.changes.values():
+            tp = type_policy(ctx, chg)
+            start = chg.window_start
+            if (
+                tp is None
+                or not tp.approved_before_window
+                or tp.approvals_required <= 0
+                or start is None
+                or chg.status not in APPROVED_OR_LATER
+            ):
+                continue
+            required = required_approvals(policy, tp, chg)
+            valid = valid_approvals(policy, tp, chg)
+            timed = earliest_per_person(valid)
+            in_time = [a for a in timed if a.at is not None and a.at <= start]
+            untimed = {person(a.by) for a in valid if a.at is None} - {person(a.by) for a in timed}
+            if len(in_time) + len(untimed) >= required:
+                continue
+            need = f"{chg.type} changes need {plural(required, 'approval')} before the window"
+            late = [a for a in timed if a.at is not None and a.at > start]
+            if late:
+                first = late[0]
+                assert first.at is not None
+                yield self.finding(
+                    chg,
+                    f"approved by {first.by} at {ts(first.at)}, {dur(first.at - start)} after "
+                    f"the window started at {ts(start)}; {need} ({len(in_time)} in time)",
+                    "approvals",
+                    first.index,
+                    "at",
+                    fix="approve changes before their window; if the work must start earlier, "
+                    "move the window or raise an emergency change",
+                )
+            elif ctx.as_of > start:
+                yield self.finding(
+                    chg,
+                    f"window started at {ts(start)} with {len(in_time)} of {required} required "
+                    f"approvals; {need}",
+                    "window",
+                    "start",
+                    fix="do not start a change before it is approved; record the approvals or "
+                    "move the window",
+                )
+
+
+class ChgNotice(ChangeRule):
+    """Stakeholders were notified at least ``notify_before`` ahead of the change window.
+
+    What it checks:
+      For change types with a ``notify_before`` above zero (``normal``: 24h by default), the
+      earliest entry of ``notifications`` is at or before ``window.start`` minus
+      ``notify_before``; exactly on that moment passes. A change with no notification is
+      flagged once that moment has passed. Draft and cancelled changes are not checked.
+      ``notify_before: 0m`` means the type needs no advance notice (standard changes by
+      default; emergency changes cannot wait for one) and is never flagged.
+
+    Why auditors care:
+      Support teams and customers who were not told about a change are the ones who raise
+      the incident when it goes wrong; advance notice is part of every change policy.
+
+    Failing example:
+      type: normal                       # notify_before: 24h
+      window: {start: 2026-03-10T21:00:00Z, ...}
+      notifications: [{at: 2026-03-10T18:00:00Z, ...}]
+
+    Passing example:
+      notifications: [{at: 2026-03-09T21:00:00Z, ...}]
+
+    Policy settings:
+      changes.<type>.notify_before.
+    """
+
+    id = "CHG-NOTICE"
+    summary = "stakeholders not notified far enough ahead of the change window"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for chg in ctx.ledger.changes.values():
+            tp = type_policy(ctx, chg)
+            start = chg.window_start
+            if (
+                tp is None
+                or tp.notify_before.total_seconds() <= 0
+                or start is None
+                or chg.status in {"draft", "cancelled"}
+            ):
+                continue
+            deadline = start - tp.notify_before
+            need = f"{chg.type} changes need notice {dur(tp.notify_before)} before the window"
+            sent = [n for n in chg.notifications if n.at is not None]
+            if not sent:
+                if ctx.as_of > deadline:
+                    yield self.finding(
+                        chg,
+                        f"no stakeholder notification recorded; {need} (by {ts(deadline)})",
+                        "notifications",
+                        key=True,
+                        fix="notify the affected teams and record it in notifications "
+                        "(at, audience, channel)",
+                    )
+                continue
+            first = min(sent, key=lambda n: (n.at or deadline, n.index))
+            assert first.at is not None
+            if first.at <= deadline:
+                continue
+            when = (
+                f"{dur(start - first.at)} before the window"
+                if first.at <= start
+                else f"{dur(first.at - start)} after the window started"
+            )
+            yield self.finding(
+                chg,
+                f"first notification sent {when}; {need} (by {ts(deadline)})",
+                "notifications",
+                first.index,
+                "at",
+                fix="notify stakeholders earlier, or move the window",
+            )
+
+
+class ChgFreeze(ChangeRule):
+    """The change window does not fall in a freeze window unless an exception was granted.
+
+    What it checks:
+      The window ``[start, end)`` overlaps no entry of ``freeze_windows`` (also ``[start,
+      end)``; a window ending exactly when the freeze starts does not overlap). A freeze that
+      lists ``services`` applies only to changes touching one of them. A change with a
+      ``freeze_exception`` naming ``approved_by`` and a ``reason`` passes. Cancelled changes
+      are not checked.
+
+    Why auditors care:
+      Freezes protect the business's busiest or most sensitive periods; a change inside one
+      without a recorded exception bypasses a control the business asked for.
+
+    Failing example:
+      window: {start: 2026-12-20T21:00:00Z, end: 2026-12-20T23:00:00Z}   # year-end freeze
+
+    Passing example:
+      freeze_exception:
+        approved_by: priya.shah@example.com
+        reason: Security fix for an actively exploited flaw; cannot wait until January.
+
+    Policy settings:
+      freeze_windows.
+    """
+
+    id = "CHG-FREEZE"
+    summary = "change window overlaps a freeze window without an exception"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        freezes = ctx.ledger.policy.freeze_windows
+        for chg in ctx.ledger.changes.values():
+            start, end = chg.window_start, chg.window_end
+            if start is None or end is None or chg.status == "cancelled":
+                continue
+            if person(chg.freeze_exception_by) and (chg.freeze_exception_reason or "").strip():
+                continue
+            without = (
+                "with an incomplete freeze_exception (it needs approved_by and reason)"
+                if "freeze_exception" in chg.data
+                else "without a freeze_exception"
+            )
+            for freeze in freezes:
+                if not (start < freeze.end and freeze.start < end):
+                    continue
+                shared = [s for s in freeze.services if s in chg.services]
+                if freeze.services and not shared:
+                    continue
+                on = f" on {', '.join(shared)}" if shared else ""
+                yield self.finding(
+                    chg,
+                    f"window {ts(start)} to {ts(end)} overlaps freeze window {freeze.name!r} "
+                    f"({ts(freeze.start)} to {ts(freeze.end)}){on} {without}",
+                    "window",
+                    key=True,
+                    fix="move the window outside the freeze, or record freeze_exception with "
+                    "approved_by and reason",
+                )
+
+
+class ChgCollision(ChangeRule):
+    """Two changes to the same service are not planned for overlapping windows.
+
+    What it checks:
+      For each service, the windows ``[start, end)`` of the changes touching it (cancelled
+      changes excluded) do not overlap; windows that only touch (one ends when the next
+      starts) do not collide. Each change of a colliding pair gets a finding naming the
+      other change and the shared services.
+
+    Why auditors care:
+      Two simultaneous changes on one service make a failure hard to attribute and a
+      rollback unsafe; change calendars exist to prevent this.
+
+    Failing example:
+      CHG-2026-0107 orders-db 21:00-23:00 and CHG-2026-0108 orders-db 22:00-23:30
+
+    Passing example:
+      CHG-2026-0108 orders-db 23:00-23:30
+
+    Policy settings:
+      none.
+    """
+
+    id = "CHG-COLLISION"
+    severity = "warning"
+    summary = "overlapping change windows on the same service"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        changes = ctx.ledger.changes
+        by_service: dict[str, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+        for chg in changes.values():
+            start, end = chg.window_start, chg.window_end
+            if start is None or end is None or start >= end or chg.status == "cancelled":
+                continue
+            for service in dict.fromkeys(chg.services):
+                by_service[service].append((start, end, chg.id))
+        pairs: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for service in sorted(by_service):
+            active: list[tuple[datetime, str]] = []  # heap of (end, id) still open
+            for start, end, cid in sorted(by_service[service]):
+                while active and active[0][0] <= start:
+                    heapq.heappop(active)
+                for _, open_id in active:
+                    a, b = sorted((cid, open_id))
+                    pairs[a, b].append(service)
+                heapq.heappush(active, (end, cid))
+        for (a, b), services in pairs.items():
+            for this, other in ((changes[a], changes[b]), (changes[b], changes[a])):
+                assert other.window_start is not None and other.window_end is not None
+                yield self.finding(
+                    this,
+                    f"window overlaps {other.id} ({ts(other.window_start)} to "
+                    f"{ts(other.window_end)}) on {', '.join(services)}",
+                    "services",
+                    this.services.index(services[0]),
+                    fix=f"agree with the owner of {other.id} and move one of the windows",
+                )
+
+
+class ChgEmergency(ChangeRule):
+    """Emergency changes name their incident and get retrospective approval in time.
+
+    What it checks:
+      For ``type: emergency`` (cancelled changes excluded): ``related_incident`` is present,
+      and at least one approval with ``decision: approved`` by a person allowed for a role in
+      the emergency type's ``approver_roles`` is dated no later than the end of the
+      ``retrospective_approval_within_business_days``-th business day after the
+      implementation started (``implementation.started_at``, or ``window.start`` while the
+      implementation is not recorded). Business days and holidays come from the policy, in
+      its timezone; an approval exactly at the end of that day passes. A change without such
+      an approval is flagged once the deadline has passed; a late approval is flagged at the
+      approval.
+
+    Why auditors care:
+      The emergency path skips the CAB; it is only acceptable when it is tied to a real
+      incident and reviewed promptly afterwards, otherwise it becomes a way around approval.
+
+    Failing example:
+      type: emergency
+      implementation: {started_at: 2026-03-06T02:00:00Z, ...}     # a Friday
+      approvals: [{by: priya.shah@example.com, role: emergency-cab,
+                   at: 2026-03-11T09:00:00Z, decision: approved}]  # after Tuesday
+
+    Passing example:
+      related_incident: INC-2026-0042
+      approvals: [{..., at: 2026-03-10T16:00:00Z, decision: approved}]
+
+    Policy settings:
+      changes.emergency.retrospective_approval_within_business_days,
+      changes.emergency.approver_roles, approvers, business_days, holidays, timezone.
+    """
+
+    id = "CHG-EMERGENCY"
+    summary = "emergency change without an incident or timely retrospective approval"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        tp = policy.change_types.get("emergency")
+        for chg in ctx.ledger.changes.values():
+            if chg.type != "emergency" or chg.status == "cancelled":
+                continue
+            if not (chg.related_incident or "").strip():
+                yield self.finding(
+                    chg,
+                    "emergency change does not name the incident it responds to "
+                    "(related_incident is missing)",
+                    "related_incident",
+                    fix="add related_incident: INC-… for the incident this change fixes",
+                )
+            began = retrospective_start(chg)
+            days = tp.retrospective_approval_within_business_days if tp else None
+            if tp is None or days is None or began is None:
+                continue
+            deadline = ctx.calendar.deadline(began[0], days)
+            limit = (
+                f"the deadline {ts(deadline)} ({plural(days, 'business day')} after "
+                f"{began[1]} {ts(began[0])})"
+            )
+            valid = valid_approvals(policy, tp, chg)
+            timed = earliest_per_person(valid)
+            if any(a.at is not None and a.at <= deadline for a in timed):
+                continue
+            if timed:
+                first = timed[0]
+                assert first.at is not None
+                yield self.finding(
+                    chg,
+                    f"retrospective approval by {first.by} at {ts(first.at)} is after {limit}",
+                    "approvals",
+                    first.index,
+                    "at",
+                    fix="approve emergency changes within the policy's business days",
+                )
+            elif ctx.as_of > deadline and all(a.at is not None for a in valid):
+                yield self.finding(
+                    chg,
+                    f"no valid retrospective approval by {limit}",
+                    "approvals",
+                    key=True,
+                    fix=f"record the retrospective approval of someone listed under approvers "
+                    f"for {' or '.join(tp.approver_roles) or 'an allowed role'}",
+                )
+
+
+class ChgOutcome(ChangeRule):
+    """A change that was carried out records its outcome, completion and validation.
+
+    What it checks:
+      For ``status`` ``implemented``, ``failed`` or ``rolled-back``: ``implementation.outcome``
+      is present and agrees with the status (implemented: ``successful`` or ``partial``;
+      failed: ``failed``; rolled-back: ``rolled-back``), ``implementation.completed_at`` is
+      present, and ``implementation.validation`` is specific (same heuristic as CHG-IMPACT).
+
+    Why auditors care:
+      The change success rate is computed from outcomes; a change marked implemented whose
+      outcome says failed, or with no post-change validation, makes that KPI meaningless.
+
+    Failing example:
+      status: implemented
+      implementation: {started_at: ..., outcome: failed, validation: ok}
+
+    Passing example:
+      status: implemented
+      implementation:
+        started_at: 2026-03-10T21:05:00Z
+        completed_at: 2026-03-10T22:10:00Z
+        outcome: successful
+        validation: Pool usage peaked at 61% in the 22:00 batch; checkout p99 unchanged.
+
+    Policy settings:
+      statements.placeholders, statements.min_words, statements.min_chars.
+    """
+
+    id = "CHG-OUTCOME"
+    summary = "carried-out change without a consistent outcome or post-change validation"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        policy = ctx.ledger.policy
+        for chg in ctx.ledger.changes.values():
+            if chg.status not in CARRIED_OUT:
+                continue
+            expected = OUTCOMES[chg.status]
+            if chg.outcome is None:
+                yield self.finding(
+                    chg,
+                    f"status is {chg.status} but implementation.outcome is missing",
+                    "implementation",
+                    "outcome",
+                    fix=f"record implementation.outcome: {' or '.join(expected)}",
+                )
+            elif chg.outcome not in expected:
+                yield self.finding(
+                    chg,
+                    f"status is {chg.status} but implementation.outcome is {chg.outcome} "
+                    f"(expected {' or '.join(expected)})",
+                    "implementation",
+                    "outcome",
+                    fix="make the status and the outcome say the same thing",
+                )
+            if chg.implementation_completed_at is None:
+                yield self.finding(
+                    chg,
+                    f"status is {chg.status} but implementation.completed_at is missing",
+                    "implementation",
+                    "completed_at",
+                    fix="record when the implementation (or the rollback) finished",
+                )
+            why = vagueness(chg.validation, policy)
+            if why:
+                yield self.finding(
+                    chg,
+                    f"post-change validation {why}",
+                    "implementation",
+                    "validation",
+                    fix="describe how you verified the service afterwards and what you saw",
+                )
+
+
+RULES: tuple[type[Rule], ...] = (
+    ChgRollback,
+    ChgTesting,
+    ChgImpact,
+    ChgApproval,
+    ChgSod,
+    ChgApprovedBefore,
+    ChgNotice,
+    ChgFreeze,
+    ChgCollision,
+    ChgEmergency,
+    ChgOutcome,
+)
