@@ -79,7 +79,11 @@ class Created:
 
 
 def new_record(
-    ledger: Ledger, kind: str, *, now: datetime, title: str | None = None,
+    ledger: Ledger,
+    kind: str,
+    *,
+    now: datetime,
+    title: str | None = None,
     incident: str | None = None,
 ) -> Created:
     """Write a template for a new record of ``kind`` and return its ID and path."""
@@ -110,7 +114,7 @@ def new_record(
     builders = {"incident": _incident, "change": _change, "pir": _pir, "runbook": _runbook}
     text = builders[kind](ledger, record_id, title, now, me, source)
     modeline = _modeline(target, root, kind)
-    text = (f"---\n{modeline}\n{text}" if k.suffix == ".md" else f"{modeline}\n{text}")
+    text = f"---\n{modeline}\n{text}" if k.suffix == ".md" else f"{modeline}\n{text}"
     folder.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return Created(record_id, target)
@@ -121,8 +125,9 @@ def _services_hint(ledger: Ledger) -> str:
     return f"# services: {keys}"
 
 
-def _incident(ledger: Ledger, rid: str, title: str | None, now: datetime, me: str,
-              _: Incident | None) -> str:
+def _incident(
+    ledger: Ledger, rid: str, title: str | None, now: datetime, me: str, _: Incident | None
+) -> str:
     return f"""id: {rid}
 title: {_q(title or TODO)}
 priority: P3            # P1 critical … P4 low (see policy.yaml priorities)
@@ -141,8 +146,9 @@ timeline:
 """
 
 
-def _change(ledger: Ledger, rid: str, title: str | None, now: datetime, me: str,
-            _: Incident | None) -> str:
+def _change(
+    ledger: Ledger, rid: str, title: str | None, now: datetime, me: str, _: Incident | None
+) -> str:
     start = (now + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     return f"""id: {rid}
 title: {_q(title or TODO)}
@@ -172,27 +178,32 @@ notifications: []
 """
 
 
-def _pir(ledger: Ledger, rid: str, title: str | None, now: datetime, me: str,
-         source: Incident | None) -> str:
+def _pir(
+    ledger: Ledger, rid: str, title: str | None, now: datetime, me: str, source: Incident | None
+) -> str:
     assert source is not None
-    lines = [f"- {format_timestamp(t.at)} {t.event}" for t in source.timeline
-             if t.at is not None and t.event]
-    for label, moment in (("Detected", source.detected_at),
-                          ("Acknowledged", source.acknowledged_at),
-                          ("Bridge opened", source.bridge_opened_at),
-                          ("Mitigated (service restored)", source.mitigated_at),
-                          ("Resolved", source.resolved_at)):
+    lines = [
+        f"- {format_timestamp(t.at)} {t.event}"
+        for t in source.timeline
+        if t.at is not None and t.event
+    ]
+    for label, moment in (
+        ("Detected", source.detected_at),
+        ("Acknowledged", source.acknowledged_at),
+        ("Bridge opened", source.bridge_opened_at),
+        ("Mitigated (service restored)", source.mitigated_at),
+        ("Resolved", source.resolved_at),
+    ):
         if moment is not None:
             lines.append(f"- {format_timestamp(moment)} {label}.")
     timeline = "\n".join(sorted(set(lines))) or TODO
     body = {
         "Summary": f"{source.title or TODO} ({source.id}, {source.priority}, "
-                   f"service {source.service}).\n\n{TODO}",
+        f"service {source.service}).\n\n{TODO}",
         "Impact": source.impact or TODO,
         "Timeline": timeline,
     }
-    sections = "\n".join(f"## {s}\n\n{body.get(s, TODO)}\n"
-                         for s in ledger.policy.pir_sections)
+    sections = "\n".join(f"## {s}\n\n{body.get(s, TODO)}\n" for s in ledger.policy.pir_sections)
     return f"""id: {rid}
 incident: {source.id}
 title: {_q(title or f"Post-incident review: {source.title or source.id}")}
@@ -206,8 +217,9 @@ actions: []             # each: {{id: A1, title, type, owner, due, status: open,
 {sections}"""
 
 
-def _runbook(ledger: Ledger, rid: str, title: str | None, now: datetime, me: str,
-             _: Incident | None) -> str:
+def _runbook(
+    ledger: Ledger, rid: str, title: str | None, now: datetime, me: str, _: Incident | None
+) -> str:
     sections = "\n".join(f"## {s}\n\n{TODO}\n" for s in ledger.policy.runbook_sections)
     return f"""id: {rid}
 title: {_q(title or TODO)}

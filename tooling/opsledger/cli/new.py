@@ -16,13 +16,23 @@ from opsledger.timeutil import as_of_moment
 @click.command()
 @click.argument("kind", type=click.Choice(["incident", "change", "pir", "runbook"]))
 @click.option("--title", default=None, help="The record's one-line title.")
-@click.option("--incident", default=None, metavar="INC-…",
-              help="For a PIR: the incident it reviews (prefills ID, impact and timeline).")
-@click.option("--as-of", "as_of", default=None, metavar="T",
-              help="Use this time instead of now (timestamps and the ID's year).")
+@click.option(
+    "--incident",
+    default=None,
+    metavar="INC-…",
+    help="For a PIR: the incident it reviews (prefills ID, impact and timeline).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="T",
+    help="Use this time instead of now (timestamps and the ID's year).",
+)
 @repo_option
-def new(kind: str, title: str | None, incident: str | None, as_of: str | None,
-        repo: Path | None) -> int:
+def new(
+    kind: str, title: str | None, incident: str | None, as_of: str | None, repo: Path | None
+) -> int:
     """Write a new KIND record with the next free ID and print its path.
 
     The template validates where it can and fails the audit only on what you must still
@@ -33,8 +43,11 @@ def new(kind: str, title: str | None, incident: str | None, as_of: str | None,
     now = as_of_moment(as_of, ledger.policy.timezone)
     created = new_record(ledger, kind, now=now, title=title, incident=incident)
     click.echo(created.path.relative_to(root).as_posix())
-    click.echo(f"{created.id}: fill in the TBD values, then run 'opsledger audit "
-               f"{created.path.relative_to(root).as_posix()}'", err=True)
+    click.echo(
+        f"{created.id}: fill in the TBD values, then run 'opsledger audit "
+        f"{created.path.relative_to(root).as_posix()}'",
+        err=True,
+    )
     return EXIT_OK
 
 
@@ -44,6 +57,9 @@ def init(directory: Path) -> int:
     """Scaffold a governance repository in DIRECTORY: schemas, policy, record folders,
     site configuration, CI workflow, pre-commit hooks and CODEOWNERS."""
     files = init_repository(directory)
-    click.echo(f"governance repository created in {directory} ({len(files)} files); edit "
-               "records/services.yaml and policy.yaml, then 'git init' and commit", err=True)
+    click.echo(
+        f"governance repository created in {directory} ({len(files)} files); edit "
+        "records/services.yaml and policy.yaml, then 'git init' and commit",
+        err=True,
+    )
     return EXIT_OK
