@@ -1,0 +1,120 @@
+"""Benchmark: the full audit and the pull-request gate on a generated 10k-record repository.
+
+Prints, in one run on the same machine:
+  * the floor: reading every record and parsing it with libyaml's C loader alone;
+  * ``opsledger audit`` over the whole repository, with a cold and a warm record cache
+    (wall time of the real command, process start included), as a multiple of the floor;
+  * the PR gate: ``opsledger audit --changed-since main`` after 10 records changed on a
+    branch, cold and warm cache.
+
+Run:  python tooling/bench/bench_audit.py [--records 10000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from opsledger.demo import generate_demo
+from opsledger.model.layout import walk
+
+EXE = str(Path(sys.executable).parent / "opsledger")
+
+
+def floor_seconds(root: Path) -> tuple[int, float]:
+    paths = [root / e.path for e in walk(root) if e.kind is not None]
+    start = time.perf_counter()
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".md":
+            text = text.split("\n---\n", 1)[0].removeprefix("---\n")
+        yaml.load(text, Loader=yaml.CSafeLoader)
+    return len(paths), time.perf_counter() - start
+
+
+def run(args: list[str], cache: Path, cwd: Path) -> float:
+    env = {**os.environ, "OPSLEDGER_CACHE_DIR": str(cache), "CI": "true"}
+    start = time.perf_counter()
+    proc = subprocess.run([EXE, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode > 1:
+        raise SystemExit(f"opsledger {' '.join(args)} failed: {proc.stderr}")
+    return elapsed
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--keep", type=Path, default=None)
+    args = parser.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="opsledger-bench-"))
+    root = base / f"audit-{args.records}"
+    if not root.exists():
+        start = time.perf_counter()
+        generate_demo(root, records=args.records, commits=args.records, seed=3)
+        print(f"generated {args.records} records in {time.perf_counter() - start:.1f}s")
+    n, floor = floor_seconds(root)
+    cache = base / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    as_of = [
+        "--as-of",
+        "2026-11-01T00:00:00Z",
+        "--fail-on",
+        "never",
+        "--format",
+        "json",
+        "--output",
+        str(base / "audit.json"),
+    ]
+    full_cold = run(["audit", *as_of], cache, root)
+    full_warm = run(["audit", *as_of], cache, root)
+
+    git(root, "checkout", "-q", "-B", "bench-pr")
+    changed = sorted((root / "records" / "incidents").rglob("*.yaml"))[:10]
+    for path in changed:
+        path.write_text(path.read_text().replace("title: ", "title: Updated - ", 1))
+    git(root, "add", "-A")
+    git(
+        root,
+        "-c",
+        "user.email=bench@example.com",
+        "-c",
+        "user.name=bench",
+        "commit",
+        "-q",
+        "-m",
+        "bench: 10 records changed",
+    )
+    gate = ["audit", "--changed-since", "main", *as_of]
+    shutil.rmtree(cache, ignore_errors=True)
+    pr_cold = run(gate, cache, root)
+    pr_warm = run(gate, cache, root)
+    git(root, "checkout", "-q", "main")
+
+    print(f"\n{n} record files; figures are wall seconds of the real command")
+    print(f"{'step':48} {'seconds':>8} {'x floor':>8}")
+    rows = [
+        ("floor: C YAML loader alone (in-process)", floor),
+        ("opsledger audit, full, cold cache", full_cold),
+        ("opsledger audit, full, warm cache", full_warm),
+        ("opsledger audit --changed-since (10), cold", pr_cold),
+        ("opsledger audit --changed-since (10), warm", pr_warm),
+    ]
+    for label, seconds in rows:
+        print(f"{label:48} {seconds:8.2f} {seconds / floor:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

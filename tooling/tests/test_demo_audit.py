@@ -1,0 +1,44 @@
+"""The audit against the demo generator's answer key.
+
+The generator lists every defect it planted (rule and record) in
+``.opsledger/demo-defects.json``. The audit must find each one (history rules excepted
+until the history index lands) and flag nothing on the records it generated clean.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from opsledger.demo import generate_demo
+
+from conftest import InvokeCli
+
+AS_OF = "2026-11-01T00:00:00Z"  # the day after the default 12-month demo ends
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("demo") / "repo"
+    generate_demo(root, months=12, seed=7)
+    return root
+
+
+def test_audit_finds_every_planted_defect_and_nothing_else(demo: Path, cli: InvokeCli) -> None:
+    planted = json.loads((demo / ".opsledger" / "demo-defects.json").read_text())
+    expected = {(d["rule"], d["record"]) for d in planted if not d["rule"].startswith("GIT-")}
+    assert len(expected) >= 20
+    result = cli(
+        "audit", "--repo", demo, "--as-of", AS_OF, "--format", "json", "--fail-on", "never"
+    )
+    assert result.status == 0
+    found = {(f["rule"], f["record"] or f["path"]) for f in json.loads(result.out)["findings"]}
+    assert expected - found == set(), "planted defects the audit missed"
+    assert found - expected == set(), "findings on records generated clean"
+
+
+def test_demo_fails_the_gate_and_validates(demo: Path, cli: InvokeCli) -> None:
+    assert cli("validate", "--repo", demo).status == 0
+    assert cli("audit", "--repo", demo, "--as-of", AS_OF).status == 1
