@@ -189,3 +189,15 @@ def test_pir_front_matter_positions_are_file_lines() -> None:
 def test_policy_schema_accepts_the_default_policy() -> None:
     text = (PROJECT_SCHEMAS.parent / "policy.yaml").read_text()
     assert check("policy", text) == []
+
+
+def test_inlined_definitions_keep_their_own_references() -> None:
+    # policy approvers use defs `people`, whose items refer to `person` inside defs.
+    text = (PROJECT_SCHEMAS.parent / "policy.yaml").read_text()
+    bad = text.replace(
+        "- priya.shah@example.com\n    - tom.becker", "- not-an-email\n    - tom.becker"
+    )
+    problems = check("policy", bad)
+    assert [p.message for p in problems] == [
+        "'not-an-email' is not valid: an e-mail address (the identity git records as author)"
+    ]
