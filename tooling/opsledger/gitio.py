@@ -1,0 +1,164 @@
+"""The one module of opsledger that talks to git (through GitPython).
+
+Everything else in the package works on plain data; functions here create repositories,
+write history and read it back. Keep each function small and typed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+import git
+
+
+def init_repo(path: Path) -> None:
+    """``git init`` at ``path`` (created if missing) with ``main`` as the initial branch."""
+    path.mkdir(parents=True, exist_ok=True)
+    repo = git.Repo.init(path, mkdir=False)
+    try:
+        # Point HEAD at main whatever init.defaultBranch says (works on any git version).
+        repo.git.symbolic_ref("HEAD", "refs/heads/main")
+    finally:
+        repo.close()
+
+
+def fast_import(path: Path, stream: bytes | Iterable[bytes]) -> None:
+    """Run ``git fast-import --quiet`` once at ``path`` on ``stream``.
+
+    ``stream`` is the whole stream, or an iterable of its chunks: chunks are written while
+    git reads them, so producing the stream and importing it overlap.
+    """
+    repo = git.Repo(path)
+    try:
+        handle = repo.git.execute(
+            ["git", "fast-import", "--quiet"], istream=subprocess.PIPE, as_process=True
+        )
+        stdin = handle.proc.stdin if handle.proc is not None else None
+        if stdin is None:
+            raise RuntimeError("git fast-import did not start with a standard input")
+        try:
+            for chunk in [stream] if isinstance(stream, bytes) else stream:
+                stdin.write(chunk)
+        except BrokenPipeError:
+            pass  # git stopped reading: wait() below raises with git's own message
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+        handle.wait()
+    finally:
+        repo.close()
+
+
+def checkout_head(path: Path) -> None:
+    """Populate the index and work tree from ``HEAD`` (after a fast-import)."""
+    repo = git.Repo(path)
+    try:
+        repo.git.reset("--hard", "--quiet")
+    finally:
+        repo.close()
+
+
+def head_sha(path: Path) -> str:
+    """The commit id ``HEAD`` points at."""
+    repo = git.Repo(path)
+    try:
+        return str(repo.head.commit.hexsha)
+    finally:
+        repo.close()
+
+
+def commit_count(path: Path) -> int:
+    """The number of commits reachable from ``HEAD``."""
+    repo = git.Repo(path)
+    try:
+        return int(repo.git.rev_list("--count", "HEAD"))
+    finally:
+        repo.close()
+
+
+SHALLOW_HELP = (
+    "this is a shallow clone, so history is incomplete; fetch the full history "
+    "(actions/checkout with 'fetch-depth: 0', or 'git fetch --unshallow') and run again"
+)
+
+
+def _open(path: Path) -> git.Repo | None:
+    try:
+        return git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def describe_head(path: Path) -> str | None:
+    """The commit ``HEAD`` points at, or None outside git or before the first commit."""
+    repo = _open(path)
+    if repo is None:
+        return None
+    try:
+        return str(repo.head.commit.hexsha)
+    except ValueError:  # no commits yet
+        return None
+    finally:
+        repo.close()
+
+
+def changed_paths(path: Path, ref: str) -> list[str]:
+    """Files changed since the merge base of ``ref`` and HEAD: committed, staged, unstaged
+    and untracked, relative to ``path`` (the governance repository's root).
+
+    Raises :class:`~opsledger.errors.OpsledgerError` with what to do for an unknown ref, a
+    shallow clone or a folder outside git.
+    """
+    from opsledger.errors import EXIT_SHALLOW, OpsledgerError
+
+    repo = _open(path)
+    if repo is None:
+        raise OpsledgerError(f"--changed-since needs a git repository; {path} is not in one")
+    try:
+        if repo.git.rev_parse("--is-shallow-repository").strip() == "true":
+            raise OpsledgerError(f"--changed-since: {SHALLOW_HELP}", status=EXIT_SHALLOW)
+        try:
+            base = repo.git.merge_base(ref, "HEAD").strip()
+        except git.GitCommandError:
+            raise OpsledgerError(
+                f"--changed-since: unknown ref {ref!r} or no common history with HEAD; fetch "
+                f"it first (for example 'git fetch origin main') and pass origin/main"
+            ) from None
+        top = Path(repo.working_tree_dir or path)
+        prefix = Path(path).resolve().relative_to(top.resolve()).as_posix()
+        names = repo.git.diff("--name-only", "-z", "--no-renames", base, "--", ".").split("\0")
+        names += repo.git.ls_files("--others", "--exclude-standard", "-z").split("\0")
+    finally:
+        repo.close()
+    strip = "" if prefix == "." else prefix + "/"
+    return sorted({n[len(strip) :] for n in names if n and n.startswith(strip)})
+
+
+def user_email(path: Path) -> str | None:
+    """The ``user.email`` git would record for a commit made in ``path``, if any."""
+    repo = _open(path)
+    if repo is None:
+        return None
+    try:
+        return str(repo.git.config("user.email")).strip() or None
+    except git.GitCommandError:
+        return None
+    finally:
+        repo.close()
+
+
+def paths_in_history(path: Path, folder: str) -> set[str]:
+    """Every file path under ``folder`` that any commit on any ref ever touched (one call)."""
+    repo = _open(path)
+    if repo is None:
+        return set()
+    try:
+        output = repo.git.log("--all", "--format=", "--name-only", "-z", "--", folder)
+    except git.GitCommandError:  # no commits yet
+        return set()
+    finally:
+        repo.close()
+    return {name.strip("\n") for name in output.split("\0") if name.strip("\n")}
