@@ -9,7 +9,7 @@ mitigation, when the service's calendar is free.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from opsledger.demo.catalog import Service
 from opsledger.demo.change_texts import ChangeText
@@ -17,14 +17,14 @@ from opsledger.demo.changes import (
     Approval,
     Change,
     Schedule,
-    _pick_services,
-    _window,
     implement,
     new_change,
     notice_for,
     pick_approvers,
+    pick_services,
     plan_normal,
     plan_standard,
+    window_start,
 )
 from opsledger.demo.clock import DAY, HOUR, MINUTE, between, minutes, work_time
 from opsledger.demo.context import Ctx
@@ -49,7 +49,7 @@ def _place(
 ) -> Change | None:
     lead = 10 * DAY if kind == "normal" else DAY
     for _ in range(25):
-        change = new_change(ctx, rng, seq, kind, services, _window(ctx, rng, month, kind))
+        change = new_change(ctx, rng, seq, kind, services, window_start(ctx, rng, month, kind))
         if change.start < ctx.start_dt + lead or change.end > ctx.horizon - DAY:
             continue
         if ctx.policy.in_freeze(change.keys, change.start, change.end):
@@ -75,7 +75,7 @@ def _in_freeze(
             return None
         day = between(rng, low, high).replace(hour=0, minute=0)
         start = day + timedelta(hours=rng.randint(19, 21))
-        services = _pick_services(ctx, rng, False)
+        services = pick_services(ctx, rng, False)
         change = new_change(ctx, rng, seq, "normal", services, start)
         if not freeze.hits(change.keys, change.start, change.end):
             continue
@@ -92,8 +92,10 @@ def _collision(
 ) -> tuple[Change, Change] | None:
     for _ in range(40):
         month = rng.randrange(ctx.months)
-        services = _pick_services(ctx, rng, False)
-        first = new_change(ctx, rng, seq, "normal", services, _window(ctx, rng, month, "normal"))
+        services = pick_services(ctx, rng, False)
+        first = new_change(
+            ctx, rng, seq, "normal", services, window_start(ctx, rng, month, "normal")
+        )
         span = first.end - first.start
         overlap = min(30 * MINUTE, span / 2)
         second = new_change(ctx, rng, seq + 1, "standard", services, first.end - overlap)
@@ -118,7 +120,7 @@ def plan_changes(ctx: Ctx) -> tuple[list[Change], Schedule]:
     for month in range(ctx.months):
         for _ in range(max(1, round(rng.randint(30, 50) * ctx.factor))):
             kind = "normal" if rng.random() < 0.52 else "standard"
-            services = _pick_services(ctx, rng, kind == "normal" and rng.random() < 0.08)
+            services = pick_services(ctx, rng, kind == "normal" and rng.random() < 0.08)
             change = _place(ctx, rng, schedule, len(changes), kind, services, month)
             if change is not None:
                 changes.append(change)
@@ -188,12 +190,9 @@ def plan_emergencies(
 
 
 def _emergency(
-    ctx: Ctx, rng: random.Random, seq: int, incident: Incident, start: object, end: object
+    ctx: Ctx, rng: random.Random, seq: int, incident: Incident, start: datetime, end: datetime
 ) -> Change | None:
     assert incident.commander is not None
-    from datetime import datetime
-
-    assert isinstance(start, datetime) and isinstance(end, datetime)
     service = incident.service
     action = fill(incident.scenario.emergency, service)
     text = ChangeText(

@@ -155,7 +155,7 @@ class Schedule:
             bisect.insort(self.busy.setdefault(key, []), (start, end))
 
 
-def _window(ctx: Ctx, rng: random.Random, month: int, kind: str) -> datetime:
+def window_start(ctx: Ctx, rng: random.Random, month: int, kind: str) -> datetime:
     low = midnight(add_months(ctx.start, month))
     high = midnight(add_months(ctx.start, month + 1)) - DAY
     day = between(rng, low, high).replace(hour=0, minute=0)
@@ -171,7 +171,7 @@ def _window(ctx: Ctx, rng: random.Random, month: int, kind: str) -> datetime:
     return day + timedelta(hours=rng.randint(10, 14), minutes=rng.choice((0, 30)))
 
 
-def _pick_services(ctx: Ctx, rng: random.Random, multi: bool) -> list[Service]:
+def pick_services(ctx: Ctx, rng: random.Random, multi: bool) -> list[Service]:
     first = rng.choices(ctx.services, [4 - s.tier for s in ctx.services])[0]
     if multi:
         mates = [s for s in ctx.services if s.team == first.team and s is not first]
