@@ -109,12 +109,12 @@ class RecordCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".records-")
+            # json.dumps (not json.dump) so the C encoder does the work
+            text = json.dumps(
+                {"namespace": self.namespace, "entries": self._used}, separators=(",", ":")
+            )
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(
-                    {"namespace": self.namespace, "entries": self._used},
-                    handle,
-                    separators=(",", ":"),
-                )
+                handle.write(text)
             os.replace(tmp, self.path)
         except OSError:
             pass  # a cache that cannot be written is only a slower run

@@ -1,0 +1,124 @@
+"""jsonschema-rs answers "valid?" for speed; it must never say valid where Python
+jsonschema finds an error. Compared over every field of real records replaced with hostile
+values."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from opsledger.loading import load_text
+from opsledger.model.ledger import load_ledger
+from opsledger.schemas import SchemaSet
+
+from conftest import PROJECT
+
+HOSTILE: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    10**20,
+    "",
+    " ",
+    "x" * 25000,
+    "TBD",
+    "no",
+    "P5",
+    "2026-03-04T09:12:00",
+    "2026-03-04T09:12:00z",
+    "2026-03-04 09:12:00Z",
+    "2026-03-04T25:00:00Z",
+    "2026-02-30",
+    "2026-03-04T09:12:00+0100",
+    "2026-03-04T09:12:60Z",
+    "INC-2026-0001\n",
+    "INC-\uff12\uff10\uff12\uff16-0001",
+    "../../x",
+    "a@b",
+    "a@b.c",
+    "a @b.c",
+    "line\nbreak",
+    "\u00a0",
+    "inc-2026-0001",
+    "RB-0003",
+    "orders-db",
+    "Orders-DB",
+    [],
+    [None],
+    ["a", "a"],
+    {},
+    {"x": 1},
+    [{"at": "x"}],
+]
+
+
+def paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*prefix, key)
+            yield from paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:2]):
+            yield (*prefix, index)
+            yield from paths(value, (*prefix, index))
+
+
+def replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    copied = copy.deepcopy(data)
+    node = copied
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return copied
+
+
+def samples() -> list[tuple[str, Any]]:
+    ledger = load_ledger(PROJECT, use_cache=False)
+    picked: dict[str, Any] = {}
+    for record in ledger.records():
+        picked.setdefault(record.kind, record.data)
+    return sorted(picked.items())
+
+
+@pytest.mark.parametrize(("kind", "data"), samples(), ids=lambda v: v if isinstance(v, str) else "")
+def test_engines_agree_on_every_hostile_field(kind: str, data: Any) -> None:
+    schemas = SchemaSet(PROJECT / "schemas")
+    slow = schemas._validators[kind]
+    checked = disagreements = 0
+    for path in paths(data):
+        for value in HOSTILE:
+            candidate = replaced(data, path, value)
+            fast_says = schemas.is_valid(kind, candidate)
+            slow_says = not any(True for _ in slow.iter_errors(candidate))
+            checked += 1
+            if fast_says != slow_says:
+                disagreements += 1
+                assert not fast_says, f"fast path would hide an error at {path}={value!r}"
+    assert checked > 300
+    # a stricter fast engine only costs time; a laxer one is caught by the assert above
+    assert disagreements == 0
+
+
+def test_engines_agree_on_missing_fields_and_extra_keys() -> None:
+    schemas = SchemaSet(PROJECT / "schemas")
+    for kind, data in samples():
+        slow = schemas._validators[kind]
+        for key in list(data):
+            candidate = {k: v for k, v in data.items() if k != key}
+            assert schemas.is_valid(kind, candidate) == (not list(slow.iter_errors(candidate)))
+        extra = {**data, "unexpected": 1}
+        assert schemas.is_valid(kind, extra) is False
+        assert list(slow.iter_errors(extra))
+
+
+def test_fast_path_keeps_the_placed_messages() -> None:
+    schemas = SchemaSet(PROJECT / "schemas")
+    doc = load_text("id: RB-0001\ntitle: t\nservices: [x]\nowner: a@b.co\nlast_reviewed: no\n")
+    (problem,) = schemas.check("runbook", doc)
+    assert (problem.line, problem.column) == (5, 16)
