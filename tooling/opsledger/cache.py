@@ -98,6 +98,8 @@ class RecordCache:
         return doc, problems
 
     def put(self, key: str, doc: Document | None, problems: list[list[Any]]) -> None:
+        if self.path is None:  # caching disabled: nothing to keep
+            return
         self._used[key] = {
             "doc": _encode_doc(doc) if doc is not None else None,
             "problems": problems,
