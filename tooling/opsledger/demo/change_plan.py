@@ -198,8 +198,9 @@ def _emergency(
     text = ChangeText(
         key="emergency",
         kinds=(service.spec.kind,),
-        title=f"Emergency: {action}",
-        description=f"During a {incident.priority} incident on {{name}}: {action}.",
+        title=action[:1].upper() + action[1:],
+        description=f"Emergency change during a {incident.priority} incident on {{name}}: "
+        f"{action}.",
         justification="Restores service for {users} during the incident; waiting for a planned "
         "window would extend the outage.",
         impact="Brief connection resets on {name} while the change applies; {users} are "

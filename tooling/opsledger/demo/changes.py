@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -238,7 +239,10 @@ def new_change(
         rollback_tested=risk == "high" or rng.random() < 0.5,
     )
     change.title = change.say(text.title)
-    change.rollback_duration = rng.choice(("10m", "15m", "20m", "30m", "45m"))
+    stated = re.search(r"([0-9]+) minutes", change.say(text.rollback))
+    change.rollback_duration = (
+        f"{stated[1]}m" if stated else rng.choice(("10m", "15m", "20m", "30m", "45m"))
+    )
     build = rng.randint(1000, 9999)
     change.evidence = [f"https://ci.example.com/{services[0].key}/pipelines/{build}"]
     if rng.random() < 0.5:
@@ -251,8 +255,9 @@ def notice_for(change: Change, at: datetime, commit_at: datetime) -> ChangeNotic
     audience = ["service-desk", f"{change.services[0].team}-team"]
     if change.services[0].tier == 1:
         audience.append("customer-support")
+    lead = "Emergency change" if change.type == "emergency" else "Planned change"
     summary = (
-        f"Planned change on {change.services[0].name}: {change.title}, "
+        f"{lead} on {change.services[0].name}: {change.title}, "
         f"{change.start:%Y-%m-%d %H:%M}-{change.end:%H:%M} UTC. {change.say(change.text.impact)}"
     )
     channel = "email" if change.type != "emergency" else "slack #major-incidents"

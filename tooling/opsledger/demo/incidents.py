@@ -188,7 +188,12 @@ def new_incident(
         mitigated = detected + policy.restore + minutes(rng.randint(10, 240))
     mitigated = max(mitigated, (bridge or ack) + 5 * MINUTE)
     low, high = _RESOLVE_EXTRA[priority]
-    resolved = mitigated + minutes(skewed(rng, low, high, 2.5) if rng.random() > 0.1 else 0)
+    extra = skewed(rng, low, high, 2.5)
+    if priority in MAJOR:
+        extra = max(extra, 15)  # a real correction after the workaround
+    elif rng.random() < 0.1:
+        extra = 0  # the mitigation was the whole fix
+    resolved = mitigated + minutes(extra)
     waits = {"P3": (0.03, 4, 21), "P4": (0.08, 5, 60)}  # mitigated, fix waits for a vendor
     if priority in waits and rng.random() < waits[priority][0]:
         resolved = mitigated + minutes(rng.randint(waits[priority][1], waits[priority][2]) * 1440)

@@ -108,9 +108,17 @@ def resolution(incident: Incident) -> str:
             change=incident.caused_by.id,
         )
     text = fill(incident.scenario.fix, service)
+    if incident.resolved == incident.mitigated and incident.reopen is None:
+        text = fill(incident.scenario.mitigation, service) + " No further correction was needed."
     if incident.emergency is not None:
         text += f" Service was restored by emergency change {incident.emergency.id}."
     return text
+
+
+def _fix_sentence(incident: Incident) -> str:
+    scenario = incident.scenario
+    fixed_by = scenario.mitigation if incident.resolved == incident.mitigated else scenario.fix
+    return fill(fixed_by, incident.service)
 
 
 def notices(ctx: Ctx, rng: random.Random, incident: Incident) -> list[Notice]:
@@ -180,7 +188,7 @@ def notices(ctx: Ctx, rng: random.Random, incident: Incident) -> list[Notice]:
             fill(
                 "{name} is working normally again. {fix}",
                 service,
-                fix=fill(incident.scenario.fix, service),
+                fix=_fix_sentence(incident),
             ),
         )
     )
@@ -259,7 +267,8 @@ def timeline(incident: Incident) -> list[tuple[datetime, str]]:
                 f"Emergency change {change.id} implemented: {change.title}.",
             )
         )
-    events.append((incident.mitigated, fill(incident.scenario.mitigation, service)))
+    if incident.resolved != incident.mitigated:
+        events.append((incident.mitigated, fill(incident.scenario.mitigation, service)))
     if incident.reopen is not None:
         first, again, reason = incident.reopen
         events.append((first, "Marked resolved after the first correction."))

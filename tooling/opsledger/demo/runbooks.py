@@ -156,6 +156,7 @@ class Runbook:
 
 def _sections(service: Service, diagnosis: str, mitigation: str) -> dict[str, list[str]]:
     words = service.words()
+    users = words["users"][:1].upper() + words["users"][1:]
     ladder = service.escalation()
     escalation = [
         f"Page the {ladder[1][1]} through the paging tool.",
@@ -167,7 +168,7 @@ def _sections(service: Service, diagnosis: str, mitigation: str) -> dict[str, li
         )
     return {
         "Symptoms": [f"`{alert}` fires for more than 5 minutes." for alert in service.spec.alerts]
-        + [fill("{users} report that they cannot {verb}.", service)],
+        + [fill("{Users} report that they cannot {verb}.", service, Users=users)],
         "Diagnosis": [
             "Open the service dashboard and note when the problem started.",
             fill(diagnosis, service),
@@ -180,7 +181,7 @@ def _sections(service: Service, diagnosis: str, mitigation: str) -> dict[str, li
         "Escalation": escalation,
         "Verification": [
             f"`{service.spec.alerts[0]}` clear for 15 minutes.",
-            fill("{users} can {verb} again (synthetic check green).", service),
+            fill("{Users} can {verb} again (synthetic check green).", service, Users=users),
         ],
     }
 
