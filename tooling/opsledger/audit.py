@@ -14,6 +14,7 @@ from datetime import datetime
 from opsledger.calendar import BusinessCalendar
 from opsledger.errors import OpsledgerError
 from opsledger.findings import Finding
+from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Policy
 from opsledger.rules import RULES, RULES_BY_ID, Context, Rule
@@ -25,6 +26,7 @@ class AuditOptions:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     only_records: Collection[str] | None = None  # record IDs or paths to report on
+    history: HistoryIndex | None = None
 
 
 def _expand(ids: Iterable[str], where: str) -> set[str]:
@@ -67,7 +69,7 @@ def _waived(finding: Finding, policy: Policy, ctx: Context) -> bool:
 
 def run_audit(ledger: Ledger, options: AuditOptions) -> list[Finding]:
     policy = ledger.policy
-    ctx = Context(ledger, options.as_of, BusinessCalendar.of(policy))
+    ctx = Context(ledger, options.as_of, BusinessCalendar.of(policy), options.history)
     overrides = {k.upper(): v for k, v in policy.severity.items()}
     unknown = set(overrides) - set(RULES_BY_ID)
     if unknown:

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.findings import Finding, Severity, json_pointer
+from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Record
 
@@ -30,11 +31,13 @@ DOC_SECTIONS = (
 
 @dataclass(frozen=True)
 class Context:
-    """Everything a rule may read: the ledger, "now", and the business calendar."""
+    """Everything a rule may read: the ledger, "now", the business calendar, and the
+    history index (None when there is no usable git history: history rules then skip)."""
 
     ledger: Ledger
     as_of: datetime
     calendar: BusinessCalendar
+    history: HistoryIndex | None = None
 
 
 class Rule:

@@ -1,0 +1,163 @@
+"""The history of every record, as plain data: commits, versions, and what changed.
+
+Built by :mod:`opsledger.history.index` from one pass over the branch's git history; used
+by the GIT-* rules, the history KPIs, ``opsledger history`` and the site. Nothing here
+touches git, so rules and KPIs are tested on hand-made histories too.
+
+Times: a version's ``landed_at`` is the committer time of the first-parent commit through
+which it reached the branch (the moment it landed: for a merged pull request, the merge);
+``commit`` is the original commit that made the change (its author is who wrote it).
+Identities are the raw author and committer recorded in commits (no ``.mailmap``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+def identity_key(email: str) -> str:
+    """How identities are compared (case and surrounding space ignored); reports stay raw."""
+    return email.strip().casefold()
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+    @property
+    def key(self) -> str:
+        return identity_key(self.email)
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: Identity
+    authored_at: datetime  # aware UTC, as the author claimed
+    committer: Identity
+    committed_at: datetime  # aware UTC
+    landed_sha: str  # the first-parent commit that brought it onto the branch
+    landed_at: datetime  # that commit's committer time (aware UTC)
+    signed: bool = False  # git reports a good signature
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One state of a record file, as introduced by one commit."""
+
+    commit: Commit
+    path: str
+    blob: str | None  # None when this version deletes the file
+    data: Mapping[str, Any] | None  # parsed fields; None when deleted or unreadable
+    error: str | None = None  # why ``data`` is None for an existing blob (invalid YAML…)
+
+    @property
+    def deleted(self) -> bool:
+        return self.blob is None
+
+    @property
+    def landed_at(self) -> datetime:
+        return self.commit.landed_at
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str  # dotted path, e.g. "impact" or "actions.A1.status"
+    old: Any
+    new: Any
+
+
+@dataclass
+class RecordHistory:
+    """Every version of one record (by ID), oldest first in landing order."""
+
+    record_id: str
+    versions: list[Version] = field(default_factory=list)
+
+    @property
+    def first(self) -> Version:
+        return self.versions[0]
+
+    @property
+    def last(self) -> Version:
+        return self.versions[-1]
+
+    @property
+    def paths(self) -> list[str]:
+        return list(dict.fromkeys(v.path for v in self.versions))
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.versions) and self.last.deleted
+
+    def readable(self) -> Iterator[Version]:
+        """Versions whose fields could be read (skips deletions and invalid versions)."""
+        return (v for v in self.versions if v.data is not None)
+
+    def first_where(self, predicate: Callable[[Mapping[str, Any]], bool]) -> Version | None:
+        """The first readable version for which ``predicate(fields)`` holds."""
+        for version in self.readable():
+            if predicate(version.data or {}):
+                return version
+        return None
+
+    def changes(self) -> Iterator[tuple[Version, list[FieldChange]]]:
+        """Each readable version with the fields it changed from the previous readable one."""
+        previous: Mapping[str, Any] = {}
+        for version in self.readable():
+            data = version.data or {}
+            yield version, diff_fields(previous, data)
+            previous = data
+
+
+@dataclass
+class HistoryIndex:
+    """All record histories of a branch, keyed by record ID."""
+
+    head: str | None
+    records: dict[str, RecordHistory] = field(default_factory=dict)
+    since: date | None = None  # policy history.since: the adoption date
+
+    def get(self, record_id: str) -> RecordHistory | None:
+        return self.records.get(record_id)
+
+    def imported(self, record_id: str) -> bool:
+        """First committed before adoption (``history.since``): skipped by history checks."""
+        history = self.records.get(record_id)
+        if history is None or not history.versions or self.since is None:
+            return False
+        return history.first.landed_at.date() < self.since
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Fields by dotted path; list items with an ``id`` are keyed by it (``actions.A1``),
+    approvals and reviews by their position."""
+    out: dict[str, Any] = {}
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+    elif isinstance(data, list) and any(isinstance(item, Mapping) for item in data):
+        for index, item in enumerate(data):
+            name = item.get("id") if isinstance(item, Mapping) else None
+            out.update(_flatten(item, f"{prefix}{name if isinstance(name, str) else index}."))
+    else:
+        out[prefix.rstrip(".")] = data
+    return out
+
+
+def diff_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
+    """Leaf fields that differ between two versions, in a stable order."""
+    before, after = _flatten(old), _flatten(new)
+    return [
+        FieldChange(name, before.get(name), after.get(name))
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    ]
