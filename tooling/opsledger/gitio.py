@@ -162,3 +162,89 @@ def paths_in_history(path: Path, folder: str) -> set[str]:
     finally:
         repo.close()
     return {name.strip("\n") for name in output.split("\0") if name.strip("\n")}
+
+
+# --- history: the few calls the history index needs (one pass, never one call per file) ---
+
+LOG_FIELDS = ("%H", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%G?")
+
+
+def is_shallow(path: Path) -> bool:
+    repo = _open(path)
+    if repo is None:
+        return False
+    try:
+        return str(repo.git.rev_parse("--is-shallow-repository")).strip() == "true"
+    finally:
+        repo.close()
+
+
+def commit_graph(path: Path) -> list[tuple[str, list[str]]]:
+    """Every commit reachable from HEAD with its parents, children before parents."""
+    repo = _open(path)
+    if repo is None:
+        return []
+    try:
+        output = str(repo.git.rev_list("--parents", "--topo-order", "HEAD"))
+    except git.GitCommandError:  # no commits yet
+        return []
+    finally:
+        repo.close()
+    graph = []
+    for line in output.splitlines():
+        shas = line.split()
+        if shas:
+            graph.append((shas[0], shas[1:]))
+    return graph
+
+
+def raw_log(path: Path, folders: tuple[str, ...]) -> str:
+    """One ``git log`` over every commit reachable from HEAD that touched ``folders``:
+    NUL-separated commit fields (``LOG_FIELDS``, the first prefixed with U+001E) followed by
+    the commit's raw changes (``-z --raw --no-abbrev``, renames detected), oldest first.
+    Merge commits show their changes against the first parent (what landed)."""
+    repo = _open(path)
+    if repo is None:
+        return ""
+    fmt = "%x1e" + "%x00".join(LOG_FIELDS) + "%x00"
+    try:
+        return str(
+            repo.git.log(
+                "--topo-order",
+                "--reverse",
+                "--full-history",
+                "--diff-merges=first-parent",
+                "-z",
+                "--raw",
+                "--no-abbrev",
+                "-M",
+                f"--format={fmt}",
+                "HEAD",
+                "--",
+                *folders,
+            )
+        )
+    except git.GitCommandError:  # no commits yet
+        return ""
+    finally:
+        repo.close()
+
+
+class BlobReader:
+    """Blob contents through one persistent ``git cat-file --batch`` process."""
+
+    def __init__(self, path: Path) -> None:
+        self._repo = git.Repo(path, search_parent_directories=True)
+
+    def read(self, sha: str) -> bytes:
+        _, _, _, data = self._repo.git.get_object_data(sha)
+        return bytes(data)
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

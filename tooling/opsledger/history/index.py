@@ -1,0 +1,278 @@
+"""Building the history index: one pass over the branch's git history.
+
+Three git calls, whatever the number of records: the commit graph (``rev-list --parents``),
+one ``git log --raw`` over the record folders, and one persistent ``cat-file --batch`` for
+blob contents. Each blob is parsed with the same strict loader as the working tree and
+cached on disk by blob id (a blob id is a hash of the content, so the cache is never
+wrong), so a second run reads only new blobs.
+
+Landing: a commit on the first-parent chain of HEAD lands when it is committed; a commit
+from a merged branch lands with the first-parent merge that brought it in. Versions are
+ordered by landing, then by the original commit order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from opsledger import __version__, gitio
+from opsledger.cache import cache_dir
+from opsledger.errors import EXIT_SHALLOW, OpsledgerError
+from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
+from opsledger.loading import Limits, LoadError, load_bytes
+from opsledger.model.layout import KINDS
+
+FOLDERS = ("records", "runbooks")
+_RUNBOOK_ID = re.compile(r"RB-[0-9]{4,}")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Change:
+    commit: str
+    status: str  # A, M, D, R…, T
+    path: str
+    old_path: str | None
+    blob: str | None  # None for a deletion
+
+
+def parse_log(text: str) -> Iterator[tuple[list[str], list[Change]]]:
+    """Commits (their ``LOG_FIELDS``) with their raw changes, from ``gitio.raw_log``."""
+    tokens = text.split("\0")
+    i, n, width = 0, len(tokens), len(gitio.LOG_FIELDS)
+    while i < n:
+        token = tokens[i].lstrip("\n")
+        if not token.startswith("\x1e"):
+            i += 1
+            continue
+        fields = [token[1:], *tokens[i + 1 : i + width]]
+        i += width
+        while i < n and tokens[i] == "":  # the format's terminator
+            i += 1
+        changes: list[Change] = []
+        while i < n and tokens[i].lstrip("\n").startswith(":"):
+            meta = tokens[i].lstrip("\n")[1:].split()
+            status = meta[4][:1] if len(meta) >= 5 else "M"
+            new_blob = meta[3] if len(meta) >= 4 else None
+            if status in ("R", "C"):
+                old, path = tokens[i + 1], tokens[i + 2]
+                i += 3
+            else:
+                old, path = None, tokens[i + 1]
+                i += 2
+            blob = None if status == "D" or new_blob is None or set(new_blob) == {"0"} else new_blob
+            changes.append(Change(fields[0], status, path, old, blob))
+        yield fields, changes
+
+
+def landing(graph: list[tuple[str, list[str]]]) -> dict[str, str]:
+    """For every commit, the first-parent commit of HEAD through which it landed."""
+    if not graph:
+        return {}
+    parents = dict(graph)
+    chain: list[str] = []
+    sha: str | None = graph[0][0]  # rev-list lists HEAD first
+    while sha is not None:
+        chain.append(sha)
+        sha = parents.get(sha, [None])[0] if parents.get(sha) else None
+    landed = {c: c for c in chain}
+    for merge in reversed(chain):  # oldest first: a commit lands with the first merge
+        stack = list(parents.get(merge, [])[1:])
+        while stack:
+            current = stack.pop()
+            if current in landed:
+                continue
+            landed[current] = merge
+            stack.extend(parents.get(current, []))
+    return landed
+
+
+def _utc(seconds: str) -> datetime:
+    return datetime.fromtimestamp(int(seconds), UTC)
+
+
+class BlobCache:
+    """Parsed blob contents by blob id (JSON, outside the repository)."""
+
+    def __init__(self, root: Path, limits: Limits) -> None:
+        self.namespace = f"{__version__}:{limits.max_file_bytes}:{limits.max_depth}"
+        key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+        self.path = cache_dir() / f"history-{key}.json"
+        self.entries: dict[str, Any] = {}
+        self.dirty = False
+        try:
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(stored, dict) and stored.get("namespace") == self.namespace:
+                self.entries = dict(stored.get("blobs", {}))
+        except (OSError, ValueError):
+            pass
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(
+                {"namespace": self.namespace, "blobs": self.entries}, separators=(",", ":")
+            )
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".history-")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
+def _record_id(path: str, data: Any) -> str | None:
+    if isinstance(data, dict) and isinstance(data.get("id"), str):
+        return str(data["id"])
+    stem = Path(path).name.rsplit(".", 1)[0]
+    if path.startswith("runbooks/"):
+        match = _RUNBOOK_ID.match(stem)
+        return match.group() if match else None
+    return stem or None
+
+
+def _is_record(path: str) -> bool:
+    return any(path.startswith(k.folder + "/") and path.endswith(k.suffix) for k in KINDS)
+
+
+def build_history(
+    root: Path,
+    *,
+    since: date | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> HistoryIndex:
+    """The history index of the branch checked out at ``root``.
+
+    Raises :class:`OpsledgerError` with :data:`EXIT_SHALLOW` in a shallow clone: no history
+    rule or KPI is ever computed from a truncated history.
+    """
+    if gitio.is_shallow(root):
+        raise OpsledgerError(gitio.SHALLOW_HELP, status=EXIT_SHALLOW)
+    head = gitio.describe_head(root)
+    index = HistoryIndex(head=head, since=since)
+    if head is None:
+        return index
+    limits = limits or Limits()
+    landed = landing(gitio.commit_graph(root))
+    parsed = list(parse_log(gitio.raw_log(root, FOLDERS)))
+    commits: dict[str, Commit] = {}
+    landed_at: dict[str, datetime] = {}
+    for fields, _ in parsed:
+        landed_at[fields[0]] = _utc(fields[7])
+    for fields, _ in parsed:
+        sha, _parents, an, ae, at, cn, ce, ct, sig = fields
+        land = landed.get(sha, sha)
+        commits[sha] = Commit(
+            sha=sha,
+            author=Identity(an, ae),
+            authored_at=_utc(at),
+            committer=Identity(cn, ce),
+            committed_at=_utc(ct),
+            landed_sha=land,
+            landed_at=landed_at.get(land, _utc(ct)),
+            signed=sig == "G",
+        )
+    order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
+    changes = [
+        c
+        for _, cs in parsed
+        for c in cs
+        if _is_record(c.path) or (c.old_path is not None and _is_record(c.old_path))
+    ]
+    changes.sort(key=lambda c: (commits[c.commit].landed_at, order[c.commit]))
+    cache = BlobCache(root, limits) if use_cache else None
+    blobs = {c.blob for c in changes if c.blob is not None}
+    contents = _read_blobs(root, blobs, cache, limits, progress)
+    if cache is not None:
+        cache.save()
+    _assemble(index, changes, commits, contents)
+    return index
+
+
+def _read_blobs(
+    root: Path, blobs: set[str], cache: BlobCache | None, limits: Limits, progress: Progress | None
+) -> dict[str, Any]:
+    contents: dict[str, Any] = {}
+    missing = sorted(b for b in blobs if cache is None or b not in cache.entries)
+    if cache is not None:
+        contents.update({b: cache.entries[b] for b in blobs if b in cache.entries})
+    if not missing:
+        return contents
+    with gitio.BlobReader(root) as reader:
+        for done, blob in enumerate(missing, 1):
+            raw = reader.read(blob)
+            contents[blob] = _parse_blob(raw, limits)
+            if cache is not None:
+                cache.entries[blob] = contents[blob]
+                cache.dirty = True
+            if progress is not None:
+                progress(done, len(missing))
+    return contents
+
+
+def _parse_blob(raw: bytes, limits: Limits) -> dict[str, Any]:
+    """``{"d": data}`` or ``{"e": reason}``; the kind is told by the front matter marker."""
+    if len(raw) > limits.max_file_bytes:
+        return {"e": f"over the size limit ({len(raw)} bytes)"}
+    markdown = raw.startswith(b"---")
+    try:
+        doc = load_bytes(raw, markdown=markdown, limits=limits)
+    except LoadError as exc:
+        return {"e": f"{exc.line}:{exc.column}: {exc.message}"}
+    return {"d": doc.data}
+
+
+def _assemble(
+    index: HistoryIndex, changes: list[Change], commits: dict[str, Commit], contents: dict[str, Any]
+) -> None:
+    owner: dict[str, str] = {}  # path -> record id of its latest version
+    for change in changes:
+        commit = commits[change.commit]
+        if change.blob is None:  # deletion
+            record_id = owner.pop(change.path, None) or _record_id(change.path, None)
+            if record_id is not None:
+                history = index.records.setdefault(record_id, RecordHistory(record_id))
+                if history.versions and history.last.path == change.path:
+                    history.versions.append(Version(commit, change.path, None, None))
+            continue
+        if change.old_path is not None:
+            owner.pop(change.old_path, None)
+        if history_already_has(index, change, owner):
+            continue  # the same blob landing again through a merge's first-parent diff
+        entry = contents.get(change.blob, {"e": "blob unreadable"})
+        data = entry.get("d") if isinstance(entry, dict) else None
+        error = None if data is not None else str(entry.get("e", "unreadable"))
+        if data is not None and not isinstance(data, dict):
+            data, error = None, "not a mapping"
+        record_id = _record_id(change.path, data) or owner.get(change.path)
+        if record_id is None:
+            continue
+        owner[change.path] = record_id
+        history = index.records.setdefault(record_id, RecordHistory(record_id))
+        history.versions.append(Version(commit, change.path, change.blob, data, error))
+
+
+def history_already_has(index: HistoryIndex, change: Change, owner: dict[str, str]) -> bool:
+    record_id = owner.get(change.path)
+    if record_id is None or change.blob is None:
+        return False
+    history = index.records.get(record_id)
+    return bool(
+        history
+        and history.versions
+        and history.last.blob == change.blob
+        and history.last.path == change.path
+    )
