@@ -10,6 +10,9 @@ from opsledger.audit import AuditOptions, run_audit, selected_rules
 from opsledger.cli.common import progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK, OpsledgerError
 from opsledger.findings import Finding
+from opsledger.gitio import describe_head
+from opsledger.history.index import build_history
+from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger, load_ledger
 from opsledger.output import Report, RuleMeta, Subject, audit_formats, summary_line
 from opsledger.timeutil import as_of_moment, format_timestamp
@@ -118,8 +121,6 @@ def audit(
         ledger,
         AuditOptions(as_of=moment, select=_split(select), ignore=_split(ignore), only_records=only),
     )
-    from opsledger.gitio import describe_head
-
     report = Report(
         "audit",
         tuple(findings),
@@ -133,6 +134,21 @@ def audit(
     write_output(audit_formats()[fmt](report), output)
     click.echo(summary_line(report), err=True)
     return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
+
+
+def _history(root: Path, ledger: Ledger) -> HistoryIndex | None:
+    """The history index for the GIT-* rules; None (with a note) outside git.
+
+    A shallow clone stops the audit (exit status 4): history rules never run on a
+    truncated history.
+    """
+    if describe_head(root) is None:
+        click.echo("opsledger: note: no git history here; GIT-* rules skipped", err=True)
+        return None
+    with progress("Reading history") as update:
+        return build_history(
+            root, since=ledger.policy.history_since, limits=ledger.policy.limits, progress=update
+        )
 
 
 def _records_at(ledger: Ledger, root: Path, paths: tuple[Path, ...]) -> set[str]:

@@ -74,10 +74,12 @@ def parse_log(text: str) -> Iterator[tuple[list[str], list[Change]]]:
         yield fields, changes
 
 
-def landing(graph: list[tuple[str, list[str]]]) -> dict[str, str]:
-    """For every commit, the first-parent commit of HEAD through which it landed."""
+def landing(graph: list[tuple[str, list[str]]]) -> tuple[dict[str, str], dict[str, int]]:
+    """For every commit, the first-parent commit of HEAD through which it landed; and each
+    first-parent commit's position on the chain (0 = the root). Positions, not dates, order
+    history: committer dates are self-asserted and may go backwards."""
     if not graph:
-        return {}
+        return {}, {}
     parents = dict(graph)
     chain: list[str] = []
     sha: str | None = graph[0][0]  # rev-list lists HEAD first
@@ -93,7 +95,7 @@ def landing(graph: list[tuple[str, list[str]]]) -> dict[str, str]:
                 continue
             landed[current] = merge
             stack.extend(parents.get(current, []))
-    return landed
+    return landed, {sha: i for i, sha in enumerate(reversed(chain))}
 
 
 def _utc(seconds: str) -> datetime:
@@ -166,7 +168,7 @@ def build_history(
     if head is None:
         return index
     limits = limits or Limits()
-    landed = landing(gitio.commit_graph(root))
+    landed, position = landing(gitio.commit_graph(root))
     parsed = list(parse_log(gitio.raw_log(root, FOLDERS)))
     commits: dict[str, Commit] = {}
     landed_at: dict[str, datetime] = {}
@@ -192,7 +194,7 @@ def build_history(
         for c in cs
         if _is_record(c.path) or (c.old_path is not None and _is_record(c.old_path))
     ]
-    changes.sort(key=lambda c: (commits[c.commit].landed_at, order[c.commit]))
+    changes.sort(key=lambda c: (position.get(commits[c.commit].landed_sha, -1), order[c.commit]))
     cache = BlobCache(root, limits) if use_cache else None
     blobs = {c.blob for c in changes if c.blob is not None}
     contents = _read_blobs(root, blobs, cache, limits, progress)

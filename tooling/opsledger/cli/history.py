@@ -1,0 +1,110 @@
+"""``opsledger history ID``: a record's audit trail from git."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from opsledger.cli.common import progress, repo_option, repo_root
+from opsledger.errors import EXIT_OK, OpsledgerError
+from opsledger.history.index import build_history
+from opsledger.history.model import RecordHistory
+from opsledger.model.ledger import load_ledger
+from opsledger.timeutil import format_timestamp
+
+
+def trail(history: RecordHistory) -> list[dict[str, Any]]:
+    """Each version: commit, author, committer, times, and the fields it changed."""
+    rows: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    changes = dict((id(v), c) for v, c in history.changes())
+    for version in history.versions:
+        commit = version.commit
+        row: dict[str, Any] = {
+            "commit": commit.sha,
+            "landed_in": commit.landed_sha,
+            "landed_at": format_timestamp(commit.landed_at),
+            "author": {"name": commit.author.name, "email": commit.author.email},
+            "authored_at": format_timestamp(commit.authored_at),
+            "committer": {"name": commit.committer.name, "email": commit.committer.email},
+            "committed_at": format_timestamp(commit.committed_at),
+            "signed": commit.signed,
+            "path": version.path,
+        }
+        if version.deleted:
+            row["event"] = "deleted"
+        elif version.data is None:
+            row["event"] = "unreadable"
+            row["error"] = version.error
+        else:
+            row["event"] = "created" if previous is None else "changed"
+            row["changes"] = [
+                {"field": c.field, "old": c.old, "new": c.new} for c in changes[id(version)]
+            ]
+            previous = dict(version.data)
+        rows.append(row)
+    return rows
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@click.command()
+@click.argument("record_id")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@repo_option
+def history(record_id: str, fmt: str, repo: Path | None) -> int:
+    """Show RECORD_ID's audit trail: each commit, its author and time, and the fields it
+    changed (old -> new). Needs the full git history (not a shallow clone)."""
+    root = repo_root(repo)
+    ledger = load_ledger(root, [])
+    with progress("Reading history") as update:
+        index = build_history(
+            root, since=ledger.policy.history_since, limits=ledger.policy.limits, progress=update
+        )
+    found = index.get(record_id)
+    if found is None:
+        raise OpsledgerError(f"{record_id}: no such record in this branch's history")
+    rows = trail(found)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "version": 1,
+                    "commit": index.head,
+                    "record": record_id,
+                    "imported_before_adoption": index.imported(record_id),
+                    "trail": rows,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return EXIT_OK
+    for row in rows:
+        who = f"{row['author']['name']} <{row['author']['email']}>"
+        land = "" if row["landed_in"] == row["commit"] else f" (landed {row['landed_at']})"
+        click.echo(f"{row['commit'][:10]}  {row['authored_at']}  {who}{land}")
+        if row["event"] in ("deleted", "unreadable"):
+            extra = f": {row['error']}" if row.get("error") else ""
+            click.echo(f"    {row['event']} {row['path']}{extra}")
+            continue
+        if row["event"] == "created":
+            click.echo(f"    created {row['path']}")
+            continue
+        for change in row["changes"]:
+            click.echo(f"    {change['field']}: {_short(change['old'])} -> {_short(change['new'])}")
+    return EXIT_OK

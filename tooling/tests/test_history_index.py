@@ -1,0 +1,222 @@
+"""The history index on real git repositories with chosen author and committer dates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from opsledger import gitio
+from opsledger.errors import EXIT_SHALLOW, OpsledgerError
+from opsledger.history.derive import first_done, first_seen_entries, transitions
+from opsledger.history.index import build_history
+
+from conftest import INCIDENT, InvokeCli, Repo, git, git_init
+
+PATH = "records/incidents/2026/INC-2026-0001.yaml"
+LENA = "Lena Fischer <lena.fischer@example.com>"
+PRIYA = "Priya Shah <priya.shah@example.com>"
+
+
+def commit(root: Path, message: str, date: str, who: str = LENA) -> str:
+    git(root, "add", "-A", date=date, who=who)
+    git(root, "commit", "-q", "-m", message, date=date, who=who)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def history_repo(repo: Repo) -> Repo:
+    git_init(repo.root)
+    commit(repo.root, "scaffold", "2026-03-01T08:00:00Z")
+    repo.write(PATH, INCIDENT)
+    commit(repo.root, "INC-2026-0001 opened", "2026-03-04T09:30:00Z")
+    repo.write(
+        PATH,
+        INCIDENT.replace("status: open", "status: mitigated")
+        + "acknowledged_at: 2026-03-04T09:20:00Z\nmitigated_at: 2026-03-04T10:00:00Z\n",
+    )
+    commit(repo.root, "INC-2026-0001 mitigated", "2026-03-04T10:05:00Z")
+    return repo
+
+
+def test_versions_authors_times_and_field_changes(history_repo: Repo) -> None:
+    index = build_history(history_repo.root)
+    history = index.get("INC-2026-0001")
+    assert history is not None
+    assert [v.commit.author.email for v in history.versions] == ["lena.fischer@example.com"] * 2
+    assert [v.landed_at.isoformat() for v in history.versions] == [
+        "2026-03-04T09:30:00+00:00",
+        "2026-03-04T10:05:00+00:00",
+    ]
+    (_, created), (_, changed) = list(history.changes())
+    assert {c.field for c in created} >= {"id", "status", "detected_at"}
+    assert [(c.field, c.old, c.new) for c in changed] == [
+        ("acknowledged_at", None, "2026-03-04T09:20:00Z"),
+        ("mitigated_at", None, "2026-03-04T10:00:00Z"),
+        ("status", "open", "mitigated"),
+    ]
+    assert [(t.old, t.new) for t in transitions(history, "status")] == [("open", "mitigated")]
+    assert index.head == git(history_repo.root, "rev-parse", "HEAD").strip()
+
+
+def test_merged_branch_lands_at_the_merge(history_repo: Repo) -> None:
+    root = history_repo.root
+    git(root, "checkout", "-q", "-b", "review")
+    pir = (
+        "---\nid: PIR-2026-0001\nincident: INC-2026-0001\nstatus: in-review\n"
+        "authors: [lena.fischer@example.com]\nroot_cause: A deploy halved the pool.\n"
+        "actions: []\n---\n"
+    )
+    history_repo.write("records/pirs/PIR-2026-0001.md", pir, dedent=False)
+    original = commit(root, "PIR draft", "2026-03-05T09:00:00Z")
+    history_repo.write(
+        "records/pirs/PIR-2026-0001.md",
+        pir.replace(
+            "status: in-review",
+            "status: approved\nreviewers: [{by: priya.shah@example.com, "
+            "at: 2026-03-06T10:00:00Z, decision: approved}]",
+        ),
+        dedent=False,
+    )
+    approval = commit(root, "approve", "2026-03-06T10:00:00Z", who=PRIYA)
+    git(root, "checkout", "-q", "main")
+    git(
+        root,
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge review",
+        "review",
+        date="2026-03-09T16:00:00Z",
+        who="Tom Becker <tom.becker@example.com>",
+    )
+    merge = git(root, "rev-parse", "HEAD").strip()
+    history = build_history(root).get("PIR-2026-0001")
+    assert history is not None
+    assert [v.commit.sha for v in history.versions] == [original, approval]
+    approved = history.versions[1]
+    assert approved.commit.author.email == "priya.shah@example.com"  # who wrote it
+    assert approved.commit.landed_sha == merge  # the moment it landed
+    assert approved.landed_at.isoformat() == "2026-03-09T16:00:00+00:00"
+    seen = first_seen_entries(history, "reviewers")
+    assert [v.commit.sha for v in seen.values()] == [approval]
+
+
+def test_rename_deletion_and_unreadable_versions(history_repo: Repo) -> None:
+    root = history_repo.root
+    git(root, "mv", PATH, "records/incidents/INC-2026-0001.yaml")
+    commit(root, "flatten folders", "2026-03-05T08:00:00Z")
+    (root / "records/incidents/INC-2026-0001.yaml").write_text("id: [broken\n")
+    commit(root, "oops", "2026-03-05T09:00:00Z")
+    git(root, "rm", "-q", "records/incidents/INC-2026-0001.yaml")
+    commit(root, "delete", "2026-03-06T09:00:00Z")
+    history = build_history(root).get("INC-2026-0001")
+    assert history is not None
+    assert history.paths == [PATH, "records/incidents/INC-2026-0001.yaml"]
+    unreadable = [v for v in history.versions if v.blob and v.data is None]
+    assert len(unreadable) == 1 and "YAML syntax error" in (unreadable[0].error or "")
+    assert history.deleted
+
+
+def test_history_follows_the_branch_not_the_dates(history_repo: Repo) -> None:
+    # the third commit claims a date before the second: order stays the branch's order
+    root = history_repo.root
+    history_repo.write(PATH, (root / PATH).read_text().replace("P3", "P4"))
+    commit(root, "lower priority", "2026-03-01T00:00:00Z")
+    history = build_history(root).get("INC-2026-0001")
+    assert history is not None
+    assert [(t.old, t.new) for t in transitions(history, "priority")] == [("P3", "P4")]
+    assert history.last.landed_at.isoformat() == "2026-03-01T00:00:00+00:00"
+
+
+def test_mailmap_does_not_rewrite_identities(history_repo: Repo) -> None:
+    root = history_repo.root
+    (root / ".mailmap").write_text(
+        "Priya Shah <priya.shah@example.com> <lena.fischer@example.com>\n"
+    )
+    commit(root, "mailmap", "2026-03-05T08:00:00Z")
+    history = build_history(root).get("INC-2026-0001")
+    assert history is not None
+    assert {v.commit.author.email for v in history.versions} == {"lena.fischer@example.com"}
+
+
+def test_first_done_actions(repo: Repo) -> None:
+    git_init(repo.root)
+    text = (
+        "---\nid: PIR-2026-0002\nincident: INC-2026-0001\nstatus: approved\n"
+        "authors: [a@example.com]\nroot_cause: r\nactions:\n  - {id: A1, title: t, "
+        "status: open}\n---\n"
+    )
+    repo.write("records/pirs/PIR-2026-0002.md", text, dedent=False)
+    commit(repo.root, "pir", "2026-03-01T08:00:00Z")
+    repo.write("records/pirs/PIR-2026-0002.md", text.replace("open", "done"), dedent=False)
+    done = commit(repo.root, "A1 done", "2026-03-20T08:00:00Z")
+    history = build_history(repo.root).get("PIR-2026-0002")
+    assert history is not None
+    assert {k: v.commit.sha for k, v in first_done(history).items()} == {"A1": done}
+
+
+def test_second_run_reads_only_new_blobs(
+    history_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    original = gitio.BlobReader.read
+
+    def counting(self: gitio.BlobReader, sha: str) -> bytes:
+        reads.append(sha)
+        return original(self, sha)
+
+    monkeypatch.setattr(gitio.BlobReader, "read", counting)
+    build_history(history_repo.root)
+    first = len(reads)
+    assert first == 2  # the two incident versions
+    build_history(history_repo.root)
+    assert len(reads) == first
+    history_repo.write(PATH, (history_repo.root / PATH).read_text() + "category: database\n")
+    commit(history_repo.root, "categorise", "2026-03-05T08:00:00Z")
+    build_history(history_repo.root)
+    assert len(reads) == first + 1
+
+
+def test_shallow_clone_is_refused(history_repo: Repo, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    git(history_repo.root, "clone", "-q", "--depth", "1", f"file://{history_repo.root}", str(clone))
+    with pytest.raises(OpsledgerError) as info:
+        build_history(clone)
+    assert info.value.status == EXIT_SHALLOW
+    assert "fetch-depth: 0" in info.value.message
+    assert "git fetch --unshallow" in info.value.message
+
+
+def test_repository_without_commits(repo: Repo) -> None:
+    git_init(repo.root)
+    index = build_history(repo.root)
+    assert index.head is None and index.records == {}
+
+
+def test_history_command_text_and_json(history_repo: Repo, cli: InvokeCli) -> None:
+    text = cli("history", "INC-2026-0001", "--repo", history_repo.root)
+    assert text.status == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0].endswith("2026-03-04T09:30:00Z  Lena Fischer <lena.fischer@example.com>")
+    assert "    status: open -> mitigated" in lines
+    data = json.loads(
+        cli("history", "INC-2026-0001", "--repo", history_repo.root, "--format", "json").out
+    )
+    assert data["version"] == 1 and data["record"] == "INC-2026-0001"
+    assert [row["event"] for row in data["trail"]] == ["created", "changed"]
+    assert {"field": "status", "old": "open", "new": "mitigated"} in data["trail"][1]["changes"]
+    missing = cli("history", "INC-2026-0404", "--repo", history_repo.root)
+    assert missing.status == 2 and "no such record" in missing.err
+
+
+def test_history_command_in_a_shallow_clone(
+    history_repo: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    git(history_repo.root, "clone", "-q", "--depth", "1", f"file://{history_repo.root}", str(clone))
+    result = cli("history", "INC-2026-0001", "--repo", clone)
+    assert result.status == EXIT_SHALLOW
+    assert "fetch-depth: 0" in result.err
