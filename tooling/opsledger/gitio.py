@@ -179,13 +179,29 @@ def is_shallow(path: Path) -> bool:
         repo.close()
 
 
-def commit_graph(path: Path) -> list[tuple[str, list[str]]]:
-    """Every commit reachable from HEAD with its parents, children before parents."""
+def is_ancestor(path: Path, older: str, newer: str) -> bool:
+    """True when commit ``older`` exists and is an ancestor of (or equal to) ``newer``."""
+    repo = _open(path)
+    if repo is None:
+        return False
+    try:
+        repo.git.merge_base("--is-ancestor", older, newer)
+        return True
+    except git.GitCommandError:
+        return False
+    finally:
+        repo.close()
+
+
+def commit_graph(path: Path, exclude: str | None = None) -> list[tuple[str, list[str]]]:
+    """Every commit reachable from HEAD (and not from ``exclude``) with its parents,
+    children before parents."""
     repo = _open(path)
     if repo is None:
         return []
     try:
-        output = str(repo.git.rev_list("--parents", "--topo-order", "HEAD"))
+        limit = ["^" + exclude] if exclude else []
+        output = str(repo.git.rev_list("--parents", "--topo-order", "HEAD", *limit))
     except git.GitCommandError:  # no commits yet
         return []
     finally:
@@ -198,11 +214,12 @@ def commit_graph(path: Path) -> list[tuple[str, list[str]]]:
     return graph
 
 
-def raw_log(path: Path, folders: tuple[str, ...]) -> str:
+def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> str:
     """One ``git log`` over every commit reachable from HEAD that touched ``folders``:
     NUL-separated commit fields (``LOG_FIELDS``, the first prefixed with U+001E) followed by
     the commit's raw changes (``-z --raw --no-abbrev``, renames detected), oldest first.
-    Merge commits show their changes against the first parent (what landed)."""
+    Merge commits show their changes against the first parent (what landed). With
+    ``exclude``, only commits not reachable from it."""
     repo = _open(path)
     if repo is None:
         return ""

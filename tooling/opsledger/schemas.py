@@ -15,16 +15,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
 
 from opsledger.errors import ConfigError
 from opsledger.loading import Document
 from opsledger.timeutil import parse_date, parse_timestamp
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 KINDS = ("incident", "change", "pir", "runbook", "services", "policy")
 SHARED = "defs"
@@ -42,45 +43,78 @@ class SchemaProblem:
     message: str
 
 
+def _date_time(instance: object) -> bool:
+    if isinstance(instance, str):
+        parse_timestamp(instance)  # raises ValueError with the reason
+    return True
+
+
+def _date(instance: object) -> bool:
+    if isinstance(instance, str):
+        parse_date(instance)
+    return True
+
+
+def _email(instance: object) -> bool:
+    # jsonschema's own "email" semantics; the schemas add a stricter pattern.
+    if isinstance(instance, str) and "@" not in instance:
+        raise ValueError("not a valid email")
+    return True
+
+
+#: The formats opsledger defines itself, shared by both validation engines so they can never
+#: disagree: timestamps need an explicit offset; ``T25:00`` and ``02-30`` fail.
+FORMATS = {"date-time": _date_time, "date": _date, "email": _email}
+
+
+def _conforms(check: Any) -> Any:
+    def predicate(value: object) -> bool:
+        try:
+            return bool(check(value))
+        except ValueError:
+            return False
+
+    return predicate
+
+
 def format_checker() -> jsonschema.FormatChecker:
-    """jsonschema's checker (with its format extras) plus opsledger's strict date-time and date.
+    """jsonschema's checker (with its format extras) with opsledger's own formats on top."""
+    import jsonschema
 
-    Overriding both with the parsers the model uses means the schema and the model can never
-    disagree about what a valid timestamp is (an offset is required; ``T25:00`` and
-    ``02-30`` fail).
-    """
     checker = jsonschema.FormatChecker()
-
-    def date_time(instance: object) -> bool:
-        if isinstance(instance, str):
-            parse_timestamp(instance)
-        return True
-
-    def date_only(instance: object) -> bool:
-        if isinstance(instance, str):
-            parse_date(instance)
-        return True
-
-    checker.checks("date-time", raises=ValueError)(date_time)
-    checker.checks("date", raises=ValueError)(date_only)
+    for name, check in FORMATS.items():
+        checker.checks(name, raises=ValueError)(check)
     return checker
 
 
-def _fast_validator(schema: dict[str, Any], checker: jsonschema.FormatChecker) -> Any:
-    """A jsonschema-rs validator for the (inlined) schema, or None if it cannot build one.
+def _formats_used(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["format"]} if isinstance(node.get("format"), str) else set()
+        for value in node.values():
+            found |= _formats_used(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_formats_used(item) for item in node)) if node else set()
+    return set()
 
-    Every format the Python checker knows is delegated back to it, so the two engines can
-    never disagree about a format; a test compares them over the adversarial corpus.
+
+def _fast_validator(schema: dict[str, Any]) -> Any:
+    """A jsonschema-rs validator for the (inlined) schema, or None when it cannot be used.
+
+    It is used only when every format in the schema is one of opsledger's own (the
+    Python engine alone judges other formats), so a test can hold both engines to the
+    same answer over the adversarial corpus.
     """
-    formats = {
-        name: (lambda value, name=name: checker.conforms(value, name)) for name in checker.checkers
-    }
+    if not _formats_used(schema) <= set(FORMATS):
+        return None
     try:
         return jsonschema_rs.Draft202012Validator(
-            schema, formats=formats, validate_formats=True, ignore_unknown_formats=False
+            schema,
+            formats={name: _conforms(check) for name, check in FORMATS.items()},
+            validate_formats=True,
         )
     except (jsonschema_rs.ValidationError, ValueError, TypeError):
-        return None  # an unusual schema: Python jsonschema alone still gives the answer
+        return None
 
 
 def _read_json(path: Path) -> Any:
@@ -135,7 +169,12 @@ def inline_shared(node: Any, shared: dict[str, Any], prefix: str, *, local: bool
 
 
 class SchemaSet:
-    """Validators for every record kind, built once per run."""
+    """Validators for every record kind, built once per run.
+
+    Valid documents (the common case) are recognised by jsonschema-rs. Python jsonschema,
+    whose errors carry the paths we place and explain, is imported and built only when a
+    document is invalid (its format extras take most of a second to import).
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -143,44 +182,55 @@ class SchemaSet:
         raw = {name: _read_json(directory / f"{name}.schema.json") for name in (SHARED, *KINDS)}
         for name in sorted(raw):
             self.digest.update(json.dumps(raw[name], sort_keys=True).encode())
-        registry: Registry[Any] = Registry().with_resource(
-            f"{SHARED}.schema.json", Resource.from_contents(raw[SHARED])
-        )
-        checker = format_checker()
-        self._validators: dict[str, jsonschema.Draft202012Validator] = {}
+        self._raw = raw
+        self._schemas: dict[str, dict[str, Any]] = {}
         self._fast: dict[str, Any] = {}
+        self._slow: dict[str, jsonschema.Draft202012Validator] = {}
         for kind in KINDS:
-            try:
-                jsonschema.Draft202012Validator.check_schema(raw[kind])
-            except jsonschema.SchemaError as exc:
-                raise ConfigError(
-                    f"{directory / f'{kind}.schema.json'}: not a valid JSON Schema: {exc.message}"
-                ) from None
-            schema = inline_shared(
+            if not jsonschema_rs.meta.is_valid(raw[kind]):
+                self._explain_bad_schema(kind)
+            self._schemas[kind] = inline_shared(
                 raw[kind], raw[SHARED].get("$defs", {}), f"{SHARED}.schema.json#/$defs/"
             )
-            self._validators[kind] = jsonschema.Draft202012Validator(
-                schema, registry=registry, format_checker=checker
+            self._fast[kind] = _fast_validator(self._schemas[kind])
+
+    def _explain_bad_schema(self, kind: str) -> None:
+        import jsonschema
+
+        path = self.directory / f"{kind}.schema.json"
+        try:
+            jsonschema.Draft202012Validator.check_schema(self._raw[kind])
+        except jsonschema.SchemaError as exc:
+            raise ConfigError(f"{path}: not a valid JSON Schema: {exc.message}") from None
+        raise ConfigError(f"{path}: not a valid JSON Schema")
+
+    def validator(self, kind: str) -> jsonschema.Draft202012Validator:
+        """The Python jsonschema validator for ``kind`` (built on first use)."""
+        if kind not in self._slow:
+            import jsonschema
+            from referencing import Registry, Resource
+
+            registry: Registry[Any] = Registry().with_resource(
+                f"{SHARED}.schema.json", Resource.from_contents(self._raw[SHARED])
             )
-            self._fast[kind] = _fast_validator(schema, checker)
+            self._slow[kind] = jsonschema.Draft202012Validator(
+                self._schemas[kind], registry=registry, format_checker=format_checker()
+            )
+        return self._slow[kind]
 
     def is_valid(self, kind: str, data: Any) -> bool:
-        """The fast answer (jsonschema-rs): does ``data`` match the ``kind`` schema?"""
+        """Does ``data`` match the ``kind`` schema? (jsonschema-rs when it can answer)"""
         fast = self._fast.get(kind)
         if fast is None:
-            return not any(True for _ in self._validators[kind].iter_errors(data))
+            return not any(True for _ in self.validator(kind).iter_errors(data))
         return bool(fast.is_valid(data))
 
     def check(self, kind: str, doc: Document) -> list[SchemaProblem]:
-        """Every schema error of ``doc`` as a placed, readable problem (sorted by position).
-
-        Valid documents (the common case) are recognised by jsonschema-rs; only invalid ones
-        go through Python jsonschema, whose errors carry the paths we place and explain.
-        """
+        """Every schema error of ``doc`` as a placed, readable problem (sorted by position)."""
         if self.is_valid(kind, doc.data):
             return []
         problems: list[SchemaProblem] = []
-        for error in self._validators[kind].iter_errors(doc.data):
+        for error in self.validator(kind).iter_errors(doc.data):
             problems.extend(_explain(error, doc))
         return sorted(problems, key=lambda p: (p.line, p.column, p.message))
 

@@ -220,3 +220,38 @@ def test_history_command_in_a_shallow_clone(
     result = cli("history", "INC-2026-0001", "--repo", clone)
     assert result.status == EXIT_SHALLOW
     assert "fetch-depth: 0" in result.err
+
+
+def test_second_run_logs_only_new_commits(
+    history_repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str | None] = []
+    original = gitio.raw_log
+
+    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> str:
+        calls.append(exclude)
+        return original(path, folders, exclude)
+
+    monkeypatch.setattr(gitio, "raw_log", spy)
+    root = history_repo.root
+    build_history(root)
+    first_head = git(root, "rev-parse", "HEAD").strip()
+    build_history(root)  # nothing new: no git log at all
+    history_repo.write(PATH, (root / PATH).read_text() + "category: database\n")
+    commit(root, "categorise", "2026-03-05T08:00:00Z")
+    history = build_history(root).get("INC-2026-0001")
+    assert calls == [None, first_head]
+    assert history is not None and len(history.versions) == 3
+    assert history.last.data is not None and history.last.data["category"] == "database"
+
+
+def test_rewritten_history_is_rebuilt(history_repo: Repo) -> None:
+    root = history_repo.root
+    build_history(root)
+    git(root, "reset", "-q", "--hard", "HEAD~1")
+    history_repo.write(PATH, INCIDENT.replace("P3", "P2"))
+    commit(root, "rewritten", "2026-03-04T10:30:00Z")
+    history = build_history(root).get("INC-2026-0001")
+    assert history is not None
+    assert [(v.data or {}).get("priority") for v in history.versions] == ["P3", "P2"]
+    assert [(v.data or {}).get("status") for v in history.versions] == ["open", "open"]

@@ -168,8 +168,8 @@ def build_history(
     if head is None:
         return index
     limits = limits or Limits()
-    landed, position = landing(gitio.commit_graph(root))
-    parsed = list(parse_log(gitio.raw_log(root, FOLDERS)))
+    graph, parsed = _graph_and_log(root, head, use_cache)
+    landed, position = landing(graph)
     commits: dict[str, Commit] = {}
     landed_at: dict[str, datetime] = {}
     for fields, _ in parsed:
@@ -202,6 +202,61 @@ def build_history(
         cache.save()
     _assemble(index, changes, commits, contents)
     return index
+
+
+def _graph_and_log(
+    root: Path, head: str, use_cache: bool
+) -> tuple[list[tuple[str, list[str]]], list[tuple[list[str], list[Change]]]]:
+    """The commit graph and the parsed log up to ``head``: read from the cache and extended
+    with only the commits since the cached head when that head is an ancestor of ``head``
+    (a rewritten history means a full pass). Both are pure functions of commit ids, so the
+    cache is never wrong."""
+    key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    path = cache_dir() / f"history-log-{key}.json"
+    namespace = f"{__version__}:{','.join(FOLDERS)}"
+    graph: list[tuple[str, list[str]]] = []
+    parsed: list[tuple[list[str], list[Change]]] = []
+    since: str | None = None
+    if use_cache:
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if stored.get("namespace") == namespace:
+                old = str(stored["head"])
+                if old == head or gitio.is_ancestor(root, old, head):
+                    graph = [(sha, list(parents)) for sha, parents in stored["graph"]]
+                    parsed = [(list(f), [Change(*c) for c in cs]) for f, cs in stored["log"]]
+                    since = old
+        except (OSError, ValueError, KeyError, TypeError):
+            graph, parsed, since = [], [], None
+    if since != head:
+        graph = gitio.commit_graph(root, exclude=since) + graph
+        parsed += list(parse_log(gitio.raw_log(root, FOLDERS, exclude=since)))
+        if use_cache:
+            _write_json(
+                path,
+                {
+                    "namespace": namespace,
+                    "head": head,
+                    "graph": graph,
+                    "log": [
+                        (f, [[c.commit, c.status, c.path, c.old_path, c.blob] for c in cs])
+                        for f, cs in parsed
+                    ],
+                },
+            )
+    return graph, parsed
+
+
+def _write_json(path: Path, document: Any) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(document, separators=(",", ":"))
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written is only a slower run
 
 
 def _read_blobs(
