@@ -237,6 +237,7 @@ def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) ->
                 "-M",
                 f"--format={fmt}",
                 "HEAD",
+                *(["^" + exclude] if exclude else []),
                 "--",
                 *folders,
             )
@@ -265,3 +266,27 @@ class BlobReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def files_mentioning(path: Path, words: set[str], folders: tuple[str, ...]) -> set[str]:
+    """Files under ``folders`` (working tree, tracked or not) containing any of ``words`` as a
+    whole word, relative to ``path``. One ``git grep`` call, whatever the number of words."""
+    if not words:
+        return set()
+    repo = _open(path)
+    if repo is None:
+        return set()
+    try:
+        top = Path(repo.working_tree_dir or path).resolve()
+        prefix = Path(path).resolve().relative_to(top).as_posix()
+        args = ["-l", "-z", "-w", "-F", "--untracked", "-I"]
+        for word in sorted(words):
+            args += ["-e", word]
+        scoped = [f"{'' if prefix == '.' else prefix + '/'}{f}" for f in folders]
+        output = str(repo.git.grep(*args, "--", *scoped))
+    except git.GitCommandError:  # no match: git grep exits 1
+        return set()
+    finally:
+        repo.close()
+    strip = "" if prefix == "." else prefix + "/"
+    return {n[len(strip) :] for n in output.split("\0") if n.startswith(strip) and n}

@@ -1,17 +1,28 @@
 """Which records a pull request touches: ``--changed-since REF``.
 
-The records whose files changed since the merge base with REF (committed, staged, unstaged
-or untracked), plus the records they reference and the records that reference them, so a
-PIR changed in a PR is judged together with its incident. Cross-record rules (ID
-uniqueness, change collisions) still see the whole repository; only the findings reported
-are limited to this set.
+Reported: the records whose files changed since the merge base with REF (committed,
+staged, unstaged or untracked), the records they reference and the records that reference
+them, so a PIR changed in a PR is judged together with its incident.
+
+Loaded, so the cross-record rules judge those records against the whole repository
+without reading it all: the reported records, the changes that share a service with a
+changed change (collisions), every runbook and the service catalog. Every other record is
+known by its file name (ID uniqueness and reference existence need nothing more). Linked
+records are found with one ``git grep`` for the changed IDs, not by parsing every file.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from opsledger import gitio
-from opsledger.model.ledger import Ledger
+from opsledger.loading import Limits, LoadError, load_document
+from opsledger.model.layout import KIND_BY_NAME, walk
+from opsledger.model.ledger import stem_id
 from opsledger.model.records import Change, Incident, Pir, Record
+
+FOLDERS = ("records", "runbooks")
 
 
 def references(record: Record) -> set[str]:
@@ -27,17 +38,61 @@ def references(record: Record) -> set[str]:
     return {r for r in refs if r}
 
 
-def changed_records(ledger: Ledger, ref: str) -> set[str]:
-    """Record IDs and repository paths to report on for a change since ``ref``."""
-    paths = set(gitio.changed_paths(ledger.root, ref))
-    by_path = {r.path: r for r in ledger.records()}
-    chosen: set[str] = {p for p in paths if p not in by_path}  # services.yaml, policy, bad files
-    direct = {by_path[p].id for p in paths if p in by_path}
-    chosen |= direct
-    for record in ledger.records():
-        refs = references(record)
-        if record.id in direct:
-            chosen |= refs
-        elif refs & direct:
-            chosen.add(record.id)
-    return chosen
+def _refs_in(data: object) -> set[str]:
+    if not isinstance(data, dict):
+        return set()
+    refs: set[str] = set()
+    for key in ("caused_by_change", "recurrence_of", "pir", "related_incident", "incident"):
+        if isinstance(data.get(key), str):
+            refs.add(data[key])
+    runbooks = data.get("runbooks_used")
+    if isinstance(runbooks, list):
+        refs |= {r for r in runbooks if isinstance(r, str)}
+    return refs
+
+
+@dataclass(frozen=True)
+class Scope:
+    load: frozenset[str]  # repository paths to load fully
+    report: frozenset[str]  # record IDs and paths whose findings are reported
+    history: frozenset[str]  # paths whose history the GIT-* rules need (deleted ones too)
+
+
+def plan(root: Path, ref: str, limits: Limits) -> Scope:
+    """What to load and what to report for the changes since ``ref``."""
+    changed = set(gitio.changed_paths(root, ref))
+    files = [e.path for e in walk(root) if e.kind is not None]
+    by_id: dict[str, list[str]] = {}
+    for path in files:
+        by_id.setdefault(stem_id(path), []).append(path)
+    changed_records = sorted(p for p in changed if p in set(files))
+    ids = {stem_id(p) for p in changed_records}
+    referenced: set[str] = set()
+    services: set[str] = set()
+    for path in changed_records:
+        try:
+            data = load_document(root / path, limits=limits).data
+        except LoadError:
+            continue  # the audit reports it
+        referenced |= _refs_in(data)
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            ids.add(data["id"])
+        if path.startswith(KIND_BY_NAME["change"].folder + "/") and isinstance(data, dict):
+            listed = data.get("services")
+            services |= (
+                {s for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
+            )
+    linking = gitio.files_mentioning(root, ids, FOLDERS) & set(files)
+    same_service = {
+        p
+        for p in gitio.files_mentioning(root, services, (KIND_BY_NAME["change"].folder,))
+        if p in set(files)
+    }
+    referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
+    runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
+    report_paths = set(changed_records) | linking | referenced_paths
+    report = {stem_id(p) for p in report_paths} | ids | referenced | changed
+    load = report_paths | same_service | runbooks
+    folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
+    deleted = {p for p in changed if p.startswith(folders) and p not in set(files)}
+    return Scope(frozenset(load), frozenset(report), frozenset(report_paths | deleted))

@@ -255,3 +255,22 @@ def test_rewritten_history_is_rebuilt(history_repo: Repo) -> None:
     assert history is not None
     assert [(v.data or {}).get("priority") for v in history.versions] == ["P3", "P2"]
     assert [(v.data or {}).get("status") for v in history.versions] == ["open", "open"]
+
+
+def test_incremental_log_holds_each_commit_once(history_repo: Repo) -> None:
+    root = history_repo.root
+    build_history(root)
+    history_repo.write(PATH, (root / PATH).read_text() + "category: database\n")
+    commit(root, "categorise", "2026-03-05T08:00:00Z")
+    incremental = build_history(root).get("INC-2026-0001")
+    fresh = build_history(root, use_cache=False).get("INC-2026-0001")
+    assert incremental is not None and fresh is not None
+    assert [v.commit.sha for v in incremental.versions] == [v.commit.sha for v in fresh.versions]
+    assert (
+        len(
+            gitio.raw_log(
+                root, ("records",), exclude=git(root, "rev-parse", "HEAD~1").strip()
+            ).split("\x1e")
+        )
+        == 2
+    )  # the one new commit

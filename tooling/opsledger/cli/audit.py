@@ -105,17 +105,21 @@ def audit(
     configuration error.
     """
     root = repo_root(repo)
+    scope = None
+    if changed_since is not None:
+        from opsledger.scope import plan
+
+        limits = load_ledger(root, []).policy.limits
+        scope = plan(root, changed_since, limits)
     with progress("Loading records") as update:
-        ledger = load_ledger(root, progress=update)
+        subset = None if scope is None else [root / p for p in sorted(scope.load)]
+        ledger = load_ledger(root, subset, progress=update)
     moment = as_of_moment(as_of, ledger.policy.timezone)
     only: set[str] | None = None
     if paths:
         only = _records_at(ledger, root, paths)
-    if changed_since is not None:
-        from opsledger.scope import changed_records
-
-        changed = changed_records(ledger, changed_since)
-        only = changed if only is None else only & changed
+    if scope is not None:
+        only = set(scope.report) if only is None else only & set(scope.report)
     rules = selected_rules(ledger.policy, _split(select), _split(ignore))
     findings = run_audit(
         ledger,
@@ -136,7 +140,7 @@ def audit(
     return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
 
 
-def _history(root: Path, ledger: Ledger) -> HistoryIndex | None:
+def _history(root: Path, ledger: Ledger, paths: list[str] | None) -> HistoryIndex | None:
     """The history index for the GIT-* rules; None (with a note) outside git.
 
     A shallow clone stops the audit (exit status 4): history rules never run on a
@@ -147,7 +151,11 @@ def _history(root: Path, ledger: Ledger) -> HistoryIndex | None:
         return None
     with progress("Reading history") as update:
         return build_history(
-            root, since=ledger.policy.history_since, limits=ledger.policy.limits, progress=update
+            root,
+            since=ledger.policy.history_since,
+            limits=ledger.policy.limits,
+            progress=update,
+            paths=paths,
         )
 
 

@@ -155,8 +155,10 @@ def build_history(
     limits: Limits | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
+    paths: list[str] | None = None,
 ) -> HistoryIndex:
-    """The history index of the branch checked out at ``root``.
+    """The history index of the branch checked out at ``root``; with ``paths``, of those
+    files only (a pull request's records: git diffs only them, no log cache).
 
     Raises :class:`OpsledgerError` with :data:`EXIT_SHALLOW` in a shallow clone: no history
     rule or KPI is ever computed from a truncated history.
@@ -168,7 +170,11 @@ def build_history(
     if head is None:
         return index
     limits = limits or Limits()
-    graph, parsed = _graph_and_log(root, head, use_cache)
+    if paths is None:
+        graph, parsed = _graph_and_log(root, head, use_cache)
+    else:
+        graph = gitio.commit_graph(root)
+        parsed = list(parse_log(gitio.raw_log(root, tuple(paths)))) if paths else []
     landed, position = landing(graph)
     commits: dict[str, Commit] = {}
     landed_at: dict[str, datetime] = {}

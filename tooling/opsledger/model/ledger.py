@@ -46,6 +46,16 @@ class Ledger:
     services_doc: Document | None = None
     problems: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: every record file's ID as its name says (no file read), casefolded -> paths; lets a
+    #: partial load (a pull request's records) still check uniqueness and references
+    known: dict[str, list[str]] = field(default_factory=dict)
+    partial: bool = False
+
+    def exists(self, record_id: str) -> bool:
+        """A record with this ID is loaded, or a file is named for it."""
+        return self.get(record_id) is not None or any(
+            stem_id(path) == record_id for path in self.known.get(record_id.casefold(), ())
+        )
 
     def records(self) -> Iterator[Record]:
         yield from self.incidents.values()
@@ -102,7 +112,12 @@ def load_ledger(
         else RecordCache(None, "")
     )
     _load_services(ledger)
-    entries = list(walk(root)) if paths is None else list(_selected(root, paths))
+    everything = list(walk(root))
+    for entry in everything:
+        if entry.kind is not None and not entry.problem:
+            ledger.known.setdefault(stem_id(entry.path).casefold(), []).append(entry.path)
+    ledger.partial = paths is not None
+    entries = everything if paths is None else list(_selected(root, paths, everything))
     seen: dict[str, str] = {}
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
@@ -117,9 +132,18 @@ def load_ledger(
     return ledger
 
 
-def _selected(root: Path, paths: Iterable[Path]) -> Iterator[Entry]:
+def stem_id(path: str) -> str:
+    """The ID a record file's name claims (runbooks: without the ``-slug``)."""
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if path.startswith("runbooks/"):
+        head, _, rest = stem.partition("-")
+        number = rest.split("-", 1)[0]
+        return f"{head}-{number}"
+    return stem
+
+
+def _selected(root: Path, paths: Iterable[Path], everything: list[Entry]) -> Iterator[Entry]:
     chosen: dict[str, Entry] = {}
-    everything: list[Entry] | None = None
     for given in paths:
         path = Path(os.path.abspath(given))
         try:
@@ -127,7 +151,6 @@ def _selected(root: Path, paths: Iterable[Path]) -> Iterator[Entry]:
         except ValueError:
             raise ConfigError(f"{given}: outside the repository {root}") from None
         if path.is_dir() and not path.is_symlink():
-            everything = everything if everything is not None else list(walk(root))
             prefix = "" if rel == "." else rel + "/"
             chosen.update((e.path, e) for e in everything if e.path.startswith(prefix))
         elif not os.path.lexists(path):
@@ -250,6 +273,9 @@ def _check_id(
         )
     folded = record_id.casefold()
     first = seen.get(folded)
+    if first is None and ledger.partial:  # files not loaded still hold their IDs
+        others = [p for p in ledger.known.get(folded, ()) if p != entry.path]
+        first = others[0] if others else None
     if first is not None:
         ledger.problems.append(
             _problem(

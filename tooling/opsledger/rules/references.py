@@ -117,21 +117,21 @@ class RefLink(Rule):
         for inc in ledger.incidents.values():
             if inc.service and inc.service not in services:
                 yield missing(inc, "service", inc.service, "service")
-            for field, value, table in (
-                ("caused_by_change", inc.caused_by_change, ledger.changes),
-                ("recurrence_of", inc.recurrence_of, ledger.incidents),
-                ("pir", inc.pir, ledger.pirs),
+            for field, value in (
+                ("caused_by_change", inc.caused_by_change),
+                ("recurrence_of", inc.recurrence_of),
+                ("pir", inc.pir),
             ):
-                if value and value not in table:
+                if value and not ledger.exists(value):
                     yield missing(inc, field.replace("_", " "), value, field)
             for i, runbook in enumerate(inc.runbooks_used):
-                if runbook not in ledger.runbooks:
+                if not ledger.exists(runbook):
                     yield missing(inc, "runbook", runbook, "runbooks_used", i)
         for chg in ledger.changes.values():
             for i, key in enumerate(chg.services):
                 if key not in services:
                     yield missing(chg, "service", key, "services", i)
-            if chg.related_incident and chg.related_incident not in ledger.incidents:
+            if chg.related_incident and not ledger.exists(chg.related_incident):
                 yield missing(chg, "incident", chg.related_incident, "related_incident")
             for approval in chg.approvals:
                 if approval.role and approval.role not in roles:
@@ -139,7 +139,7 @@ class RefLink(Rule):
                         chg, "approver role", approval.role, "approvals", approval.index, "role"
                     )
         for pir in ledger.pirs.values():
-            if pir.incident and pir.incident not in ledger.incidents:
+            if pir.incident and not ledger.exists(pir.incident):
                 yield missing(pir, "incident", pir.incident, "incident")
         for rb in ledger.runbooks.values():
             for i, key in enumerate(rb.services):
@@ -148,7 +148,7 @@ class RefLink(Rule):
         doc = ledger.services_doc
         for entry in services.values():
             for i, runbook in enumerate(entry.runbooks):
-                if runbook not in ledger.runbooks and doc is not None:
+                if not ledger.exists(runbook) and doc is not None:
                     path: tuple[str | int, ...] = (entry.index, "runbooks", i)
                     line, column = doc.position(path)
                     yield Finding(
