@@ -284,3 +284,92 @@ def test_rules_command(cli: InvokeCli) -> None:
         assert section in one.out
     unknown = cli("rules", "NOPE")
     assert unknown.status == 2 and "valid rules" in unknown.err
+
+
+CHANGE = """\
+id: CHG-2026-0001
+title: Resize the orders-db connection pool
+type: standard
+risk: low
+status: scheduled
+services: [orders-db]
+requested_by: sam.okafor@example.com
+implementer: sam.okafor@example.com
+standard_template: pool-resize
+description: Raise the pgbouncer default pool size from 40 to 60 connections.
+justification: Pool saturation alerts fired three times last week during peak.
+impact: Connections recycle once; a few requests may retry during the reload.
+window: {start: 2026-04-02T22:00:00Z, end: 2026-04-02T23:00:00Z}
+rollback:
+  plan: Set default_pool_size back to 40 and reload pgbouncer on both nodes.
+  tested: true
+notifications: [{at: 2026-04-01T09:00:00Z, audience: [orders-team], channel: email}]
+"""
+
+
+class TestPullRequestScope:
+    def base(self, repo: Repo) -> None:
+        repo.write("records/changes/CHG-2026-0001.yaml", CHANGE)
+        for n in range(2, 6):
+            repo.write(
+                f"records/incidents/INC-2026-{n:04d}.yaml", VAGUE.replace("0001", f"{n:04d}")
+            )
+        git_init(repo.root)
+        git(repo.root, "add", "-A")
+        git(repo.root, "commit", "-q", "-m", "base")
+        git(repo.root, "checkout", "-q", "-b", "pr")
+
+    def test_collision_with_an_unchanged_change_is_found(self, repo: Repo, cli: InvokeCli) -> None:
+        self.base(repo)
+        overlapping = (
+            CHANGE.replace("CHG-2026-0001", "CHG-2026-0002")
+            .replace("22:00:00Z, end", "22:30:00Z, end")
+            .replace("23:00:00Z}", "23:30:00Z}")
+        )
+        repo.write("records/changes/CHG-2026-0002.yaml", overlapping)
+        _, out, _ = audit(cli, repo, "--changed-since", "main", "--select", "CHG-COLLISION")
+        paths = [line.split(":")[0] for line in finding_lines(out)]
+        assert paths == ["records/changes/CHG-2026-0002.yaml"]
+        assert "CHG-2026-0001" in out
+
+    def test_duplicate_id_sorting_before_the_existing_file(
+        self, repo: Repo, cli: InvokeCli
+    ) -> None:
+        self.base(repo)
+        repo.write("records/incidents/2025/INC-2026-0003.yaml", VAGUE.replace("0001", "0003"))
+        _, out, _ = audit(cli, repo, "--changed-since", "main", "--select", "REF-ID")
+        # both files holding the ID are reported, the new one included
+        assert finding_lines(out) == [
+            "records/incidents/2025/INC-2026-0003.yaml:1:5: error REF-ID duplicate ID "
+            "'INC-2026-0003': already used by records/incidents/INC-2026-0003.yaml "
+            "(give this record the next free ID)",
+            "records/incidents/INC-2026-0003.yaml:1:5: error REF-ID duplicate ID "
+            "'INC-2026-0003': already used by records/incidents/2025/INC-2026-0003.yaml "
+            "(give this record the next free ID)",
+        ]
+
+    def test_references_to_unloaded_records_resolve(self, repo: Repo, cli: InvokeCli) -> None:
+        self.base(repo)
+        linked = VAGUE.replace("0001", "0009") + "recurrence_of: INC-2026-0004\n"
+        repo.write("records/incidents/INC-2026-0009.yaml", linked)
+        dangling = VAGUE.replace("0001", "0010") + "recurrence_of: INC-2026-0404\n"
+        repo.write("records/incidents/INC-2026-0010.yaml", dangling)
+        _, out, _ = audit(cli, repo, "--changed-since", "main", "--select", "REF-LINK")
+        assert [line.split(":")[0] for line in finding_lines(out)] == [
+            "records/incidents/INC-2026-0010.yaml"
+        ]
+
+    def test_the_plan_reads_only_what_it_needs(self, repo: Repo) -> None:
+        from opsledger.loading import Limits
+        from opsledger.scope import plan
+
+        self.base(repo)
+        linked = VAGUE.replace("0001", "0009") + "recurrence_of: INC-2026-0004\n"
+        repo.write("records/incidents/INC-2026-0009.yaml", linked)
+        scope = plan(repo.root, "main", Limits())
+        assert sorted(scope.load) == [
+            "records/incidents/INC-2026-0004.yaml",
+            "records/incidents/INC-2026-0009.yaml",
+            "runbooks/RB-0003-orders-db-pool.md",
+        ]
+        assert {"INC-2026-0009", "INC-2026-0004"} <= scope.report
