@@ -1,0 +1,138 @@
+"""``opsledger brief INC-…``: an executive debrief for non-technical readers.
+
+Business impact first, then what was done and when (in the policy's local time, with
+durations), the current status, the review and its follow-up actions with owners, and
+when the record was written and last changed (from git). Record text is quoted, never
+interpreted: it is untrusted input, so Markdown control characters are escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from opsledger.history.model import HistoryIndex
+from opsledger.model.ledger import Ledger
+from opsledger.model.records import Incident, Pir
+from opsledger.timeutil import format_duration
+
+_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+_BLOCK_START = re.compile(r"^([#>+=!-])")
+_ORDERED_START = re.compile(r"^([0-9]+)([.)])")
+
+STATUS = {
+    "open": "The incident is still open: the service is not yet restored.",
+    "mitigated": "Service is restored for users; the underlying fault is still being fixed.",
+    "resolved": "The underlying fault is fixed; the record is awaiting closure.",
+    "closed": "The incident is closed.",
+}
+
+
+def escape(text: str) -> str:
+    """Record text as literal Markdown on one line: inline markup and HTML characters are
+    escaped, and so is a block marker (heading, list, quote) at its start."""
+    flat = _INLINE.sub(r"\\\1", " ".join(text.split()))
+    return _ORDERED_START.sub(r"\1\\\2", _BLOCK_START.sub(r"\\\1", flat))
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def _milestones(incident: Incident, zone: ZoneInfo) -> list[str]:
+    start = incident.detected_at
+    rows: list[tuple[datetime, str]] = []
+    for label, moment in (
+        ("Problem detected", incident.detected_at),
+        ("Acknowledged by the on-call team", incident.acknowledged_at),
+        ("Major-incident bridge opened", incident.bridge_opened_at),
+        ("Service restored for users", incident.mitigated_at),
+        ("Underlying fault fixed", incident.resolved_at),
+        ("Record closed", incident.closed_at),
+    ):
+        if moment is not None:
+            rows.append((moment, label))
+    for notice in incident.notifications:
+        if notice.at is not None:
+            who = ", ".join(notice.audience) or "stakeholders"
+            rows.append(
+                (
+                    notice.at,
+                    f"{(notice.kind or 'update').capitalize()} notice to "
+                    f"{escape(who)} ({escape(notice.channel or 'channel')})",
+                )
+            )
+    for esc in incident.escalations:
+        if esc.at is not None:
+            rows.append((esc.at, f"Escalated to {escape(esc.team or 'the next tier')}"))
+    for reopen in incident.reopened:
+        if reopen.at is not None:
+            rows.append((reopen.at, f"Reopened: {escape(reopen.reason or '')}"))
+    lines = []
+    for moment, label in sorted(rows, key=lambda r: r[0]):
+        after = f" (+{format_duration(moment - start)})" if start and moment >= start else ""
+        lines.append(f"| {_local(moment, zone)}{after} | {label} |")
+    return lines
+
+
+def _actions(pir: Pir) -> list[str]:
+    rows = []
+    for action in pir.actions:
+        due = action.due.isoformat() if action.due else "no date"
+        rows.append(
+            f"| {escape(action.title or '(untitled)')} | {escape(action.owner or 'unassigned')} "
+            f"| {due} | {escape(action.status or 'unknown')} |"
+        )
+    return rows
+
+
+def brief(ledger: Ledger, incident_id: str, history: HistoryIndex | None) -> str:
+    """The debrief as Markdown. Raises KeyError for an unknown incident."""
+    incident = ledger.incidents[incident_id]
+    zone = ledger.policy.timezone
+    service = ledger.services.get(incident.service or "")
+    pir = ledger.pirs.get(incident.pir or "") or next(
+        (p for p in ledger.pirs.values() if p.incident == incident.id), None
+    )
+    out = [f"# Executive brief: {escape(incident.title or incident.id)}", ""]
+    name = escape(service.name) if service and service.name else escape(incident.service or "?")
+    out.append(f"**{incident.id}**, priority {incident.priority}, affecting **{name}**.")
+    out += ["", "## Business impact", "", escape(incident.impact or "Not yet assessed.")]
+    if incident.detected_at and incident.mitigated_at:
+        out.append("")
+        outage = format_duration(incident.mitigated_at - incident.detected_at)
+        out.append(
+            f"Users were affected for **{outage}** (from detection until service was restored)."
+        )
+    out += ["", "## What was done and when", "", "| When | What |", "|---|---|"]
+    out += _milestones(incident, zone)
+    out += ["", "## Current status", "", STATUS.get(incident.status or "", "Unknown status.")]
+    if incident.resolution:
+        out += ["", f"Resolution: {escape(incident.resolution)}"]
+    out += ["", "## Review and follow-up actions", ""]
+    if pir is None:
+        out.append("No post-incident review has been written yet.")
+    else:
+        out.append(f"Post-incident review {pir.id} is **{pir.status}**.")
+        if pir.root_cause:
+            out += ["", f"Root cause: {escape(pir.root_cause)}"]
+        if pir.actions:
+            out += ["", "| Action | Owner | Due | Status |", "|---|---|---|---|", *_actions(pir)]
+    out += ["", "## Record keeping", ""]
+    trail = history.get(incident.id) if history is not None else None
+    if history is None:
+        out.append("Git history unavailable: the audit trail is not shown.")
+    elif trail is None or not trail.versions:
+        out.append("This record is not yet committed.")
+    else:
+        first, last = trail.first, trail.last
+        out.append(
+            f"First recorded {_local(first.landed_at, zone)} by "
+            f"{escape(first.commit.author.name)}; last changed "
+            f"{_local(last.landed_at, zone)} ({len(trail.versions)} versions)."
+        )
+        if incident.detected_at:
+            lag = first.landed_at - incident.detected_at
+            out.append(f"The record was first committed {format_duration(lag)} after detection.")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,74 @@
+"""``opsledger brief``: an executive debrief from the record, its PIR and its history."""
+
+from __future__ import annotations
+
+from conftest import ACKED, InvokeCli, Repo, git, git_init
+
+INCIDENT = ACKED.replace("status: open", "status: resolved") + (
+    "mitigated_at: 2026-03-04T09:50:00Z\nresolved_at: 2026-03-04T10:40:00Z\n"
+    "resolution: Rolled back the 09:00 deploy that halved the pool size.\n"
+    "pir: PIR-2026-0001\n"
+    "notifications:\n  - {at: 2026-03-04T09:25:00Z, kind: initial, audience: [support],"
+    " channel: status-page}\n"
+)
+PIR = """\
+---
+id: PIR-2026-0001
+incident: INC-2026-0001
+status: approved
+authors: [lena.fischer@example.com]
+root_cause: A deploy halved the connection pool size.
+actions:
+  - {id: A1, title: Add a pool saturation alert above 80%, owner: lena.fischer@example.com,
+     due: "2026-04-30", status: open, type: detective, verification: Fires in a load test.}
+---
+"""
+
+
+def test_brief_reads_for_a_business_audience(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
+    repo.write("records/pirs/PIR-2026-0001.md", PIR, dedent=False)
+    git_init(repo.root)
+    git(repo.root, "add", "-A", date="2026-03-04T11:00:00Z")
+    git(
+        repo.root,
+        "commit",
+        "-q",
+        "-m",
+        "record",
+        date="2026-03-04T11:00:00Z",
+        who="Lena Fischer <lena.fischer@example.com>",
+    )
+    result = cli("brief", "INC-2026-0001", "--repo", repo.root)
+    assert result.status == 0, result.err
+    text = result.out
+    assert text.startswith("# Executive brief: Orders database connection pool exhausted\n")
+    assert "## Business impact" in text
+    assert "Users were affected for **38m**" in text  # 09:12 → 09:50
+    # GMT in March: local time equals UTC
+    assert "| Wed 04 Mar 2026 09:12 GMT (+0s) | Problem detected |" in text
+    assert "| Wed 04 Mar 2026 09:50 GMT (+38m) | Service restored for users |" in text
+    assert "The underlying fault is fixed" in text
+    assert "Post-incident review PIR-2026-0001 is **approved**." in text
+    assert (
+        "| Add a pool saturation alert above 80% | lena.fischer@example.com | 2026-04-30 | open |"
+    ) in text
+    assert "First recorded Wed 04 Mar 2026 11:00 GMT by Lena Fischer" in text
+    assert "first committed 1h 48m after detection" in text
+
+
+def test_record_text_cannot_inject_markdown(repo: Repo, cli: InvokeCli) -> None:
+    hostile = INCIDENT.replace(
+        "impact: Checkout requests failed intermittently for about a fifth of customers.",
+        "impact: '<script>alert(1)</script> | cell | [x](javascript:alert(1))'",
+    )
+    repo.write("records/incidents/INC-2026-0001.yaml", hostile)
+    text = cli("brief", "INC-2026-0001", "--repo", repo.root).out
+    assert "<script>" not in text
+    assert "\\<script\\>alert(1)\\</script\\> \\| cell \\| \\[x\\](javascript:alert(1))" in text
+    assert "Git history unavailable" in text
+
+
+def test_unknown_incident(repo: Repo, cli: InvokeCli) -> None:
+    result = cli("brief", "INC-2026-0404", "--repo", repo.root)
+    assert result.status == 2 and "no such incident" in result.err
