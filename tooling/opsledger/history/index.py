@@ -102,36 +102,80 @@ def _utc(seconds: str) -> datetime:
     return datetime.fromtimestamp(int(seconds), UTC)
 
 
-class BlobCache:
-    """Parsed blob contents by blob id (JSON, outside the repository)."""
+class JsonLines:
+    """An append-only cache file: a namespace line, then one JSON value per line.
 
-    def __init__(self, root: Path, limits: Limits) -> None:
-        self.namespace = f"{__version__}:{limits.max_file_bytes}:{limits.max_depth}"
-        key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-        self.path = cache_dir() / f"history-{key}.json"
-        self.entries: dict[str, Any] = {}
-        self.dirty = False
+    A run appends only what it learned; a different namespace (another opsledger version or
+    limits) starts the file afresh. Lines that do not parse are ignored (a torn write)."""
+
+    def __init__(self, path: Path, namespace: str) -> None:
+        self.path = path
+        self.namespace = namespace
+        self.items: list[Any] = []
+        self.pending: list[Any] = []
+        self.fresh = True
         try:
-            stored = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(stored, dict) and stored.get("namespace") == self.namespace:
-                self.entries = dict(stored.get("blobs", {}))
+            with path.open(encoding="utf-8") as handle:
+                first = handle.readline()
+                if json.loads(first) == {"namespace": namespace}:
+                    self.fresh = False
+                    for line in handle:
+                        try:
+                            self.items.append(json.loads(line))
+                        except ValueError:
+                            continue
         except (OSError, ValueError):
             pass
 
+    def add(self, item: Any) -> None:
+        self.items.append(item)
+        self.pending.append(item)
+
+    def reset(self) -> None:
+        self.items, self.pending, self.fresh = [], [], True
+
     def save(self) -> None:
-        if not self.dirty:
+        if not self.pending and not self.fresh:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(
-                {"namespace": self.namespace, "blobs": self.entries}, separators=(",", ":")
-            )
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".history-")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, self.path)
+            lines = "".join(json.dumps(i, separators=(",", ":")) + "\n" for i in self.pending)
+            if self.fresh:
+                header = json.dumps({"namespace": self.namespace}) + "\n"
+                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(header + lines)
+                os.replace(tmp, self.path)
+            else:
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(lines)
+            self.pending, self.fresh = [], False
         except OSError:
-            pass
+            pass  # a cache that cannot be written is only a slower run
+
+
+def _store(root: Path, name: str, namespace: str) -> JsonLines:
+    key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return JsonLines(cache_dir() / f"{name}-{key}.jsonl", namespace)
+
+
+class BlobCache:
+    """Parsed blob contents by blob id."""
+
+    def __init__(self, root: Path, limits: Limits) -> None:
+        namespace = f"{__version__}:{limits.max_file_bytes}:{limits.max_depth}"
+        self.store = _store(root, "history-blobs", namespace)
+        self.entries: dict[str, Any] = {}
+        for item in self.store.items:
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
+                self.entries[item[0]] = item[1]
+
+    def put(self, blob: str, entry: Any) -> None:
+        self.entries[blob] = entry
+        self.store.add([blob, entry])
+
+    def save(self) -> None:
+        self.store.save()
 
 
 def _record_id(path: str, data: Any) -> str | None:
@@ -213,56 +257,44 @@ def build_history(
 def _graph_and_log(
     root: Path, head: str, use_cache: bool
 ) -> tuple[list[tuple[str, list[str]]], list[tuple[list[str], list[Change]]]]:
-    """The commit graph and the parsed log up to ``head``: read from the cache and extended
-    with only the commits since the cached head when that head is an ancestor of ``head``
-    (a rewritten history means a full pass). Both are pure functions of commit ids, so the
-    cache is never wrong."""
-    key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-    path = cache_dir() / f"history-log-{key}.json"
-    namespace = f"{__version__}:{','.join(FOLDERS)}"
+    """The commit graph and the parsed log up to ``head``. The cache holds segments, each
+    the commits since the previous one's head; a run appends one segment for the commits
+    since the cached head, when that head is an ancestor of ``head`` (a rewritten history
+    starts afresh). Both are pure functions of commit ids, so the cache is never wrong."""
+    store = _store(root, "history-log", f"{__version__}:{','.join(FOLDERS)}")
     graph: list[tuple[str, list[str]]] = []
     parsed: list[tuple[list[str], list[Change]]] = []
     since: str | None = None
-    if use_cache:
+    if use_cache and store.items:
         try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-            if stored.get("namespace") == namespace:
-                old = str(stored["head"])
-                if old == head or gitio.is_ancestor(root, old, head):
-                    graph = [(sha, list(parents)) for sha, parents in stored["graph"]]
-                    parsed = [(list(f), [Change(*c) for c in cs]) for f, cs in stored["log"]]
-                    since = old
-        except (OSError, ValueError, KeyError, TypeError):
+            old = str(store.items[-1]["head"])
+            if old == head or gitio.is_ancestor(root, old, head):
+                for segment in store.items:
+                    graph = [(sha, list(ps)) for sha, ps in segment["graph"]] + graph
+                    parsed += [(list(f), [Change(*c) for c in cs]) for f, cs in segment["log"]]
+                since = old
+        except (KeyError, TypeError, ValueError):
             graph, parsed, since = [], [], None
+    if since is None:
+        store.reset()
     if since != head:
-        graph = gitio.commit_graph(root, exclude=since) + graph
-        parsed += list(parse_log(gitio.raw_log(root, FOLDERS, exclude=since)))
+        new_graph = gitio.commit_graph(root, exclude=since)
+        new_log = list(parse_log(gitio.raw_log(root, FOLDERS, exclude=since)))
+        graph = new_graph + graph
+        parsed += new_log
         if use_cache:
-            _write_json(
-                path,
+            store.add(
                 {
-                    "namespace": namespace,
                     "head": head,
-                    "graph": graph,
+                    "graph": new_graph,
                     "log": [
                         (f, [[c.commit, c.status, c.path, c.old_path, c.blob] for c in cs])
-                        for f, cs in parsed
+                        for f, cs in new_log
                     ],
-                },
+                }
             )
+            store.save()
     return graph, parsed
-
-
-def _write_json(path: Path, document: Any) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(document, separators=(",", ":"))
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache that cannot be written is only a slower run
 
 
 def _read_blobs(
@@ -279,8 +311,7 @@ def _read_blobs(
             raw = reader.read(blob)
             contents[blob] = _parse_blob(raw, limits)
             if cache is not None:
-                cache.entries[blob] = contents[blob]
-                cache.dirty = True
+                cache.put(blob, contents[blob])
             if progress is not None:
                 progress(done, len(missing))
     return contents
