@@ -79,7 +79,7 @@ def replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 def samples() -> list[tuple[str, Any]]:
-    ledger = load_ledger(PROJECT, use_cache=False)
+    ledger = load_ledger(PROJECT)
     picked: dict[str, Any] = {}
     for record in ledger.records():
         picked.setdefault(record.kind, record.data)

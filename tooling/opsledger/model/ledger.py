@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsledger.cache import RecordCache
 from opsledger.errors import ConfigError
 from opsledger.findings import Finding, json_pointer
-from opsledger.loading import Document, LoadError, load_bytes, load_document, read_bytes, yamlstrict
+from opsledger.loading import Document, LoadError, load_bytes, load_document, read_bytes
 from opsledger.model.layout import (
     KIND_BY_NAME,
     SERVICES_FILE,
@@ -88,29 +87,12 @@ def load_ledger(
     paths: Iterable[Path] | None = None,
     *,
     progress: Progress | None = None,
-    use_cache: bool = True,
 ) -> Ledger:
-    """Load the repository at ``root``; with ``paths``, only those record files (and folders).
-
-    Parsed documents and their schema problems are cached by content (see
-    :mod:`opsledger.cache`); ``use_cache=False`` reads and validates everything afresh.
-    """
+    """Load the repository at ``root``; with ``paths``, only those record files (and folders)."""
     root = Path(os.path.abspath(root))
     schemas = SchemaSet(root / "schemas")
     policy = load_policy(root, schemas)
     ledger = Ledger(root, policy, schemas)
-    limits = policy.limits
-    cache = (
-        RecordCache.open(
-            root,
-            schemas.digest.hexdigest(),
-            str(limits.max_file_bytes),
-            str(limits.max_depth),
-            yamlstrict.DEFAULT_PARSER,
-        )
-        if use_cache
-        else RecordCache(None, "")
-    )
     _load_services(ledger)
     everything = list(walk(root))
     for entry in everything:
@@ -124,10 +106,9 @@ def load_ledger(
         if entry.kind is None or entry.problem:
             ledger.problems.append(_problem(entry.path, 1, 1, "REF-ID", entry.problem))
         else:
-            _load_record(ledger, entry, seen, cache)
+            _load_record(ledger, entry, seen)
         if progress is not None:
             progress(done, len(entries))
-    cache.save()
     ledger.problems.sort()
     return ledger
 
@@ -176,37 +157,23 @@ def _problem(
     return Finding(path, line, column, rule, "error", message, record, pointer, fix)
 
 
-def _parse_and_check(
-    ledger: Ledger, entry: Entry, cache: RecordCache
-) -> tuple[Document | None, list[list[Any]]]:
-    """The document and its problems ``[path | None, line, column, message, hint]``:
-    from the cache when these exact bytes were seen before, else parsed and validated."""
+def _parse_and_check(ledger: Ledger, entry: Entry) -> tuple[Document | None, list[list[Any]]]:
+    """The document and its problems ``[path | None, line, column, message, hint]``."""
     assert entry.kind is not None
     limits = ledger.policy.limits
     try:
         raw = read_bytes(ledger.root / entry.path, limits.max_file_bytes)
-    except LoadError as exc:  # symlinks and oversized files are never cached
-        return None, [[None, exc.line, exc.column, exc.message, exc.hint]]
-    key = cache.key(entry.kind.name, raw)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    result: tuple[Document | None, list[list[Any]]]
-    try:
         doc = load_bytes(raw, markdown=entry.kind.suffix == ".md", limits=limits)
     except LoadError as exc:
-        result = None, [[None, exc.line, exc.column, exc.message, exc.hint]]
-    else:
-        checked = ledger.schemas.check(entry.kind.name, doc)
-        result = doc, [[list(p.path), p.line, p.column, p.message, ""] for p in checked]
-    cache.put(key, *result)
-    return result
+        return None, [[None, exc.line, exc.column, exc.message, exc.hint]]
+    checked = ledger.schemas.check(entry.kind.name, doc)
+    return doc, [[list(p.path), p.line, p.column, p.message, ""] for p in checked]
 
 
-def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str], cache: RecordCache) -> None:
+def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str]) -> None:
     assert entry.kind is not None
     kind = entry.kind
-    doc, problems = _parse_and_check(ledger, entry, cache)
+    doc, problems = _parse_and_check(ledger, entry)
     if doc is None:
         for _, line, column, message, hint in problems:
             ledger.problems.append(_problem(entry.path, line, column, "SCHEMA", message, fix=hint))
