@@ -13,6 +13,11 @@ fi
 VENV="$ROOT/.venv"
 spec="$ROOT"
 if [ "${1:-}" = "test" ]; then spec="$ROOT[test]"; fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+pip_install() {
+    # (some machines' pip configuration names local indexes that do not exist: not our concern)
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@" \
+        2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
+}
+pip_install --upgrade pip
+pip_install -e "$spec"
 export PATH="$VENV/bin:$PATH"

@@ -15,6 +15,8 @@ if [ -e "$DEMO" ]; then
     fi
 fi
 
+OUT="$DEMO.out"   # reports about the demo, kept outside its working tree
+rm -rf "$OUT" && mkdir -p "$OUT"
 echo "== Generating the demo repository in $DEMO"
 opsledger demo "$DEMO" --months 12 --seed 7
 
@@ -25,17 +27,19 @@ AS_OF=2026-11-01T00:00:00Z
 echo
 echo "== opsledger validate (demo repository: schema checks only)"
 status=0
-opsledger validate --repo "$DEMO" >"$DEMO.validate.txt" || status=$?
-if [ "$status" -gt 1 ]; then cat "$DEMO.validate.txt"; exit "$status"; fi
-head -n 15 "$DEMO.validate.txt"
-echo "   … full list in $DEMO.validate.txt"
+opsledger validate --repo "$DEMO" >"$OUT/validate.txt" || status=$?
+if [ "$status" -gt 1 ]; then cat "$OUT/validate.txt"; exit "$status"; fi
+if [ -s "$OUT/validate.txt" ]; then
+    head -n 15 "$OUT/validate.txt"
+    echo "   … full list in $OUT/validate.txt"
+fi
 
 echo
 echo "== opsledger audit (demo repository: planted defects show up as findings)"
-opsledger audit --repo "$DEMO" --as-of "$AS_OF" --fail-on never >"$DEMO.audit.txt"
-head -n 25 "$DEMO.audit.txt"
-echo "   … full list in $DEMO.audit.txt; by rule:"
-awk '{print $3}' "$DEMO.audit.txt" | sort | uniq -c | sort -rn | head -n 40
+opsledger audit --repo "$DEMO" --as-of "$AS_OF" --fail-on never >"$OUT/audit.txt"
+head -n 25 "$OUT/audit.txt"
+echo "   … full list in $OUT/audit.txt; by rule:"
+awk '{print $3}' "$OUT/audit.txt" | sort | uniq -c | sort -rn | head -n 40
 echo "   (a pull request adding records like these would fail the gate: --fail-on error)"
 
 echo
