@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from opsledger.audit import AuditOptions, run_audit, selected_rules
-from opsledger.cli.common import progress, repo_option, repo_root, write_output
+from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK, OpsledgerError
 from opsledger.findings import Finding
 from opsledger.gitio import describe_head
@@ -67,12 +67,7 @@ def subjects(ledger: Ledger, only: set[str] | None) -> tuple[Subject, ...]:
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report to this file instead of standard output.",
-)
+@output_option
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli.common import repo_option, repo_root, write_output
+from opsledger.cli.common import output_option, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_OK, OpsledgerError
 from opsledger.gitio import describe_head
 from opsledger.history.index import build_history
@@ -16,12 +16,7 @@ from opsledger.reports.brief import brief
 
 @click.command(name="brief")
 @click.argument("incident_id")
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the brief to this file instead of standard output.",
-)
+@output_option
 @repo_option
 def brief_command(incident_id: str, output: Path | None, repo: Path | None) -> int:
     """Write an executive debrief of INCIDENT_ID: business impact, what was done and when,

@@ -25,6 +25,15 @@ def repo_option(func: F) -> F:
     )(func)
 
 
+def output_option(func: F) -> F:
+    return click.option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write to this file instead of standard output.",
+    )(func)
+
+
 def repo_root(repo: Path | None) -> Path:
     return find_root(repo if repo is not None else Path.cwd())
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli.common import progress, repo_option, repo_root, write_output
+from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK
 from opsledger.model.ledger import load_ledger
 from opsledger.output import FORMATS, Report, summary_line
@@ -22,12 +22,7 @@ from opsledger.output import FORMATS, Report, summary_line
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report to this file instead of standard output.",
-)
+@output_option
 @repo_option
 def validate(paths: tuple[Path, ...], fmt: str, output: Path | None, repo: Path | None) -> int:
     """Check record files against their schemas and the strict YAML rules.
