@@ -1,0 +1,262 @@
+"""What every KPI shares: the period, the context a KPI reads, and what it returns.
+
+A KPI is a pure function ``(KpiContext) -> Sample``: the observations it measured (one per
+record, or per action / outage) and the records it had to leave out, each with a reason.
+Aggregation, grouping and targets are done once, in :mod:`opsledger.kpis.engine`, so each
+KPI function only decides *what* it measures for each record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from opsledger.calendar import BusinessCalendar
+from opsledger.findings import Finding
+from opsledger.history.model import HistoryIndex
+from opsledger.model.ledger import Ledger
+from opsledger.model.records import Change, Incident, Pir, Record
+
+Unit = Literal["count", "ratio", "minutes", "hours", "percent"]
+#: how observations become a value: sum of values, share of ones, mean, median, or
+#: availability (merged outage spans against the period length)
+Aggregate = Literal["sum", "ratio", "mean", "median", "availability"]
+Status = Literal["met", "missed", "no target", "no data"]
+
+HISTORY_UNAVAILABLE = "history unavailable"
+IMPORTED = "imported before adoption"
+
+
+@dataclass(frozen=True, order=True)
+class Excluded:
+    """A record the KPI could not use, and why (never dropped silently)."""
+
+    record: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One measured thing: its record, its value and what it can be grouped by.
+
+    ``value`` is 1/0 for ratios, a duration for means and medians, 1 (or 0 when examined
+    but not counted) for counts. ``at`` places it in a week, month or quarter. ``span`` is
+    an outage (availability only).
+    """
+
+    record: str
+    value: float
+    at: datetime | None = None
+    priority: str | None = None
+    services: tuple[str, ...] = ()
+    source: str | None = None
+    span: tuple[datetime, datetime] | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What a KPI function returns."""
+
+    observations: tuple[Observation, ...] = ()
+    excluded: tuple[Excluded, ...] = ()
+    notes: tuple[str, ...] = ()
+    #: set when the KPI cannot be computed at all (e.g. "history unavailable"): no value
+    unavailable: str | None = None
+    #: availability: the measured window and the services measured (id -> own target)
+    window: tuple[datetime, datetime] | None = None
+    scope: Mapping[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI of SPEC §5: its id (also its ``policy.yaml`` ``kpi_targets`` key)."""
+
+    id: str
+    name: str
+    unit: Unit
+    aggregate: Aggregate
+    definition: str
+    compute: Callable[[KpiContext], Sample] = field(repr=False, compare=False)
+    history: bool = False  # needs the git history index
+    dimensions: tuple[str, ...] = ()  # groups always shown (e.g. priority for MTTA)
+
+    @property
+    def target_key(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[since, until)`` as local dates in the policy timezone; either end may be open."""
+
+    since: date | None = None
+    until: date | None = None
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    @property
+    def start(self) -> datetime | None:
+        return local_midnight(self.since, self.zone) if self.since is not None else None
+
+    @property
+    def end(self) -> datetime | None:
+        return local_midnight(self.until, self.zone) if self.until is not None else None
+
+    @property
+    def bounded(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def contains(self, moment: datetime) -> bool:
+        start, end = self.start, self.end
+        return (start is None or moment >= start) and (end is None or moment < end)
+
+    def contains_day(self, day: date) -> bool:
+        return (self.since is None or day >= self.since) and (
+            self.until is None or day < self.until
+        )
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The start of local ``day`` in ``zone``, in UTC."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+@dataclass
+class KpiContext:
+    """Everything a KPI may read. ``history`` is None when there is no git history."""
+
+    ledger: Ledger
+    as_of: datetime
+    period: Period
+    history: HistoryIndex | None = None
+    given_findings: Sequence[Finding] | None = None
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar.of(self.ledger.policy)
+
+    @cached_property
+    def findings(self) -> tuple[Finding, ...]:
+        """The audit's findings as of ``as_of`` (run once, only if a KPI needs them)."""
+        if self.given_findings is not None:
+            return tuple(self.given_findings)
+        from opsledger.audit import AuditOptions, run_audit
+
+        return tuple(run_audit(self.ledger, AuditOptions(as_of=self.as_of, history=self.history)))
+
+    @cached_property
+    def incidents(self) -> tuple[tuple[Incident, ...], tuple[Excluded, ...]]:
+        """Incidents detected in the period, by ID; those with no ``detected_at`` excluded."""
+        kept: list[Incident] = []
+        out: list[Excluded] = []
+        for inc in sorted(self.ledger.incidents.values(), key=lambda i: i.id):
+            if inc.detected_at is None:
+                out.append(Excluded(inc.id, "no detected_at: cannot place it in a period"))
+            elif self.period.contains(inc.detected_at):
+                kept.append(inc)
+        return tuple(kept), tuple(out)
+
+    @cached_property
+    def changes(self) -> tuple[tuple[Change, ...], tuple[Excluded, ...]]:
+        """Changes whose window starts in the period; those with no ``window.start`` excluded."""
+        kept: list[Change] = []
+        out: list[Excluded] = []
+        for chg in sorted(self.ledger.changes.values(), key=lambda c: c.id):
+            if chg.window_start is None:
+                out.append(Excluded(chg.id, "no window.start: cannot place it in a period"))
+            elif self.period.contains(chg.window_start):
+                kept.append(chg)
+        return tuple(kept), tuple(out)
+
+    @cached_property
+    def pirs_by_incident(self) -> Mapping[str, Pir]:
+        """Each incident's PIR: the one it names in ``pir``, else one naming it."""
+        found: dict[str, Pir] = {}
+        for pir in sorted(self.ledger.pirs.values(), key=lambda p: p.id):
+            if pir.incident is not None:
+                found.setdefault(pir.incident, pir)
+        for inc in self.ledger.incidents.values():
+            named = self.ledger.pirs.get(inc.pir or "")
+            if named is not None:
+                found[inc.id] = named
+        return found
+
+    def records(self, *, runbooks: bool) -> tuple[list[tuple[Record, Observation]], list[Excluded]]:
+        """Records of the period, each with a groupable (value 0) observation: incidents and
+        changes as above, PIRs placed by their incident's detection, and (if asked)
+        runbooks, living documents with no date, in every period."""
+        placed: list[tuple[Record, Observation]] = []
+        out = [*self.incidents[1], *self.changes[1]]
+        placed += [(inc, observe(inc, 0)) for inc in self.incidents[0]]
+        placed += [
+            (chg, Observation(chg.id, 0, chg.window_start, None, chg.services))
+            for chg in self.changes[0]
+        ]
+        for pir in sorted(self.ledger.pirs.values(), key=lambda p: p.id):
+            inc = self.ledger.incidents.get(pir.incident or "")
+            if inc is not None and inc.detected_at is not None:
+                if self.period.contains(inc.detected_at):
+                    placed.append((pir, replace(observe(inc, 0), record=pir.id)))
+            elif self.period.bounded:
+                out.append(Excluded(pir.id, "its incident has no detection time"))
+            else:
+                placed.append((pir, Observation(pir.id, 0)))
+        if runbooks:
+            placed += [
+                (rb, Observation(rb.id, 0, None, None, rb.services))
+                for rb in sorted(self.ledger.runbooks.values(), key=lambda r: r.id)
+            ]
+        return placed, out
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.ledger.policy.timezone).date()
+
+    def imported(self, *record_ids: str) -> bool:
+        """Any of these records was first committed before ``history.since``."""
+        return self.history is not None and any(self.history.imported(r) for r in record_ids)
+
+
+def gap(inc: Incident, *fields: str) -> Excluded | None:
+    """An exclusion when an imported incident lacks a field this KPI needs."""
+    for name in fields:
+        if name in inc.import_gaps:
+            return Excluded(inc.id, f"imported without {name} (import_gaps)")
+    return None
+
+
+def observe(inc: Incident, value: float, at: datetime | None = None) -> Observation:
+    """An observation about an incident, groupable by its priority, service and source."""
+    return Observation(
+        inc.id,
+        value,
+        at if at is not None else inc.detected_at,
+        inc.priority,
+        (inc.service,) if inc.service else (),
+        inc.source,
+    )
+
+
+def minutes(delta: timedelta) -> float:
+    return delta.total_seconds() / 60
+
+
+def hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+def sample(
+    observations: Iterable[Observation],
+    excluded: Iterable[Excluded],
+    notes: Iterable[str] = (),
+) -> Sample:
+    return Sample(tuple(observations), tuple(sorted(set(excluded))), tuple(notes))
+
+
+def no_history(excluded: Iterable[Excluded] = ()) -> Sample:
+    """A history KPI without a history index: no value, never a number."""
+    return Sample(
+        excluded=tuple(excluded), notes=(HISTORY_UNAVAILABLE,), unavailable=HISTORY_UNAVAILABLE
+    )

@@ -1,0 +1,221 @@
+"""Computing KPIs: run each KPI function, aggregate, group and judge against targets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from opsledger.errors import OpsledgerError
+from opsledger.findings import Finding
+from opsledger.history.model import HistoryIndex
+from opsledger.kpis.aggregate import (
+    DIMENSIONS,
+    TIME_DIMENSIONS,
+    Stats,
+    availability_of,
+    combine,
+    combined,
+    group_target,
+    judge,
+    keys_of,
+    slices,
+    sort_keys,
+)
+from opsledger.kpis.base import Excluded, Kpi, KpiContext, Observation, Period, Sample, Status
+from opsledger.kpis.registry import KPIS, KPIS_BY_ID
+from opsledger.model.ledger import Ledger
+from opsledger.model.policy import Target
+
+
+@dataclass(frozen=True)
+class Group:
+    """A KPI's value for one group (a priority, a service, a month…)."""
+
+    key: str
+    value: float | None
+    n: int
+    target: Target | None
+    status: Status
+    stats: Stats | None = None
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    kpi: Kpi
+    value: float | None
+    n: int
+    target: Target | None
+    status: Status
+    stats: Stats | None
+    excluded: tuple[Excluded, ...]
+    groups: Mapping[str, tuple[Group, ...]]  # dimension -> groups in order
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KpiOptions:
+    """What to compute: "now", the period ``[since, until)`` (local dates), the extra
+    groupings, which KPIs (empty: all), and the audit findings if already computed."""
+
+    as_of: datetime
+    since: date | None = None
+    until: date | None = None
+    by: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    findings: Sequence[Finding] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    commit: str | None
+    as_of: datetime
+    since: date | None
+    until: date | None
+    by: tuple[str, ...]
+    results: tuple[KpiResult, ...]
+
+    def get(self, kpi_id: str) -> KpiResult:
+        return next(r for r in self.results if r.kpi.id == kpi_id)
+
+
+def check_options(ledger: Ledger, options: KpiOptions) -> None:
+    """Usage and configuration errors, as one-line messages."""
+    if options.since and options.until and options.since >= options.until:
+        raise OpsledgerError(f"--since {options.since} must be before --until {options.until}")
+    for dimension in options.by:
+        if dimension not in DIMENSIONS:
+            raise OpsledgerError(f"unknown --by {dimension!r}; use one of {', '.join(DIMENSIONS)}")
+    for kpi_id in options.only:
+        if kpi_id not in KPIS_BY_ID:
+            raise OpsledgerError(f"unknown KPI {kpi_id!r}; valid KPIs: {', '.join(KPIS_BY_ID)}")
+    unknown = sorted(set(ledger.policy.kpi_targets) - set(KPIS_BY_ID))
+    if unknown:
+        raise OpsledgerError(
+            f"policy.yaml kpi_targets names unknown KPIs {unknown}; "
+            f"valid KPIs: {', '.join(KPIS_BY_ID)}"
+        )
+
+
+def compute_kpis(
+    ledger: Ledger,
+    history: HistoryIndex | None,
+    options: KpiOptions,
+    *,
+    commit: str | None = None,
+) -> KpiReport:
+    """Every KPI (or ``options.only``) over ``ledger`` and its history index (None when the
+    repository has no git history: history KPIs then report "no data")."""
+    check_options(ledger, options)
+    ctx = KpiContext(
+        ledger,
+        options.as_of,
+        Period(options.since, options.until, ledger.policy.timezone),
+        history,
+        options.findings,
+    )
+    chosen = [k for k in KPIS if not options.only or k.id in options.only]
+    return KpiReport(
+        commit,
+        options.as_of,
+        options.since,
+        options.until,
+        options.by,
+        tuple(evaluate(kpi, ctx, options.by) for kpi in chosen),
+    )
+
+
+def evaluate(kpi: Kpi, ctx: KpiContext, by: Iterable[str] = ()) -> KpiResult:
+    """One KPI: its sample aggregated, grouped by its own and the requested dimensions."""
+    result = kpi.compute(ctx)
+    target = ctx.ledger.policy.kpi_targets.get(kpi.target_key)
+    dims = list(dict.fromkeys([*kpi.dimensions, *by]))
+    if target is not None and target.by_priority and "priority" not in dims:
+        dims.insert(0, "priority")
+    if result.unavailable is not None:
+        return KpiResult(kpi, None, 0, target, "no data", None, result.excluded, {}, result.notes)
+    if kpi.aggregate == "availability":
+        return _availability(kpi, ctx, result, target, dims)
+    values = [o.value for o in result.observations]
+    value, stats = combine(kpi.aggregate, values)
+    if kpi.history and not values:
+        value = None  # a history count over no examined record says nothing
+    groups = {d: _groups(kpi, ctx, result.observations, target, d) for d in dims}
+    if target is not None and target.min is None and target.max is None and "priority" in groups:
+        status = combined(g.status for g in groups["priority"])
+    else:
+        status = judge(value, target)
+    return KpiResult(
+        kpi, value, len(values), target, status, stats, result.excluded, groups, result.notes
+    )
+
+
+def _groups(
+    kpi: Kpi,
+    ctx: KpiContext,
+    observations: Sequence[Observation],
+    target: Target | None,
+    dimension: str,
+) -> tuple[Group, ...]:
+    zone = ctx.ledger.policy.timezone
+    members: dict[str, list[float]] = defaultdict(list)
+    for obs in observations:
+        for key in keys_of(obs, dimension, zone):
+            members[key].append(obs.value)
+    out = []
+    for key in sort_keys(members):
+        value, stats = combine(kpi.aggregate, members[key])
+        goal = group_target(target, dimension, key)
+        out.append(Group(key, value, len(members[key]), goal, judge(value, goal), stats))
+    return tuple(out)
+
+
+def _availability(
+    kpi: Kpi, ctx: KpiContext, result: Sample, target: Target | None, dims: list[str]
+) -> KpiResult:
+    """Availability: the lowest tier-1 service's; met when every service meets its own
+    ``availability_target`` (the policy target when the catalog gives none)."""
+    window, scope, obs = result.window, result.scope, result.observations
+    if window is None or not scope:
+        return KpiResult(kpi, None, 0, target, "no data", None, result.excluded, {}, result.notes)
+
+    def measure(
+        subset: Sequence[Observation], lo: datetime, hi: datetime, services: Iterable[str]
+    ) -> tuple[float, Status]:
+        values = {s: availability_of(subset, s, lo, hi) for s in services}
+        status = combined(judge(values[s], Target(min=scope[s])) for s in values)
+        return min(values.values()), status
+
+    value, status = measure(obs, *window, scope)
+    zone = ctx.ledger.policy.timezone
+    groups: dict[str, tuple[Group, ...]] = {}
+    for dim in dims:
+        rows = []
+        if dim == "service":
+            for service in sort_keys(scope):
+                n = sum(service in o.services for o in obs)
+                v, s = measure(obs, *window, [service])
+                rows.append(Group(service, v, n, Target(min=scope[service]), s))
+        elif dim in TIME_DIMENSIONS:
+            for key, lo, hi in slices(dim, window, zone):
+                subset = [o for o in obs if o.span and _touches(o.span, lo, hi)]
+                v, s = measure(subset, lo, hi, scope)
+                rows.append(Group(key, v, len(subset), target, s))
+        else:
+            keyed: dict[str, list[Observation]] = defaultdict(list)
+            for o in obs:
+                for key in keys_of(o, dim, zone):
+                    keyed[key].append(o)
+            for key in sort_keys(keyed):
+                v, s = measure(keyed[key], *window, scope)
+                rows.append(Group(key, v, len(keyed[key]), target, s))
+        groups[dim] = tuple(rows)
+    return KpiResult(
+        kpi, value, len(obs), target, status, None, result.excluded, groups, result.notes
+    )
+
+
+def _touches(span: tuple[datetime, datetime], lo: datetime, hi: datetime) -> bool:
+    """The outage overlaps ``[lo, hi)``, or (zero length) happened inside it."""
+    return (span[0] < hi and span[1] > lo) or lo <= span[0] < hi

@@ -1,0 +1,297 @@
+"""KPI reports as JSON (the SPEC §5 contract), CSV, Markdown and a plain-text table.
+
+Each formatter is a function ``(KpiReport) -> str``; ``FORMATS`` maps the format names of
+``opsledger kpi --format``. Record text (service keys, priorities) is escaped in Markdown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from opsledger.kpis.aggregate import Stats
+from opsledger.kpis.base import Unit
+from opsledger.kpis.engine import Group, KpiReport, KpiResult
+from opsledger.model.policy import Target
+from opsledger.timeutil import format_timestamp
+
+DIMENSION_TITLES = {
+    "week": "By week",
+    "month": "By month",
+    "quarter": "By quarter",
+    "priority": "By priority",
+    "service": "By service",
+    "source": "By source",
+}
+
+
+def number(value: float | None, unit: Unit) -> float | int | None:
+    """A value as JSON shows it: counts as integers, others rounded to 6 decimals."""
+    if value is None:
+        return None
+    return round(value) if unit == "count" else round(value, 6)
+
+
+def target_dict(target: Target | None) -> dict[str, Any] | None:
+    if target is None:
+        return None
+    out: dict[str, Any] = {}
+    if target.min is not None:
+        out["min"] = target.min
+    if target.max is not None:
+        out["max"] = target.max
+    if target.by_priority:
+        out["by_priority"] = {p: target_dict(t) for p, t in target.by_priority.items()}
+    return out
+
+
+def stats_dict(stats: Stats, unit: Unit) -> dict[str, Any]:
+    return {
+        "mean": number(stats.mean, unit),
+        "median": number(stats.median, unit),
+        "p90": number(stats.p90, unit),
+    }
+
+
+def group_dict(group: Group, unit: Unit) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "value": number(group.value, unit),
+        "n": group.n,
+        "target": target_dict(group.target),
+        "status": group.status,
+    }
+    if group.stats is not None:
+        out["stats"] = stats_dict(group.stats, unit)
+    return out
+
+
+def result_dict(result: KpiResult) -> dict[str, Any]:
+    kpi = result.kpi
+    out: dict[str, Any] = {
+        "id": kpi.id,
+        "name": kpi.name,
+        "value": number(result.value, kpi.unit),
+        "unit": kpi.unit,
+        "n": result.n,
+        "target": target_dict(result.target),
+        "status": result.status,
+    }
+    if result.stats is not None:
+        out["stats"] = stats_dict(result.stats, kpi.unit)
+    out["excluded"] = [{"record": e.record, "reason": e.reason} for e in result.excluded]
+    out["groups"] = {
+        dim: {g.key: group_dict(g, kpi.unit) for g in groups}
+        for dim, groups in result.groups.items()
+    }
+    out["notes"] = list(result.notes)
+    out["source"] = "history" if kpi.history else "records"
+    out["definition"] = kpi.definition
+    return out
+
+
+def report_dict(report: KpiReport) -> dict[str, Any]:
+    """The ``opsledger kpi --format json`` document (version 1)."""
+    return {
+        "version": 1,
+        "commit": report.commit,
+        "as_of": format_timestamp(report.as_of),
+        "since": report.since.isoformat() if report.since else None,
+        "until": report.until.isoformat() if report.until else None,
+        "kpis": [result_dict(r) for r in report.results],
+    }
+
+
+def render_json(report: KpiReport) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def human(value: float | None, unit: Unit) -> str:
+    if value is None:
+        return "-"
+    if unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if unit == "percent":
+        return f"{value:.3f}%"
+    if unit == "minutes":
+        return f"{value:.1f} min"
+    if unit == "hours":
+        return f"{value:.1f} h"
+    return str(round(value))
+
+
+def human_target(target: Target | None, unit: Unit) -> str:
+    if target is None:
+        return "-"
+    parts = []
+    if target.min is not None:
+        parts.append(f">= {human(target.min, unit)}")
+    if target.max is not None:
+        parts.append(f"<= {human(target.max, unit)}")
+    parts += [f"{p} {human_target(t, unit)}" for p, t in target.by_priority.items()]
+    return "; ".join(parts) or "-"
+
+
+def human_value(item: KpiResult | Group, unit: Unit, aggregate: str = "mean") -> str:
+    """The value, with the other statistics beside a mean (median, p90) or median (mean,
+    p90)."""
+    text = human(item.value, unit)
+    stats = item.stats
+    if stats is not None and item.value is not None:
+        other = ("mean", stats.mean) if aggregate == "median" else ("median", stats.median)
+        text += f" ({other[0]} {human(other[1], unit)}, p90 {human(stats.p90, unit)})"
+    return text
+
+
+def render_csv(report: KpiReport) -> str:
+    """One row per KPI, then one per group (``dimension``, ``group`` set)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [
+            "kpi",
+            "unit",
+            "dimension",
+            "group",
+            "value",
+            "n",
+            "target_min",
+            "target_max",
+            "status",
+            "mean",
+            "median",
+            "p90",
+            "excluded",
+        ]
+    )
+    for r in report.results:
+        unit = r.kpi.unit
+        rows: list[tuple[str, str, KpiResult | Group, str]] = [("", "", r, str(len(r.excluded)))]
+        rows += [(dim, g.key, g, "") for dim, groups in r.groups.items() for g in groups]
+        for dim, key, item, excluded in rows:
+            goal = item.target
+            stats = item.stats
+            writer.writerow(
+                [
+                    r.kpi.id,
+                    unit,
+                    dim,
+                    key,
+                    _cell(number(item.value, unit)),
+                    item.n,
+                    _cell(goal.min if goal else None),
+                    _cell(goal.max if goal else None),
+                    item.status,
+                    *(_cell(number(v, unit)) for v in _stat_values(stats)),
+                    excluded,
+                ]
+            )
+    return buffer.getvalue()
+
+
+def _stat_values(stats: Stats | None) -> tuple[float | None, float | None, float | None]:
+    return (stats.mean, stats.median, stats.p90) if stats else (None, None, None)
+
+
+def _cell(value: float | int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def heading(report: KpiReport) -> str:
+    since = report.since.isoformat() if report.since else "the first record"
+    until = f"before {report.until.isoformat()}" if report.until else "now"
+    commit = report.commit[:12] if report.commit else "no commit (working tree outside git)"
+    return (
+        f"KPIs from {since} {until}, as of {format_timestamp(report.as_of)}, "
+        f"computed at commit {commit}"
+    )
+
+
+Section = tuple[str, list[str], list[list[str]]]
+
+
+def sections(report: KpiReport) -> list[Section]:
+    """The table's sections: the KPIs, one per grouping, the exclusions and notes."""
+    main = [
+        [
+            r.kpi.id,
+            human_value(r, r.kpi.unit, r.kpi.aggregate),
+            human_target(r.target, r.kpi.unit),
+            r.status,
+            str(r.n),
+            str(len(r.excluded)),
+        ]
+        for r in report.results
+    ]
+    out: list[Section] = [("KPIs", ["KPI", "Value", "Target", "Status", "n", "Excluded"], main)]
+    dims = list(dict.fromkeys(d for r in report.results for d in r.groups))
+    for dim in dims:
+        rows = [
+            [
+                r.kpi.id,
+                g.key,
+                human_value(g, r.kpi.unit, r.kpi.aggregate),
+                human_target(g.target, r.kpi.unit),
+                g.status,
+                str(g.n),
+            ]
+            for r in report.results
+            for g in r.groups.get(dim, ())
+        ]
+        out.append(
+            (DIMENSION_TITLES[dim], ["KPI", "Group", "Value", "Target", "Status", "n"], rows)
+        )
+    excluded = [[r.kpi.id, e.record, e.reason] for r in report.results for e in r.excluded]
+    if excluded:
+        out.append(("Excluded records", ["KPI", "Record", "Reason"], excluded))
+    notes = [[r.kpi.id, note] for r in report.results for note in r.notes]
+    if notes:
+        out.append(("Notes", ["KPI", "Note"], notes))
+    return out
+
+
+def render_table(report: KpiReport) -> str:
+    """Plain aligned columns (for pipes and files)."""
+    lines = [heading(report)]
+    for title, header, rows in sections(report):
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        lines += ["", title]
+        for row in [header, ["-" * w for w in widths], *rows]:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def escape_md(text: str) -> str:
+    """Record text as inert Markdown: no HTML, no links, no table breaks."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for char in "\\`*_[]|#!":
+        out = out.replace(char, "\\" + char)
+    return out.replace("\n", " ").replace("\r", " ")
+
+
+def render_markdown(report: KpiReport) -> str:
+    lines = ["# KPIs", "", escape_md(heading(report)) + "."]
+    for title, header, rows in sections(report):
+        lines += ["", f"## {title}", ""]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        lines += ["| " + " | ".join(escape_md(c) for c in row) + " |" for row in rows]
+    lines += ["", "## Definitions", ""]
+    for r in report.results:
+        kpi = r.kpi
+        source = " From git history." if kpi.history else ""
+        lines.append(
+            f"- **{escape_md(kpi.name)}** (`{kpi.id}`, {kpi.unit}): "
+            f"{escape_md(kpi.definition)}{source}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+FORMATS: dict[str, Callable[[KpiReport], str]] = {
+    "table": render_table,
+    "json": render_json,
+    "csv": render_csv,
+    "markdown": render_markdown,
+}

@@ -1,0 +1,167 @@
+"""History KPIs about timing, measured from when commits landed on the branch (trusted)
+rather than from the times the records claim: PIRs and actions on time, documentation lag
+and approval lead time.
+
+Without a history index each returns "no data" (``history unavailable``), never a number.
+Records first committed before ``history.since`` are excluded ("imported before adoption").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opsledger.history.derive import entry_key, first_done, first_seen_entries, first_with_status
+from opsledger.kpis.base import (
+    IMPORTED,
+    Excluded,
+    KpiContext,
+    Observation,
+    Sample,
+    gap,
+    hours,
+    no_history,
+    observe,
+    sample,
+)
+from opsledger.kpis.incidents import RESOLVED
+from opsledger.kpis.services import action_label
+
+NOT_COMMITTED = "not committed on the branch yet"
+
+
+def pir_on_time_rate(ctx: KpiContext) -> Sample:
+    """Incidents whose priority requires a PIR, resolved more than ``pir_due_business_days``
+    business days before ``as_of``: on time when the commit that first made their PIR
+    ``approved`` landed by the end of that business day (policy timezone and holidays)."""
+    incidents, excluded = ctx.incidents
+    if ctx.history is None:
+        return no_history(excluded)
+    out, obs = list(excluded), []
+    for inc in incidents:
+        clock = ctx.ledger.policy.priorities.get(inc.priority or "")
+        if clock is None or not clock.pir_required or clock.pir_due_business_days is None:
+            continue
+        if inc.status not in RESOLVED:
+            continue
+        pir = ctx.pirs_by_incident.get(inc.id)
+        missing = gap(inc, "pir", "resolved_at")
+        if missing is not None:
+            out.append(missing)
+            continue
+        if inc.resolved_at is None:
+            out.append(Excluded(inc.id, f"status {inc.status} but no resolved_at"))
+            continue
+        deadline = ctx.calendar.deadline(inc.resolved_at, clock.pir_due_business_days)
+        if ctx.as_of <= deadline:
+            continue  # not due yet
+        pir_id = pir.id if pir is not None else inc.pir
+        if ctx.imported(inc.id, *([pir_id] if pir_id else [])):
+            out.append(Excluded(inc.id, IMPORTED))
+            continue
+        trail = ctx.history.get(pir_id) if pir_id else None
+        approved = first_with_status(trail, "approved") if trail is not None else None
+        obs.append(observe(inc, approved is not None and approved.landed_at <= deadline))
+    return sample(obs, out)
+
+
+def action_on_time_rate(ctx: KpiContext) -> Sample:
+    """PIR actions due in the period: on time when the commit that first set them ``done``
+    landed by the end of the due day; an action not done is late once that day is over
+    (and not counted before). ``wont-do`` actions are excluded."""
+    if ctx.history is None:
+        return no_history()
+    out: list[Excluded] = []
+    obs: list[Observation] = []
+    for pir in sorted(ctx.ledger.pirs.values(), key=lambda p: p.id):
+        inc = ctx.ledger.incidents.get(pir.incident or "")
+        trail = ctx.history.get(pir.id)
+        done = first_done(trail) if trail is not None else {}
+        for action in pir.actions:
+            label = action_label(pir.id, action.index, action.id)
+            if action.due is None:
+                out.append(Excluded(label, "no due date"))
+                continue
+            if not ctx.period.contains_day(action.due):
+                continue
+            if action.status == "wont-do":
+                out.append(Excluded(label, "status wont-do"))
+            elif ctx.imported(pir.id):
+                out.append(Excluded(label, IMPORTED))
+            elif action.id is None:
+                out.append(Excluded(label, "no id: its history cannot be followed"))
+            else:
+                deadline = ctx.calendar.end_of_day(action.due)
+                first = done.get(action.id)
+                if first is None and ctx.as_of <= deadline:
+                    continue  # not due yet
+                obs.append(
+                    Observation(
+                        label,
+                        first is not None and first.landed_at <= deadline,
+                        deadline,
+                        inc.priority if inc else None,
+                        (inc.service,) if inc and inc.service else (),
+                        inc.source if inc else None,
+                    )
+                )
+    return sample(obs, out)
+
+
+def documentation_lag(ctx: KpiContext) -> Sample:
+    """Hours from ``detected_at`` to the landing of the incident record's first commit."""
+    incidents, excluded = ctx.incidents
+    if ctx.history is None:
+        return no_history(excluded)
+    out, obs = list(excluded), []
+    for inc in incidents:
+        trail = ctx.history.get(inc.id)
+        if ctx.imported(inc.id):
+            out.append(Excluded(inc.id, IMPORTED))
+        elif trail is None or not trail.versions:
+            out.append(Excluded(inc.id, NOT_COMMITTED))
+        elif inc.detected_at is not None:
+            obs.append(observe(inc, hours(trail.first.landed_at - inc.detected_at)))
+    return sample(obs, out)
+
+
+def _approved_entries(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    entries = data.get("approvals")
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if isinstance(e, Mapping) and e.get("decision") == "approved"]
+
+
+def approval_lead_time(ctx: KpiContext) -> Sample:
+    """Hours from the landing of the commit that completed a change's approvals (its last
+    ``approved`` entry) to ``window.start``, for change types approved before their window
+    (``approved_before_window``: normal changes by default). Negative: approved late."""
+    changes, excluded = ctx.changes
+    if ctx.history is None:
+        return no_history(excluded)
+    types = {n for n, t in ctx.ledger.policy.change_types.items() if t.approved_before_window}
+    out, obs = list(excluded), []
+    for chg in changes:
+        if chg.type not in types or chg.status in ("draft", "requested", "cancelled"):
+            continue
+        entries = _approved_entries(chg.data)
+        trail = ctx.history.get(chg.id)
+        if not entries:
+            out.append(Excluded(chg.id, f"status {chg.status} but no approval (CHG-APPROVAL)"))
+        elif ctx.imported(chg.id):
+            out.append(Excluded(chg.id, IMPORTED))
+        elif trail is None:
+            out.append(Excluded(chg.id, NOT_COMMITTED))
+        else:
+            seen = first_seen_entries(trail, "approvals")
+            landed = [seen.get(entry_key(e)) for e in entries]
+            if any(v is None for v in landed):
+                out.append(Excluded(chg.id, f"an approval is {NOT_COMMITTED}"))
+            elif chg.window_start is not None:
+                last = max(v.landed_at for v in landed if v is not None)
+                obs.append(
+                    Observation(
+                        chg.id, hours(chg.window_start - last), chg.window_start, None, chg.services
+                    )
+                )
+    return sample(obs, out)

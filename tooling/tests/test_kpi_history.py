@@ -1,0 +1,406 @@
+"""History KPIs on hand-made history indexes (landing times chosen by hand) and on a real
+temporary git repository."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import pytest
+import yaml
+from test_kpi_services_changes import action, change, write_pir
+from test_kpis import RESOLUTION, incident, kpi, reasons
+
+from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
+from opsledger.kpis import KPIS
+from opsledger.timeutil import parse_timestamp
+
+from conftest import Repo, git, git_init
+
+_shas = itertools.count(1)
+
+
+def version(record_id: str, landed: str, data: Mapping[str, Any] | None) -> Version:
+    """A version of ``record_id`` that landed on the branch at ``landed``."""
+    when = parse_timestamp(landed)
+    who = Identity("Lena Fischer", "lena.fischer@example.com")
+    sha = f"{next(_shas):040x}"
+    commit = Commit(sha, who, when, who, when, sha, when)
+    folder = {"INC": "incidents", "CHG": "changes", "PIR": "pirs"}[record_id[:3]]
+    return Version(commit, f"records/{folder}/{record_id}.yaml", "blob", data)
+
+
+def index(*histories: tuple[str, list[Version]], since: date | None = None) -> HistoryIndex:
+    return HistoryIndex("head", {rid: RecordHistory(rid, vs) for rid, vs in histories}, since)
+
+
+HISTORY_IDS = [k.id for k in KPIS if k.history]
+
+
+@pytest.mark.parametrize("kpi_id", HISTORY_IDS)
+def test_history_kpis_without_history_say_no_data(repo: Repo, kpi_id: str) -> None:
+    incident(repo, 1, "2026-03-02T09:00:00Z")
+    result = kpi(repo, kpi_id)
+    assert (result.value, result.status) == (None, "no data")
+    assert result.notes == ("history unavailable",)
+
+
+# --- PIR on time: business days across a weekend and two holidays -----------------------
+
+RESOLVED_P1: dict[str, Any] = {
+    "priority": "P1",
+    "status": "resolved",
+    "commander": "lena.fischer@example.com",
+    "acknowledged_at": "2026-04-02T08:03:00Z",
+    "bridge_opened_at": "2026-04-02T08:10:00Z",
+    "mitigated_at": "2026-04-02T09:00:00Z",
+    "resolved_at": "2026-04-02T10:00:00Z",
+    "resolution": RESOLUTION,
+}
+
+
+def pir_versions(pir_id: str, approved_landed: str) -> list[Version]:
+    return [
+        version(pir_id, "2026-04-07T10:00:00Z", {"id": pir_id, "status": "draft"}),
+        version(pir_id, approved_landed, {"id": pir_id, "status": "approved"}),
+    ]
+
+
+def test_pir_on_time_rate_counts_business_days(repo: Repo) -> None:
+    # Resolved Thursday 2026-04-02. P1: 5 business days. Fri 3 April (Good Friday) and
+    # Mon 6 April (Easter Monday) are holidays, Sat/Sun are not business days: Tue 7 (1),
+    # Wed 8 (2), Thu 9 (3), Fri 10 (4), Mon 13 (5) -> due by the end of Monday 13 April in
+    # London (BST): 2026-04-13T22:59:59.999999Z
+    for number in (1, 2, 3, 4, 5):
+        incident(repo, number, "2026-04-02T08:00:00Z", pir=f"PIR-2026-{number:04d}", **RESOLVED_P1)
+    incident(
+        repo,
+        6,
+        "2026-04-02T08:00:00Z",
+        priority="P2",
+        pir="PIR-2026-0006",
+        **{k: v for k, v in RESOLVED_P1.items() if k != "priority"},
+    )
+    history = index(
+        # 0001: approved 22:30 UTC = 23:30 BST on the 13th: on time
+        ("PIR-2026-0001", pir_versions("PIR-2026-0001", "2026-04-13T22:30:00Z")),
+        # 0002: approved 23:30 UTC = 00:30 BST on the 14th: late
+        ("PIR-2026-0002", pir_versions("PIR-2026-0002", "2026-04-13T23:30:00Z")),
+        # 0003: never approved on the branch (draft only): missed
+        ("PIR-2026-0003", pir_versions("PIR-2026-0003", "2026-04-08T10:00:00Z")[:1]),
+        # 0004: no PIR at all: missed. 0005: imported before adoption (2026-01-01)
+        ("INC-2026-0005", [version("INC-2026-0005", "2025-12-20T10:00:00Z", {"status": "open"})]),
+        ("PIR-2026-0006", pir_versions("PIR-2026-0006", "2026-04-20T10:00:00Z")),
+        since=date(2026, 1, 1),
+    )
+    # as of 20 April noon: the P2 (10 business days: Mon 20 April) is not due yet
+    result = kpi(repo, "pir_on_time_rate", history=history, as_of="2026-04-20T12:00:00Z")
+    # on time: 0001 of 0001-0004 -> 1/4 = 0.25
+    assert (result.value, result.n, result.status) == (0.25, 4, "missed")
+    assert reasons(result) == [("INC-2026-0005", "imported before adoption")]
+
+
+# --- actions on time -------------------------------------------------------------------
+
+
+def test_action_on_time_rate(repo: Repo) -> None:
+    incident(repo, 1, "2026-03-01T09:00:00Z")
+    actions = [
+        action("A1", "2026-03-10", "done"),  # done landed 23:30 on the 10th (GMT): on time
+        action("A2", "2026-03-10", "done"),  # done landed 00:30 on the 11th: late
+        action("A3", "2026-03-20", "open"),  # not done, due day over: late
+        action("A4", "2026-04-15", "open"),  # not due yet: not counted
+        action("A5", "2026-03-12", "wont-do"),  # excluded
+    ]
+    write_pir(repo, actions)
+    base = {"id": "PIR-2026-0001", "status": "approved"}
+
+    def state(**done: str) -> dict[str, Any]:
+        return {
+            **base,
+            "actions": [{"id": a["id"], "status": done.get(a["id"], "open")} for a in actions],
+        }
+
+    history = index(
+        (
+            "PIR-2026-0001",
+            [
+                version("PIR-2026-0001", "2026-03-05T10:00:00Z", state()),
+                version("PIR-2026-0001", "2026-03-10T23:30:00Z", state(A1="done")),
+                version("PIR-2026-0001", "2026-03-11T00:30:00Z", state(A1="done", A2="done")),
+            ],
+        )
+    )
+    result = kpi(repo, "action_on_time_rate", history=history, by=("month",))
+    # A1 on time; A2 and A3 late -> 1/3
+    assert (round(result.value or 0, 4), result.n, result.status) == (0.3333, 3, "missed")
+    assert reasons(result) == [("PIR-2026-0001#A5", "status wont-do")]
+    assert {g.key: g.n for g in result.groups["month"]} == {"2026-03": 3}
+
+
+# --- documentation lag, approval lead time ---------------------------------------------
+
+
+def test_documentation_lag_median(repo: Repo) -> None:
+    incident(repo, 1, "2026-03-02T09:00:00Z")
+    incident(repo, 2, "2026-03-03T09:00:00Z")
+    incident(repo, 3, "2026-03-05T09:00:00Z")
+    incident(repo, 4, "2026-03-06T09:00:00Z")  # not committed yet
+    incident(repo, 5, "2026-03-06T09:00:00Z")  # imported before adoption
+    history = index(
+        ("INC-2026-0001", [version("INC-2026-0001", "2026-03-02T11:00:00Z", {})]),  # 2 h
+        ("INC-2026-0002", [version("INC-2026-0002", "2026-03-04T15:00:00Z", {})]),  # 30 h
+        ("INC-2026-0003", [version("INC-2026-0003", "2026-03-05T10:00:00Z", {})]),  # 1 h
+        ("INC-2026-0005", [version("INC-2026-0005", "2026-02-27T10:00:00Z", {})]),
+        since=date(2026, 3, 1),
+    )
+    result = kpi(repo, "documentation_lag", history=history)
+    # median(2, 30, 1) = 2 hours (mean 11 h beside it)
+    assert (result.value, result.n, result.status) == (2, 3, "met")
+    assert result.stats is not None and result.stats.mean == 11
+    assert reasons(result) == [
+        ("INC-2026-0004", "not committed on the branch yet"),
+        ("INC-2026-0005", "imported before adoption"),
+    ]
+
+
+def approvals(*when: str) -> list[dict[str, Any]]:
+    return [
+        {"by": "priya.shah@example.com", "role": "cab", "at": at, "decision": "approved"}
+        for at in when
+    ]
+
+
+def test_approval_lead_time_median(repo: Repo) -> None:
+    c1 = change(
+        repo,
+        1,
+        "2026-03-10T10:00:00Z",
+        "2026-03-10T11:00:00Z",
+        approvals=approvals("2026-03-08T09:00:00Z", "2026-03-09T09:00:00Z"),
+    )
+    c2 = change(repo, 2, "2026-03-12T10:00:00Z", "2026-03-12T11:00:00Z")
+    c3 = change(repo, 3, "2026-03-20T10:00:00Z", "2026-03-20T11:00:00Z")
+    c4 = change(
+        repo,
+        4,
+        "2026-03-21T10:00:00Z",
+        "2026-03-21T11:00:00Z",
+        type="emergency",
+        related_incident="INC-2026-0001",
+    )
+    c5 = change(repo, 5, "2026-03-22T10:00:00Z", "2026-03-22T11:00:00Z")
+    from opsledger.model.ledger import load_ledger
+
+    data = {c.id: dict(c.data) for c in load_ledger(repo.root).changes.values()}
+    first = {k: v for k, v in data[c1].items() if k != "approvals"}
+    history = index(
+        # c1: first approval landed 8 March 10:00, the second 9 March 10:00 -> 24 h before
+        (
+            c1,
+            [
+                version(
+                    c1, "2026-03-08T10:00:00Z", {**first, "approvals": data[c1]["approvals"][:1]}
+                ),
+                version(c1, "2026-03-09T10:00:00Z", data[c1]),
+            ],
+        ),
+        # c2: approval landed 2 h after the window started -> -2 h
+        (c2, [version(c2, "2026-03-12T12:00:00Z", data[c2])]),
+        # c3: landed 15 March 10:00 -> 120 h
+        (c3, [version(c3, "2026-03-15T10:00:00Z", data[c3])]),
+        (c4, [version(c4, "2026-03-22T10:00:00Z", data[c4])]),  # emergency: not measured
+        # c5: the committed version has no approval yet
+        (c5, [version(c5, "2026-03-15T10:00:00Z", {**data[c5], "approvals": []})]),
+    )
+    result = kpi(repo, "approval_lead_time", history=history)
+    # median(24, -2, 120) = 24 hours, exactly the 24 h minimum: met
+    assert (result.value, result.n, result.status) == (24, 3, "met")
+    assert reasons(result) == [("CHG-2026-0005", "an approval is not committed on the branch yet")]
+
+
+# --- downgrades, edits after closure, reopens in history -------------------------------
+
+
+def test_priority_downgrades(repo: Repo) -> None:
+    for number in (1, 2, 3):
+        incident(repo, number, "2026-03-02T09:00:00Z")
+    history = index(
+        (
+            "INC-2026-0001",
+            [
+                version("INC-2026-0001", "2026-03-02T10:00:00Z", {"priority": "P1"}),
+                version("INC-2026-0001", "2026-03-02T12:00:00Z", {"priority": "P2"}),
+            ],
+        ),
+        (
+            "INC-2026-0002",
+            [
+                version("INC-2026-0002", "2026-03-02T10:00:00Z", {"priority": "P3"}),
+                version("INC-2026-0002", "2026-03-02T12:00:00Z", {"priority": "P2"}),
+            ],
+        ),
+        ("INC-2026-0003", [version("INC-2026-0003", "2026-03-02T10:00:00Z", {"priority": "P2"})]),
+    )
+    result = kpi(repo, "priority_downgrades", history=history)
+    # only INC-0001 was lowered (P1 -> P2); 0002 was raised: 1 of 3 examined, target max 0
+    assert (result.value, result.n, result.status) == (1, 3, "missed")
+
+
+def test_edited_after_close(repo: Repo) -> None:
+    closed = {"status": "closed", "impact": "Checkout failed for a fifth of customers."}
+    for number in (1, 2):
+        incident(repo, number, "2026-03-02T09:00:00Z")
+    write_pir(repo, [action("A1", "2026-04-30", "done")])
+    write_pir(
+        repo, [action("A1", "2026-04-30", "open")], id="PIR-2026-0002", incident="INC-2026-0002"
+    )
+    c1 = change(repo, 1, "2026-03-02T21:00:00Z", "2026-03-02T22:00:00Z")
+    reopen = [{"at": "2026-03-05T09:00:00Z", "reason": "Errors came back."}]
+    history = index(
+        # edited: impact changed after closure
+        (
+            "INC-2026-0001",
+            [
+                version("INC-2026-0001", "2026-03-02T10:00:00Z", closed),
+                version(
+                    "INC-2026-0001",
+                    "2026-03-03T10:00:00Z",
+                    {**closed, "impact": "Checkout failed for everyone."},
+                ),
+            ],
+        ),
+        # not an edit: a reopen recorded in reopened (then edits while open)
+        (
+            "INC-2026-0002",
+            [
+                version("INC-2026-0002", "2026-03-02T10:00:00Z", closed),
+                version(
+                    "INC-2026-0002",
+                    "2026-03-05T10:00:00Z",
+                    {**closed, "status": "open", "reopened": reopen},
+                ),
+                version(
+                    "INC-2026-0002",
+                    "2026-03-05T11:00:00Z",
+                    {**closed, "status": "open", "reopened": reopen, "impact": "x"},
+                ),
+            ],
+        ),
+        # not an edit: an approved PIR's action status moving on
+        (
+            "PIR-2026-0001",
+            [
+                version(
+                    "PIR-2026-0001",
+                    "2026-03-04T10:00:00Z",
+                    {"status": "approved", "actions": [{"id": "A1", "status": "open"}]},
+                ),
+                version(
+                    "PIR-2026-0001",
+                    "2026-03-20T10:00:00Z",
+                    {"status": "approved", "actions": [{"id": "A1", "status": "done"}]},
+                ),
+            ],
+        ),
+        # edited: an approved PIR's root cause rewritten
+        (
+            "PIR-2026-0002",
+            [
+                version(
+                    "PIR-2026-0002",
+                    "2026-03-04T10:00:00Z",
+                    {"status": "approved", "root_cause": "A deploy."},
+                ),
+                version(
+                    "PIR-2026-0002",
+                    "2026-03-06T10:00:00Z",
+                    {"status": "approved", "root_cause": "A config push."},
+                ),
+            ],
+        ),
+        # edited: a closed change's description changed
+        (
+            c1,
+            [
+                version(c1, "2026-03-03T10:00:00Z", {"status": "closed", "description": "a"}),
+                version(c1, "2026-03-04T10:00:00Z", {"status": "closed", "description": "b"}),
+            ],
+        ),
+    )
+    result = kpi(repo, "edited_after_close", history=history)
+    # edited: INC-0001, PIR-0002, CHG-0001 -> 3 of 5 records examined
+    assert (result.value, result.n, result.status) == (3, 5, "missed")
+
+
+def test_reopen_rate_counts_status_reversal_in_history(repo: Repo) -> None:
+    done = {
+        k: RESOLVED_P1[k] for k in ("acknowledged_at", "mitigated_at", "resolved_at", "resolution")
+    }
+    incident(repo, 1, "2026-04-02T08:00:00Z", status="resolved", **done)
+    incident(repo, 2, "2026-04-02T08:00:00Z", status="resolved", **done)
+    history = index(
+        # 0001 went resolved -> open -> resolved with no reopened entry: reopened
+        (
+            "INC-2026-0001",
+            [
+                version("INC-2026-0001", "2026-04-02T11:00:00Z", {"status": "resolved"}),
+                version("INC-2026-0001", "2026-04-03T11:00:00Z", {"status": "open"}),
+                version("INC-2026-0001", "2026-04-04T11:00:00Z", {"status": "resolved"}),
+            ],
+        ),
+        (
+            "INC-2026-0002",
+            [version("INC-2026-0002", "2026-04-02T11:00:00Z", {"status": "resolved"})],
+        ),
+    )
+    result = kpi(repo, "reopen_rate", history=history, as_of="2026-04-10T00:00:00Z")
+    # 1 reopened of 2 resolved = 0.5
+    assert (result.value, result.n, result.notes) == (0.5, 2, ())
+
+
+# --- on a real git repository ----------------------------------------------------------
+
+
+def test_history_kpis_from_a_real_git_repository(repo: Repo) -> None:
+    from opsledger.history.index import build_history
+
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    detected = {"detected_at": "2026-03-02T09:00:00Z"}
+    rid = incident(
+        repo,
+        1,
+        "2026-03-02T09:00:00Z",
+        priority="P1",
+        status="open",
+        commander="lena.fischer@example.com",
+        bridge_opened_at="2026-03-02T09:10:00Z",
+    )
+    git(root, "add", "-A", date="2026-03-02T15:00:00Z")
+    git(root, "commit", "-qm", f"{rid}: open", date="2026-03-02T15:00:00Z")  # 6 h after detection
+    incident(
+        repo,
+        1,
+        detected["detected_at"],
+        priority="P2",
+        status="open",
+        commander="lena.fischer@example.com",
+        bridge_opened_at="2026-03-02T09:10:00Z",
+    )
+    git(root, "commit", "-qam", f"{rid}: P2", date="2026-03-02T16:00:00Z")
+    history = build_history(root, since=date(2026, 3, 1), use_cache=False)
+    lag = kpi(repo, "documentation_lag", history=history)
+    assert (lag.value, lag.n) == (6, 1)  # 15:00 - 09:00 = 6 hours
+    downgrades = kpi(repo, "priority_downgrades", history=history)
+    assert (downgrades.value, downgrades.n) == (1, 1)  # P1 -> P2 in the second commit
+
+
+def test_kpi_yaml_fixture_round_trips() -> None:
+    """The YAML helpers write strings, never YAML timestamps (the strict loader's contract)."""
+    text = yaml.safe_dump({"at": "2026-03-02T09:00:00Z"})
+    assert text.strip() == "at: '2026-03-02T09:00:00Z'"
