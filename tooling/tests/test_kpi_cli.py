@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import pytest
 from test_kpis import SPEC_IDS, incident
 
 from conftest import AS_OF, InvokeCli, Repo, git, git_init
@@ -195,3 +196,38 @@ def test_help_documents_every_option(cli: InvokeCli) -> None:
         assert option in result.out
     for name in ("month", "quarter", "priority", "service", "table", "json", "csv", "markdown"):
         assert name in result.out
+
+
+def test_table_on_a_terminal_is_drawn_with_rich(
+    repo: Repo, cli: InvokeCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsledger.cli import kpi as kpi_cli
+
+    fill(repo)
+    monkeypatch.setattr(kpi_cli, "on_terminal", lambda: True)
+    result = cli("kpi", "--repo", repo.root, "--as-of", AS_OF, "--kpi", "mtta")
+    assert result.status == 0, result.err
+    assert "━" in result.out or "─" in result.out  # box drawing
+    assert "mtta" in result.out and "By priority" in result.out
+
+
+def test_shallow_clone_stops_with_status_4(
+    repo: Repo, cli: InvokeCli, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    fill(repo)
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "first")
+    incident(repo, 9, "2026-03-09T09:00:00Z")
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "second")
+    clone = tmp_path_factory.mktemp("shallow") / "clone"
+    git(repo.root, "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone))
+    result = cli("kpi", "--repo", clone, "--as-of", AS_OF)
+    assert result.status == 4
+    assert "git fetch --unshallow" in result.err and result.out == ""
+    # KPIs from the records alone need no history: they still work in a shallow clone
+    records_only = cli(
+        "kpi", "--repo", clone, "--as-of", AS_OF, "--kpi", "mtta", "--format", "json"
+    )
+    assert records_only.status == 0, records_only.err

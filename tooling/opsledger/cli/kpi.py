@@ -41,6 +41,11 @@ def _history(root: Path, ledger: Ledger, commit: str | None) -> HistoryIndex | N
         )
 
 
+def on_terminal() -> bool:
+    """Standard output is a terminal: the table is drawn with rich; plain when piped."""
+    return sys.stdout.isatty()
+
+
 def _print_rich(report: KpiReport) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -127,7 +132,7 @@ def kpi_command(
     needs_history = any(k.history or k.id == "reopen_rate" for k in wanted)
     history = _history(root, ledger, commit) if needs_history else None
     report = compute_kpis(ledger, history, options, commit=commit)
-    if fmt == "table" and output is None and sys.stdout.isatty():
+    if fmt == "table" and output is None and on_terminal():
         _print_rich(report)
     else:
         write_output(FORMATS[fmt](report), output)
