@@ -7,7 +7,7 @@ import pytest
 from opsledger.rules import RULES, RULES_BY_ID, Rule
 from opsledger.rules.base import DOC_SECTIONS
 
-# SPEC §4 without the GIT-* family, which comes with the history index.
+# SPEC §4, in documentation order.
 SPEC_RULES = [
     "SCHEMA",
     "REF-ID",
@@ -39,6 +39,13 @@ SPEC_RULES = [
     "RB-SECTIONS",
     "RB-STALE",
     "RB-COVERAGE",
+    "GIT-PROVENANCE",
+    "GIT-AFTER-CLOSE",
+    "GIT-BACKDATED",
+    "GIT-DELETED",
+    "GIT-LATE-RECORD",
+    "GIT-DOWNGRADE",
+    "GIT-RUBBER-STAMP",
     "WAIVER-EXPIRED",
 ]
 

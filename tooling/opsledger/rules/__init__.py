@@ -6,7 +6,7 @@ and one entry there.
 
 from __future__ import annotations
 
-from opsledger.rules import changes, incidents, pirs, references, runbooks, waivers
+from opsledger.rules import changes, history, incidents, pirs, references, runbooks, waivers
 from opsledger.rules.base import Context, Rule
 
 RULES: tuple[type[Rule], ...] = (
@@ -15,6 +15,7 @@ RULES: tuple[type[Rule], ...] = (
     *changes.RULES,
     *pirs.RULES,
     *runbooks.RULES,
+    *history.RULES,
     *waivers.RULES,
 )
 

@@ -1,0 +1,629 @@
+"""History rules: GIT-PROVENANCE, GIT-AFTER-CLOSE, GIT-BACKDATED, GIT-DELETED, GIT-LATE-RECORD,
+GIT-DOWNGRADE, GIT-RUBBER-STAMP.
+
+They read the history index (``Context.history``; without one they find nothing). Records
+first committed before ``history.since`` were imported and are skipped. Versions are taken
+in landing order on the branch (first-parent chain), never sorted by self-asserted dates;
+identities are the raw author and committer (compared case- and space-insensitively,
+reported as recorded). Versions that cannot be read (invalid YAML in an old commit) are
+tolerated: they are skipped for field comparisons and named where they matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from opsledger.findings import Finding, json_pointer
+from opsledger.history.derive import entry_key, transitions
+from opsledger.history.model import Commit, RecordHistory, Version, diff_fields, identity_key
+from opsledger.model.layout import kind_of_id
+from opsledger.rules.base import Context, Rule
+from opsledger.timeutil import format_duration as dur
+from opsledger.timeutil import format_timestamp as ts
+from opsledger.timeutil import parse_timestamp
+
+ALL_KINDS = ("incident", "change", "pir", "runbook")
+#: the status at which a record is closed (a PIR: approved)
+FINAL = {"incident": "closed", "change": "closed", "pir": "approved"}
+#: the list of approval entries per kind, and what one entry is called
+ENTRIES = {"change": ("approvals", "approval"), "pir": ("reviewers", "review")}
+#: PIR action fields that record progress and may change after approval
+PROGRESS = frozenset({"status", "verification", "tracker"})
+
+
+def landed(version: Version) -> str:
+    """``commit 1a2b3c4 by Name <email>, landed 2026-03-04T09:12:00Z``."""
+    commit = version.commit
+    return f"commit {commit.sha[:7]} by {commit.author}, landed {ts(version.landed_at)}"
+
+
+def body(version: Version) -> str | None:
+    """A Markdown record's body in this version, when the history index records it."""
+    value = getattr(version, "body", None)
+    return value if isinstance(value, str) else None
+
+
+def by_them(commit: Commit, who: str) -> bool:
+    """The commit's author is ``who``, or it is signed and ``who`` committed it."""
+    key = identity_key(who)
+    return commit.author.key == key or (commit.signed and commit.committer.key == key)
+
+
+def not_before(history: RecordHistory) -> dict[int, datetime]:
+    """Each version's landing time, raised to the latest landing time before it: a commit
+    cannot land before an earlier version of the record did (git dates are self-asserted)."""
+    floor: dict[int, datetime] = {}
+    latest: datetime | None = None
+    for version in history.versions:
+        latest = version.landed_at if latest is None else max(latest, version.landed_at)
+        floor[id(version)] = latest
+    return floor
+
+
+def introductions(history: RecordHistory, field: str) -> dict[tuple[str, ...], list[Version]]:
+    """For each entry of list ``field``, the versions that may have added it: the first
+    readable version holding it, preceded by any unreadable versions just before it."""
+    found: dict[tuple[str, ...], list[Version]] = {}
+    pending: list[Version] = []
+    for version in history.versions:
+        if version.data is None:
+            pending = [] if version.deleted else [*pending, version]
+            continue
+        entries = version.data.get(field)
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, Mapping):
+                found.setdefault(entry_key(entry), [*pending, version])
+        pending = []
+    return found
+
+
+def current(history: RecordHistory) -> Mapping[str, Any]:
+    """The fields of the last readable version."""
+    data: Mapping[str, Any] = {}
+    for version in history.readable():
+        data = version.data or {}
+    return data
+
+
+class HistoryRule(Rule):
+    kinds: ClassVar[tuple[str, ...]] = ALL_KINDS
+
+    def histories(self, ctx: Context) -> Iterator[tuple[str, RecordHistory]]:
+        """(kind, history) of each record of the rule's kinds first committed after adoption."""
+        index = ctx.history
+        if index is None:
+            return
+        for record_id in sorted(index.records):
+            history, kind = index.records[record_id], kind_of_id(record_id)
+            if kind is None or kind.name not in self.kinds or not history.versions:
+                continue
+            if not index.imported(record_id):
+                yield kind.name, history
+
+    def at(
+        self, ctx: Context, history: RecordHistory, message: str, *path: str | int, fix: str
+    ) -> Finding:
+        """A finding at ``path`` of the record, or at line 1 of its last path if not loaded."""
+        record = ctx.ledger.get(history.record_id)
+        if record is not None:
+            return self.finding(record, message, *path, fix=fix)
+        rid, pointer = history.record_id, json_pointer(path)
+        return Finding(history.last.path, 1, 1, self.id, self.severity, message, rid, pointer, fix)
+
+
+class GitProvenance(HistoryRule):
+    """Each approval or review entry was added by the person it names.
+
+    What it checks:
+      For every entry of a change's ``approvals`` and a PIR's ``reviewers``, the commit that
+      first contained it (exactly: same person, role, time and decision) is authored by that
+      person, or is a signed commit they committed. E-mail addresses are compared ignoring
+      case and surrounding spaces; the message shows the raw author git recorded (no
+      ``.mailmap``). When the versions just before that commit cannot be read (invalid YAML),
+      any of those commits by the approver counts too. Editing someone's entry (its time or
+      decision) makes it a new entry, judged by who made the edit.
+
+    Why auditors care:
+      An approval typed into the file by the requester is no approval. The commit author is
+      the evidence of who gave it; ``opsledger approve --commit`` creates exactly that commit.
+
+    Failing example:
+      approvals: [{by: priya.shah@example.com, role: cab, ...}]
+      # added by a commit authored by lena.fischer@example.com (the requester)
+
+    Passing example:
+      # the same entry, added by a commit authored by priya.shah@example.com
+
+    Policy settings:
+      none (``history.since``: records imported before adoption are skipped).
+    """
+
+    id = "GIT-PROVENANCE"
+    kinds = ("change", "pir")
+    summary = "approval or review entry not committed by the person it names"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for kind, history in self.histories(ctx):
+            if history.deleted:
+                continue
+            field, label = ENTRIES[kind]
+            added = introductions(history, field)
+            entries = current(history).get(field)
+            for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                by = entry.get("by") if isinstance(entry, Mapping) else None
+                candidates = added.get(entry_key(entry), []) if isinstance(by, str) else []
+                if not candidates or any(by_them(v.commit, str(by)) for v in candidates):
+                    continue
+                version = candidates[-1]
+                role = f"{entry['role']}, " if entry.get("role") else ""
+                unreadable = " (after unreadable versions)" if len(candidates) > 1 else ""
+                yield self.at(
+                    ctx,
+                    history,
+                    f"{label} by {by} ({role}{entry.get('decision')}) was added by "
+                    f"{landed(version)}{unreadable}, not by {by}",
+                    field,
+                    index,
+                    "by",
+                    fix=f"have {by} record it in a commit they author (opsledger approve "
+                    f"{history.record_id} --commit) or sign",
+                )
+
+
+class GitAfterClose(HistoryRule):
+    """A record was changed after it was closed (a PIR: after it was approved).
+
+    What it checks:
+      Every version of an incident or change after ``status: closed``, and of a PIR after
+      ``status: approved``, that landed after the closing commit (commits landing together,
+      in one merged pull request, count as one). The finding names the fields, the commit,
+      its author and landing time. Not such an edit: a PIR action's ``status``,
+      ``verification`` or ``tracker`` moving on; an incident reopened properly (status moved
+      back together with a new ``reopened`` entry); a new ``kind: resolution`` notification
+      dated at or after ``closed_at`` (a final notice recorded when it was sent). Changing an
+      existing notification or adding an earlier one is backfilling and is reported. A
+      version that cannot be read counts as a change. A PIR's Markdown body is compared
+      only when the history index records it.
+
+    Why auditors care:
+      A closed record is the evidence an auditor relies on; rewriting it afterwards
+      (a softer impact, a new root cause) changes history without review.
+
+    Failing example:
+      status: closed    # commit 1; commit 2 (two days later) rewrites impact
+
+    Passing example:
+      status: open      # commit 2 moves status back and adds reopened: [{at, reason}]
+
+    Policy settings:
+      none (``history.since``: records imported before adoption are skipped).
+    """
+
+    id = "GIT-AFTER-CLOSE"
+    kinds = ("incident", "change", "pir")
+    summary = "record changed after it was closed or approved"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for kind, history in self.histories(ctx):
+            if not history.deleted:
+                yield from self._record(ctx, kind, history)
+
+    def _record(self, ctx: Context, kind: str, history: RecordHistory) -> Iterator[Finding]:
+        final = FINAL[kind]
+        closing: Version | None = None
+        previous: Version | None = None
+        for version in history.versions:
+            late = closing is not None and version.commit.landed_sha != closing.commit.landed_sha
+            if version.data is None:
+                if late and not version.deleted:
+                    yield self._report(ctx, history, kind, closing, version, ["(unreadable)"])
+                closing = None if version.deleted else closing
+                continue
+            if late and previous is not None and previous.data is not None:
+                fields = self._edits(kind, previous, version)
+                if fields:
+                    yield self._report(ctx, history, kind, closing, version, fields)
+            if version.data.get("status") != final:
+                closing = None
+            elif closing is None:
+                closing = version
+            previous = version
+
+    @staticmethod
+    def _edits(kind: str, before: Version, after: Version) -> list[str]:
+        old, new = before.data or {}, after.data or {}
+        if kind == "incident" and old.get("status") != new.get("status"):
+            reopens = new.get("reopened")
+            if isinstance(reopens, list) and len(reopens) > len(old.get("reopened") or []):
+                return []  # a reopen, recorded with its reason
+        fields = [c.field for c in diff_fields(old, new)]
+        if kind == "pir":
+            fields = [f for f in fields if not _progress(f)]
+        if kind == "incident":
+            late_notices = _late_resolution_notices(old, new)
+            fields = [f for f in fields if f.split(".")[:2] not in late_notices]
+        if body(before) is not None and body(after) is not None and body(before) != body(after):
+            fields.append("body")
+        return fields
+
+    def _report(
+        self,
+        ctx: Context,
+        history: RecordHistory,
+        kind: str,
+        closing: Version | None,
+        version: Version,
+        fields: list[str],
+    ) -> Finding:
+        assert closing is not None
+        what = "approved" if kind == "pir" else "closed"
+        names = ", ".join(fields[:4]) + (f" and {len(fields) - 4} more" if len(fields) > 4 else "")
+        fixes = {
+            "incident": "revert the edit, or reopen the incident: status back with a "
+            "reopened entry giving the reason",
+            "change": "revert the edit; record follow-up work in a new change",
+            "pir": "revert the edit; after approval only actions' status, verification and "
+            "tracker may change (a revision needs re-approval and a waiver with its reason)",
+        }
+        return self.at(
+            ctx,
+            history,
+            f"{names} changed after the record was {what} ({version.commit.sha[:7]} by "
+            f"{version.commit.author}, landed {ts(version.landed_at)}; {what} by "
+            f"{closing.commit.sha[:7]} on {ts(closing.landed_at)})",
+            fields[0].split(".")[0] if fields[0] != "(unreadable)" else "status",
+            fix=fixes[kind],
+        )
+
+
+def _progress(field: str) -> bool:
+    parts = field.split(".")
+    return len(parts) == 3 and parts[0] == "actions" and parts[2] in PROGRESS
+
+
+def _late_resolution_notices(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[list[str]]:
+    """``[["notifications", "3"], …]`` for resolution notices appended, dated at or after
+    ``closed_at``, when the existing notices are unchanged; else nothing."""
+    before, after = old.get("notifications") or [], new.get("notifications") or []
+    if (
+        not isinstance(before, list)
+        or not isinstance(after, list)
+        or after[: len(before)] != before
+    ):
+        return []
+    try:
+        closed = parse_timestamp(new.get("closed_at"))  # type: ignore[arg-type]
+        ok = all(
+            isinstance(n, Mapping)
+            and n.get("kind") == "resolution"
+            and parse_timestamp(n.get("at")) >= closed  # type: ignore[arg-type]
+            for n in after[len(before) :]
+        )
+    except ValueError:
+        return []
+    return [["notifications", str(i)] for i in range(len(before), len(after))] if ok else []
+
+
+class GitBackdated(HistoryRule):
+    """An approval claims a time well before it reached the branch, or a commit's date goes
+    back in time.
+
+    What it checks:
+      For every change approval and PIR review, ``at`` is no more than
+      ``history.backdate_tolerance`` earlier than the landing time of the commit that added
+      it (the first-parent commit that brought it onto the branch: for a pull request, the
+      merge). And for every record, no commit claims to have landed more than that tolerance
+      before an earlier version of the same record: git dates are self-asserted, so such a
+      commit is reported, and an approval it added is measured from the earlier landing.
+
+    Why auditors care:
+      A backdated approval makes a change look approved before its window when it was not.
+      The landing time on the branch is the evidence; the ``at`` field is only a claim.
+
+    Failing example:
+      approvals: [{at: 2026-03-09T10:00:00Z, ...}]   # landed 2026-03-10T14:00:00Z
+
+    Passing example:
+      approvals: [{at: 2026-03-09T10:00:00Z, ...}]   # landed 2026-03-09T10:20:00Z
+
+    Policy settings:
+      history.backdate_tolerance (default 1h): allow for the time a pull request waits
+      between approval and merge.
+    """
+
+    id = "GIT-BACKDATED"
+    summary = "approval time or commit date earlier than the history shows"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        tolerance = ctx.ledger.policy.backdate_tolerance
+        for kind, history in self.histories(ctx):
+            floor = not_before(history)
+            yield from self._out_of_order(ctx, history, floor, tolerance)
+            if kind in ENTRIES and not history.deleted:
+                yield from self._entries(ctx, kind, history, floor, tolerance)
+
+    def _out_of_order(
+        self,
+        ctx: Context,
+        history: RecordHistory,
+        floor: dict[int, datetime],
+        tolerance: timedelta,
+    ) -> Iterator[Finding]:
+        seen: set[str] = set()
+        for previous, version in zip(history.versions, history.versions[1:], strict=False):
+            earlier = floor[id(previous)]
+            if earlier - version.landed_at > tolerance and version.commit.landed_sha not in seen:
+                seen.add(version.commit.landed_sha)
+                yield self.at(
+                    ctx,
+                    history,
+                    f"{landed(version)}: {dur(earlier - version.landed_at)} before an earlier "
+                    f"version of the record landed ({ts(earlier)}); commit dates out of order",
+                    "id",
+                    fix="find out who set the clock back; git dates are self-asserted, and the "
+                    "history counts from the earlier landing",
+                )
+
+    def _entries(
+        self,
+        ctx: Context,
+        kind: str,
+        history: RecordHistory,
+        floor: dict[int, datetime],
+        tolerance: timedelta,
+    ) -> Iterator[Finding]:
+        field, label = ENTRIES[kind]
+        added = introductions(history, field)
+        entries = current(history).get(field)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, Mapping) or entry_key(entry) not in added:
+                continue
+            try:
+                claimed = parse_timestamp(entry.get("at"))  # type: ignore[arg-type]
+            except ValueError:
+                continue  # SCHEMA reports it
+            version = added[entry_key(entry)][0]
+            moment = floor[id(version)]
+            if moment - claimed <= tolerance:
+                continue
+            order = (
+                ""
+                if moment == version.landed_at
+                else f" (its own date says {ts(version.landed_at)})"
+            )
+            yield self.at(
+                ctx,
+                history,
+                f"{label} by {entry.get('by')} claims {ts(claimed)} but {landed(version)}"
+                f"{order}: {dur(moment - claimed)} later, over the {dur(tolerance)} tolerance",
+                field,
+                index,
+                "at",
+                fix=f"record the {label} when it is given (opsledger approve --commit); "
+                "correct 'at' to the real time",
+            )
+
+
+class GitDeleted(HistoryRule):
+    """A record that once existed on the branch was deleted.
+
+    What it checks:
+      Every record whose last version in the history is a deletion and whose ID no longer
+      has a file. A rename (same ID, new path) is not a deletion. The finding points at the
+      path the record had, line 1 (there is no file any more).
+
+    Why auditors care:
+      Records are evidence: an incident deleted instead of closed (as a duplicate, or
+      because it was embarrassing) disappears from every KPI. Git still holds it.
+
+    Failing example:
+      git rm records/incidents/INC-2026-0031.yaml
+
+    Passing example:
+      status: closed
+      resolution: Duplicate of INC-2026-0030; the same alert fired twice.
+
+    Policy settings:
+      none (``history.since``: records imported before adoption are skipped).
+    """
+
+    id = "GIT-DELETED"
+    summary = "record deleted from the branch"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for _, history in self.histories(ctx):
+            if not history.deleted or ctx.ledger.exists(history.record_id):
+                continue
+            gone = history.last
+            yield self.at(
+                ctx,
+                history,
+                f"{history.record_id} was deleted by {landed(gone)}",
+                fix=f"restore it (git checkout {gone.commit.sha[:7]}^ -- {gone.path}) and close "
+                "it with a reason (e.g. duplicate of another record) instead of deleting it",
+            )
+
+
+class GitLateRecord(HistoryRule):
+    """An incident was first committed long after it was detected.
+
+    What it checks:
+      The number of business days (policy calendar) from ``detected_at``, as the first
+      readable version stated it, to the landing of the record's first commit is at most
+      ``history.late_record_business_days``.
+
+    Why auditors care:
+      An incident written up days later is reconstructed from memory: its timestamps and
+      notifications are less trustworthy, and it missed the response it should have driven.
+
+    Failing example:
+      detected_at: 2026-03-02T09:00:00Z   # first committed Friday 2026-03-06
+
+    Passing example:
+      detected_at: 2026-03-02T09:00:00Z   # first committed 2026-03-02T09:40:00Z
+
+    Policy settings:
+      history.late_record_business_days (default 2), business_days, holidays, timezone.
+    """
+
+    id = "GIT-LATE-RECORD"
+    severity = "warning"
+    kinds = ("incident",)
+    summary = "incident first committed long after detection"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        allowed = ctx.ledger.policy.late_record_business_days
+        for _, history in self.histories(ctx):
+            first = next(history.readable(), None)
+            if first is None or history.deleted:
+                continue
+            try:
+                detected = parse_timestamp((first.data or {}).get("detected_at"))  # type: ignore[arg-type]
+            except ValueError:
+                continue
+            days = ctx.calendar.business_days_between(detected, history.first.landed_at)
+            if days > allowed:
+                yield self.at(
+                    ctx,
+                    history,
+                    f"first committed {days} business days after detection "
+                    f"({ts(detected)}): {landed(history.first)}; policy allows {allowed}",
+                    "detected_at",
+                    fix="commit the incident record when the incident starts and update it as "
+                    "it goes",
+                )
+
+
+class GitDowngrade(HistoryRule):
+    """An incident's priority was lowered in a way that removed a PIR or notification duty.
+
+    What it checks:
+      Every change of ``priority`` in the history to a lower priority (later in the policy's
+      ``priorities`` list) whose new priority drops ``pir_required`` or
+      ``notification_required`` that the old one had, unless the incident's current
+      priority has that duty again.
+
+    Why auditors care:
+      Lowering a P2 to P3 after detection makes the PIR and stakeholder notifications
+      disappear from the obligations and the KPIs; a real re-triage should be rare and
+      explained, a convenient one is a control failure.
+
+    Failing example:
+      priority: P2   # commit 1; commit 2 (an hour later): priority: P3
+
+    Passing example:
+      priority: P3   # commit 1; commit 2: priority: P4 (no duty removed)
+
+    Policy settings:
+      priorities.<P>.pir_required, priorities.<P>.notification_required.
+    """
+
+    id = "GIT-DOWNGRADE"
+    kinds = ("incident",)
+    summary = "incident priority lowered, removing a PIR or notification duty"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        priorities = ctx.ledger.policy.priorities
+        rank = {name: i for i, name in enumerate(priorities)}
+
+        def duties(name: object) -> set[str]:
+            p = priorities.get(name) if isinstance(name, str) else None
+            if p is None:
+                return set()
+            return {
+                d
+                for d, on in (("PIR", p.pir_required), ("notification", p.notification_required))
+                if on
+            }
+
+        for _, history in self.histories(ctx):
+            now = duties(current(history).get("priority"))
+            for change in transitions(history, "priority"):
+                old, new = change.old, change.new
+                if not (isinstance(old, str) and isinstance(new, str)):
+                    continue
+                lost = duties(old) - duties(new) - now
+                if rank.get(new, -1) <= rank.get(old, len(rank)) or not lost:
+                    continue
+                yield self.at(
+                    ctx,
+                    history,
+                    f"priority lowered from {old} to {new} by {landed(change.version)}, "
+                    f"removing the {' and '.join(sorted(lost))} requirement",
+                    "priority",
+                    fix=f"if it was a {old} incident, restore the priority and meet its duties; "
+                    "a genuine re-triage needs a waiver with the commander's reason",
+                )
+
+
+class GitRubberStamp(HistoryRule):
+    """A runbook's reviews only bumped ``last_reviewed``, several times in a row.
+
+    What it checks:
+      The latest versions of a runbook: when at least ``history.rubber_stamp_repeats``
+      consecutive versions changed ``last_reviewed`` and nothing else (front matter and
+      Markdown body), up to now, the runbook is being rubber-stamped. A version that
+      changes anything else ends the run; one that changes nothing (a rename) is ignored.
+      The body is compared only when the history index records it; without it a review
+      cannot be told from a stamp, and the rule reports nothing.
+
+    Why auditors care:
+      ``last_reviewed`` is what RB-STALE trusts. Bumping the date without reading the
+      runbook keeps it "fresh" while its commands and contacts drift out of date.
+
+    Failing example:
+      last_reviewed: "2026-01-10" -> "2026-04-12" -> "2026-07-15"   # nothing else changed
+
+    Passing example:
+      last_reviewed: "2026-04-12"   # same commit updates the Mitigation section
+
+    Policy settings:
+      history.rubber_stamp_repeats (default 2).
+    """
+
+    id = "GIT-RUBBER-STAMP"
+    severity = "warning"
+    kinds = ("runbook",)
+    summary = "runbook reviews only bump last_reviewed, repeatedly"
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        repeats = max(1, ctx.ledger.policy.rubber_stamp_repeats)
+        for _, history in self.histories(ctx):
+            if history.deleted:
+                continue
+            run: list[Version] = []
+            previous: Version | None = None
+            for version in history.readable():
+                if previous is not None:
+                    fields = {c.field for c in diff_fields(previous.data or {}, version.data or {})}
+                    before, after = body(previous), body(version)
+                    if before is None or after is None or before != after:
+                        run = []
+                    elif fields == {"last_reviewed"}:
+                        run.append(version)
+                    elif fields:
+                        run = []
+                previous = version
+            if len(run) >= repeats:
+                yield self.at(
+                    ctx,
+                    history,
+                    f"the last {len(run)} reviews only changed last_reviewed (latest: "
+                    f"{landed(run[-1])}); policy flags {repeats} in a row",
+                    "last_reviewed",
+                    fix="review the runbook for real: check every command, dashboard and "
+                    "contact, and update what changed",
+                )
+
+
+RULES: tuple[type[Rule], ...] = (
+    GitProvenance,
+    GitAfterClose,
+    GitBackdated,
+    GitDeleted,
+    GitLateRecord,
+    GitDowngrade,
+    GitRubberStamp,
+)

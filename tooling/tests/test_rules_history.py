@@ -1,0 +1,627 @@
+"""GIT-* rules on hand-made history indexes: a failing, a passing and a boundary case each,
+with exact positions, plus the bad input history brings (unreadable versions, renames,
+deletions, dates out of order, identities differing in case or spaces).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+
+from opsledger.audit import AuditOptions, run_audit
+from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
+from opsledger.loading import load_text
+from opsledger.model.ledger import load_ledger
+from opsledger.rules import RULES
+from opsledger.timeutil import parse_timestamp
+
+from conftest import INCIDENT, RUNBOOK, Hit, Repo
+
+LENA = Identity("Lena Fischer", "lena.fischer@example.com")
+PRIYA = Identity("Priya Shah", "priya.shah@example.com")
+TOM = Identity("Tom Becker", "tom.becker@example.com")
+AS_OF = "2026-06-30T12:00:00Z"
+
+CHG_PATH = "records/changes/CHG-2026-0107.yaml"
+CHG = """\
+id: CHG-2026-0107
+title: Raise the orders-db connection pool to 120
+type: normal
+risk: low
+status: approved
+services: [orders-db]
+requested_by: lena.fischer@example.com
+implementer: marco.rossi@example.com
+description: Raise max_connections on orders-db from 60 to 120 and the pool to match.
+justification: The pool was exhausted in INC-2026-0042; peak usage is 55 of 60 connections.
+impact: Connections drop for about 5 seconds while pgbouncer reloads; checkout retries.
+window:
+  start: 2026-03-10T21:00:00Z
+  end: 2026-03-10T23:00:00Z
+rollback:
+  plan: Set max_connections back to 60 with the pool-size playbook and reload pgbouncer.
+  trigger: Checkout error rate above 1% or replication lag above 30 seconds.
+  tested: true
+  estimated_duration: 15m
+approvals: []
+"""
+APPROVAL = """\
+approvals:
+  - by: {by}
+    role: cab
+    at: {at}
+    decision: approved
+"""
+INC_PATH = "records/incidents/INC-2026-0001.yaml"
+PIR_PATH = "records/pirs/PIR-2026-0001.md"
+PIR = """\
+---
+id: PIR-2026-0001
+incident: INC-2026-0001
+status: in-review
+authors: [lena.fischer@example.com]
+root_cause: A deploy halved the orders-db connection pool size.
+actions:
+  - id: A1
+    title: Alert on orders-db pool usage above 80%
+    type: detective
+    owner: lena.fischer@example.com
+    due: "2026-04-30"
+    status: open
+    verification: The alert fires in the staging load test at 85% pool usage.
+---
+## Summary
+Checkout failed.
+"""
+RB_PATH = "runbooks/RB-0003-orders-db-pool.md"
+
+_shas = (f"{n:07x}".ljust(40, "0") for n in itertools.count(0xA1B2C30))
+
+
+def data(text: str) -> dict[str, Any]:
+    doc = load_text(text, markdown=text.startswith("---"))
+    assert isinstance(doc.data, dict)
+    return doc.data
+
+
+def commit(
+    when: str,
+    who: Identity = LENA,
+    *,
+    landed: str | None = None,
+    signed: bool = False,
+    committer: Identity | None = None,
+) -> Commit:
+    sha = next(_shas)
+    moment = parse_timestamp(when)
+    return Commit(
+        sha=sha,
+        author=who,
+        authored_at=moment,
+        committer=committer or who,
+        committed_at=moment,
+        landed_sha=sha if landed is None else "f" * 40,
+        landed_at=parse_timestamp(landed or when),
+        signed=signed,
+    )
+
+
+def version(
+    text: str | None,
+    when: str,
+    who: Identity = LENA,
+    *,
+    path: str = CHG_PATH,
+    error: str | None = None,
+    **kw: Any,
+) -> Version:
+    """A version with the fields of ``text`` (None: a deletion; with ``error``: unreadable)."""
+    c = commit(when, who, **kw)
+    if text is None:
+        return Version(c, path, None, None)
+    if error is not None:
+        return Version(c, path, "b" + c.sha[1:], None, error)
+    return Version(c, path, "b" + c.sha[1:], data(text))
+
+
+@dataclass(frozen=True)
+class BodyVersion(Version):
+    """A version as the history index would give it once it records Markdown bodies."""
+
+    body: str | None = None
+
+
+def audit(
+    repo: Repo, rule: str, *histories: tuple[str, list[Version]], since: date | None = None
+) -> list[Hit]:
+    index = HistoryIndex(head="f" * 40, since=since)
+    for record_id, versions in histories:
+        index.records[record_id] = RecordHistory(record_id, versions)
+    options = AuditOptions(as_of=parse_timestamp(AS_OF), select=(rule,), history=index)
+    return [
+        Hit(f.path, f.line, f.column, f.rule, f.severity, f.message)
+        for f in run_audit(load_ledger(repo.root), options)
+    ]
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def approved(by: str = "priya.shah@example.com", at: str = "2026-03-09T10:00:00Z") -> str:
+    return CHG.replace("approvals: []\n", APPROVAL.format(by=by, at=at))
+
+
+# ------------------------------------------------------------------ every rule
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.id.startswith("GIT-")], ids=str)
+def test_without_history_index_history_rules_find_nothing(repo: Repo, rule: Any) -> None:
+    repo.write(CHG_PATH, approved(), dedent=False)
+    ledger = load_ledger(repo.root)
+    assert run_audit(ledger, AuditOptions(as_of=parse_timestamp(AS_OF), select=(rule.id,))) == []
+
+
+def test_imported_records_are_skipped_by_every_history_rule(repo: Repo) -> None:
+    repo.write(CHG_PATH, approved(), dedent=False)
+    forged = [
+        version(CHG, "2026-03-01T09:00:00Z"),
+        version(approved(), "2026-03-12T09:00:00Z"),  # by Lena: forged and backdated
+    ]
+    assert audit(repo, "GIT", ("CHG-2026-0107", forged), since=date(2026, 3, 2)) == []
+    assert {h.rule for h in audit(repo, "GIT", ("CHG-2026-0107", forged))} == {
+        "GIT-PROVENANCE",
+        "GIT-BACKDATED",
+    }
+
+
+# ------------------------------------------------------------------ GIT-PROVENANCE
+
+
+def test_provenance_approval_added_by_someone_else(repo: Repo) -> None:
+    text = approved()
+    repo.write(CHG_PATH, text, dedent=False)
+    history = [
+        version(CHG, "2026-03-01T09:00:00Z"),
+        version(text, "2026-03-09T10:05:00Z", Identity("LENA fischer", "Lena.Fischer@Example.com")),
+    ]
+    hits = audit(repo, "GIT-PROVENANCE", ("CHG-2026-0107", history))
+    assert [(h.path, h.line, h.column) for h in hits] == [(CHG_PATH, line_of(text, "  - by:"), 9)]
+    assert hits[0].message == (
+        "approval by priya.shah@example.com (cab, approved) was added by commit "
+        f"{history[1].commit.sha[:7]} by LENA fischer <Lena.Fischer@Example.com>, landed "
+        "2026-03-09T10:05:00Z, not by priya.shah@example.com"
+    )
+
+
+def test_provenance_identity_compared_without_case_and_spaces(repo: Repo) -> None:
+    text = approved(by='" Priya.Shah@Example.COM "')
+    repo.write(CHG_PATH, text, dedent=False)
+    history = [
+        version(CHG, "2026-03-01T09:00:00Z"),
+        version(text, "2026-03-09T10:05:00Z", Identity("P. Shah", "PRIYA.SHAH@example.com ")),
+    ]
+    assert audit(repo, "GIT-PROVENANCE", ("CHG-2026-0107", history)) == []
+
+
+def test_provenance_signed_commit_by_the_approver_counts(repo: Repo) -> None:
+    text = approved()
+    repo.write(CHG_PATH, text, dedent=False)
+
+    def history(signed: bool) -> list[Version]:
+        return [
+            version(CHG, "2026-03-01T09:00:00Z"),
+            version(text, "2026-03-09T10:05:00Z", TOM, committer=PRIYA, signed=signed),
+        ]
+
+    assert audit(repo, "GIT-PROVENANCE", ("CHG-2026-0107", history(True))) == []
+    assert len(audit(repo, "GIT-PROVENANCE", ("CHG-2026-0107", history(False)))) == 1
+
+
+def test_provenance_edited_decision_is_judged_by_who_edited_it(repo: Repo) -> None:
+    rejected = approved().replace("decision: approved", "decision: rejected")
+    repo.write(CHG_PATH, approved(), dedent=False)
+    history = [
+        version(CHG, "2026-03-01T09:00:00Z"),
+        version(rejected, "2026-03-09T10:05:00Z", PRIYA),
+        version(approved(), "2026-03-09T11:00:00Z", LENA),  # the requester flips it
+    ]
+    hits = audit(repo, "GIT-PROVENANCE", ("CHG-2026-0107", history))
+    assert len(hits) == 1 and "Lena Fischer <lena.fischer@example.com>" in hits[0].message
+
+
+def test_provenance_tolerates_unreadable_versions(repo: Repo) -> None:
+    text = approved()
+    repo.write(CHG_PATH, text, dedent=False)
+    broken = "YAML syntax error at 3:1"
+
+    def history(who: Identity) -> list[Version]:
+        return [
+            version(CHG, "2026-03-01T09:00:00Z"),
+            version("", "2026-03-09T10:05:00Z", who, error=broken),  # adds it, breaks YAML
+            version(text, "2026-03-09T10:30:00Z", TOM),  # fixes the syntax
+        ]
+
+    assert audit(repo, "GIT-PROVENANCE", ("CHG-2026-0107", history(PRIYA))) == []
+    hits = audit(repo, "GIT-PROVENANCE", ("CHG-2026-0107", history(LENA)))
+    assert len(hits) == 1 and "(after unreadable versions)" in hits[0].message
+
+
+def test_provenance_pir_review(repo: Repo) -> None:
+    text = PIR.replace(
+        "root_cause:",
+        "reviewers:\n  - by: priya.shah@example.com\n    at: 2026-03-09T15:00:00Z\n"
+        "    decision: approved\nroot_cause:",
+    )
+    repo.write(PIR_PATH, text, dedent=False)
+    for who, expected in ((PRIYA, 0), (LENA, 1)):
+        history = [
+            version(PIR, "2026-03-08T09:00:00Z", path=PIR_PATH),
+            version(text, "2026-03-09T15:10:00Z", who, path=PIR_PATH),
+        ]
+        hits = audit(repo, "GIT-PROVENANCE", ("PIR-2026-0001", history))
+        assert len(hits) == expected
+    assert hits[0].message.startswith("review by priya.shah@example.com (approved) was added")
+    assert (hits[0].path, hits[0].line) == (PIR_PATH, line_of(text, "  - by:"))
+
+
+# ------------------------------------------------------------------ GIT-AFTER-CLOSE
+
+CLOSED = INCIDENT.replace("status: open", "status: closed") + (
+    "acknowledged_at: 2026-03-04T09:20:00Z\n"
+    "mitigated_at: 2026-03-04T10:00:00Z\n"
+    "resolved_at: 2026-03-04T11:00:00Z\n"
+    "closed_at: 2026-03-05T09:00:00Z\n"
+    "resolution: Rolled back the deploy that halved the pool; pool size restored to 60.\n"
+)
+SOFTER = CLOSED.replace("about a fifth of", "a few")
+NOTICE = (
+    "notifications:\n  - at: {at}\n    kind: {kind}\n    audience: [customer-support]\n"
+    '    channel: "slack:#incidents"\n    summary: Checkout is working again.\n'
+)
+
+
+def closed_then(text: str, when: str = "2026-03-09T08:00:00Z", **kw: Any) -> list[Version]:
+    return [
+        version(INCIDENT, "2026-03-04T09:30:00Z", path=INC_PATH),
+        version(CLOSED, "2026-03-05T09:05:00Z", path=INC_PATH),
+        version(text, when, TOM, path=INC_PATH, **kw),
+    ]
+
+
+def test_after_close_names_fields_commit_author_and_times(repo: Repo) -> None:
+    repo.write(INC_PATH, SOFTER, dedent=False)
+    history = closed_then(SOFTER)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history))
+    assert [(h.path, h.line, h.column) for h in hits] == [(INC_PATH, line_of(SOFTER, "impact"), 9)]
+    assert hits[0].message == (
+        f"impact changed after the record was closed ({history[2].commit.sha[:7]} by Tom Becker "
+        "<tom.becker@example.com>, landed 2026-03-09T08:00:00Z; closed by "
+        f"{history[1].commit.sha[:7]} on 2026-03-05T09:05:00Z)"
+    )
+
+
+def test_after_close_edits_landing_with_the_closure_are_one_change(repo: Repo) -> None:
+    repo.write(INC_PATH, SOFTER, dedent=False)
+    history = closed_then(SOFTER, "2026-03-05T09:00:00Z")
+    merged = [
+        history[0],
+        Version(
+            Commit(**{**vars(history[1].commit), "landed_sha": "e" * 40}),
+            INC_PATH,
+            "b1",
+            history[1].data,
+        ),
+        Version(
+            Commit(**{**vars(history[2].commit), "landed_sha": "e" * 40}),
+            INC_PATH,
+            "b2",
+            history[2].data,
+        ),
+    ]
+    assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", merged)) == []
+
+
+def test_after_close_proper_reopen_is_not_an_edit(repo: Repo) -> None:
+    reopened = (
+        CLOSED.replace("status: closed", "status: mitigated")
+        .replace("closed_at: 2026-03-05T09:00:00Z\n", "")
+        .replace("resolved_at: 2026-03-04T11:00:00Z\n", "")
+        .replace(
+            "resolution: Rolled back the deploy that halved the pool; pool size restored to 60.\n",
+            "",
+        )
+        + "reopened:\n  - at: 2026-03-06T10:00:00Z\n"
+        + "    reason: Errors returned at the morning peak.\n"
+    )
+    repo.write(INC_PATH, reopened, dedent=False)
+    history = closed_then(reopened)
+    assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history)) == []
+    unrecorded = reopened[: reopened.index("reopened:")]
+    repo.write(INC_PATH, unrecorded, dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(unrecorded)))
+    assert len(hits) == 1
+    assert hits[0].message.startswith("closed_at, resolution, resolved_at, status changed after")
+
+
+def test_after_close_late_resolution_notice_is_allowed_backfill_is_not(repo: Repo) -> None:
+    late = CLOSED + NOTICE.format(at="2026-03-06T09:00:00Z", kind="resolution")
+    repo.write(INC_PATH, late, dedent=False)
+    assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(late))) == []
+    backfill = CLOSED + NOTICE.format(at="2026-03-04T09:40:00Z", kind="initial")
+    repo.write(INC_PATH, backfill, dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(backfill)))
+    assert len(hits) == 1 and hits[0].message.startswith("notifications.0.at, notifications.0")
+    assert (hits[0].line, hits[0].column) == (line_of(backfill, "  - at:"), 3)
+
+
+def test_after_close_pir_action_progress_is_allowed(repo: Repo) -> None:
+    approved_pir = PIR.replace("status: in-review", "status: approved")
+    done = approved_pir.replace("status: open", "status: done\n    tracker: OPS-1234")
+    retitled = approved_pir.replace("above 80%", "above 90%")
+    for text, expected in ((done, []), (retitled, ["actions"])):
+        repo.write(PIR_PATH, text, dedent=False)
+        history = [
+            version(PIR, "2026-03-08T09:00:00Z", path=PIR_PATH),
+            version(approved_pir, "2026-03-09T15:00:00Z", PRIYA, path=PIR_PATH),
+            version(text, "2026-04-20T09:00:00Z", path=PIR_PATH),
+        ]
+        hits = audit(repo, "GIT-AFTER-CLOSE", ("PIR-2026-0001", history))
+        assert [h.message.split(" ")[0] for h in hits] == [f"{e}.A1.title" for e in expected]
+    assert "changed after the record was approved" in hits[0].message
+
+
+def test_after_close_pir_body_compared_when_the_index_records_it(repo: Repo) -> None:
+    approved_pir = PIR.replace("status: in-review", "status: approved")
+    repo.write(PIR_PATH, approved_pir, dedent=False)
+    history = [
+        version(PIR, "2026-03-08T09:00:00Z", path=PIR_PATH),
+        version(approved_pir, "2026-03-09T15:00:00Z", PRIYA, path=PIR_PATH),
+        version(approved_pir, "2026-04-20T09:00:00Z", path=PIR_PATH),
+    ]
+    bodies: list[Version] = [
+        BodyVersion(**vars(v), body=b) for v, b in zip(history, ["a", "a", "b"], strict=True)
+    ]
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("PIR-2026-0001", bodies))
+    assert [h.message.split(" ")[0] for h in hits] == ["body"]
+    assert audit(repo, "GIT-AFTER-CLOSE", ("PIR-2026-0001", history)) == []
+
+
+def test_after_close_unreadable_version_and_closed_change(repo: Repo) -> None:
+    repo.write(INC_PATH, CLOSED, dedent=False)
+    history = closed_then("", error="YAML syntax error at 2:1")
+    history.append(version(CLOSED, "2026-03-09T09:00:00Z", TOM, path=INC_PATH))  # restored
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history))
+    assert [h.message.split(" changed")[0] for h in hits] == ["(unreadable)"]
+    closed = approved().replace("status: approved", "status: closed")
+    repo.write(CHG_PATH, closed.replace("low", "medium", 1), dedent=False)
+    changes = [
+        version(closed, "2026-03-11T09:00:00Z", PRIYA),
+        version(closed.replace("risk: low", "risk: medium"), "2026-03-12T09:00:00Z", LENA),
+    ]
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("CHG-2026-0107", changes))
+    assert [h.message.split(" ")[0] for h in hits] == ["risk"]
+
+
+def test_after_close_rename_is_no_change(repo: Repo) -> None:
+    repo.write(INC_PATH, CLOSED, dedent=False)
+    history = closed_then(CLOSED)
+    history[2] = version(CLOSED, "2026-03-09T08:00:00Z", TOM, path="records/incidents/x.yaml")
+    assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history)) == []
+
+
+# ------------------------------------------------------------------ GIT-BACKDATED
+
+
+@pytest.mark.parametrize(
+    ("landed", "found"),
+    [("2026-03-09T11:00:00Z", False), ("2026-03-09T11:00:01Z", True)],  # tolerance 1h
+)
+def test_backdated_approval_against_the_landing_time(repo: Repo, landed: str, found: bool) -> None:
+    text = approved()
+    repo.write(CHG_PATH, text, dedent=False)
+    history = [
+        version(CHG, "2026-03-01T09:00:00Z"),
+        version(text, "2026-03-09T10:01:00Z", PRIYA, landed=landed),  # a merged pull request
+    ]
+    hits = audit(repo, "GIT-BACKDATED", ("CHG-2026-0107", history))
+    assert [(h.line, h.column) for h in hits] == ([(line_of(text, "    at:"), 9)] if found else [])
+    if found:
+        assert hits[0].message == (
+            "approval by priya.shah@example.com claims 2026-03-09T10:00:00Z but commit "
+            f"{history[1].commit.sha[:7]} by Priya Shah <priya.shah@example.com>, landed "
+            "2026-03-09T11:00:01Z: 1h 00m later, over the 1h 00m tolerance"
+        )
+
+
+def test_backdated_commit_dates_out_of_order(repo: Repo) -> None:
+    """A commit whose date was set back: flagged, and its approval measured from the
+    previous version's landing."""
+    text = approved(at="2026-03-05T10:00:00Z")
+    repo.write(CHG_PATH, text, dedent=False)
+    history = [
+        version(CHG, "2026-03-01T09:00:00Z"),
+        version(CHG.replace("risk: low", "risk: low "), "2026-03-09T09:00:00Z", TOM),
+        version(text, "2026-03-05T10:05:00Z", PRIYA),  # landed "before" the previous one
+    ]
+    hits = audit(repo, "GIT-BACKDATED", ("CHG-2026-0107", history))
+    assert [h.line for h in hits] == [1, line_of(text, "    at:")]
+    assert hits[0].message.endswith(
+        "landed 2026-03-05T10:05:00Z: 3d 22h before an earlier version of the record landed "
+        "(2026-03-09T09:00:00Z); commit dates out of order"
+    )
+    assert "(its own date says 2026-03-05T10:05:00Z): 3d 23h later" in hits[1].message
+
+
+def test_backdated_pir_review(repo: Repo) -> None:
+    text = PIR.replace(
+        "root_cause:",
+        "reviewers:\n  - by: priya.shah@example.com\n    at: 2026-03-01T15:00:00Z\n"
+        "    decision: approved\nroot_cause:",
+    )
+    repo.write(PIR_PATH, text, dedent=False)
+    history = [version(text, "2026-03-09T15:10:00Z", PRIYA, path=PIR_PATH)]
+    hits = audit(repo, "GIT-BACKDATED", ("PIR-2026-0001", history))
+    assert [h.message.split(" claims")[0] for h in hits] == ["review by priya.shah@example.com"]
+
+
+# ------------------------------------------------------------------ GIT-DELETED
+
+
+def test_deleted_record_points_at_the_path_it_had(repo: Repo) -> None:
+    old = "records/incidents/2026/INC-2026-0001.yaml"
+    history = [
+        version(INCIDENT, "2026-03-04T09:30:00Z", path=old),
+        version(None, "2026-03-04T12:00:00Z", TOM, path=old),
+    ]
+    hits = audit(repo, "GIT-DELETED", ("INC-2026-0001", history))
+    assert [(h.path, h.line, h.column, h.severity) for h in hits] == [(old, 1, 1, "error")]
+    assert hits[0].message == (
+        f"INC-2026-0001 was deleted by commit {history[1].commit.sha[:7]} by Tom Becker "
+        "<tom.becker@example.com>, landed 2026-03-04T12:00:00Z"
+    )
+    assert audit(repo, "GIT-DELETED", ("INC-2026-0001", history), since=date(2026, 3, 5)) == []
+
+
+def test_moved_record_is_not_deleted(repo: Repo) -> None:
+    """Deleted at one path and added at another without rename detection: the ID lives on."""
+    repo.write(INC_PATH, INCIDENT, dedent=False)
+    old = "records/incidents/2026/INC-2026-0001.yaml"
+    history = [
+        version(INCIDENT, "2026-03-04T09:30:00Z", path=old),
+        version(INCIDENT, "2026-03-05T09:00:00Z", path=INC_PATH),
+        version(None, "2026-03-05T09:00:00Z", path=old),
+    ]
+    assert audit(repo, "GIT-DELETED", ("INC-2026-0001", history)) == []
+
+
+# ------------------------------------------------------------------ GIT-LATE-RECORD
+
+
+@pytest.mark.parametrize(
+    ("first", "days"),
+    [
+        ("2026-03-06T23:59:00Z", None),  # Wednesday detection, Friday: 2 business days
+        ("2026-03-07T10:00:00Z", None),  # Saturday is no business day
+        ("2026-03-09T00:30:00Z", 3),  # Monday
+    ],
+)
+def test_late_record_counts_business_days(repo: Repo, first: str, days: int | None) -> None:
+    repo.write(INC_PATH, INCIDENT, dedent=False)  # detected Wednesday 2026-03-04T09:12:00Z
+    history = [version(INCIDENT, first, path=INC_PATH)]
+    hits = audit(repo, "GIT-LATE-RECORD", ("INC-2026-0001", history))
+    if days is None:
+        assert hits == []
+        return
+    assert [(h.line, h.column, h.severity) for h in hits] == [
+        (line_of(INCIDENT, "detected_at"), 14, "warning")
+    ]
+    assert hits[0].message == (
+        f"first committed {days} business days after detection (2026-03-04T09:12:00Z): commit "
+        f"{history[0].commit.sha[:7]} by Lena Fischer <lena.fischer@example.com>, landed "
+        f"{first}; policy allows 2"
+    )
+
+
+def test_late_record_uses_detection_as_first_stated(repo: Repo) -> None:
+    moved = INCIDENT.replace("2026-03-04T09:12:00Z", "2026-03-08T09:12:00Z")
+    repo.write(INC_PATH, moved, dedent=False)
+    history = [
+        version("", "2026-03-10T09:00:00Z", path=INC_PATH, error="YAML syntax error at 1:1"),
+        version(INCIDENT, "2026-03-10T09:05:00Z", path=INC_PATH),
+        version(moved, "2026-03-10T10:00:00Z", path=INC_PATH),  # detection moved later
+    ]
+    hits = audit(repo, "GIT-LATE-RECORD", ("INC-2026-0001", history))
+    assert len(hits) == 1 and "(2026-03-04T09:12:00Z)" in hits[0].message
+    assert f"commit {history[0].commit.sha[:7]}" in hits[0].message  # the first, unreadable one
+
+
+# ------------------------------------------------------------------ GIT-DOWNGRADE
+
+
+@pytest.mark.parametrize(
+    ("priorities", "lost"),
+    [
+        (["P2", "P3"], "PIR and notification"),
+        (["P1", "P2"], None),  # both need a PIR and notifications
+        (["P3", "P4"], None),
+        (["P2", "P3", "P2"], None),  # put back
+        (["P4", "P1", "P4"], "PIR and notification"),
+    ],
+)
+def test_downgrade_removing_obligations(
+    repo: Repo, priorities: list[str], lost: str | None
+) -> None:
+    texts = [INCIDENT.replace("priority: P3", f"priority: {p}") for p in priorities]
+    repo.write(INC_PATH, texts[-1], dedent=False)
+    history = [
+        version(text, f"2026-03-04T{10 + i:02d}:00:00Z", path=INC_PATH)
+        for i, text in enumerate(texts)
+    ]
+    hits = audit(repo, "GIT-DOWNGRADE", ("INC-2026-0001", history))
+    if lost is None:
+        assert hits == []
+        return
+    old, new = priorities[-2:]
+    assert [(h.line, h.column) for h in hits] == [(3, 11)]
+    assert hits[0].message == (
+        f"priority lowered from {old} to {new} by commit {history[-1].commit.sha[:7]} by Lena "
+        f"Fischer <lena.fischer@example.com>, landed {history[-1].landed_at:%Y-%m-%dT%H:%M:%SZ}, "
+        f"removing the {lost} requirement"
+    )
+
+
+# ------------------------------------------------------------------ GIT-RUBBER-STAMP
+
+REVIEWED = RUNBOOK.replace("2026-03-01", "{day}")
+
+
+def reviews(*steps: tuple[str, str]) -> list[Version]:
+    """Runbook versions (last_reviewed, body) with their bodies recorded."""
+    return [
+        BodyVersion(
+            **vars(version(REVIEWED.format(day=day), f"{day}T10:00:00Z", path=RB_PATH)), body=b
+        )
+        for day, b in steps
+    ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "run"),
+    [
+        ([("2026-01-05", "a"), ("2026-02-05", "a"), ("2026-03-05", "a")], 2),
+        ([("2026-01-05", "a"), ("2026-02-05", "a"), ("2026-03-05", "b")], None),
+        (
+            [("2026-01-05", "a"), ("2026-02-05", "a"), ("2026-03-05", "b"), ("2026-04-05", "b")],
+            None,
+        ),
+        ([("2026-01-05", "a"), ("2026-02-05", "b"), ("2026-03-05", "b"), ("2026-04-05", "b")], 2),
+    ],
+)
+def test_rubber_stamp_trailing_run(
+    repo: Repo, steps: list[tuple[str, str]], run: int | None
+) -> None:
+    final = REVIEWED.format(day=steps[-1][0])
+    repo.write(RB_PATH, final, dedent=False)
+    hits = audit(repo, "GIT-RUBBER-STAMP", ("RB-0003", reviews(*steps)))
+    if run is None:
+        assert hits == []
+        return
+    assert [(h.line, h.column, h.severity) for h in hits] == [
+        (line_of(final, "last_reviewed"), 16, "warning")
+    ]
+    assert hits[0].message.startswith(f"the last {run} reviews only changed last_reviewed")
+    assert hits[0].message.endswith("policy flags 2 in a row")
+
+
+def test_rubber_stamp_needs_the_body_and_ignores_renames(repo: Repo) -> None:
+    repo.write(RB_PATH, REVIEWED.format(day="2026-03-05"), dedent=False)
+    stamps = reviews(("2026-01-05", "a"), ("2026-02-05", "a"), ("2026-03-05", "a"))
+    moved = BodyVersion(**{**vars(stamps[2]), "path": "runbooks/RB-0003-pool.md"})
+    assert len(audit(repo, "GIT-RUBBER-STAMP", ("RB-0003", [*stamps, moved]))) == 1
+    unknown = [Version(v.commit, v.path, v.blob, v.data) for v in stamps]
+    assert audit(repo, "GIT-RUBBER-STAMP", ("RB-0003", unknown)) == []
