@@ -404,3 +404,22 @@ def test_kpi_yaml_fixture_round_trips() -> None:
     """The YAML helpers write strings, never YAML timestamps (the strict loader's contract)."""
     text = yaml.safe_dump({"at": "2026-03-02T09:00:00Z"})
     assert text.strip() == "at: '2026-03-02T09:00:00Z'"
+
+
+def test_edits_landing_with_the_closing_commit_are_not_edits_after_close() -> None:
+    from dataclasses import replace
+
+    from opsledger.kpis.trail import edits_after_close
+
+    closed = version("INC-2026-0001", "2026-03-03T10:00:00Z", {"status": "closed", "impact": "a"})
+    merge = closed.commit.landed_sha
+    # a second commit of the same pull request lands with the same merge: not after closure
+    same = version("INC-2026-0001", "2026-03-03T10:00:00Z", {"status": "closed", "impact": "b"})
+    same = replace(same, commit=replace(same.commit, landed_sha=merge))
+    later = version("INC-2026-0001", "2026-03-04T10:00:00Z", {"status": "closed", "impact": "c"})
+    trail = RecordHistory("INC-2026-0001", [closed, same])
+    assert list(edits_after_close(trail, "incident")) == []
+    trail.versions.append(later)
+    assert [(v.commit.sha, f) for v, f in edits_after_close(trail, "incident")] == [
+        (later.commit.sha, ["impact"])
+    ]

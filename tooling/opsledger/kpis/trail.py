@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from opsledger.history.derive import transitions
-from opsledger.history.model import FieldChange, RecordHistory, Version
+from opsledger.history.model import FieldChange, RecordHistory, Version, diff_fields
 from opsledger.kpis.base import (
     IMPORTED,
     Excluded,
@@ -27,7 +27,7 @@ CLOSING: Mapping[str, frozenset[str]] = {
     "change": frozenset({"closed"}),
     "pir": frozenset({"approved"}),
 }
-_ACTION_STATUS = re.compile(r"actions\.[^.]+\.status\Z")
+_ACTION_PROGRESS = re.compile(r"actions\.[^.]+\.(status|verification|tracker)\Z")
 
 
 def _rank(name: Any) -> tuple[int, str] | None:
@@ -66,9 +66,10 @@ def priority_downgrades(ctx: KpiContext) -> Sample:
 
 
 def _allowed(kind: str) -> Callable[[FieldChange], bool]:
-    """Progress meant to happen after closure: an approved PIR's actions moving on."""
+    """Progress meant to happen after closure: an approved PIR's actions moving on
+    (their ``status``, ``verification`` and ``tracker``)."""
     if kind == "pir":
-        return lambda change: bool(_ACTION_STATUS.match(change.field))
+        return lambda change: bool(_ACTION_PROGRESS.match(change.field))
     return lambda change: False
 
 
@@ -80,20 +81,27 @@ def _reopens(data: Mapping[str, Any]) -> int:
 def edits_after_close(history: RecordHistory, kind: str) -> Iterator[tuple[Version, list[str]]]:
     """Each version that changed a closed (approved) record, with the fields it changed.
 
-    Not edits: a PIR action's ``status`` moving on, and a version that reopens an incident
-    (adds a ``reopened`` entry); once reopened, the record is open again until re-closed.
+    Not edits: versions landing with the closing one (one merged pull request), a PIR
+    action's progress, and a version that reopens an incident (adds a ``reopened`` entry);
+    once reopened, the record is open again until re-closed.
     """
-    closing = CLOSING.get(kind, frozenset())
+    closing_status = CLOSING.get(kind, frozenset())
     allowed = _allowed(kind)
-    closed, reopens = False, 0
-    for version, changes in history.changes():
+    closing: Version | None = None
+    previous: Mapping[str, Any] | None = None
+    for version in history.readable():
         data = version.data or {}
-        reopening = _reopens(data) > reopens
-        if closed and not reopening:
-            fields = [c.field for c in changes if not allowed(c)]
+        late = closing is not None and version.commit.landed_sha != closing.commit.landed_sha
+        reopen = previous is not None and _reopens(data) > _reopens(previous)
+        if late and previous is not None and data != previous and not reopen:
+            fields = [c.field for c in diff_fields(previous, data) if not allowed(c)]
             if fields:
                 yield version, fields
-        closed, reopens = data.get("status") in closing, _reopens(data)
+        if data.get("status") not in closing_status:
+            closing = None
+        elif closing is None:
+            closing = version
+        previous = data
 
 
 def edited_after_close(ctx: KpiContext) -> Sample:
