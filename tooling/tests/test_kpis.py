@@ -460,3 +460,20 @@ def test_recurrence_rates(repo: Repo) -> None:
     }
     # period: 0002-0005 (4). 30d: 0003 -> 1/4; 60d and 90d: 0002, 0003, 0004 -> 3/4
     assert rates == {30: 0.25, 60: 0.75, 90: 0.75}
+
+
+def test_priority_missing_from_policy_is_excluded_with_its_reason(repo: Repo) -> None:
+    resolved = {"status": "resolved", "resolution": RESOLUTION}
+    incident(repo, 1, "2026-03-02T09:00:00Z", resolved_at="2026-03-03T09:00:00Z", **resolved)
+    incident(
+        repo,
+        2,
+        "2026-03-02T09:00:00Z",
+        priority="P9",
+        resolved_at="2026-03-03T09:00:00Z",
+        **resolved,
+    )
+    result = kpi(repo, "sla_compliance")
+    # INC-0001: 1 day <= 5 days (P3): 1/1
+    assert (result.value, result.n) == (1.0, 1)
+    assert reasons(result) == [("INC-2026-0002", "priority P9 is not defined in policy.yaml")]

@@ -77,7 +77,11 @@ class KpiReport:
     results: tuple[KpiResult, ...]
 
     def get(self, kpi_id: str) -> KpiResult:
-        return next(r for r in self.results if r.kpi.id == kpi_id)
+        """The result of one KPI (KeyError when it was not computed)."""
+        for result in self.results:
+            if result.kpi.id == kpi_id:
+                return result
+        raise KeyError(kpi_id)
 
 
 def check_options(ledger: Ledger, options: KpiOptions) -> None:

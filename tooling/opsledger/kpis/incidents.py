@@ -34,6 +34,10 @@ MITIGATED_OR_LATER = frozenset({"mitigated", "resolved", "closed"})
 UNRESOLVED = frozenset({"open", "mitigated"})
 
 
+def no_clock(inc: Incident) -> str:
+    return f"priority {inc.priority or '(none)'} is not defined in policy.yaml"
+
+
 def incident_volume(ctx: KpiContext) -> Sample:
     incidents, excluded = ctx.incidents
     return sample((observe(inc, 1) for inc in incidents), excluded)
@@ -127,7 +131,7 @@ def sla_compliance(ctx: KpiContext) -> Sample:
         elif inc.resolved_at is None or inc.detected_at is None:
             out.append(Excluded(inc.id, f"status {inc.status} but no resolved_at"))
         elif clock is None:
-            out.append(Excluded(inc.id, f"priority {inc.priority} has no clock in policy.yaml"))
+            out.append(Excluded(inc.id, no_clock(inc)))
         else:
             took = inc.resolved_at - inc.detected_at
             obs.append(observe(inc, took <= clock.resolve_within))
@@ -142,7 +146,7 @@ def _notified(ctx: KpiContext) -> tuple[list[tuple[Incident, bool]], list[Exclud
     for inc in incidents:
         clock = ctx.ledger.policy.priorities.get(inc.priority or "")
         if clock is None:
-            out.append(Excluded(inc.id, f"priority {inc.priority} has no clock in policy.yaml"))
+            out.append(Excluded(inc.id, no_clock(inc)))
             continue
         missing = gap(inc, "notifications")
         if not clock.notification_required or inc.detected_at is None:
