@@ -1,15 +1,14 @@
 """History KPIs about the audit trail itself: priorities lowered in history and records
-changed after they were closed or approved."""
+changed after they were closed or approved (as the GIT-AFTER-CLOSE rule judges them)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
 from opsledger.history.derive import transitions
-from opsledger.history.model import FieldChange, RecordHistory, Version, diff_fields
+from opsledger.history.model import RecordHistory
 from opsledger.kpis.base import (
     IMPORTED,
     Excluded,
@@ -20,14 +19,6 @@ from opsledger.kpis.base import (
     sample,
 )
 from opsledger.kpis.timing import NOT_COMMITTED
-
-#: the status that closes each kind of record
-CLOSING: Mapping[str, frozenset[str]] = {
-    "incident": frozenset({"closed"}),
-    "change": frozenset({"closed"}),
-    "pir": frozenset({"approved"}),
-}
-_ACTION_PROGRESS = re.compile(r"actions\.[^.]+\.(status|verification|tracker)\Z")
 
 
 def _rank(name: Any) -> tuple[int, str] | None:
@@ -65,43 +56,14 @@ def priority_downgrades(ctx: KpiContext) -> Sample:
     return sample(obs, out)
 
 
-def _allowed(kind: str) -> Callable[[FieldChange], bool]:
-    """Progress meant to happen after closure: an approved PIR's actions moving on
-    (their ``status``, ``verification`` and ``tracker``)."""
-    if kind == "pir":
-        return lambda change: bool(_ACTION_PROGRESS.match(change.field))
-    return lambda change: False
+def edited_records(ctx: KpiContext) -> frozenset[str]:
+    """Records with a GIT-AFTER-CLOSE finding: the rule decides what an edit after closure
+    is (so the KPI and the audit never disagree), whatever the policy selects or waives."""
+    from opsledger.rules.base import Context
+    from opsledger.rules.history import GitAfterClose
 
-
-def _reopens(data: Mapping[str, Any]) -> int:
-    entries = data.get("reopened")
-    return len(entries) if isinstance(entries, list) else 0
-
-
-def edits_after_close(history: RecordHistory, kind: str) -> Iterator[tuple[Version, list[str]]]:
-    """Each version that changed a closed (approved) record, with the fields it changed.
-
-    Not edits: versions landing with the closing one (one merged pull request), a PIR
-    action's progress, and a version that reopens an incident (adds a ``reopened`` entry);
-    once reopened, the record is open again until re-closed.
-    """
-    closing_status = CLOSING.get(kind, frozenset())
-    allowed = _allowed(kind)
-    closing: Version | None = None
-    previous: Mapping[str, Any] | None = None
-    for version in history.readable():
-        data = version.data or {}
-        late = closing is not None and version.commit.landed_sha != closing.commit.landed_sha
-        reopen = previous is not None and _reopens(data) > _reopens(previous)
-        if late and previous is not None and data != previous and not reopen:
-            fields = [c.field for c in diff_fields(previous, data) if not allowed(c)]
-            if fields:
-                yield version, fields
-        if data.get("status") not in closing_status:
-            closing = None
-        elif closing is None:
-            closing = version
-        previous = data
+    rule_ctx = Context(ctx.ledger, ctx.as_of, ctx.calendar, ctx.history)
+    return frozenset(f.record for f in GitAfterClose().check(rule_ctx) if f.record)
 
 
 def edited_after_close(ctx: KpiContext) -> Sample:
@@ -110,6 +72,7 @@ def edited_after_close(ctx: KpiContext) -> Sample:
     placed, excluded = ctx.records(runbooks=False)
     if ctx.history is None:
         return no_history(excluded)
+    edited = edited_records(ctx)
     obs = []
     for record, base in placed:
         trail = ctx.history.get(record.id)
@@ -118,6 +81,5 @@ def edited_after_close(ctx: KpiContext) -> Sample:
         elif trail is None or not trail.versions:
             excluded.append(Excluded(record.id, NOT_COMMITTED))
         else:
-            edited = next(edits_after_close(trail, record.kind), None) is not None
-            obs.append(replace(base, value=edited))
+            obs.append(replace(base, value=record.id in edited))
     return sample(obs, excluded)
