@@ -333,6 +333,8 @@ def test_edited_after_close(repo: Repo) -> None:
     result = kpi(repo, "edited_after_close", history=history)
     # edited: INC-0001, PIR-0002, CHG-0001 -> 3 of 5 records examined
     assert (result.value, result.n, result.status) == (3, 5, "missed")
+    counted = sorted(o.record for o in result.observations if o.value)
+    assert counted == ["CHG-2026-0001", "INC-2026-0001", "PIR-2026-0002"]
 
 
 def test_reopen_rate_counts_status_reversal_in_history(repo: Repo) -> None:

@@ -52,6 +52,8 @@ class KpiResult:
     excluded: tuple[Excluded, ...]
     groups: Mapping[str, tuple[Group, ...]]  # dimension -> groups in order
     notes: tuple[str, ...] = ()
+    #: what was measured, record by record (e.g. which records a count counted)
+    observations: tuple[Observation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,16 @@ def evaluate(kpi: Kpi, ctx: KpiContext, by: Iterable[str] = ()) -> KpiResult:
     else:
         status = judge(value, target)
     return KpiResult(
-        kpi, value, len(values), target, status, stats, result.excluded, groups, result.notes
+        kpi,
+        value,
+        len(values),
+        target,
+        status,
+        stats,
+        result.excluded,
+        groups,
+        result.notes,
+        result.observations,
     )
 
 
@@ -216,7 +227,7 @@ def _availability(
                 rows.append(Group(key, v, len(keyed[key]), target, s))
         groups[dim] = tuple(rows)
     return KpiResult(
-        kpi, value, len(obs), target, status, None, result.excluded, groups, result.notes
+        kpi, value, len(obs), target, status, None, result.excluded, groups, result.notes, obs
     )
 
 
