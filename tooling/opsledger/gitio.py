@@ -290,3 +290,60 @@ def files_mentioning(path: Path, words: set[str], folders: tuple[str, ...]) -> s
         repo.close()
     strip = "" if prefix == "." else prefix + "/"
     return {n[len(strip) :] for n in output.split("\0") if n.startswith(strip) and n}
+
+
+# --- approvals: who is committing, and a commit of one file ---
+
+
+def author_identity(path: Path) -> tuple[str, str] | None:
+    """The author (name, e-mail) git would record for a commit made in ``path``, or None
+    when no e-mail address is set (environment or configuration): an address git would
+    guess from the host name is never used. The name may be git's guess."""
+    runner = git.Git(str(path))
+    try:
+        runner.execute(["git", "-c", "user.useConfigOnly=true", "var", "GIT_AUTHOR_IDENT"])
+    except git.GitCommandError as exc:
+        if "no email" in str(exc.stderr):
+            return None
+    try:
+        ident = str(runner.execute(["git", "var", "GIT_AUTHOR_IDENT"]))
+    except git.GitCommandError:
+        return None
+    name, _, rest = ident.strip().rpartition(" <")
+    email = rest.split(">", 1)[0].strip()
+    return (name, email) if email else None
+
+
+def uncommitted(path: Path, file: Path) -> bool:
+    """True when ``file`` is untracked, or differs from HEAD (staged or not)."""
+    repo = _open(path)
+    if repo is None:
+        return True
+    try:
+        tracked = repo.git.ls_files("--", str(file)).strip()
+        status = repo.git.status("--porcelain", "--", str(file)).strip()
+    finally:
+        repo.close()
+    return not tracked or bool(status)
+
+
+def commit_file(path: Path, file: Path, message: str) -> str:
+    """Commit the working-tree content of ``file`` alone (other staged changes stay staged)
+    with the current git identity (and its signing settings); return the new commit id.
+
+    Raises :class:`~opsledger.errors.OpsledgerError` with git's reason when it refuses.
+    """
+    from opsledger.errors import OpsledgerError
+
+    repo = _open(path)
+    if repo is None:
+        raise OpsledgerError(f"{path} is not in a git repository; run without --commit")
+    try:
+        repo.git.execute(["git", "commit", "-q", "-m", message, "--only", "--", str(file)])
+        return str(repo.head.commit.hexsha)
+    except git.GitCommandError as exc:
+        lines = [line.strip() for line in str(exc.stderr).splitlines() if line.strip()]
+        reason = lines[-1].removeprefix("stderr: ").strip("'\" ") if lines else "git failed"
+        raise OpsledgerError(f"git commit failed: {reason}") from None
+    finally:
+        repo.close()

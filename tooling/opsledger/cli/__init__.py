@@ -25,6 +25,7 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
+    from opsledger.cli.approve import approve_command
     from opsledger.cli.audit import audit
     from opsledger.cli.brief import brief_command
     from opsledger.cli.demo import demo
@@ -37,6 +38,7 @@ def _register() -> None:
     for command in (validate, audit, rules_command, new, init, history, demo, brief_command):
         cli.add_command(command)
     cli.add_command(kpi_command)
+    cli.add_command(approve_command)
 
 
 _register()
