@@ -5,21 +5,24 @@ deletions, dates out of order, identities differing in case or spaces).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opsledger.audit import AuditOptions, run_audit
+from opsledger.history.index import build_history
 from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
 from opsledger.loading import load_text
 from opsledger.model.ledger import load_ledger
 from opsledger.rules import RULES
 from opsledger.timeutil import parse_timestamp
 
-from conftest import INCIDENT, RUNBOOK, Hit, Repo
+from conftest import INCIDENT, RUNBOOK, Hit, Repo, git, git_init
 
 LENA = Identity("Lena Fischer", "lena.fischer@example.com")
 PRIYA = Identity("Priya Shah", "priya.shah@example.com")
@@ -625,3 +628,179 @@ def test_rubber_stamp_needs_the_body_and_ignores_renames(repo: Repo) -> None:
     assert len(audit(repo, "GIT-RUBBER-STAMP", ("RB-0003", [*stamps, moved]))) == 1
     unknown = [Version(v.commit, v.path, v.blob, v.data) for v in stamps]
     assert audit(repo, "GIT-RUBBER-STAMP", ("RB-0003", unknown)) == []
+
+
+# ------------------------------------------------------------------ on real git repositories
+
+GIT_LENA = "Lena Fischer <lena.fischer@example.com>"
+GIT_PRIYA = "Priya Shah <priya.shah@example.com>"
+GIT_TOM = "Tom Becker <tom.becker@example.com>"
+
+
+def commit_all(root: Path, message: str, when: str, who: str = GIT_LENA, **dates: str) -> str:
+    """Commit everything; ``committed=`` gives the committer a date of its own."""
+    import os
+    import subprocess
+
+    git(root, "add", "-A", date=when, who=who)
+    name, _, email = who.partition(" <")
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email.rstrip(">"),
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email.rstrip(">"),
+        "GIT_AUTHOR_DATE": when,
+        "GIT_COMMITTER_DATE": dates.get("committed", when),
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    subprocess.run(["git", "commit", "-q", "-m", message], cwd=root, env=env, check=True)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def git_findings(root: Path, rule: str = "GIT") -> list[Hit]:
+    ledger = load_ledger(root)
+    index = build_history(root, since=ledger.policy.history_since, limits=ledger.policy.limits)
+    options = AuditOptions(as_of=parse_timestamp(AS_OF), select=(rule,), history=index)
+    return [
+        Hit(f.path, f.line, f.column, f.rule, f.severity, f.message)
+        for f in run_audit(ledger, options)
+    ]
+
+
+@pytest.fixture
+def gitrepo(repo: Repo) -> Repo:
+    git_init(repo.root)
+    commit_all(repo.root, "scaffold", "2026-03-01T08:00:00Z")
+    return repo
+
+
+def test_git_closure_and_edits_merged_together_are_one_change(gitrepo: Repo) -> None:
+    root = gitrepo.root
+    gitrepo.write(INC_PATH, INCIDENT, dedent=False)
+    commit_all(root, "INC-2026-0001 opened", "2026-03-04T09:30:00Z")
+    git(root, "checkout", "-q", "-b", "close")
+    gitrepo.write(INC_PATH, CLOSED, dedent=False)
+    commit_all(root, "close", "2026-03-05T09:05:00Z")
+    gitrepo.write(INC_PATH, SOFTER, dedent=False)
+    commit_all(root, "wording", "2026-03-05T09:10:00Z", GIT_TOM)
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "Merge close", "close", date="2026-03-05T12:00:00Z")
+    assert git_findings(root, "GIT-AFTER-CLOSE") == []
+    gitrepo.write(INC_PATH, SOFTER.replace("Checkout requests", "Some checkout requests"))
+    sha = commit_all(root, "softer still", "2026-03-09T08:00:00Z", GIT_TOM)
+    merge = git(root, "rev-parse", "HEAD~1").strip()
+    hits = git_findings(root, "GIT-AFTER-CLOSE")
+    assert [(h.path, h.line, h.column) for h in hits] == [(INC_PATH, line_of(SOFTER, "impact"), 9)]
+    close = git(root, "rev-parse", "HEAD~1^2~1").strip()
+    assert hits[0].message == (
+        f"impact changed after the record was closed ({sha[:7]} by {GIT_TOM}, landed "
+        f"2026-03-09T08:00:00Z; closed by {close[:7]} on 2026-03-05T12:00:00Z)"
+    )
+    assert merge != close
+
+
+def test_git_backdated_approval_in_a_pull_request_and_dates_out_of_order(gitrepo: Repo) -> None:
+    root = gitrepo.root
+    gitrepo.write(CHG_PATH, CHG, dedent=False)
+    commit_all(root, "CHG requested", "2026-03-06T09:00:00Z")
+    git(root, "checkout", "-q", "-b", "approve")
+    gitrepo.write(CHG_PATH, approved(at="2026-03-09T10:00:00Z"), dedent=False)
+    commit_all(root, "approved", "2026-03-09T10:05:00Z", GIT_PRIYA)
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "Merge", "approve", date="2026-03-09T16:00:00Z")
+    hits = git_findings(root)
+    at = line_of(approved(), "    at:")
+    assert [(h.rule, h.line) for h in hits] == [("GIT-BACKDATED", at)]
+    assert "landed 2026-03-09T16:00:00Z: 6h 00m later, over the 1h 00m tolerance" in hits[0].message
+    gitrepo.write(
+        CHG_PATH,
+        approved(at="2026-03-09T10:00:00Z").replace("status: approved", "status: scheduled"),
+    )
+    sha = commit_all(root, "scheduled", "2026-03-10T09:00:00Z", committed="2026-03-02T09:00:00Z")
+    hits = git_findings(root, "GIT-BACKDATED")
+    assert [h.line for h in hits] == [1, at]
+    assert hits[0].message == (
+        f"commit {sha[:7]} by {GIT_LENA}, landed 2026-03-02T09:00:00Z: 7d 7h before an "
+        "earlier version of the record landed (2026-03-09T16:00:00Z); commit dates out of order"
+    )
+
+
+def test_git_deleted_renamed_and_late_records(gitrepo: Repo) -> None:
+    root = gitrepo.root
+    old = "records/incidents/2026/INC-2026-0001.yaml"
+    gitrepo.write(old, INCIDENT, dedent=False)
+    commit_all(root, "opened", "2026-03-09T10:00:00Z")  # 3 business days after detection
+    git(root, "mv", old, INC_PATH)
+    commit_all(root, "flatten", "2026-03-09T11:00:00Z")
+    second = INCIDENT.replace("0001", "0002").replace("P3", "P2")
+    gitrepo.write("records/incidents/INC-2026-0002.yaml", second, dedent=False)
+    commit_all(root, "opened", "2026-03-04T09:40:00Z", committed="2026-03-09T11:30:00Z")
+    gitrepo.write("records/incidents/INC-2026-0002.yaml", second.replace("P2", "P3"))
+    commit_all(root, "not that bad", "2026-03-09T12:00:00Z", GIT_TOM)
+    git(root, "rm", "-q", "records/incidents/INC-2026-0002.yaml")
+    gone = commit_all(root, "duplicate", "2026-03-09T13:00:00Z", GIT_TOM)
+    hits = git_findings(root)
+    assert [(h.rule, h.path, h.line) for h in hits] == [
+        ("GIT-LATE-RECORD", INC_PATH, 9),
+        ("GIT-DELETED", "records/incidents/INC-2026-0002.yaml", 1),
+    ]
+    assert hits[1].message == (
+        f"INC-2026-0002 was deleted by commit {gone[:7]} by {GIT_TOM}, landed 2026-03-09T13:00:00Z"
+    )
+
+
+def test_git_downgrade_provenance_and_unreadable_versions(gitrepo: Repo) -> None:
+    root = gitrepo.root
+    p2 = INCIDENT.replace("P3", "P2")
+    gitrepo.write(INC_PATH, p2, dedent=False)
+    commit_all(root, "opened", "2026-03-04T09:30:00Z")
+    gitrepo.write(INC_PATH, "id: [broken\n", dedent=False)
+    commit_all(root, "oops", "2026-03-04T10:00:00Z")
+    gitrepo.write(INC_PATH, INCIDENT, dedent=False)
+    lowered = commit_all(root, "P3 after all", "2026-03-04T10:30:00Z", GIT_TOM)
+    gitrepo.write(CHG_PATH, approved(at="2026-03-04T10:40:00Z"), dedent=False)
+    forged = commit_all(
+        root, "approved", "2026-03-04T10:45:00Z", " LENA <Lena.Fischer@example.com>"
+    )
+    hits = git_findings(root)
+    assert [(h.rule, h.path) for h in hits] == [
+        ("GIT-PROVENANCE", CHG_PATH),
+        ("GIT-DOWNGRADE", INC_PATH),
+    ]
+    assert f"added by commit {forged[:7]} by LENA <Lena.Fischer@example.com>" in hits[0].message
+    assert hits[1].message == (
+        f"priority lowered from P2 to P3 by commit {lowered[:7]} by {GIT_TOM}, landed "
+        "2026-03-04T10:30:00Z, removing the PIR and notification requirement"
+    )
+
+
+def test_git_records_imported_before_adoption_are_skipped(gitrepo: Repo) -> None:
+    root = gitrepo.root
+    gitrepo.write(CHG_PATH, approved(at="2026-02-01T10:00:00Z"), dedent=False)
+    commit_all(root, "import", "2026-03-02T09:00:00Z")
+    assert {h.rule for h in git_findings(root)} == {"GIT-BACKDATED", "GIT-PROVENANCE"}
+    policy = root / "policy.yaml"
+    policy.write_text(policy.read_text().replace("  since: null", '  since: "2026-03-03"'))
+    commit_all(root, "adopted", "2026-03-03T09:00:00Z")
+    assert git_findings(root) == []
+
+
+def test_git_runbook_reviews(gitrepo: Repo) -> None:
+    """Front matter alone cannot tell a review from a stamp: only when the history index
+    records Markdown bodies are stamp-only reviews reported."""
+    root = gitrepo.root
+    reviewed = REVIEWED.replace("Restart the pgbouncer", "Restart the {day} pgbouncer")
+    for day in ("2026-01-05", "2026-02-05", "2026-03-05"):
+        gitrepo.write(RB_PATH, reviewed.format(day=day), dedent=False)  # body edited each time
+        commit_all(root, "review", f"{day}T10:00:00Z")
+    for day in ("2026-04-05", "2026-05-05"):
+        gitrepo.write(
+            RB_PATH,
+            reviewed.format(day=day).replace(day + " pgbouncer", "2026-03-05 pgbouncer"),
+            dedent=False,
+        )
+        commit_all(root, "review", f"{day}T10:00:00Z")
+    bodies = "body" in {f.name for f in dataclasses.fields(Version)}
+    assert len(git_findings(root, "GIT-RUBBER-STAMP")) == (1 if bodies else 0)

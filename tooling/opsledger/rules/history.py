@@ -539,6 +539,8 @@ class GitDowngrade(HistoryRule):
             }
 
         for _, history in self.histories(ctx):
+            if history.deleted:
+                continue
             now = duties(current(history).get("priority"))
             for change in transitions(history, "priority"):
                 old, new = change.old, change.new
