@@ -167,8 +167,8 @@ class GitProvenance(HistoryRule):
                     field,
                     index,
                     "by",
-                    fix=f"have {by} record it in a commit they author (opsledger approve "
-                    f"{history.record_id} --commit) or sign",
+                    fix=f"remove the entry and have {by} record it themselves (opsledger "
+                    f"approve {history.record_id} --commit)",
                 )
 
 
@@ -211,25 +211,20 @@ class GitAfterClose(HistoryRule):
                 yield from self._record(ctx, kind, history)
 
     def _record(self, ctx: Context, kind: str, history: RecordHistory) -> Iterator[Finding]:
-        final = FINAL[kind]
-        closing: Version | None = None
-        previous: Version | None = None
+        closing: Version | None = None  # the version that closed the record, while closed
+        previous: Version | None = None  # the last readable version
         for version in history.versions:
-            late = closing is not None and version.commit.landed_sha != closing.commit.landed_sha
-            if version.data is None:
-                if late and not version.deleted:
-                    yield self._report(ctx, history, kind, closing, version, ["(unreadable)"])
-                closing = None if version.deleted else closing
+            if version.deleted:
+                closing = None
                 continue
-            if late and previous is not None and previous.data is not None:
-                fields = self._edits(kind, previous, version)
+            if closing and previous and version.commit.landed_sha != closing.commit.landed_sha:
+                readable = version.data is not None
+                fields = self._edits(kind, previous, version) if readable else ["(unreadable)"]
                 if fields:
                     yield self._report(ctx, history, kind, closing, version, fields)
-            if version.data.get("status") != final:
-                closing = None
-            elif closing is None:
-                closing = version
-            previous = version
+            if version.data is not None:
+                closed = version.data.get("status") == FINAL[kind]
+                closing, previous = (closing or version) if closed else None, version
 
     @staticmethod
     def _edits(kind: str, before: Version, after: Version) -> list[str]:
@@ -253,11 +248,10 @@ class GitAfterClose(HistoryRule):
         ctx: Context,
         history: RecordHistory,
         kind: str,
-        closing: Version | None,
+        closing: Version,
         version: Version,
         fields: list[str],
     ) -> Finding:
-        assert closing is not None
         what = "approved" if kind == "pir" else "closed"
         names = ", ".join(fields[:4]) + (f" and {len(fields) - 4} more" if len(fields) > 4 else "")
         fixes = {
