@@ -83,6 +83,8 @@ def approve(
         )
     ledger, record = _load(root, record_id)
     path = ledger.root / record.path
+    if commit and gitio.describe_head(root) is None:
+        raise OpsledgerError("--commit needs a git repository with at least one commit")
     if commit and gitio.uncommitted(root, path):
         raise OpsledgerError(
             f"{record.path} has uncommitted changes (or is not committed yet): commit them "

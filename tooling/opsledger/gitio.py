@@ -305,9 +305,11 @@ def author_identity(path: Path) -> tuple[str, str] | None:
     except git.GitCommandError as exc:
         if "no email" in str(exc.stderr):
             return None
+    except git.CommandError:  # no git at all
+        return None
     try:
         ident = str(runner.execute(["git", "var", "GIT_AUTHOR_IDENT"]))
-    except git.GitCommandError:
+    except git.CommandError:
         return None
     name, _, rest = ident.strip().rpartition(" <")
     email = rest.split(">", 1)[0].strip()

@@ -366,3 +366,21 @@ def test_notes_for_a_closed_change(gov: Repo, cli: InvokeCli) -> None:
         "opsledger: note: CHG-2026-0107 is closed: an approval added now is an edit after "
         "closure (GIT-AFTER-CLOSE) unless it lands together with the status change"
     )
+
+
+def test_without_git_the_approval_is_written_but_not_committed(
+    repo: Repo, cli: InvokeCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.write(CHG_PATH, CHG, dedent=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "tom.becker@example.com")
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(repo.root.parent))
+    refused = cli("approve", "CHG-2026-0107", "--role", "cab", "--commit", "--repo", repo.root)
+    assert refused.status == 2
+    assert refused.err == (
+        "opsledger: error: --commit needs a git repository with at least one commit\n"
+    )
+    done = cli("approve", "CHG-2026-0107", "--role", "cab", "--repo", repo.root)
+    assert done.status == 0, done.err
+    assert "  - by: tom.becker@example.com\n" in (repo.root / CHG_PATH).read_text()
