@@ -123,7 +123,8 @@ class GitProvenance(HistoryRule):
       case and surrounding spaces; the message shows the raw author git recorded (no
       ``.mailmap``). When the versions just before that commit cannot be read (invalid YAML),
       any of those commits by the approver counts too. Editing someone's entry (its time or
-      decision) makes it a new entry, judged by who made the edit.
+      decision) makes it a new entry, judged by who made the edit. A squash merge makes one
+      person the author of every entry in the pull request: merge or rebase instead.
 
     Why auditors care:
       An approval typed into the file by the requester is no approval. The commit author is
