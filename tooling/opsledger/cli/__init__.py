@@ -32,11 +32,13 @@ def _register() -> None:
     from opsledger.cli.history import history
     from opsledger.cli.kpi import kpi_command
     from opsledger.cli.new import init, new
+    from opsledger.cli.report import report_command
     from opsledger.cli.rules import rules_command
     from opsledger.cli.validate import validate
 
     for command in (validate, audit, rules_command, new, init, history, demo, brief_command):
         cli.add_command(command)
+    cli.add_command(report_command)
     cli.add_command(kpi_command)
     cli.add_command(approve_command)
 

@@ -116,10 +116,17 @@ def audit(
     if scope is not None:
         only = set(scope.report) if only is None else only & set(scope.report)
     rules = selected_rules(ledger.policy, _split(select), _split(ignore))
-    findings = run_audit(
-        ledger,
-        AuditOptions(as_of=moment, select=_split(select), ignore=_split(ignore), only_records=only),
+    index = None
+    if any(r.id.startswith("GIT-") for r in rules):
+        index = _history(root, ledger, None if scope is None else sorted(scope.history))
+    options = AuditOptions(
+        as_of=moment,
+        select=_split(select),
+        ignore=_split(ignore),
+        only_records=only,
+        history=index,
     )
+    findings = run_audit(ledger, options)
     report = Report(
         "audit",
         tuple(findings),

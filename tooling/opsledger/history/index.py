@@ -163,7 +163,7 @@ class BlobCache:
     """Parsed blob contents by blob id."""
 
     def __init__(self, root: Path, limits: Limits) -> None:
-        namespace = f"{__version__}:{limits.max_file_bytes}:{limits.max_depth}"
+        namespace = f"{__version__}:v2:{limits.max_file_bytes}:{limits.max_depth}"
         self.store = _store(root, "history-blobs", namespace)
         self.entries: dict[str, Any] = {}
         for item in self.store.items:
@@ -326,7 +326,7 @@ def _parse_blob(raw: bytes, limits: Limits) -> dict[str, Any]:
         doc = load_bytes(raw, markdown=markdown, limits=limits)
     except LoadError as exc:
         return {"e": f"{exc.line}:{exc.column}: {exc.message}"}
-    return {"d": doc.data}
+    return {"d": doc.data, "b": doc.body}
 
 
 def _assemble(
@@ -356,7 +356,17 @@ def _assemble(
             continue
         owner[change.path] = record_id
         history = index.records.setdefault(record_id, RecordHistory(record_id))
-        history.versions.append(Version(commit, change.path, change.blob, data, error))
+        body = entry.get("b") if isinstance(entry, dict) else None
+        history.versions.append(
+            Version(
+                commit,
+                change.path,
+                change.blob,
+                data,
+                error,
+                body if isinstance(body, str) else None,
+            )
+        )
 
 
 def history_already_has(index: HistoryIndex, change: Change, owner: dict[str, str]) -> bool:

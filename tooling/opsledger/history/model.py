@@ -58,6 +58,7 @@ class Version:
     blob: str | None  # None when this version deletes the file
     data: Mapping[str, Any] | None  # parsed fields; None when deleted or unreadable
     error: str | None = None  # why ``data`` is None for an existing blob (invalid YAML…)
+    body: str | None = None  # a Markdown record's body (PIRs, runbooks)
 
     @property
     def deleted(self) -> bool:
