@@ -79,6 +79,7 @@ def main() -> None:
         "--output",
         str(base / "audit.json"),
     ]
+    rules_only = run(["audit", "--ignore", "GIT", *as_of], cache, root)
     full_cold = run(["audit", *as_of], cache, root)
     full_warm = run(["audit", *as_of], cache, root)
 
@@ -108,6 +109,7 @@ def main() -> None:
     print(f"{'step':48} {'seconds':>8} {'x floor':>8}")
     rows = [
         ("floor: C YAML loader alone (in-process)", floor),
+        ("opsledger audit --ignore GIT (issue 3's rules)", rules_only),
         ("opsledger audit, full, first run", full_cold),
         ("opsledger audit, full, second run", full_warm),
         ("opsledger audit --changed-since (10), first run", pr_cold),
