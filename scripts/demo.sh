@@ -43,6 +43,15 @@ awk '{print $3}' "$OUT/audit.txt" | sort | uniq -c | sort -rn | head -n 40
 echo "   (a pull request adding records like these would fail the gate: --fail-on error)"
 
 echo
+echo "== opsledger kpi (demo repository: operational KPIs against policy targets; timings from git)"
+opsledger kpi --repo "$DEMO" --as-of "$AS_OF" --format json --output "$OUT/kpis.json"
+opsledger kpi --repo "$DEMO" --as-of "$AS_OF" --format markdown --output "$OUT/kpis.md"
+opsledger kpi --repo "$DEMO" --as-of "$AS_OF" | head -n 32
+echo "   … KPIs as JSON and Markdown in $OUT/"
+opsledger report monthly --period 2026-10 --repo "$DEMO" --as-of "$AS_OF" --output "$OUT/monthly-2026-10.md"
+echo "   monthly service review for 2026-10: $OUT/monthly-2026-10.md"
+
+echo
 echo "== opsledger audit --fail-on error (the project's own records/ and runbooks/)"
 opsledger audit --repo "$ROOT" --fail-on error
 echo
