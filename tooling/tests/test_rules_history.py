@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -129,13 +128,6 @@ def version(
     if error is not None:
         return Version(c, path, "b" + c.sha[1:], None, error)
     return Version(c, path, "b" + c.sha[1:], data(text))
-
-
-@dataclass(frozen=True)
-class BodyVersion(Version):
-    """A version as the history index would give it once it records Markdown bodies."""
-
-    body: str | None = None
 
 
 def audit(
@@ -387,7 +379,7 @@ def test_after_close_pir_body_compared_when_the_index_records_it(repo: Repo) -> 
         version(approved_pir, "2026-04-20T09:00:00Z", path=PIR_PATH),
     ]
     bodies: list[Version] = [
-        BodyVersion(**vars(v), body=b) for v, b in zip(history, ["a", "a", "b"], strict=True)
+        dataclasses.replace(v, body=b) for v, b in zip(history, ["a", "a", "b"], strict=True)
     ]
     hits = audit(repo, "GIT-AFTER-CLOSE", ("PIR-2026-0001", bodies))
     assert [h.message.split(" ")[0] for h in hits] == ["body"]
@@ -586,8 +578,8 @@ REVIEWED = RUNBOOK.replace("2026-03-01", "{day}")
 def reviews(*steps: tuple[str, str]) -> list[Version]:
     """Runbook versions (last_reviewed, body) with their bodies recorded."""
     return [
-        BodyVersion(
-            **vars(version(REVIEWED.format(day=day), f"{day}T10:00:00Z", path=RB_PATH)), body=b
+        dataclasses.replace(
+            version(REVIEWED.format(day=day), f"{day}T10:00:00Z", path=RB_PATH), body=b
         )
         for day, b in steps
     ]
@@ -624,7 +616,7 @@ def test_rubber_stamp_trailing_run(
 def test_rubber_stamp_needs_the_body_and_ignores_renames(repo: Repo) -> None:
     repo.write(RB_PATH, REVIEWED.format(day="2026-03-05"), dedent=False)
     stamps = reviews(("2026-01-05", "a"), ("2026-02-05", "a"), ("2026-03-05", "a"))
-    moved = BodyVersion(**{**vars(stamps[2]), "path": "runbooks/RB-0003-pool.md"})
+    moved = dataclasses.replace(stamps[2], path="runbooks/RB-0003-pool.md")
     assert len(audit(repo, "GIT-RUBBER-STAMP", ("RB-0003", [*stamps, moved]))) == 1
     unknown = [Version(v.commit, v.path, v.blob, v.data) for v in stamps]
     assert audit(repo, "GIT-RUBBER-STAMP", ("RB-0003", unknown)) == []
