@@ -53,3 +53,16 @@ def test_repository_schemas_match_the_packaged_defaults() -> None:
     assert names == sorted(p.name for p in (PROJECT / "schemas").glob("*.json"))
     _, mismatch, errors = filecmp.cmpfiles(packaged, PROJECT / "schemas", names, shallow=False)
     assert mismatch == [] and errors == []
+
+
+def test_brief_and_reports_render_for_the_bundled_records(cli: InvokeCli) -> None:
+    brief = cli("brief", "INC-2026-0002", "--repo", PROJECT)
+    assert brief.status == 0, brief.err
+    assert brief.out.startswith("# Executive brief: ")
+    assert "Post-incident review PIR-2026-0001 is **approved**." in brief.out
+    weekly = cli("report", "weekly", "--period", "2026-W28", "--repo", PROJECT)
+    assert weekly.status == 0, weekly.err
+    assert "# Weekly operations scorecard: 2026-W28" in weekly.out
+    monthly = cli("report", "monthly", "--period", "2026-07", "--repo", PROJECT)
+    assert monthly.status == 0, monthly.err
+    assert "## Availability of tier-1 services" in monthly.out
