@@ -1,0 +1,317 @@
+"""``opsledger import servicenow FILE.csv``: a ServiceNow incident export into records.
+
+Two passes over the file, so memory stays flat however large the export:
+
+1. **scan** every row (:mod:`~opsledger.importers.scan`): bad rows are reported with their
+   line and skipped, the shape and the date format are decided, priorities are mapped. Any
+   reason to stop (ambiguous dates, unmapped priorities, no timezone) stops here, before
+   anything is written.
+2. **build** each incident as soon as its last row has been read (rows are grouped by
+   number; an export sorted by number holds one incident at a time), match it to an existing
+   record by ``external_id``, merge, render and compare. Changed records are staged in a
+   hidden folder next to the records and moved into place only once the whole file has been
+   read again unchanged; ``policy.yaml`` gets ``history.since`` last.
+
+IDs are ``INC-<year opened>-<number>`` (``INC0012345`` opened in 2016 → ``INC-2016-12345``,
+at least four digits), in ``records/incidents/<year>/``. A re-import updates the file that
+holds the same ``external_id``, wherever it is.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from opsledger.errors import OpsledgerError
+from opsledger.importers.csvsource import Source
+from opsledger.importers.incident import Built, Context, Skipped, build
+from opsledger.importers.mapping import FieldMap, number_of
+from opsledger.importers.policyedit import with_since
+from opsledger.importers.render import render
+from opsledger.importers.scan import Problem, Scan, scan
+from opsledger.importers.store import INCIDENTS, Existing, index_existing, merge
+from opsledger.loading import LoadError, load_document, load_text
+from opsledger.model.layout import SERVICES_FILE
+from opsledger.model.policy import POLICY_FILE, load_policy
+from opsledger.schemas import SchemaSet
+
+Progress = Callable[[int, int], None]
+Stage = Callable[[str], AbstractContextManager[Progress | None]]
+
+
+def _quiet(label: str) -> AbstractContextManager[Progress | None]:
+    return nullcontext(None)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    mapping: FieldMap = field(default_factory=FieldMap)
+    timezone: tzinfo | None = None
+    date_format: str | None = None
+    shape: str = "auto"
+    encoding: str = "utf-8"
+    dry_run: bool = False
+    adopt: bool = True
+    adopted_on: date | None = None  # default: the day after the import (UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    action: str  # create, update or unchanged
+    record: str
+    path: str
+    number: str
+
+
+@dataclass
+class ImportResult:
+    source: Path
+    events: bool
+    order: str
+    rows: int
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    gaps: Counter[str] = field(default_factory=Counter)
+    services: Counter[str] = field(default_factory=Counter)
+    unknown_services: dict[str, int] = field(default_factory=dict)
+    unmapped_contacts: Counter[str] = field(default_factory=Counter)
+    change_fields: Counter[str] = field(default_factory=Counter)
+    since_set: date | None = None
+    dry_run: bool = False
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(o.action for o in self.outcomes)
+
+    @property
+    def skipped_rows(self) -> int:
+        return sum(1 for p in self.problems if p.line > 0)
+
+
+def import_servicenow(
+    root: Path, path: Path, options: ImportOptions, stage: Stage = _quiet
+) -> ImportResult:
+    """Import the export at ``path`` into the repository at ``root``."""
+    root = Path(os.path.abspath(root))
+    schemas = SchemaSet(root / "schemas")
+    policy = load_policy(root, schemas)
+    with stage("Reading the export") as update:
+        scanned = scan(
+            Source(path, options.encoding, update),
+            options.mapping,
+            shape=options.shape,
+            date_format=options.date_format,
+        )
+    if scanned.naive is not None and options.timezone is None:
+        line, value = scanned.naive
+        raise OpsledgerError(
+            f"{path}: the export's times carry no timezone (e.g. {value!r} on line {line}); "
+            "pass --timezone with your ServiceNow instance's timezone, e.g. "
+            f"--timezone {policy.timezone.key} (the policy's timezone)"
+        )
+    policy_text = None
+    result = ImportResult(path, scanned.events, scanned.order, scanned.rows)
+    result.dry_run = options.dry_run
+    result.problems = list(scanned.problems)
+    if options.adopt and policy.history_since is None:
+        day = options.adopted_on or datetime.now(UTC).date() + timedelta(days=1)
+        raw = (root / POLICY_FILE).read_bytes().decode("utf-8")
+        policy_text = with_since(raw, day, schemas)
+        result.since_set = day
+    ctx = Context(scanned.columns, scanned.order, options.timezone, options.mapping, scanned.events)
+    writer = _Writer(root, index_existing(root), result, dry_run=options.dry_run)
+    try:
+        with stage("Building records") as update:
+            again = Source(path, options.encoding, update)
+            for number, rows in _groups(again, scanned):
+                writer.add(build(number, rows, ctx))
+        if again.digest != scanned.digest:
+            raise _changed(path)
+        if not options.dry_run:
+            with stage("Writing records") as update:
+                writer.commit(update)
+            if policy_text is not None:
+                _write(root / POLICY_FILE, policy_text)
+    finally:
+        writer.cleanup()
+    result.problems.sort()
+    catalog = _catalog(root)
+    result.unknown_services = {
+        key: n for key, n in sorted(result.services.items()) if key not in catalog
+    }
+    return result
+
+
+def _changed(path: Path) -> OpsledgerError:
+    return OpsledgerError(
+        f"{path}: the file changed while it was being imported; nothing was written, run the "
+        "import again"
+    )
+
+
+def _groups(source: Source, scanned: Scan) -> Iterator[tuple[str, list[tuple[int, list[str]]]]]:
+    """Each incident's rows, as soon as its last good row has been read."""
+    number_of_row = scanned.columns.getter("number")
+    pending: dict[str, list[tuple[int, list[str]]]] = {}
+    rows = source.rows()
+    next(rows, None)  # the header
+    for line, row in rows:
+        if line in scanned.bad:
+            continue
+        number = number_of_row(row)
+        group = pending.setdefault(number, [])
+        group.append((line, row))
+        if len(group) == scanned.counts.get(number, 0):
+            del pending[number]
+            yield number, group
+        elif len(group) > scanned.counts.get(number, 0):
+            raise _changed(source.path)
+    if pending:
+        raise _changed(source.path)
+
+
+def _catalog(root: Path) -> set[str]:
+    try:
+        data = load_document(root / SERVICES_FILE).data
+    except (LoadError, OSError):
+        return set()
+    if not isinstance(data, list):
+        return set()
+    return {
+        item["id"] for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)
+    }
+
+
+def _write(target: Path, text: str) -> None:
+    temporary = target.with_name(f".{target.name}.tmp")
+    with temporary.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.replace(temporary, target)
+
+
+def _modeline(rel: str) -> str:
+    depth = rel.count("/")
+    return f"# yaml-language-server: $schema={'../' * depth}schemas/incident.schema.json"
+
+
+@dataclass
+class _Writer:
+    """Decides create/update/unchanged per incident and stages what must be written."""
+
+    root: Path
+    existing: Existing
+    result: ImportResult
+    dry_run: bool
+    staged: list[str] = field(default_factory=list)  # paths; file i is staging/i.yaml
+    assigned: dict[str, str] = field(default_factory=dict)
+    staging: Path | None = None
+
+    def add(self, built: Built | Skipped) -> None:
+        result = self.result
+        if isinstance(built, Skipped):
+            result.problems.append(Problem(built.lines[0], built.reason, built.number))
+            return
+        held = self.existing.by_external.get(built.number, [])
+        if len(held) > 1:
+            self._skip(
+                built,
+                f"{' and '.join(held)} both have external_id {built.number}; keep one, then "
+                "import again; not imported",
+            )
+            return
+        done = self._update(held[0], built) if held else self._create(built)
+        if done is None:
+            return
+        outcome, data = done
+        result.outcomes.append(outcome)
+        result.gaps.update(data.get("import_gaps", []))
+        result.services[str(data.get("service"))] += 1
+        if built.unmapped_contact is not None:
+            result.unmapped_contacts[built.unmapped_contact] += 1
+        if built.change_field is not None:
+            result.change_fields[built.change_field] += 1
+
+    def _skip(self, built: Built, why: str) -> None:
+        self.result.problems.append(Problem(built.lines[0], why, built.number))
+
+    def _create(self, built: Built) -> tuple[Outcome, dict[str, Any]] | None:
+        record_id = f"INC-{built.year}-{number_of(built.number) or 0:04d}"
+        folded = record_id.casefold()
+        taken = self.existing.by_id.get(folded) or self.assigned.get(folded)
+        if taken is not None:
+            self._skip(
+                built,
+                f"{record_id} is already used by {taken} (not imported from {built.number}); "
+                "not imported",
+            )
+            return None
+        self.assigned[folded] = f"{built.number} in this export"
+        rel = f"{INCIDENTS.folder}/{built.year}/{record_id}{INCIDENTS.suffix}"
+        data = {"id": record_id, **built.data}
+        self._stage(rel, render(data, modeline=_modeline(rel)))
+        return Outcome("create", record_id, rel, built.number), data
+
+    def _update(self, rel: str, built: Built) -> tuple[Outcome, dict[str, Any]] | None:
+        path = self.root / rel
+        try:
+            if path.is_symlink():
+                raise OSError("it is a symbolic link")
+            old_text = path.read_bytes().decode("utf-8")
+            old = load_text(old_text).data
+        except (OSError, UnicodeDecodeError, LoadError) as exc:
+            self._skip(built, f"{rel} holds {built.number} but cannot be read ({exc}); not updated")
+            return None
+        if not isinstance(old, dict):
+            self._skip(built, f"{rel} holds {built.number} but is not a mapping; not updated")
+            return None
+        stem = rel.rsplit("/", 1)[-1].removesuffix(INCIDENTS.suffix)
+        data = merge(old, {"id": stem, **built.data})
+        head = [line for line in old_text.splitlines()[:3] if line.startswith("#")]
+        modeline = "\n".join(head[:1]) if head else _modeline(rel)
+        text = render(data, modeline=modeline)
+        record_id = str(data["id"])
+        if text == old_text:
+            return Outcome("unchanged", record_id, rel, built.number), data
+        self._stage(rel, text)
+        return Outcome("update", record_id, rel, built.number), data
+
+    def _stage(self, rel: str, text: str) -> None:
+        if self.dry_run:
+            return
+        if self.staging is None:
+            folder = self.root / INCIDENTS.folder
+            if folder.is_symlink():
+                raise OpsledgerError(f"{INCIDENTS.folder} is a symbolic link; refusing to write")
+            folder.mkdir(parents=True, exist_ok=True)
+            self.staging = Path(tempfile.mkdtemp(prefix=".import-", dir=folder))
+        staged = self.staging / f"{len(self.staged)}.yaml"
+        staged.write_text(text, encoding="utf-8", newline="")
+        self.staged.append(rel)
+
+    def commit(self, progress: Progress | None) -> None:
+        staging = self.staging
+        if staging is None:
+            return
+        base = (self.root / INCIDENTS.folder).resolve()
+        for folder in {(self.root / rel).parent for rel in self.staged}:
+            if folder.is_symlink() or not folder.resolve().is_relative_to(base):
+                raise OpsledgerError(f"{folder}: a symbolic link or outside {base}; refusing")
+        for done, rel in enumerate(self.staged, 1):
+            target = self.root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / f"{done - 1}.yaml", target)
+            if progress is not None and (done % 512 == 0 or done == len(self.staged)):
+                progress(done, len(self.staged))
+
+    def cleanup(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
