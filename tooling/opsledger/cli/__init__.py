@@ -30,6 +30,7 @@ def _register() -> None:
     from opsledger.cli.brief import brief_command
     from opsledger.cli.demo import demo
     from opsledger.cli.history import history
+    from opsledger.cli.importer import import_group
     from opsledger.cli.kpi import kpi_command
     from opsledger.cli.new import init, new
     from opsledger.cli.report import report_command
@@ -41,6 +42,7 @@ def _register() -> None:
     cli.add_command(report_command)
     cli.add_command(kpi_command)
     cli.add_command(approve_command)
+    cli.add_command(import_group)
 
 
 _register()
