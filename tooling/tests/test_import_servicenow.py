@@ -605,6 +605,14 @@ def test_two_records_claiming_one_number(repo: Repo, cli: InvokeCli, tmp_path: P
     ) in result.err
 
 
+def test_large_numbers_keep_all_their_digits(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
+    source = tiny(tmp_path / "n.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
+    source.write_text(source.read_text().replace("INC0001000", "INC0123456"))
+    assert run(cli, repo, source).status == 0
+    assert record(repo, "INC-2016-123456")["external_id"] == "INC0123456"
+    assert cli("validate", "--repo", repo.root).status == 0
+
+
 def test_the_timezone_is_never_guessed(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     source = tiny(tmp_path / "t.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
     result = cli("import", "servicenow", source, "--repo", repo.root)
@@ -966,6 +974,38 @@ def test_progress_is_reported(repo: Repo) -> None:
     assert calls["Reading the export"][-1] == (size, size)
     assert calls["Building records"][-1] == (size, size)
     assert calls["Writing records"][-1] == (32, 32)
+
+
+JUNK = ["", "?", "-1", "99/99/2016 10:00", "29/2/2016", "1/1/0001 00:00", "31/12/9999 23:59"]
+JUNK += ["x" * 300, '"', "a,b", "\u202e", "Canceled", "8", "5 - Planning", "INC", "CHG", "1e9"]
+
+
+@needs_sample
+def test_mangled_exports_never_crash(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
+    """Random damage to the sample: every run ends with a status (0, 1 or 2), never an
+    internal error, and whatever is written passes validate."""
+    header, rows = read_sample()
+    rng = random.Random(5)
+    for attempt in range(40):
+        target = tmp_path / f"repo{attempt}"
+        shutil.copytree(repo.root, target)
+        out = [dict(r) for r in rows]
+        for _ in range(rng.randint(1, 12)):
+            rng.choice(out)[rng.choice(header)] = rng.choice([*JUNK, rng.choice(rows)["number"]])
+        if attempt % 3 == 0:
+            rng.shuffle(out)
+        source = write_csv(tmp_path / f"m{attempt}.csv", header, out)
+        if attempt % 5 == 0:
+            damaged = bytearray(source.read_bytes())
+            for _ in range(3):
+                damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+            source.write_bytes(bytes(damaged))
+        result = cli(
+            "import", "servicenow", source, "--repo", target, "--timezone", "Europe/London"
+        )
+        assert result.status in (0, 1, 2) and "internal error" not in result.err, result.err
+        if result.status != 2:
+            assert cli("validate", "--repo", target).status == 0, attempt
 
 
 def test_command_help_documents_the_defaults(cli: InvokeCli) -> None:

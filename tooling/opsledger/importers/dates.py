@@ -26,6 +26,7 @@ from functools import lru_cache
 from opsledger.errors import OpsledgerError
 
 ORDERS = ("dmy", "mdy", "ymd")
+YEARS = (1900, 2999)  # anything else is a typo (and year 1 or 9999 overflow in UTC)
 CACHE = 4096  # the same values repeat within an incident's rows; memory stays flat
 SHOWN = {"dmy": "d/m/yyyy", "mdy": "m/d/yyyy", "ymd": "yyyy-mm-dd"}
 _BIT = {order: 1 << i for i, order in enumerate(ORDERS)}
@@ -113,7 +114,7 @@ def _fields(parts: _Parts, order: str) -> tuple[int, int, int] | None:
 
 def _valid(parts: _Parts, order: str) -> bool:
     fields = _fields(parts, order)
-    if fields is None:
+    if fields is None or not YEARS[0] <= fields[0] <= YEARS[1]:
         return False
     try:
         datetime(*fields, parts.hour, parts.minute, parts.second)
@@ -136,14 +137,15 @@ def problem(text: str, order: str | None = None) -> str | None:
     parts = _parts(text)
     if isinstance(parts, str):
         return f"{text!r} {parts}"
-    if order is None:
-        if fits(text):
-            return None
-        if not (parts.year_first or parts.year_last):
-            return f"{text!r} has no four-digit year"
-        return f"{text!r} is not a real date and time"
-    if _valid(parts, order):
+    if fits(text) if order is None else _valid(parts, order):
         return None
+    if not (parts.year_first or parts.year_last):
+        return f"{text!r} has no four-digit year"
+    years = [f[0] for o in ((order,) if order else ORDERS) if (f := _fields(parts, o))]
+    if years and not any(YEARS[0] <= year <= YEARS[1] for year in years):
+        return f"{text!r} has a year outside {YEARS[0]}-{YEARS[1]}"
+    if order is None:
+        return f"{text!r} is not a real date and time"
     return f"{text!r} is not a date in the {SHOWN[order]} format"
 
 
