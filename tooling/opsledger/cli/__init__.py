@@ -35,6 +35,7 @@ def _register() -> None:
     from opsledger.cli.new import init, new
     from opsledger.cli.report import report_command
     from opsledger.cli.rules import rules_command
+    from opsledger.cli.site import site_group
     from opsledger.cli.validate import validate
 
     for command in (validate, audit, rules_command, new, init, history, demo, brief_command):
@@ -43,6 +44,7 @@ def _register() -> None:
     cli.add_command(kpi_command)
     cli.add_command(approve_command)
     cli.add_command(import_group)
+    cli.add_command(site_group)
 
 
 _register()

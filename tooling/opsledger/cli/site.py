@@ -1,0 +1,113 @@
+"""``opsledger site build|serve``: the audit-ready static site (MkDocs Material)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import click
+
+from opsledger.cli.common import interactive, progress, repo_option, repo_root
+from opsledger.errors import EXIT_OK
+from opsledger.site.build import build_site, make_server
+from opsledger.timeutil import as_of_moment
+
+_AS_OF = click.option(
+    "--as-of",
+    "as_of",
+    metavar="T",
+    default=None,
+    help="Fix 'now' for findings and KPIs (a timestamp, or a date for the end of that day).",
+)
+_CONFIG = click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="MkDocs configuration (default: the repository's mkdocs.yml, else the packaged one).",
+)
+
+
+class _Echo(logging.Handler):
+    """MkDocs' warnings and errors, one line each on standard error."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+
+
+def _logging() -> None:
+    log = logging.getLogger("mkdocs")
+    if not any(isinstance(h, _Echo) for h in log.handlers):
+        handler = _Echo(logging.WARNING)
+        log.addHandler(handler)
+    log.setLevel(logging.INFO if interactive() else logging.WARNING)
+    log.propagate = False
+
+
+def _build(repo: Path | None, output: Path | None, config: Path | None, as_of: str | None) -> Path:
+    root = repo_root(repo)
+    _logging()
+    moment = None
+    if as_of is not None:
+        from opsledger.model.ledger import load_ledger
+
+        moment = as_of_moment(as_of, load_ledger(root, []).policy.timezone)
+    with progress("Loading records") as update:
+        result = build_site(root, output=output, config=config, as_of=moment, progress=update)
+    if result.config is None:
+        click.echo(
+            f"opsledger: note: {root} has no mkdocs.yml; built with the packaged "
+            "default configuration",
+            err=True,
+        )
+    return result.index
+
+
+@click.group(name="site")
+def site_group() -> None:
+    """Build or serve the audit-ready static site (MkDocs Material, offline, sanitised).
+    Plain 'mkdocs build' from the repository root builds the same site."""
+
+
+@site_group.command(name="build")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to build into (default: site_dir of mkdocs.yml, public/).",
+)
+@_CONFIG
+@_AS_OF
+@repo_option
+def build_command(
+    output: Path | None, config: Path | None, as_of: str | None, repo: Path | None
+) -> int:
+    """Build the site and print the path of its index.html."""
+    index = _build(repo, output, config, as_of)
+    click.echo(str(index))
+    return EXIT_OK
+
+
+@site_group.command(name="serve")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (local only)."
+)
+@_CONFIG
+@_AS_OF
+@repo_option
+def serve_command(
+    port: int, host: str, config: Path | None, as_of: str | None, repo: Path | None
+) -> int:
+    """Build the site into a temporary folder and serve it until interrupted (search works
+    only when served, not from files opened directly)."""
+    with tempfile.TemporaryDirectory(prefix="opsledger-serve-") as tmp:
+        index = _build(repo, Path(tmp), config, as_of)
+        server = make_server(index.parent, host, port)
+        click.echo(f"Serving {index.parent} at http://{host}:{server.server_port}/ (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+    return EXIT_OK

@@ -1,0 +1,128 @@
+"""Building and serving the site from Python: what ``opsledger site build|serve`` call.
+
+The repository's own ``mkdocs.yml`` is used when it has one (plain ``mkdocs build`` reads
+the same file). A repository without one (a demo, a repository made before the site
+existed) is built with the packaged default configuration and home page, in a temporary
+folder outside the repository.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from opsledger.errors import ConfigError, OpsledgerError
+from opsledger.site.data import Progress
+
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not our output
+
+CONFIG = "mkdocs.yml"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    index: Path  # the built index.html
+    config: Path | None  # the repository's mkdocs.yml, or None for the packaged default
+    pages: int
+
+
+def _default_file(name: str) -> str:
+    return (resources.files("opsledger") / "defaults" / "init" / name).read_text("utf-8")
+
+
+@contextmanager
+def config_file(root: Path, config: Path | None) -> Iterator[tuple[Path, bool]]:
+    """The configuration to build with, and whether it is the packaged default."""
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"{config}: no such MkDocs configuration file")
+        if config.is_symlink():
+            raise ConfigError(f"{config} is a symbolic link; the site build refuses links")
+        yield config, False
+        return
+    own = root / CONFIG
+    if os.path.lexists(own):
+        if own.is_symlink():
+            raise ConfigError(f"{own} is a symbolic link; the site build refuses links")
+        yield own, False
+        return
+    with tempfile.TemporaryDirectory(prefix="opsledger-site-") as tmp:
+        data: dict[str, Any] = yaml.safe_load(_default_file("mkdocs.yml"))
+        docs = Path(tmp, "docs")
+        docs.mkdir()
+        (docs / "index.md").write_text(_default_file("site-index.md"), encoding="utf-8")
+        data["docs_dir"] = str(docs)
+        data["site_dir"] = str(root / data.get("site_dir", "public"))
+        data["plugins"] = [
+            p if p != "opsledger" else {"opsledger": {"repo": str(root)}}
+            for p in data.get("plugins", [])
+        ]
+        path = Path(tmp, CONFIG)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        yield path, True
+
+
+def build_site(
+    root: Path,
+    *,
+    output: Path | None = None,
+    config: Path | None = None,
+    as_of: datetime | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build the site of the repository at ``root``; MkDocs' errors become one-line
+    :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    from opsledger.site.plugin import OpsledgerPlugin
+
+    with config_file(root, config) as (path, default):
+        overrides: dict[str, Any] = {}
+        if output is not None:
+            overrides["site_dir"] = str(Path(os.path.abspath(output)))
+        try:
+            cfg = load_config(config_file=str(path), **overrides)
+            plugin = cfg.plugins.get("opsledger")
+            if not isinstance(plugin, OpsledgerPlugin):
+                raise OpsledgerError(
+                    f"{path} does not use the opsledger plugin; add '- opsledger' under plugins:"
+                )
+            plugin.as_of_override = as_of
+            plugin.progress = progress
+            build(cfg)
+        except MkDocsException as exc:
+            raise OpsledgerError(f"site build failed: {exc}") from None
+        except OSError as exc:
+            raise OpsledgerError(f"site build failed: {exc}") from None
+        site_dir = Path(cfg.site_dir)
+        pages = sum(1 for _ in site_dir.rglob("*.html"))
+        return BuildResult(site_dir / "index.html", None if default else path, pages)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> http.server.HTTPServer:
+    """A static file server for a built site (the caller runs ``serve_forever``)."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    return http.server.ThreadingHTTPServer((host, port), handler)
+
+
+def remove_tree(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

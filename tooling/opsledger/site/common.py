@@ -1,0 +1,170 @@
+"""Pieces every record page shares: the page head, times and durations, marks, the
+findings table and the audit trail from git."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from opsledger.findings import Finding
+from opsledger.site.data import SiteData
+from opsledger.site.escape import front_matter_title, html_text, md, md_lines
+from opsledger.site.links import Links
+
+OK = "✓"
+BAD = "✗"
+NONE = "—"
+
+
+def head(title: str, *, hide_toc: bool = False) -> list[str]:
+    """Front matter and the H1 of a generated page."""
+    lines = ["---", f"title: {front_matter_title(title)}"]
+    if hide_toc:
+        lines += ["hide:", "  - toc"]
+    return [*lines, "---", "", f"# {md(title)}", ""]
+
+
+def when(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A timestamp for reading: local time in the policy zone with its offset."""
+    if moment is None:
+        return NONE
+    local = moment.astimezone(zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
+def stamp(moment: datetime | None) -> float:
+    """A sort key for an optional timestamp (missing ones first)."""
+    return moment.timestamp() if moment is not None else float("-inf")
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value is not None else NONE
+
+
+def span(delta: timedelta | None) -> str:
+    """``1h 05m``, ``2d 3h``, ``-15m`` for a negative duration."""
+    if delta is None:
+        return NONE
+    sign = "-" if delta < timedelta(0) else ""
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours}h" if hours else f"{sign}{days}d"
+    if hours:
+        return f"{sign}{hours}h {mins:02d}m"
+    return f"{sign}{mins}m"
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A Markdown table; cells must already be escaped Markdown."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def fields(rows: Iterable[tuple[str, str]]) -> list[str]:
+    """A two-column field/value table, skipping empty values."""
+    kept = [(name, value) for name, value in rows if value and value != NONE]
+    if not kept:
+        return []
+    return table(["Field", "Value"], [(f"**{name}**", value) for name, value in kept])
+
+
+def notice(text: str, title: str = "Note") -> list[str]:
+    """A boxed notice (raw HTML made here; ``text`` is escaped)."""
+    return [
+        f'<div class="admonition warning ol-notice"><p class="admonition-title">'
+        f"{html_text(title)}</p><p>{html_text(text)}</p></div>",
+        "",
+    ]
+
+
+def paragraph(text: str | None) -> list[str]:
+    return [md_lines(text), ""] if text else []
+
+
+def severity_mark(finding: Finding) -> str:
+    if finding.waived:
+        return "waived"
+    return f"{BAD} error" if finding.severity == "error" else "⚠ warning"
+
+
+def findings_section(data: SiteData, links: Links, page: str, found: list[Finding]) -> list[str]:
+    out = ["## Findings", ""]
+    if not found:
+        return [*out, f"{OK} No findings: this record passes every rule that applies.", ""]
+    rows = [
+        (
+            links.page(page, f"rules/{f.rule}.md", f.rule) if f.rule in _rule_ids() else md(f.rule),
+            severity_mark(f),
+            md(f"{f.path}:{f.line}:{f.column}"),
+            md_lines(f.message),
+            md_lines(f.fix),
+        )
+        for f in found
+    ]
+    return [*out, *table(["Rule", "Severity", "Where", "Finding", "How to fix"], rows)]
+
+
+def _rule_ids() -> set[str]:
+    from opsledger.rules import RULES_BY_ID
+
+    return set(RULES_BY_ID)
+
+
+def _value(value: Any, limit: int = 80) -> str:
+    if value is None:
+        return "(none)"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def audit_trail(data: SiteData, record_id: str) -> list[str]:
+    """Every commit that touched the record: who, when, and which fields changed."""
+    out = ["## Audit trail", ""]
+    if data.history is None:
+        reason = data.history_notice or "history unavailable"
+        return [*out, *notice(f"{reason}: the audit trail needs the full git history.", reason)]
+    history = data.history.get(record_id)
+    if history is None or not history.versions:
+        return [*out, "Not committed yet: this record has no history on the branch.", ""]
+    if data.history.imported(record_id):
+        out += ["Imported before adoption (first committed before `history.since`).", ""]
+    zone = data.ledger.policy.timezone
+    changes = {id(v): c for v, c in history.changes()}
+    rows = []
+    previous = False
+    for version in history.versions:
+        commit = version.commit
+        if version.deleted:
+            event = "deleted " + md(version.path)
+        elif version.data is None:
+            event = "unreadable: " + md(version.error or "")
+        elif not previous:
+            event, previous = "created " + md(version.path), True
+        else:
+            event = (
+                "<br>".join(
+                    f"{md(c.field)}: {md(_value(c.old))} → {md(_value(c.new))}"
+                    for c in changes.get(id(version), [])
+                )
+                or "no field changed"
+            )
+        landed = (
+            "" if commit.landed_sha == commit.sha else f" (landed {when(commit.landed_at, zone)})"
+        )
+        rows.append(
+            (
+                f"`{commit.sha[:10]}`",
+                md(f"{commit.author.name} <{commit.author.email}>"),
+                md(when(commit.authored_at, zone) + landed),
+                event,
+            )
+        )
+    return [*out, *table(["Commit", "Author", "Time", "Fields changed"], rows)]

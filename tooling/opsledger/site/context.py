@@ -1,0 +1,43 @@
+"""What page functions read: the site data, the page paths, and reverse links."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from opsledger.model.records import Change, Incident, Pir, Record
+from opsledger.site.data import SiteData
+from opsledger.site.links import Links
+
+
+@dataclass
+class PageContext:
+    data: SiteData
+    links: Links
+    #: record ID -> IDs of records that name it (caused_by_change, recurrence_of, pir…)
+    backlinks: dict[str, list[str]] = field(default_factory=dict)
+
+
+def make_context(data: SiteData, directory_urls: bool) -> PageContext:
+    links = Links(directory_urls)
+    ledger = data.ledger
+    for record in ledger.records():
+        links.add_record(record.kind, record.id, record.path)
+    for service_id in ledger.services:
+        links.add_service(service_id)
+    back: defaultdict[str, list[str]] = defaultdict(list)
+    for record in ledger.records():
+        for target in _targets(record):
+            if target and target != record.id:
+                back[target].append(record.id)
+    return PageContext(data, links, {k: sorted(set(v)) for k, v in back.items()})
+
+
+def _targets(record: Record) -> list[str | None]:
+    if isinstance(record, Incident):
+        return [record.caused_by_change, record.recurrence_of, record.pir, *record.runbooks_used]
+    if isinstance(record, Change):
+        return [record.related_incident]
+    if isinstance(record, Pir):
+        return [record.incident]
+    return []

@@ -1,0 +1,148 @@
+"""CSV and JSON downloads of every record kind, the actions, the findings and the KPIs.
+
+JSON keeps each record's fields exactly as read (timestamps as written); CSV flattens
+them for a spreadsheet, with formula-like cells neutralised (see :func:`csv_cell`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from opsledger.kpis import FORMATS
+from opsledger.model.records import Record
+from opsledger.site.common import head, table
+from opsledger.site.data import SiteData
+from opsledger.site.escape import csv_cell, md
+
+KINDS = (
+    ("incidents", "Incidents"),
+    ("changes", "Change records"),
+    ("pirs", "Post-incident reviews"),
+    ("runbooks", "Runbooks"),
+)
+
+
+def _flat(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def _json(data: SiteData, key: str, items: Any) -> str:
+    doc = {"version": 1, "commit": data.commit, "as_of": data.as_of.isoformat(), key: items}
+    return json.dumps(doc, indent=1, ensure_ascii=False, default=str) + "\n"
+
+
+def _records(data: SiteData, records: Iterable[Record]) -> tuple[str, str]:
+    chosen = list(records)
+    items = [{"id": r.id, "path": r.path, "fields": dict(r.data)} for r in chosen]
+    keys: list[str] = []
+    for r in chosen:
+        keys.extend(k for k in r.data if k not in keys)
+    keys = [k for k in keys if k != "id"]
+    rows = [[r.id, r.path, *(_flat(r.data.get(k)) for k in keys)] for r in chosen]
+    return _csv(["id", "path", *keys], rows), _json(data, "records", items)
+
+
+def downloads(data: SiteData) -> dict[str, str]:
+    """File name (under ``downloads/``) -> content."""
+    ledger = data.ledger
+    files: dict[str, str] = {}
+    tables: Mapping[str, Iterable[Record]] = {
+        "incidents": ledger.incidents.values(),
+        "changes": ledger.changes.values(),
+        "pirs": ledger.pirs.values(),
+        "runbooks": ledger.runbooks.values(),
+    }
+    for name, records in tables.items():
+        files[f"{name}.csv"], files[f"{name}.json"] = _records(data, records)
+    services = [
+        dict(s)
+        for s in (ledger.services_doc.data if ledger.services_doc else [])
+        if isinstance(s, dict)
+    ]
+    keys = list(dict.fromkeys(k for s in services for k in s))
+    files["services.csv"] = _csv(keys, ([_flat(s.get(k)) for k in keys] for s in services))
+    files["services.json"] = _json(data, "services", services)
+    actions = [
+        {
+            "pir": pir.id,
+            "incident": pir.incident,
+            "id": a.id,
+            "title": a.title,
+            "type": a.type,
+            "owner": a.owner,
+            "due": a.due.isoformat() if a.due else None,
+            "status": a.status,
+            "verification": a.verification,
+            "tracker": a.tracker,
+        }
+        for pir in ledger.pirs.values()
+        for a in pir.actions
+    ]
+    akeys = [
+        "pir",
+        "incident",
+        "id",
+        "title",
+        "type",
+        "owner",
+        "due",
+        "status",
+        "verification",
+        "tracker",
+    ]
+    files["actions.csv"] = _csv(akeys, ([a[k] for k in akeys] for a in actions))
+    files["actions.json"] = _json(data, "actions", actions)
+    found = [f.as_dict() for f in data.findings]
+    fkeys = ["rule", "severity", "record", "path", "line", "column", "message", "fix", "waived"]
+    files["findings.csv"] = _csv(fkeys, ([f[k] for k in fkeys] for f in found))
+    files["findings.json"] = _json(data, "findings", found)
+    if data.kpis is not None:
+        files["kpis.json"] = FORMATS["json"](data.kpis)
+        files["kpis.csv"] = FORMATS["csv"](data.kpis)
+    return files
+
+
+def downloads_page(data: SiteData, names: Iterable[str]) -> str:
+    available = set(names)
+    out = head("Downloads", hide_toc=True)
+    out += [
+        "Every record kind, the PIR actions, the audit findings and the KPIs, as CSV "
+        '(for a spreadsheet) and JSON (exact field values, `"version": 1`). CSV cells '
+        "that a spreadsheet would run as a formula start with an apostrophe.",
+        "",
+    ]
+    rows = []
+    labels = [
+        *KINDS,
+        ("services", "Service catalog"),
+        ("actions", "PIR actions"),
+        ("findings", "Audit findings"),
+        ("kpis", "KPIs"),
+    ]
+    for stem, label in labels:
+        cells = [
+            f"[{ext.upper()}]({stem}.{ext})"
+            for ext in ("csv", "json")
+            if f"{stem}.{ext}" in available
+        ]
+        if cells:
+            rows.append((md(label), " · ".join(cells)))
+    out += table(["Data", "Download"], rows)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,98 @@
+"""Escaping record text for every place it can appear on the site.
+
+Record fields come from pull requests and are untrusted. Nothing from a record reaches a
+page except through one of these functions:
+
+* :func:`md` / :func:`md_lines` for Markdown: every ASCII punctuation character that
+  Markdown or an extension could read as syntax (``| # ! [ ] ( ) { } < > * _ ` ~ : =`` …)
+  becomes a numeric character reference, so a field holding a table row, an admonition,
+  a heading, a link, an attribute list or raw HTML renders as the literal text it is;
+  line breaks become ``<br>`` and leading spaces are dropped (no code blocks, no lists).
+* :func:`attr` / :func:`html_text` for the few raw-HTML blocks the generator writes
+  (calendar grid, tiles): :func:`html.escape` with quotes, newlines collapsed.
+* :func:`front_matter_title` for the page title: HTML-escaped, then JSON-quoted (valid
+  YAML), so neither ``</title>`` nor a line break can leave the value.
+* :func:`csv_cell` for downloads: a cell starting with ``= + - @`` (or a tab or carriage
+  return) is prefixed with ``'`` so a spreadsheet never evaluates it as a formula.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import string
+
+_SAFE_PUNCTUATION = {",", "?", ";", "'", '"'}
+_TABLE = {ord(ch): f"&#{ord(ch)};" for ch in string.punctuation if ch not in _SAFE_PUNCTUATION}
+_SPACE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u3000]+")
+_CODE = re.compile(r"``(.+?)``|`([^`]+)`")
+
+
+def md(value: object) -> str:
+    """One line of Markdown that renders as exactly ``value`` (whitespace collapsed)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return " ".join(text.split()).translate(_TABLE)
+
+
+def md_lines(value: object) -> str:
+    """Markdown for a multi-line value, kept on one Markdown line: its lines joined by
+    ``<br>`` (usable in a paragraph or a table cell)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    lines = [md(line) for line in text.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "<br>".join(lines)
+
+
+def md_code_spans(text: str) -> str:
+    """Trusted prose (rule documentation) with ````code```` and ```code``` spans kept as
+    code; everything else escaped as :func:`md` does."""
+    out: list[str] = []
+    last = 0
+    for match in _CODE.finditer(text):
+        out.append(md(text[last : match.start()]))
+        out.append(f"<code>{html.escape(match.group(1) or match.group(2))}</code>")
+        last = match.end()
+    out.append(md(text[last:]))
+    return " ".join(part for part in out if part)
+
+
+def html_text(value: object) -> str:
+    """Text content of a raw-HTML element (whitespace collapsed)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return html.escape(" ".join(text.split()), quote=True)
+
+
+def attr(value: object) -> str:
+    """An attribute value (to be written inside double quotes)."""
+    return html_text(value)
+
+
+def front_matter_title(value: str) -> str:
+    """A ``title:`` value for YAML front matter: HTML-escaped and JSON-quoted."""
+    return json.dumps(html.escape(" ".join(value.split()), quote=True), ensure_ascii=True)
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return str(value)
+    text = value
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,109 @@
+"""All generated pages and assets, as plain data: source path -> content.
+
+Plain functions of :class:`~opsledger.site.data.SiteData`; nothing here knows MkDocs.
+Record pages are reached through the index pages and kept out of the navigation (with
+thousands of pages in it the theme's navigation grows quadratically).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from opsledger.site.context import PageContext, make_context
+from opsledger.site.data import SiteData
+from opsledger.site.downloads import downloads, downloads_page
+from opsledger.site.page_actions import actions_page
+from opsledger.site.page_audit import findings_pages, problem_pages, rule_pages, waivers_page
+from opsledger.site.page_calendar import calendar_pages
+from opsledger.site.page_change import change_page
+from opsledger.site.page_docs import pir_page, runbook_page
+from opsledger.site.page_incident import incident_page
+from opsledger.site.page_indexes import (
+    changes_index,
+    incidents_index,
+    pirs_index,
+    runbooks_index,
+    services_index,
+)
+from opsledger.site.page_kpis import charts, dashboard, kpis_page
+from opsledger.site.page_service import service_page
+
+#: the navigation the generated pages add (title -> page, or a section of them)
+NAV: list[dict[str, str | list[dict[str, str]]]] = [
+    {"Incidents": "incidents/index.md"},
+    {"Changes": [{"All changes": "changes/index.md"}, {"Calendar": "changes/calendar.md"}]},
+    {"Post-incident reviews": "pirs/index.md"},
+    {"Actions": "actions.md"},
+    {"Runbooks": "runbooks/index.md"},
+    {"Services": "services/index.md"},
+    {"KPIs": "kpis/index.md"},
+    {
+        "Audit": [
+            {"Findings": "findings/index.md"},
+            {"Rules": "rules/index.md"},
+            {"Waivers": "waivers.md"},
+        ]
+    },
+    {"Downloads": "downloads/index.md"},
+]
+
+
+@dataclass
+class Site:
+    pages: dict[str, str] = field(default_factory=dict)  # Markdown, in the navigation
+    records: dict[str, str] = field(default_factory=dict)  # Markdown, out of the navigation
+    assets: dict[str, str] = field(default_factory=dict)  # CSV, JSON, SVG
+    home: str = ""  # Markdown appended to the hand-written home page (or the whole page)
+
+
+def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
+    ctx = make_context(data, directory_urls)
+    ledger = data.ledger
+    loaded = {r.path for r in ledger.records()} | {"records/services.yaml", "policy.yaml"}
+    for path in ledger.files:
+        if path not in loaded:
+            ctx.links.add_problem(path)
+    site = Site()
+    for inc in ledger.incidents.values():
+        site.records[ctx.links.records[inc.id]] = incident_page(ctx, inc, ctx.links.records[inc.id])
+    for change in ledger.changes.values():
+        page = ctx.links.records[change.id]
+        site.records[page] = change_page(ctx, change, page)
+    for pir in ledger.pirs.values():
+        site.records[ctx.links.records[pir.id]] = pir_page(ctx, pir, ctx.links.records[pir.id])
+    for book in ledger.runbooks.values():
+        page = ctx.links.records[book.id]
+        site.records[page] = runbook_page(ctx, book, page)
+    for service in ledger.services.values():
+        page = ctx.links.services[service.id]
+        site.records[page] = service_page(ctx, service, page)
+    site.records.update(problem_pages(ctx))
+    _indexes(ctx, site)
+    for name, content in downloads(data).items():
+        site.assets[f"downloads/{name}"] = content
+    site.pages["downloads/index.md"] = downloads_page(
+        data, (p.removeprefix("downloads/") for p in site.assets)
+    )
+    site.assets.update(charts(data.kpis))
+    site.home = dashboard(ctx)
+    return site
+
+
+def _indexes(ctx: PageContext, site: Site) -> None:
+    site.pages["incidents/index.md"] = incidents_index(ctx, "incidents/index.md")
+    site.pages["changes/index.md"] = changes_index(ctx, "changes/index.md")
+    calendar = calendar_pages(ctx)
+    site.pages["changes/calendar.md"] = calendar.pop("changes/calendar.md")
+    site.records.update(calendar)
+    site.pages["pirs/index.md"] = pirs_index(ctx, "pirs/index.md")
+    site.pages["runbooks/index.md"] = runbooks_index(ctx, "runbooks/index.md")
+    site.pages["services/index.md"] = services_index(ctx, "services/index.md")
+    site.pages["actions.md"] = actions_page(ctx)
+    site.pages["kpis/index.md"] = kpis_page(ctx)
+    findings = findings_pages(ctx)
+    site.pages["findings/index.md"] = findings.pop("findings/index.md")
+    site.records.update(findings)
+    rules = rule_pages(ctx)
+    site.pages["rules/index.md"] = rules.pop("rules/index.md")
+    site.records.update(rules)
+    site.pages["waivers.md"] = waivers_page(ctx)

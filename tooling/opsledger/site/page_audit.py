@@ -1,0 +1,186 @@
+"""Audit pages: findings grouped by rule, the rule documentation, the waivers, and a page
+for each file that could not be read as a record (showing its errors)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from opsledger.findings import Finding
+from opsledger.rules import RULES
+from opsledger.site.common import BAD, OK, head, notice, severity_mark, table
+from opsledger.site.context import PageContext
+from opsledger.site.escape import md, md_code_spans, md_lines
+
+_EXAMPLES = ("Failing example", "Passing example")
+
+
+def _counts(found: list[Finding]) -> str:
+    c = Counter("waived" if f.waived else f.severity for f in found)
+    return ", ".join(f"{c[k]} {k}" for k in ("error", "warning", "waived") if c[k]) or "none"
+
+
+def findings_pages(ctx: PageContext) -> dict[str, str]:
+    """``findings/index.md`` (counts per rule) and one page per rule with findings."""
+    by_rule: defaultdict[str, list[Finding]] = defaultdict(list)
+    for finding in ctx.data.findings:
+        by_rule[finding.rule].append(finding)
+    pages: dict[str, str] = {}
+    index = "findings/index.md"
+    out = head("Findings by rule", hide_toc=True)
+    total = ctx.data.findings
+    out += [f"{len(total)} findings ({_counts(total)}) as of {md(ctx.data.as_of.isoformat())}.", ""]
+    rows = []
+    known = {rule.id: rule for rule in RULES}
+    for rule_id in [*known, *sorted(set(by_rule) - set(known))]:
+        found = by_rule.get(rule_id, [])
+        rule = known.get(rule_id)
+        page = f"findings/{rule_id}.md" if found else None
+        rows.append(
+            (
+                ctx.links.page(index, f"rules/{rule_id}.md", rule_id) if rule else md(rule_id),
+                md(rule.summary if rule else ""),
+                ctx.links.page(index, page, _counts(found)) if page else f"{OK} none",
+            )
+        )
+        if page:
+            pages[page] = _rule_findings(ctx, page, rule_id, found)
+    out += table(["Rule", "Checks", "Findings"], rows)
+    pages[index] = "\n".join(out) + "\n"
+    return pages
+
+
+def _rule_findings(ctx: PageContext, page: str, rule_id: str, found: list[Finding]) -> str:
+    out = head(f"Findings: {rule_id}", hide_toc=True)
+    out += [
+        f"{len(found)} findings ({_counts(found)}). "
+        f"{ctx.links.page(page, f'rules/{rule_id}.md', 'What this rule checks')}.",
+        "",
+    ]
+    from opsledger.site.page_indexes import filter_bar
+
+    out += filter_bar("Severity")
+    rows = [
+        (
+            ctx.links.record(page, f.record) if f.record else "",
+            md(severity_mark(f)),
+            md(f"{f.path}:{f.line}:{f.column}"),
+            md_lines(f.message),
+            md_lines(f.fix),
+        )
+        for f in found
+    ]
+    out += table(["Record", "Severity", "Where", "Finding", "How to fix"], rows)
+    return "\n".join(out) + "\n"
+
+
+def rule_pages(ctx: PageContext) -> dict[str, str]:
+    pages: dict[str, str] = {}
+    index = "rules/index.md"
+    counts = Counter(f.rule for f in ctx.data.findings)
+    out = head("Audit rules", hide_toc=True)
+    out += ["Every rule the audit runs, with its default severity (policy may override it).", ""]
+    rows = []
+    for rule in RULES:
+        page = f"rules/{rule.id}.md"
+        rows.append(
+            (
+                ctx.links.page(index, page, rule.id),
+                md(rule.severity),
+                md(rule.summary),
+                md(counts.get(rule.id, 0)),
+            )
+        )
+        body = head(f"{rule.id} — {rule.summary}")
+        body += [f"**Default severity:** {md(rule.severity)}", ""]
+        if counts.get(rule.id):
+            target = f"findings/{rule.id}.md"
+            body += [f"**Findings now:** {ctx.links.page(page, target, str(counts[rule.id]))}", ""]
+        sections = rule.doc_sections()
+        intro = rule.documentation().split("\n\n", 1)[0]
+        body += [md_code_spans(" ".join(intro.split())), ""]
+        for name, text in sections.items():
+            body += [f"## {md(name)}", ""]
+            if name in _EXAMPLES:
+                body += [
+                    "```yaml",
+                    *(line[2:] if line.startswith("  ") else line for line in text.splitlines()),
+                    "```",
+                    "",
+                ]
+            else:
+                paras = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+                body += [line for p in paras for line in (md_code_spans(p), "")]
+        pages[page] = "\n".join(body) + "\n"
+    out += table(["Rule", "Severity", "Checks", "Findings"], rows)
+    pages[index] = "\n".join(out) + "\n"
+    return pages
+
+
+def waivers_page(ctx: PageContext) -> str:
+    page = "waivers.md"
+    policy = ctx.data.ledger.policy
+    today = ctx.data.as_of.astimezone(policy.timezone).date()
+    waived = Counter(f.rule for f in ctx.data.findings if f.waived)
+    out = head("Waivers (risk acceptance)", hide_toc=True)
+    out += [
+        "Findings accepted as risks in `policy.yaml`. A waived finding is still listed "
+        "(marked waived); an expired waiver is itself a finding (WAIVER-EXPIRED).",
+        "",
+    ]
+    if not policy.waivers:
+        return "\n".join([*out, "No waivers.", ""]) + "\n"
+    rows = [
+        (
+            ctx.links.page(page, f"rules/{w.rule.upper()}.md", w.rule)
+            if any(r.id == w.rule.upper() for r in RULES)
+            else md(w.rule),
+            md(w.record),
+            md_lines(w.reason),
+            md(w.approved_by),
+            md(w.expires.isoformat()),
+            md(f"{BAD} expired" if w.expires < today else f"{OK} active"),
+            md(waived.get(w.rule.upper(), 0)),
+        )
+        for w in policy.waivers
+    ]
+    header = [
+        "Rule",
+        "Record (or pattern)",
+        "Reason",
+        "Approved by",
+        "Expires",
+        "State",
+        "Findings waived (rule)",
+    ]
+    out += table(header, rows)
+    return "\n".join(out) + "\n"
+
+
+def problem_pages(ctx: PageContext) -> dict[str, str]:
+    """A page for every record file that could not be read, listing its errors."""
+    pages: dict[str, str] = {}
+    for path, page in ctx.links.problems.items():
+        out = head(f"Unreadable record: {path}")
+        out += notice(
+            "This file could not be read as a record, so it has no fields to show. Its errors:",
+            f"{BAD} Not readable",
+        )
+        rows = [
+            (md(f"{f.line}:{f.column}"), md(f.rule), md_lines(f.message), md_lines(f.fix))
+            for f in ctx.data.by_path.get(path, [])
+        ]
+        out += table(["Line:column", "Rule", "Error", "How to fix"], rows)
+        pages[page] = "\n".join(out) + "\n"
+    if pages:
+        index_rows = [
+            (
+                ctx.links.page("problems/index.md", page, path),
+                md(len(ctx.data.by_path.get(path, []))),
+            )
+            for path, page in ctx.links.problems.items()
+        ]
+        out = head("Unreadable records", hide_toc=True)
+        pages["problems/index.md"] = (
+            "\n".join([*out, *table(["File", "Errors"], index_rows)]) + "\n"
+        )
+    return pages

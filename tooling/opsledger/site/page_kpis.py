@@ -1,0 +1,211 @@
+"""KPI definitions with values, targets and trends; the home dashboard's tiles and charts."""
+
+from __future__ import annotations
+
+from markdown.extensions.toc import slugify
+
+from opsledger.kpis import KpiReport, KpiResult
+from opsledger.kpis.render import human, human_target, human_value
+from opsledger.site.charts import Point, bar_chart
+from opsledger.site.common import BAD, OK, head, notice, table
+from opsledger.site.context import PageContext
+from opsledger.site.escape import attr, html_text, md
+
+STATUS_TEXT = {
+    "met": f"{OK} met",
+    "missed": f"{BAD} missed",
+    "no target": "- no target",
+    "no data": "? no data",
+}
+STATUS_CLASS = {
+    "met": "ol-met",
+    "missed": "ol-missed",
+    "no target": "ol-notarget",
+    "no data": "ol-nodata",
+}
+TREND_KPIS = ("incident_volume", "mttr_restore", "sla_compliance", "change_success_rate")
+KPI_PAGE = "kpis/index.md"
+
+
+def anchor(result: KpiResult) -> str:
+    return str(slugify(result.kpi.name, "-"))
+
+
+def chart_path(result: KpiResult) -> str:
+    return f"kpis/charts/{result.kpi.id}.svg"
+
+
+def _points(result: KpiResult) -> list[Point]:
+    unit = result.kpi.unit
+    marks = {"met": "✓", "missed": "✗"}
+    return [
+        Point(g.key, g.value, human(g.value, unit), marks.get(g.status, ""))
+        for g in result.groups.get("month", ())
+    ]
+
+
+def _line(result: KpiResult) -> float | None:
+    target = result.target
+    if target is None:
+        return None
+    return target.min if target.min is not None else target.max
+
+
+def charts(report: KpiReport | None) -> dict[str, str]:
+    """One SVG per KPI with monthly values."""
+    if report is None:
+        return {}
+    out: dict[str, str] = {}
+    for result in report.results:
+        points = _points(result)
+        if not points:
+            continue
+        line = _line(result)
+        target_text = "target " + human_target(result.target, result.kpi.unit) if line else ""
+        out[chart_path(result)] = bar_chart(
+            f"{result.kpi.name} by month", points, target=line, target_text=target_text
+        )
+    return out
+
+
+def _img(ctx: PageContext, page: str, result: KpiResult) -> list[str]:
+    points = _points(result)
+    if not points:
+        return []
+    summary = "; ".join(f"{p.label}: {p.text} {p.mark}".strip() for p in points[-12:])
+    alt = f"{result.kpi.name} by month. {summary}"
+    src = ctx.links.href(page, chart_path(result))
+    return [
+        f'<figure><img class="ol-chart" src="{attr(src)}" alt="{attr(alt)}">'
+        f"<figcaption>{html_text(result.kpi.name)} by month</figcaption></figure>",
+        "",
+    ]
+
+
+def kpis_page(ctx: PageContext) -> str:
+    page = KPI_PAGE
+    report = ctx.data.kpis
+    out = head("KPIs")
+    if report is None:
+        return "\n".join([*out, "No KPIs computed.", ""]) + "\n"
+    if ctx.data.history is None:
+        out += notice(
+            f"{ctx.data.history_notice}: KPIs measured from git history have no data.",
+            "History KPIs",
+        )
+    out += [
+        f"As of {md(report.as_of.isoformat())}; each value says how many records it used "
+        "(n) and which it left out, and why.",
+        "",
+    ]
+    rows = [
+        (
+            f"[{md(r.kpi.name)}](#{anchor(r)})",
+            md(human(r.value, r.kpi.unit)),
+            md(human_target(r.target, r.kpi.unit)),
+            md(STATUS_TEXT[r.status]),
+            md(r.n),
+            md(len(r.excluded)),
+        )
+        for r in report.results
+    ]
+    out += table(["KPI", "Value", "Target", "Status", "n", "Excluded"], rows)
+    for r in report.results:
+        kpi = r.kpi
+        out += [f"## {md(kpi.name)}", ""]
+        out += table(
+            ["Field", "Value"],
+            [
+                ("**ID**", f"`{kpi.id}`"),
+                ("**Definition**", md(kpi.definition)),
+                ("**Unit**", md(kpi.unit)),
+                ("**Source**", "git history" if kpi.history else "records"),
+                ("**Value**", md(human_value(r, kpi.unit, kpi.aggregate))),
+                ("**Target**", md(human_target(r.target, kpi.unit))),
+                ("**Status**", md(STATUS_TEXT[r.status])),
+                ("**Records used (n)**", md(r.n)),
+            ],
+        )
+        for note in r.notes:
+            out += [f"*{md(note)}*", ""]
+        out += _img(ctx, page, r)
+        for dim, groups in r.groups.items():
+            grouped = [
+                (
+                    md(g.key),
+                    md(human_value(g, kpi.unit, kpi.aggregate)),
+                    md(g.n),
+                    md(STATUS_TEXT[g.status]),
+                )
+                for g in groups
+            ]
+            out += [
+                f"**By {md(dim)}**",
+                "",
+                *table([dim.capitalize(), "Value", "n", "Status"], grouped),
+            ]
+        if r.excluded:
+            shown = r.excluded[:50]
+            excluded = [(ctx.links.record(page, e.record), md(e.reason)) for e in shown]
+            more = (
+                f" (first 50 of {len(r.excluded)}; all in the KPI download)"
+                if len(r.excluded) > 50
+                else ""
+            )
+            out += [f"**Excluded{md(more)}**", "", *table(["Record", "Reason"], excluded)]
+    return "\n".join(out) + "\n"
+
+
+def dashboard(ctx: PageContext, page: str = "index.md") -> str:
+    """The home page's generated part: totals, KPI tiles against targets, trend charts."""
+    data = ctx.data
+    ledger = data.ledger
+    errors = sum(1 for f in data.findings if f.severity == "error" and not f.waived)
+    warnings = sum(1 for f in data.findings if f.severity == "warning" and not f.waived)
+    link = ctx.links.page
+    out = ["## At a glance", ""]
+    commit = f"commit `{data.commit[:10]}`" if data.commit else "no git commit"
+    out += [f"Built from {commit} as of {md(data.as_of.isoformat())}.", ""]
+    out += table(
+        ["Records", "Count"],
+        [
+            (link(page, "incidents/index.md", "Incidents"), md(len(ledger.incidents))),
+            (link(page, "changes/index.md", "Change records"), md(len(ledger.changes))),
+            (link(page, "pirs/index.md", "Post-incident reviews"), md(len(ledger.pirs))),
+            (link(page, "runbooks/index.md", "Runbooks"), md(len(ledger.runbooks))),
+            (link(page, "services/index.md", "Services"), md(len(ledger.services))),
+            (
+                link(page, "findings/index.md", "Audit findings"),
+                md(f"{BAD} {errors} errors, ⚠ {warnings} warnings"),
+            ),
+        ],
+    )
+    report = data.kpis
+    if report is None:
+        return "\n".join(out) + "\n"
+    out += [
+        "## Key indicators",
+        "",
+        "Each tile: the value, its target, and whether it was met "
+        f"(✓ met, ✗ missed). Details on the {link(page, KPI_PAGE, 'KPI page')}.",
+        "",
+    ]
+    tiles = ['<div class="ol-tiles">']
+    ordered = sorted(report.results, key=lambda r: r.target is None)
+    for r in ordered:
+        href = ctx.links.href(page, KPI_PAGE) + "#" + anchor(r)
+        tiles.append(
+            f'<a class="ol-tile {STATUS_CLASS[r.status]}" href="{attr(href)}">'
+            f'<span class="ol-tile__name">{html_text(r.kpi.name)}</span>'
+            f'<span class="ol-tile__value">{html_text(human(r.value, r.kpi.unit))}</span>'
+            f'<span class="ol-tile__target">target {html_text(human_target(r.target, r.kpi.unit))}'
+            f'</span><span class="ol-tile__status">{html_text(STATUS_TEXT[r.status])}</span></a>'
+        )
+    tiles.append("</div>")
+    out += ["".join(tiles), "", "## Trends", ""]
+    for kpi_id in TREND_KPIS:
+        try:
+            out += _img(ctx, page, report.get(kpi_id))
+        except KeyError:
+            continue
+    return "\n".join(out) + "\n"

@@ -1,0 +1,216 @@
+"""The thin MkDocs adapter: ``plugins: [opsledger]`` in ``mkdocs.yml``.
+
+At build time it loads the repository, runs the page functions of
+:mod:`opsledger.site.generate` and hands MkDocs the pages as in-memory files (nothing is
+written into ``site/``, nothing is committed). It also
+
+* adds opsledger's theme layer (the CSP as first element of ``<head>``, the theme's inline
+  scripts moved to files, the table script and styles), below the repository's own
+  overrides (``site/overrides/`` or ``theme.custom_dir``) and above Material;
+* sanitises every rendered page body with the allow-list of :mod:`opsledger.site.sanitize`
+  and checks every finished page for the CSP and for stray scripts;
+* refuses symlinks in the docs folder and the overrides, and reports a broken theme
+  override as one clear error.
+
+Everything else depends only on the page functions; MkDocs internals stay here.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
+
+from opsledger.errors import OpsledgerError
+from opsledger.site.common import head
+from opsledger.site.data import Progress, SiteData, collect
+from opsledger.site.generate import NAV, Site, generate
+from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
+
+THEME_DIR = str(Path(__file__).with_name("theme"))
+
+
+class OpsledgerConfig(Config):  # type: ignore[no-untyped-call]
+    repo = c.Optional(c.Type(str))  # the governance repository (default: mkdocs.yml's folder)
+    as_of = c.Optional(c.Type(str))  # fix "now" (timestamp, or date = end of that day)
+    overrides = c.Type(str, default="overrides")  # hand-written overrides inside docs_dir
+
+
+def refuse_symlinks(folder: Path, label: str) -> None:
+    """Raise when ``folder`` is, or contains, a symbolic link (MkDocs would follow it)."""
+    if folder.is_symlink():
+        raise PluginError(f"{label} {folder} is a symbolic link; the site build refuses links")
+    for here, dirs, files in os.walk(folder, followlinks=False):
+        for name in [*dirs, *files]:
+            path = Path(here, name)
+            if path.is_symlink():
+                raise PluginError(
+                    f"{path} is a symbolic link; the site build refuses links (MkDocs would "
+                    "publish whatever it points at)"
+                )
+
+
+class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-call]
+    #: set by ``opsledger site build``: "now", and a progress callback for loading
+    as_of_override: datetime | None = None
+    progress: Progress | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.site: Site | None = None
+        self.data: SiteData | None = None
+        self.home_written = False
+        self.overrides: Path | None = None
+
+    # -- configuration ----------------------------------------------------------------
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        docs = Path(config.docs_dir)
+        refuse_symlinks(docs, "docs_dir")
+        dirs = config.theme.dirs
+        position = 1 if config.theme.custom_dir else 0
+        if config.theme.custom_dir:
+            refuse_symlinks(Path(config.theme.custom_dir), "theme.custom_dir")
+            self.overrides = Path(config.theme.custom_dir)
+        elif (docs / self.config.overrides).is_dir():
+            self.overrides = docs / self.config.overrides
+            dirs.insert(0, str(self.overrides))
+            position = 1
+        if THEME_DIR not in dirs:
+            dirs.insert(position, THEME_DIR)
+        config.extra_css.append("assets/opsledger/site.css")
+        config.extra_javascript.append("assets/opsledger/tables.js")
+        for name in ("tables", "toc"):
+            if name not in config.markdown_extensions:
+                config.markdown_extensions.append(name)
+        config.nav = _with_generated_nav(config.nav)
+        return config
+
+    def _root(self, config: MkDocsConfig) -> Path:
+        if self.config.repo:
+            base = Path(config.config_file_path or ".").parent
+            return (base / self.config.repo).resolve()
+        return Path(config.config_file_path or "mkdocs.yml").resolve().parent
+
+    # -- pages --------------------------------------------------------------------------
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        root = self._root(config)
+        try:
+            as_of = self.as_of_override or self.config.as_of
+            self.data = collect(root, as_of, progress=self.progress)
+        except OpsledgerError as exc:
+            raise PluginError(f"opsledger: {exc.message}") from None
+        self.site = site = generate(self.data, directory_urls=config.use_directory_urls)
+        if self.overrides is not None and _inside(self.overrides, Path(config.docs_dir)):
+            prefix = self.overrides.relative_to(Path(config.docs_dir)).as_posix() + "/"
+            for file in list(files):
+                if file.src_uri.startswith(prefix):
+                    files.remove(file)
+        for path, content in site.pages.items():
+            _add(files, config, path, content, InclusionLevel.INCLUDED)
+        for path, content in site.records.items():
+            _add(files, config, path, content, InclusionLevel.NOT_IN_NAV)
+        for path, content in site.assets.items():
+            _add(files, config, path, content, InclusionLevel.NOT_IN_NAV)
+        self.home_written = files.get_file_from_path("index.md") is None
+        if self.home_written:
+            home = "\n".join(head("Operations governance ledger")) + "\n" + site.home
+            _add(files, config, "index.md", home, InclusionLevel.INCLUDED)
+        return files
+
+    def on_page_markdown(
+        self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        if page.file.src_uri == "index.md" and not self.home_written and self.site is not None:
+            return markdown.rstrip() + "\n\n" + self.site.home
+        return markdown
+
+    def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        return clean(html)
+
+    # -- theme ----------------------------------------------------------------------------
+    def on_env(
+        self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files
+    ) -> jinja2.Environment:
+        env.globals["opsledger_csp"] = CSP
+        if self.overrides is not None:
+            _check_templates(env, self.overrides)
+        return env
+
+    def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
+        try:
+            check_page(output, page.file.src_uri)
+        except PageCheckError as exc:
+            raise PluginError(str(exc)) from None
+        return output
+
+    def on_post_template(
+        self, output_content: str, *, template_name: str, config: MkDocsConfig
+    ) -> str:
+        if template_name.endswith(".html"):
+            try:
+                check_page(output_content, template_name)
+            except PageCheckError as exc:
+                raise PluginError(str(exc)) from None
+        return output_content
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _add(
+    files: Files, config: MkDocsConfig, path: str, content: str, inclusion: InclusionLevel
+) -> None:
+    if files.get_file_from_path(path) is not None:
+        raise PluginError(
+            f"{config.docs_dir}/{path} is generated by opsledger at build time; "
+            "remove or rename the hand-written file"
+        )
+    files.append(File.generated(config, path, content=content, inclusion=inclusion))
+
+
+def _with_generated_nav(nav: Any) -> list[Any]:
+    """The configured navigation (or Home) followed by the generated sections not in it."""
+    items: list[Any] = list(nav) if nav else [{"Home": "index.md"}]
+    named = set(_pages_in(items))
+    for entry in NAV:
+        if not set(_pages_in([entry])) & named:
+            items.append(entry)
+    return items
+
+
+def _pages_in(items: Any) -> list[str]:
+    out: list[str] = []
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            for value in item.values():
+                out.extend(_pages_in(value))
+    return out
+
+
+def _check_templates(env: jinja2.Environment, folder: Path) -> None:
+    """Compile every template of the repository's overrides: one clear error if broken."""
+    for path in sorted(folder.rglob("*.html")):
+        name = path.relative_to(folder).as_posix()
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise PluginError(f"broken theme override {path}:{exc.lineno}: {exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise PluginError(f"broken theme override {path}: {exc}") from None
