@@ -605,6 +605,16 @@ def test_two_records_claiming_one_number(repo: Repo, cli: InvokeCli, tmp_path: P
     ) in result.err
 
 
+def test_nothing_imported_means_no_adoption(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
+    source = tiny(tmp_path / "e.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
+    source.write_text(source.read_text().replace("INC0001000", ""))
+    policy = (repo.root / "policy.yaml").read_bytes()
+    result = run(cli, repo, source)
+    assert result.status == 1 and f"{source}:2: has no incident number" in result.err
+    assert "0 created" in result.out and "history.since" not in result.out
+    assert (repo.root / "policy.yaml").read_bytes() == policy
+
+
 def test_large_numbers_keep_all_their_digits(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     source = tiny(tmp_path / "n.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
     source.write_text(source.read_text().replace("INC0001000", "INC0123456"))

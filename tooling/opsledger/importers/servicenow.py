@@ -91,10 +91,6 @@ class ImportResult:
     def counts(self) -> Counter[str]:
         return Counter(o.action for o in self.outcomes)
 
-    @property
-    def skipped_rows(self) -> int:
-        return sum(1 for p in self.problems if p.line > 0)
-
 
 def import_servicenow(
     root: Path, path: Path, options: ImportOptions, stage: Stage = _quiet
@@ -135,6 +131,8 @@ def import_servicenow(
                 writer.add(build(number, rows, ctx))
         if again.digest != scanned.digest:
             raise _changed(path)
+        if not result.outcomes:  # nothing imported: no adoption either
+            policy_text, result.since_set = None, None
         if not options.dry_run:
             with stage("Writing records") as update:
                 writer.commit(update)
@@ -274,8 +272,8 @@ class _Writer:
             return None
         stem = rel.rsplit("/", 1)[-1].removesuffix(INCIDENTS.suffix)
         data = merge(old, {"id": stem, **built.data})
-        head = [line for line in old_text.splitlines()[:3] if line.startswith("#")]
-        modeline = "\n".join(head[:1]) if head else _modeline(rel)
+        first = old_text.split("\n", 1)[0]
+        modeline = first if first.startswith("#") else _modeline(rel)
         text = render(data, modeline=modeline)
         record_id = str(data["id"])
         if text == old_text:

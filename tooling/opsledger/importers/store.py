@@ -11,6 +11,8 @@ what people added since the last import:
 * ``timeline`` and ``reopened`` entries that the export did not produce.
 
 Everything else comes from the export, which stays authoritative for what it records.
+The file is written again in the importer's layout: a first-line comment (the schema
+modeline) is kept, other comments are not.
 """
 
 from __future__ import annotations
