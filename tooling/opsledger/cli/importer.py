@@ -225,7 +225,7 @@ def _report(result: ImportResult, zone: str | None) -> None:
     counts = result.counts
     incidents = len(result.outcomes)
     echo(
-        f"{result.source}: {result.rows} rows, {incidents} incidents imported ({shape}; "
+        f"{result.source}: {result.rows} rows, {incidents} incidents ({shape}; "
         f"dates {SHOWN[result.order]}{f', times in {zone}' if zone else ''})"
     )
     echo(
