@@ -131,11 +131,16 @@ class HistoryIndex:
         return self.records.get(record_id)
 
     def imported(self, record_id: str) -> bool:
-        """First committed before adoption (``history.since``): skipped by history checks."""
+        """Imported from an earlier system, so skipped by history checks: first committed
+        before adoption (``history.since``), or first committed carrying an ``external_id``
+        (a later import of a newer export)."""
         history = self.records.get(record_id)
-        if history is None or not history.versions or self.since is None:
+        if history is None or not history.versions:
             return False
-        return history.first.landed_at.date() < self.since
+        first = next(history.readable(), None)
+        if first is not None and (first.data or {}).get("external_id"):
+            return True
+        return self.since is not None and history.first.landed_at.date() < self.since
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:

@@ -8,6 +8,7 @@ from opsledger.findings import Finding, json_pointer
 from opsledger.model.layout import SERVICES_FILE
 from opsledger.model.records import Record
 from opsledger.rules.base import Context, Rule
+from opsledger.rules.imports import gap_findings, imported
 
 
 class Schema(Rule):
@@ -18,7 +19,9 @@ class Schema(Rule):
       scalars; UTF-8 without control, invisible or bidirectional characters; one document;
       size and depth limits; symlinks refused) and the kind's schema in ``schemas/``. One
       finding per error, at the offending value (a missing property at its mapping, an
-      unexpected property at its key).
+      unexpected property at its key). Imported records (``external_id``): every field they
+      lack must be listed in ``import_gaps``, and their gaps are summarised in one warning
+      per record kind.
 
     Why auditors care:
       A record that does not match its schema cannot be trusted by any other check; a
@@ -43,6 +46,7 @@ class Schema(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         yield from (p for p in ctx.ledger.problems if p.rule == self.id)
+        yield from gap_findings(list(ctx.ledger.incidents.values()), self.id)
 
 
 class RefId(Rule):
@@ -115,7 +119,9 @@ class RefLink(Rule):
             )
 
         for inc in ledger.incidents.values():
-            if inc.service and inc.service not in services:
+            if imported(inc) and "service" in inc.import_gaps:
+                pass  # summarised with the other import gaps (SCHEMA)
+            elif inc.service and inc.service not in services:
                 yield missing(inc, "service", inc.service, "service")
             for field, value in (
                 ("caused_by_change", inc.caused_by_change),
@@ -123,6 +129,8 @@ class RefLink(Rule):
                 ("pir", inc.pir),
             ):
                 if value and not ledger.exists(value):
+                    if field == "caused_by_change" and inc.external_id is not None:
+                        continue  # the source system's change was not imported
                     yield missing(inc, field.replace("_", " "), value, field)
             for i, runbook in enumerate(inc.runbooks_used):
                 if not ledger.exists(runbook):
