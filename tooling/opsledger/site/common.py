@@ -4,12 +4,13 @@ findings table and the audit trail from git."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsledger.findings import Finding
+from opsledger.history.model import FieldChange, RecordHistory, diff_fields
 from opsledger.site.data import SiteData
 from opsledger.site.escape import front_matter_title, html_text, md, md_lines
 from opsledger.site.links import Links
@@ -125,6 +126,49 @@ def _value(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _changes(history: RecordHistory) -> dict[int, list[FieldChange]]:
+    """Each readable version's field changes, as ``RecordHistory.changes`` gives them, but
+    walking only the parts that differ (most commits touch one or two fields)."""
+    out: dict[int, list[FieldChange]] = {}
+    previous: Mapping[str, Any] = {}
+    for version in history.readable():
+        data = version.data or {}
+        found: list[FieldChange] = []
+        _diff("", previous, data, found)
+        out[id(version)] = sorted(found, key=lambda c: c.field)
+        previous = data
+    return out
+
+
+def _keyed(items: list[Any]) -> dict[str, Any] | None:
+    """A list of mappings keyed as the history diff keys it (by ``id``, else position)."""
+    if not any(isinstance(item, Mapping) for item in items):
+        return None
+    keyed: dict[str, Any] = {}
+    for i, item in enumerate(items):
+        name = item.get("id") if isinstance(item, Mapping) else None
+        keyed[name if isinstance(name, str) else str(i)] = item
+    return keyed
+
+
+def _diff(prefix: str, old: Any, new: Any, out: list[FieldChange]) -> None:
+    if old == new:
+        return
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in dict.fromkeys([*old, *new]):
+            _diff(f"{prefix}{key}.", old.get(key), new.get(key), out)
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        a, b = _keyed(old), _keyed(new)
+        if a is not None and b is not None and len(a) == len(old) and len(b) == len(new):
+            _diff(prefix, a, b, out)
+            return
+    name = prefix.rstrip(".")
+    for change in diff_fields({"x": old}, {"x": new}):
+        field = name + change.field[1:]
+        out.append(FieldChange(field, change.old, change.new))
+
+
 def audit_trail(data: SiteData, record_id: str) -> list[str]:
     """Every commit that touched the record: who, when, and which fields changed."""
     out = ["## Audit trail", ""]
@@ -137,7 +181,7 @@ def audit_trail(data: SiteData, record_id: str) -> list[str]:
     if data.history.imported(record_id):
         out += ["Imported before adoption (first committed before `history.since`).", ""]
     zone = data.ledger.policy.timezone
-    changes = {id(v): c for v, c in history.changes()}
+    changes = _changes(history)
     rows = []
     previous = False
     for version in history.versions:

@@ -45,7 +45,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def _json(data: SiteData, key: str, items: Any) -> str:
     doc = {"version": 1, "commit": data.commit, "as_of": data.as_of.isoformat(), key: items}
-    return json.dumps(doc, indent=1, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(doc, ensure_ascii=False, default=str) + "\n"  # no indent: C encoder
 
 
 def _records(data: SiteData, records: Iterable[Record]) -> tuple[str, str]:

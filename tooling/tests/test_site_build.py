@@ -1,0 +1,245 @@
+"""Building the site: plain ``mkdocs build`` and ``opsledger site build`` on small
+repositories, the history notices, and bad configurations as one clear error."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from opsledger.site.generate import NAV
+
+from conftest import ACKED, RUNBOOK, Repo, git, git_init
+
+AS_OF = "2026-03-31T12:00:00Z"
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _site_files(repo: Repo) -> None:
+    shutil.copy(PROJECT / "tooling/opsledger/defaults/init/mkdocs.yml", repo.root / "mkdocs.yml")
+    repo.write("site/index.md", "# Our ledger\n\nHand-written introduction.\n")
+
+
+def _records(repo: Repo) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", ACKED)
+    repo.write("runbooks/RB-0003-orders-db-pool.md", RUNBOOK)
+
+
+def _build(cli, repo: Repo, out: Path, *extra: str):  # type: ignore[no-untyped-def]
+    return cli("site", "build", "--repo", repo.root, "--output", out, "--as-of", AS_OF, *extra)
+
+
+def test_plain_mkdocs_build_from_the_root(repo: Repo, tmp_path: Path) -> None:
+    _site_files(repo)
+    _records(repo)
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    proc = subprocess.run(
+        [str(mkdocs), "build", "-q"], cwd=repo.root, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    public = repo.root / "public"
+    home = (public / "index.html").read_text(encoding="utf-8")
+    assert "Hand-written introduction." in home and "Key indicators" in home
+    assert (public / "incidents/INC-2026-0001.html").is_file()
+    assert (public / "downloads/incidents.csv").is_file()
+    assert not (repo.root / "site/incidents").exists()  # nothing generated into site/
+    nav = home.split('data-md-component="sidebar" data-md-type="navigation"', 1)[1]
+    nav = nav.split('data-md-type="toc"', 1)[0]
+    assert "INC-2026-0001" not in nav  # record pages stay out of the navigation
+    assert "Incidents" in nav
+
+
+def test_site_build_uses_the_packaged_config_without_mkdocs_yml(
+    repo: Repo,
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    _records(repo)
+    result = _build(cli, repo, tmp_path / "out")
+    assert result.status == 0, result.err
+    assert result.out.strip() == str(tmp_path / "out" / "index.html")
+    assert "packaged default configuration" in result.err
+    for entry in NAV:
+        for value in entry.values():
+            pages = [value] if isinstance(value, str) else [p for d in value for p in d.values()]
+            for page in pages:
+                assert (tmp_path / "out" / page.replace(".md", ".html")).is_file(), page
+
+
+def test_history_notices(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _records(repo)
+    assert _build(cli, repo, tmp_path / "nogit").status == 0
+    page = (tmp_path / "nogit/incidents/INC-2026-0001.html").read_text(encoding="utf-8")
+    assert "no git history" in page
+
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(
+        repo.root,
+        "commit",
+        "-q",
+        "-m",
+        "records",
+        date="2026-03-04T10:00:00Z",
+        who="Lena Fischer <lena.fischer@example.com>",
+    )
+    repo.write(
+        "records/incidents/INC-2026-0001.yaml",
+        ACKED.replace("status: open", "status: mitigated") + "mitigated_at: 2026-03-04T10:30:00Z\n",
+    )
+    git(
+        repo.root,
+        "commit",
+        "-q",
+        "-am",
+        "mitigated",
+        date="2026-03-04T11:00:00Z",
+        who="Omar Haddad <omar.haddad@example.com>",
+    )
+    assert _build(cli, repo, tmp_path / "full").status == 0
+    page = (tmp_path / "full/incidents/INC-2026-0001.html").read_text(encoding="utf-8")
+    trail = page.split('id="audit-trail"', 1)[1]
+    assert "Lena Fischer" in trail and "Omar Haddad" in trail
+    assert "status: open → mitigated" in trail
+    assert "mitigated_at: (none) → 2026-03-04T10:30:00Z" in trail
+
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    result = cli("site", "build", "--repo", clone, "--output", tmp_path / "s", "--as-of", AS_OF)
+    assert result.status == 0, result.err
+    page = (tmp_path / "s/incidents/INC-2026-0001.html").read_text(encoding="utf-8")
+    assert "history unavailable: shallow clone" in page
+
+
+def test_missing_config_is_one_clear_error(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = _build(cli, repo, tmp_path / "o", "--config", tmp_path / "nope.yml")
+    assert result.status == 2
+    assert result.err.strip().count("\n") == 0
+    assert "no such MkDocs configuration file" in result.err
+
+
+def test_broken_theme_override_is_one_clear_error(
+    repo: Repo,
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    _site_files(repo)
+    repo.write("site/overrides/main.html", '{% extends "base.html" %}\n{% block content %}\n')
+    result = _build(cli, repo, tmp_path / "o")
+    assert result.status == 2
+    assert "broken theme override" in result.err and "main.html" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_override_that_drops_the_csp_stops_the_build(
+    repo: Repo,
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    _site_files(repo)
+    repo.write(
+        "site/overrides/main.html",
+        '{% extends "base.html" %}\n{% block site_meta %}<meta charset="utf-8">{% endblock %}\n',
+    )
+    result = _build(cli, repo, tmp_path / "o")
+    assert result.status == 2
+    assert "Content-Security-Policy" in result.err
+
+
+def test_hand_written_override_is_used_and_not_published(
+    repo: Repo,
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    _site_files(repo)
+    repo.write("site/overrides/partials/copyright.html", "<div>Internal use only</div>\n")
+    assert _build(cli, repo, tmp_path / "o").status == 0
+    assert "Internal use only" in (tmp_path / "o/index.html").read_text(encoding="utf-8")
+    assert not (tmp_path / "o/overrides").exists()
+
+
+def test_symlinks_are_refused(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _site_files(repo)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOKEN=hunter2\n", encoding="utf-8")
+    (repo.root / "site/leak.md").symlink_to(secret)
+    result = _build(cli, repo, tmp_path / "o")
+    assert result.status == 2
+    assert "symbolic link" in result.err and "hunter2" not in result.err
+    assert not (tmp_path / "o").exists() or "hunter2" not in "".join(
+        p.read_text(errors="replace") for p in (tmp_path / "o").rglob("*") if p.is_file()
+    )
+
+
+def test_symlinked_mkdocs_yml_is_refused(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _site_files(repo)
+    real = tmp_path / "elsewhere.yml"
+    (repo.root / "mkdocs.yml").rename(real)
+    (repo.root / "mkdocs.yml").symlink_to(real)
+    result = _build(cli, repo, tmp_path / "o")
+    assert result.status == 2 and "symbolic link" in result.err
+
+
+def test_generated_page_cannot_be_shadowed(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _site_files(repo)
+    repo.write("site/incidents/index.md", "# Fake index\n")
+    result = _build(cli, repo, tmp_path / "o")
+    assert result.status == 2 and "generated by opsledger" in result.err
+
+
+def test_calendar_marks_freeze_and_collisions(
+    repo: Repo,
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    change = """\
+    id: {id}
+    title: Upgrade {id}
+    type: standard
+    risk: low
+    status: scheduled
+    services: [orders-db]
+    requested_by: omar.haddad@example.com
+    implementer: lena.fischer@example.com
+    description: Apply the monthly patch set to the orders database replicas.
+    justification: Security patches must be applied within thirty days of release.
+    impact: Replicas restart one at a time; no customer impact is expected.
+    window: {{start: {start}, end: {end}}}
+    rollback: {{plan: Restore the previous image from the registry, trigger: errors,
+               tested: true, estimated_duration: 30m}}
+    standard_template: db-patch
+    """
+    repo.write(
+        "records/changes/CHG-2026-0001.yaml",
+        change.format(id="CHG-2026-0001", start="2026-03-10T20:00:00Z", end="2026-03-10T23:00:00Z"),
+    )
+    repo.write(
+        "records/changes/CHG-2026-0002.yaml",
+        change.format(id="CHG-2026-0002", start="2026-03-10T22:00:00Z", end="2026-03-11T01:00:00Z"),
+    )
+    policy = (repo.root / "policy.yaml").read_text(encoding="utf-8")
+    assert "freeze_windows:\n" in policy
+    repo.write(
+        "policy.yaml",
+        policy.replace(
+            "freeze_windows:\n",
+            (
+                "freeze_windows:\n  - {name: Quarter close, start: '2026-03-28T00:00:00Z', "
+                "end: '2026-03-31T00:00:00Z'}\n"
+            ),
+        ),
+        dedent=False,
+    )
+    assert _build(cli, repo, tmp_path / "o").status == 0
+    month = (tmp_path / "o/changes/calendar/2026-03.html").read_text(encoding="utf-8")
+    assert "⚠ collides with CHG-2026-0002" in month and "⚠ collides with CHG-2026-0001" in month
+    # 28-30 March, and the 31st until 01:00 local time (policy zone Europe/London, BST)
+    assert month.count("❄ Freeze: Quarter close") == 4
+    assert 'class="ol-freeze"' in month
