@@ -10,5 +10,7 @@ ruff check tooling
 ruff format --check tooling
 echo "== mypy (strict)"
 mypy
+echo "== browser (Debian chromium for the site's browser tests; installed once)"
+bash "$ROOT/scripts/install-browser.sh"
 echo "== pytest"
 python -m pytest "$@"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from opsledger.site.escape import html_text
 
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 26, 46
+LEFT, RIGHT, TOP, BOTTOM = 12, 96, 30, 46
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,10 @@ def bar_chart(
             )
             label = f"{p.text} {p.mark}".strip()
             if len(points) <= 24:
+                size = 11 if len(points) <= 8 else 9
                 out.append(
                     f'<text x="{cx:.1f}" y="{y(p.value) - 4:.1f}" text-anchor="middle" '
-                    f'fill="#111">{html_text(label)}</text>'
+                    f'font-size="{size}" fill="#111">{html_text(label)}</text>'
                 )
         else:
             out.append(
@@ -86,7 +87,7 @@ def bar_chart(
             'stroke="#b71c1c" stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
         out.append(
-            f'<text x="{WIDTH - RIGHT}" y="{ty - 4:.1f}" text-anchor="end" fill="#b71c1c">'
+            f'<text x="{WIDTH - RIGHT + 4}" y="{ty + 4:.1f}" fill="#b71c1c">'
             f"{html_text(target_text or 'target')}</text>"
         )
     out.append(

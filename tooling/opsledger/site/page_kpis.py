@@ -75,11 +75,7 @@ def _img(ctx: PageContext, page: str, result: KpiResult) -> list[str]:
     summary = "; ".join(f"{p.label}: {p.text} {p.mark}".strip() for p in points[-12:])
     alt = f"{result.kpi.name} by month. {summary}"
     src = ctx.links.href(page, chart_path(result))
-    return [
-        f'<figure><img class="ol-chart" src="{attr(src)}" alt="{attr(alt)}">'
-        f"<figcaption>{html_text(result.kpi.name)} by month</figcaption></figure>",
-        "",
-    ]
+    return [f'<figure><img class="ol-chart" src="{attr(src)}" alt="{attr(alt)}"></figure>', ""]
 
 
 def kpis_page(ctx: PageContext) -> str:
