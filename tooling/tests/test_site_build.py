@@ -243,3 +243,42 @@ def test_calendar_marks_freeze_and_collisions(
     # 28-30 March, and the 31st until 01:00 local time (policy zone Europe/London, BST)
     assert month.count("❄ Freeze: Quarter close") == 4
     assert 'class="ol-freeze"' in month
+
+
+def test_site_serve_serves_the_built_site_on_localhost(repo: Repo) -> None:
+    _records(repo)
+    exe = Path(sys.executable).parent / "opsledger"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CI": "true"}
+    with subprocess.Popen(
+        [str(exe), "site", "serve", "--repo", str(repo.root), "--port", "0", "--as-of", AS_OF],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as proc:
+        _fetch_then_stop(proc)
+
+
+def _fetch_then_stop(proc: subprocess.Popen[str]) -> None:
+    import time
+    import urllib.request
+
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("Serving "), proc.stderr.read() if proc.stderr else line
+        url = line.split(" at ", 1)[1].split(" ", 1)[0]
+        assert url.startswith("http://127.0.0.1:")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(url + "incidents/INC-2026-0001.html") as response:
+                    assert b"INC-2026-0001" in response.read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
