@@ -236,6 +236,26 @@ def test_search_works_offline(browser: Browser) -> None:
     _clean(browser)
 
 
+def test_searching_the_corpus_runs_nothing(chromium: Any, corpus_site: Path) -> None:
+    base, server = _serve(corpus_site)
+    page = chromium.new_page()
+    page.add_init_script(WATCH)
+    try:
+        page.goto(base + "index.html")
+        page.wait_for_load_state("networkidle")
+        page.locator("input.md-search__input").click()
+        page.keyboard.type("injected heading", delay=30)
+        page.wait_for_selector(".md-search-result__item", timeout=15000)
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__pwned") is None
+        assert page.evaluate("window.__csp") == []
+        assert page.locator(".md-search-result script, .md-search-result img").count() == 0
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -178,6 +178,21 @@ def test_symlinks_are_refused(repo: Repo, cli, tmp_path: Path) -> None:  # type:
     )
 
 
+def test_symlinked_record_is_not_followed(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    secret = tmp_path / "credentials.yaml"
+    secret.write_text("id: INC-2026-0009\ntitle: TOKEN=hunter2\n", encoding="utf-8")
+    (repo.root / "records/incidents/INC-2026-0009.yaml").symlink_to(secret)
+    result = _build(cli, repo, tmp_path / "o")
+    assert result.status == 0, result.err
+    published = "".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in (tmp_path / "o").rglob("*")
+        if p.is_file() and p.suffix in (".html", ".json", ".csv")
+    )
+    assert "hunter2" not in published
+    assert "records/incidents/INC-2026-0009.yaml" in published  # listed as unreadable
+
+
 def test_symlinked_mkdocs_yml_is_refused(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _site_files(repo)
     real = tmp_path / "elsewhere.yml"
