@@ -52,7 +52,12 @@ opsledger report monthly --period 2026-10 --repo "$DEMO" --as-of "$AS_OF" --outp
 echo "   monthly service review for 2026-10: $OUT/monthly-2026-10.md"
 
 echo
+echo "== opsledger site build (demo repository: the audit-ready site, offline)"
+opsledger site build --repo "$DEMO" --as-of "$AS_OF" --output "$OUT/site"
+
+echo
 echo "== opsledger audit --fail-on error (the project's own records/ and runbooks/)"
 opsledger audit --repo "$ROOT" --fail-on error
 echo
-echo "Done. The demo repository is in $DEMO (git log --stat there shows its history)."
+echo "Done. The demo repository is in $DEMO (git log --stat there shows its history);"
+echo "its site: $OUT/site/index.html"
