@@ -26,7 +26,7 @@ from pathlib import Path
 from opsledger.scaffold import init_repository
 
 HERE = Path(__file__).resolve()
-SAMPLE = HERE.parents[3] / "shared" / "data" / "servicenow-incident-events-sample.csv"
+SAMPLE = HERE.parents[1] / "tests" / "data" / "servicenow-incident-events-sample.csv"
 DATES = ("opened_at", "sys_created_at", "sys_updated_at", "resolved_at", "closed_at")
 LIMIT_SECONDS = 60
 

@@ -12,7 +12,7 @@ from conftest import INCIDENT, RUNBOOK, InvokeCli, Repo, finding_lines
 SAMPLE = Path(
     os.environ.get(
         "OPSLEDGER_SERVICENOW_SAMPLE",
-        Path(__file__).resolve().parents[3] / "shared/data/servicenow-incident-events-sample.csv",
+        Path(__file__).resolve().parent / "data" / "servicenow-incident-events-sample.csv",
     )
 )
 

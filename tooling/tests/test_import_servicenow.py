@@ -1,9 +1,8 @@
 """``opsledger import servicenow``: the real sample, worked out by hand, and every safety net.
 
-The sample is ``../shared/data/servicenow-incident-events-sample.csv`` beside the project
-(198 rows, 32 incidents of a real instance's audit log, ``d/m/yyyy hh:mm``, ``?`` = empty);
-``OPSLEDGER_SERVICENOW_SAMPLE`` points elsewhere. It is not copied into the repository: the
-tests that need it skip without it, the others build their CSV files here.
+The sample is ``tooling/tests/data/servicenow-incident-events-sample.csv`` (198 rows, 32
+incidents of a real instance's audit log, ``d/m/yyyy hh:mm``, ``?`` = empty; CC BY 4.0, see
+the data README); ``OPSLEDGER_SERVICENOW_SAMPLE`` points elsewhere.
 
 All imports use ``--timezone Europe/London``: in February and March 2016 that is UTC+0 (so
 the sample's local times read as UTC), from 27 March 2016 UTC+1 (so April times lose an hour).
@@ -40,7 +39,7 @@ from conftest import PROJECT, InvokeCli, Repo
 SAMPLE = Path(
     os.environ.get(
         "OPSLEDGER_SERVICENOW_SAMPLE",
-        PROJECT.parent / "shared" / "data" / "servicenow-incident-events-sample.csv",
+        PROJECT / "tooling" / "tests" / "data" / "servicenow-incident-events-sample.csv",
     )
 )
 needs_sample = pytest.mark.skipif(not SAMPLE.is_file(), reason=f"no ServiceNow sample at {SAMPLE}")
