@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,11 @@ def when(moment: datetime | None, zone: ZoneInfo) -> str:
     """A timestamp for reading: local time in the policy zone with its offset."""
     if moment is None:
         return NONE
+    return _when(moment, zone)
+
+
+@lru_cache(maxsize=1 << 16)
+def _when(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
@@ -151,6 +157,13 @@ def _keyed(items: list[Any]) -> dict[str, Any] | None:
     return keyed
 
 
+def _leaf(value: Any) -> bool:
+    """A value the history diff compares whole (not a mapping, not a list of mappings)."""
+    if isinstance(value, Mapping):
+        return False
+    return not (isinstance(value, list) and any(isinstance(i, Mapping) for i in value))
+
+
 def _diff(prefix: str, old: Any, new: Any, out: list[FieldChange]) -> None:
     if old == new:
         return
@@ -164,6 +177,9 @@ def _diff(prefix: str, old: Any, new: Any, out: list[FieldChange]) -> None:
             _diff(prefix, a, b, out)
             return
     name = prefix.rstrip(".")
+    if _leaf(old) and _leaf(new):  # the common case: one value changed
+        out.append(FieldChange(name, old, new))
+        return
     for change in diff_fields({"x": old}, {"x": new}):
         field = name + change.field[1:]
         out.append(FieldChange(field, change.old, change.new))

@@ -22,6 +22,7 @@ import html
 import json
 import re
 import string
+from functools import lru_cache
 
 _SAFE_PUNCTUATION = {",", "?", ";", "'", '"'}
 _TABLE = {ord(ch): f"&#{ord(ch)};" for ch in string.punctuation if ch not in _SAFE_PUNCTUATION}
@@ -34,6 +35,13 @@ def md(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if len(text) <= 120:
+        return _md_short(text)  # statuses, names, times: the same values again and again
+    return " ".join(text.split()).translate(_TABLE)
+
+
+@lru_cache(maxsize=1 << 16)
+def _md_short(text: str) -> str:
     return " ".join(text.split()).translate(_TABLE)
 
 

@@ -17,6 +17,7 @@ Everything else depends only on the page functions; MkDocs internals stay here.
 
 from __future__ import annotations
 
+import gc
 import os
 from datetime import datetime
 from pathlib import Path
@@ -125,7 +126,17 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         if self.home_written:
             home = "\n".join(head("Operations governance ledger")) + "\n" + site.home
             _add(files, config, "index.md", home, InclusionLevel.INCLUDED)
+        # The records, history and findings are not needed any more: free them, and keep
+        # the garbage collector from walking the page texts again and again while MkDocs
+        # renders thousands of pages (measured: seconds on 10k records).
+        self.data = None
+        site.pages = site.records = site.assets = {}
+        gc.collect()
+        gc.freeze()
         return files
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        gc.unfreeze()
 
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
