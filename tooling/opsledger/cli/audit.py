@@ -102,9 +102,12 @@ def audit(
     root = repo_root(repo)
     scope = None
     if changed_since is not None:
+        from opsledger.model.policy import load_policy
+        from opsledger.schemas import SchemaSet
         from opsledger.scope import plan
 
-        limits = load_ledger(root, []).policy.limits
+        # only the loading limits are needed to plan; no record or catalog is read here
+        limits = load_policy(root, SchemaSet(root / "schemas")).limits
         scope = plan(root, changed_since, limits)
     with progress("Loading records") as update:
         subset = None if scope is None else [root / p for p in sorted(scope.load)]
