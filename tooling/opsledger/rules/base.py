@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import ClassVar
 
 from opsledger.calendar import BusinessCalendar
@@ -19,6 +20,7 @@ from opsledger.findings import Finding, Severity, json_pointer
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Record
+from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
 
 DOC_SECTIONS = (
     "What it checks",
@@ -31,13 +33,23 @@ DOC_SECTIONS = (
 
 @dataclass(frozen=True)
 class Context:
-    """Everything a rule may read: the ledger, "now", the business calendar, and the
-    history index (None when there is no usable git history: history rules then skip)."""
+    """Everything a rule may read: the ledger, "now", the business calendar, the history
+    index (None when history is unavailable, for ``history_reason``: history rules then
+    report themselves unavailable), and the obligations decided once for the run."""
 
     ledger: Ledger
     as_of: datetime
     calendar: BusinessCalendar
     history: HistoryIndex | None = None
+    shared: Obligations | None = field(default=None, compare=False)
+    history_reason: str = HISTORY_UNAVAILABLE
+
+    @cached_property
+    def obligations(self) -> Obligations:
+        """The run's obligations (the workspace's, else decided here for this context)."""
+        if self.shared is not None:
+            return self.shared
+        return Obligations(self.ledger, self.as_of, self.history, self.history_reason)
 
 
 class Rule:

@@ -14,17 +14,19 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from opsledger.findings import Finding
-from opsledger.model.policy import ChangeTypePolicy, Policy
-from opsledger.model.records import Approval, Change
+from opsledger.model.policy import ChangeTypePolicy
+from opsledger.model.records import Change
+from opsledger.obligations.changes import (
+    APPROVED_OR_LATER,
+    not_counted,
+    person,
+    required_approvals,
+    retrospective_deadline,
+)
 from opsledger.rules.base import Context, Rule
 from opsledger.rules.text import vagueness
-from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
 
-#: statuses at which a change is expected to carry its approvals
-APPROVED_OR_LATER = frozenset(
-    {"approved", "scheduled", "implemented", "failed", "rolled-back", "closed"}
-)
 #: statuses at which the change was carried out and must record how it went
 CARRIED_OUT = frozenset({"implemented", "failed", "rolled-back"})
 #: implementation.outcome values consistent with each carried-out status
@@ -37,71 +39,8 @@ OUTCOMES = {
 TESTED_TYPES = frozenset({"normal", "emergency"})
 
 
-def person(email: str | None) -> str:
-    """An e-mail address as compared: stripped and case-folded ("" when missing)."""
-    return (email or "").strip().casefold()
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def type_policy(ctx: Context, chg: Change) -> ChangeTypePolicy | None:
     return ctx.ledger.policy.change_types.get(chg.type or "")
-
-
-def required_approvals(policy: Policy, tp: ChangeTypePolicy, chg: Change) -> int:
-    """The larger of the type's ``approvals_required`` and the risk's ``risk_approvals``."""
-    return max(tp.approvals_required, policy.risk_approvals.get(chg.risk or "", 0))
-
-
-def not_counted(policy: Policy, tp: ChangeTypePolicy, chg: Change, a: Approval) -> str | None:
-    """Why an approval entry does not count towards the change's approvals, or None."""
-    if a.decision != "approved":
-        return f"decision is {a.decision or 'missing'}"
-    if not person(a.by):
-        return "no approver named"
-    if not a.role:
-        return "no role"
-    if a.role not in tp.approver_roles:
-        return f"role {a.role} may not approve {chg.type} changes"
-    if person(a.by) not in policy.approvers.get(a.role, frozenset()):
-        return f"not listed in approvers.{a.role}"
-    return None
-
-
-def valid_approvals(policy: Policy, tp: ChangeTypePolicy, chg: Change) -> list[Approval]:
-    """Approvals that count: approved, by an allowed person in an allowed role."""
-    return [a for a in chg.approvals if not_counted(policy, tp, chg, a) is None]
-
-
-def earliest_per_person(approvals: list[Approval]) -> list[Approval]:
-    """One approval per person (their earliest with a time), sorted by time."""
-    first: dict[str, Approval] = {}
-    for a in approvals:
-        if a.at is None:
-            continue
-        key = person(a.by)
-        if key not in first or a.at < (first[key].at or a.at):
-            first[key] = a
-    return sorted(first.values(), key=lambda a: (a.at, a.index))
-
-
-def retrospective_start(chg: Change) -> tuple[datetime, str] | None:
-    """When an emergency change's retrospective-approval clock starts, and what that was."""
-    if chg.implementation_started_at is not None:
-        return chg.implementation_started_at, "implementation start"
-    if chg.window_start is not None:
-        return chg.window_start, "window start"
-    return None
-
-
-def retrospective_deadline(ctx: Context, chg: Change, tp: ChangeTypePolicy) -> datetime | None:
-    days = tp.retrospective_approval_within_business_days
-    start = retrospective_start(chg)
-    if days is None or start is None:
-        return None
-    return ctx.calendar.deadline(start[0], days)
 
 
 class ChangeRule(Rule):
@@ -300,7 +239,7 @@ class ChgApproval(ChangeRule):
             yield from self._rejections(chg)
             required = required_approvals(policy, tp, chg)
             approved = [a for a in chg.approvals if a.decision == "approved"]
-            deadline = retrospective_deadline(ctx, chg, tp)
+            deadline = retrospective_deadline(chg, tp, ctx.calendar)
             if deadline is not None and ctx.as_of <= deadline and len(approved) < required:
                 continue  # still within the retrospective-approval time
             counted: set[str] = set()
@@ -429,50 +368,21 @@ class ChgApprovedBefore(ChangeRule):
     summary = "change approved only after its window started"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
         for chg in ctx.ledger.changes.values():
-            tp = type_policy(ctx, chg)
-            start = chg.window_start
-            if (
-                tp is None
-                or not tp.approved_before_window
-                or tp.approvals_required <= 0
-                or start is None
-                or chg.status not in APPROVED_OR_LATER
-            ):
+            v = ctx.obligations.change(chg).approval_before_window
+            if v is None or not v.failed:
                 continue
-            required = required_approvals(policy, tp, chg)
-            valid = valid_approvals(policy, tp, chg)
-            timed = earliest_per_person(valid)
-            in_time = [a for a in timed if a.at is not None and a.at <= start]
-            untimed = {person(a.by) for a in valid if a.at is None} - {person(a.by) for a in timed}
-            if len(in_time) + len(untimed) >= required:
-                continue
-            need = f"{chg.type} changes need {plural(required, 'approval')} before the window"
-            late = [a for a in timed if a.at is not None and a.at > start]
-            if late:
-                first = late[0]
-                assert first.at is not None
-                yield self.finding(
-                    chg,
-                    f"approved by {first.by} at {ts(first.at)}, {dur(first.at - start)} after "
-                    f"the window started at {ts(start)}; {need} ({len(in_time)} in time)",
-                    "approvals",
-                    first.index,
-                    "at",
-                    fix="approve changes before their window; if the work must start earlier, "
-                    "move the window or raise an emergency change",
+            if v.state == "late":
+                fix = (
+                    "approve changes before their window; if the work must start earlier, "
+                    "move the window or raise an emergency change"
                 )
-            elif ctx.as_of > start:
-                yield self.finding(
-                    chg,
-                    f"window started at {ts(start)} with {len(in_time)} of {required} required "
-                    f"approvals; {need}",
-                    "window",
-                    "start",
-                    fix="do not start a change before it is approved; record the approvals or "
-                    "move the window",
+            else:
+                fix = (
+                    "do not start a change before it is approved; record the approvals or "
+                    "move the window"
                 )
+            yield self.finding(chg, v.detail, *v.path, fix=fix)
 
 
 class ChgNotice(ChangeRule):
@@ -507,46 +417,22 @@ class ChgNotice(ChangeRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for chg in ctx.ledger.changes.values():
-            tp = type_policy(ctx, chg)
-            start = chg.window_start
-            if (
-                tp is None
-                or tp.notify_before.total_seconds() <= 0
-                or start is None
-                or chg.status in {"draft", "cancelled"}
-            ):
+            v = ctx.obligations.change(chg).notice
+            if v is None or not v.failed:
                 continue
-            deadline = start - tp.notify_before
-            need = f"{chg.type} changes need notice {dur(tp.notify_before)} before the window"
-            sent = [n for n in chg.notifications if n.at is not None]
-            if not sent:
-                if ctx.as_of > deadline:
-                    yield self.finding(
-                        chg,
-                        f"no stakeholder notification recorded; {need} (by {ts(deadline)})",
-                        "notifications",
-                        key=True,
-                        fix="notify the affected teams and record it in notifications "
-                        "(at, audience, channel)",
-                    )
-                continue
-            first = min(sent, key=lambda n: (n.at or deadline, n.index))
-            assert first.at is not None
-            if first.at <= deadline:
-                continue
-            when = (
-                f"{dur(start - first.at)} before the window"
-                if first.at <= start
-                else f"{dur(first.at - start)} after the window started"
-            )
-            yield self.finding(
-                chg,
-                f"first notification sent {when}; {need} (by {ts(deadline)})",
-                "notifications",
-                first.index,
-                "at",
-                fix="notify stakeholders earlier, or move the window",
-            )
+            if v.state == "missing":
+                yield self.finding(
+                    chg,
+                    v.detail,
+                    "notifications",
+                    key=True,
+                    fix="notify the affected teams and record it in notifications "
+                    "(at, audience, channel)",
+                )
+            else:
+                yield self.finding(
+                    chg, v.detail, *v.path, fix="notify stakeholders earlier, or move the window"
+                )
 
 
 class ChgFreeze(ChangeRule):
@@ -718,34 +604,20 @@ class ChgEmergency(ChangeRule):
                     "related_incident",
                     fix="add related_incident: INC-… for the incident this change fixes",
                 )
-            began = retrospective_start(chg)
-            days = tp.retrospective_approval_within_business_days if tp else None
-            if tp is None or days is None or began is None:
+            v = ctx.obligations.change(chg).retrospective_approval
+            if v is None or not v.failed or tp is None:
                 continue
-            deadline = ctx.calendar.deadline(began[0], days)
-            limit = (
-                f"the deadline {ts(deadline)} ({plural(days, 'business day')} after "
-                f"{began[1]} {ts(began[0])})"
-            )
-            valid = valid_approvals(policy, tp, chg)
-            timed = earliest_per_person(valid)
-            if any(a.at is not None and a.at <= deadline for a in timed):
-                continue
-            if timed:
-                first = timed[0]
-                assert first.at is not None
+            if v.state == "late":
                 yield self.finding(
                     chg,
-                    f"retrospective approval by {first.by} at {ts(first.at)} is after {limit}",
-                    "approvals",
-                    first.index,
-                    "at",
+                    v.detail,
+                    *v.path,
                     fix="approve emergency changes within the policy's business days",
                 )
-            elif ctx.as_of > deadline and all(a.at is not None for a in valid):
+            else:
                 yield self.finding(
                     chg,
-                    f"no valid retrospective approval by {limit}",
+                    v.detail,
                     "approvals",
                     key=True,
                     fix=f"record the retrospective approval of someone listed under approvers "

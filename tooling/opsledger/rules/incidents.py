@@ -7,7 +7,6 @@ Imported records skip the checks whose field the source system did not have (lis
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -154,28 +153,18 @@ class IncAck(IncidentRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():
-            p = clock(ctx, inc)
-            if p is None or inc.detected_at is None or "acknowledged_at" in inc.import_gaps:
+            v = ctx.obligations.incident(inc).acknowledgement
+            if v is None or not v.failed:
                 continue
-            deadline = inc.detected_at + p.acknowledge_within
-            if inc.acknowledged_at is not None:
-                if inc.acknowledged_at > deadline:
-                    took = inc.acknowledged_at - inc.detected_at
-                    yield self.finding(
-                        inc,
-                        f"acknowledged {dur(took)} after detection; {inc.priority} allows "
-                        f"{dur(p.acknowledge_within)}",
-                        "acknowledged_at",
-                        fix="record the first human acknowledgement; review on-call paging",
-                    )
-            elif ctx.as_of > deadline:
+            if v.state == "late":
                 yield self.finding(
                     inc,
-                    f"not acknowledged {dur(ctx.as_of - inc.detected_at)} after detection; "
-                    f"{inc.priority} allows {dur(p.acknowledge_within)}",
-                    key=False,
-                    fix="add acknowledged_at",
+                    v.detail,
+                    "acknowledged_at",
+                    fix="record the first human acknowledgement; review on-call paging",
                 )
+            else:
+                yield self.finding(inc, v.detail, key=False, fix="add acknowledged_at")
 
 
 class IncNotify(IncidentRule):
@@ -208,38 +197,19 @@ class IncNotify(IncidentRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():
-            p = clock(ctx, inc)
-            if (
-                p is None
-                or not p.notification_required
-                or inc.detected_at is None
-                or "notifications" in inc.import_gaps
-            ):
+            v = ctx.obligations.incident(inc).initial_notification
+            if v is None or not v.failed:
                 continue
-            deadline = inc.detected_at + p.initial_notification_within
-            sent = [n for n in inc.notifications if n.at is not None]
-            initial = [n for n in sent if n.kind == "initial"] or sent
-            if not initial:
-                if ctx.as_of > deadline:
-                    yield self.finding(
-                        inc,
-                        f"no notification recorded; {inc.priority} requires one within "
-                        f"{dur(p.initial_notification_within)} of detection",
-                        "notifications",
-                        fix="add the initial notification (at, kind: initial, audience, channel)",
-                    )
-                continue
-            first = min(initial, key=lambda n: n.at or deadline)
-            assert first.at is not None
-            if first.at > deadline:
+            if v.state == "missing":
                 yield self.finding(
                     inc,
-                    f"initial notification sent {dur(first.at - inc.detected_at)} after "
-                    f"detection; {inc.priority} requires {dur(p.initial_notification_within)}",
+                    v.detail,
                     "notifications",
-                    first.index,
-                    "at",
-                    fix="notify stakeholders within the policy time",
+                    fix="add the initial notification (at, kind: initial, audience, channel)",
+                )
+            else:
+                yield self.finding(
+                    inc, v.detail, *v.path, fix="notify stakeholders within the policy time"
                 )
 
 
@@ -271,41 +241,24 @@ class IncCadence(IncidentRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():
-            p = clock(ctx, inc)
-            if p is None or not p.notification_required or "notifications" in inc.import_gaps:
+            cadence = ctx.obligations.incident(inc).cadence
+            if cadence is None:
                 continue
-            sent = sorted(
-                (n for n in inc.notifications if n.at is not None), key=lambda n: n.at or ctx.as_of
-            )
-            if not sent:
-                continue
-            end = (
-                inc.resolved_at
-                if inc.resolved_at is not None
-                else (None if inc.status in RESOLVED else ctx.as_of)
-            )
-            if end is None:
-                continue
-            during = [n for n in sent if n.at is not None and n.at <= end]
-            marks: list[tuple[datetime, tuple[str | int, ...]]] = [
-                (n.at, ("notifications", n.index, "at")) for n in during if n.at is not None
-            ]
-            for (before, _), (after, path) in itertools.pairwise(marks):
-                if after - before > p.update_every:
-                    yield self.finding(
-                        inc,
-                        f"{dur(after - before)} without an update ({ts(before)} to "
-                        f"{ts(after)}); {inc.priority} requires one every {dur(p.update_every)}",
-                        *path,
-                        fix="send updates at the policy cadence until resolved",
+            every = f"{inc.priority} requires one every {dur(cadence.limit)}"
+            for gap in cadence.gaps:
+                if gap.ok:
+                    continue
+                if gap.closes is not None:
+                    message = (
+                        f"{dur(gap.length)} without an update ({ts(gap.start)} to "
+                        f"{ts(gap.end)}); {every}"
                     )
-            if marks and end - marks[-1][0] > p.update_every:
-                what = "resolution" if inc.resolved_at is not None else "now"
+                else:
+                    message = f"{dur(gap.length)} without an update before {gap.until}; {every}"
                 yield self.finding(
                     inc,
-                    f"{dur(end - marks[-1][0])} without an update before {what}; "
-                    f"{inc.priority} requires one every {dur(p.update_every)}",
-                    *marks[-1][1],
+                    message,
+                    *gap.path,
                     fix="send updates at the policy cadence until resolved",
                 )
 
@@ -338,28 +291,18 @@ class IncBridge(IncidentRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():
-            p = clock(ctx, inc)
-            if (
-                p is None
-                or p.bridge_within is None
-                or inc.detected_at is None
-                or "bridge_opened_at" in inc.import_gaps
-            ):
+            v = ctx.obligations.incident(inc).bridge
+            if v is None or not v.failed:
                 continue
-            if inc.bridge_opened_at is None:
-                if ctx.as_of > inc.detected_at + p.bridge_within:
-                    yield self.finding(
-                        inc,
-                        f"{inc.priority} incident has no bridge_opened_at",
-                        fix="record when the major-incident bridge opened",
-                    )
-            elif inc.bridge_opened_at - inc.detected_at > p.bridge_within:
+            if v.state == "missing":
                 yield self.finding(
                     inc,
-                    f"bridge opened {dur(inc.bridge_opened_at - inc.detected_at)} after "
-                    f"detection; {inc.priority} requires {dur(p.bridge_within)}",
-                    "bridge_opened_at",
-                    fix="open the bridge within the policy time",
+                    f"{inc.priority} incident has no bridge_opened_at",
+                    fix="record when the major-incident bridge opened",
+                )
+            else:
+                yield self.finding(
+                    inc, v.detail, "bridge_opened_at", fix="open the bridge within the policy time"
                 )
 
 
@@ -478,28 +421,13 @@ class IncPir(IncidentRule):
     summary = "major incident without an approved PIR after the deadline"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        ledger = ctx.ledger
-        approved = {p.incident for p in ledger.pirs.values() if p.status == "approved"}
-        for inc in ledger.incidents.values():
-            p = clock(ctx, inc)
-            if (
-                p is None
-                or not p.pir_required
-                or p.pir_due_business_days is None
-                or inc.resolved_at is None
-                or inc.status not in RESOLVED
-                or "pir" in inc.import_gaps
-            ):
+        for inc in ctx.ledger.incidents.values():
+            v = ctx.obligations.incident(inc).pir
+            if v is None or v.state != "missing":
                 continue
-            deadline = ctx.calendar.deadline(inc.resolved_at, p.pir_due_business_days)
-            if ctx.as_of <= deadline or inc.id in approved:
-                continue
-            pir = ledger.pirs.get(inc.pir or "")
-            state = f"PIR {pir.id} is {pir.status}" if pir else "no PIR"
             yield self.finding(
                 inc,
-                f"{state}; an approved PIR was due by {ts(deadline)} "
-                f"({p.pir_due_business_days} business days after resolution)",
+                v.detail,
                 "pir" if inc.pir else "resolved_at",
                 fix="complete and approve the PIR",
             )

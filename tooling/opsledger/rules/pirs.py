@@ -19,8 +19,6 @@ from opsledger.rules.base import Context, Rule
 from opsledger.rules.text import contains_phrase, vagueness, words
 from opsledger.timeutil import format_duration as dur
 
-OPEN = frozenset({"open", "in-progress"})
-
 #: First words that announce an intention rather than a deliverable; PIR-VAGUE flags a
 #: title starting with one of them unless it names something measurable.
 VAGUE_VERBS = frozenset(
@@ -44,10 +42,6 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _BULLET = re.compile(r"^(?:[-*+>]|[0-9]+[.)])\s+")
 # a number, a percentage, or a token with an inner hyphen or dot (orders-db, RB-0003, v4.12)
 _MEASURABLE = re.compile(r"[0-9%]|[^\W_][-.][^\W_]")
-
-
-def days_text(days: int) -> str:
-    return f"{days} day" if days == 1 else f"{days} days"
 
 
 def heading_key(title: str) -> str:
@@ -375,16 +369,13 @@ class PirOverdue(PirRule):
     summary = "open PIR action past its due date"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        today = ctx.calendar.local_date(ctx.as_of)
         for pir in ctx.ledger.pirs.values():
-            for action in pir.actions:
-                if action.status not in OPEN or action.due is None or action.due >= today:
+            for action, v in zip(pir.actions, ctx.obligations.actions(pir), strict=True):
+                if v is None or v.state != "missing":
                     continue
-                days = (today - action.due).days
                 yield self.finding(
                     pir,
-                    f"{label(action)} is {days_text(days)} overdue "
-                    f"(due {action.due.isoformat()}, status {action.status})",
+                    f"{label(action)} is {v.detail}",
                     "actions",
                     action.index,
                     "due",

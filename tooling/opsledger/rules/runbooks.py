@@ -8,8 +8,7 @@ from opsledger.findings import Finding, json_pointer
 from opsledger.model.layout import SERVICES_FILE
 from opsledger.model.policy import Policy
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.pirs import SectionsRule, days_text
-from opsledger.timeutil import format_duration as dur
+from opsledger.rules.pirs import SectionsRule
 
 
 class RunbookRule(Rule):
@@ -87,20 +86,13 @@ class RbStale(RunbookRule):
     summary = "runbook not reviewed within its review interval"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        today = ctx.calendar.local_date(ctx.as_of)
         for rb in ctx.ledger.runbooks.values():
-            if rb.last_reviewed is None:
+            v = ctx.obligations.runbook(rb)
+            if v is None or v.state != "missing":
                 continue
-            if rb.review_every is None and rb.data.get("review_every") is not None:
-                continue  # an invalid review_every is SCHEMA's
-            every = rb.review_every or ctx.ledger.policy.runbook_review_every
-            if rb.last_reviewed + every >= today:
-                continue
-            days = (today - rb.last_reviewed).days
             yield self.finding(
                 rb,
-                f"last reviewed {rb.last_reviewed.isoformat()}, {days_text(days)} ago; "
-                f"runbooks are reviewed every {dur(every)}",
+                v.detail,
                 "last_reviewed",
                 fix="review the runbook against the current system, then update last_reviewed",
             )

@@ -1,0 +1,212 @@
+"""Obligations: every deadline a record must meet, decided in one place.
+
+Pure functions decide each obligation of one record from the record, the policy, "now"
+(``--as-of``) and, where the trusted time of an event comes from git, the history index:
+
+- acknowledgement (:func:`incidents.acknowledgement`): INC-ACK, site, brief
+- bridge (:func:`incidents.bridge`): INC-BRIDGE, site, brief
+- initial notification (:func:`incidents.initial_notification`): INC-NOTIFY,
+  initial_notification_compliance, site, brief
+- update cadence (:func:`incidents.update_cadence`): INC-CADENCE, update_cadence_compliance,
+  site, brief
+- restoration (:func:`incidents.restoration`): site, brief
+- resolution, the SLA (:func:`incidents.resolution`): sla_compliance, site, brief
+- PIR due (:func:`incidents.pir_due`): INC-PIR, pir_on_time_rate, site, brief
+- action due (:func:`actions.action_due`): PIR-OVERDUE, action_on_time_rate, actions
+  tracker, PIR pages, reports, brief
+- advance notice (:func:`changes.notice`): CHG-NOTICE, site
+- approval before the window (:func:`changes.approval_before_window`): CHG-APPROVED-BEFORE,
+  site
+- retrospective approval (:func:`changes.retrospective_approval`): CHG-EMERGENCY, site
+- runbook review (:func:`runbooks.runbook_review`): RB-STALE, site
+
+:class:`Obligations` decides them for a whole ledger once per run and caches the verdicts;
+every consumer asks it rather than recomputing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from opsledger.calendar import BusinessCalendar
+from opsledger.history.derive import first_done, first_with_status
+from opsledger.history.model import HistoryIndex
+from opsledger.model.ledger import Ledger
+from opsledger.model.records import Change, Incident, Pir, Runbook
+from opsledger.obligations import actions, changes, incidents, runbooks
+from opsledger.obligations.verdict import FAILED, Cadence, Gap, State, Verdict
+
+HISTORY_UNAVAILABLE = "history unavailable"
+IMPORTED = "imported before adoption"
+
+
+@dataclass(frozen=True)
+class IncidentObligations:
+    acknowledgement: Verdict | None
+    bridge: Verdict | None
+    initial_notification: Verdict | None
+    cadence: Cadence | None
+    restoration: Verdict | None
+    resolution: Verdict | None
+    pir: Verdict | None
+
+    def verdicts(self) -> list[Verdict]:
+        """The deadline verdicts (cadence aside), in the order a reader meets them."""
+        found = (
+            self.acknowledgement,
+            self.bridge,
+            self.initial_notification,
+            self.restoration,
+            self.resolution,
+            self.pir,
+        )
+        return [v for v in found if v is not None]
+
+
+@dataclass(frozen=True)
+class ChangeObligations:
+    notice: Verdict | None
+    approval_before_window: Verdict | None
+    retrospective_approval: Verdict | None
+
+    def verdicts(self) -> list[Verdict]:
+        found = (self.notice, self.approval_before_window, self.retrospective_approval)
+        return [v for v in found if v is not None]
+
+
+class Obligations:
+    """Every obligation of ``ledger`` as of ``as_of``, decided once and cached.
+
+    ``history`` is the history index (None when history is unavailable; then the times
+    that only git can establish, a PIR's approval or an action's completion, are
+    ``unverified`` with ``history_reason``)."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        as_of: datetime,
+        history: HistoryIndex | None = None,
+        history_reason: str = HISTORY_UNAVAILABLE,
+    ) -> None:
+        self.ledger = ledger
+        self.policy = ledger.policy
+        self.as_of = as_of
+        self.history = history
+        self.history_reason = history_reason
+        self._incidents: dict[str, IncidentObligations] = {}
+        self._changes: dict[str, ChangeObligations] = {}
+        self._actions: dict[str, tuple[Verdict | None, ...]] = {}
+        self._runbooks: dict[str, Verdict | None] = {}
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar.of(self.policy)
+
+    def _unknown(self, *record_ids: str) -> str | None:
+        """Why git cannot date events of these records (None when it can)."""
+        if self.history is None:
+            return self.history_reason
+        if any(self.history.imported(r) for r in record_ids):
+            return IMPORTED
+        return None
+
+    # -- incidents ----------------------------------------------------------------------
+    def incident(self, inc: Incident) -> IncidentObligations:
+        found = self._incidents.get(inc.id)
+        if found is None:
+            policy, now = self.policy, self.as_of
+            found = IncidentObligations(
+                incidents.acknowledgement(inc, policy, now),
+                incidents.bridge(inc, policy, now),
+                incidents.initial_notification(inc, policy, now),
+                incidents.update_cadence(inc, policy, now),
+                incidents.restoration(inc, policy, now),
+                incidents.resolution(inc, policy, now),
+                self._pir(inc),
+            )
+            self._incidents[inc.id] = found
+        return found
+
+    def reviews(self, inc: Incident) -> list[Pir]:
+        return incidents.reviews_of(inc, self.ledger.pirs)
+
+    def _pir(self, inc: Incident) -> Verdict | None:
+        reviews = self.reviews(inc)
+        ids = [inc.id, *(r.id for r in reviews), *([inc.pir] if inc.pir else [])]
+        unknown = self._unknown(*ids)
+        landed = None
+        if unknown is None and self.history is not None:
+            times = []
+            for review in reviews:
+                trail = self.history.get(review.id)
+                first = first_with_status(trail, "approved") if trail is not None else None
+                if first is not None:
+                    times.append(first.landed_at)
+            landed = min(times, default=None)
+        return incidents.pir_due(
+            inc,
+            self.policy,
+            self.calendar,
+            self.as_of,
+            reviews,
+            landed,
+            unknown or "approval not committed on the branch yet",
+        )
+
+    # -- changes ------------------------------------------------------------------------
+    def change(self, chg: Change) -> ChangeObligations:
+        found = self._changes.get(chg.id)
+        if found is None:
+            policy, now = self.policy, self.as_of
+            found = ChangeObligations(
+                changes.notice(chg, policy, now),
+                changes.approval_before_window(chg, policy, now),
+                changes.retrospective_approval(chg, policy, self.calendar, now),
+            )
+            self._changes[chg.id] = found
+        return found
+
+    # -- actions and runbooks -----------------------------------------------------------
+    def actions(self, pir: Pir) -> tuple[Verdict | None, ...]:
+        """One verdict (or None) per action of ``pir``, by index."""
+        found = self._actions.get(pir.id)
+        if found is None:
+            unknown = self._unknown(pir.id)
+            done = {}
+            if unknown is None and self.history is not None:
+                trail = self.history.get(pir.id)
+                done = first_done(trail) if trail is not None else {}
+            verdicts = []
+            for action in pir.actions:
+                version = done.get(action.id) if action.id is not None else None
+                why = unknown or (
+                    "no id: its history cannot be followed"
+                    if action.id is None
+                    else "not committed on the branch yet"
+                )
+                landed = version.landed_at if version is not None else None
+                verdicts.append(actions.action_due(action, self.calendar, self.as_of, landed, why))
+            found = tuple(verdicts)
+            self._actions[pir.id] = found
+        return found
+
+    def runbook(self, rb: Runbook) -> Verdict | None:
+        if rb.id not in self._runbooks:
+            self._runbooks[rb.id] = runbooks.runbook_review(
+                rb, self.policy, self.calendar, self.as_of
+            )
+        return self._runbooks[rb.id]
+
+
+__all__ = [
+    "FAILED",
+    "Cadence",
+    "ChangeObligations",
+    "Gap",
+    "IncidentObligations",
+    "Obligations",
+    "State",
+    "Verdict",
+]
