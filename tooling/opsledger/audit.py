@@ -17,6 +17,7 @@ from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Policy
+from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
 from opsledger.rules import RULES, RULES_BY_ID, Context, Rule
 
 
@@ -27,6 +28,8 @@ class AuditOptions:
     ignore: tuple[str, ...] = ()
     only_records: Collection[str] | None = None  # record IDs or paths to report on
     history: HistoryIndex | None = None
+    obligations: Obligations | None = None  # the run's, shared with KPIs and pages
+    history_reason: str = HISTORY_UNAVAILABLE  # why ``history`` is None
 
 
 def _expand(ids: Iterable[str], where: str) -> set[str]:
@@ -69,7 +72,14 @@ def _waived(finding: Finding, policy: Policy, ctx: Context) -> bool:
 
 def run_audit(ledger: Ledger, options: AuditOptions) -> list[Finding]:
     policy = ledger.policy
-    ctx = Context(ledger, options.as_of, BusinessCalendar.of(policy), options.history)
+    ctx = Context(
+        ledger,
+        options.as_of,
+        BusinessCalendar.of(policy),
+        options.history,
+        options.obligations,
+        options.history_reason,
+    )
     overrides = {k.upper(): v for k, v in policy.severity.items()}
     unknown = set(overrides) - set(RULES_BY_ID)
     if unknown:

@@ -20,15 +20,13 @@ from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Change, Incident, Pir, Record
+from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
 
 Unit = Literal["count", "ratio", "minutes", "hours", "percent"]
 #: how observations become a value: sum of values, share of ones, mean, median, or
 #: availability (merged outage spans against the period length)
 Aggregate = Literal["sum", "ratio", "mean", "median", "availability"]
 Status = Literal["met", "missed", "no target", "no data"]
-
-HISTORY_UNAVAILABLE = "history unavailable"
-IMPORTED = "imported before adoption"
 
 
 @dataclass(frozen=True, order=True)
@@ -133,10 +131,19 @@ class KpiContext:
     period: Period
     history: HistoryIndex | None = None
     given_findings: Sequence[Finding] | None = None
+    shared: Obligations | None = None
+    history_reason: str = HISTORY_UNAVAILABLE
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar.of(self.ledger.policy)
+
+    @cached_property
+    def obligations(self) -> Obligations:
+        """The run's obligations: the same verdicts the audit, site and reports read."""
+        if self.shared is not None:
+            return self.shared
+        return Obligations(self.ledger, self.as_of, self.history, self.history_reason)
 
     @cached_property
     def findings(self) -> tuple[Finding, ...]:
@@ -145,7 +152,13 @@ class KpiContext:
             return tuple(self.given_findings)
         from opsledger.audit import AuditOptions, run_audit
 
-        return tuple(run_audit(self.ledger, AuditOptions(as_of=self.as_of, history=self.history)))
+        options = AuditOptions(
+            as_of=self.as_of,
+            history=self.history,
+            obligations=self.obligations,
+            history_reason=self.history_reason,
+        )
+        return tuple(run_audit(self.ledger, options))
 
     @cached_property
     def incidents(self) -> tuple[tuple[Incident, ...], tuple[Excluded, ...]]:
@@ -255,8 +268,6 @@ def sample(
     return Sample(tuple(observations), tuple(sorted(set(excluded))), tuple(notes))
 
 
-def no_history(excluded: Iterable[Excluded] = ()) -> Sample:
-    """A history KPI without a history index: no value, never a number."""
-    return Sample(
-        excluded=tuple(excluded), notes=(HISTORY_UNAVAILABLE,), unavailable=HISTORY_UNAVAILABLE
-    )
+def no_history(reason: str = HISTORY_UNAVAILABLE, excluded: Iterable[Excluded] = ()) -> Sample:
+    """A history KPI without a history index: no value, never a number, and why."""
+    return Sample(excluded=tuple(excluded), notes=(reason,), unavailable=reason)

@@ -27,6 +27,7 @@ from opsledger.kpis.base import Excluded, Kpi, KpiContext, Observation, Period, 
 from opsledger.kpis.registry import KPIS, KPIS_BY_ID
 from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Target
+from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ def compute_kpis(
     options: KpiOptions,
     *,
     commit: str | None = None,
+    obligations: Obligations | None = None,
+    history_reason: str = HISTORY_UNAVAILABLE,
 ) -> KpiReport:
     """Every KPI (or ``options.only``) over ``ledger`` and its history index (None when the
     repository has no git history: history KPIs then report "no data")."""
@@ -120,6 +123,8 @@ def compute_kpis(
         Period(options.since, options.until, ledger.policy.timezone),
         history,
         options.findings,
+        obligations,
+        history_reason,
     )
     chosen = [k for k in KPIS if not options.only or k.id in options.only]
     return KpiReport(

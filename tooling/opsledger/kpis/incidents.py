@@ -10,14 +10,12 @@ an imported incident is excluded from the KPIs needing a field listed in its
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from opsledger.history.derive import transitions
 from opsledger.kpis.base import (
-    HISTORY_UNAVAILABLE,
     Excluded,
     KpiContext,
     Observation,
@@ -119,51 +117,49 @@ def mttr_resolve(ctx: KpiContext) -> Sample:
 
 
 def sla_compliance(ctx: KpiContext) -> Sample:
+    """Resolved incidents: the resolution obligation (``resolve_within`` of detection) met."""
     incidents, excluded = ctx.incidents
     out, obs = list(excluded), []
     for inc in incidents:
         if inc.status not in RESOLVED:
             continue
-        clock = ctx.ledger.policy.priorities.get(inc.priority or "")
         missing = gap(inc, "resolved_at")
+        verdict = ctx.obligations.incident(inc).resolution
         if missing is not None:
             out.append(missing)
         elif inc.resolved_at is None or inc.detected_at is None:
             out.append(Excluded(inc.id, f"status {inc.status} but no resolved_at"))
-        elif clock is None:
+        elif verdict is None:
             out.append(Excluded(inc.id, no_clock(inc)))
         else:
-            took = inc.resolved_at - inc.detected_at
-            obs.append(observe(inc, took <= clock.resolve_within))
+            obs.append(observe(inc, verdict.state == "met"))
     return sample(obs, out)
 
 
 def _notified(ctx: KpiContext) -> tuple[list[tuple[Incident, bool]], list[Excluded]]:
-    """Incidents whose policy requires notification and whose deadline has passed (or
-    that notified already), with whether the first notification met the deadline."""
+    """Incidents whose policy requires notification and whose initial-notification verdict
+    is decided (deadline passed, or notified), with whether it was met."""
     incidents, excluded = ctx.incidents
     out, judged = list(excluded), []
     for inc in incidents:
-        clock = ctx.ledger.policy.priorities.get(inc.priority or "")
-        if clock is None:
+        if ctx.ledger.policy.priorities.get(inc.priority or "") is None:
             out.append(Excluded(inc.id, no_clock(inc)))
             continue
         missing = gap(inc, "notifications")
-        if not clock.notification_required or inc.detected_at is None:
+        verdict = ctx.obligations.incident(inc).initial_notification
+        if missing is not None and inc.detected_at is not None:
+            if notification_required(ctx, inc):
+                out.append(missing)
             continue
-        if missing is not None:
-            out.append(missing)
+        if verdict is None or verdict.state == "pending":
             continue
-        deadline = inc.detected_at + clock.initial_notification_within
-        sent = [n for n in inc.notifications if n.at is not None]
-        initial = [n for n in sent if n.kind == "initial"] or sent
-        first = min((n.at for n in initial if n.at is not None), default=None)
-        if first is None:
-            if ctx.as_of > deadline:
-                judged.append((inc, False))
-        else:
-            judged.append((inc, first <= deadline))
+        judged.append((inc, verdict.state == "met"))
     return judged, out
+
+
+def notification_required(ctx: KpiContext, inc: Incident) -> bool:
+    clock = ctx.ledger.policy.priorities.get(inc.priority or "")
+    return clock is not None and clock.notification_required
 
 
 def initial_notification_compliance(ctx: KpiContext) -> Sample:
@@ -172,21 +168,19 @@ def initial_notification_compliance(ctx: KpiContext) -> Sample:
 
 
 def update_cadence_compliance(ctx: KpiContext) -> Sample:
+    """Of the incidents judged for their initial notification: no gap over
+    ``update_every`` from the first notification until resolution (so far, while open).
+    With no notification at all, the silence from detection is the gap."""
     judged, out = _notified(ctx)
     obs = []
     for inc, _ in judged:
-        clock = ctx.ledger.policy.priorities[inc.priority or ""]
-        assert inc.detected_at is not None
-        end = inc.resolved_at or (None if inc.status in RESOLVED else ctx.as_of)
-        if end is None:
+        cadence = ctx.obligations.incident(inc).cadence
+        if cadence is not None:
+            obs.append(observe(inc, cadence.state == "met"))
+        elif not any(n.at is not None for n in inc.notifications):
+            out.append(Excluded(inc.id, "no notification sent (counted by initial notification)"))
+        else:
             out.append(Excluded(inc.id, f"status {inc.status} but no resolved_at"))
-            continue
-        marks = sorted(n.at for n in inc.notifications if n.at is not None and n.at <= end)
-        if not marks:  # silence from detection
-            marks = [inc.detected_at]
-        marks.append(end)
-        silent = max(b - a for a, b in itertools.pairwise(marks))
-        obs.append(observe(inc, silent <= clock.update_every))
     return sample(obs, out)
 
 
@@ -228,7 +222,7 @@ def reopen_rate(ctx: KpiContext) -> Sample:
             obs.append(observe(inc, reopened))
     notes = []
     if ctx.history is None:
-        notes.append(f"{HISTORY_UNAVAILABLE}: only reopens recorded in 'reopened' are counted")
+        notes.append(f"{ctx.history_reason}: only reopens recorded in 'reopened' are counted")
     if imported:
         notes.append(
             f"{imported} incident(s) imported before adoption: only their 'reopened' field counts"

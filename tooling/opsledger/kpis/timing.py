@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from opsledger.history.derive import entry_key, first_done, first_seen_entries, first_with_status
+from opsledger.history.derive import entry_key, first_seen_entries
 from opsledger.kpis.base import (
-    IMPORTED,
     Excluded,
     KpiContext,
     Observation,
@@ -26,6 +25,7 @@ from opsledger.kpis.base import (
 )
 from opsledger.kpis.incidents import RESOLVED
 from opsledger.kpis.services import action_label
+from opsledger.obligations import IMPORTED
 
 NOT_COMMITTED = "not committed on the branch yet"
 
@@ -33,10 +33,11 @@ NOT_COMMITTED = "not committed on the branch yet"
 def pir_on_time_rate(ctx: KpiContext) -> Sample:
     """Incidents whose priority requires a PIR, resolved more than ``pir_due_business_days``
     business days before ``as_of``: on time when the commit that first made their PIR
-    ``approved`` landed by the end of that business day (policy timezone and holidays)."""
+    ``approved`` landed by the end of that business day (policy timezone and holidays).
+    The PIR-due verdict of :mod:`opsledger.obligations` decides each one."""
     incidents, excluded = ctx.incidents
     if ctx.history is None:
-        return no_history(excluded)
+        return no_history(ctx.history_reason, excluded)
     out, obs = list(excluded), []
     for inc in incidents:
         clock = ctx.ledger.policy.priorities.get(inc.priority or "")
@@ -44,7 +45,6 @@ def pir_on_time_rate(ctx: KpiContext) -> Sample:
             continue
         if inc.status not in RESOLVED:
             continue
-        pir = ctx.pirs_by_incident.get(inc.id)
         missing = gap(inc, "pir", "resolved_at")
         if missing is not None:
             out.append(missing)
@@ -52,32 +52,32 @@ def pir_on_time_rate(ctx: KpiContext) -> Sample:
         if inc.resolved_at is None:
             out.append(Excluded(inc.id, f"status {inc.status} but no resolved_at"))
             continue
-        deadline = ctx.calendar.deadline(inc.resolved_at, clock.pir_due_business_days)
-        if ctx.as_of <= deadline:
+        verdict = ctx.obligations.incident(inc).pir
+        if verdict is None or verdict.due is None or ctx.as_of <= verdict.due:
             continue  # not due yet
-        pir_id = pir.id if pir is not None else inc.pir
-        if ctx.imported(inc.id, *([pir_id] if pir_id else [])):
+        reviews = [r.id for r in ctx.obligations.reviews(inc)]
+        if ctx.imported(inc.id, *reviews, *([inc.pir] if inc.pir else [])):
             out.append(Excluded(inc.id, IMPORTED))
-            continue
-        trail = ctx.history.get(pir_id) if pir_id else None
-        approved = first_with_status(trail, "approved") if trail is not None else None
-        obs.append(observe(inc, approved is not None and approved.landed_at <= deadline))
+        elif verdict.state == "unverified":
+            out.append(Excluded(inc.id, verdict.detail))
+        else:
+            obs.append(observe(inc, verdict.state == "met"))
     return sample(obs, out)
 
 
 def action_on_time_rate(ctx: KpiContext) -> Sample:
     """PIR actions due in the period: on time when the commit that first set them ``done``
     landed by the end of the due day; an action not done is late once that day is over
-    (and not counted before). ``wont-do`` actions are excluded."""
+    (and not counted before). ``wont-do`` actions are excluded. The action-due verdict of
+    :mod:`opsledger.obligations` decides each one."""
     if ctx.history is None:
-        return no_history()
+        return no_history(ctx.history_reason)
     out: list[Excluded] = []
     obs: list[Observation] = []
     for pir in sorted(ctx.ledger.pirs.values(), key=lambda p: p.id):
         inc = ctx.ledger.incidents.get(pir.incident or "")
-        trail = ctx.history.get(pir.id)
-        done = first_done(trail) if trail is not None else {}
-        for action in pir.actions:
+        verdicts = ctx.obligations.actions(pir)
+        for action, verdict in zip(pir.actions, verdicts, strict=True):
             label = action_label(pir.id, action.index, action.id)
             if action.due is None:
                 out.append(Excluded(label, "no due date"))
@@ -90,16 +90,18 @@ def action_on_time_rate(ctx: KpiContext) -> Sample:
                 out.append(Excluded(label, IMPORTED))
             elif action.id is None:
                 out.append(Excluded(label, "no id: its history cannot be followed"))
+            elif verdict is None:
+                out.append(Excluded(label, f"status {action.status or '(none)'}"))
+            elif verdict.state == "pending":
+                continue  # not due yet
+            elif verdict.state == "unverified":
+                out.append(Excluded(label, verdict.detail))
             else:
-                deadline = ctx.calendar.end_of_day(action.due)
-                first = done.get(action.id)
-                if first is None and ctx.as_of <= deadline:
-                    continue  # not due yet
                 obs.append(
                     Observation(
                         label,
-                        first is not None and first.landed_at <= deadline,
-                        deadline,
+                        verdict.state == "met",
+                        verdict.due,
                         inc.priority if inc else None,
                         (inc.service,) if inc and inc.service else (),
                         inc.source if inc else None,
@@ -112,7 +114,7 @@ def documentation_lag(ctx: KpiContext) -> Sample:
     """Hours from ``detected_at`` to the landing of the incident record's first commit."""
     incidents, excluded = ctx.incidents
     if ctx.history is None:
-        return no_history(excluded)
+        return no_history(ctx.history_reason, excluded)
     out, obs = list(excluded), []
     for inc in incidents:
         trail = ctx.history.get(inc.id)
@@ -138,7 +140,7 @@ def approval_lead_time(ctx: KpiContext) -> Sample:
     (``approved_before_window``: normal changes by default). Negative: approved late."""
     changes, excluded = ctx.changes
     if ctx.history is None:
-        return no_history(excluded)
+        return no_history(ctx.history_reason, excluded)
     types = {n for n, t in ctx.ledger.policy.change_types.items() if t.approved_before_window}
     out, obs = list(excluded), []
     for chg in changes:

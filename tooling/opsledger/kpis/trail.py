@@ -10,7 +10,6 @@ from typing import Any
 from opsledger.history.derive import transitions
 from opsledger.history.model import RecordHistory
 from opsledger.kpis.base import (
-    IMPORTED,
     Excluded,
     KpiContext,
     Sample,
@@ -19,6 +18,7 @@ from opsledger.kpis.base import (
     sample,
 )
 from opsledger.kpis.timing import NOT_COMMITTED
+from opsledger.obligations import IMPORTED
 
 
 def _rank(name: Any) -> tuple[int, str] | None:
@@ -43,7 +43,7 @@ def priority_downgrades(ctx: KpiContext) -> Sample:
     incidents whose history was examined)."""
     incidents, excluded = ctx.incidents
     if ctx.history is None:
-        return no_history(excluded)
+        return no_history(ctx.history_reason, excluded)
     out, obs = list(excluded), []
     for inc in incidents:
         trail = ctx.history.get(inc.id)
@@ -71,7 +71,7 @@ def edited_after_close(ctx: KpiContext) -> Sample:
     commit (n: the records whose history was examined)."""
     placed, excluded = ctx.records(runbooks=False)
     if ctx.history is None:
-        return no_history(excluded)
+        return no_history(ctx.history_reason, excluded)
     edited = edited_records(ctx)
     obs = []
     for record, base in placed:

@@ -139,8 +139,8 @@ class Obligations:
         landed = None
         if unknown is None and self.history is not None:
             times = []
-            for review in reviews:
-                trail = self.history.get(review.id)
+            for review in dict.fromkeys(ids[1:]):
+                trail = self.history.get(review)
                 first = first_with_status(trail, "approved") if trail is not None else None
                 if first is not None:
                     times.append(first.landed_at)

@@ -178,15 +178,12 @@ def initial_notification(inc: Incident, policy: Policy, as_of: datetime) -> Verd
 
 def update_cadence(inc: Incident, policy: Policy, as_of: datetime) -> Cadence | None:
     """No gap longer than ``update_every`` between notifications, from the first one until
-    resolution (or now while unresolved). Not applicable before the first notification
-    (that is the initial notification's obligation) or when a resolved incident has no
-    ``resolved_at``."""
+    resolution (or now while unresolved); with no notification at all, the silence from
+    detection is the gap. Not applicable when a resolved incident has no ``resolved_at``."""
     p = clock(policy, inc)
     if p is None or not notification_applies(inc, policy):
         return None
     sent = sorted((n for n in inc.notifications if n.at is not None), key=lambda n: (n.at, n.index))
-    if not sent:
-        return None
     if inc.resolved_at is not None:
         end, until = inc.resolved_at, "resolution"
     elif inc.status in RESOLVED:
@@ -209,7 +206,13 @@ def update_cadence(inc: Incident, policy: Policy, as_of: datetime) -> Cadence | 
                 ("notifications", after.index, "at"),
             )
         )
-    if during:
+    if not during:
+        assert inc.detected_at is not None
+        silent = end - inc.detected_at
+        gaps.append(
+            Gap(inc.detected_at, end, until, silent <= limit, None, None, ("notifications",))
+        )
+    else:
         last = during[-1]
         assert last.at is not None
         gaps.append(
@@ -258,10 +261,11 @@ def pir_due(
     """An approved PIR by the end of the ``pir_due_business_days``-th business day after
     resolution, for priorities that require one.
 
-    ``reviews`` are the incident's PIRs (:func:`reviews_of` plus the one it names);
-    ``approved_landed`` is when one of them first became ``approved`` on the branch (from
-    git history, the trusted time); when that is None, an approved PIR is ``unverified``
-    (approved, but when cannot be established) for the reason ``unknown``.
+    ``reviews`` are the incident's PIRs in the working tree (:func:`reviews_of`);
+    ``approved_landed`` is when one of them (or the PIR the incident names, even if its file
+    is gone) first became ``approved`` on the branch: git history, the trusted time, decides
+    met or late. A PIR approved in the working tree whose approval git cannot date (history
+    unavailable, imported, not committed yet) is ``unverified`` for the reason ``unknown``.
     """
     p = clock(policy, inc)
     if (
@@ -278,23 +282,24 @@ def pir_due(
     approved = [r for r in reviews if r.status == "approved"]
     allows = f"{days} business days after resolution"
     state: State
-    if not approved:
+    if approved_landed is not None:
+        state = "met" if approved_landed <= due else "late"
+        detail = (
+            f"PIR first approved on the branch {ts(approved_landed)}; due by {ts(due)} ({allows})"
+        )
+    elif not approved:
         state = "missing" if as_of > due else "pending"
         named = reviews[0] if reviews else None
         have = f"PIR {named.id} is {named.status}" if named else "no PIR"
         when = "was due" if state == "missing" else "due"
         detail = f"{have}; an approved PIR {when} by {ts(due)} ({allows})"
         return Verdict("PIR", state, due, inc.resolved_at, None, None, ("pir",), None, detail)
-    pir = approved[0]
-    if approved_landed is None:
+    else:
+        pir = approved[0]
         detail = f"PIR {pir.id} is approved; when cannot be verified ({unknown}); due by {ts(due)}"
         return Verdict(
             "PIR", "unverified", due, inc.resolved_at, None, None, ("pir",), None, detail
         )
-    state = "met" if approved_landed <= due else "late"
-    detail = (
-        f"PIR {pir.id} approved on the branch {ts(approved_landed)}; due by {ts(due)} ({allows})"
-    )
     return Verdict(
         "PIR", state, due, inc.resolved_at, approved_landed, None, ("pir",), None, detail
     )

@@ -82,7 +82,7 @@ class Gap:
     until: str  # "next update", "resolution" or "now"
     ok: bool
     closes: int | None  # the notification ending the gap (None at resolution / now)
-    opens: int  # the notification starting it
+    opens: int | None  # the notification starting it (None: silence since detection)
     path: tuple[str | int, ...]  # where a finding about it points
 
     @property

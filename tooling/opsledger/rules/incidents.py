@@ -248,7 +248,11 @@ class IncCadence(IncidentRule):
             for gap in cadence.gaps:
                 if gap.ok:
                     continue
-                if gap.closes is not None:
+                if gap.opens is None:
+                    message = (
+                        f"{dur(gap.length)} without any notification before {gap.until}; {every}"
+                    )
+                elif gap.closes is not None:
                     message = (
                         f"{dur(gap.length)} without an update ({ts(gap.start)} to "
                         f"{ts(gap.end)}); {every}"
