@@ -27,3 +27,17 @@ class OpsledgerError(Exception):
 
 class ConfigError(OpsledgerError):
     """The repository's configuration (policy, schemas, layout) cannot be used."""
+
+
+class HistoryUnusable(OpsledgerError):
+    """Git history here cannot be trusted (shallow clone, rewritten locally, no git):
+    exit status 4, with what to do."""
+
+    status = EXIT_SHALLOW
+
+    def __init__(self, reason: str, help: str) -> None:
+        super().__init__(
+            f"history unavailable ({reason}): {help}; or pass --no-history to run without "
+            "history-derived rules and figures (they are then reported as unavailable)"
+        )
+        self.reason = reason

@@ -7,8 +7,10 @@ write history and read it back. Keep each function small and typed.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
@@ -83,6 +85,54 @@ SHALLOW_HELP = (
     "this is a shallow clone, so history is incomplete; fetch the full history "
     "(actions/checkout with 'fetch-depth: 0', or 'git fetch --unshallow') and run again"
 )
+REPLACED_HELP = (
+    "history was rewritten locally with replace refs, so commits are not what they claim; "
+    "remove them ('git replace -d' each one listed by 'git replace -l') and run again"
+)
+GRAFTED_HELP = (
+    "history was rewritten locally with a grafts file ({path}), so commits are not what "
+    "they claim; remove that file and run again"
+)
+NO_GIT_HELP = (
+    "this folder is not in a git repository, so there is no history to read; run in the "
+    "governance repository's git checkout"
+)
+
+
+@dataclass(frozen=True)
+class HistoryProblem:
+    """Why this checkout's history cannot be trusted: a short reason and what to do."""
+
+    reason: str  # "shallow clone", "replace refs", "grafts", "no git history here"
+    help: str
+
+
+def history_problem(path: Path) -> HistoryProblem | None:
+    """The one decision on whether git history here is usable (None: it is).
+
+    Unusable: no git repository; a shallow clone (history truncated); replace refs or a
+    grafts file (history rewritten locally, so what a commit says depends on local state).
+    A repository without commits has a complete, empty history: usable.
+    """
+    repo = _open(path)
+    if repo is None:
+        return HistoryProblem("no git history here", NO_GIT_HELP)
+    try:
+        if str(repo.git.rev_parse("--is-shallow-repository")).strip() == "true":
+            return HistoryProblem("shallow clone", SHALLOW_HELP)
+        base = os.environ.get("GIT_REPLACE_REF_BASE") or "refs/replace/"
+        if str(repo.git.for_each_ref("--count=1", "--format=%(refname)", base)).strip():
+            return HistoryProblem("replace refs", REPLACED_HELP)
+        grafts = [os.environ.get("GIT_GRAFT_FILE") or ""]
+        grafts.append(str(repo.git.rev_parse("--git-path", "info/grafts")).strip())
+        top = Path(repo.working_tree_dir or path)
+        for name in filter(None, grafts):
+            file = Path(name) if Path(name).is_absolute() else top / name
+            if file.is_file() and file.stat().st_size > 0:
+                return HistoryProblem("grafts", GRAFTED_HELP.format(path=name))
+    finally:
+        repo.close()
+    return None
 
 
 def _open(path: Path) -> git.Repo | None:

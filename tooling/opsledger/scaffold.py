@@ -31,10 +31,15 @@ def defaults() -> Path:
     return Path(str(resources.files("opsledger") / "defaults"))
 
 
-def used_numbers(ledger: Ledger, kind: Kind, year: int | None) -> set[int]:
-    """Numbers taken by ``kind`` (for ``year``) in the repository and anywhere in its history."""
+def used_numbers(ledger: Ledger, kind: Kind, year: int | None, *, history: bool = True) -> set[int]:
+    """Numbers taken by ``kind`` (for ``year``) in the repository and anywhere in its history
+    (``history=False``: the working tree only, for ``--no-history``)."""
     prefix = kind.example.split("-")[0]
-    names = {Path(p).name for p in gitio.paths_in_history(ledger.root, kind.folder)}
+    names = (
+        {Path(p).name for p in gitio.paths_in_history(ledger.root, kind.folder)}
+        if history
+        else set()
+    )
     names |= {Path(p).name for p in ledger.files}
     names |= {r.id for r in ledger.records()}
     numbers: set[int] = set()
@@ -48,12 +53,14 @@ def used_numbers(ledger: Ledger, kind: Kind, year: int | None) -> set[int]:
     return numbers
 
 
-def next_id(ledger: Ledger, kind_name: str, year: int) -> str:
+def next_id(ledger: Ledger, kind_name: str, year: int, *, history: bool = True) -> str:
     kind = KIND_BY_NAME[kind_name]
     prefix = kind.example.split("-")[0]
     if kind_name == "runbook":
-        return f"{prefix}-{max(used_numbers(ledger, kind, None), default=0) + 1:04d}"
-    return f"{prefix}-{year}-{max(used_numbers(ledger, kind, year), default=0) + 1:04d}"
+        taken = used_numbers(ledger, kind, None, history=history)
+        return f"{prefix}-{max(taken, default=0) + 1:04d}"
+    taken = used_numbers(ledger, kind, year, history=history)
+    return f"{prefix}-{year}-{max(taken, default=0) + 1:04d}"
 
 
 def slug(title: str) -> str:
@@ -85,8 +92,11 @@ def new_record(
     now: datetime,
     title: str | None = None,
     incident: str | None = None,
+    history: bool = True,
 ) -> Created:
-    """Write a template for a new record of ``kind`` and return its ID and path."""
+    """Write a template for a new record of ``kind`` and return its ID and path. The ID is
+    free in the working tree and, with ``history`` (the caller has established that git
+    history is usable), in every commit of every branch."""
     root = ledger.root
     year = now.astimezone(ledger.policy.timezone).year
     me = gitio.user_email(root) or "you@example.com"
@@ -97,10 +107,10 @@ def new_record(
         source = ledger.incidents.get(incident)
         if source is None:
             raise OpsledgerError(f"--incident {incident}: no such incident in this repository")
-    record_id = next_id(ledger, kind, year)
+    record_id = next_id(ledger, kind, year, history=history)
     if source is not None:
         wanted = "PIR-" + source.id.removeprefix("INC-")
-        taken = used_numbers(ledger, KIND_BY_NAME["pir"], int(wanted[4:8]))
+        taken = used_numbers(ledger, KIND_BY_NAME["pir"], int(wanted[4:8]), history=history)
         if int(wanted.rsplit("-", 1)[1]) not in taken:
             record_id = wanted
     k = KIND_BY_NAME[kind]

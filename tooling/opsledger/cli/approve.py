@@ -9,9 +9,8 @@ import click
 from opsledger.approve import approve
 from opsledger.cli.common import repo_option, repo_root
 from opsledger.errors import EXIT_OK
-from opsledger.model.policy import load_policy
-from opsledger.schemas import SchemaSet
-from opsledger.timeutil import as_of_moment, format_timestamp
+from opsledger.timeutil import format_timestamp
+from opsledger.workspace import Workspace
 
 
 @click.command("approve")
@@ -58,16 +57,9 @@ def approve_command(
     Refuses people not listed for the role in policy.yaml, roles that may not approve the
     change type, the change's requester or implementer, and a PIR's authors.
     """
-    root = repo_root(repo)
-    zone = load_policy(root, SchemaSet(root / "schemas")).timezone
-    done = approve(
-        root,
-        record_id,
-        role=role,
-        decision=decision,
-        now=as_of_moment(as_of, zone),
-        commit=commit,
-    )
+    ws = Workspace(repo_root(repo), as_of=as_of)
+    root = ws.root
+    done = approve(root, record_id, role=role, decision=decision, now=ws.as_of, commit=commit)
     click.echo(done.path.relative_to(root).as_posix())
     committed = f"; committed {done.commit[:10]}" if done.commit else ""
     click.echo(f"{done.message} at {format_timestamp(done.at)}{committed}", err=True)

@@ -6,16 +6,21 @@ from pathlib import Path
 
 import click
 
-from opsledger.audit import AuditOptions, run_audit, selected_rules
-from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
+from opsledger.audit import selected_rules
+from opsledger.cli.common import (
+    no_history_option,
+    output_option,
+    progress,
+    repo_option,
+    repo_root,
+    write_output,
+)
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK, OpsledgerError
 from opsledger.findings import Finding
-from opsledger.gitio import describe_head
-from opsledger.history.index import build_history
-from opsledger.history.model import HistoryIndex
-from opsledger.model.ledger import Ledger, load_ledger
+from opsledger.model.ledger import Ledger
 from opsledger.output import Report, RuleMeta, Subject, audit_formats, summary_line
-from opsledger.timeutil import as_of_moment, format_timestamp
+from opsledger.timeutil import format_timestamp
+from opsledger.workspace import Workspace
 
 FAIL_ON = ("error", "warning", "never")
 
@@ -82,6 +87,7 @@ def subjects(ledger: Ledger, only: set[str] | None) -> tuple[Subject, ...]:
     help="Run only these rules (IDs, families like INC, or globs; comma-separated or repeated).",
 )
 @click.option("--ignore", multiple=True, metavar="RULES", help="Skip these rules.")
+@no_history_option
 @repo_option
 def audit(
     paths: tuple[Path, ...],
@@ -92,76 +98,60 @@ def audit(
     fail_on: str,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
+    no_history: bool,
     repo: Path | None,
 ) -> int:
     """Run every audit rule over the repository's records.
 
     Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for a usage or
-    configuration error.
+    configuration error, 4 when history rules are selected and git history is unusable
+    here (shallow clone, rewritten locally, no git) and --no-history was not given.
     """
     root = repo_root(repo)
     scope = None
     if changed_since is not None:
-        from opsledger.model.policy import load_policy
-        from opsledger.schemas import SchemaSet
         from opsledger.scope import plan
 
         # only the loading limits are needed to plan; no record or catalog is read here
-        limits = load_policy(root, SchemaSet(root / "schemas")).limits
-        scope = plan(root, changed_since, limits)
+        scope = plan(root, changed_since, Workspace(root).policy.limits)
     with progress("Loading records") as update:
-        subset = None if scope is None else [root / p for p in sorted(scope.load)]
-        ledger = load_ledger(root, subset, progress=update)
-    moment = as_of_moment(as_of, ledger.policy.timezone)
+        ws = Workspace(
+            root,
+            as_of=as_of,
+            use_history=not no_history,
+            subset=None if scope is None else [root / p for p in sorted(scope.load)],
+            history_paths=None if scope is None else sorted(scope.history),
+            progress=update,
+        )
+        ws.ledger  # noqa: B018 (loaded under the progress bar)
     only: set[str] | None = None
     if paths:
-        only = _records_at(ledger, root, paths)
+        only = _records_at(ws.ledger, root, paths)
     if scope is not None:
         only = set(scope.report) if only is None else only & set(scope.report)
-    rules = selected_rules(ledger.policy, _split(select), _split(ignore))
-    index = None
-    if any(r.id.startswith("GIT-") for r in rules):
-        index = _history(root, ledger, None if scope is None else sorted(scope.history))
-    options = AuditOptions(
-        as_of=moment,
-        select=_split(select),
-        ignore=_split(ignore),
-        only_records=only,
-        history=index,
-    )
-    findings = run_audit(ledger, options)
+    chosen = (_split(select), _split(ignore))
+    rules = selected_rules(ws.policy, *chosen)
+    with progress("Reading history") as update:
+        ws.progress = update
+        findings = ws.findings(*chosen, only=only)
+    unavailable = ws.unavailable_rules(*chosen)
     report = Report(
         "audit",
         tuple(findings),
-        len(ledger.files) if only is None else len(only),
-        extra={"commit": describe_head(root), "as_of": format_timestamp(moment)},
+        len(ws.ledger.files) if only is None else len(only),
+        extra={"commit": ws.commit, "as_of": format_timestamp(ws.as_of)},
         rules=tuple(
             RuleMeta(r.id, r.severity, r.summary, r.kinds, r.documentation()) for r in rules
         ),
-        subjects=subjects(ledger, only),
+        subjects=subjects(ws.ledger, only),
+        unavailable=tuple(unavailable),
     )
     write_output(audit_formats()[fmt](report), output)
+    if unavailable:
+        names = ", ".join(rule for rule, _ in unavailable)
+        click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)
     click.echo(summary_line(report), err=True)
     return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
-
-
-def _history(root: Path, ledger: Ledger, paths: list[str] | None) -> HistoryIndex | None:
-    """The history index for the GIT-* rules; None (with a note) outside git.
-
-    A shallow clone stops the audit (exit status 4): history rules never run on a
-    truncated history.
-    """
-    if describe_head(root) is None:
-        click.echo("opsledger: note: no git history here; GIT-* rules skipped", err=True)
-        return None
-    with progress("Reading history") as update:
-        return build_history(
-            root,
-            since=ledger.policy.history_since,
-            limits=ledger.policy.limits,
-            progress=update,
-            paths=paths,
-        )
 
 
 def _records_at(ledger: Ledger, root: Path, paths: tuple[Path, ...]) -> set[str]:

@@ -6,32 +6,39 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli.common import output_option, repo_option, repo_root, write_output
+from opsledger.cli.common import (
+    no_history_option,
+    output_option,
+    repo_option,
+    repo_root,
+    write_output,
+)
 from opsledger.errors import EXIT_OK, OpsledgerError
-from opsledger.gitio import describe_head
-from opsledger.history.index import build_history
-from opsledger.model.ledger import load_ledger
 from opsledger.reports.brief import brief
+from opsledger.workspace import Workspace
 
 
 @click.command(name="brief")
 @click.argument("incident_id")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="T",
+    help="Fix 'now' (a timestamp, or a date for the end of that day in the policy timezone).",
+)
 @output_option
+@no_history_option
 @repo_option
-def brief_command(incident_id: str, output: Path | None, repo: Path | None) -> int:
+def brief_command(
+    incident_id: str, as_of: str | None, output: Path | None, no_history: bool, repo: Path | None
+) -> int:
     """Write an executive debrief of INCIDENT_ID: business impact, what was done and when,
-    current status, follow-up actions with owners."""
-    root = repo_root(repo)
-    ledger = load_ledger(root)
-    if incident_id not in ledger.incidents:
+    each response time against policy, current status, follow-up actions with owners.
+    Needs the full git history (exit status 4 otherwise) unless --no-history is given."""
+    ws = Workspace(repo_root(repo), use_history=not no_history, as_of=as_of)
+    if incident_id not in ws.ledger.incidents:
         raise OpsledgerError(f"{incident_id}: no such incident in this repository")
-    index = None
-    if describe_head(root) is not None:
-        try:
-            index = build_history(
-                root, since=ledger.policy.history_since, limits=ledger.policy.limits
-            )
-        except OpsledgerError:
-            index = None  # shallow clone: the brief says the trail is unavailable
-    write_output(brief(ledger, incident_id, index), output)
+    ws.history  # noqa: B018 (decided up front: exit 4 before any work)
+    write_output(brief(ws, incident_id), output)
     return EXIT_OK

@@ -34,6 +34,17 @@ def output_option(func: F) -> F:
     )(func)
 
 
+def no_history_option(func: F) -> F:
+    return click.option(
+        "--no-history",
+        "no_history",
+        is_flag=True,
+        help="Run without git history (for a shallow clone or a folder outside git): every "
+        "history-derived rule, figure or page is reported as unavailable, with the reason. "
+        "Without it, such a checkout stops with exit status 4 and says how to fetch history.",
+    )(func)
+
+
 def repo_root(repo: Path | None) -> Path:
     return find_root(repo if repo is not None else Path.cwd())
 

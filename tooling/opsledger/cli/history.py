@@ -10,10 +10,9 @@ import click
 
 from opsledger.cli.common import progress, repo_option, repo_root
 from opsledger.errors import EXIT_OK, OpsledgerError
-from opsledger.history.index import build_history
-from opsledger.history.model import RecordHistory
-from opsledger.model.ledger import load_ledger
+from opsledger.history.model import HistoryIndex, RecordHistory
 from opsledger.timeutil import format_timestamp
+from opsledger.workspace import Workspace
 
 
 def trail(history: RecordHistory) -> list[dict[str, Any]]:
@@ -69,12 +68,11 @@ def _short(value: Any, limit: int = 60) -> str:
 def history(record_id: str, fmt: str, repo: Path | None) -> int:
     """Show RECORD_ID's audit trail: each commit, its author and time, and the fields it
     changed (old -> new). Needs the full git history (not a shallow clone)."""
-    root = repo_root(repo)
-    ledger = load_ledger(root, [])
+    ws = Workspace(repo_root(repo))
     with progress("Reading history") as update:
-        index = build_history(
-            root, since=ledger.policy.history_since, limits=ledger.policy.limits, progress=update
-        )
+        ws.progress = update
+        index = ws.history
+        assert isinstance(index, HistoryIndex)  # without --no-history: an index, or exit 4
     found = index.get(record_id)
     if found is None:
         raise OpsledgerError(f"{record_id}: no such record in this branch's history")

@@ -8,16 +8,20 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
+from opsledger.cli.common import (
+    no_history_option,
+    output_option,
+    progress,
+    repo_option,
+    repo_root,
+    write_output,
+)
 from opsledger.errors import EXIT_OK, OpsledgerError
-from opsledger.gitio import describe_head
-from opsledger.history.index import build_history
-from opsledger.history.model import HistoryIndex
-from opsledger.kpis import DIMENSIONS, FORMATS, KPIS, KPIS_BY_ID, KpiOptions, compute_kpis
+from opsledger.kpis import DIMENSIONS, FORMATS, KPIS, KpiOptions
 from opsledger.kpis.engine import KpiReport, check_options
 from opsledger.kpis.render import heading, sections
-from opsledger.model.ledger import Ledger, load_ledger
-from opsledger.timeutil import as_of_moment, parse_date
+from opsledger.timeutil import parse_date
+from opsledger.workspace import Workspace
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -27,18 +31,6 @@ def _day(text: str | None, option: str) -> date | None:
         return parse_date(text)
     except ValueError as exc:
         raise OpsledgerError(f"{option} {text!r}: {exc}") from None
-
-
-def _history(root: Path, ledger: Ledger, commit: str | None) -> HistoryIndex | None:
-    """The history index; None outside git (history KPIs then say "no data"). A shallow
-    clone stops the command (exit status 4): never KPIs from a truncated history."""
-    if commit is None:
-        click.echo("opsledger: note: no git history here; history KPIs have no data", err=True)
-        return None
-    with progress("Reading history") as update:
-        return build_history(
-            root, since=ledger.policy.history_since, limits=ledger.policy.limits, progress=update
-        )
 
 
 def on_terminal() -> bool:
@@ -98,6 +90,7 @@ def _print_rich(report: KpiReport) -> None:
     help=f"Only these KPIs (repeat or comma-separate): {', '.join(k.id for k in KPIS)}.",
 )
 @output_option
+@no_history_option
 @repo_option
 def kpi_command(
     since: str | None,
@@ -107,6 +100,7 @@ def kpi_command(
     as_of: str | None,
     only: tuple[str, ...],
     output: Path | None,
+    no_history: bool,
     repo: Path | None,
 ) -> int:
     """Compute the KPIs of SPEC §5 with their targets from policy.yaml and their status
@@ -114,24 +108,23 @@ def kpi_command(
     changes by window.start, actions by due date (policy timezone). Each value says how
     many records it used and which it excluded and why.
     """
-    root = repo_root(repo)
     with progress("Loading records") as update:
-        ledger = load_ledger(root, progress=update)
-    moment = as_of_moment(as_of, ledger.policy.timezone)
+        ws = Workspace(repo_root(repo), as_of=as_of, use_history=not no_history, progress=update)
+        ws.ledger  # noqa: B018 (loaded under the progress bar)
     chosen = tuple(k.strip() for value in only for k in value.split(",") if k.strip())
     options = KpiOptions(
-        as_of=moment,
+        as_of=ws.as_of,
         since=_day(since, "--since"),
         until=_day(until, "--until"),
         by=by,
         only=chosen,
     )
-    check_options(ledger, options)
-    commit = describe_head(root)
-    wanted = [KPIS_BY_ID[k] for k in chosen if k in KPIS_BY_ID] or list(KPIS)
-    needs_history = any(k.history or k.id == "reopen_rate" for k in wanted)
-    history = _history(root, ledger, commit) if needs_history else None
-    report = compute_kpis(ledger, history, options, commit=commit)
+    check_options(ws.ledger, options)
+    with progress("Reading history") as update:
+        ws.progress = update
+        report = ws.kpis(options)
+    if not ws.use_history and ws.history_note:
+        click.echo(f"opsledger: note: {ws.history_note}; history KPIs have no data", err=True)
     if fmt == "table" and output is None and on_terminal():
         _print_rich(report)
     else:

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli.common import repo_option, repo_root
+from opsledger.cli.common import no_history_option, repo_option, repo_root
 from opsledger.errors import EXIT_OK
-from opsledger.model.ledger import load_ledger
 from opsledger.scaffold import init_repository, new_record
-from opsledger.timeutil import as_of_moment
+from opsledger.workspace import Workspace
 
 
 @click.command()
@@ -29,19 +28,36 @@ from opsledger.timeutil import as_of_moment
     metavar="T",
     help="Use this time instead of now (timestamps and the ID's year).",
 )
+@no_history_option
 @repo_option
 def new(
-    kind: str, title: str | None, incident: str | None, as_of: str | None, repo: Path | None
+    kind: str,
+    title: str | None,
+    incident: str | None,
+    as_of: str | None,
+    no_history: bool,
+    repo: Path | None,
 ) -> int:
     """Write a new KIND record with the next free ID and print its path.
 
-    The template validates where it can and fails the audit only on what you must still
-    write (TBD statements, the service to choose).
+    The ID is free in the working tree and in the whole git history (an ID used and deleted
+    earlier is never handed out again), so this needs the full history: exit status 4 in a
+    shallow clone or outside git, unless --no-history (then only the working tree is
+    checked, and a note says so). The template validates where it can and fails the audit
+    only on what you must still write (TBD statements, the service to choose).
     """
-    root = repo_root(repo)
-    ledger = load_ledger(root)
-    now = as_of_moment(as_of, ledger.policy.timezone)
-    created = new_record(ledger, kind, now=now, title=title, incident=incident)
+    ws = Workspace(repo_root(repo), as_of=as_of, use_history=not no_history)
+    state = ws.history_state
+    root, ledger = ws.root, ws.ledger
+    created = new_record(
+        ledger, kind, now=ws.as_of, title=title, incident=incident, history=state is None
+    )
+    if state is not None:
+        click.echo(
+            f"opsledger: note: {state.note}: the ID is free in the working tree, but IDs "
+            "used and deleted earlier in history could not be excluded",
+            err=True,
+        )
     click.echo(created.path.relative_to(root).as_posix())
     click.echo(
         f"{created.id}: fill in the TBD values, then run 'opsledger audit "

@@ -6,14 +6,17 @@ from pathlib import Path
 
 import click
 
-from opsledger.audit import AuditOptions, run_audit
-from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
-from opsledger.errors import EXIT_OK, OpsledgerError
-from opsledger.gitio import describe_head
-from opsledger.history.index import build_history
-from opsledger.model.ledger import load_ledger
+from opsledger.cli.common import (
+    no_history_option,
+    output_option,
+    progress,
+    repo_option,
+    repo_root,
+    write_output,
+)
+from opsledger.errors import EXIT_OK
 from opsledger.reports.scorecard import monthly, parse_period, weekly
-from opsledger.timeutil import as_of_moment
+from opsledger.workspace import Workspace
 
 
 @click.command(name="report")
@@ -32,29 +35,28 @@ from opsledger.timeutil import as_of_moment
     help="Fix 'now' (default: the end of the period or now, whichever is earlier).",
 )
 @output_option
+@no_history_option
 @repo_option
 def report_command(
-    kind: str, period: str, as_of: str | None, output: Path | None, repo: Path | None
+    kind: str,
+    period: str,
+    as_of: str | None,
+    output: Path | None,
+    no_history: bool,
+    repo: Path | None,
 ) -> int:
-    """Write the weekly operations scorecard or the monthly service review as Markdown."""
-    root = repo_root(repo)
+    """Write the weekly operations scorecard or the monthly service review as Markdown.
+
+    Needs the full git history (exit status 4 in a shallow clone or outside git) unless
+    --no-history is given; then the report says which figures are unavailable."""
     span = parse_period(kind, period)
-    ledger = load_ledger(root)
-    moment = as_of_moment(as_of, ledger.policy.timezone)
-    index = None
-    commit = describe_head(root)
-    if commit is not None:
-        try:
-            with progress("Reading history") as update:
-                index = build_history(
-                    root,
-                    since=ledger.policy.history_since,
-                    limits=ledger.policy.limits,
-                    progress=update,
-                )
-        except OpsledgerError:
-            index = None  # shallow clone: history KPIs report "no data"
-    findings = run_audit(ledger, AuditOptions(as_of=moment, history=index))
-    build = weekly if kind == "weekly" else monthly
-    write_output(build(ledger, index, span, findings, moment, commit), output)
+    with progress("Loading records") as update:
+        ws = Workspace(repo_root(repo), as_of=as_of, use_history=not no_history, progress=update)
+        ws.ledger  # noqa: B018 (loaded under the progress bar)
+    with progress("Reading history") as update:
+        ws.progress = update
+        ws.history  # noqa: B018 (decided up front: exit 4 before any work)
+        build = weekly if kind == "weekly" else monthly
+        text = build(ws, span)
+    write_output(text, output)
     return EXIT_OK

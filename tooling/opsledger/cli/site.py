@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli.common import interactive, progress, repo_option, repo_root
+from opsledger.cli.common import interactive, no_history_option, progress, repo_option, repo_root
 from opsledger.errors import EXIT_OK
 from opsledger.site.build import build_site, make_server
-from opsledger.timeutil import as_of_moment
+from opsledger.workspace import Workspace
 
 _AS_OF = click.option(
     "--as-of",
@@ -45,16 +45,27 @@ def _logging() -> None:
     log.propagate = False
 
 
-def _build(repo: Path | None, output: Path | None, config: Path | None, as_of: str | None) -> Path:
+def _build(
+    repo: Path | None,
+    output: Path | None,
+    config: Path | None,
+    as_of: str | None,
+    no_history: bool,
+) -> Path:
     root = repo_root(repo)
     _logging()
-    moment = None
-    if as_of is not None:
-        from opsledger.model.ledger import load_ledger
-
-        moment = as_of_moment(as_of, load_ledger(root, []).policy.timezone)
+    ws = Workspace(root, as_of=as_of, use_history=not no_history)
+    ws.history_state  # noqa: B018 (decided before MkDocs starts: exit 4 with what to do)
+    moment = ws.as_of if as_of is not None else None
     with progress("Loading records") as update:
-        result = build_site(root, output=output, config=config, as_of=moment, progress=update)
+        result = build_site(
+            root,
+            output=output,
+            config=config,
+            as_of=moment,
+            progress=update,
+            use_history=not no_history,
+        )
     if result.config is None:
         click.echo(
             f"opsledger: note: {root} has no mkdocs.yml; built with the packaged "
@@ -79,12 +90,19 @@ def site_group() -> None:
 )
 @_CONFIG
 @_AS_OF
+@no_history_option
 @repo_option
 def build_command(
-    output: Path | None, config: Path | None, as_of: str | None, repo: Path | None
+    output: Path | None,
+    config: Path | None,
+    as_of: str | None,
+    no_history: bool,
+    repo: Path | None,
 ) -> int:
-    """Build the site and print the path of its index.html."""
-    index = _build(repo, output, config, as_of)
+    """Build the site and print the path of its index.html. Needs the full git history
+    (exit status 4 in a shallow clone or outside git) unless --no-history is given; then
+    every page that would show history says it is unavailable."""
+    index = _build(repo, output, config, as_of, no_history)
     click.echo(str(index))
     return EXIT_OK
 
@@ -96,14 +114,20 @@ def build_command(
 )
 @_CONFIG
 @_AS_OF
+@no_history_option
 @repo_option
 def serve_command(
-    port: int, host: str, config: Path | None, as_of: str | None, repo: Path | None
+    port: int,
+    host: str,
+    config: Path | None,
+    as_of: str | None,
+    no_history: bool,
+    repo: Path | None,
 ) -> int:
     """Build the site into a temporary folder and serve it until interrupted (search works
     only when served, not from files opened directly)."""
     with tempfile.TemporaryDirectory(prefix="opsledger-serve-") as tmp:
-        index = _build(repo, Path(tmp), config, as_of)
+        index = _build(repo, Path(tmp), config, as_of, no_history)
         server = make_server(index.parent, host, port)
         click.echo(f"Serving {index.parent} at http://{host}:{server.server_port}/ (Ctrl-C stops)")
         try:

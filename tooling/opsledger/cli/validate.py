@@ -8,8 +8,8 @@ import click
 
 from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK
-from opsledger.model.ledger import load_ledger
 from opsledger.output import FORMATS, Report, summary_line
+from opsledger.workspace import Workspace
 
 
 @click.command()
@@ -30,9 +30,9 @@ def validate(paths: tuple[Path, ...], fmt: str, output: Path | None, repo: Path 
     With PATHs, only those files or folders; otherwise every record in the repository.
     Exit status: 0 clean, 1 problems found, 2 usage or configuration error.
     """
-    root = repo_root(repo)
     with progress("Validating records") as update:
-        ledger = load_ledger(root, paths or None, progress=update)
+        ws = Workspace(repo_root(repo), subset=paths or None, progress=update)
+        ledger = ws.ledger
     report = Report("validate", tuple(ledger.problems), len(ledger.files))
     write_output(FORMATS[fmt](report), output)
     click.echo(summary_line(report), err=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 from opsledger import __version__, gitio
 from opsledger.cache import cache_dir
-from opsledger.errors import EXIT_SHALLOW, OpsledgerError
+from opsledger.errors import HistoryUnusable
 from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
 from opsledger.loading import Limits, LoadError, load_bytes
 from opsledger.model.layout import KINDS
@@ -204,11 +204,13 @@ def build_history(
     """The history index of the branch checked out at ``root``; with ``paths``, of those
     files only (a pull request's records: git diffs only them, no log cache).
 
-    Raises :class:`OpsledgerError` with :data:`EXIT_SHALLOW` in a shallow clone: no history
-    rule or KPI is ever computed from a truncated history.
+    Raises :class:`HistoryUnusable` (exit status 4) wherever :func:`gitio.history_problem`
+    finds the history unusable (shallow clone, replace refs or grafts, no git): no history
+    rule or KPI is ever computed from a truncated or rewritten history.
     """
-    if gitio.is_shallow(root):
-        raise OpsledgerError(gitio.SHALLOW_HELP, status=EXIT_SHALLOW)
+    problem = gitio.history_problem(root)
+    if problem is not None:
+        raise HistoryUnusable(problem.reason, problem.help)
     head = gitio.describe_head(root)
     index = HistoryIndex(head=head, since=since)
     if head is None:

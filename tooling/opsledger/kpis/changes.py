@@ -63,4 +63,5 @@ def audit_pass_rate(ctx: KpiContext) -> Sample:
         replace(base, value=record.id not in failing and record.path not in failing)
         for record, base in placed
     ]
-    return sample(obs, out)
+    notes = [] if ctx.history is not None else [f"{ctx.history_reason}: GIT-* rules not counted"]
+    return sample(obs, out, notes)

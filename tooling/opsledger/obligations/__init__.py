@@ -64,6 +64,20 @@ class IncidentObligations:
         )
         return [v for v in found if v is not None]
 
+    def ordered(self) -> list[Verdict | Cadence]:
+        """Every obligation that applies, cadence included, in the order a reader meets
+        them: the "against policy" tables of the site and the brief."""
+        found = (
+            self.acknowledgement,
+            self.bridge,
+            self.initial_notification,
+            self.cadence,
+            self.restoration,
+            self.resolution,
+            self.pir,
+        )
+        return [v for v in found if v is not None]
+
 
 @dataclass(frozen=True)
 class ChangeObligations:

@@ -44,6 +44,8 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)
     rules: tuple[RuleMeta, ...] = ()
     subjects: tuple[Subject, ...] = ()
+    #: (rule, reason) for selected rules that could not run (history rules without history)
+    unavailable: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> dict[str, Any]:
         active = [f for f in self.findings if not f.waived]
@@ -69,6 +71,8 @@ def render_text(report: Report) -> str:
 def render_json(report: Report) -> str:
     document: dict[str, Any] = {"version": 1, **report.extra}
     document["findings"] = [f.as_dict() for f in report.findings]
+    if report.unavailable:
+        document["unavailable"] = [{"rule": r, "reason": why} for r, why in report.unavailable]
     document["summary"] = report.summary()
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 

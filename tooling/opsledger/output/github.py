@@ -32,4 +32,7 @@ def render_github(report: Report) -> str:
         )
         message = f.message + (f" ({f.fix})" if f.fix else "") + (" [waived]" if f.waived else "")
         lines.append(f"::{level} {props}::{escape_data(message)}")
+    for rule, why in report.unavailable:
+        title = escape_property(f"{rule} not run")
+        lines.append(f"::warning title={title}::{escape_data(f'{rule} not run: {why}')}")
     return "".join(line + "\n" for line in lines)

@@ -20,7 +20,10 @@ def render_junit(report: Report) -> str:
         by_case[(f.rule, f.record or f.path)].append(f)
     suites = ET.Element("testsuites", name="opsledger " + report.command)
     total = failed = 0
+    not_run = {rule_id for rule_id, _ in report.unavailable}
     for rule in report.rules:
+        if rule.id in not_run:
+            continue
         subjects = [s.record for s in report.subjects if s.kind in rule.kinds]
         extra = sorted({key for (rid, key) in by_case if rid == rule.id} - set(subjects))
         names = subjects + extra
@@ -42,6 +45,11 @@ def render_junit(report: Report) -> str:
         suite.set("errors", "0")
         total += len(names)
         failed += suite_failures
+    for rule_id, why in report.unavailable:  # a rule that could not run is a skipped case
+        suite = ET.SubElement(suites, "testsuite", name=rule_id, tests="1", skipped="1")
+        case = ET.SubElement(suite, "testcase", classname=rule_id, name="(not run)")
+        ET.SubElement(case, "skipped", message=why)
+        total += 1
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
     suites.set("errors", "0")

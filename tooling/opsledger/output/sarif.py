@@ -72,7 +72,23 @@ def render_sarif(report: Report) -> str:
                     }
                 },
                 "results": results,
+                **_invocations(report),
             }
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _invocations(report: Report) -> dict[str, Any]:
+    """Rules that could not run, as tool execution notifications (never silently absent)."""
+    if not report.unavailable:
+        return {}
+    notes = [
+        {
+            "level": "warning",
+            "message": {"text": f"{rule} not run: {why}"},
+            "descriptor": {"id": rule},
+        }
+        for rule, why in report.unavailable
+    ]
+    return {"invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notes}]}

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from opsledger.history.model import HistoryIndex
-from opsledger.model.ledger import Ledger
 from opsledger.model.records import Incident, Pir
+from opsledger.obligations import Cadence, IncidentObligations, Verdict
 from opsledger.timeutil import format_duration
 
 _INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 _BLOCK_START = re.compile(r"^([#>+=!-])")
 _ORDERED_START = re.compile(r"^([0-9]+)([.)])")
+
+if TYPE_CHECKING:
+    from opsledger.workspace import Workspace
+
+DASH = "\u2013"
 
 STATUS = {
     "open": "The incident is still open: the service is not yet restored.",
@@ -76,25 +81,50 @@ def _milestones(incident: Incident, zone: ZoneInfo) -> list[str]:
     return lines
 
 
-def _actions(pir: Pir) -> list[str]:
+#: how a verdict reads in the brief
+VERDICT_WORDS = {
+    "met": "met",
+    "late": "missed (late)",
+    "missing": "missed (not done)",
+    "pending": "not yet due",
+    "unverified": "done, timing not verifiable",
+}
+
+
+def verdict_line(verdict: Verdict | Cadence) -> str:
+    """One row of the response table: the obligation, its verdict, and what happened."""
+    name = verdict.obligation if isinstance(verdict, Verdict) else "update cadence"
+    return f"| {name.capitalize()} | {VERDICT_WORDS[verdict.state]} | {escape(verdict.detail)} |"
+
+
+def _response(obligations: IncidentObligations) -> list[str]:
+    rows = [verdict_line(v) for v in obligations.ordered()]
+    if not rows:
+        return ["No response time applies under the policy for this priority."]
+    return ["| Obligation | Verdict | Detail |", "|---|---|---|", *rows]
+
+
+def _actions(pir: Pir, verdicts: tuple[Verdict | None, ...]) -> list[str]:
     rows = []
-    for action in pir.actions:
+    for action, verdict in zip(pir.actions, verdicts, strict=True):
         due = action.due.isoformat() if action.due else "no date"
+        state = VERDICT_WORDS[verdict.state] if verdict is not None else DASH
         rows.append(
             f"| {escape(action.title or '(untitled)')} | {escape(action.owner or 'unassigned')} "
-            f"| {due} | {escape(action.status or 'unknown')} |"
+            f"| {due} | {escape(action.status or 'unknown')} | {state} |"
         )
     return rows
 
 
-def brief(ledger: Ledger, incident_id: str, history: HistoryIndex | None) -> str:
+def brief(ws: Workspace, incident_id: str) -> str:
     """The debrief as Markdown. Raises KeyError for an unknown incident."""
+    ledger = ws.ledger
     incident = ledger.incidents[incident_id]
     zone = ledger.policy.timezone
     service = ledger.services.get(incident.service or "")
-    pir = ledger.pirs.get(incident.pir or "") or next(
-        (p for p in ledger.pirs.values() if p.incident == incident.id), None
-    )
+    obligations = ws.obligations.incident(incident)
+    reviews = ws.obligations.reviews(incident)
+    pir = reviews[0] if reviews else None
     out = [f"# Executive brief: {escape(incident.title or incident.id)}", ""]
     name = escape(service.name) if service and service.name else escape(incident.service or "?")
     out.append(f"**{incident.id}**, priority {incident.priority}, affecting **{name}**.")
@@ -107,6 +137,7 @@ def brief(ledger: Ledger, incident_id: str, history: HistoryIndex | None) -> str
         )
     out += ["", "## What was done and when", "", "| When | What |", "|---|---|"]
     out += _milestones(incident, zone)
+    out += ["", "## Response against policy", "", *_response(obligations)]
     out += ["", "## Current status", "", STATUS.get(incident.status or "", "Unknown status.")]
     if incident.resolution:
         out += ["", f"Resolution: {escape(incident.resolution)}"]
@@ -114,15 +145,27 @@ def brief(ledger: Ledger, incident_id: str, history: HistoryIndex | None) -> str
     if pir is None:
         out.append("No post-incident review has been written yet.")
     else:
-        out.append(f"Post-incident review {pir.id} is **{pir.status}**.")
+        out.append(f"Post-incident review {pir.id} is **{escape(pir.status or 'unknown')}**.")
         if pir.root_cause:
             out += ["", f"Root cause: {escape(pir.root_cause)}"]
         if pir.actions:
-            out += ["", "| Action | Owner | Due | Status |", "|---|---|---|---|", *_actions(pir)]
+            out += [
+                "",
+                "| Action | Owner | Due | Status | On time |",
+                "|---|---|---|---|---|",
+                *_actions(pir, ws.obligations.actions(pir)),
+            ]
+    if obligations.pir is not None:
+        out += [
+            "",
+            f"PIR deadline: {VERDICT_WORDS[obligations.pir.state]}: "
+            f"{escape(obligations.pir.detail)}.",
+        ]
     out += ["", "## Record keeping", ""]
+    history = ws.history_index
     trail = history.get(incident.id) if history is not None else None
     if history is None:
-        out.append("Git history unavailable: the audit trail is not shown.")
+        out.append(f"{ws.history_note.capitalize()}: the audit trail is not shown.")
     elif trail is None or not trail.versions:
         out.append("This record is not yet committed.")
     else:

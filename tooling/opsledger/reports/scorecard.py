@@ -18,14 +18,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from opsledger.errors import OpsledgerError
 from opsledger.findings import Finding
-from opsledger.history.model import HistoryIndex
-from opsledger.kpis import KpiOptions, KpiReport, KpiResult, compute_kpis
-from opsledger.kpis.base import local_midnight
+from opsledger.kpis import KpiOptions, KpiReport, KpiResult
 from opsledger.model.ledger import Ledger
 from opsledger.reports.brief import escape
+
+if TYPE_CHECKING:
+    from opsledger.workspace import Workspace
 
 DASH = "\u2013"  # shown for a value that cannot be computed
 
@@ -106,18 +108,6 @@ def _by_priority(report: KpiReport, kpi_id: str) -> list[str]:
     return rows
 
 
-def _overdue_actions(ledger: Ledger, by: date) -> list[str]:
-    rows = []
-    for pir in sorted(ledger.pirs.values(), key=lambda p: p.id):
-        for action in pir.actions:
-            if action.status in ("open", "in-progress") and action.due and action.due < by:
-                rows.append(
-                    f"| {pir.id} {escape(action.id or '')} | {escape(action.title or '')} "
-                    f"| {escape(action.owner or 'unassigned')} | {action.due} |"
-                )
-    return rows
-
-
 def _findings_table(findings: Sequence[Finding]) -> list[str]:
     if not findings:
         return ["No error findings."]
@@ -126,18 +116,37 @@ def _findings_table(findings: Sequence[Finding]) -> list[str]:
     return rows
 
 
-def weekly(
-    ledger: Ledger,
-    history: HistoryIndex | None,
-    period: Period,
-    findings: Sequence[Finding],
-    as_of: datetime,
-    commit: str | None,
-) -> str:
+def _history_line(ws: Workspace) -> list[str]:
+    """A visible line when the report is made without history (``--no-history``)."""
+    if not ws.history_note:
+        return []
+    return [
+        f"**{ws.history_note.capitalize()}**: history-derived KPIs show no data and the GIT-* "
+        "rules did not run.",
+        "",
+    ]
+
+
+def _overdue_actions(ws: Workspace) -> list[str]:
+    """Open actions past their due date as of the report's "now" (the action-due
+    obligation's verdict, as the audit's PIR-OVERDUE and the site read it)."""
+    rows = []
+    for pir in sorted(ws.ledger.pirs.values(), key=lambda p: p.id):
+        for action, verdict in zip(pir.actions, ws.obligations.actions(pir), strict=True):
+            if verdict is not None and verdict.state == "missing":
+                rows.append(
+                    f"| {pir.id} {escape(action.id or '')} | {escape(action.title or '')} "
+                    f"| {escape(action.owner or 'unassigned')} | {action.due} |"
+                )
+    return rows
+
+
+def weekly(ws: Workspace, period: Period) -> str:
+    ledger, as_of, commit, findings = ws.ledger, ws.as_of, ws.commit, ws.findings()
     options = KpiOptions(
         as_of=as_of, since=period.start, until=period.end, by=("priority",), findings=findings
     )
-    report = compute_kpis(ledger, history, options, commit=commit)
+    report = ws.kpis(options)
     incidents = [i for i in ledger.incidents.values() if period.contains(i.detected_at, ledger)]
     changes = [c for c in ledger.changes.values() if period.contains(c.window_start, ledger)]
     last = period.end - timedelta(days=1)
@@ -147,6 +156,7 @@ def weekly(
         f"{period.start:%a %d %b %Y} to {last:%a %d %b %Y} ({ledger.policy.timezone}); "
         f"computed at commit {(commit or 'uncommitted')[:12]}.",
         "",
+        *_history_line(ws),
         "## Volumes",
         "",
         f"{len(incidents)} incidents detected; {len(changes)} changes scheduled.",
@@ -189,8 +199,8 @@ def weekly(
     out += ["", "## Changes", "", "| KPI | Value | n | Target | Status |", "|---|---|---|---|---|"]
     for kpi_id in ("change_success_rate", "emergency_change_rate", "change_record_quality"):
         out.append(_kpi_line(report, kpi_id))
-    overdue = _overdue_actions(ledger, period.end)
-    out += ["", f"## Overdue actions at the end of the week ({len(overdue)})", ""]
+    overdue = _overdue_actions(ws)
+    out += ["", f"## Overdue actions as of {as_of:%Y-%m-%d %H:%M} UTC ({len(overdue)})", ""]
     out += (
         ["| Action | Title | Owner | Due |", "|---|---|---|---|", *overdue]
         if overdue
@@ -209,39 +219,31 @@ def weekly(
     return "\n".join(out) + "\n"
 
 
-def monthly(
-    ledger: Ledger,
-    history: HistoryIndex | None,
-    period: Period,
-    findings: Sequence[Finding],
-    as_of: datetime,
-    commit: str | None,
-) -> str:
+def monthly(ws: Workspace, period: Period) -> str:
+    ledger, as_of, commit, findings = ws.ledger, ws.as_of, ws.commit, ws.findings()
     zone = ledger.policy.timezone
     options = KpiOptions(
         as_of=as_of, since=period.start, until=period.end, by=("service",), findings=findings
     )
-    report = compute_kpis(ledger, history, options, commit=commit)
+    report = ws.kpis(options)
     start3 = date(
         period.start.year - (period.start.month <= 2), (period.start.month - 3) % 12 + 1, 1
     )
-    trend = compute_kpis(
-        ledger,
-        history,
+    trend = ws.kpis(
         KpiOptions(
             as_of=as_of,
             since=start3,
             until=period.end,
             by=("month",),
             only=("incident_volume", "mttr_restore", "sla_compliance"),
-        ),
-        commit=commit,
+        )
     )
     out = [
         f"# Monthly service review: {period.label}",
         "",
         f"{period.start:%B %Y} ({zone}); computed at commit {(commit or 'uncommitted')[:12]}.",
         "",
+        *_history_line(ws),
         "## Availability of tier-1 services",
         "",
         "| Service | Availability | Target | Status |",
@@ -297,14 +299,13 @@ def monthly(
         for i in ledger.incidents.values()
         if i.priority in ("P1", "P2") and i.status in ("open", "mitigated")
     ]
-    overdue = _overdue_actions(ledger, period.end)
-    end = local_midnight(period.end, zone)
+    overdue = _overdue_actions(ws)
     waivers = [w for w in ledger.policy.waivers if w.expires < period.end + timedelta(days=30)]
     stale = [f for f in findings if f.rule == "RB-STALE"]
     out += [
         f"- Open P1/P2 incidents: {len(open_major)}"
         + (f" ({', '.join(sorted(i.id for i in open_major))})" if open_major else ""),
-        f"- PIR actions overdue at {end:%Y-%m-%d}: {len(overdue)}",
+        f"- PIR actions overdue as of {as_of:%Y-%m-%d %H:%M} UTC: {len(overdue)}",
         f"- Waivers expired or expiring within 30 days: {len(waivers)}",
         f"- Runbooks due for review: {len(stale)}",
     ]

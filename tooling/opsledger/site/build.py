@@ -81,6 +81,7 @@ def build_site(
     config: Path | None = None,
     as_of: datetime | None = None,
     progress: Progress | None = None,
+    use_history: bool = True,
 ) -> BuildResult:
     """Build the site of the repository at ``root``; MkDocs' errors become one-line
     :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger)."""
@@ -103,8 +104,12 @@ def build_site(
                 )
             plugin.as_of_override = as_of
             plugin.progress = progress
+            plugin.no_history_override = not use_history
             build(cfg)
         except MkDocsException as exc:
+            failure = getattr(plugin, "failure", None) if "plugin" in locals() else None
+            if isinstance(failure, OpsledgerError):
+                raise failure from None  # its own message and exit status (4: history)
             raise OpsledgerError(f"site build failed: {exc}") from None
         except OSError as exc:
             raise OpsledgerError(f"site build failed: {exc}") from None

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from opsledger.findings import Finding
 from opsledger.history.model import FieldChange, RecordHistory, diff_fields
+from opsledger.obligations import Cadence, Verdict
 from opsledger.site.data import SiteData
 from opsledger.site.escape import front_matter_title, html_text, md, md_lines
 from opsledger.site.links import Links
@@ -65,6 +66,35 @@ def span(delta: timedelta | None) -> str:
     if hours:
         return f"{sign}{hours}h {mins:02d}m"
     return f"{sign}{mins}m"
+
+
+#: how a verdict of :mod:`opsledger.obligations` is marked on the site
+VERDICT_MARKS = {
+    "met": f"{OK} met",
+    "late": f"{BAD} late",
+    "missing": f"{BAD} missed",
+    "pending": "pending",
+    "unverified": "done, timing not verifiable",
+}
+
+
+def verdict_mark(state: str) -> str:
+    return VERDICT_MARKS[state]
+
+
+def verdict_rows(verdicts: Iterable[Verdict | Cadence]) -> list[str]:
+    """The "Against policy" table: one row per obligation, its mark and what happened."""
+    rows = [
+        (
+            md(v.obligation.capitalize() if isinstance(v, Verdict) else "Update cadence"),
+            md(verdict_mark(v.state)),
+            md_lines(v.detail),
+        )
+        for v in verdicts
+    ]
+    if not rows:
+        return ["## Against policy", "", "No deadline applies under the policy.", ""]
+    return ["## Against policy", "", *table(["Obligation", "Verdict", "Detail"], rows)]
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

@@ -1,8 +1,9 @@
 """Everything the pages are made from, gathered once: the Ledger, the audit findings, the
 KPIs, and the history index (or the reason there is none).
 
-History: in a shallow clone or outside git, the audit trail sections say so explicitly
-("history unavailable: shallow clone", "no git history"); they are never silently empty.
+History: built with ``--no-history`` in a shallow clone or outside git, the audit trail
+sections say so explicitly ("history unavailable: shallow clone (--no-history)"); they are
+never silently empty. Without ``--no-history`` such a build stops with exit status 4.
 """
 
 from __future__ import annotations
@@ -13,20 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from opsledger import gitio
-from opsledger.audit import AuditOptions, run_audit
-from opsledger.errors import EXIT_SHALLOW, OpsledgerError
 from opsledger.findings import Finding
-from opsledger.history.index import build_history
 from opsledger.history.model import HistoryIndex
-from opsledger.kpis import KpiOptions, KpiReport, compute_kpis
-from opsledger.model.ledger import Ledger, load_ledger
-from opsledger.timeutil import as_of_moment
+from opsledger.kpis import KpiOptions, KpiReport
+from opsledger.model.ledger import Ledger
+from opsledger.obligations import Obligations
 
 Progress = Callable[[int, int], None]
-
-SHALLOW = "history unavailable: shallow clone"
-NO_GIT = "no git history"
 
 
 @dataclass
@@ -38,8 +32,18 @@ class SiteData:
     history_notice: str | None  # why there is no history (shown wherever a trail would be)
     as_of: datetime
     commit: str | None
+    #: the run's obligations: the same verdicts as the audit's and the KPIs'
+    obligations: Obligations | None = None
     by_record: dict[str, list[Finding]] = field(default_factory=dict)
     by_path: dict[str, list[Finding]] = field(default_factory=dict)
+
+    @property
+    def verdicts(self) -> Obligations:
+        if self.obligations is None:
+            self.obligations = Obligations(
+                self.ledger, self.as_of, self.history, self.history_notice or ""
+            )
+        return self.obligations
 
     def __post_init__(self) -> None:
         records: defaultdict[str, list[Finding]] = defaultdict(list)
@@ -58,33 +62,32 @@ class SiteData:
         return sorted({*own, *extra})
 
 
-def read_history(root: Path, ledger: Ledger) -> tuple[HistoryIndex | None, str | None]:
-    """The history index, or None and the reason (shallow clone, not a git repository)."""
-    if gitio.describe_head(root) is None:
-        return None, NO_GIT
-    try:
-        index = build_history(root, since=ledger.policy.history_since, limits=ledger.policy.limits)
-    except OpsledgerError as exc:
-        if exc.status == EXIT_SHALLOW:
-            return None, SHALLOW
-        raise
-    return index, None
-
-
 def collect(
-    root: Path, as_of: datetime | str | None = None, *, progress: Progress | None = None
+    root: Path,
+    as_of: datetime | str | None = None,
+    *,
+    progress: Progress | None = None,
+    use_history: bool = True,
 ) -> SiteData:
     """Load, audit and measure the repository at ``root`` as of ``as_of`` (a moment, an
-    ``--as-of`` text, or None for now)."""
-    ledger = load_ledger(root, progress=progress)
-    if not isinstance(as_of, datetime):
-        as_of = as_of_moment(as_of, ledger.policy.timezone)
-    history, notice = read_history(root, ledger)
-    findings = run_audit(ledger, AuditOptions(as_of=as_of, history=history))
-    kpis = compute_kpis(
-        ledger,
-        history,
-        KpiOptions(as_of=as_of, by=("month",), findings=findings),
-        commit=gitio.describe_head(root),
+    ``--as-of`` text, or None for now), through one :class:`~opsledger.workspace.Workspace`.
+
+    Raises :class:`~opsledger.errors.HistoryUnusable` (exit 4) where history cannot be
+    trusted, unless ``use_history`` is False (``--no-history``): then every page that would
+    show history says it is unavailable, and why."""
+    from opsledger.workspace import Workspace
+
+    ws = Workspace(root, as_of=as_of, use_history=use_history, progress=progress)
+    ws.history_state  # noqa: B018 (decided before any work: exit 4 early)
+    findings = ws.findings()
+    kpis = ws.kpis(KpiOptions(as_of=ws.as_of, by=("month",), findings=findings))
+    return SiteData(
+        ws.ledger,
+        findings,
+        kpis,
+        ws.history_index,
+        ws.history_note or None,
+        ws.as_of,
+        ws.commit,
+        obligations=ws.obligations,
     )
-    return SiteData(ledger, findings, kpis, history, notice, as_of, kpis.commit if kpis else None)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 from opsledger.model.records import Action, Pir
+from opsledger.obligations import Verdict
 from opsledger.site.common import BAD, day, head, table
 from opsledger.site.context import PageContext
 from opsledger.site.escape import md, md_lines
-from opsledger.site.page_docs import OPEN_ACTION, action_state
+from opsledger.site.page_docs import OPEN_ACTION, action_state, overdue
 from opsledger.site.page_indexes import filter_bar
 
 
-def _group(action: Action, today: date) -> int:
-    if action.status in OPEN_ACTION and action.due is not None and action.due < today:
+def _group(action: Action, verdict: Verdict | None) -> int:
+    if overdue(verdict):
         return 0  # overdue
     if action.status in OPEN_ACTION or action.status is None:
         return 1  # open
@@ -23,22 +24,24 @@ def _group(action: Action, today: date) -> int:
 def actions_page(ctx: PageContext) -> str:
     page = "actions.md"
     today = ctx.data.as_of.astimezone(ctx.data.ledger.policy.timezone).date()
-    items: list[tuple[Pir, Action]] = [
-        (pir, a) for pir in ctx.data.ledger.pirs.values() for a in pir.actions
+    items: list[tuple[Pir, Action, Verdict | None]] = [
+        (pir, a, v)
+        for pir in ctx.data.ledger.pirs.values()
+        for a, v in zip(pir.actions, ctx.data.verdicts.actions(pir), strict=True)
     ]
     items.sort(
         key=lambda pa: (
-            _group(pa[1], today),
+            _group(pa[1], pa[2]),
             (pa[1].owner or "").casefold(),
             pa[1].due or date.max,
             pa[0].id,
         )
     )
-    overdue = sum(1 for _, a in items if _group(a, today) == 0)
+    late = sum(1 for _, a, v in items if _group(a, v) == 0)
     out = head("Actions tracker", hide_toc=True)
     out += [
         f"{len(items)} actions from post-incident reviews as of {md(today.isoformat())}: "
-        f"**{BAD} {overdue} overdue** (listed first), then open, then closed; by owner "
+        f"**{BAD} {late} overdue** (listed first), then open, then closed; by owner "
         "within each group.",
         "",
     ]
@@ -46,17 +49,17 @@ def actions_page(ctx: PageContext) -> str:
     names = {0: f"{BAD} overdue", 1: "open", 2: "closed"}
     rows = [
         (
-            md(names[_group(a, today)]),
+            md(names[_group(a, v)]),
             md(a.owner),
             md(day(a.due)),
-            md(action_state(a, today)),
+            md(action_state(a, v)),
             md_lines(a.title),
             md(a.id),
             ctx.links.record(page, pir.id),
             md(a.status),
             md(a.type),
         )
-        for pir, a in items
+        for pir, a, v in items
     ]
     header = ["Group", "Owner", "Due", "State", "Action", "ID", "PIR", "Status", "Type"]
     out += table(header, rows)

@@ -14,6 +14,7 @@ from opsledger.site.common import (
     paragraph,
     span,
     table,
+    verdict_rows,
     when,
 )
 from opsledger.site.context import PageContext
@@ -48,21 +49,27 @@ def _approvals(change: Change, ctx: PageContext) -> list[str]:
 
 
 def _notices(change: Change, ctx: PageContext) -> list[str]:
+    """Each notice; the one the advance-notice verdict counted (the earliest) carries its
+    mark, so the page says what CHG-NOTICE says."""
     policy = ctx.data.ledger.policy
-    rule = policy.change_types.get(change.type or "")
+    verdict = ctx.data.verdicts.change(change).notice
     if not change.notifications:
+        if verdict is not None and verdict.failed:
+            return ["## Stakeholder notifications", "", f"{BAD} None recorded.", ""]
         return ["## Stakeholder notifications", "", "None recorded.", ""]
     rows = []
     for n in change.notifications:
         mark = NONE
-        if n.at is not None and change.window_start is not None and rule is not None:
-            ahead = change.window_start - n.at
-            need = rule.notify_before
+        if verdict is not None and verdict.item == n.index and verdict.start is not None:
+            ahead = verdict.start - (n.at or verdict.start)
+            need = span(verdict.limit)
             mark = (
-                f"{OK} {span(ahead)} ahead (needs {span(need)})"
-                if ahead >= need
-                else f"{BAD} {span(ahead)} ahead (needs {span(need)})"
+                f"{OK} {span(ahead)} ahead (needs {need})"
+                if verdict.state == "met"
+                else f"{BAD} {span(ahead)} ahead (needs {need})"
             )
+        elif verdict is not None and n.at is not None:
+            mark = "later notice"
         rows.append(
             (md(when(n.at, policy.timezone)), md(", ".join(n.audience)), md(n.channel), md(mark))
         )
@@ -112,6 +119,7 @@ def change_page(ctx: PageContext, change: Change, page: str) -> str:
             ("Evidence", "<br>".join(md(e) for e in change.testing_evidence)),
         ]
     ) or [NONE, ""]
+    out += verdict_rows(ctx.data.verdicts.change(change).verdicts())
     out += _approvals(change, ctx)
     out += _notices(change, ctx)
     if change.freeze_exception_by or change.freeze_exception_reason:

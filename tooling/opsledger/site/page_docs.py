@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from opsledger.model.records import Action, Pir, Runbook
+from opsledger.obligations import Verdict
 from opsledger.site.body import render_body
 from opsledger.site.common import (
     BAD,
@@ -25,19 +24,28 @@ from opsledger.site.records_common import linked_section, schema_notice
 OPEN_ACTION = ("open", "in-progress")
 
 
-def action_state(action: Action, today: date) -> str:
-    """``✗ overdue by 5 days`` / ``open, due in 3 days`` / ``✓ done``."""
+def action_state(action: Action, verdict: Verdict | None) -> str:
+    """``✗ overdue by 5 days`` / ``open, due in 3 days`` / ``✓ done``, from the action-due
+    verdict (the one PIR-OVERDUE and the action on-time rate read)."""
     status = action.status or "(no status)"
-    if action.status == "done":
-        return f"{OK} done"
     if action.status == "wont-do":
         return "won't do"
-    if action.due is None:
-        return f"{status}, no due date"
-    delta = (action.due - today).days
-    if action.status in OPEN_ACTION and delta < 0:
-        return f"{BAD} overdue by {-delta} day{'s' if delta != -1 else ''}"
-    return f"{status}, due in {delta} day{'s' if delta != 1 else ''}"
+    if verdict is None:
+        return f"{status}, no due date" if action.due is None else status
+    if verdict.state == "missing":
+        days = verdict.detail.split(" overdue", 1)[0]
+        return f"{BAD} overdue by {days}"
+    if verdict.state == "pending":
+        return f"{status}, {verdict.detail.split(' (', 1)[1].split(')', 1)[0]}"
+    if verdict.state == "late":
+        return f"{BAD} done late ({verdict.detail})"
+    if verdict.state == "unverified":
+        return f"{OK} done ({verdict.detail})"
+    return f"{OK} done"
+
+
+def overdue(verdict: Verdict | None) -> bool:
+    return verdict is not None and verdict.state == "missing"
 
 
 def _body(text: str | None) -> list[str]:
@@ -50,7 +58,6 @@ def pir_page(ctx: PageContext, pir: Pir, page: str) -> str:
     links = ctx.links
     policy = ctx.data.ledger.policy
     zone = policy.timezone
-    today = ctx.data.as_of.astimezone(zone).date()
     out = head(f"{pir.id} — {pir.title or 'Post-incident review'}")
     out += schema_notice(ctx, pir)
     out += fields(
@@ -78,11 +85,11 @@ def pir_page(ctx: PageContext, pir: Pir, page: str) -> str:
                 md(a.type),
                 md(a.owner),
                 md(day(a.due)),
-                md(action_state(a, today)),
+                md(action_state(a, v)),
                 md_lines(a.verification),
                 md(a.tracker),
             )
-            for a in pir.actions
+            for a, v in zip(pir.actions, ctx.data.verdicts.actions(pir), strict=True)
         ]
         header = ["ID", "Action", "Type", "Owner", "Due", "State", "Verification", "Tracker"]
         out += table(header, rows)
@@ -95,20 +102,19 @@ def pir_page(ctx: PageContext, pir: Pir, page: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def review_state(book: Runbook, every: timedelta, today: date) -> str:
+def review_state(book: Runbook, verdict: Verdict | None) -> str:
+    """From the runbook-review verdict (the one RB-STALE reads)."""
     if book.last_reviewed is None:
         return f"{BAD} never reviewed"
-    due = book.last_reviewed + every
-    if due < today:
-        return f"{BAD} stale: review was due {due.isoformat()}"
-    return f"{OK} reviewed {book.last_reviewed.isoformat()}, next by {due.isoformat()}"
+    if verdict is None:
+        return NONE  # an invalid review_every: SCHEMA's finding
+    if verdict.state == "missing":
+        return f"{BAD} stale: {verdict.detail}"
+    return f"{OK} {verdict.detail}"
 
 
 def runbook_page(ctx: PageContext, book: Runbook, page: str) -> str:
     links = ctx.links
-    policy = ctx.data.ledger.policy
-    today = ctx.data.as_of.astimezone(policy.timezone).date()
-    every = book.review_every or policy.runbook_review_every
     out = head(f"{book.id} — {book.title or 'Runbook'}")
     out += schema_notice(ctx, book)
     out += fields(
@@ -116,7 +122,7 @@ def runbook_page(ctx: PageContext, book: Runbook, page: str) -> str:
             ("Services", ", ".join(links.service(page, s) for s in book.services)),
             ("Owner", md(book.owner)),
             ("Last reviewed", md(day(book.last_reviewed))),
-            ("Review", md(review_state(book, every, today))),
+            ("Review", md(review_state(book, ctx.data.verdicts.runbook(book)))),
             ("Alerts", "<br>".join(md(a) for a in book.alerts)),
             ("File", md(book.path)),
         ]
@@ -128,4 +134,4 @@ def runbook_page(ctx: PageContext, book: Runbook, page: str) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["NONE", "action_state", "pir_page", "review_state", "runbook_page"]
+__all__ = ["NONE", "action_state", "overdue", "pir_page", "review_state", "runbook_page"]

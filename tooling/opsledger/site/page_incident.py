@@ -4,10 +4,10 @@ the audit trail."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from opsledger.model.policy import PriorityPolicy
-from opsledger.model.records import Incident
+from opsledger.model.records import Incident, Notification
+from opsledger.obligations import IncidentObligations, Verdict
 from opsledger.site.common import (
     BAD,
     NONE,
@@ -19,6 +19,7 @@ from opsledger.site.common import (
     paragraph,
     span,
     table,
+    verdict_rows,
     when,
 )
 from opsledger.site.context import PageContext
@@ -26,82 +27,98 @@ from opsledger.site.escape import md, md_lines
 from opsledger.site.records_common import linked_section, schema_notice
 
 
-def _within(start: datetime | None, end: datetime | None, limit: timedelta | None) -> str:
-    """``15m (✓ within 30m)`` — the elapsed time and whether it met the policy."""
-    if start is None or end is None:
+def _since(v: Verdict | None) -> str:
+    """``15m (✓ within 30m)``: the elapsed time against the policy, from the verdict."""
+    if v is None:
         return NONE
-    elapsed = end - start
-    if limit is None:
-        return span(elapsed)
-    mark = f"{OK} within {span(limit)}" if elapsed <= limit else f"{BAD} over {span(limit)}"
-    return f"{span(elapsed)} ({mark})"
+    limit = span(v.limit)
+    if v.state == "met":
+        return f"{span(v.elapsed)} ({OK} within {limit})"
+    if v.state == "late":
+        return f"{span(v.elapsed)} ({BAD} over {limit})"
+    if v.state == "missing":
+        return f"{BAD} not recorded; {limit} passed"
+    return f"pending (limit {limit})"
 
 
-def _timing(inc: Incident, rule: PriorityPolicy | None, ctx: PageContext) -> list[str]:
+def _timing(inc: Incident, ob: IncidentObligations, ctx: PageContext) -> list[str]:
     zone = ctx.data.ledger.policy.timezone
-    det = inc.detected_at
 
-    def row(name: str, moment: datetime | None, limit: timedelta | None) -> tuple[str, ...]:
-        return (name, md(when(moment, zone)), md(_within(det, moment, limit)) if moment else NONE)
+    def row(name: str, moment: datetime | None, v: Verdict | None) -> tuple[str, ...]:
+        return (name, md(when(moment, zone)), md(_since(v)))
 
     rows = [
-        ("Detected", md(when(det, zone)), NONE),
-        row("Acknowledged", inc.acknowledged_at, rule.acknowledge_within if rule else None),
-        row("Bridge opened", inc.bridge_opened_at, rule.bridge_within if rule else None),
-        row("Mitigated (restored)", inc.mitigated_at, rule.restore_within if rule else None),
-        row("Resolved", inc.resolved_at, rule.resolve_within if rule else None),
-        row("Closed", inc.closed_at, None),
+        ("Detected", md(when(inc.detected_at, zone)), NONE),
+        row("Acknowledged", inc.acknowledged_at, ob.acknowledgement),
+        row("Bridge opened", inc.bridge_opened_at, ob.bridge),
+        row("Mitigated (restored)", inc.mitigated_at, ob.restoration),
+        row("Resolved", inc.resolved_at, ob.resolution),
+        ("Closed", md(when(inc.closed_at, zone)), NONE),
     ]
     return ["## Timings", "", *table(["Event", "Time", "Since detection (policy)"], rows)]
 
 
-def _notifications(inc: Incident, rule: PriorityPolicy | None, ctx: PageContext) -> list[str]:
+def _notice_marks(note: Notification, ob: IncidentObligations) -> str:
+    """What the verdicts say about one notification: whether it is the initial one that
+    counted, and the update gap it closed."""
+    marks = []
+    initial, cadence = ob.initial_notification, ob.cadence
+    if initial is not None and initial.item == note.index and initial.elapsed is not None:
+        what = "on time" if initial.state == "met" else "late"
+        mark = OK if initial.state == "met" else BAD
+        marks.append(
+            f"{mark} initial notification {what} ({span(initial.elapsed)} after detection, "
+            f"limit {span(initial.limit)})"
+        )
+    if cadence is not None:
+        gap = cadence.gap_closed_by(note.index)
+        every = span(cadence.limit)
+        if gap is not None:
+            marks.append(
+                f"{OK} {span(gap.length)} since previous (every {every})"
+                if gap.ok
+                else f"{BAD} gap {span(gap.length)} (every {every})"
+            )
+        elif any(g.opens == note.index for g in cadence.gaps) and not marks:
+            marks.append("first update (the cadence starts here)")
+        elif not any(g.opens == note.index for g in cadence.gaps) and note.at is not None:
+            marks.append("after resolution")
+    return "; ".join(marks) or NONE
+
+
+def _notifications(inc: Incident, ob: IncidentObligations, ctx: PageContext) -> list[str]:
     out = ["## Notifications", ""]
     zone = ctx.data.ledger.policy.timezone
+    rule = ctx.data.ledger.policy.priorities.get(inc.priority or "")
     if rule is not None and not rule.notification_required:
         out += [f"Policy requires no notification for {md(inc.priority)}.", ""]
     if not inc.notifications:
-        need = rule is not None and rule.notification_required
-        return [*out, f"{BAD} None recorded." if need else "None recorded.", ""]
-    rows = []
-    previous = inc.detected_at
-    ordered = sorted(inc.notifications, key=lambda n: (n.at is None, n.at or datetime.min))
-    first = True
-    for note in ordered:
-        if note.at is None or inc.detected_at is None or rule is None:
-            mark = NONE
-        elif first:
-            limit = rule.initial_notification_within
-            late = note.at - inc.detected_at
-            mark = (
-                f"{OK} on time ({span(late)} after detection, limit {span(limit)})"
-                if late <= limit
-                else f"{BAD} late ({span(late)} after detection, limit {span(limit)})"
-            )
-        elif inc.resolved_at is not None and previous is not None and previous >= inc.resolved_at:
-            mark = "after resolution"
-        else:
-            gap = note.at - previous if previous is not None else None
-            limit = rule.update_every
-            mark = (
-                f"{OK} {span(gap)} since previous (every {span(limit)})"
-                if gap is not None and gap <= limit
-                else f"{BAD} gap {span(gap)} (every {span(limit)})"
-            )
-        first = False
-        previous = note.at or previous
-        rows.append(
-            (
-                md(when(note.at, zone)),
-                md(note.kind),
-                md(", ".join(note.audience)),
-                md(note.channel),
-                md_lines(note.summary),
-                md(mark),
-            )
+        initial = ob.initial_notification
+        if initial is not None and initial.failed:
+            return [*out, f"{BAD} None recorded: {md(initial.detail)}.", ""]
+        return [*out, "None recorded.", ""]
+    ordered = sorted(inc.notifications, key=lambda n: (n.at is None, n.at or datetime.min, n.index))
+    rows = [
+        (
+            md(when(note.at, zone)),
+            md(note.kind),
+            md(", ".join(note.audience)),
+            md(note.channel),
+            md_lines(note.summary),
+            md(_notice_marks(note, ob)),
         )
+        for note in ordered
+    ]
     header = ["Sent", "Kind", "Audience", "Channel", "Summary", "On time?"]
-    return [*out, *table(header, rows)]
+    out += table(header, rows)
+    tail = ob.cadence.tail if ob.cadence is not None else None
+    if tail is not None and not tail.ok:
+        out += [
+            f"{BAD} {md(span(tail.length))} without an update before {md(tail.until)} "
+            f"(every {md(span(ob.cadence.limit if ob.cadence else None))}).",
+            "",
+        ]
+    return out
 
 
 def _escalations(inc: Incident, ctx: PageContext) -> list[str]:
@@ -147,7 +164,7 @@ def _timeline(inc: Incident, ctx: PageContext) -> list[str]:
 def incident_page(ctx: PageContext, inc: Incident, page: str) -> str:
     links = ctx.links
     policy = ctx.data.ledger.policy
-    rule = policy.priorities.get(inc.priority or "")
+    ob = ctx.data.verdicts.incident(inc)
     out = head(f"{inc.id} — {inc.title or '(no title)'}")
     out += schema_notice(ctx, inc)
     out += fields(
@@ -168,8 +185,11 @@ def incident_page(ctx: PageContext, inc: Incident, page: str) -> str:
     out += ["## Impact", "", *(paragraph(inc.impact) or [NONE, ""])]
     if inc.resolution:
         out += ["## Resolution", "", *paragraph(inc.resolution)]
-    out += _timing(inc, rule, ctx)
-    out += _notifications(inc, rule, ctx)
+    out += _timing(inc, ob, ctx)
+    out += verdict_rows(
+        [*ob.verdicts()[:3], *([ob.cadence] if ob.cadence else []), *ob.verdicts()[3:]]
+    )
+    out += _notifications(inc, ob, ctx)
     out += _escalations(inc, ctx)
     if inc.reopened:
         zone = policy.timezone

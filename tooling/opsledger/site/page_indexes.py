@@ -7,7 +7,7 @@ from __future__ import annotations
 from opsledger.site.common import BAD, OK, head, stamp, table, when
 from opsledger.site.context import PageContext
 from opsledger.site.escape import attr, md
-from opsledger.site.page_docs import action_state, review_state
+from opsledger.site.page_docs import overdue, review_state
 
 
 def filter_bar(*columns: str) -> list[str]:
@@ -107,14 +107,13 @@ def changes_index(ctx: PageContext, page: str) -> str:
 
 def pirs_index(ctx: PageContext, page: str) -> str:
     ledger = ctx.data.ledger
-    today = ctx.data.as_of.astimezone(ledger.policy.timezone).date()
     out = head("Post-incident reviews", hide_toc=True)
     out += filter_bar("Status", "Priority", "Service", "Findings")
     rows = []
     for pir in sorted(ledger.pirs.values(), key=lambda p: p.id, reverse=True):
         inc = ledger.incidents.get(pir.incident or "")
         open_actions = [a for a in pir.actions if a.status in ("open", "in-progress")]
-        overdue = [a for a in open_actions if action_state(a, today).startswith(BAD)]
+        late = [v for v in ctx.data.verdicts.actions(pir) if overdue(v)]
         rows.append(
             (
                 ctx.links.record(page, pir.id),
@@ -123,7 +122,7 @@ def pirs_index(ctx: PageContext, page: str) -> str:
                 md(inc.priority if inc else ""),
                 md(inc.service if inc else ""),
                 md(pir.status),
-                md(f"{len(pir.actions)} ({len(open_actions)} open, {len(overdue)} overdue)"),
+                md(f"{len(pir.actions)} ({len(open_actions)} open, {len(late)} overdue)"),
                 md(_findings(ctx, pir.id, pir.path)),
             )
         )
@@ -134,8 +133,6 @@ def pirs_index(ctx: PageContext, page: str) -> str:
 
 
 def runbooks_index(ctx: PageContext, page: str) -> str:
-    policy = ctx.data.ledger.policy
-    today = ctx.data.as_of.astimezone(policy.timezone).date()
     out = head("Runbooks", hide_toc=True)
     out += filter_bar("Service", "Owner", "Findings")
     rows = [
@@ -144,7 +141,7 @@ def runbooks_index(ctx: PageContext, page: str) -> str:
             md(b.title),
             md(", ".join(b.services)),
             md(b.owner),
-            md(review_state(b, b.review_every or policy.runbook_review_every, today)),
+            md(review_state(b, ctx.data.verdicts.runbook(b))),
             md(_findings(ctx, b.id, b.path)),
         )
         for b in sorted(ctx.data.ledger.runbooks.values(), key=lambda b: b.id)

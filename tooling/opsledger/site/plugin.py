@@ -45,6 +45,9 @@ class OpsledgerConfig(Config):  # type: ignore[no-untyped-call]
     repo = c.Optional(c.Type(str))  # the governance repository (default: mkdocs.yml's folder)
     as_of = c.Optional(c.Type(str))  # fix "now" (timestamp, or date = end of that day)
     overrides = c.Type(str, default="overrides")  # hand-written overrides inside docs_dir
+    #: build without git history (pages then say history is unavailable, and why); without
+    #: it, a shallow clone or a folder outside git stops the build
+    no_history = c.Type(bool, default=False)
 
 
 def refuse_symlinks(folder: Path, label: str) -> None:
@@ -65,6 +68,10 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     #: set by ``opsledger site build``: "now", and a progress callback for loading
     as_of_override: datetime | None = None
     progress: Progress | None = None
+    no_history_override: bool = False
+    #: the expected failure that stopped the build (``opsledger site build`` re-raises it
+    #: with its own exit status, e.g. 4 for unusable history)
+    failure: OpsledgerError | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -107,8 +114,10 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         root = self._root(config)
         try:
             as_of = self.as_of_override or self.config.as_of
-            self.data = collect(root, as_of, progress=self.progress)
+            use_history = not (self.no_history_override or self.config.no_history)
+            self.data = collect(root, as_of, progress=self.progress, use_history=use_history)
         except OpsledgerError as exc:
+            self.failure = exc
             raise PluginError(f"opsledger: {exc.message}") from None
         self.site = site = generate(self.data, directory_urls=config.use_directory_urls)
         if self.overrides is not None and _inside(self.overrides, Path(config.docs_dir)):
