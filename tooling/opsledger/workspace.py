@@ -178,6 +178,13 @@ class Workspace:
             self._obligations[key] = Obligations(self.ledger, self.as_of, index, note)
         return self._obligations[key]
 
+    def obligations_at(self, moment: datetime) -> Obligations:
+        """The obligations decided as of another moment (a report's "at the end of the
+        week"): the same functions, another "now"."""
+        if moment == self.as_of:
+            return self.obligations
+        return Obligations(self.ledger, moment, self.history_index, self.history_note)
+
     def findings(
         self,
         select: Sequence[str] = (),

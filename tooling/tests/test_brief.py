@@ -63,7 +63,7 @@ def test_record_text_cannot_inject_markdown(repo: Repo, cli: InvokeCli) -> None:
         "impact: '<script>alert(1)</script> | cell | [x](javascript:alert(1))'",
     )
     repo.write("records/incidents/INC-2026-0001.yaml", hostile)
-    text = cli("brief", "INC-2026-0001", "--repo", repo.root).out
+    text = cli("brief", "INC-2026-0001", "--repo", repo.root, "--no-history").out
     assert "<script>" not in text
     assert "\\<script\\>alert(1)\\</script\\> \\| cell \\| \\[x\\](javascript:alert(1))" in text
     assert "Git history unavailable" in text

@@ -27,6 +27,7 @@ def test_json_contract(repo: Repo, cli: InvokeCli) -> None:
     fill(repo)
     result = cli(
         "kpi",
+        "--no-history",  # outside git
         "--repo",
         repo.root,
         "--format",
@@ -71,7 +72,11 @@ def test_json_contract(repo: Repo, cli: InvokeCli) -> None:
     assert mtta["groups"]["month"]["2026-03"]["value"] == 10
     # outside git: history KPIs have no data and say why, with a note on stderr
     pir = next(k for k in doc["kpis"] if k["id"] == "pir_on_time_rate")
-    assert (pir["value"], pir["status"], pir["notes"]) == (None, "no data", ["history unavailable"])
+    assert (pir["value"], pir["status"], pir["notes"]) == (
+        None,
+        "no data",
+        ["history unavailable: no git history here (--no-history)"],
+    )
     assert "no git history" in result.err
 
 
@@ -147,7 +152,7 @@ def test_markdown_and_escaping(repo: Repo, cli: InvokeCli) -> None:
 
 def test_table_is_plain_when_piped(repo: Repo, cli: InvokeCli) -> None:
     fill(repo)
-    result = cli("kpi", "--repo", repo.root, "--as-of", AS_OF)
+    result = cli("kpi", "--no-history", "--repo", repo.root, "--as-of", AS_OF)
     assert result.status == 0, result.err
     assert "\x1b[" not in result.out
     lines = result.out.splitlines()
@@ -160,7 +165,16 @@ def test_output_file(repo: Repo, cli: InvokeCli) -> None:
     fill(repo)
     target = repo.root / "out" / "kpis.json"
     result = cli(
-        "kpi", "--repo", repo.root, "--format", "json", "--as-of", AS_OF, "--output", target
+        "kpi",
+        "--no-history",
+        "--repo",
+        repo.root,
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF,
+        "--output",
+        target,
     )
     assert result.status == 0 and result.out == ""
     assert json.loads(target.read_text())["version"] == 1

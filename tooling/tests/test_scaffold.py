@@ -182,6 +182,8 @@ def test_ids_are_never_reused_even_after_deletion(cli: InvokeCli, tmp_path: Path
 def test_new_outside_git_still_works(cli: InvokeCli, tmp_path: Path) -> None:
     root = tmp_path / "plain"
     cli("init", root)
-    result = cli("new", "change", "--repo", root, "--as-of", NOW)
+    refused = cli("new", "change", "--repo", root, "--as-of", NOW)
+    assert refused.status == 4 and "--no-history" in refused.err  # IDs in history unknown
+    result = cli("new", "change", "--repo", root, "--as-of", NOW, "--no-history")
     assert result.status == 0
     assert "requested_by: you@example.com" in (root / result.out.strip()).read_text()

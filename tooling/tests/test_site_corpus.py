@@ -212,7 +212,9 @@ def assert_inert(path: Path) -> None:
 def corpus_site(repo: Repo, cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     write_corpus(repo)
     out = tmp_path / "public"
-    result = cli("site", "build", "--repo", repo.root, "--output", out, "--as-of", AS_OF)
+    result = cli(
+        "site", "build", "--repo", repo.root, "--output", out, "--as-of", AS_OF, "--no-history"
+    )
     assert result.status == 0, result.err
     return out
 
@@ -269,6 +271,9 @@ def test_csv_download_neutralises_formulas(repo: Repo, cli, tmp_path: Path) -> N
         dedent=False,
     )
     out = tmp_path / "public"
-    assert cli("site", "build", "--repo", repo.root, "--output", out, "--as-of", AS_OF).status == 0
+    built = cli(
+        "site", "build", "--repo", repo.root, "--output", out, "--as-of", AS_OF, "--no-history"
+    )
+    assert built.status == 0
     csv_text = (out / "downloads/incidents.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in csv_text

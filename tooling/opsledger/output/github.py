@@ -32,7 +32,9 @@ def render_github(report: Report) -> str:
         )
         message = f.message + (f" ({f.fix})" if f.fix else "") + (" [waived]" if f.waived else "")
         lines.append(f"::{level} {props}::{escape_data(message)}")
-    for rule, why in report.unavailable:
-        title = escape_property(f"{rule} not run")
-        lines.append(f"::warning title={title}::{escape_data(f'{rule} not run: {why}')}")
+    if report.unavailable:  # never silently absent: one notice naming every rule not run
+        names = ", ".join(rule for rule, _ in report.unavailable)
+        why = report.unavailable[0][1]
+        title = escape_property("rules not run")
+        lines.append(f"::warning title={title}::{escape_data(f'not run, {why}: {names}')}")
     return "".join(line + "\n" for line in lines)

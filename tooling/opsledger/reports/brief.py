@@ -165,7 +165,7 @@ def brief(ws: Workspace, incident_id: str) -> str:
     history = ws.history_index
     trail = history.get(incident.id) if history is not None else None
     if history is None:
-        out.append(f"{ws.history_note.capitalize()}: the audit trail is not shown.")
+        out.append(f"Git {ws.history_note}: the audit trail is not shown.")
     elif trail is None or not trail.versions:
         out.append("This record is not yet committed.")
     else:

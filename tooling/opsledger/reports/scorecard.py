@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from opsledger.errors import OpsledgerError
 from opsledger.findings import Finding
 from opsledger.kpis import KpiOptions, KpiReport, KpiResult
+from opsledger.kpis.base import local_midnight
 from opsledger.model.ledger import Ledger
 from opsledger.reports.brief import escape
 
@@ -127,12 +128,13 @@ def _history_line(ws: Workspace) -> list[str]:
     ]
 
 
-def _overdue_actions(ws: Workspace) -> list[str]:
-    """Open actions past their due date as of the report's "now" (the action-due
-    obligation's verdict, as the audit's PIR-OVERDUE and the site read it)."""
+def _overdue_actions(ws: Workspace, at: datetime) -> list[str]:
+    """Open actions past their due date at ``at`` (the action-due obligation's verdict, the
+    one the audit's PIR-OVERDUE and the site read, taken at that moment)."""
     rows = []
+    obligations = ws.obligations_at(at)
     for pir in sorted(ws.ledger.pirs.values(), key=lambda p: p.id):
-        for action, verdict in zip(pir.actions, ws.obligations.actions(pir), strict=True):
+        for action, verdict in zip(pir.actions, obligations.actions(pir), strict=True):
             if verdict is not None and verdict.state == "missing":
                 rows.append(
                     f"| {pir.id} {escape(action.id or '')} | {escape(action.title or '')} "
@@ -199,8 +201,9 @@ def weekly(ws: Workspace, period: Period) -> str:
     out += ["", "## Changes", "", "| KPI | Value | n | Target | Status |", "|---|---|---|---|---|"]
     for kpi_id in ("change_success_rate", "emergency_change_rate", "change_record_quality"):
         out.append(_kpi_line(report, kpi_id))
-    overdue = _overdue_actions(ws)
-    out += ["", f"## Overdue actions as of {as_of:%Y-%m-%d %H:%M} UTC ({len(overdue)})", ""]
+    week_end = min(as_of, local_midnight(period.end, ledger.policy.timezone))
+    overdue = _overdue_actions(ws, week_end)
+    out += ["", f"## Overdue actions at the end of the week ({len(overdue)})", ""]
     out += (
         ["| Action | Title | Owner | Due |", "|---|---|---|---|", *overdue]
         if overdue
@@ -299,13 +302,14 @@ def monthly(ws: Workspace, period: Period) -> str:
         for i in ledger.incidents.values()
         if i.priority in ("P1", "P2") and i.status in ("open", "mitigated")
     ]
-    overdue = _overdue_actions(ws)
+    end = local_midnight(period.end, zone)
+    overdue = _overdue_actions(ws, min(as_of, end))
     waivers = [w for w in ledger.policy.waivers if w.expires < period.end + timedelta(days=30)]
     stale = [f for f in findings if f.rule == "RB-STALE"]
     out += [
         f"- Open P1/P2 incidents: {len(open_major)}"
         + (f" ({', '.join(sorted(i.id for i in open_major))})" if open_major else ""),
-        f"- PIR actions overdue as of {as_of:%Y-%m-%d %H:%M} UTC: {len(overdue)}",
+        f"- PIR actions overdue at {end:%Y-%m-%d}: {len(overdue)}",
         f"- Waivers expired or expiring within 30 days: {len(waivers)}",
         f"- Runbooks due for review: {len(stale)}",
     ]
