@@ -163,14 +163,14 @@ def _aged_actions(ctx: KpiContext, limit: timedelta, out: list[Excluded]) -> lis
     obs = []
     for pir in ctx.ledger.pirs.values():
         inc = ctx.ledger.incidents.get(pir.incident or "")
-        for action in pir.actions:
+        for action, verdict in zip(pir.actions, ctx.obligations.actions(pir), strict=True):
             if action.status not in OPEN_ACTION:
                 continue
             label = action_label(pir.id, action.index, action.id)
-            if action.due is None:
+            if action.due is None or verdict is None or verdict.due is None:
                 out.append(Excluded(label, "open action with no due date"))
                 continue
-            deadline = ctx.calendar.end_of_day(action.due)
+            deadline = verdict.due  # the action-due obligation's deadline
             obs.append(
                 Observation(
                     label,
