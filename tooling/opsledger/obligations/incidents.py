@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opsledger.calendar import BusinessCalendar
@@ -28,100 +29,43 @@ def clock(policy: Policy, inc: Incident) -> PriorityPolicy | None:
     return policy.priorities.get(inc.priority or "")
 
 
-def _elapsed(
-    name: str,
-    inc: Incident,
-    limit: timedelta,
-    done: datetime | None,
-    field: str,
-    as_of: datetime,
-    *,
-    past: str,
-    verb: str = "allows",
-) -> Verdict:
-    """A "within ``limit`` of detection" obligation done at ``done``."""
-    start = inc.detected_at
-    assert start is not None
-    due = start + limit
-    state = decide(done, due, as_of)
-    allows = f"{inc.priority} {verb} {dur(limit)}"
-    if done is not None:
-        detail = f"{past} {dur(done - start)} after detection; {allows}"
-    elif state == "missing":
-        detail = f"not {past} {dur(as_of - start)} after detection; {allows}"
-    else:
-        detail = f"{name} due by {ts(due)}; {allows}"
-    return Verdict(name, state, due, start, done, limit, (field,), None, detail)
+@dataclass(frozen=True)
+class _Clock:
+    """A "within the policy's allowance of detection" obligation."""
+
+    name: str  # plain words: "acknowledgement"
+    field: str  # the incident's timestamp that meets it
+    allowance: str  # the PriorityPolicy attribute holding the limit
+    past: str  # how the event reads: "acknowledged"
+    verb: str = "allows"
+
+    def __call__(self, inc: Incident, policy: Policy, as_of: datetime) -> Verdict | None:
+        p = clock(policy, inc)
+        limit: timedelta | None = getattr(p, self.allowance) if p is not None else None
+        start = inc.detected_at
+        if limit is None or start is None or self.field in inc.import_gaps:
+            return None
+        done: datetime | None = getattr(inc, self.field)
+        due = start + limit
+        state = decide(done, due, as_of)
+        allows = f"{inc.priority} {self.verb} {dur(limit)}"
+        if done is not None:
+            detail = f"{self.past} {dur(done - start)} after detection; {allows}"
+        elif state == "missing":
+            detail = f"not {self.past} {dur(as_of - start)} after detection; {allows}"
+        else:
+            detail = f"{self.name} due by {ts(due)}; {allows}"
+        return Verdict(self.name, state, due, start, done, limit, (self.field,), None, detail)
 
 
-def acknowledgement(inc: Incident, policy: Policy, as_of: datetime) -> Verdict | None:
-    """A person acknowledged the incident within ``acknowledge_within`` of detection."""
-    p = clock(policy, inc)
-    if p is None or inc.detected_at is None or "acknowledged_at" in inc.import_gaps:
-        return None
-    return _elapsed(
-        "acknowledgement",
-        inc,
-        p.acknowledge_within,
-        inc.acknowledged_at,
-        "acknowledged_at",
-        as_of,
-        past="acknowledged",
-    )
-
-
-def bridge(inc: Incident, policy: Policy, as_of: datetime) -> Verdict | None:
-    """For priorities with ``bridge_within``: the bridge opened within it."""
-    p = clock(policy, inc)
-    if (
-        p is None
-        or p.bridge_within is None
-        or inc.detected_at is None
-        or "bridge_opened_at" in inc.import_gaps
-    ):
-        return None
-    return _elapsed(
-        "bridge",
-        inc,
-        p.bridge_within,
-        inc.bridge_opened_at,
-        "bridge_opened_at",
-        as_of,
-        past="bridge opened",
-        verb="requires",
-    )
-
-
-def restoration(inc: Incident, policy: Policy, as_of: datetime) -> Verdict | None:
-    """Service restored (``mitigated_at``) within ``restore_within`` of detection."""
-    p = clock(policy, inc)
-    if p is None or inc.detected_at is None or "mitigated_at" in inc.import_gaps:
-        return None
-    return _elapsed(
-        "restoration",
-        inc,
-        p.restore_within,
-        inc.mitigated_at,
-        "mitigated_at",
-        as_of,
-        past="restored",
-    )
-
-
-def resolution(inc: Incident, policy: Policy, as_of: datetime) -> Verdict | None:
-    """The fault fixed (``resolved_at``) within ``resolve_within`` of detection (the SLA)."""
-    p = clock(policy, inc)
-    if p is None or inc.detected_at is None or "resolved_at" in inc.import_gaps:
-        return None
-    return _elapsed(
-        "resolution",
-        inc,
-        p.resolve_within,
-        inc.resolved_at,
-        "resolved_at",
-        as_of,
-        past="resolved",
-    )
+#: a person acknowledged the incident within ``acknowledge_within`` of detection
+acknowledgement = _Clock("acknowledgement", "acknowledged_at", "acknowledge_within", "acknowledged")
+#: for priorities with ``bridge_within``: the major-incident bridge opened within it
+bridge = _Clock("bridge", "bridge_opened_at", "bridge_within", "bridge opened", "requires")
+#: service restored (``mitigated_at``) within ``restore_within`` of detection
+restoration = _Clock("restoration", "mitigated_at", "restore_within", "restored")
+#: the fault fixed (``resolved_at``) within ``resolve_within`` of detection: the SLA
+resolution = _Clock("resolution", "resolved_at", "resolve_within", "resolved")
 
 
 def counted_initial(notifications: Iterable[Notification]) -> Notification | None:
