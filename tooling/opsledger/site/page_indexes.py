@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from opsledger.site.common import BAD, OK, head, stamp, table, when
 from opsledger.site.context import PageContext
-from opsledger.site.escape import attr, md
 from opsledger.site.page_docs import action_state, review_state
+from opsledger.text.escape import attr, md
 
 
 def filter_bar(*columns: str) -> list[str]:

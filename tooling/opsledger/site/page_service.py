@@ -5,7 +5,7 @@ from __future__ import annotations
 from opsledger.model.records import Service
 from opsledger.site.common import NONE, fields, head, stamp, table, when
 from opsledger.site.context import PageContext
-from opsledger.site.escape import md
+from opsledger.text.escape import md
 
 
 def service_page(ctx: PageContext, service: Service, page: str) -> str:
