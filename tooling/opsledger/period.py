@@ -28,6 +28,9 @@ EXAMPLES: dict[Kind, str] = {
     "year": "a year like 2026",
     "days": "a day like 2026-03-04 or days like 2026-03-01..2026-03-15 (both included)",
 }
+#: the years a period may name: records are from this era, and a period, the one before it
+#: (a report's trend) and their local midnights always exist
+YEARS = (1900, 2999)
 _PATTERNS: dict[Kind, re.Pattern[str]] = {
     "week": re.compile(r"([0-9]{4})-W([0-9]{2})"),
     "month": re.compile(r"([0-9]{4})-([0-9]{2})"),
@@ -149,6 +152,15 @@ def days(first: date, last: date, zone: ZoneInfo | None = None) -> Period:
     return Period(first, last + timedelta(days=1), zone or _utc(), "days", label)
 
 
+def check_day(day: date, option: str) -> None:
+    """An :class:`OpsledgerError` when ``day`` is outside the years a period may name (a
+    local midnight of year 1 or 9999 may not exist in UTC)."""
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise OpsledgerError(
+            f"{option} {day.isoformat()}: out of range (years {YEARS[0]} to {YEARS[1]})"
+        )
+
+
 def parse_period(
     text: str,
     zone: ZoneInfo | None = None,
@@ -166,18 +178,15 @@ def parse_period(
             continue
         try:
             period = _build(kind, match, zone)
-            period.start, period.end  # noqa: B018 (the bounds exist in this timezone)
-        except (ValueError, OverflowError) as exc:
-            raise OpsledgerError(f"{option} {text!r}: {_reason(exc)}; write {wanted}") from None
+        except ValueError as exc:
+            raise OpsledgerError(f"{option} {text!r}: {exc}; write {wanted}") from None
         return period
     raise OpsledgerError(f"{option} {text!r}: write {wanted}")
 
 
-def _reason(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, ValueError) else "out of range"
-
-
 def _build(kind: Kind, match: re.Match[str], zone: ZoneInfo) -> Period:
+    if not YEARS[0] <= int(match[1][:4]) <= YEARS[1]:
+        raise ValueError(f"out of range (years {YEARS[0]} to {YEARS[1]})")
     if kind == "week":
         try:
             day = date.fromisocalendar(int(match[1]), int(match[2]), 1)
@@ -191,8 +200,6 @@ def _build(kind: Kind, match: re.Match[str], zone: ZoneInfo) -> Period:
     if kind == "quarter":
         return Period.of("quarter", date(int(match[1]), 3 * int(match[2]) - 2, 1), zone)
     if kind == "year":
-        if int(match[1]) < 1:
-            raise ValueError("no such year")
         return Period.of("year", date(int(match[1]), 1, 1), zone)
     try:
         first = date.fromisoformat(match[1])
@@ -201,6 +208,6 @@ def _build(kind: Kind, match: re.Match[str], zone: ZoneInfo) -> Period:
         raise ValueError("no such day") from None
     if last < first:
         raise ValueError("the last day is before the first")
-    if last.year >= 9999:
-        raise ValueError("no such day")
+    if last.year > YEARS[1]:
+        raise ValueError(f"out of range (years {YEARS[0]} to {YEARS[1]})")
     return days(first, last, zone)

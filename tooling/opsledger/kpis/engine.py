@@ -27,7 +27,7 @@ from opsledger.kpis.base import Excluded, Kpi, KpiContext, Observation, Sample, 
 from opsledger.kpis.registry import KPIS, KPIS_BY_ID
 from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Target
-from opsledger.period import Period
+from opsledger.period import Period, check_day
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,9 @@ class KpiReport:
 
 def check_options(ledger: Ledger, options: KpiOptions) -> None:
     """Usage and configuration errors, as one-line messages."""
+    for day, option in ((options.since, "--since"), (options.until, "--until")):
+        if day is not None:
+            check_day(day, option)
     if options.since and options.until and options.since >= options.until:
         raise OpsledgerError(f"--since {options.since} must be before --until {options.until}")
     for dimension in options.by:

@@ -105,10 +105,15 @@ def _tile_value(result: KpiResult) -> str:
         )
     return "".join(
         f'<span class="ol-tile__line"><span class="ol-tile__key">{html_text(line.priority)}'
-        f"</span> <strong>{html_text(line.short)}</strong> "
-        f"{html_text(line.target)} {html_text(STATUS_TEXT[line.status])}</span>"
+        f"</span> <strong>{html_text(line.short)}</strong> {html_text(_judged(line))}</span>"
         for line in per
     )
+
+
+def _judged(line: Line) -> str:
+    if line.status == "no target":
+        return "no target"
+    return f"{line.target} {STATUS_TEXT[line.status]}"
 
 
 def kpis_page(ctx: PageContext) -> str:
