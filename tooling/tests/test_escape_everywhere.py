@@ -5,6 +5,8 @@ extensions and more) and by a CommonMark/GFM renderer."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from html.parser import HTMLParser
 
@@ -256,3 +258,61 @@ def test_hostile_text_is_inert_in_brief_reports_kpis_and_site(repo: Repo, cli: I
             assert_inert(name, text, payloads, allow={"img", "em"})
         else:
             assert_inert(name, text, payloads)
+
+
+def test_schema_breaking_values_are_escaped_too(repo: Repo, cli: InvokeCli) -> None:
+    """Fields a schema would restrict (priority, statuses, outcomes) still reach the brief and
+    the reports when a record fails its schema: escaped like any other text."""
+    payload = "<img src=x onerror=alert(1)> [x](javascript:alert(2))"
+    incident = {
+        "id": "INC-2026-0001",
+        "title": "Checkout down",
+        "priority": payload,
+        "status": "mitigated",
+        "service": "orders-db",
+        "detection": "manual",
+        "source": "service-desk",
+        "impact": "Checkout failed.",
+        "detected_at": "2026-03-02T09:00:00Z",
+        "acknowledged_at": "2026-03-02T09:05:00Z",
+        "mitigated_at": "2026-03-02T10:00:00Z",
+        "pir": "PIR-2026-0001",
+    }
+    repo.write("records/incidents/INC-2026-0001.yaml", yaml.safe_dump(incident), dedent=False)
+    pir = {"id": "PIR-2026-0001", "incident": "INC-2026-0001", "status": payload}
+    repo.write("records/pirs/PIR-2026-0001.md", f"---\n{yaml.safe_dump(pir)}---\n", dedent=False)
+    change = {
+        "id": "CHG-2026-0001",
+        "title": "Raise the pool",
+        "type": "normal",
+        "status": payload,
+        "window": {"start": "2026-03-05T20:00:00Z", "end": "2026-03-05T21:00:00Z"},
+    }
+    repo.write("records/changes/CHG-2026-0001.yaml", yaml.safe_dump(change), dedent=False)
+    brief = cli("brief", "INC-2026-0001", "--repo", repo.root)
+    monthly = cli("report", "monthly", "--period", "2026-03", "--as-of", AS_OF, "--repo", repo.root)
+    weekly = cli("report", "weekly", "--period", "2026-W10", "--as-of", AS_OF, "--repo", repo.root)
+    for name, result in (("brief", brief), ("monthly", monthly), ("weekly", weekly)):
+        assert result.status == 0, (name, result.err)
+        assert_inert(name, result.out, [payload])
+
+
+def test_kpi_csv_cells_from_records_never_run_as_formulas(repo: Repo, cli: InvokeCli) -> None:
+    record = {
+        "id": "INC-2026-0001",
+        "title": "Checkout down",
+        "priority": "P3",
+        "status": "open",
+        "service": '=HYPERLINK("http://evil.example/","x")',
+        "detection": "manual",
+        "source": "service-desk",
+        "impact": "Checkout failed.",
+        "detected_at": "2026-03-02T09:00:00Z",
+    }
+    repo.write("records/incidents/INC-2026-0001.yaml", yaml.safe_dump(record), dedent=False)
+    result = cli("kpi", "--format", "csv", "--by", "service", "--as-of", AS_OF, "--repo", repo.root)
+    assert result.status == 0, result.err
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    groups = {row["group"] for row in rows if row["dimension"] == "service"}
+    assert '\'=HYPERLINK("http://evil.example/","x")' in groups
+    assert not any(group.startswith(("=", "+", "-", "@")) for group in groups)
