@@ -161,20 +161,18 @@ def test_per_priority_detail_in_json_csv_and_markdown(repo: Repo, cli: InvokeCli
     entry = doc["kpis"][0]
     # the SPEC §5 contract keeps its keys; priorities live in groups and target
     assert list(entry)[:7] == ["id", "name", "value", "unit", "n", "target", "status"]
-    assert entry["target"] == {"by_priority": {"P1": {"max": 120}, "P2": {"max": 480}}}
-    assert entry["status"] == "met"
-    assert entry["groups"]["priority"]["P1"]["status"] == "met"
-    assert entry["groups"]["priority"]["P2"] == {
-        "value": None,
-        "n": 0,
-        "target": {"max": 480},
-        "status": "no data",
+    assert entry["target"] == {
+        "by_priority": {"P1": {"max": 120}, "P2": {"max": 480}},
+        "status_by_priority": {"P1": "met", "P2": "no data"},
     }
+    assert entry["status"] == "met"
+    # groups are what was measured: P2 has none
+    assert entry["groups"]["priority"]["P1"]["status"] == "met"
     assert entry["groups"]["priority"]["P3"]["status"] == "no target"
+    assert set(entry["groups"]["priority"]) == {"P1", "P3"}
     rows = list(csv.DictReader(io.StringIO(cli(*args, "csv").out)))
     assert [(r["group"], r["value"], r["target_max"], r["status"]) for r in rows[1:]] == [
         ("P1", "60.0", "120.0", "met"),
-        ("P2", "", "480.0", "no data"),
         ("P3", "3000.0", "", "no target"),
     ]
     text = cli(*args, "markdown").out

@@ -60,12 +60,6 @@ class KpiResult:
     #: groups its status is judged on; empty for other KPIs
     per_priority: tuple[Group, ...] = ()
 
-    def groups_of(self, dimension: str) -> tuple[Group, ...]:
-        """The groups of one dimension as shown: by priority, every priority judged."""
-        if dimension == "priority" and self.per_priority:
-            return self.per_priority
-        return tuple(self.groups.get(dimension, ()))
-
 
 @dataclass(frozen=True)
 class KpiOptions:

@@ -1,7 +1,12 @@
 """KPI reports as JSON (the SPEC §5 contract), CSV, Markdown and a plain-text table.
 
 Each formatter is a function ``(KpiReport) -> str``; ``FORMATS`` maps the format names of
-``opsledger kpi --format``. Record text (service keys, priorities) is escaped in Markdown.
+``opsledger kpi --format``. Record text (service keys, priorities) is escaped in Markdown
+and made formula-safe in CSV; values read as :mod:`opsledger.kpis.display` writes them.
+
+JSON and CSV groups are the measured groups. A KPI judged per priority also carries each
+priority's verdict in ``target.status_by_priority`` (``no data`` where nothing was
+measured); the table and Markdown show it as one line per priority under the KPI's line.
 """
 
 from __future__ import annotations
@@ -81,12 +86,17 @@ def result_dict(result: KpiResult) -> dict[str, Any]:
         "target": target_dict(result.target),
         "status": result.status,
     }
+    if result.per_priority and result.target is not None:
+        # judged per priority: each priority's verdict, "no data" where none was measured
+        out["target"]["status_by_priority"] = {
+            g.key: g.status for g in result.per_priority if g.key in result.target.by_priority
+        }
     if result.stats is not None:
         out["stats"] = stats_dict(result.stats, kpi.unit)
     out["excluded"] = [{"record": e.record, "reason": e.reason} for e in result.excluded]
     out["groups"] = {
-        dim: {g.key: group_dict(g, kpi.unit) for g in result.groups_of(dim)}
-        for dim in result.groups
+        dim: {g.key: group_dict(g, kpi.unit) for g in groups}
+        for dim, groups in result.groups.items()
     }
     out["notes"] = list(result.notes)
     out["source"] = "history" if kpi.history else "records"
@@ -134,7 +144,7 @@ def render_csv(report: KpiReport) -> str:
     for r in report.results:
         unit = r.kpi.unit
         rows: list[tuple[str, str, KpiResult | Group, str]] = [("", "", r, str(len(r.excluded)))]
-        rows += [(dim, csv_cell(g.key), g, "") for dim in r.groups for g in r.groups_of(dim)]
+        rows += [(dim, csv_cell(g.key), g, "") for dim, groups in r.groups.items() for g in groups]
         for dim, key, item, excluded in rows:
             goal = item.target
             stats = item.stats
@@ -205,7 +215,7 @@ def sections(report: KpiReport) -> list[Section]:
                 str(g.n),
             ]
             for r in report.results
-            for g in r.groups_of(dim)
+            for g in r.groups.get(dim, ())
         ]
         out.append(
             (DIMENSION_TITLES[dim], ["KPI", "Group", "Value", "Target", "Status", "n"], rows)

@@ -53,7 +53,9 @@ def _by_priority(report: KpiReport, kpi_id: str) -> list[str]:
     """The KPI over all priorities, then each priority: every priority with a target (a
     KPI judged per priority) or with data."""
     r = report.get(kpi_id)
-    rows = [("all", lines(r)[0]), *((g.key, group_line(r, g)) for g in r.groups_of("priority"))]
+    head, *per = lines(r)
+    per = per or [group_line(r, g) for g in r.groups.get("priority", ())]
+    rows = [("all", head), *((line.priority or "", line) for line in per)]
     return [
         f"| {r.kpi.name} | {escape(key)} | {line.n} | {line.text} | {line.target} | {line.status} |"
         for key, line in rows

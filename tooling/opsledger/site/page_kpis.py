@@ -162,7 +162,7 @@ def kpis_page(ctx: PageContext) -> str:
                     md(g.n),
                     md(STATUS_TEXT[g.status]),
                 )
-                for g in r.groups_of(dim)
+                for g in r.groups.get(dim, ())
             ]
             out += [
                 f"**By {md(dim)}**",
