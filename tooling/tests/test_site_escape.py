@@ -8,9 +8,9 @@ from html import unescape
 import markdown
 import pytest
 
-from opsledger.site.escape import csv_cell, front_matter_title, md, md_lines
 from opsledger.site.links import Links, safe_name
 from opsledger.site.sanitize import CSP_META, PageCheckError, check_page, clean
+from opsledger.text.escape import csv_cell, front_matter_title, md, md_lines
 
 EXTENSIONS = ["tables", "toc", "admonition", "attr_list", "md_in_html", "def_list", "abbr"]
 

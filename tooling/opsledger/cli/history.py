@@ -10,7 +10,7 @@ import click
 
 from opsledger.cli.common import progress, repo_option, repo_root
 from opsledger.errors import EXIT_OK, OpsledgerError
-from opsledger.history.model import HistoryIndex, RecordHistory
+from opsledger.history.model import HistoryIndex, RecordHistory, value_text
 from opsledger.timeutil import format_timestamp
 from opsledger.workspace import Workspace
 
@@ -46,12 +46,6 @@ def trail(history: RecordHistory) -> list[dict[str, Any]]:
             previous = dict(version.data)
         rows.append(row)
     return rows
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @click.command()
@@ -104,5 +98,7 @@ def history(record_id: str, fmt: str, repo: Path | None) -> int:
             click.echo(f"    created {row['path']}")
             continue
         for change in row["changes"]:
-            click.echo(f"    {change['field']}: {_short(change['old'])} -> {_short(change['new'])}")
+            click.echo(
+                f"    {change['field']}: {value_text(change['old'])} -> {value_text(change['new'])}"
+            )
     return EXIT_OK

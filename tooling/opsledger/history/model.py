@@ -12,6 +12,7 @@ Identities are the raw author and committer recorded in commits (no ``.mailmap``
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -160,10 +161,66 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def diff_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
-    """Leaf fields that differ between two versions, in a stable order."""
-    before, after = _flatten(old), _flatten(new)
-    return [
+    """Leaf fields that differ between two versions, sorted by field: each mapping key and
+    each item of a list of mappings (keyed by its ``id``, else its position) is a field of
+    its own, any other value is compared whole. ``opsledger history``, the site's audit
+    trail and the history rules all read changes from here.
+
+    Only the parts that differ are walked (most commits touch one or two fields); where the
+    shape itself changed (a value became a mapping, a list lost its keys) both sides are
+    flattened as :func:`_flatten` names them."""
+    found: list[FieldChange] = []
+    _walk("", old, new, found)
+    return sorted(found, key=lambda change: change.field)
+
+
+def _keyed(items: list[Any]) -> dict[str, Any] | None:
+    """A list of mappings by the names :func:`_flatten` gives its items; None when it is
+    not a list of mappings or two items would get the same name."""
+    if not any(isinstance(item, Mapping) for item in items):
+        return None
+    keyed: dict[str, Any] = {}
+    for index, item in enumerate(items):
+        name = item.get("id") if isinstance(item, Mapping) else None
+        keyed[name if isinstance(name, str) else str(index)] = item
+    return keyed if len(keyed) == len(items) else None
+
+
+def _leaf(value: Any) -> bool:
+    """A value compared whole: not a mapping, not a list of mappings."""
+    if isinstance(value, Mapping):
+        return False
+    return not (isinstance(value, list) and any(isinstance(i, Mapping) for i in value))
+
+
+def _walk(prefix: str, old: Any, new: Any, out: list[FieldChange]) -> None:
+    if old == new:
+        return
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in dict.fromkeys([*old, *new]):
+            _walk(f"{prefix}{key}.", old.get(key), new.get(key), out)
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        a, b = _keyed(old), _keyed(new)
+        if a is not None and b is not None:
+            _walk(prefix, a, b, out)
+            return
+    if _leaf(old) and _leaf(new):  # the common case: one value changed
+        out.append(FieldChange(prefix.rstrip("."), old, new))
+        return
+    before, after = _flatten(old, prefix), _flatten(new, prefix)
+    out.extend(
         FieldChange(name, before.get(name), after.get(name))
-        for name in sorted(set(before) | set(after))
+        for name in dict.fromkeys([*before, *after])
         if before.get(name) != after.get(name)
-    ]
+    )
+
+
+def value_text(value: Any, limit: int = 80) -> str:
+    """A field value as an audit trail shows it: text as itself, anything else as JSON,
+    on one line, cut to ``limit`` characters."""
+    if value is None:
+        return "(none)"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

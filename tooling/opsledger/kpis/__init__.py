@@ -18,7 +18,6 @@ from opsledger.kpis.base import (
     Kpi,
     KpiContext,
     Observation,
-    Period,
     Sample,
     Status,
     Unit,
@@ -33,6 +32,7 @@ from opsledger.kpis.engine import (
 )
 from opsledger.kpis.registry import KPIS, KPIS_BY_ID
 from opsledger.kpis.render import FORMATS, report_dict, result_dict
+from opsledger.period import Period
 
 __all__ = [
     "DIMENSIONS",

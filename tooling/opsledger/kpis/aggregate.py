@@ -7,11 +7,12 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from opsledger.kpis.base import Aggregate, Observation, Status, local_midnight
+from opsledger.kpis.base import Aggregate, Observation, Status
 from opsledger.model.policy import Target
+from opsledger.period import Kind, Period, label_of
 
 TIME_DIMENSIONS = ("week", "month", "quarter")
 DIMENSIONS = (*TIME_DIMENSIONS, "priority", "service", "source")
@@ -60,20 +61,15 @@ def sort_keys(keys: Iterable[str]) -> list[str]:
     return sorted(set(keys), key=_natural)
 
 
-def period_key(dimension: str, day: date) -> str:
-    if dimension == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    if dimension == "month":
-        return f"{day.year}-{day.month:02d}"
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+_TIME_KINDS: dict[str, Kind] = {"week": "week", "month": "month", "quarter": "quarter"}
 
 
 def keys_of(observation: Observation, dimension: str, zone: ZoneInfo) -> list[str]:
     """The groups an observation belongs to (a change on two services is in both)."""
-    if dimension in TIME_DIMENSIONS:
+    kind = _TIME_KINDS.get(dimension)
+    if kind is not None:
         at = observation.at
-        return [period_key(dimension, at.astimezone(zone).date())] if at is not None else []
+        return [label_of(kind, at.astimezone(zone).date())] if at is not None else []
     if dimension == "priority":
         return [observation.priority or NONE_KEY]
     if dimension == "service":
@@ -88,15 +84,12 @@ def slices(
     out: list[tuple[str, datetime, datetime]] = []
     day = window[0].astimezone(zone).date()
     while True:
-        key = period_key(dimension, day)
-        nxt = day + timedelta(days=1)
-        while period_key(dimension, nxt) == key:
-            nxt += timedelta(days=1)
-        start, end = local_midnight(day, zone), local_midnight(nxt, zone)
-        out.append((key, max(start, window[0]), min(end, window[1])))
-        if end >= window[1]:
+        period = Period.of(_TIME_KINDS[dimension], day, zone)
+        assert period.start is not None and period.end is not None and period.until is not None
+        out.append((period.label, max(period.start, window[0]), min(period.end, window[1])))
+        if period.end >= window[1]:
             return out
-        day = nxt
+        day = period.until
 
 
 def downtime(spans: Iterable[tuple[datetime, datetime]], lo: datetime, hi: datetime) -> timedelta:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.findings import Finding
@@ -21,8 +20,9 @@ from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Change, Incident, Pir, Record
 from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
+from opsledger.period import Period
 
-Unit = Literal["count", "ratio", "minutes", "hours", "percent"]
+Unit = Literal["count", "ratio", "minutes", "hours", "days", "percent"]
 #: how observations become a value: sum of values, share of ones, mean, median, or
 #: availability (merged outage spans against the period length)
 Aggregate = Literal["sum", "ratio", "mean", "median", "availability"]
@@ -85,41 +85,6 @@ class Kpi:
     @property
     def target_key(self) -> str:
         return self.id
-
-
-@dataclass(frozen=True)
-class Period:
-    """``[since, until)`` as local dates in the policy timezone; either end may be open."""
-
-    since: date | None = None
-    until: date | None = None
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-
-    @property
-    def start(self) -> datetime | None:
-        return local_midnight(self.since, self.zone) if self.since is not None else None
-
-    @property
-    def end(self) -> datetime | None:
-        return local_midnight(self.until, self.zone) if self.until is not None else None
-
-    @property
-    def bounded(self) -> bool:
-        return self.since is not None or self.until is not None
-
-    def contains(self, moment: datetime) -> bool:
-        start, end = self.start, self.end
-        return (start is None or moment >= start) and (end is None or moment < end)
-
-    def contains_day(self, day: date) -> bool:
-        return (self.since is None or day >= self.since) and (
-            self.until is None or day < self.until
-        )
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The start of local ``day`` in ``zone``, in UTC."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 @dataclass

@@ -23,11 +23,12 @@ from opsledger.kpis.aggregate import (
     slices,
     sort_keys,
 )
-from opsledger.kpis.base import Excluded, Kpi, KpiContext, Observation, Period, Sample, Status
+from opsledger.kpis.base import Excluded, Kpi, KpiContext, Observation, Sample, Status
 from opsledger.kpis.registry import KPIS, KPIS_BY_ID
 from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Target
 from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
+from opsledger.period import Period, check_day
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class KpiResult:
     notes: tuple[str, ...] = ()
     #: what was measured, record by record (e.g. which records a count counted)
     observations: tuple[Observation, ...] = ()
+    #: a KPI whose target is set per priority: one group per priority with a target or
+    #: with data (``no data`` for a priority with a target and nothing measured), the
+    #: groups its status is judged on; empty for other KPIs
+    per_priority: tuple[Group, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,9 @@ class KpiReport:
 
 def check_options(ledger: Ledger, options: KpiOptions) -> None:
     """Usage and configuration errors, as one-line messages."""
+    for day, option in ((options.since, "--since"), (options.until, "--until")):
+        if day is not None:
+            check_day(day, option)
     if options.since and options.until and options.since >= options.until:
         raise OpsledgerError(f"--since {options.since} must be before --until {options.until}")
     for dimension in options.by:
@@ -153,10 +161,8 @@ def evaluate(kpi: Kpi, ctx: KpiContext, by: Iterable[str] = ()) -> KpiResult:
     if kpi.history and not values:
         value = None  # a history count over no examined record says nothing
     groups = {d: _groups(kpi, ctx, result.observations, target, d) for d in dims}
-    if target is not None and target.min is None and target.max is None and "priority" in groups:
-        status = combined(g.status for g in groups["priority"])
-    else:
-        status = judge(value, target)
+    per_priority = _per_priority(target, groups.get("priority", ()))
+    status = combined(g.status for g in per_priority) if per_priority else judge(value, target)
     return KpiResult(
         kpi,
         value,
@@ -168,6 +174,21 @@ def evaluate(kpi: Kpi, ctx: KpiContext, by: Iterable[str] = ()) -> KpiResult:
         groups,
         result.notes,
         result.observations,
+        per_priority,
+    )
+
+
+def _per_priority(target: Target | None, observed: Sequence[Group]) -> tuple[Group, ...]:
+    """A per-priority target's groups: the measured ones and, for each priority with a
+    target but nothing measured, a ``no data`` group. The KPI is missed when any priority
+    with a target missed, met when every one with data met it (priorities without a target
+    are shown but not judged)."""
+    if target is None or not target.by_priority:
+        return ()
+    seen = {g.key: g for g in observed}
+    return tuple(
+        seen.get(key) or Group(key, None, 0, group_target(target, "priority", key), "no data")
+        for key in sort_keys([*target.by_priority, *seen])
     )
 
 

@@ -1,7 +1,12 @@
 """KPI reports as JSON (the SPEC §5 contract), CSV, Markdown and a plain-text table.
 
 Each formatter is a function ``(KpiReport) -> str``; ``FORMATS`` maps the format names of
-``opsledger kpi --format``. Record text (service keys, priorities) is escaped in Markdown.
+``opsledger kpi --format``. Record text (service keys, priorities) is escaped in Markdown
+and made formula-safe in CSV; values read as :mod:`opsledger.kpis.display` writes them.
+
+JSON and CSV groups are the measured groups. A KPI judged per priority also carries each
+priority's verdict in ``target.status_by_priority`` (``no data`` where nothing was
+measured); the table and Markdown show it as one line per priority under the KPI's line.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from typing import Any
 
 from opsledger.kpis.aggregate import Stats
 from opsledger.kpis.base import Unit
+from opsledger.kpis.display import bound_text, item_text, lines
 from opsledger.kpis.engine import Group, KpiReport, KpiResult
 from opsledger.model.policy import Target
+from opsledger.text.escape import csv_cell, md
 from opsledger.timeutil import format_timestamp
 
 DIMENSION_TITLES = {
@@ -79,6 +86,11 @@ def result_dict(result: KpiResult) -> dict[str, Any]:
         "target": target_dict(result.target),
         "status": result.status,
     }
+    if result.per_priority and result.target is not None:
+        # judged per priority: each priority's verdict, "no data" where none was measured
+        out["target"]["status_by_priority"] = {
+            g.key: g.status for g in result.per_priority if g.key in result.target.by_priority
+        }
     if result.stats is not None:
         out["stats"] = stats_dict(result.stats, kpi.unit)
     out["excluded"] = [{"record": e.record, "reason": e.reason} for e in result.excluded]
@@ -108,43 +120,6 @@ def render_json(report: KpiReport) -> str:
     return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def human(value: float | None, unit: Unit) -> str:
-    if value is None:
-        return "-"
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if unit == "percent":
-        return f"{value:.3f}%"
-    if unit == "minutes":
-        return f"{value:.1f} min"
-    if unit == "hours":
-        return f"{value:.1f} h"
-    return str(round(value))
-
-
-def human_target(target: Target | None, unit: Unit) -> str:
-    if target is None:
-        return "-"
-    parts = []
-    if target.min is not None:
-        parts.append(f">= {human(target.min, unit)}")
-    if target.max is not None:
-        parts.append(f"<= {human(target.max, unit)}")
-    parts += [f"{p} {human_target(t, unit)}" for p, t in target.by_priority.items()]
-    return "; ".join(parts) or "-"
-
-
-def human_value(item: KpiResult | Group, unit: Unit, aggregate: str = "mean") -> str:
-    """The value, with the other statistics beside a mean (median, p90) or median (mean,
-    p90)."""
-    text = human(item.value, unit)
-    stats = item.stats
-    if stats is not None and item.value is not None:
-        other = ("mean", stats.mean) if aggregate == "median" else ("median", stats.median)
-        text += f" ({other[0]} {human(other[1], unit)}, p90 {human(stats.p90, unit)})"
-    return text
-
-
 def render_csv(report: KpiReport) -> str:
     """One row per KPI, then one per group (``dimension``, ``group`` set)."""
     buffer = io.StringIO()
@@ -169,7 +144,7 @@ def render_csv(report: KpiReport) -> str:
     for r in report.results:
         unit = r.kpi.unit
         rows: list[tuple[str, str, KpiResult | Group, str]] = [("", "", r, str(len(r.excluded)))]
-        rows += [(dim, g.key, g, "") for dim, groups in r.groups.items() for g in groups]
+        rows += [(dim, csv_cell(g.key), g, "") for dim, groups in r.groups.items() for g in groups]
         for dim, key, item, excluded in rows:
             goal = item.target
             stats = item.stats
@@ -212,28 +187,30 @@ def heading(report: KpiReport) -> str:
 Section = tuple[str, list[str], list[list[str]]]
 
 
+def kpi_rows(report: KpiReport) -> list[list[str]]:
+    """The KPIs section's rows: a KPI's line, then one line per priority for a KPI judged
+    per priority (``mtta P1``…)."""
+    rows = []
+    for r in report.results:
+        for line in lines(r):
+            name = r.kpi.id if line.priority is None else f"{r.kpi.id} {line.priority}"
+            excluded = str(len(r.excluded)) if line.priority is None else ""
+            rows.append([name, line.text, line.target, line.status, str(line.n), excluded])
+    return rows
+
+
 def sections(report: KpiReport) -> list[Section]:
     """The table's sections: the KPIs, one per grouping, the exclusions and notes."""
-    main = [
-        [
-            r.kpi.id,
-            human_value(r, r.kpi.unit, r.kpi.aggregate),
-            human_target(r.target, r.kpi.unit),
-            r.status,
-            str(r.n),
-            str(len(r.excluded)),
-        ]
-        for r in report.results
-    ]
-    out: list[Section] = [("KPIs", ["KPI", "Value", "Target", "Status", "n", "Excluded"], main)]
+    header = ["KPI", "Value", "Target", "Status", "n", "Excluded"]
+    out: list[Section] = [("KPIs", header, kpi_rows(report))]
     dims = list(dict.fromkeys(d for r in report.results for d in r.groups))
     for dim in dims:
         rows = [
             [
                 r.kpi.id,
                 g.key,
-                human_value(g, r.kpi.unit, r.kpi.aggregate),
-                human_target(g.target, r.kpi.unit),
+                item_text(g, r),
+                bound_text(g.target, r.kpi.unit),
                 g.status,
                 str(g.n),
             ]
@@ -263,29 +240,18 @@ def render_table(report: KpiReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def escape_md(text: str) -> str:
-    """Record text as inert Markdown: no HTML, no links, no table breaks."""
-    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for char in "\\`*_[]|#!":
-        out = out.replace(char, "\\" + char)
-    return out.replace("\n", " ").replace("\r", " ")
-
-
 def render_markdown(report: KpiReport) -> str:
-    lines = ["# KPIs", "", escape_md(heading(report)) + "."]
+    lines = ["# KPIs", "", md(heading(report)) + "."]
     for title, header, rows in sections(report):
         lines += ["", f"## {title}", ""]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
-        lines += ["| " + " | ".join(escape_md(c) for c in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
     lines += ["", "## Definitions", ""]
     for r in report.results:
         kpi = r.kpi
         source = " From git history." if kpi.history else ""
-        lines.append(
-            f"- **{escape_md(kpi.name)}** (`{kpi.id}`, {kpi.unit}): "
-            f"{escape_md(kpi.definition)}{source}"
-        )
+        lines.append(f"- **{md(kpi.name)}** (`{kpi.id}`, {kpi.unit}): {md(kpi.definition)}{source}")
     return "\n".join(lines) + "\n"
 
 

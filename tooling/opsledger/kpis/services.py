@@ -14,11 +14,11 @@ from opsledger.kpis.base import (
     Sample,
     gap,
     hours,
-    local_midnight,
     observe,
     sample,
 )
 from opsledger.model.records import Incident
+from opsledger.period import local_midnight
 
 OPEN_INCIDENT = frozenset({"open", "mitigated"})
 OPEN_CHANGE = frozenset({"draft", "requested", "approved", "scheduled"})

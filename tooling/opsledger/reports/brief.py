@@ -8,18 +8,14 @@ interpreted: it is untrusted input, so Markdown control characters are escaped.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from opsledger.model.records import Incident, Pir
 from opsledger.obligations import Cadence, IncidentObligations, Verdict
+from opsledger.text.escape import md as escape
 from opsledger.timeutil import format_duration
-
-_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
-_BLOCK_START = re.compile(r"^([#>+=!-])")
-_ORDERED_START = re.compile(r"^([0-9]+)([.)])")
 
 if TYPE_CHECKING:
     from opsledger.workspace import Workspace
@@ -32,13 +28,6 @@ STATUS = {
     "resolved": "The underlying fault is fixed; the record is awaiting closure.",
     "closed": "The incident is closed.",
 }
-
-
-def escape(text: str) -> str:
-    """Record text as literal Markdown on one line: inline markup and HTML characters are
-    escaped, and so is a block marker (heading, list, quote) at its start."""
-    flat = _INLINE.sub(r"\\\1", " ".join(text.split()))
-    return _ORDERED_START.sub(r"\1\\\2", _BLOCK_START.sub(r"\\\1", flat))
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
@@ -64,7 +53,7 @@ def _milestones(incident: Incident, zone: ZoneInfo) -> list[str]:
             rows.append(
                 (
                     notice.at,
-                    f"{(notice.kind or 'update').capitalize()} notice to "
+                    f"{escape((notice.kind or 'update').capitalize())} notice to "
                     f"{escape(who)} ({escape(notice.channel or 'channel')})",
                 )
             )
@@ -127,7 +116,9 @@ def brief(ws: Workspace, incident_id: str) -> str:
     pir = reviews[0] if reviews else None
     out = [f"# Executive brief: {escape(incident.title or incident.id)}", ""]
     name = escape(service.name) if service and service.name else escape(incident.service or "?")
-    out.append(f"**{incident.id}**, priority {incident.priority}, affecting **{name}**.")
+    out.append(
+        f"**{escape(incident.id)}**, priority {escape(incident.priority)}, affecting **{name}**."
+    )
     out += ["", "## Business impact", "", escape(incident.impact or "Not yet assessed.")]
     if incident.detected_at and incident.mitigated_at:
         out.append("")
@@ -145,7 +136,9 @@ def brief(ws: Workspace, incident_id: str) -> str:
     if pir is None:
         out.append("No post-incident review has been written yet.")
     else:
-        out.append(f"Post-incident review {pir.id} is **{escape(pir.status or 'unknown')}**.")
+        out.append(
+            f"Post-incident review {escape(pir.id)} is **{escape(pir.status or 'unknown')}**."
+        )
         if pir.root_cause:
             out += ["", f"Root cause: {escape(pir.root_cause)}"]
         if pir.actions:

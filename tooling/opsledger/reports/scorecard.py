@@ -13,108 +13,55 @@ risks (open major incidents, overdue actions, waivers expiring or expired, stale
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from opsledger.errors import OpsledgerError
 from opsledger.findings import Finding
-from opsledger.kpis import KpiOptions, KpiReport, KpiResult
-from opsledger.kpis.base import local_midnight
-from opsledger.model.ledger import Ledger
-from opsledger.reports.brief import escape
+from opsledger.kpis import KpiOptions, KpiReport
+from opsledger.kpis.display import NO_VALUE, Line, group_line, lines, value_text
+from opsledger.period import Kind, Period
+from opsledger.period import parse_period as parse_any_period
+from opsledger.text.escape import md as escape
 
 if TYPE_CHECKING:
     from opsledger.workspace import Workspace
 
-DASH = "\u2013"  # shown for a value that cannot be computed
-
-
-@dataclass(frozen=True)
-class Period:
-    label: str
-    start: date  # first day
-    end: date  # day after the last
-
-    def contains(self, moment: datetime | None, ledger: Ledger) -> bool:
-        if moment is None:
-            return False
-        day = moment.astimezone(ledger.policy.timezone).date()
-        return self.start <= day < self.end
+DASH = NO_VALUE  # shown for a value that cannot be computed
+KINDS: dict[str, Kind] = {"weekly": "week", "monthly": "month"}
 
 
 def parse_period(kind: str, text: str) -> Period:
-    """``2026-W10`` for a week, ``2026-03`` for a month."""
-    if kind == "weekly":
-        match = re.fullmatch(r"([0-9]{4})-W([0-9]{2})", text)
-        if not match:
-            raise OpsledgerError(f"--period {text!r}: write an ISO week like 2026-W10")
-        try:
-            start = date.fromisocalendar(int(match[1]), int(match[2]), 1)
-        except ValueError:
-            raise OpsledgerError(f"--period {text!r}: no such ISO week") from None
-        return Period(text, start, start + timedelta(days=7))
-    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise OpsledgerError(f"--period {text!r}: write a month like 2026-03")
-    start = date(int(match[1]), int(match[2]), 1)
-    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return Period(text, start, end)
+    """``2026-W10`` for a weekly report, ``2026-03`` for a monthly one (UTC until the
+    report sets the policy timezone)."""
+    return parse_any_period(text, kinds=(KINDS[kind],))
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return DASH
-    if unit == "ratio":
-        return f"{value:.1%}"
-    if unit == "percent":
-        return f"{value:.3f}%"
-    if unit in ("minutes", "hours"):
-        return f"{value:.1f} {'min' if unit == 'minutes' else 'h'}"
-    return f"{value:g}"
+def _row(name: str, line: Line) -> str:
+    return f"| {name} | {line.text} | {line.n} | {line.target} | {line.status} |"
 
 
-def _target(result: KpiResult | None, key: str | None = None) -> str:
-    target = None if result is None else result.target
-    if result is not None and key is not None:
-        group = next((g for g in result.groups.get("priority", ()) if g.key == key), None)
-        target = group.target if group else None
-    if target is None or (target.min is None and target.max is None):
-        return DASH
-    unit = result.kpi.unit if result else ""
-    if target.min is not None:
-        return f"≥ {_fmt(target.min, unit)}"
-    return f"≤ {_fmt(target.max, unit)}"
-
-
-def _kpi_line(report: KpiReport, kpi_id: str) -> str:
+def _kpi_lines(report: KpiReport, kpi_id: str) -> list[str]:
+    """A KPI's row, then a row per priority when its target is set per priority."""
     r = report.get(kpi_id)
-    return f"| {r.kpi.name} | {_fmt(r.value, r.kpi.unit)} | {r.n} | {_target(r)} | {r.status} |"
+    return [
+        _row(r.kpi.name if line.priority is None else f"{r.kpi.name} {escape(line.priority)}", line)
+        for line in lines(r)
+    ]
 
 
 def _by_priority(report: KpiReport, kpi_id: str) -> list[str]:
+    """The KPI over all priorities, then each priority: every priority with a target (a
+    KPI judged per priority) or with data."""
     r = report.get(kpi_id)
-    rows = []
-    for group in r.groups.get("priority", ()):
-        stats = group.stats
-        median = _fmt(stats.median, r.kpi.unit) if stats else DASH
-        p90 = _fmt(stats.p90, r.kpi.unit) if stats else DASH
-        rows.append(
-            f"| {r.kpi.name} | {group.key} | {group.n} | {_fmt(group.value, r.kpi.unit)} "
-            f"| {median} | {p90} | {_target(r, group.key)} | {group.status} |"
-        )
-    return rows
-
-
-def _findings_table(findings: Sequence[Finding]) -> list[str]:
-    if not findings:
-        return ["No error findings."]
-    rows = ["| Record | Rule | Finding |", "|---|---|---|"]
-    rows += [f"| {f.record or f.path} | {f.rule} | {escape(f.message)} |" for f in findings]
-    return rows
+    head, *per = lines(r)
+    per = per or [group_line(r, g) for g in r.groups.get("priority", ())]
+    rows = [("all", head), *((line.priority or "", line) for line in per)]
+    return [
+        f"| {r.kpi.name} | {escape(key)} | {line.n} | {line.text} | {line.target} | {line.status} |"
+        for key, line in rows
+    ]
 
 
 def _history_line(ws: Workspace) -> list[str]:
@@ -137,25 +84,34 @@ def _overdue_actions(ws: Workspace, at: datetime) -> list[str]:
         for action, verdict in zip(pir.actions, obligations.actions(pir), strict=True):
             if verdict is not None and verdict.state == "missing":
                 rows.append(
-                    f"| {pir.id} {escape(action.id or '')} | {escape(action.title or '')} "
+                    f"| {escape(pir.id)} {escape(action.id or '')} | {escape(action.title or '')} "
                     f"| {escape(action.owner or 'unassigned')} | {action.due} |"
                 )
     return rows
 
 
+def _findings_table(findings: Sequence[Finding]) -> list[str]:
+    if not findings:
+        return ["No error findings."]
+    rows = ["| Record | Rule | Finding |", "|---|---|---|"]
+    rows += [f"| {escape(f.record or f.path)} | {f.rule} | {escape(f.message)} |" for f in findings]
+    return rows
+
+
 def weekly(ws: Workspace, period: Period) -> str:
     ledger, as_of, commit, findings = ws.ledger, ws.as_of, ws.commit, ws.findings()
+    period = period.with_zone(ledger.policy.timezone)
+    assert period.since is not None and period.until is not None and period.last is not None
     options = KpiOptions(
-        as_of=as_of, since=period.start, until=period.end, by=("priority",), findings=findings
+        as_of=as_of, since=period.since, until=period.until, by=("priority",), findings=findings
     )
     report = ws.kpis(options)
-    incidents = [i for i in ledger.incidents.values() if period.contains(i.detected_at, ledger)]
-    changes = [c for c in ledger.changes.values() if period.contains(c.window_start, ledger)]
-    last = period.end - timedelta(days=1)
+    incidents = [i for i in ledger.incidents.values() if period.contains(i.detected_at)]
+    changes = [c for c in ledger.changes.values() if period.contains(c.window_start)]
     out = [
         f"# Weekly operations scorecard: {period.label}",
         "",
-        f"{period.start:%a %d %b %Y} to {last:%a %d %b %Y} ({ledger.policy.timezone}); "
+        f"{period.since:%a %d %b %Y} to {period.last:%a %d %b %Y} ({ledger.policy.timezone}); "
         f"computed at commit {(commit or 'uncommitted')[:12]}.",
         "",
         *_history_line(ws),
@@ -172,8 +128,8 @@ def weekly(ws: Workspace, period: Period) -> str:
         "",
         "## Response times by priority",
         "",
-        "| KPI | Priority | n | Mean | Median | p90 | Target | Status |",
-        "|---|---|---|---|---|---|---|---|",
+        "| KPI | Priority | n | Value | Target | Status |",
+        "|---|---|---|---|---|---|",
     ]
     for kpi_id in ("mtta", "mttr_restore", "mttr_resolve"):
         out += _by_priority(report, kpi_id)
@@ -190,7 +146,7 @@ def weekly(ws: Workspace, period: Period) -> str:
         "update_cadence_compliance",
         "communication_completeness",
     ):
-        out.append(_kpi_line(report, kpi_id))
+        out += _kpi_lines(report, kpi_id)
     out += ["", "## Top services and categories", ""]
     services = Counter(i.service or "?" for i in incidents).most_common(5)
     categories = Counter(i.category or "(none)" for i in incidents).most_common(5)
@@ -200,9 +156,9 @@ def weekly(ws: Workspace, period: Period) -> str:
     out += [f"| {escape(c)} | {n} |" for c, n in categories] or [f"| {DASH} | 0 |"]
     out += ["", "## Changes", "", "| KPI | Value | n | Target | Status |", "|---|---|---|---|---|"]
     for kpi_id in ("change_success_rate", "emergency_change_rate", "change_record_quality"):
-        out.append(_kpi_line(report, kpi_id))
-    week_end = min(as_of, local_midnight(period.end, ledger.policy.timezone))
-    overdue = _overdue_actions(ws, week_end)
+        out += _kpi_lines(report, kpi_id)
+    assert period.end is not None
+    overdue = _overdue_actions(ws, min(as_of, period.end))
     out += ["", f"## Overdue actions at the end of the week ({len(overdue)})", ""]
     out += (
         ["| Action | Title | Owner | Due |", "|---|---|---|---|", *overdue]
@@ -225,18 +181,17 @@ def weekly(ws: Workspace, period: Period) -> str:
 def monthly(ws: Workspace, period: Period) -> str:
     ledger, as_of, commit, findings = ws.ledger, ws.as_of, ws.commit, ws.findings()
     zone = ledger.policy.timezone
+    period = period.with_zone(zone)
+    assert period.since is not None and period.until is not None and period.last is not None
     options = KpiOptions(
-        as_of=as_of, since=period.start, until=period.end, by=("service",), findings=findings
+        as_of=as_of, since=period.since, until=period.until, by=("service",), findings=findings
     )
     report = ws.kpis(options)
-    start3 = date(
-        period.start.year - (period.start.month <= 2), (period.start.month - 3) % 12 + 1, 1
-    )
     trend = ws.kpis(
         KpiOptions(
             as_of=as_of,
-            since=start3,
-            until=period.end,
+            since=period.shift(-2).since,
+            until=period.until,
             by=("month",),
             only=("incident_volume", "mttr_restore", "sla_compliance"),
         )
@@ -244,7 +199,7 @@ def monthly(ws: Workspace, period: Period) -> str:
     out = [
         f"# Monthly service review: {period.label}",
         "",
-        f"{period.start:%B %Y} ({zone}); computed at commit {(commit or 'uncommitted')[:12]}.",
+        f"{period.since:%B %Y} ({zone}); computed at commit {(commit or 'uncommitted')[:12]}.",
         "",
         *_history_line(ws),
         "## Availability of tier-1 services",
@@ -257,10 +212,10 @@ def monthly(ws: Workspace, period: Period) -> str:
         service = ledger.services.get(group.key)
         if service is None or service.tier != 1:
             continue
-        target = f"{service.availability_target:g}%" if service.availability_target else DASH
+        line = group_line(availability, group)
         out.append(
-            f"| {escape(service.name or group.key)} | "
-            f"{_fmt(group.value, 'percent')} | {target} | {group.status} |"
+            f"| {escape(service.name or group.key)} | {line.short} | {line.target} "
+            f"| {line.status} |"
         )
     out += [
         "",
@@ -276,12 +231,12 @@ def monthly(ws: Workspace, period: Period) -> str:
         m = next((g for g in mttr.groups.get("month", ()) if g.key == group.key), None)
         s = next((g for g in sla.groups.get("month", ()) if g.key == group.key), None)
         out.append(
-            f"| {group.key} | {_fmt(group.value, 'count')} | "
-            f"{_fmt(m.value if m else None, 'minutes')} | "
-            f"{_fmt(s.value if s else None, 'ratio')} |"
+            f"| {group.key} | {value_text(group.value, volume.kpi.unit)} | "
+            f"{value_text(m.value if m else None, mttr.kpi.unit)} | "
+            f"{value_text(s.value if s else None, sla.kpi.unit)} |"
         )
     out += ["", "## Recurring issues", ""]
-    in_month = [i for i in ledger.incidents.values() if period.contains(i.detected_at, ledger)]
+    in_month = [i for i in ledger.incidents.values() if period.contains(i.detected_at)]
     recurring = [i for i in in_month if i.recurrence_of]
     pairs = Counter((i.service or "?", i.category or "(none)") for i in in_month)
     repeated = [(k, n) for k, n in pairs.most_common() if n > 1]
@@ -291,10 +246,10 @@ def monthly(ws: Workspace, period: Period) -> str:
         out += ["", "| Service | Category | Incidents this month |", "|---|---|---|"]
         out += [f"| {escape(s)} | {escape(c)} | {n} |" for (s, c), n in repeated[:10]]
     out += ["", "## Change outcomes", ""]
-    changes = [c for c in ledger.changes.values() if period.contains(c.window_start, ledger)]
+    changes = [c for c in ledger.changes.values() if period.contains(c.window_start)]
     outcomes = Counter(c.outcome or c.status or "?" for c in changes)
     out += ["| Outcome | Changes |", "|---|---|"]
-    out += [f"| {o} | {n} |" for o, n in sorted(outcomes.items())] or [f"| {DASH} | 0 |"]
+    out += [f"| {escape(o)} | {n} |" for o, n in sorted(outcomes.items())] or [f"| {DASH} | 0 |"]
     out += ["", _kpi_line_table(report, ("change_success_rate", "emergency_change_rate"))]
     out += ["", "## Open risks", ""]
     open_major = [
@@ -302,14 +257,14 @@ def monthly(ws: Workspace, period: Period) -> str:
         for i in ledger.incidents.values()
         if i.priority in ("P1", "P2") and i.status in ("open", "mitigated")
     ]
-    end = local_midnight(period.end, zone)
-    overdue = _overdue_actions(ws, min(as_of, end))
-    waivers = [w for w in ledger.policy.waivers if w.expires < period.end + timedelta(days=30)]
+    assert period.end is not None
+    overdue = _overdue_actions(ws, min(as_of, period.end))
+    waivers = [w for w in ledger.policy.waivers if w.expires < period.until + timedelta(days=30)]
     stale = [f for f in findings if f.rule == "RB-STALE"]
     out += [
         f"- Open P1/P2 incidents: {len(open_major)}"
-        + (f" ({', '.join(sorted(i.id for i in open_major))})" if open_major else ""),
-        f"- PIR actions overdue at {end:%Y-%m-%d}: {len(overdue)}",
+        + (f" ({escape(', '.join(sorted(i.id for i in open_major)))})" if open_major else ""),
+        f"- PIR actions overdue at the end of {period.last:%Y-%m-%d}: {len(overdue)}",
         f"- Waivers expired or expiring within 30 days: {len(waivers)}",
         f"- Runbooks due for review: {len(stale)}",
     ]
@@ -318,5 +273,5 @@ def monthly(ws: Workspace, period: Period) -> str:
 
 def _kpi_line_table(report: KpiReport, ids: Sequence[str]) -> str:
     rows = ["| KPI | Value | n | Target | Status |", "|---|---|---|---|---|"]
-    rows += [_kpi_line(report, kpi_id) for kpi_id in ids]
+    rows += [row for kpi_id in ids for row in _kpi_lines(report, kpi_id)]
     return "\n".join(rows)

@@ -3,19 +3,18 @@ findings table and the audit trail from git."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsledger.findings import Finding
-from opsledger.history.model import FieldChange, RecordHistory, diff_fields
+from opsledger.history.model import value_text
 from opsledger.obligations import Cadence, Verdict
 from opsledger.site.data import SiteData
-from opsledger.site.escape import front_matter_title, html_text, md, md_lines
 from opsledger.site.links import Links
+from opsledger.text.escape import front_matter_title, html_text, md, md_lines
+from opsledger.timeutil import format_duration
 
 OK = "✓"
 BAD = "✗"
@@ -54,18 +53,9 @@ def day(value: date | None) -> str:
 
 
 def span(delta: timedelta | None) -> str:
-    """``1h 05m``, ``2d 3h``, ``-15m`` for a negative duration."""
-    if delta is None:
-        return NONE
-    sign = "-" if delta < timedelta(0) else ""
-    minutes = int(abs(delta).total_seconds() // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours}h" if hours else f"{sign}{days}d"
-    if hours:
-        return f"{sign}{hours}h {mins:02d}m"
-    return f"{sign}{mins}m"
+    """``1h 05m``, ``2d 3h``, ``-15m`` for a negative duration (as the audit and the brief
+    write durations)."""
+    return NONE if delta is None else format_duration(delta)
 
 
 #: how a verdict of :mod:`opsledger.obligations` is marked on the site
@@ -154,67 +144,6 @@ def _rule_ids() -> set[str]:
     return set(RULES_BY_ID)
 
 
-def _value(value: Any, limit: int = 80) -> str:
-    if value is None:
-        return "(none)"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _changes(history: RecordHistory) -> dict[int, list[FieldChange]]:
-    """Each readable version's field changes, as ``RecordHistory.changes`` gives them, but
-    walking only the parts that differ (most commits touch one or two fields)."""
-    out: dict[int, list[FieldChange]] = {}
-    previous: Mapping[str, Any] = {}
-    for version in history.readable():
-        data = version.data or {}
-        found: list[FieldChange] = []
-        _diff("", previous, data, found)
-        out[id(version)] = sorted(found, key=lambda c: c.field)
-        previous = data
-    return out
-
-
-def _keyed(items: list[Any]) -> dict[str, Any] | None:
-    """A list of mappings keyed as the history diff keys it (by ``id``, else position)."""
-    if not any(isinstance(item, Mapping) for item in items):
-        return None
-    keyed: dict[str, Any] = {}
-    for i, item in enumerate(items):
-        name = item.get("id") if isinstance(item, Mapping) else None
-        keyed[name if isinstance(name, str) else str(i)] = item
-    return keyed
-
-
-def _leaf(value: Any) -> bool:
-    """A value the history diff compares whole (not a mapping, not a list of mappings)."""
-    if isinstance(value, Mapping):
-        return False
-    return not (isinstance(value, list) and any(isinstance(i, Mapping) for i in value))
-
-
-def _diff(prefix: str, old: Any, new: Any, out: list[FieldChange]) -> None:
-    if old == new:
-        return
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        for key in dict.fromkeys([*old, *new]):
-            _diff(f"{prefix}{key}.", old.get(key), new.get(key), out)
-        return
-    if isinstance(old, list) and isinstance(new, list):
-        a, b = _keyed(old), _keyed(new)
-        if a is not None and b is not None and len(a) == len(old) and len(b) == len(new):
-            _diff(prefix, a, b, out)
-            return
-    name = prefix.rstrip(".")
-    if _leaf(old) and _leaf(new):  # the common case: one value changed
-        out.append(FieldChange(name, old, new))
-        return
-    for change in diff_fields({"x": old}, {"x": new}):
-        field = name + change.field[1:]
-        out.append(FieldChange(field, change.old, change.new))
-
-
 def audit_trail(data: SiteData, record_id: str) -> list[str]:
     """Every commit that touched the record: who, when, and which fields changed."""
     out = ["## Audit trail", ""]
@@ -227,7 +156,7 @@ def audit_trail(data: SiteData, record_id: str) -> list[str]:
     if data.history.imported(record_id):
         out += ["Imported before adoption (first committed before `history.since`).", ""]
     zone = data.ledger.policy.timezone
-    changes = _changes(history)
+    changes = {id(version): found for version, found in history.changes()}
     rows = []
     previous = False
     for version in history.versions:
@@ -241,7 +170,7 @@ def audit_trail(data: SiteData, record_id: str) -> list[str]:
         else:
             event = (
                 "<br>".join(
-                    f"{md(c.field)}: {md(_value(c.old))} → {md(_value(c.new))}"
+                    f"{md(c.field)}: {md(value_text(c.old))} → {md(value_text(c.new))}"
                     for c in changes.get(id(version), [])
                 )
                 or "no field changed"

@@ -16,7 +16,7 @@ from opsledger.kpis import FORMATS
 from opsledger.model.records import Record
 from opsledger.site.common import head, table
 from opsledger.site.data import SiteData
-from opsledger.site.escape import csv_cell, md
+from opsledger.text.escape import csv_cell, md
 
 KINDS = (
     ("incidents", "Incidents"),

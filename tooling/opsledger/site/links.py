@@ -12,7 +12,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from opsledger.site.escape import attr, html_text, md
+from opsledger.text.escape import attr, html_text, md
 
 FOLDERS = {"incident": "incidents", "change": "changes", "pir": "pirs", "runbook": "runbooks"}
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")

@@ -8,9 +8,9 @@ from opsledger.model.records import Action, Pir
 from opsledger.obligations import Verdict
 from opsledger.site.common import BAD, day, head, table
 from opsledger.site.context import PageContext
-from opsledger.site.escape import md, md_lines
 from opsledger.site.page_docs import OPEN_ACTION, action_state, overdue
 from opsledger.site.page_indexes import filter_bar
+from opsledger.text.escape import md, md_lines
 
 
 def _group(action: Action, verdict: Verdict | None) -> int:

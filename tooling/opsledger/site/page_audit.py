@@ -9,7 +9,7 @@ from opsledger.findings import Finding
 from opsledger.rules import RULES
 from opsledger.site.common import BAD, OK, head, notice, severity_mark, table
 from opsledger.site.context import PageContext
-from opsledger.site.escape import md, md_code_spans, md_lines
+from opsledger.text.escape import md, md_code_spans, md_lines
 
 _EXAMPLES = ("Failing example", "Passing example")
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from opsledger.model.records import Change
 from opsledger.site.common import head, table
 from opsledger.site.context import PageContext
-from opsledger.site.escape import attr, html_text, md
+from opsledger.text.escape import attr, html_text, md
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

@@ -23,8 +23,8 @@ from opsledger.site.common import (
     when,
 )
 from opsledger.site.context import PageContext
-from opsledger.site.escape import md, md_lines
 from opsledger.site.records_common import linked_section, schema_notice
+from opsledger.text.escape import md, md_lines
 
 
 def _since(v: Verdict | None) -> str:

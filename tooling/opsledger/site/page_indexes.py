@@ -4,10 +4,11 @@ small local script ``assets/opsledger/tables.js``; without it the table still re
 
 from __future__ import annotations
 
+from opsledger.kpis.display import value_text
 from opsledger.site.common import BAD, OK, head, stamp, table, when
 from opsledger.site.context import PageContext
-from opsledger.site.escape import attr, md
 from opsledger.site.page_docs import overdue, review_state
+from opsledger.text.escape import attr, md
 
 
 def filter_bar(*columns: str) -> list[str]:
@@ -164,7 +165,7 @@ def services_index(ctx: PageContext, page: str) -> str:
             md(s.name),
             md(s.tier),
             md(s.owner),
-            md(f"{s.availability_target}%" if s.availability_target is not None else ""),
+            md(value_text(s.availability_target, "percent")),
             md(counts.get(s.id, 0)),
         )
         for s in ledger.services.values()

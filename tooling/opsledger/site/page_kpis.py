@@ -5,11 +5,11 @@ from __future__ import annotations
 from markdown.extensions.toc import slugify
 
 from opsledger.kpis import KpiReport, KpiResult
-from opsledger.kpis.render import human, human_target, human_value
+from opsledger.kpis.display import Line, bound_text, item_text, lines, target_text, value_text
 from opsledger.site.charts import Point, bar_chart
 from opsledger.site.common import BAD, OK, head, notice, table
 from opsledger.site.context import PageContext
-from opsledger.site.escape import attr, html_text, md
+from opsledger.text.escape import attr, html_text, md
 
 STATUS_TEXT = {
     "met": f"{OK} met",
@@ -39,7 +39,7 @@ def _points(result: KpiResult) -> list[Point]:
     unit = result.kpi.unit
     marks = {"met": "✓", "missed": "✗"}
     return [
-        Point(g.key, g.value, human(g.value, unit), marks.get(g.status, ""))
+        Point(g.key, g.value, value_text(g.value, unit), marks.get(g.status, ""))
         for g in result.groups.get("month", ())
     ]
 
@@ -61,9 +61,9 @@ def charts(report: KpiReport | None) -> dict[str, str]:
         if not points:
             continue
         line = _line(result)
-        target_text = "target " + human_target(result.target, result.kpi.unit) if line else ""
+        text = "target " + target_text(result.target, result.kpi.unit) if line else ""
         out[chart_path(result)] = bar_chart(
-            f"{result.kpi.name} by month", points, target=line, target_text=target_text
+            f"{result.kpi.name} by month", points, target=line, target_text=text
         )
     return out
 
@@ -76,6 +76,44 @@ def _img(ctx: PageContext, page: str, result: KpiResult) -> list[str]:
     alt = f"{result.kpi.name} by month. {summary}"
     src = ctx.links.href(page, chart_path(result))
     return [f'<figure><img class="ol-chart" src="{attr(src)}" alt="{attr(alt)}"></figure>', ""]
+
+
+def _summary_row(line: Line) -> tuple[str, ...]:
+    """A row of the KPI table: a KPI (linked to its section) or one of its priorities."""
+    r = line.kpi
+    if line.priority is None:
+        name, excluded = f"[{md(r.kpi.name)}](#{anchor(r)})", md(len(r.excluded))
+    else:
+        name, excluded = md(f"{r.kpi.name} {line.priority}"), ""
+    return (
+        name,
+        md(line.text),
+        md(line.target),
+        md(STATUS_TEXT[line.status]),
+        md(line.n),
+        excluded,
+    )
+
+
+def _tile_value(result: KpiResult) -> str:
+    """A tile's value and target; a KPI judged per priority shows each priority's."""
+    head, *per = lines(result)
+    if not per:
+        return (
+            f'<span class="ol-tile__value">{html_text(head.short)}</span>'
+            f'<span class="ol-tile__target">target {html_text(head.target)}</span>'
+        )
+    return "".join(
+        f'<span class="ol-tile__line"><span class="ol-tile__key">{html_text(line.priority)}'
+        f"</span> <strong>{html_text(line.short)}</strong> {html_text(_judged(line))}</span>"
+        for line in per
+    )
+
+
+def _judged(line: Line) -> str:
+    if line.status == "no target":
+        return "no target"
+    return f"{line.target} {STATUS_TEXT[line.status]}"
 
 
 def kpis_page(ctx: PageContext) -> str:
@@ -94,17 +132,7 @@ def kpis_page(ctx: PageContext) -> str:
         "(n) and which it left out, and why.",
         "",
     ]
-    rows = [
-        (
-            f"[{md(r.kpi.name)}](#{anchor(r)})",
-            md(human(r.value, r.kpi.unit)),
-            md(human_target(r.target, r.kpi.unit)),
-            md(STATUS_TEXT[r.status]),
-            md(r.n),
-            md(len(r.excluded)),
-        )
-        for r in report.results
-    ]
+    rows = [_summary_row(line) for r in report.results for line in lines(r)]
     out += table(["KPI", "Value", "Target", "Status", "n", "Excluded"], rows)
     for r in report.results:
         kpi = r.kpi
@@ -116,8 +144,8 @@ def kpis_page(ctx: PageContext) -> str:
                 ("**Definition**", md(kpi.definition)),
                 ("**Unit**", md(kpi.unit)),
                 ("**Source**", "git history" if kpi.history else "records"),
-                ("**Value**", md(human_value(r, kpi.unit, kpi.aggregate))),
-                ("**Target**", md(human_target(r.target, kpi.unit))),
+                ("**Value**", md(lines(r)[0].text)),
+                ("**Target**", md(target_text(r.target, kpi.unit))),
                 ("**Status**", md(STATUS_TEXT[r.status])),
                 ("**Records used (n)**", md(r.n)),
             ],
@@ -125,20 +153,21 @@ def kpis_page(ctx: PageContext) -> str:
         for note in r.notes:
             out += [f"*{md(note)}*", ""]
         out += _img(ctx, page, r)
-        for dim, groups in r.groups.items():
+        for dim in r.groups:
             grouped = [
                 (
                     md(g.key),
-                    md(human_value(g, kpi.unit, kpi.aggregate)),
+                    md(item_text(g, r)),
+                    md(bound_text(g.target, kpi.unit)),
                     md(g.n),
                     md(STATUS_TEXT[g.status]),
                 )
-                for g in groups
+                for g in r.groups.get(dim, ())
             ]
             out += [
                 f"**By {md(dim)}**",
                 "",
-                *table([dim.capitalize(), "Value", "n", "Status"], grouped),
+                *table([dim.capitalize(), "Value", "Target", "n", "Status"], grouped),
             ]
         if r.excluded:
             shown = r.excluded[:50]
@@ -192,10 +221,8 @@ def dashboard(ctx: PageContext, page: str = "index.md") -> str:
         href = ctx.links.href(page, KPI_PAGE) + "#" + anchor(r)
         tiles.append(
             f'<a class="ol-tile {STATUS_CLASS[r.status]}" href="{attr(href)}">'
-            f'<span class="ol-tile__name">{html_text(r.kpi.name)}</span>'
-            f'<span class="ol-tile__value">{html_text(human(r.value, r.kpi.unit))}</span>'
-            f'<span class="ol-tile__target">target {html_text(human_target(r.target, r.kpi.unit))}'
-            f'</span><span class="ol-tile__status">{html_text(STATUS_TEXT[r.status])}</span></a>'
+            f'<span class="ol-tile__name">{html_text(r.kpi.name)}</span>{_tile_value(r)}'
+            f'<span class="ol-tile__status">{html_text(STATUS_TEXT[r.status])}</span></a>'
         )
     tiles.append("</div>")
     out += ["".join(tiles), "", "## Trends", ""]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from opsledger.kpis.display import value_text
 from opsledger.model.records import Service
 from opsledger.site.common import NONE, fields, head, stamp, table, when
 from opsledger.site.context import PageContext
-from opsledger.site.escape import md
+from opsledger.text.escape import md
 
 
 def service_page(ctx: PageContext, service: Service, page: str) -> str:
@@ -14,7 +15,8 @@ def service_page(ctx: PageContext, service: Service, page: str) -> str:
     zone = ledger.policy.timezone
     out = head(f"{service.id} — {service.name or 'Service'}")
     escalation = "<br>".join(f"tier {md(tier)}: {md(team)}" for tier, team in service.escalation)
-    target = f"{service.availability_target}%" if service.availability_target is not None else ""
+    goal = service.availability_target
+    target = value_text(goal, "percent") if goal is not None else ""
     out += fields(
         [
             ("Name", md(service.name)),

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from opsledger.model.records import Record
 from opsledger.site.common import BAD, notice, table
 from opsledger.site.context import PageContext
-from opsledger.site.escape import md
+from opsledger.text.escape import md
 
 
 def schema_notice(ctx: PageContext, record: Record) -> list[str]:

@@ -1,16 +1,25 @@
-"""Escaping record text for every place it can appear on the site.
+"""Escaping untrusted text for the place it is written to: Markdown, HTML, YAML front
+matter and CSV. The site, the reports, the executive brief and ``opsledger kpi --format
+markdown`` all escape through these functions; there is no other copy.
 
-Record fields come from pull requests and are untrusted. Nothing from a record reaches a
-page except through one of these functions:
+Record fields, file names and git identities come from pull requests. Nothing of them
+reaches Markdown except through :func:`md` / :func:`md_lines`, which write text that
+renders as exactly itself in CommonMark, GitHub Flavored Markdown and Python-Markdown (with
+the tables, attribute-list, definition-list, abbreviation, admonition and md-in-HTML
+extensions) while staying readable when the Markdown is read as plain text:
 
-* :func:`md` / :func:`md_lines` for Markdown: every ASCII punctuation character that
-  Markdown or an extension could read as syntax (``| # ! [ ] ( ) { } < > * _ ` ~ : =`` …)
-  becomes a numeric character reference, so a field holding a table row, an admonition,
-  a heading, a link, an attribute list or raw HTML renders as the literal text it is;
-  line breaks become ``<br>`` and leading spaces are dropped (no code blocks, no lists).
-* :func:`attr` / :func:`html_text` for the few raw-HTML blocks the generator writes
+* ``& < >`` become ``&amp; &lt; &gt;``: no raw HTML, no autolink, no quote marker;
+* the inline markup characters ``\\ ` * _ [ ] { } # ! |`` get a backslash (every one of
+  them is escapable in CommonMark and in Python-Markdown with its tables extension): no
+  emphasis, code, link, image, footnote, attribute list ``{: …}``, heading or table cell
+  break; ``~`` becomes ``&#126;`` (strike-through, fences);
+* a block marker at the start (``- + = :`` ``1.`` ``1)`` ``?`` ``/``) is escaped too,
+  so the value never opens a list, a rule, a setext heading, a definition or a block;
+* whitespace is collapsed: no line break, no indented code block, no hard break.
+
+* :func:`attr` / :func:`html_text` for the few raw-HTML blocks the site writes
   (calendar grid, tiles): :func:`html.escape` with quotes, newlines collapsed.
-* :func:`front_matter_title` for the page title: HTML-escaped, then JSON-quoted (valid
+* :func:`front_matter_title` for a page title: HTML-escaped, then JSON-quoted (valid
   YAML), so neither ``</title>`` nor a line break can leave the value.
 * :func:`csv_cell` for downloads: a cell starting with ``= + - @`` (or a tab or carriage
   return) is prefixed with ``'`` so a spreadsheet never evaluates it as a formula.
@@ -21,13 +30,27 @@ from __future__ import annotations
 import html
 import json
 import re
-import string
 from functools import lru_cache
 
-_SAFE_PUNCTUATION = {",", "?", ";", "'", '"'}
-_TABLE = {ord(ch): f"&#{ord(ch)};" for ch in string.punctuation if ch not in _SAFE_PUNCTUATION}
-_SPACE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u3000]+")
+_INLINE = {
+    **{ord(ch): "\\" + ch for ch in "\\`*_[]{}#!|"},
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+    ord("~"): "&#126;",
+}
+#: a block marker at the start of a line, after the inline escaping above
+_BLOCK_START = re.compile(r"([-+])|([=:?/])|([0-9]{1,9})([.)])(?= |$)")
+_MARKERS = frozenset("-+=:?/0123456789")
 _CODE = re.compile(r"``(.+?)``|`([^`]+)`")
+
+
+def _start(match: re.Match[str]) -> str:
+    if match[1]:
+        return "\\" + match[1]
+    if match[2]:
+        return f"&#{ord(match[2])};"
+    return f"{match[3]}\\{match[4]}"
 
 
 def md(value: object) -> str:
@@ -37,12 +60,21 @@ def md(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) <= 120:
         return _md_short(text)  # statuses, names, times: the same values again and again
-    return " ".join(text.split()).translate(_TABLE)
+    return _md(text)
 
 
 @lru_cache(maxsize=1 << 16)
 def _md_short(text: str) -> str:
-    return " ".join(text.split()).translate(_TABLE)
+    return _md(text)
+
+
+def _md(text: str) -> str:
+    flat = " ".join(text.split()).translate(_INLINE)
+    if flat[:1] in _MARKERS:
+        marker = _BLOCK_START.match(flat)
+        if marker is not None:
+            return _start(marker) + flat[marker.end() :]
+    return flat
 
 
 def md_lines(value: object) -> str:

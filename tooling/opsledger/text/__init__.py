@@ -1,0 +1,1 @@
+"""Text helpers shared by every output: escaping untrusted text for its destination."""
