@@ -85,8 +85,10 @@ def new_record(
     now: datetime,
     title: str | None = None,
     incident: str | None = None,
+    another: bool = False,
 ) -> Created:
-    """Write a template for a new record of ``kind`` and return its ID and path."""
+    """Write a template for a new record of ``kind`` and return its ID and path. A PIR for
+    an incident that already has one is refused unless ``another`` is set."""
     root = ledger.root
     year = now.astimezone(ledger.policy.timezone).year
     me = gitio.user_email(root) or "you@example.com"
@@ -97,6 +99,13 @@ def new_record(
         source = ledger.incidents.get(incident)
         if source is None:
             raise OpsledgerError(f"--incident {incident}: no such incident in this repository")
+        existing = existing_pirs(ledger, source)
+        if existing and not another:
+            raise OpsledgerError(
+                f"{source.id} already has a PIR ({', '.join(existing)}); an incident has one "
+                "review: edit it, or pass --another to write a second one (the audit reports "
+                "it under REF-LINK until a waiver gives the reason)"
+            )
     record_id = next_id(ledger, kind, year)
     if source is not None:
         wanted = "PIR-" + source.id.removeprefix("INC-")
@@ -118,6 +127,16 @@ def new_record(
     folder.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return Created(record_id, target)
+
+
+def existing_pirs(ledger: Ledger, incident: Incident) -> list[str]:
+    """The PIRs that review ``incident``: those naming it, and the file its PIR would have
+    by convention (``PIR-`` plus its number) even when that file cannot be read."""
+    found = {p.id for p in ledger.pirs.values() if p.incident == incident.id}
+    conventional = "PIR-" + incident.id.removeprefix("INC-")
+    if ledger.pirs.get(conventional) is None and ledger.known.get(conventional.casefold()):
+        found.add(conventional)
+    return sorted(found)
 
 
 def _services_hint(ledger: Ledger) -> str:

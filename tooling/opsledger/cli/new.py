@@ -23,6 +23,12 @@ from opsledger.timeutil import as_of_moment
     help="For a PIR: the incident it reviews (prefills ID, impact and timeline).",
 )
 @click.option(
+    "--another",
+    is_flag=True,
+    help="For a PIR: write one even though the incident already has a PIR (a second "
+    "review, e.g. after a reopen; the audit reports it until a waiver gives the reason).",
+)
+@click.option(
     "--as-of",
     "as_of",
     default=None,
@@ -31,7 +37,12 @@ from opsledger.timeutil import as_of_moment
 )
 @repo_option
 def new(
-    kind: str, title: str | None, incident: str | None, as_of: str | None, repo: Path | None
+    kind: str,
+    title: str | None,
+    incident: str | None,
+    another: bool,
+    as_of: str | None,
+    repo: Path | None,
 ) -> int:
     """Write a new KIND record with the next free ID and print its path.
 
@@ -41,7 +52,7 @@ def new(
     root = repo_root(repo)
     ledger = load_ledger(root)
     now = as_of_moment(as_of, ledger.policy.timezone)
-    created = new_record(ledger, kind, now=now, title=title, incident=incident)
+    created = new_record(ledger, kind, now=now, title=title, incident=incident, another=another)
     click.echo(created.path.relative_to(root).as_posix())
     click.echo(
         f"{created.id}: fill in the TBD values, then run 'opsledger audit "
