@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -290,6 +291,40 @@ def git_common_dir(path: Path) -> Path | None:
         return Path(repo.common_dir).resolve()
     finally:
         repo.close()
+
+
+def deletions(
+    path: Path, pairs: list[tuple[str, str]], folders: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """For each (commit, parent), the files under ``folders`` the commit deleted compared
+    with that parent (renames never paired). One ``git diff-tree --stdin`` call."""
+    repo = _open(path)
+    if repo is None or not pairs:
+        return {}
+    args = ["git", "diff-tree", "--stdin", "-r", "--no-renames", "-z", "--name-status"]
+    try:
+        with tempfile.TemporaryFile() as lines:
+            lines.write("".join(f"{commit} {parent}\n" for commit, parent in pairs).encode())
+            lines.seek(0)
+            output = str(repo.git.execute([*args, "--", *folders], istream=lines))
+    except git.GitCommandError as exc:
+        raise _unreadable(exc) from None
+    finally:
+        repo.close()
+    found: dict[str, list[str]] = {}
+    tokens = output.split("\0")
+    commit, i = "", 0
+    while i < len(tokens):
+        token = tokens[i].strip("\n")
+        if len(token) in (40, 64) and all(c in "0123456789abcdef" for c in token):
+            commit, i = token, i + 1
+        elif token and i + 1 < len(tokens):
+            if token == "D":
+                found.setdefault(commit, []).append(tokens[i + 1])
+            i += 2
+        else:
+            i += 1
+    return found
 
 
 class BlobReader:

@@ -13,7 +13,9 @@ reference existence need nothing more). Linked records are found with one ``git 
 the changed IDs, not by parsing every file.
 
 History: the changed files, deleted and renamed-away paths included (a record renamed to
-another ID is a deletion the gate must see), and the paths of the records reported.
+another ID is a deletion the gate must see), and the paths of the records reported; the
+history index follows each back through earlier moves, so the gate judges a record's
+history as the full audit does.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import Any
 
 from opsledger import __version__, gitio
 from opsledger.errors import EXIT_SHALLOW, OpsledgerError
-from opsledger.history.assemble import Change, assemble
+from opsledger.history.assemble import Change, assemble, record_id
 from opsledger.history.dates import build_commits
 from opsledger.history.model import HistoryIndex
 from opsledger.history.store import BlobCache, open_store, repository_key
@@ -137,7 +137,7 @@ def build_history(
         graph, parsed = _graph_and_log(root, head, key)
     else:
         graph = gitio.commit_graph(root)
-        parsed = list(parse_log(gitio.raw_log(root, tuple(paths)))) if paths else []
+        parsed = _scoped_log(root, paths, graph) if paths else []
     landed, position = landing(graph)
     commits = build_commits((f for f, _ in parsed), landed, position, now or datetime.now(UTC))
     order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
@@ -188,6 +188,45 @@ def _graph_and_log(
         )
         store.save()
     return graph, parsed
+
+
+def _scoped_log(
+    root: Path, paths: list[str], graph: list[tuple[str, list[str]]]
+) -> list[tuple[list[str], list[Change]]]:
+    """The log of ``paths`` and of the paths their records had before a move: a record
+    first added at a path in a commit that deleted a file of the same ID is followed back
+    to that file (a history cut at a move would credit the mover with the whole record).
+    One ``git log`` per round, one ``git diff-tree`` for the moves; rounds end when no
+    earlier path is found."""
+    parents = dict(graph)
+    wanted, examined = set(paths), set()
+    while True:
+        parsed = list(parse_log(gitio.raw_log(root, tuple(sorted(wanted)))))
+        oldest: dict[str, Change] = {}
+        for _, changes in parsed:
+            for change in changes:
+                oldest.setdefault(change.path, change)
+        added: dict[str, set[str]] = {}  # commit -> IDs (casefolded) it first added
+        for path, change in oldest.items():
+            rid = record_id(path, None)
+            if (
+                change.status == "A"
+                and change.commit not in examined
+                and parents.get(change.commit)
+                and rid
+            ):
+                added.setdefault(change.commit, set()).add(rid.casefold())
+        examined |= set(added)
+        gone = gitio.deletions(root, [(c, parents[c][0]) for c in sorted(added)], FOLDERS)
+        earlier = {
+            path
+            for commit, deleted in gone.items()
+            for path in deleted
+            if _is_record(path) and (record_id(path, None) or "").casefold() in added[commit]
+        } - wanted
+        if not earlier:
+            return parsed
+        wanted |= earlier
 
 
 def _cached_log(

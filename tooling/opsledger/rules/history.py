@@ -19,6 +19,7 @@ from opsledger.findings import Finding, json_pointer
 from opsledger.history.derive import entry_key, transitions
 from opsledger.history.model import Commit, RecordHistory, Version, diff_fields, identity_key
 from opsledger.model.layout import kind_of_id
+from opsledger.model.ledger import stem_id
 from opsledger.rules.base import Context, Rule
 from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
@@ -455,7 +456,8 @@ class GitDeleted(HistoryRule):
       renamed to another ID, moved into another kind's folder under another ID, or whose
       ``id`` was edited, deletes the old ID (the message names the record it became; an
       edit in the same commit is also an edit after closure, GIT-AFTER-CLOSE). IDs are
-      compared case-insensitively. The finding points at the path the record had, line 1
+      compared case-insensitively; a file still named for the ID whose ``id`` now says
+      another does not keep it. The finding points at the path the record had, line 1
       (there is no file any more).
 
     Why auditors care:
@@ -479,8 +481,15 @@ class GitDeleted(HistoryRule):
     summary = "record deleted from the branch"
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        ledger = ctx.ledger
+        # a loaded file says its ID in its ``id``; only files not loaded go by their name
+        loaded = {r.path for r in ledger.records()}
         for _, history in self.histories(ctx):
-            if not history.deleted or ctx.ledger.exists(history.record_id):
+            rid = history.record_id
+            if not history.deleted or ledger.get(rid) is not None:
+                continue
+            named = ledger.known.get(rid.casefold(), [])
+            if any(stem_id(p) == rid and p not in loaded for p in named):
                 continue
             gone = history.last
             restore = f"git checkout {gone.commit.sha[:7]}^ -- {gone.path}"
