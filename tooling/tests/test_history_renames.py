@@ -188,6 +188,24 @@ def test_case_only_rename_is_the_same_record_edited_after_close(
     assert edited.startswith("id, impact changed after the record was closed")
 
 
+def test_record_first_committed_with_a_misspelt_id_is_still_judged(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    """Its history is keyed by the valid spelling, never skipped as an unknown kind."""
+    repo.write("runbooks/RB-0003-orders-db-pool.md", RUNBOOK, dedent=False)
+    git_init(repo.root)
+    lower = "records/incidents/inc-2026-0001.yaml"
+    repo.write(lower, CLOSED.replace("id: INC-2026-0001", "id: inc-2026-0001"), dedent=False)
+    commit(repo.root, "closed, id misspelt", "2026-03-04T12:05:00Z")
+    git(repo.root, "mv", lower, INC1)
+    repo.write(INC1, rewritten(CLOSED), dedent=False)
+    commit(repo.root, "id corrected, impact softened", "2026-03-10T09:00:00Z", who=TOM)
+    _, found = git_findings(cli, repo.root)
+    assert ("GIT-AFTER-CLOSE", "INC-2026-0001", INC1) in found
+    history = cli("history", "INC-2026-0001", "--repo", repo.root, "--format", "json")
+    assert [row["path"] for row in json.loads(history.out)["trail"]] == [lower, INC1]
+
+
 SAME_ID_MOVES = {
     "out of a year folder": ("records/incidents/2026/INC-2026-0001.yaml", INC1),
     "into a year folder": (INC1, "records/incidents/2026/INC-2026-0001.yaml"),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from opsledger.history.model import Commit, HistoryIndex, RecordHistory, Version, leaves
+from opsledger.model.layout import kind_of_id
 
 #: at most this many (deleted, new) record pairs are compared per commit for successors
 PAIRING_BUDGET = 20_000
@@ -80,7 +81,21 @@ class _Ledger:
     index: HistoryIndex
     live: dict[str, str] = field(default_factory=dict)  # path -> ID key
     holders: dict[str, dict[str, None]] = field(default_factory=dict)  # ID key -> paths
-    names: dict[str, str] = field(default_factory=dict)  # ID key -> ID as first spelled
+    names: dict[str, str] = field(default_factory=dict)  # ID key -> its spelling
+
+    def name(self, key: str, rid: str) -> None:
+        """Record ``rid`` as a spelling of ``key``: the first spelling that is a valid ID
+        wins (a record first committed as ``inc-2026-0001`` and corrected later is still
+        judged as INC-2026-0001, never skipped as an unknown kind)."""
+        current = self.names.get(key)
+        if current is None:
+            self.names[key] = rid
+        elif kind_of_id(current) is None and kind_of_id(rid) is not None:
+            self.names[key] = rid
+            history = self.index.records.pop(current, None)
+            if history is not None:
+                history.record_id = rid
+                self.index.records[rid] = history
 
     def history(self, key: str) -> RecordHistory:
         name = self.names[key]
@@ -104,7 +119,7 @@ class _Ledger:
                 continue
             key = rid.casefold()
             was_live.setdefault(key, bool(self.holders.get(key)))
-            self.names.setdefault(key, rid)
+            self.name(key, rid)
             self.live[change.path] = key
             self.holders.setdefault(key, {})[change.path] = None
             history = self.history(key)

@@ -85,7 +85,14 @@ def successor_version(ctx: Context, deletion: Version) -> Version | None:
     under another ID (see :mod:`opsledger.history.assemble`)."""
     if deletion.successor is None or ctx.history is None:
         return None
-    heir = ctx.history.get(deletion.successor)
+    heir = ctx.history.get(deletion.successor) or next(
+        (
+            h
+            for rid, h in ctx.history.records.items()
+            if rid.casefold() == deletion.successor.casefold()
+        ),
+        None,
+    )  # its spelling may have been corrected since
     for version in heir.versions if heir is not None else []:
         if version.commit.sha == deletion.commit.sha and not version.deleted:
             return version
