@@ -90,7 +90,7 @@ class _Ledger:
         current = self.names.get(key)
         if current is None:
             self.names[key] = rid
-        elif kind_of_id(current) is None and kind_of_id(rid) is not None:
+        elif current != rid and kind_of_id(current) is None and kind_of_id(rid) is not None:
             self.names[key] = rid
             history = self.index.records.pop(current, None)
             if history is not None:

@@ -17,6 +17,7 @@ hours or 59 minutes, is noted too, though only the date's Unix time is ever used
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -28,29 +29,32 @@ EARLIEST = datetime(2005, 4, 7, tzinfo=UTC)
 #: clock skew allowed beyond the moment the history is read
 SKEW = timedelta(days=1)
 _OFFSET = re.compile(r"[+-]([0-9]{2})([0-9]{2})")
+_EARLIEST = int(EARLIEST.timestamp())
 
 
 def plausible(seconds: str, now: datetime) -> datetime | None:
     """The aware UTC time of a ``%at``/``%ct`` field, or None when it is not a plausible
     commit date (garbled, empty, before git existed or after ``now`` plus a day)."""
     text = seconds.strip()
-    digits = text[1:] if text.startswith("-") else text
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 12:
+    if not (text.isascii() and text.isdigit() and len(text) <= 12):  # "-5" included
         return None
     value = int(text)
-    if not EARLIEST.timestamp() <= value <= (now + SKEW).timestamp():
+    if not _EARLIEST <= value <= (now + SKEW).timestamp():
         return None
     return datetime.fromtimestamp(value, UTC)
+
+
+@functools.lru_cache(maxsize=256)
+def _offset_ok(offset: str) -> bool:
+    match = _OFFSET.fullmatch(offset)
+    return match is not None and int(match[1]) <= 14 and int(match[2]) < 60
 
 
 def offset_ok(raw: str) -> bool:
     """The offset of a ``--date=raw`` date is one a clock can have (``+0100``: at most 14
     hours and 59 minutes either way), or the date is unreadable (reported as such)."""
-    parts = raw.split()
-    if len(parts) != 2:
-        return True
-    match = _OFFSET.fullmatch(parts[1])
-    return match is not None and int(match[1]) <= 14 and int(match[2]) < 60
+    seconds, space, offset = raw.strip().rpartition(" ")
+    return not space or not seconds or " " in seconds or _offset_ok(offset)
 
 
 def describe(seconds: str) -> str:

@@ -1,13 +1,14 @@
 """The history index's cache files, each line carrying an integrity check.
 
-The files live outside the repository (:func:`opsledger.cache.cache_dir`). Every line is
-an HMAC-SHA256 of the cache's name, its namespace (opsledger version, limits) and the
-line's JSON, keyed by a random key kept in the repository's git directory: a place no
-pull request writes and no CI cache restore brings. A line that was edited, truncated or
-damaged, or written for another repository (another key), fails its check and is
-discarded, never trusted; the cache is then rewritten from what is still valid. Without a
-key (a git directory that cannot be written) nothing is cached: a slower run, never a
-wrong one.
+The files live outside the repository (:func:`opsledger.cache.cache_dir`). Every line
+carries a MAC (keyed BLAKE2b) of the cache's name, its namespace (opsledger version,
+limits) and the line's JSON, keyed by a random key kept in the repository's git
+directory: a place no pull request writes and no CI cache restore brings. A line that was
+edited, truncated or damaged, or written for another repository (another key), fails its
+check and is discarded, never trusted; the cache is then rewritten from what is still
+valid. The log cache is all or nothing: its segments must chain from the first commit, or
+it is read afresh from git. Without a key (a git directory that cannot be written)
+nothing is cached: a slower run, never a wrong one.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ class JsonLines:
             self.fresh = True  # rewrite without the damaged lines
 
     def _mac(self, text: str) -> str:
-        return hmac.new(self._key, self._prefix + text.encode(), hashlib.sha256).hexdigest()
+        data = self._prefix + text.encode()
+        return hashlib.blake2b(data, key=self._key, digest_size=32).hexdigest()
 
     def _verified(self, line: str) -> tuple[Any] | None:
         mac, _, text = line.rstrip("\n").partition(" ")
