@@ -209,6 +209,7 @@ def test_record_first_committed_with_a_misspelt_id_is_still_judged(
 SAME_ID_MOVES = {
     "out of a year folder": ("records/incidents/2026/INC-2026-0001.yaml", INC1),
     "into a year folder": (INC1, "records/incidents/2026/INC-2026-0001.yaml"),
+    "into another kind's folder": (INC1, "records/changes/INC-2026-0001.yaml"),
 }
 
 
@@ -360,3 +361,19 @@ def test_pr_gate_follows_a_record_back_through_an_earlier_move(
     assert [f["message"] for f in json.loads(gate.out)["findings"]] == full
     assert len(full) == (0 if approver == PRIYA else 1)
     assert all(f"added by commit {added[:7]} by {LENA}" in m for m in full)
+
+
+def test_imported_record_renamed_after_adoption(closed: Repo, cli: InvokeCli) -> None:
+    """Imported records skip the history rules about commit times, but a deletion after
+    adoption (here a rename to another ID) is still a deletion."""
+    root = closed.root
+    imported = CLOSED + "external_id: INC0012345\n"
+    closed.write(INC1, imported, dedent=False)
+    policy = root / "policy.yaml"
+    policy.write_text(policy.read_text().replace("  since: null", '  since: "2026-03-06"'))
+    commit(root, "imported, then adopted", "2026-03-05T12:00:00Z")
+    assert git_findings(cli, root) == (0, set())
+    move(closed, INC1, "records/incidents/INC-2026-0002.yaml", rewritten(imported, "INC-2026-0002"))
+    commit(root, "renumber", "2026-03-10T09:00:00Z", who=TOM)
+    for args in ((), ("--changed-since", "main")):
+        assert ("GIT-DELETED", "INC-2026-0001", INC1) in git_findings(cli, root, *args)[1]

@@ -481,11 +481,26 @@ class GitDeleted(HistoryRule):
       git mv records/incidents/INC-2026-0031.yaml records/incidents/2026/
 
     Policy settings:
-      none (``history.since``: records imported before adoption are skipped).
+      none (``history.since``: a record imported before adoption is judged only when its
+      deletion landed on or after the adoption date; an import never deletes records).
     """
 
     id = "GIT-DELETED"
     summary = "record deleted from the branch"
+
+    def histories(self, ctx: Context) -> Iterator[tuple[str, RecordHistory]]:
+        """Those of :meth:`HistoryRule.histories`, and imported records deleted after
+        adoption (their pre-adoption commit times do not matter to a deletion)."""
+        index = ctx.history
+        if index is None:
+            return
+        for record_id in sorted(index.records):
+            history, kind = index.records[record_id], kind_of_id(record_id)
+            if kind is None or kind.name not in self.kinds or not history.versions:
+                continue
+            after = index.since is None or history.last.landed_at.date() >= index.since
+            if not index.imported(record_id) or (history.deleted and after):
+                yield kind.name, history
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         ledger = ctx.ledger
