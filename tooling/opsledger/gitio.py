@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +217,9 @@ def paths_in_history(path: Path, folder: str) -> set[str]:
 
 # --- history: the few calls the history index needs (one pass, never one call per file) ---
 
-LOG_FIELDS = ("%H", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%G?")
+#: commit, parents, author, its date (Unix seconds), committer, its date, signature, and
+#: both dates as git stored them (``--date=raw``: seconds and offset, to check the offset)
+LOG_FIELDS = ("%H", "%P", "%an", "%ae", "%at", "%cn", "%ce", "%ct", "%G?", "%ad", "%cd")
 
 
 def is_shallow(path: Path) -> bool:
@@ -250,10 +253,12 @@ def commit_graph(path: Path, exclude: str | None = None) -> list[tuple[str, list
     if repo is None:
         return []
     try:
+        if not _has_head(repo):
+            return []
         limit = ["^" + exclude] if exclude else []
         output = str(repo.git.rev_list("--parents", "--topo-order", "HEAD", *limit))
-    except git.GitCommandError:  # no commits yet
-        return []
+    except git.GitCommandError as exc:
+        raise _unreadable(exc) from None
     finally:
         repo.close()
     graph = []
@@ -267,14 +272,20 @@ def commit_graph(path: Path, exclude: str | None = None) -> list[tuple[str, list
 def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> str:
     """One ``git log`` over every commit reachable from HEAD that touched ``folders``:
     NUL-separated commit fields (``LOG_FIELDS``, the first prefixed with U+001E) followed by
-    the commit's raw changes (``-z --raw --no-abbrev``, renames detected), oldest first.
-    Merge commits show their changes against the first parent (what landed). With
-    ``exclude``, only commits not reachable from it."""
+    the commit's raw changes (``-z --raw --no-abbrev``), oldest first. Renames are never
+    paired (``--no-renames``): a moved file is a deletion and an addition, and the history
+    index decides by record ID what moved. Merge commits show their changes against the
+    first parent (what landed). With ``exclude``, only commits not reachable from it.
+
+    Raises :class:`~opsledger.errors.OpsledgerError` (history unusable) when git cannot
+    read the history: an empty answer would look like a history without records."""
     repo = _open(path)
     if repo is None:
         return ""
     fmt = "%x1e" + "%x00".join(LOG_FIELDS) + "%x00"
     try:
+        if not _has_head(repo):
+            return ""
         return str(
             repo.git.log(
                 "--topo-order",
@@ -284,7 +295,8 @@ def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) ->
                 "-z",
                 "--raw",
                 "--no-abbrev",
-                "-M",
+                "--no-renames",
+                "--date=raw",
                 f"--format={fmt}",
                 "HEAD",
                 *(["^" + exclude] if exclude else []),
@@ -292,10 +304,77 @@ def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) ->
                 *folders,
             )
         )
-    except git.GitCommandError:  # no commits yet
-        return ""
+    except git.GitCommandError as exc:
+        raise _unreadable(exc) from None
     finally:
         repo.close()
+
+
+def _has_head(repo: git.Repo) -> bool:
+    try:
+        repo.git.rev_parse("--verify", "--quiet", "HEAD^{commit}")
+        return True
+    except git.GitCommandError:  # no commits yet
+        return False
+
+
+def _unreadable(exc: git.GitCommandError) -> Exception:
+    from opsledger.errors import EXIT_SHALLOW, OpsledgerError
+
+    lines = [line.strip() for line in str(exc.stderr).splitlines() if line.strip()]
+    reason = lines[-1].removeprefix("stderr: ").strip("'\" ") if lines else "git failed"
+    return OpsledgerError(
+        f"git cannot read this branch's history ({reason[:200]}); history rules and figures "
+        "are never computed from part of it: repair the repository ('git fsck' shows what "
+        "is wrong) and run again",
+        status=EXIT_SHALLOW,
+    )
+
+
+def git_common_dir(path: Path) -> Path | None:
+    """The repository's git directory shared by its worktrees (``.git``), or None outside
+    git. Nothing in it can come from a pull request."""
+    repo = _open(path)
+    if repo is None:
+        return None
+    try:
+        return Path(repo.common_dir).resolve()
+    finally:
+        repo.close()
+
+
+def deletions(
+    path: Path, pairs: list[tuple[str, str]], folders: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """For each (commit, parent), the files under ``folders`` the commit deleted compared
+    with that parent (renames never paired). One ``git diff-tree --stdin`` call."""
+    repo = _open(path)
+    if repo is None or not pairs:
+        return {}
+    args = ["git", "diff-tree", "--stdin", "-r", "--no-renames", "-z", "--name-status"]
+    try:
+        with tempfile.TemporaryFile() as lines:
+            lines.write("".join(f"{commit} {parent}\n" for commit, parent in pairs).encode())
+            lines.seek(0)
+            output = str(repo.git.execute([*args, "--", *folders], istream=lines))
+    except git.GitCommandError as exc:
+        raise _unreadable(exc) from None
+    finally:
+        repo.close()
+    found: dict[str, list[str]] = {}
+    tokens = output.split("\0")
+    commit, i = "", 0
+    while i < len(tokens):
+        token = tokens[i].strip("\n")
+        if len(token) in (40, 64) and all(c in "0123456789abcdef" for c in token):
+            commit, i = token, i + 1
+        elif token and i + 1 < len(tokens):
+            if token == "D":
+                found.setdefault(commit, []).append(tokens[i + 1])
+            i += 2
+        else:
+            i += 1
+    return found
 
 
 class BlobReader:
@@ -304,9 +383,17 @@ class BlobReader:
     def __init__(self, path: Path) -> None:
         self._repo = git.Repo(path, search_parent_directories=True)
 
-    def read(self, sha: str) -> bytes:
-        _, _, _, data = self._repo.git.get_object_data(sha)
-        return bytes(data)
+    def read(self, sha: str) -> bytes | None:
+        """The blob's content, or None when git has no such blob (a damaged repository,
+        or an id that names something else)."""
+        try:
+            _, kind, _, data = self._repo.git.get_object_data(sha)
+        except (ValueError, git.GitCommandError):
+            return None
+        kind_name: object = kind  # GitPython hands back bytes whatever its annotation says
+        if isinstance(kind_name, bytes):
+            kind_name = kind_name.decode("ascii", "replace")
+        return bytes(data) if kind_name == "blob" else None
 
     def close(self) -> None:
         self._repo.close()

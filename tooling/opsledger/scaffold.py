@@ -93,10 +93,12 @@ def new_record(
     title: str | None = None,
     incident: str | None = None,
     history: bool = True,
+    another: bool = False,
 ) -> Created:
     """Write a template for a new record of ``kind`` and return its ID and path. The ID is
     free in the working tree and, with ``history`` (the caller has established that git
-    history is usable), in every commit of every branch."""
+    history is usable), in every commit of every branch. A PIR for an incident that already
+    has one is refused unless ``another`` is set."""
     root = ledger.root
     year = now.astimezone(ledger.policy.timezone).year
     me = gitio.user_email(root) or "you@example.com"
@@ -107,6 +109,13 @@ def new_record(
         source = ledger.incidents.get(incident)
         if source is None:
             raise OpsledgerError(f"--incident {incident}: no such incident in this repository")
+        existing = existing_pirs(ledger, source)
+        if existing and not another:
+            raise OpsledgerError(
+                f"{source.id} already has a PIR ({', '.join(existing)}); an incident has one "
+                "review: edit it, or pass --another to write a second one (the audit reports "
+                "it under REF-LINK until a waiver gives the reason)"
+            )
     record_id = next_id(ledger, kind, year, history=history)
     if source is not None:
         wanted = "PIR-" + source.id.removeprefix("INC-")
@@ -128,6 +137,16 @@ def new_record(
     folder.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return Created(record_id, target)
+
+
+def existing_pirs(ledger: Ledger, incident: Incident) -> list[str]:
+    """The PIRs that review ``incident``: those naming it, and the file its PIR would have
+    by convention (``PIR-`` plus its number) even when that file cannot be read."""
+    found = {p.id for p in ledger.pirs.values() if p.incident == incident.id}
+    conventional = "PIR-" + incident.id.removeprefix("INC-")
+    if ledger.pirs.get(conventional) is None and ledger.known.get(conventional.casefold()):
+        found.add(conventional)
+    return sorted(found)
 
 
 def _services_hint(ledger: Ledger) -> str:

@@ -6,9 +6,16 @@ them, so a PIR changed in a PR is judged together with its incident.
 
 Loaded, so the cross-record rules judge those records against the whole repository
 without reading it all: the reported records, the changes that share a service with a
-changed change (collisions), every runbook and the service catalog. Every other record is
-known by its file name (ID uniqueness and reference existence need nothing more). Linked
-records are found with one ``git grep`` for the changed IDs, not by parsing every file.
+changed change (collisions), the other PIRs of a changed PIR's incident (one PIR per
+incident), the ``recurrence_of`` chain of a changed incident (cycles), every runbook and
+the service catalog. Every other record is known by its file name (ID uniqueness and
+reference existence need nothing more). Linked records are found with one ``git grep`` for
+the changed IDs, not by parsing every file.
+
+History: the changed files, deleted and renamed-away paths included (a record renamed to
+another ID is a deletion the gate must see), and the paths of the records reported; the
+history index follows each back through earlier moves, so the gate judges a record's
+history as the full audit does.
 """
 
 from __future__ import annotations
@@ -69,12 +76,19 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     ids = {stem_id(p) for p in changed_records}
     referenced: set[str] = set()
     services: set[str] = set()
+    reviewed: set[str] = set()  # incidents of changed PIRs
+    chains: set[str] = set()  # recurrence_of of changed incidents
+    pir_folder = KIND_BY_NAME["pir"].folder + "/"
     for path in changed_records:
         try:
             data = load_document(root / path, limits=limits).data
         except LoadError:
             continue  # the audit reports it
         referenced |= _refs_in(data)
+        if isinstance(data, dict) and path.startswith(pir_folder):
+            reviewed |= {data["incident"]} if isinstance(data.get("incident"), str) else set()
+        if isinstance(data, dict) and isinstance(data.get("recurrence_of"), str):
+            chains.add(data["recurrence_of"])
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             ids.add(data["id"])
         if path.startswith(KIND_BY_NAME["change"].folder + "/") and isinstance(data, dict):
@@ -90,9 +104,33 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     }
     referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
     runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
+    other_pirs = gitio.files_mentioning(root, reviewed, (pir_folder.rstrip("/"),)) & set(files)
+    chain = _chain(root, chains, by_id, limits)
     report_paths = set(changed_records) | linking | referenced_paths
     report = {stem_id(p) for p in report_paths} | ids | referenced | changed
-    load = report_paths | same_service | runbooks
+    load = report_paths | same_service | runbooks | other_pirs | chain
     folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
     deleted = {p for p in changed if p.startswith(folders) and p not in set(files)}
     return Scope(frozenset(load), frozenset(report), frozenset(report_paths | deleted))
+
+
+def _chain(root: Path, starts: set[str], by_id: dict[str, list[str]], limits: Limits) -> set[str]:
+    """The files of the incidents reached by following ``recurrence_of`` from ``starts``
+    (each read once; the walk ends at a record already seen, so a cycle ends it too)."""
+    paths: set[str] = set()
+    todo = sorted(starts)
+    seen: set[str] = set()
+    while todo:
+        record_id = todo.pop()
+        if record_id in seen:
+            continue
+        seen.add(record_id)
+        for path in by_id.get(record_id, []):
+            paths.add(path)
+            try:
+                data = load_document(root / path, limits=limits).data
+            except LoadError:
+                continue
+            if isinstance(data, dict) and isinstance(data.get("recurrence_of"), str):
+                todo.append(data["recurrence_of"])
+    return paths

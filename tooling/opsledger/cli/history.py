@@ -33,8 +33,12 @@ def trail(history: RecordHistory) -> list[dict[str, Any]]:
             "signed": commit.signed,
             "path": version.path,
         }
+        if commit.date_note:
+            row["implausible_date"] = commit.date_note
         if version.deleted:
             row["event"] = "deleted"
+            if version.successor:
+                row["became"] = version.successor
         elif version.data is None:
             row["event"] = "unreadable"
             row["error"] = version.error
@@ -90,8 +94,11 @@ def history(record_id: str, fmt: str, repo: Path | None) -> int:
         who = f"{row['author']['name']} <{row['author']['email']}>"
         land = "" if row["landed_in"] == row["commit"] else f" (landed {row['landed_at']})"
         click.echo(f"{row['commit'][:10]}  {row['authored_at']}  {who}{land}")
+        if row.get("implausible_date"):
+            click.echo(f"    implausible {row['implausible_date']}: times counted from the branch")
         if row["event"] in ("deleted", "unreadable"):
             extra = f": {row['error']}" if row.get("error") else ""
+            extra += f" (became {row['became']})" if row.get("became") else ""
             click.echo(f"    {row['event']} {row['path']}{extra}")
             continue
         if row["event"] == "created":

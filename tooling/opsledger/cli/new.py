@@ -22,6 +22,12 @@ from opsledger.workspace import Workspace
     help="For a PIR: the incident it reviews (prefills ID, impact and timeline).",
 )
 @click.option(
+    "--another",
+    is_flag=True,
+    help="For a PIR: write one even though the incident already has a PIR (a second "
+    "review, e.g. after a reopen; the audit reports it until a waiver gives the reason).",
+)
+@click.option(
     "--as-of",
     "as_of",
     default=None,
@@ -34,6 +40,7 @@ def new(
     kind: str,
     title: str | None,
     incident: str | None,
+    another: bool,
     as_of: str | None,
     no_history: bool,
     repo: Path | None,
@@ -50,7 +57,13 @@ def new(
     state = ws.history_state
     root, ledger = ws.root, ws.ledger
     created = new_record(
-        ledger, kind, now=ws.as_of, title=title, incident=incident, history=state is None
+        ledger,
+        kind,
+        now=ws.as_of,
+        title=title,
+        incident=incident,
+        history=state is None,
+        another=another,
     )
     if state is not None:
         click.echo(

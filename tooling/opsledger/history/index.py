@@ -3,50 +3,45 @@
 Three git calls, whatever the number of records: the commit graph (``rev-list --parents``),
 one ``git log --raw`` over the record folders, and one persistent ``cat-file --batch`` for
 blob contents. Each blob is parsed with the same strict loader as the working tree and
-cached on disk by blob id (a blob id is a hash of the content, so the cache is never
-wrong), so a second run reads only new blobs.
+cached on disk by blob id (a blob id is a hash of the content), so a second run reads only
+new blobs; every cache line carries an integrity check (:mod:`opsledger.history.store`),
+and a line that fails it is discarded, never trusted.
 
 Landing: a commit on the first-parent chain of HEAD lands when it is committed; a commit
 from a merged branch lands with the first-parent merge that brought it in. Versions are
-ordered by landing, then by the original commit order.
+ordered by landing, then by the original commit order. Records are keyed by ID, not by
+git's rename pairing (:mod:`opsledger.history.assemble`); commit dates are checked before
+use (:mod:`opsledger.history.dates`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import re
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from opsledger import __version__, gitio
-from opsledger.cache import cache_dir
 from opsledger.errors import HistoryUnusable
-from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
+from opsledger.history.assemble import Change, assemble, record_id
+from opsledger.history.dates import build_commits
+from opsledger.history.model import HistoryIndex
+from opsledger.history.store import BlobCache, open_store, repository_key
 from opsledger.loading import Limits, LoadError, load_bytes
 from opsledger.model.layout import KINDS
 
 FOLDERS = ("records", "runbooks")
-_RUNBOOK_ID = re.compile(r"RB-[0-9]{4,}")
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Change:
-    commit: str
-    status: str  # A, M, D, R…, T
-    path: str
-    old_path: str | None
-    blob: str | None  # None for a deletion
+#: file modes of regular files; a symbolic link or a submodule is never read as a record
+_FILE_MODES = frozenset({"100644", "100755", "100664"})
+_NOT_A_FILE = {"120000": "a symbolic link, not a file", "160000": "a submodule, not a file"}
 
 
 def parse_log(text: str) -> Iterator[tuple[list[str], list[Change]]]:
-    """Commits (their ``LOG_FIELDS``) with their raw changes, from ``gitio.raw_log``."""
+    """Commits (their ``LOG_FIELDS``) with their raw changes, from ``gitio.raw_log``.
+
+    A rename or copy (when git was asked to pair them) is read as what it does to paths:
+    the old path deleted (for a rename) and the new one added."""
     tokens = text.split("\0")
     i, n, width = 0, len(tokens), len(gitio.LOG_FIELDS)
     while i < n:
@@ -55,6 +50,7 @@ def parse_log(text: str) -> Iterator[tuple[list[str], list[Change]]]:
             i += 1
             continue
         fields = [token[1:], *tokens[i + 1 : i + width]]
+        fields += [""] * (width - len(fields))
         i += width
         while i < n and tokens[i] == "":  # the format's terminator
             i += 1
@@ -62,16 +58,26 @@ def parse_log(text: str) -> Iterator[tuple[list[str], list[Change]]]:
         while i < n and tokens[i].lstrip("\n").startswith(":"):
             meta = tokens[i].lstrip("\n")[1:].split()
             status = meta[4][:1] if len(meta) >= 5 else "M"
+            mode = meta[1] if len(meta) >= 2 else "100644"
             new_blob = meta[3] if len(meta) >= 4 else None
-            if status in ("R", "C"):
+            if status in ("R", "C") and i + 2 < n:
                 old, path = tokens[i + 1], tokens[i + 2]
                 i += 3
+                if status == "R":
+                    changes.append(Change(fields[0], "D", old, None))
+                status = "A"
             else:
-                old, path = None, tokens[i + 1]
+                path = tokens[i + 1] if i + 1 < n else ""
                 i += 2
-            blob = None if status == "D" or new_blob is None or set(new_blob) == {"0"} else new_blob
-            changes.append(Change(fields[0], status, path, old, blob))
+            gone = status == "D" or new_blob is None or set(new_blob) == {"0"}
+            blob = None if gone else _blob_key(new_blob or "", mode)
+            changes.append(Change(fields[0], status, path, blob))
         yield fields, changes
+
+
+def _blob_key(sha: str, mode: str) -> str:
+    """The blob id, or ``mode:sha`` for what is not a regular file (never read)."""
+    return sha if mode in _FILE_MODES else f"{mode}:{sha}"
 
 
 def landing(graph: list[tuple[str, list[str]]]) -> tuple[dict[str, str], dict[str, int]]:
@@ -98,96 +104,6 @@ def landing(graph: list[tuple[str, list[str]]]) -> tuple[dict[str, str], dict[st
     return landed, {sha: i for i, sha in enumerate(reversed(chain))}
 
 
-def _utc(seconds: str) -> datetime:
-    return datetime.fromtimestamp(int(seconds), UTC)
-
-
-class JsonLines:
-    """An append-only cache file: a namespace line, then one JSON value per line.
-
-    A run appends only what it learned; a different namespace (another opsledger version or
-    limits) starts the file afresh. Lines that do not parse are ignored (a torn write)."""
-
-    def __init__(self, path: Path, namespace: str) -> None:
-        self.path = path
-        self.namespace = namespace
-        self.items: list[Any] = []
-        self.pending: list[Any] = []
-        self.fresh = True
-        try:
-            with path.open(encoding="utf-8") as handle:
-                first = handle.readline()
-                if json.loads(first) == {"namespace": namespace}:
-                    self.fresh = False
-                    for line in handle:
-                        try:
-                            self.items.append(json.loads(line))
-                        except ValueError:
-                            continue
-        except (OSError, ValueError):
-            pass
-
-    def add(self, item: Any) -> None:
-        self.items.append(item)
-        self.pending.append(item)
-
-    def reset(self) -> None:
-        self.items, self.pending, self.fresh = [], [], True
-
-    def save(self) -> None:
-        if not self.pending and not self.fresh:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lines = "".join(json.dumps(i, separators=(",", ":")) + "\n" for i in self.pending)
-            if self.fresh:
-                header = json.dumps({"namespace": self.namespace}) + "\n"
-                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(header + lines)
-                os.replace(tmp, self.path)
-            else:
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(lines)
-            self.pending, self.fresh = [], False
-        except OSError:
-            pass  # a cache that cannot be written is only a slower run
-
-
-def _store(root: Path, name: str, namespace: str) -> JsonLines:
-    key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-    return JsonLines(cache_dir() / f"{name}-{key}.jsonl", namespace)
-
-
-class BlobCache:
-    """Parsed blob contents by blob id."""
-
-    def __init__(self, root: Path, limits: Limits) -> None:
-        namespace = f"{__version__}:v2:{limits.max_file_bytes}:{limits.max_depth}"
-        self.store = _store(root, "history-blobs", namespace)
-        self.entries: dict[str, Any] = {}
-        for item in self.store.items:
-            if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
-                self.entries[item[0]] = item[1]
-
-    def put(self, blob: str, entry: Any) -> None:
-        self.entries[blob] = entry
-        self.store.add([blob, entry])
-
-    def save(self) -> None:
-        self.store.save()
-
-
-def _record_id(path: str, data: Any) -> str | None:
-    if isinstance(data, dict) and isinstance(data.get("id"), str):
-        return str(data["id"])
-    stem = Path(path).name.rsplit(".", 1)[0]
-    if path.startswith("runbooks/"):
-        match = _RUNBOOK_ID.match(stem)
-        return match.group() if match else None
-    return stem or None
-
-
 def _is_record(path: str) -> bool:
     return any(path.startswith(k.folder + "/") and path.endswith(k.suffix) for k in KINDS)
 
@@ -200,9 +116,11 @@ def build_history(
     progress: Progress | None = None,
     use_cache: bool = True,
     paths: list[str] | None = None,
+    now: datetime | None = None,
 ) -> HistoryIndex:
     """The history index of the branch checked out at ``root``; with ``paths``, of those
-    files only (a pull request's records: git diffs only them, no log cache).
+    files only (a pull request's records: git diffs only them, no log cache). ``now`` (the
+    moment the history is read, by default the clock's) bounds plausible commit dates.
 
     Raises :class:`HistoryUnusable` (exit status 4) wherever :func:`gitio.history_problem`
     finds the history unusable (shallow clone, replace refs or grafts, no git): no history
@@ -216,67 +134,43 @@ def build_history(
     if head is None:
         return index
     limits = limits or Limits()
+    key = repository_key(root) if use_cache else None
     if paths is None:
-        graph, parsed = _graph_and_log(root, head, use_cache)
+        graph, parsed = _graph_and_log(root, head, key)
     else:
         graph = gitio.commit_graph(root)
-        parsed = list(parse_log(gitio.raw_log(root, tuple(paths)))) if paths else []
+        parsed = _scoped_log(root, paths, graph) if paths else []
     landed, position = landing(graph)
-    commits: dict[str, Commit] = {}
-    landed_at: dict[str, datetime] = {}
-    for fields, _ in parsed:
-        landed_at[fields[0]] = _utc(fields[7])
-    for fields, _ in parsed:
-        sha, _parents, an, ae, at, cn, ce, ct, sig = fields
-        land = landed.get(sha, sha)
-        commits[sha] = Commit(
-            sha=sha,
-            author=Identity(an, ae),
-            authored_at=_utc(at),
-            committer=Identity(cn, ce),
-            committed_at=_utc(ct),
-            landed_sha=land,
-            landed_at=landed_at.get(land, _utc(ct)),
-            signed=sig == "G",
-        )
+    commits = build_commits((f for f, _ in parsed), landed, position, now or datetime.now(UTC))
     order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
-    changes = [
-        c
-        for _, cs in parsed
-        for c in cs
-        if _is_record(c.path) or (c.old_path is not None and _is_record(c.old_path))
-    ]
+    changes = [c for _, cs in parsed for c in cs if _is_record(c.path)]
     changes.sort(key=lambda c: (position.get(commits[c.commit].landed_sha, -1), order[c.commit]))
-    cache = BlobCache(root, limits) if use_cache else None
+    cache = None
+    if key is not None:
+        namespace = f"{__version__}:v3:{limits.max_file_bytes}:{limits.max_depth}"
+        cache = BlobCache(open_store(root, "history-blobs", namespace, key))
     blobs = {c.blob for c in changes if c.blob is not None}
     contents = _read_blobs(root, blobs, cache, limits, progress)
     if cache is not None:
         cache.save()
-    _assemble(index, changes, commits, contents)
+    assemble(index, changes, commits, contents)
     return index
 
 
 def _graph_and_log(
-    root: Path, head: str, use_cache: bool
+    root: Path, head: str, key: bytes | None
 ) -> tuple[list[tuple[str, list[str]]], list[tuple[list[str], list[Change]]]]:
     """The commit graph and the parsed log up to ``head``. The cache holds segments, each
-    the commits since the previous one's head; a run appends one segment for the commits
-    since the cached head, when that head is an ancestor of ``head`` (a rewritten history
-    starts afresh). Both are pure functions of commit ids, so the cache is never wrong."""
-    store = _store(root, "history-log", f"{__version__}:{','.join(FOLDERS)}")
-    graph: list[tuple[str, list[str]]] = []
-    parsed: list[tuple[list[str], list[Change]]] = []
-    since: str | None = None
-    if use_cache and store.items:
-        try:
-            old = str(store.items[-1]["head"])
-            if old == head or gitio.is_ancestor(root, old, head):
-                for segment in store.items:
-                    graph = [(sha, list(ps)) for sha, ps in segment["graph"]] + graph
-                    parsed += [(list(f), [Change(*c) for c in cs]) for f, cs in segment["log"]]
-                since = old
-        except (KeyError, TypeError, ValueError):
-            graph, parsed, since = [], [], None
+    the commits since the previous one's head (its ``base``); a run appends one segment for
+    the commits since the cached head, when that head is an ancestor of ``head`` (a
+    rewritten history starts afresh). Both are pure functions of commit ids. Segments must
+    chain from the root; a damaged, missing or reordered segment discards the whole log
+    cache (a gap would silently drop commits)."""
+    if key is None:
+        return gitio.commit_graph(root), list(parse_log(gitio.raw_log(root, FOLDERS)))
+    store = open_store(root, "history-log", f"{__version__}:v3:{','.join(FOLDERS)}", key)
+    unusable: tuple[list[Any], list[Any], None] = ([], [], None)
+    graph, parsed, since = unusable if store.damaged else _cached_log(root, head, store.items)
     if since is None:
         store.reset()
     if since != head:
@@ -284,36 +178,107 @@ def _graph_and_log(
         new_log = list(parse_log(gitio.raw_log(root, FOLDERS, exclude=since)))
         graph = new_graph + graph
         parsed += new_log
-        if use_cache:
-            store.add(
-                {
-                    "head": head,
-                    "graph": new_graph,
-                    "log": [
-                        (f, [[c.commit, c.status, c.path, c.old_path, c.blob] for c in cs])
-                        for f, cs in new_log
-                    ],
-                }
-            )
-            store.save()
+        store.add(
+            {
+                "base": since,
+                "head": head,
+                "graph": new_graph,
+                "log": [
+                    (f, [[c.commit, c.status, c.path, c.blob] for c in cs]) for f, cs in new_log
+                ],
+            }
+        )
+        store.save()
     return graph, parsed
+
+
+def _scoped_log(
+    root: Path, paths: list[str], graph: list[tuple[str, list[str]]]
+) -> list[tuple[list[str], list[Change]]]:
+    """The log of ``paths`` and of the paths their records had before a move: a record
+    first added at a path in a commit that deleted a file of the same ID is followed back
+    to that file (a history cut at a move would credit the mover with the whole record).
+    One ``git log`` per round, one ``git diff-tree`` for the moves; rounds end when no
+    earlier path is found."""
+    parents = dict(graph)
+    wanted, examined = set(paths), set()
+    while True:
+        parsed = list(parse_log(gitio.raw_log(root, tuple(sorted(wanted)))))
+        oldest: dict[str, Change] = {}
+        for _, changes in parsed:
+            for change in changes:
+                oldest.setdefault(change.path, change)
+        added: dict[str, set[str]] = {}  # commit -> IDs (casefolded) it first added
+        for path, change in oldest.items():
+            rid = record_id(path, None)
+            if (
+                change.status == "A"
+                and change.commit not in examined
+                and parents.get(change.commit)
+                and rid
+            ):
+                added.setdefault(change.commit, set()).add(rid.casefold())
+        examined |= set(added)
+        gone = gitio.deletions(root, [(c, parents[c][0]) for c in sorted(added)], FOLDERS)
+        earlier = {
+            path
+            for commit, deleted in gone.items()
+            for path in deleted
+            if _is_record(path) and (record_id(path, None) or "").casefold() in added[commit]
+        } - wanted
+        if not earlier:
+            return parsed
+        wanted |= earlier
+
+
+def _cached_log(
+    root: Path, head: str, segments: list[Any]
+) -> tuple[list[tuple[str, list[str]]], list[tuple[list[str], list[Change]]], str | None]:
+    """The cached graph and log, and the head they reach; ``since`` None when unusable.
+    (Every line passed its integrity check: this tool wrote it, in this namespace.)"""
+    graph: list[tuple[str, list[str]]] = []
+    parsed: list[tuple[list[str], list[Change]]] = []
+    base: str | None = None
+    width = len(gitio.LOG_FIELDS)
+    try:
+        for segment in segments:
+            if segment["base"] != base or not isinstance(segment["head"], str):
+                return [], [], None
+            graph = [(sha, ps) for sha, ps in segment["graph"]] + graph
+            for fields, changes in segment["log"]:
+                if len(fields) != width:
+                    return [], [], None
+                parsed.append((fields, [Change(*c) for c in changes]))
+            base = segment["head"]
+    except (KeyError, TypeError, ValueError):
+        return [], [], None
+    if base is None or not (base == head or gitio.is_ancestor(root, base, head)):
+        return [], [], None
+    return graph, parsed, base
 
 
 def _read_blobs(
     root: Path, blobs: set[str], cache: BlobCache | None, limits: Limits, progress: Progress | None
 ) -> dict[str, Any]:
     contents: dict[str, Any] = {}
-    missing = sorted(b for b in blobs if cache is None or b not in cache.entries)
+    for blob in blobs:
+        mode, colon, _ = blob.partition(":")
+        if colon:
+            contents[blob] = {"e": _NOT_A_FILE.get(mode, f"not a regular file (mode {mode})")}
     if cache is not None:
         contents.update({b: cache.entries[b] for b in blobs if b in cache.entries})
+    missing = sorted(b for b in blobs if b not in contents)
     if not missing:
         return contents
     with gitio.BlobReader(root) as reader:
         for done, blob in enumerate(missing, 1):
             raw = reader.read(blob)
-            contents[blob] = _parse_blob(raw, limits)
-            if cache is not None:
-                cache.put(blob, contents[blob])
+            if raw is None:
+                contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
+            else:
+                contents[blob] = _parse_blob(raw, limits)
+                if cache is not None:
+                    cache.put(blob, contents[blob])
             if progress is not None:
                 progress(done, len(missing))
     return contents
@@ -329,56 +294,3 @@ def _parse_blob(raw: bytes, limits: Limits) -> dict[str, Any]:
     except LoadError as exc:
         return {"e": f"{exc.line}:{exc.column}: {exc.message}"}
     return {"d": doc.data, "b": doc.body}
-
-
-def _assemble(
-    index: HistoryIndex, changes: list[Change], commits: dict[str, Commit], contents: dict[str, Any]
-) -> None:
-    owner: dict[str, str] = {}  # path -> record id of its latest version
-    for change in changes:
-        commit = commits[change.commit]
-        if change.blob is None:  # deletion
-            record_id = owner.pop(change.path, None) or _record_id(change.path, None)
-            if record_id is not None:
-                history = index.records.setdefault(record_id, RecordHistory(record_id))
-                if history.versions and history.last.path == change.path:
-                    history.versions.append(Version(commit, change.path, None, None))
-            continue
-        if change.old_path is not None:
-            owner.pop(change.old_path, None)
-        if history_already_has(index, change, owner):
-            continue  # the same blob landing again through a merge's first-parent diff
-        entry = contents.get(change.blob, {"e": "blob unreadable"})
-        data = entry.get("d") if isinstance(entry, dict) else None
-        error = None if data is not None else str(entry.get("e", "unreadable"))
-        if data is not None and not isinstance(data, dict):
-            data, error = None, "not a mapping"
-        record_id = _record_id(change.path, data) or owner.get(change.path)
-        if record_id is None:
-            continue
-        owner[change.path] = record_id
-        history = index.records.setdefault(record_id, RecordHistory(record_id))
-        body = entry.get("b") if isinstance(entry, dict) else None
-        history.versions.append(
-            Version(
-                commit,
-                change.path,
-                change.blob,
-                data,
-                error,
-                body if isinstance(body, str) else None,
-            )
-        )
-
-
-def history_already_has(index: HistoryIndex, change: Change, owner: dict[str, str]) -> bool:
-    record_id = owner.get(change.path)
-    if record_id is None or change.blob is None:
-        return False
-    history = index.records.get(record_id)
-    return bool(
-        history
-        and history.versions
-        and history.last.blob == change.blob
-        and history.last.path == change.path
-    )

@@ -48,6 +48,9 @@ class Commit:
     landed_at: datetime  # that commit's committer time (aware UTC)
     signed: bool = False  # git reports a good signature
     subject: str = ""
+    #: the implausible dates the commit claimed (``committer date @99999999999999``), which
+    #: the times above replace (see :mod:`opsledger.history.dates`); empty when none
+    date_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class Version:
     data: Mapping[str, Any] | None  # parsed fields; None when deleted or unreadable
     error: str | None = None  # why ``data`` is None for an existing blob (invalid YAML…)
     body: str | None = None  # a Markdown record's body (PIRs, runbooks)
+    #: for a deletion: the record that took this record's content in the same commit under
+    #: another ID (a rename to another ID, or an edited ``id``), when one did
+    successor: str | None = None
 
     @property
     def deleted(self) -> bool:
@@ -79,7 +85,9 @@ class FieldChange:
 
 @dataclass
 class RecordHistory:
-    """Every version of one record (by ID), oldest first in landing order."""
+    """Every version of one record (by ID, compared case-insensitively), oldest first in
+    landing order. A record whose file is renamed to another ID, or whose ``id`` changes,
+    ends with a deletion here and continues as a new record under its new ID."""
 
     record_id: str
     versions: list[Version] = field(default_factory=list)
@@ -158,6 +166,11 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     else:
         out[prefix.rstrip(".")] = data
     return out
+
+
+def leaves(data: Any) -> dict[str, Any]:
+    """Leaf fields by dotted path, as :func:`diff_fields` compares them."""
+    return _flatten(data)
 
 
 def diff_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:

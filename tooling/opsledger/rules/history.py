@@ -19,6 +19,7 @@ from opsledger.findings import Finding, json_pointer
 from opsledger.history.derive import entry_key, transitions
 from opsledger.history.model import Commit, RecordHistory, Version, diff_fields, identity_key
 from opsledger.model.layout import kind_of_id
+from opsledger.model.ledger import stem_id
 from opsledger.rules.base import Context, Rule
 from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
@@ -77,6 +78,25 @@ def introductions(history: RecordHistory, field: str) -> dict[tuple[str, ...], l
                 found.setdefault(entry_key(entry), [*pending, version])
         pending = []
     return found
+
+
+def successor_version(ctx: Context, deletion: Version) -> Version | None:
+    """The version of the record that took a deleted record's content, in the same commit
+    under another ID (see :mod:`opsledger.history.assemble`)."""
+    if deletion.successor is None or ctx.history is None:
+        return None
+    heir = ctx.history.get(deletion.successor) or next(
+        (
+            h
+            for rid, h in ctx.history.records.items()
+            if rid.casefold() == deletion.successor.casefold()
+        ),
+        None,
+    )  # its spelling may have been corrected since
+    for version in heir.versions if heir is not None else []:
+        if version.commit.sha == deletion.commit.sha and not version.deleted:
+            return version
+    return None
 
 
 def current(history: RecordHistory) -> Mapping[str, Any]:
@@ -186,7 +206,11 @@ class GitAfterClose(HistoryRule):
       dated at or after ``closed_at`` (a final notice recorded when it was sent). Changing an
       existing notification or adding an earlier one is backfilling and is reported. A
       version that cannot be read counts as a change. A PIR's Markdown body is compared
-      only when the history index records it.
+      only when the history index records it. Records are followed by ID: a closed record
+      renamed to another ID (or whose ``id`` changed) with other edits in the same commit is
+      reported as edited (the message names the ID it became; GIT-DELETED reports the
+      rename itself), and a closed record deleted and later added back is compared with
+      what it said when it was closed.
 
     Why auditors care:
       A closed record is the evidence an auditor relies on; rewriting it afterwards
@@ -208,15 +232,19 @@ class GitAfterClose(HistoryRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for kind, history in self.histories(ctx):
-            if not history.deleted:
-                yield from self._record(ctx, kind, history)
+            yield from self._record(ctx, kind, history)
 
     def _record(self, ctx: Context, kind: str, history: RecordHistory) -> Iterator[Finding]:
         closing: Version | None = None  # the version that closed the record, while closed
         previous: Version | None = None  # the last readable version
         for version in history.versions:
-            if version.deleted:
-                closing = None
+            if version.deleted:  # still closed if it comes back; its successor is an edit
+                heir = successor_version(ctx, version)
+                if closing and previous and heir is not None and heir.data is not None:
+                    fields = [f for f in self._edits(kind, previous, heir) if f != "id"]
+                    if fields:
+                        became = f", when it became {version.successor}"
+                        yield self._report(ctx, history, kind, closing, heir, fields, became)
                 continue
             if closing and previous and version.commit.landed_sha != closing.commit.landed_sha:
                 readable = version.data is not None
@@ -252,6 +280,7 @@ class GitAfterClose(HistoryRule):
         closing: Version,
         version: Version,
         fields: list[str],
+        renamed: str = "",
     ) -> Finding:
         what = "approved" if kind == "pir" else "closed"
         names = ", ".join(fields[:4]) + (f" and {len(fields) - 4} more" if len(fields) > 4 else "")
@@ -265,7 +294,7 @@ class GitAfterClose(HistoryRule):
         return self.at(
             ctx,
             history,
-            f"{names} changed after the record was {what} ({version.commit.sha[:7]} by "
+            f"{names} changed after the record was {what}{renamed} ({version.commit.sha[:7]} by "
             f"{version.commit.author}, landed {ts(version.landed_at)}; {what} by "
             f"{closing.commit.sha[:7]} on {ts(closing.landed_at)})",
             fields[0].split(".")[0] if fields[0] != "(unreadable)" else "status",
@@ -312,6 +341,11 @@ class GitBackdated(HistoryRule):
       merge). And for every record, no commit claims to have landed more than that tolerance
       before an earlier version of the same record: git dates are self-asserted, so such a
       commit is reported, and an approval it added is measured from the earlier landing.
+      And no commit touching a record claims an implausible date: before git existed
+      (2005-04-07), more than a day after the history is read (``@99999999999999``, year
+      2100), a date git cannot read, or a time zone offset no clock has (``+9999``). Such
+      a date is never used: the history counts the commit as landing with the nearest
+      earlier commit on the branch.
 
     Why auditors care:
       A backdated approval makes a change look approved before its window when it was not.
@@ -335,9 +369,27 @@ class GitBackdated(HistoryRule):
         tolerance = ctx.ledger.policy.backdate_tolerance
         for kind, history in self.histories(ctx):
             floor = not_before(history)
+            yield from self._implausible(ctx, history)
             yield from self._out_of_order(ctx, history, floor, tolerance)
             if kind in ENTRIES and not history.deleted:
                 yield from self._entries(ctx, kind, history, floor, tolerance)
+
+    def _implausible(self, ctx: Context, history: RecordHistory) -> Iterator[Finding]:
+        seen: set[str] = set()
+        for version in history.versions:
+            commit = version.commit
+            if not commit.date_note or commit.sha in seen:
+                continue
+            seen.add(commit.sha)
+            yield self.at(
+                ctx,
+                history,
+                f"commit {commit.sha[:7]} by {commit.author} claims an implausible "
+                f"{commit.date_note}; the history counts it as landed {ts(version.landed_at)}",
+                "id",
+                fix="find out who set the clock or crafted the commit; git dates are "
+                "self-asserted, and the history counts from the commit before it",
+            )
 
     def _out_of_order(
         self,
@@ -406,8 +458,14 @@ class GitDeleted(HistoryRule):
 
     What it checks:
       Every record whose last version in the history is a deletion and whose ID no longer
-      has a file. A rename (same ID, new path) is not a deletion. The finding points at the
-      path the record had, line 1 (there is no file any more).
+      has a file. Records are followed by ID, not by git's rename detection: a move to
+      another folder under the same ID (a year subfolder, say) is not a deletion, but a file
+      renamed to another ID, moved into another kind's folder under another ID, or whose
+      ``id`` was edited, deletes the old ID (the message names the record it became; an
+      edit in the same commit is also an edit after closure, GIT-AFTER-CLOSE). IDs are
+      compared case-insensitively; a file still named for the ID whose ``id`` now says
+      another does not keep it. The finding points at the path the record had, line 1
+      (there is no file any more).
 
     Why auditors care:
       Records are evidence: an incident deleted instead of closed (as a duplicate, or
@@ -415,30 +473,64 @@ class GitDeleted(HistoryRule):
 
     Failing example:
       git rm records/incidents/INC-2026-0031.yaml
+      git mv records/incidents/INC-2026-0031.yaml records/incidents/INC-2026-0032.yaml
 
     Passing example:
       status: closed
       resolution: Duplicate of INC-2026-0030; the same alert fired twice.
+      git mv records/incidents/INC-2026-0031.yaml records/incidents/2026/
 
     Policy settings:
-      none (``history.since``: records imported before adoption are skipped).
+      none (``history.since``: a record imported before adoption is judged only when its
+      deletion landed on or after the adoption date; an import never deletes records).
     """
 
     id = "GIT-DELETED"
     summary = "record deleted from the branch"
 
+    def histories(self, ctx: Context) -> Iterator[tuple[str, RecordHistory]]:
+        """Those of :meth:`HistoryRule.histories`, and imported records deleted after
+        adoption (their pre-adoption commit times do not matter to a deletion)."""
+        index = ctx.history
+        if index is None:
+            return
+        for record_id in sorted(index.records):
+            history, kind = index.records[record_id], kind_of_id(record_id)
+            if kind is None or kind.name not in self.kinds or not history.versions:
+                continue
+            after = index.since is None or history.last.landed_at.date() >= index.since
+            if not index.imported(record_id) or (history.deleted and after):
+                yield kind.name, history
+
     def check(self, ctx: Context) -> Iterator[Finding]:
+        ledger = ctx.ledger
+        # a loaded file says its ID in its ``id``; only files not loaded go by their name
+        loaded = {r.path for r in ledger.records()}
         for _, history in self.histories(ctx):
-            if not history.deleted or ctx.ledger.exists(history.record_id):
+            rid = history.record_id
+            if not history.deleted or ledger.get(rid) is not None:
+                continue
+            named = ledger.known.get(rid.casefold(), [])
+            if any(stem_id(p) == rid and p not in loaded for p in named):
                 continue
             gone = history.last
-            yield self.at(
-                ctx,
-                history,
-                f"{history.record_id} was deleted by {landed(gone)}",
-                fix=f"restore it (git checkout {gone.commit.sha[:7]}^ -- {gone.path}) and close "
-                "it with a reason (e.g. duplicate of another record) instead of deleting it",
-            )
+            restore = f"git checkout {gone.commit.sha[:7]}^ -- {gone.path}"
+            if gone.successor is None:
+                message = f"{history.record_id} was deleted by {landed(gone)}"
+                fix = (
+                    f"restore it ({restore}) and close it with a reason (e.g. duplicate of "
+                    "another record) instead of deleting it"
+                )
+            else:
+                message = (
+                    f"{history.record_id} was deleted by {landed(gone)}: its content became "
+                    f"{gone.successor} (a record keeps its ID for life)"
+                )
+                fix = (
+                    f"give the record its ID back: {restore}; remove {gone.successor} unless "
+                    "it is a genuinely new record"
+                )
+            yield self.at(ctx, history, message, fix=fix)
 
 
 class GitLateRecord(HistoryRule):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from opsledger.findings import Finding, json_pointer
 from opsledger.model.layout import SERVICES_FILE
 from opsledger.model.records import Record
+from opsledger.rules import link_shapes
 from opsledger.rules.base import Context, Rule
 from opsledger.rules.imports import gap_findings, imported
 
@@ -86,7 +87,11 @@ class RefLink(Rule):
       Incidents: ``service``, ``caused_by_change``, ``recurrence_of``, ``runbooks_used``,
       ``pir``. Changes: ``services``, ``related_incident``, and each approval's ``role`` is a
       role in ``policy.yaml`` ``approvers``. PIRs: ``incident``. Runbooks: ``services``.
-      The service catalog: each service's ``runbooks``.
+      The service catalog: each service's ``runbooks``. And references that resolve but
+      cannot be right: an incident with more than one PIR (each PIR but the one the
+      incident's ``pir`` names is reported; when it names none, every one), an incident's
+      ``pir`` naming the review of another incident, and ``recurrence_of`` naming the
+      incident itself, a later incident, or going round in a cycle.
 
     Why auditors care:
       A PIR for an incident that does not exist, or a change naming an unknown service,
@@ -94,9 +99,12 @@ class RefLink(Rule):
 
     Failing example:
       caused_by_change: CHG-2026-0999   # no such change record
+      recurrence_of: INC-2026-0042      # in INC-2026-0042 itself
+      incident: INC-2026-0042           # in PIR-2026-0043, when PIR-2026-0042 reviews it too
 
     Passing example:
       caused_by_change: CHG-2026-0107   # records/changes/CHG-2026-0107.yaml exists
+      recurrence_of: INC-2026-0017      # an earlier incident with the same root cause
 
     Policy settings:
       approvers (the known roles).
@@ -153,6 +161,8 @@ class RefLink(Rule):
             for i, key in enumerate(rb.services):
                 if key not in services:
                     yield missing(rb, "service", key, "services", i)
+        for problem in link_shapes.problems(ledger):
+            yield self.finding(problem.record, problem.message, problem.field, fix=problem.fix)
         doc = ledger.services_doc
         for entry in services.values():
             for i, runbook in enumerate(entry.runbooks):

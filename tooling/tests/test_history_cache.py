@@ -1,0 +1,182 @@
+"""The parsed-history cache carries an integrity check: a cache entry that does not match
+what git says (edited, truncated, with another blob's id, from another repository) is
+discarded, never trusted. The real cache files are tampered with, the real CLI judges."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from conftest import AS_OF, RUNBOOK, InvokeCli, Repo, git, git_init
+
+CHG = "records/changes/CHG-2026-0107.yaml"
+LENA = "Lena Fischer <lena.fischer@example.com>"
+
+
+def approved_by_requester(repo: Repo) -> None:
+    """A change whose approval by Priya was committed by Lena (GIT-PROVENANCE), in two
+    commits: requested, then approved."""
+    from test_rules_history import CHG as REQUESTED
+    from test_rules_history import approved
+
+    repo.write("runbooks/RB-0003-orders-db-pool.md", RUNBOOK, dedent=False)
+    git_init(repo.root)
+    repo.write(CHG, REQUESTED, dedent=False)
+    commit(repo.root, "requested", "2026-03-06T09:00:00Z")
+    repo.write(CHG, approved(at="2026-03-09T10:00:00Z"), dedent=False)
+    commit(repo.root, "approved", "2026-03-09T10:05:00Z")
+
+
+def commit(root: Path, message: str, when: str) -> None:
+    git(root, "add", "-A", date=when, who=LENA)
+    git(root, "commit", "-q", "-m", message, date=when, who=LENA)
+
+
+def cache_file(kind: str) -> Path:
+    [path] = Path(os.environ["OPSLEDGER_CACHE_DIR"]).glob(f"history-{kind}-*.jsonl")
+    return path
+
+
+def provenance(cli: InvokeCli, root: Path) -> list[str]:
+    result = cli(
+        "audit", "--repo", root, "--as-of", AS_OF, "--format", "json",
+        "--select", "GIT-PROVENANCE",
+    )  # fmt: skip
+    assert result.status in (0, 1), result.err
+    return [f["message"] for f in json.loads(result.out)["findings"]]
+
+
+def trail(cli: InvokeCli, root: Path) -> object:
+    result = cli("history", "CHG-2026-0107", "--repo", root, "--format", "json")
+    assert result.status == 0, result.err
+    return json.loads(result.out)["trail"]
+
+
+@pytest.fixture
+def warm(repo: Repo, cli: InvokeCli) -> tuple[Repo, list[str]]:
+    """The repository, its cache written by a first audit, and what that audit found."""
+    approved_by_requester(repo)
+    found = provenance(cli, repo.root)
+    assert len(found) == 1 and "not by priya.shah@example.com" in found[0]
+    return repo, found
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_tampered_log_cache_cannot_forge_the_committer(
+    warm: tuple[Repo, list[str]], cli: InvokeCli
+) -> None:
+    """Editing who made the commits in the cached log would clear GIT-PROVENANCE."""
+    repo, found = warm
+    edit(cache_file("log"), "lena.fischer@example.com", "priya.shah@example.com")
+    assert provenance(cli, repo.root) == found
+    assert "priya.shah@example.com" not in cache_file("log").read_text()  # rewritten
+    assert provenance(cli, repo.root) == found
+
+
+def test_tampered_blob_cache_cannot_change_what_a_version_said(
+    warm: tuple[Repo, list[str]], cli: InvokeCli
+) -> None:
+    repo, found = warm
+    expected = trail(cli, repo.root)
+    edit(cache_file("blobs"), '"by":"priya.shah@example.com"', '"by":"lena.fischer@example.com"')
+    assert provenance(cli, repo.root) == found
+    assert trail(cli, repo.root) == expected
+
+
+def test_blob_ids_swapped_between_cache_lines(warm: tuple[Repo, list[str]], cli: InvokeCli) -> None:
+    repo, found = warm
+    expected = trail(cli, repo.root)
+    path = cache_file("blobs")
+    head, *lines = path.read_text().splitlines(keepends=True)
+    entries = [json.loads(line[line.index("[") :]) for line in lines]  # after the check
+    ids = [blob for blob, entry in entries if entry["d"]["id"] == "CHG-2026-0107"]
+    assert len(set(ids)) == 2  # the request and the approval
+    swapped = [
+        line.replace(ids[0], "\0").replace(ids[1], ids[0]).replace("\0", ids[1]) for line in lines
+    ]
+    path.write_text(head + "".join(swapped))
+    assert trail(cli, repo.root) == expected
+    assert provenance(cli, repo.root) == found
+
+
+def test_damaged_segment_in_the_middle_of_the_log_cache(
+    warm: tuple[Repo, list[str]], cli: InvokeCli
+) -> None:
+    """A damaged first segment would silently drop its commits if the rest were kept."""
+    repo, found = warm  # the first segment holds the approval
+    repo.write("runbooks/RB-0003-orders-db-pool.md", RUNBOOK + "\nReviewed.\n", dedent=False)
+    commit(repo.root, "runbook", "2026-03-10T09:00:00Z")
+    assert provenance(cli, repo.root) == found  # appends a second segment
+    path = cache_file("log")
+    head, first, *rest = path.read_text().splitlines(keepends=True)
+    assert len(rest) == 1
+    path.write_text(head + first[: len(first) // 2] + "\n" + "".join(rest))
+    assert provenance(cli, repo.root) == found
+    path.write_text(head + "".join(rest))  # the first segment missing altogether
+    assert provenance(cli, repo.root) == found
+
+
+def test_truncated_cache_files(warm: tuple[Repo, list[str]], cli: InvokeCli) -> None:
+    repo, found = warm
+    expected = trail(cli, repo.root)
+    for kind in ("log", "blobs"):
+        path = cache_file(kind)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) - 40])
+    assert trail(cli, repo.root) == expected
+    assert provenance(cli, repo.root) == found
+
+
+def test_another_repositorys_cache_is_not_trusted(
+    warm: tuple[Repo, list[str]], cli: InvokeCli, tmp_path: Path
+) -> None:
+    """A clone has the same commits and blobs but its own key: entries written (here:
+    forged) under the original's key are discarded."""
+    from opsledger.history.store import JsonLines, repository_key
+
+    repo, found = warm
+    original = {kind: cache_file(kind) for kind in ("blobs", "log")}
+    # forge blob entries the original repository accepts (its own key signs them)
+    header = json.loads(original["blobs"].read_text().splitlines()[0])
+    key = repository_key(repo.root)
+    assert key is not None
+    store = JsonLines(original["blobs"], "history-blobs", header["namespace"], key)
+    forged = [
+        [blob, json.loads(json.dumps(entry).replace("priya.shah", "lena.fischer"))]
+        for blob, entry in store.items
+    ]
+    store.reset()
+    for item in forged:
+        store.add(item)
+    store.save()
+    assert provenance(cli, repo.root) == []  # whoever holds the key is trusted
+    clone = tmp_path / "clone"
+    git(repo.root, "clone", "-q", str(repo.root), str(clone))
+    assert provenance(cli, clone) == found  # its first run writes its own cache
+    cache = Path(os.environ["OPSLEDGER_CACHE_DIR"])
+    for kind, theirs in original.items():
+        [mine] = set(cache.glob(f"history-{kind}-*.jsonl")) - {theirs}
+        shutil.copyfile(theirs, mine)  # the original's files in the clone's place
+    assert provenance(cli, clone) == found
+
+
+def test_key_is_private_and_outside_the_work_tree(
+    warm: tuple[Repo, list[str]],
+) -> None:
+    repo, _ = warm
+    key = repo.root / ".git" / "opsledger-cache.key"
+    assert stat.S_IMODE(key.stat().st_mode) & 0o077 == 0
+    assert git(repo.root, "status", "--porcelain", "--ignored") == ""
+    line = cache_file("blobs").read_text().splitlines()[1]
+    mac, _, value = line.partition(" ")
+    assert len(mac) == 64 and json.loads(value)
