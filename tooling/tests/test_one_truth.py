@@ -121,7 +121,7 @@ def _rows(markdown: str, heading: str) -> dict[str, str]:
 
 
 def _name(v: Verdict | Cadence) -> str:
-    return (v.obligation if isinstance(v, Verdict) else "update cadence").capitalize()
+    return v.title
 
 
 def check_incident(views: Views, inc: Incident) -> None:
@@ -168,7 +168,7 @@ def check_incident(views: Views, inc: Incident) -> None:
 
 
 def _name_of(name: str) -> str:
-    return name.capitalize()
+    return name[:1].upper() + name[1:]
 
 
 def _notification_row(page: str, inc: Incident, index: int) -> str:

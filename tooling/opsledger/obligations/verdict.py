@@ -59,6 +59,11 @@ class Verdict:
         return self.state in FAILED
 
     @property
+    def title(self) -> str:
+        """The obligation's name as a heading: "Initial notification", "PIR"."""
+        return self.obligation[:1].upper() + self.obligation[1:]
+
+    @property
     def elapsed(self) -> timedelta | None:
         """From the clock's start to when it was done."""
         if self.at is None or self.start is None:
@@ -99,6 +104,8 @@ class Cadence:
     limit: timedelta
     gaps: tuple[Gap, ...]
     detail: str = ""
+    obligation = "update cadence"
+    title = "Update cadence"
 
     @property
     def ok(self) -> bool | None:

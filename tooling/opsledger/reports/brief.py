@@ -82,8 +82,7 @@ VERDICT_WORDS = {
 
 def verdict_line(verdict: Verdict | Cadence) -> str:
     """One row of the response table: the obligation, its verdict, and what happened."""
-    name = verdict.obligation if isinstance(verdict, Verdict) else "update cadence"
-    return f"| {name.capitalize()} | {VERDICT_WORDS[verdict.state]} | {escape(verdict.detail)} |"
+    return f"| {verdict.title} | {VERDICT_WORDS[verdict.state]} | {escape(verdict.detail)} |"
 
 
 def _response(obligations: IncidentObligations) -> list[str]:

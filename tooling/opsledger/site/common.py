@@ -76,7 +76,7 @@ def verdict_rows(verdicts: Iterable[Verdict | Cadence]) -> list[str]:
     """The "Against policy" table: one row per obligation, its mark and what happened."""
     rows = [
         (
-            md(v.obligation.capitalize() if isinstance(v, Verdict) else "Update cadence"),
+            md(v.title),
             md(verdict_mark(v.state)),
             md_lines(v.detail),
         )
