@@ -13,7 +13,6 @@ risks (open major incidents, overdue actions, waivers expiring or expired, stale
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from opsledger.kpis import KpiOptions, KpiReport, KpiResult, compute_kpis
 from opsledger.kpis.base import local_midnight
 from opsledger.model.ledger import Ledger
 from opsledger.reports.brief import escape
+from opsledger.timeutil import parse_month, parse_week
 
 DASH = "\u2013"  # shown for a value that cannot be computed
 
@@ -44,21 +44,11 @@ class Period:
 
 
 def parse_period(kind: str, text: str) -> Period:
-    """``2026-W10`` for a week, ``2026-03`` for a month."""
-    if kind == "weekly":
-        match = re.fullmatch(r"([0-9]{4})-W([0-9]{2})", text)
-        if not match:
-            raise OpsledgerError(f"--period {text!r}: write an ISO week like 2026-W10")
-        try:
-            start = date.fromisocalendar(int(match[1]), int(match[2]), 1)
-        except ValueError:
-            raise OpsledgerError(f"--period {text!r}: no such ISO week") from None
-        return Period(text, start, start + timedelta(days=7))
-    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise OpsledgerError(f"--period {text!r}: write a month like 2026-03")
-    start = date(int(match[1]), int(match[2]), 1)
-    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    """``2026-W10`` for a week, ``2026-03`` for a month (years 1900-2999)."""
+    try:
+        start, end = parse_week(text) if kind == "weekly" else parse_month(text)
+    except ValueError as exc:
+        raise OpsledgerError(f"--period {text!r}: {exc}") from None
     return Period(text, start, end)
 
 
