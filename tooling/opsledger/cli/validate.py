@@ -10,6 +10,7 @@ from opsledger.cli.common import output_option, progress, repo_option, repo_root
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK
 from opsledger.model.ledger import load_ledger
 from opsledger.output import FORMATS, Report, summary_line
+from opsledger.rulesettings import check_rule_settings
 
 
 @click.command()
@@ -33,6 +34,7 @@ def validate(paths: tuple[Path, ...], fmt: str, output: Path | None, repo: Path 
     root = repo_root(repo)
     with progress("Validating records") as update:
         ledger = load_ledger(root, paths or None, progress=update)
+    check_rule_settings(ledger.policy)  # a waiver or ignore that would disable the gate
     report = Report("validate", tuple(ledger.problems), len(ledger.files))
     write_output(FORMATS[fmt](report), output)
     click.echo(summary_line(report), err=True)
