@@ -16,7 +16,7 @@ from opsledger.model.ledger import load_ledger
 from opsledger.schemas import SchemaSet
 from opsledger.timeutil import DURATION_PATTERN, parse_duration
 
-from conftest import PROJECT_SCHEMAS, InvokeCli, Repo, defaults_dir
+from conftest import PROJECT_SCHEMAS, RUNBOOK, InvokeCli, Repo, defaults_dir
 
 SCHEMA_COPIES = (PROJECT_SCHEMAS, defaults_dir() / "schemas")
 
@@ -236,3 +236,17 @@ def test_policy_dates_outside_the_supported_years_are_config_errors(
     assert f"policy.yaml:{line}:" in result.err
     if "since" not in old:  # since is "a date or null": the schema says neither matched
         assert "outside the supported range 1900-2999" in result.err
+
+
+def test_a_runbook_review_every_of_zero_is_zero_not_the_policy_default(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    text = RUNBOOK.replace(
+        'last_reviewed: "2026-03-01"', 'last_reviewed: "2026-03-01"\nreview_every: 0d'
+    )
+    repo.write("runbooks/RB-0003-orders-db-pool.md", text, dedent=False)
+    result = cli("audit", "--repo", repo.root, "--select", "RB-STALE", "--as-of", "2026-03-31")
+    assert "RB-STALE" in result.out, result.err
+    repo.write("runbooks/RB-0003-orders-db-pool.md", RUNBOOK, dedent=False)  # policy: 180d
+    result = cli("audit", "--repo", repo.root, "--select", "RB-STALE", "--as-of", "2026-03-31")
+    assert "RB-STALE" not in result.out

@@ -93,7 +93,7 @@ class RbStale(RunbookRule):
                 continue
             if rb.review_every is None and rb.data.get("review_every") is not None:
                 continue  # an invalid review_every is SCHEMA's
-            every = rb.review_every or ctx.ledger.policy.runbook_review_every
+            every = rb.review_period(ctx.ledger.policy.runbook_review_every)
             if rb.last_reviewed + every >= today:
                 continue
             days = (today - rb.last_reviewed).days

@@ -108,7 +108,7 @@ def runbook_page(ctx: PageContext, book: Runbook, page: str) -> str:
     links = ctx.links
     policy = ctx.data.ledger.policy
     today = ctx.data.as_of.astimezone(policy.timezone).date()
-    every = book.review_every or policy.runbook_review_every
+    every = book.review_period(policy.runbook_review_every)
     out = head(f"{book.id} — {book.title or 'Runbook'}")
     out += schema_notice(ctx, book)
     out += fields(

@@ -144,7 +144,7 @@ def runbooks_index(ctx: PageContext, page: str) -> str:
             md(b.title),
             md(", ".join(b.services)),
             md(b.owner),
-            md(review_state(b, b.review_every or policy.runbook_review_every, today)),
+            md(review_state(b, b.review_period(policy.runbook_review_every), today)),
             md(_findings(ctx, b.id, b.path)),
         )
         for b in sorted(ctx.data.ledger.runbooks.values(), key=lambda b: b.id)
