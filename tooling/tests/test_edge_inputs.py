@@ -302,3 +302,17 @@ def test_governed_paths_are_still_checked(repo: Repo, cli: InvokeCli, command: s
     # a folder README is skipped by design (pre-commit passes it), never an error
     readme = cli(command, "--repo", repo.root, repo.root / "records/incidents/README.md")
     assert readme.status == 0, readme.err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("where", ["mkdocs.yml", "site/notes.md"])
+def test_a_fifo_in_the_site_sources_is_refused(cli: InvokeCli, tmp_path: Path, where: str) -> None:
+    root = tmp_path / "fresh"
+    assert cli("init", root).status == 0
+    fresh = Repo(root)
+    if where == "mkdocs.yml":
+        (root / where).unlink()
+    os.mkfifo(root / where)
+    proc = run_exe(fresh, "site", "build", "--output", str(tmp_path / "out"), timeout=90)
+    assert proc.returncode == 2, proc.stderr
+    assert "is not a regular file" in proc.stderr and "Traceback" not in proc.stderr

@@ -250,3 +250,31 @@ def test_a_runbook_review_every_of_zero_is_zero_not_the_policy_default(
     repo.write("runbooks/RB-0003-orders-db-pool.md", RUNBOOK, dedent=False)  # policy: 180d
     result = cli("audit", "--repo", repo.root, "--select", "RB-STALE", "--as-of", "2026-03-31")
     assert "RB-STALE" not in result.out
+
+
+def test_a_zero_bridge_clock_still_makes_a_priority_major_for_availability(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    outage = (
+        "id: INC-2026-0001\ntitle: Orders database down for every customer\npriority: P1\n"
+        "status: mitigated\nservice: orders-db\ndetection: automated\nsource: monitoring\n"
+        "commander: lena.fischer@example.com\n"
+        "impact: Every checkout failed while the orders database refused connections.\n"
+        "detected_at: 2026-03-04T09:00:00Z\nacknowledged_at: 2026-03-04T09:02:00Z\n"
+        "bridge_opened_at: 2026-03-04T09:05:00Z\nmitigated_at: 2026-03-04T10:00:00Z\n"
+    )
+    repo.write("records/incidents/INC-2026-0001.yaml", outage)
+
+    def availability() -> object:
+        result = cli(
+            "kpi", "--kpi", "availability", "--format", "json", "--since", "2026-03-01",
+            "--until", "2026-04-01", "--as-of", "2026-04-01", "--repo", repo.root,
+        )  # fmt: skip
+        assert result.status == 0, result.err
+        (kpi,) = json.loads(result.out)["kpis"]
+        return kpi["value"]
+
+    measured = availability()
+    assert measured is not None and measured < 100
+    set_policy(repo, "bridge_within: 15m", "bridge_within: 0m")
+    assert availability() == measured
