@@ -128,8 +128,9 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"{POLICY_FILE}:{first.line}:{first.column}: {first.message}{more}")
-    policy = _build(doc, PolicyReader(doc, POLICY_FILE))
-    check_honourable(policy, PolicyReader(doc, POLICY_FILE))
+    read = PolicyReader(doc, POLICY_FILE)
+    policy = _build(doc, read)
+    check_honourable(policy, read)
     return policy
 
 
@@ -152,7 +153,7 @@ def _build(doc: Document, read: PolicyReader) -> Policy:
         timezone=zone,
         business_days=frozenset(WEEKDAYS.index(day) for day in f.strings(d, "business_days")),
         holidays=frozenset(
-            read.required_day(("holidays", i)) for i, _ in enumerate(f.strings(d, "holidays"))
+            read.required_day(("holidays", i)) for i, _ in enumerate(d.get("holidays") or ())
         ),
         history_since=read.day(("history", "since")),
         late_record_business_days=int(history.get("late_record_business_days", 2)),
@@ -162,12 +163,8 @@ def _build(doc: Document, read: PolicyReader) -> Policy:
         rubber_stamp_repeats=int(history.get("rubber_stamp_repeats", 2)),
         priorities={
             name: PriorityPolicy(
-                acknowledge_within=read.required_duration(
-                    ("priorities", name, "acknowledge_within")
-                ),
-                initial_notification_within=read.required_duration(
-                    ("priorities", name, "initial_notification_within")
-                ),
+                acknowledge_within=need(name, "acknowledge_within"),
+                initial_notification_within=need(name, "initial_notification_within"),
                 update_every=need(name, "update_every"),
                 restore_within=need(name, "restore_within"),
                 resolve_within=need(name, "resolve_within"),
