@@ -5,9 +5,10 @@ Integrity rules (:data:`INTEGRITY`: SCHEMA, REF-ID, WAIVER-EXPIRED) judge the ga
 inputs: a record that does not match its schema, a duplicated or misnamed ID (the duplicate
 is not even loaded), a risk acceptance past its expiry. policy.yaml can neither ignore,
 downgrade nor waive them, and ``rules.select`` always includes them; each such attempt is a
-configuration error naming ``policy.yaml:line:column``. On the command line ``--select``
-and ``--ignore`` still focus a run on any rules (a developer checking one rule), but a
-selection that leaves no rule at all is a usage error, never "0 errors".
+configuration error naming ``policy.yaml:line:column``; ``--ignore`` cannot drop them
+either (exit status 2). On the command line ``--select`` still focuses a run on any rules
+(a developer checking one rule), but a selection that leaves no rule at all is a usage
+error, never "0 errors".
 
 A waiver names one rule by its exact ID (a glob or an unknown ID waived nothing before,
 silently) and one record, or a glob no wider than a kind and year (``INC-2026-*``) or a
@@ -67,6 +68,11 @@ def selected_rules(policy: Policy, select: Iterable[str], ignore: Iterable[str])
     from_policy = _expand_all(policy.select, "policy.yaml rules.select")
     wanted = cli_select or (from_policy | INTEGRITY if from_policy else set(RULES_BY_ID))
     unwanted = _expand_all(ignore, "--ignore") | _expand_all(policy.ignore, "rules.ignore")
+    if unwanted & INTEGRITY:
+        raise OpsledgerError(
+            f"--ignore {','.join(ignore)}: {', '.join(sorted(unwanted & INTEGRITY))} cannot be "
+            "ignored (integrity rules always run); use --select to focus a run on other rules"
+        )
     rules = [rule() for rule in RULES if rule.id in wanted and rule.id not in unwanted]
     if not rules:
         given = " ".join([*(f"--select {s}" for s in select), *(f"--ignore {i}" for i in ignore)])

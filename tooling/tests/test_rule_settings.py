@@ -165,7 +165,6 @@ def test_other_rules_can_still_be_downgraded(repo: Repo, cli: InvokeCli) -> None
     "args",
     [
         ("--select", "INC-ACK", "--ignore", "INC-ACK"),
-        ("--ignore", "*"),
         ("--select", "INC", "--ignore", "INC-*"),
         ("--select", "GIT-DELETED,INC-PIR", "--ignore", "GIT,INC"),
     ],
@@ -212,3 +211,20 @@ def test_command_line_focus_still_works(repo: Repo, cli: InvokeCli) -> None:
     status, out, _ = audit(cli, repo, "--select", "INC-STATEMENT")
     assert status == 1
     assert {line.split()[2] for line in finding_lines(out)} == {"INC-STATEMENT"}
+
+
+@pytest.mark.parametrize("ignored", ["SCHEMA", "ref-id", "WAIVER-EXPIRED", "REF", "*", "S*"])
+def test_the_command_line_cannot_ignore_integrity_rules(
+    repo: Repo, cli: InvokeCli, ignored: str
+) -> None:
+    repo.write(INC, BROKEN)
+    status, out, err = audit(cli, repo, "--ignore", ignored)
+    assert status == 2 and out == ""
+    assert "cannot be ignored" in err
+
+
+def test_ignoring_other_rules_still_works(repo: Repo, cli: InvokeCli) -> None:
+    repo.write(INC, BROKEN)
+    status, out, _ = audit(cli, repo, "--ignore", "GIT,INC,RB,REF-LINK")
+    assert status == 1
+    assert {line.split()[2] for line in finding_lines(out)} == {"SCHEMA"}
