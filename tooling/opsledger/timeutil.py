@@ -69,7 +69,6 @@ _TIMESTAMP = re.compile(
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _WEEK = re.compile(r"(?P<year>[0-9]{4})-W(?P<week>[0-9]{2})\Z")
 _MONTH = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})\Z")
-_QUARTER = re.compile(r"(?P<year>[0-9]{4})-Q(?P<quarter>[1-4])\Z")
 
 
 def check_year(year: int) -> None:
@@ -140,17 +139,6 @@ def parse_month(text: str) -> tuple[date, date]:
     check_year(int(match["year"]))
     start = date(int(match["year"]), int(match["month"]), 1)
     return start, date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-
-
-def parse_quarter(text: str) -> tuple[date, date]:
-    """A quarter ``2026-Q1`` → (its first day, the first day of the next quarter)."""
-    match = _QUARTER.match(text)
-    if match is None:
-        raise ValueError("write a quarter like 2026-Q1")
-    check_year(int(match["year"]))
-    first = (int(match["quarter"]) - 1) * 3 + 1
-    start = date(int(match["year"]), first, 1)
-    return start, date(start.year + (first == 10), (first + 2) % 12 + 1, 1)
 
 
 def load_zone(name: object) -> ZoneInfo:
