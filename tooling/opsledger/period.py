@@ -18,6 +18,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from opsledger.errors import OpsledgerError
+from opsledger.timeutil import YEARS  # the tool's one supported range of years
 
 Kind = Literal["week", "month", "quarter", "year", "days"]
 KINDS: tuple[Kind, ...] = ("week", "month", "quarter", "year", "days")
@@ -30,7 +31,6 @@ EXAMPLES: dict[Kind, str] = {
 }
 #: the years a period may name: records are from this era, and a period, the one before it
 #: (a report's trend) and their local midnights always exist
-YEARS = (1900, 2999)
 _PATTERNS: dict[Kind, re.Pattern[str]] = {
     "week": re.compile(r"([0-9]{4})-W([0-9]{2})"),
     "month": re.compile(r"([0-9]{4})-([0-9]{2})"),
@@ -157,7 +157,7 @@ def check_day(day: date, option: str) -> None:
     local midnight of year 1 or 9999 may not exist in UTC)."""
     if not YEARS[0] <= day.year <= YEARS[1]:
         raise OpsledgerError(
-            f"{option} {day.isoformat()}: out of range (years {YEARS[0]} to {YEARS[1]})"
+            f"{option} {day.isoformat()}: out of range (years {YEARS[0]}-{YEARS[1]})"
         )
 
 
@@ -186,7 +186,7 @@ def parse_period(
 
 def _build(kind: Kind, match: re.Match[str], zone: ZoneInfo) -> Period:
     if not YEARS[0] <= int(match[1][:4]) <= YEARS[1]:
-        raise ValueError(f"out of range (years {YEARS[0]} to {YEARS[1]})")
+        raise ValueError(f"out of range (years {YEARS[0]}-{YEARS[1]})")
     if kind == "week":
         try:
             day = date.fromisocalendar(int(match[1]), int(match[2]), 1)
@@ -209,5 +209,5 @@ def _build(kind: Kind, match: re.Match[str], zone: ZoneInfo) -> Period:
     if last < first:
         raise ValueError("the last day is before the first")
     if last.year > YEARS[1]:
-        raise ValueError(f"out of range (years {YEARS[0]} to {YEARS[1]})")
+        raise ValueError(f"out of range (years {YEARS[0]}-{YEARS[1]})")
     return days(first, last, zone)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 
 from opsledger.errors import ConfigError
-from opsledger.loading import Document
+from opsledger.loading import Document, LoadError, read_bytes
 from opsledger.timeutil import parse_date, parse_timestamp
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 KINDS = ("incident", "change", "pir", "runbook", "services", "policy")
 SHARED = "defs"
+SCHEMA_MAX_BYTES = 4 * 1024 * 1024
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 _DEPENDENT = re.compile(r"^'(.+)' is a dependency of '(.+)'$")
 
@@ -127,12 +129,15 @@ def _read_json(path: Path) -> Any:
 
     if path.is_symlink():
         raise ConfigError(f"{path}: schemas may not be symbolic links")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=no_duplicates)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         raise ConfigError(
             f"{path}: schema missing; restore it from 'opsledger init' or the project's schemas/"
-        ) from None
+        )
+    try:  # a FIFO or device named like a schema is refused unopened
+        text = read_bytes(path, SCHEMA_MAX_BYTES).decode("utf-8")
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except LoadError as exc:
+        raise ConfigError(f"{path}: {exc.message}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except UnicodeDecodeError:

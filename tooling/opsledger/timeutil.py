@@ -1,23 +1,80 @@
-"""Timestamps, dates and durations, parsed strictly.
+"""Timestamps, dates, durations, periods and time zones, parsed strictly in one place.
 
 Timestamps must carry an explicit offset and are converted to UTC at once, so every
 later subtraction measures real elapsed time (a daylight-saving change never distorts a
 duration). The same parsers back the schemas' ``date-time``/``date`` formats, so a value
 the schema accepts is a value the model can use.
+
+Valid ranges (documented in the README and the schemas):
+
+* timestamps, dates, ``--as-of`` and report periods lie in the years 1900 to 2999
+  (:data:`YEARS`, the range the importer already accepts); anything else is a typo, and
+  year 1 or 9999 would overflow once converted to UTC or moved by a day;
+* durations (``15m``, ``4h``, ``2d``, ``1w``) run from zero to ten years
+  (:data:`MAX_DURATION`, 3650 days). The grammar is :data:`DURATION_PATTERN`: the parser
+  matches it, and the schemas' ``duration`` pattern is the same text, so the schema and
+  the tool accept exactly the same durations.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+YEARS = (1900, 2999)
+MAX_DURATION = timedelta(days=3650)
+DURATION_UNITS = {
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+
+
+def _up_to(limit: int) -> str:
+    """Regex alternatives matching exactly the decimal numbers 0..``limit`` (ASCII digits)."""
+    digits = str(limit)
+    shorter = (
+        "[0-9]" if n == 1 else "[1-9][0-9]" + (f"{{{n - 1}}}" if n > 2 else "")
+        for n in range(1, len(digits))
+    )
+    alternatives = list(shorter)
+    for i, char in enumerate(digits):
+        low, high = (1 if i == 0 and len(digits) > 1 else 0), int(char) - 1
+        if high < low:
+            continue
+        rest = len(digits) - i - 1
+        tail = "" if rest == 0 else "[0-9]" if rest == 1 else f"[0-9]{{{rest}}}"
+        digit = str(low) if high == low else f"[{low}-{high}]"
+        alternatives.append(digits[:i] + digit + tail)
+    alternatives.append(digits)
+    return "|".join(alternatives)
+
+
+#: The one duration grammar: a count of one unit, at most :data:`MAX_DURATION` (leading
+#: zeros allowed). The schemas' ``duration`` pattern is ``^`` + this + ``(?![\s\S])``.
+DURATION_PATTERN = (
+    "0*(?:"
+    + "|".join(f"(?:{_up_to(MAX_DURATION // size)}){unit}" for unit, size in DURATION_UNITS.items())
+    + ")"
+)
+DURATION_HELP = "a duration like 15m, 4h, 2d or 1w, from 0m up to ten years (3650d, 521w)"
+_DURATION = re.compile(DURATION_PATTERN)
 
 _TIMESTAMP = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})T(?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?)"
     r"(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_DURATION = re.compile(r"(?P<n>[0-9]{1,6})(?P<unit>[mhdw])\Z")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_WEEK = re.compile(r"(?P<year>[0-9]{4})-W(?P<week>[0-9]{2})\Z")
+_MONTH = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})\Z")
+
+
+def check_year(year: int) -> None:
+    """ValueError unless ``year`` is in the supported range :data:`YEARS`."""
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ValueError(f"year {year:04d} is outside the supported range {YEARS[0]}-{YEARS[1]}")
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -38,6 +95,7 @@ def parse_timestamp(text: str) -> datetime:
         value = datetime.fromisoformat(iso)
     except ValueError as exc:
         raise ValueError(f"not a real date and time ({exc})") from None
+    check_year(value.year)
     return value.astimezone(UTC)
 
 
@@ -46,17 +104,56 @@ def parse_date(text: str) -> date:
     if not isinstance(text, str) or not _DATE.match(text):
         raise ValueError("expected a date like 2026-03-04")
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"not a real date ({exc})") from None
+    check_year(value.year)
+    return value
 
 
 def parse_duration(text: str) -> timedelta:
-    """``15m``, ``4h``, ``2d``, ``1w`` → timedelta; ValueError otherwise."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    """``15m``, ``4h``, ``2d``, ``1w`` (0 to ten years) → timedelta; ValueError otherwise."""
+    if not isinstance(text, str) or _DURATION.fullmatch(text) is None:
+        raise ValueError(f"expected {DURATION_HELP}")
+    return int(text[:-1]) * DURATION_UNITS[text[-1]]
+
+
+def parse_week(text: str) -> tuple[date, date]:
+    """An ISO week ``2026-W10`` → (its Monday, the next Monday); ValueError otherwise."""
+    match = _WEEK.match(text)
     if match is None:
-        raise ValueError("expected a duration like 15m, 4h, 2d or 1w")
-    return timedelta(**{_UNITS[match["unit"]]: int(match["n"])})
+        raise ValueError("write an ISO week like 2026-W10")
+    check_year(int(match["year"]))
+    try:
+        start = date.fromisocalendar(int(match["year"]), int(match["week"]), 1)
+    except ValueError:
+        raise ValueError("no such ISO week") from None
+    return start, start + timedelta(days=7)
+
+
+def parse_month(text: str) -> tuple[date, date]:
+    """A month ``2026-03`` → (its first day, the first day of the next month)."""
+    match = _MONTH.match(text)
+    if match is None or not 1 <= int(match["month"]) <= 12:
+        raise ValueError("write a month like 2026-03")
+    check_year(int(match["year"]))
+    start = date(int(match["year"]), int(match["month"]), 1)
+    return start, date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+
+
+def load_zone(name: object) -> ZoneInfo:
+    """An IANA time zone by name (``Europe/London``); ValueError for anything else.
+
+    A folder of the zone database (``America``), a path, an empty name or a file that is
+    not a zone are refused with the same message, never an OS error.
+    """
+    hint = "use an IANA name such as Europe/London"
+    if not isinstance(name, str) or not name or name.startswith("/") or ".." in name:
+        raise ValueError(f"unknown timezone {name!r}; {hint}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown timezone {name!r}; {hint}") from None
 
 
 def format_timestamp(value: datetime) -> str:

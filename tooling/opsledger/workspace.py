@@ -98,10 +98,17 @@ class Workspace:
 
     @cached_property
     def policy(self) -> Policy:
-        """The policy; read alone (without any record) unless the ledger is loaded."""
+        """The policy; read alone (without any record) unless the ledger is loaded. Rule
+        settings and waivers that would disable the gate are refused here (exit 2), before
+        any history is read."""
+        from opsledger.rulesettings import check_rule_settings
+
         if "ledger" in self.__dict__:
-            return self.ledger.policy
-        return load_policy(self.root, SchemaSet(self.root / "schemas"))
+            policy = self.ledger.policy
+        else:
+            policy = load_policy(self.root, SchemaSet(self.root / "schemas"))
+        check_rule_settings(policy)
+        return policy
 
     @cached_property
     def as_of(self) -> datetime:
@@ -123,6 +130,7 @@ class Workspace:
 
         Raises :class:`~opsledger.errors.HistoryUnusable` (exit 4) where history cannot
         be trusted and ``--no-history`` was not given."""
+        self.as_of  # noqa: B018 (a bad --as-of or policy is a usage error, before history)
         problem = gitio.history_problem(self.root)
         if not self.use_history:
             return HistoryUnavailable(f"{problem.reason} (--no-history)" if problem else NOT_USED)

@@ -15,6 +15,7 @@ import click
 
 from opsledger import __version__
 from opsledger.errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, OpsledgerError
+from opsledger.fsio import detach_stdout, refusal, stdout_failed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,16 +70,32 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("opsledger: interrupted", err=True)
         return 130
-    except Exception as exc:  # a bug: one line unless -v
-        if verbose:
-            traceback.print_exc()
-        click.echo(
-            f"opsledger: internal error: {type(exc).__name__}: {exc} (run with -v for details; "
-            "please report it)",
-            err=True,
-        )
-        return EXIT_BUG
+    except OSError as exc:  # the filesystem refused (disk full, no permission...)
+        message = refusal(exc)
+        if message is None:
+            return _bug(exc, verbose)
+        detach_stdout()
+        click.echo(f"opsledger: error: {message}", err=True)
+        return EXIT_USAGE
+    except Exception as exc:
+        return _bug(exc, verbose)
+    if stdout_failed():  # standard output too can be a full disk or a closed pipe
+        detach_stdout()
+        click.echo("opsledger: error: cannot write to standard output", err=True)
+        return EXIT_USAGE
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _bug(exc: BaseException, verbose: bool) -> int:
+    """A genuine bug: one line, the traceback only with -v."""
+    if verbose:
+        traceback.print_exception(exc)
+    click.echo(
+        f"opsledger: internal error: {type(exc).__name__}: {exc} (run with -v for details; "
+        "please report it)",
+        err=True,
+    )
+    return EXIT_BUG
 
 
 def main() -> None:

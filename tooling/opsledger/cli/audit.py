@@ -17,7 +17,8 @@ from opsledger.cli.common import (
 )
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK, OpsledgerError
 from opsledger.findings import Finding
-from opsledger.model.ledger import Ledger
+from opsledger.model.layout import skipped
+from opsledger.model.ledger import NOT_GOVERNED, Ledger
 from opsledger.output import Report, RuleMeta, Subject, audit_formats, summary_line
 from opsledger.timeutil import format_timestamp
 from opsledger.workspace import Workspace
@@ -163,13 +164,19 @@ def _records_at(ledger: Ledger, root: Path, paths: tuple[Path, ...]) -> set[str]
         except ValueError:
             raise OpsledgerError(f"{given}: outside the repository {root}") from None
         prefix = "" if rel == "." else rel
-        hits = {
-            r.id
-            for r in ledger.records()
-            if r.path == prefix or r.path.startswith(prefix.rstrip("/") + "/")
-        }
-        hits |= {f for f in ledger.files if f == prefix or f.startswith(prefix + "/")}
+
+        hits = {r.id for r in ledger.records() if _inside(r.path, prefix)}
+        hits |= {f for f in ledger.files if _inside(f, prefix)}
+        if rel in (".", ledger.policy.path):
+            hits.add(ledger.policy.path)  # WAIVER-EXPIRED and other findings on the policy itself
         if not hits and not target.exists():
             raise OpsledgerError(f"{given}: no such file")
+        if not hits and not skipped(rel):  # a README, a folder without records...
+            raise OpsledgerError(f"{given}: no governed record here; {NOT_GOVERNED}")
         wanted |= hits
     return wanted
+
+
+def _inside(path: str, prefix: str) -> bool:
+    """Is ``path`` the file or inside the folder ``prefix`` ("" is the repository root)?"""
+    return not prefix or path == prefix or path.startswith(prefix.rstrip("/") + "/")

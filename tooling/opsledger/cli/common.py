@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import click
 
+from opsledger.errors import OpsledgerError
+from opsledger.fsio import detach_stdout, write_text
 from opsledger.model.ledger import find_root
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,7 +75,10 @@ def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 def write_output(text: str, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        try:
+            click.echo(text, nl=False)
+        except OSError as exc:
+            detach_stdout()
+            raise OpsledgerError(f"cannot write to standard output: {exc.strerror}") from None
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    write_text(output, text)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import click
 
 from opsledger.cli.common import progress, repo_option, repo_root
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK, OpsledgerError
+from opsledger.fsio import write_text
 from opsledger.importers import (
     SHAPES,
     ImportOptions,
@@ -20,7 +22,7 @@ from opsledger.importers import (
 )
 from opsledger.importers.dates import SHOWN, parse_format
 from opsledger.importers.mapping import CHANGE_FIELDS, SERVICE_FIELDS
-from opsledger.timeutil import parse_date
+from opsledger.timeutil import load_zone, parse_date
 
 SHOW_PROBLEMS = 100
 
@@ -38,11 +40,9 @@ def _zone(name: str | None) -> ZoneInfo | None:
     if name is None:
         return None
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise OpsledgerError(
-            f"--timezone {name!r}: unknown timezone; use an IANA name such as Europe/London"
-        ) from None
+        return load_zone(name)
+    except ValueError as exc:
+        raise OpsledgerError(f"--timezone {name!r}: {exc}") from None
 
 
 def _encoding(name: str) -> str:
@@ -268,9 +268,9 @@ def _clip(text: str, limit: int = 300) -> str:
 
 
 def _write_problems(result: ImportResult, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", "number", "problem"])
-        for problem in result.problems:
-            writer.writerow([problem.line, problem.number, problem.message])
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow(["line", "number", "problem"])
+    for problem in result.problems:
+        writer.writerow([problem.line, problem.number, problem.message])
+    write_text(target, handle.getvalue(), option="--problems")

@@ -48,7 +48,8 @@ def incident_bends(
         return f"acknowledged {int((i.ack - i.detected).total_seconds() // 60)} min after detection"
 
     def bridge(i: Incident, r: random.Random) -> str:
-        limit = prio[i.priority].bridge or timedelta(minutes=30)
+        limit = prio[i.priority].bridge
+        limit = timedelta(minutes=30) if limit is None else limit  # 0m stays 0m
         i.bridge = i.detected + limit + minutes(r.randint(10, 40))
         late = int((i.bridge - i.detected).total_seconds() // 60)
         return f"bridge opened {late} min after detection"

@@ -180,7 +180,8 @@ def new_incident(
     ack = detected + minutes(max(1, skewed(rng, 0.1, 0.75) * ack_limit))
     bridge = None
     if priority in MAJOR:
-        limit = (policy.bridge or timedelta(minutes=30)).total_seconds() / 60
+        bridge_within = timedelta(minutes=30) if policy.bridge is None else policy.bridge
+        limit = bridge_within.total_seconds() / 60
         bridge = max(ack + MINUTE, detected + minutes(rng.uniform(0.3, 0.8) * limit))
     low, high = _RESTORE[priority]
     mitigated = detected + minutes(skewed(rng, low, high))

@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 
 from opsledger.errors import OpsledgerError
+from opsledger.timeutil import YEARS  # the tool's one range (1900-2999): beyond it, a typo
 
 ORDERS = ("dmy", "mdy", "ymd")
-YEARS = (1900, 2999)  # anything else is a typo (and year 1 or 9999 overflow in UTC)
 CACHE = 4096  # the same values repeat within an incident's rows; memory stays flat
 SHOWN = {"dmy": "d/m/yyyy", "mdy": "m/d/yyyy", "ymd": "yyyy-mm-dd"}
 _BIT = {order: 1 << i for i, order in enumerate(ORDERS)}

@@ -38,7 +38,7 @@ from opsledger.importers.policyedit import with_since
 from opsledger.importers.render import render
 from opsledger.importers.scan import Problem, Scan, scan
 from opsledger.importers.store import INCIDENTS, Existing, index_existing, merge
-from opsledger.loading import LoadError, load_document, load_text
+from opsledger.loading import LoadError, load_document, load_text, read_bytes
 from opsledger.model.layout import SERVICES_FILE
 from opsledger.model.policy import POLICY_FILE, load_policy
 from opsledger.schemas import SchemaSet
@@ -119,7 +119,10 @@ def import_servicenow(
     result.problems = list(scanned.problems)
     if options.adopt and policy.history_since is None:
         day = options.adopted_on or datetime.now(UTC).date() + timedelta(days=1)
-        raw = (root / POLICY_FILE).read_bytes().decode("utf-8")
+        try:
+            raw = read_bytes(root / POLICY_FILE).decode("utf-8")
+        except (LoadError, UnicodeDecodeError) as exc:
+            raise OpsledgerError(f"{POLICY_FILE}: {exc}") from None
         policy_text = with_since(raw, day, schemas)
         result.since_set = day
     ctx = Context(scanned.columns, scanned.order, options.timezone, options.mapping, scanned.events)
@@ -260,9 +263,7 @@ class _Writer:
     def _update(self, rel: str, built: Built) -> tuple[Outcome, dict[str, Any]] | None:
         path = self.root / rel
         try:
-            if path.is_symlink():
-                raise OSError("it is a symbolic link")
-            old_text = path.read_bytes().decode("utf-8")
+            old_text = read_bytes(path).decode("utf-8")  # refuses links, FIFOs, devices
             old = load_text(old_text).data
         except (OSError, UnicodeDecodeError, LoadError) as exc:
             self._skip(built, f"{rel} holds {built.number} but cannot be read ({exc}); not updated")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from opsledger.importers.render import ordered
+from opsledger.loading import LoadError, read_bytes
 from opsledger.model.layout import KIND_BY_NAME, walk
 from opsledger.timeutil import parse_timestamp
 
@@ -74,9 +75,9 @@ def index_existing(root: Path) -> Existing:
             continue
         stem = entry.path.rsplit("/", 1)[-1].removesuffix(INCIDENTS.suffix)
         found.by_id.setdefault(stem.casefold(), entry.path)
-        try:
-            text = (root / entry.path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        try:  # never opens a FIFO, device or link named like a record
+            text = read_bytes(root / entry.path).decode("utf-8", errors="replace")
+        except LoadError:
             continue
         match = _EXTERNAL.search(text)
         if match:

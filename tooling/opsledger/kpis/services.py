@@ -52,7 +52,9 @@ def mtbf(ctx: KpiContext) -> Sample:
 def major_priorities(ctx: KpiContext) -> frozenset[str]:
     """Priorities that run the major-incident process (a bridge): P1 and P2 by default."""
     return frozenset(
-        name for name, clock in ctx.ledger.policy.priorities.items() if clock.bridge_within
+        name  # bridge_within: 0m is a (very strict) bridge clock, not "no bridge"
+        for name, clock in ctx.ledger.policy.priorities.items()
+        if clock.bridge_within is not None
     )
 
 

@@ -110,9 +110,10 @@ def walk(root: Path) -> Iterator[Entry]:
 
 
 def classify(root: Path, path: Path) -> Entry | None:
-    """The entry for one file given on the command line, or None if it is no record."""
+    """The entry for one file given on the command line, or None if it is no record
+    (the catalog, or a file that :func:`walk` skips too, such as a folder's README.md)."""
     rel = _rel(root, path)
-    if rel == SERVICES_FILE:
+    if rel == SERVICES_FILE or skipped(rel):
         return None
     for kind in KINDS:
         if rel.startswith(kind.folder + "/"):
@@ -124,6 +125,23 @@ def classify(root: Path, path: Path) -> Entry | None:
                 )
             return Entry(rel, kind)
     return None
+
+
+def skipped(rel: str) -> bool:
+    """A file inside a record folder that is not a record by design (README.md, .gitkeep,
+    dot files): never read, never reported."""
+    name = rel.rsplit("/", 1)[-1]
+    inside = any(rel.startswith(kind.folder + "/") for kind in KINDS)
+    return inside and (name.startswith(".") or name in IGNORED_NAMES)
+
+
+def governed(rel: str) -> bool:
+    """Is the repository path ``rel`` one opsledger governs (a record folder or file, the
+    catalog, ``policy.yaml``)? Anything else given to ``validate`` or ``audit`` is refused
+    rather than silently passing as "0 errors"."""
+    if rel in (SERVICES_FILE, "policy.yaml"):
+        return True
+    return any(rel == kind.folder or rel.startswith(kind.folder + "/") for kind in KINDS)
 
 
 def _rel(root: Path, path: Path) -> str:

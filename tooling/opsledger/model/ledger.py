@@ -21,6 +21,7 @@ from opsledger.model.layout import (
     SERVICES_FILE,
     Entry,
     classify,
+    governed,
     kind_of_id,
     stem_matches,
     walk,
@@ -133,14 +134,32 @@ def _selected(root: Path, paths: Iterable[Path], everything: list[Entry]) -> Ite
             raise ConfigError(f"{given}: outside the repository {root}") from None
         if path.is_dir() and not path.is_symlink():
             prefix = "" if rel == "." else rel + "/"
-            chosen.update((e.path, e) for e in everything if e.path.startswith(prefix))
+            found = {e.path: e for e in everything if e.path.startswith(prefix)}
+            if not found and not holds_governed(rel):
+                raise ConfigError(f"{given}: no record files in this folder; {NOT_GOVERNED}")
+            chosen.update(found)
         elif not os.path.lexists(path):
             raise ConfigError(f"{given}: no such file")
         else:
             entry = classify(root, path)
             if entry is not None:
                 chosen[entry.path] = entry
+            elif not governed(rel):
+                raise ConfigError(f"{given}: not a governed record file; {NOT_GOVERNED}")
     yield from (chosen[key] for key in sorted(chosen))
+
+
+NOT_GOVERNED = (
+    "records live in records/incidents/, records/changes/, records/pirs/ and runbooks/; "
+    "nothing was checked"
+)
+
+
+def holds_governed(rel: str) -> bool:
+    """Does the folder ``rel`` contain the catalog or the policy (the repository root,
+    ``records/``)? Such a folder is governed even with no record in it."""
+    prefix = "" if rel == "." else rel + "/"
+    return any(f.startswith(prefix) for f in (SERVICES_FILE, POLICY_FILE))
 
 
 def _problem(

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from opsledger.errors import ConfigError
 from opsledger.loading import Document, Limits, LoadError, load_document
 from opsledger.model import fields as f
+from opsledger.model.policyread import PolicyReader, check_honourable, freeze_span
 from opsledger.schemas import SchemaSet
-from opsledger.timeutil import parse_date
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 POLICY_FILE = "policy.yaml"
@@ -116,12 +116,6 @@ def _target(d: Mapping[str, Any]) -> Target:
     )
 
 
-def _required_duration(d: Mapping[str, Any], key: str) -> timedelta:
-    value = f.duration(d, key)
-    assert value is not None, key  # guaranteed by the policy schema
-    return value
-
-
 def load_policy(root: Path, schemas: SchemaSet) -> Policy:
     """Load, validate and type ``policy.yaml``; raise :class:`ConfigError` on any problem."""
     path = root / POLICY_FILE
@@ -134,15 +128,21 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"{POLICY_FILE}:{first.line}:{first.column}: {first.message}{more}")
+    read = PolicyReader(doc, POLICY_FILE)
+    policy = _build(doc, read)
+    check_honourable(policy, read)
+    return policy
+
+
+def _build(doc: Document, read: PolicyReader) -> Policy:
+    """The typed policy; every duration, date and timestamp is read strictly (``0m`` is
+    zero; a value the tool cannot parse is a ConfigError at its line, never a default)."""
     d: Mapping[str, Any] = doc.data
-    try:
-        zone = ZoneInfo(d["timezone"])
-    except (ZoneInfoNotFoundError, ValueError):
-        line, column = doc.position(("timezone",))
-        raise ConfigError(
-            f"{POLICY_FILE}:{line}:{column}: unknown timezone {d['timezone']!r}; "
-            "use an IANA name such as Europe/London"
-        ) from None
+    zone = read.zone(("timezone",))
+
+    def need(priority: str, key: str) -> timedelta:
+        return read.required_duration(("priorities", priority, key))
+
     history = f.mapping(d, "history")
     changes = f.mapping(d, "changes")
     limits = f.mapping(d, "limits")
@@ -152,20 +152,24 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
         doc=doc,
         timezone=zone,
         business_days=frozenset(WEEKDAYS.index(day) for day in f.strings(d, "business_days")),
-        holidays=frozenset(parse_date(h) for h in f.strings(d, "holidays")),
-        history_since=f.day(history, "since"),
+        holidays=frozenset(
+            read.required_day(("holidays", i)) for i, _ in enumerate(d.get("holidays") or ())
+        ),
+        history_since=read.day(("history", "since")),
         late_record_business_days=int(history.get("late_record_business_days", 2)),
-        backdate_tolerance=f.duration(history, "backdate_tolerance") or timedelta(hours=1),
+        backdate_tolerance=_default(
+            read.duration(("history", "backdate_tolerance")), timedelta(hours=1)
+        ),
         rubber_stamp_repeats=int(history.get("rubber_stamp_repeats", 2)),
         priorities={
             name: PriorityPolicy(
-                acknowledge_within=_required_duration(p, "acknowledge_within"),
-                initial_notification_within=_required_duration(p, "initial_notification_within"),
-                update_every=_required_duration(p, "update_every"),
-                restore_within=_required_duration(p, "restore_within"),
-                resolve_within=_required_duration(p, "resolve_within"),
+                acknowledge_within=need(name, "acknowledge_within"),
+                initial_notification_within=need(name, "initial_notification_within"),
+                update_every=need(name, "update_every"),
+                restore_within=need(name, "restore_within"),
+                resolve_within=need(name, "resolve_within"),
                 pir_required=bool(p["pir_required"]),
-                bridge_within=f.duration(p, "bridge_within"),
+                bridge_within=read.duration(("priorities", name, "bridge_within")),
                 pir_due_business_days=p.get("pir_due_business_days"),
                 notification_required=p.get("notification_required", True),
             )
@@ -175,7 +179,7 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
             name: ChangeTypePolicy(
                 approvals_required=int(c["approvals_required"]),
                 approver_roles=f.strings(c, "approver_roles"),
-                notify_before=_required_duration(c, "notify_before"),
+                notify_before=read.required_duration(("changes", name, "notify_before")),
                 approved_before_window=bool(c.get("approved_before_window", False)),
                 retrospective_approval_within_business_days=c.get(
                     "retrospective_approval_within_business_days"
@@ -190,17 +194,12 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
             for role, people in f.mapping(d, "approvers").items()
         },
         freeze_windows=tuple(
-            FreezeWindow(
-                w["name"],
-                f.timestamp(w, "start"),  # type: ignore[arg-type]
-                f.timestamp(w, "end"),  # type: ignore[arg-type]
-                f.strings(w, "services"),
-            )
-            for _, w in f.mappings(d, "freeze_windows")
+            FreezeWindow(w["name"], *freeze_span(read, i), f.strings(w, "services"))
+            for i, w in f.mappings(d, "freeze_windows")
         ),
         vague_phrases=f.strings(f.mapping(d, "actions"), "vague_phrases"),
-        action_max_due=_required_duration(f.mapping(d, "actions"), "max_due"),
-        runbook_review_every=_required_duration(f.mapping(d, "runbooks"), "review_every"),
+        action_max_due=read.required_duration(("actions", "max_due")),
+        runbook_review_every=read.required_duration(("runbooks", "review_every")),
         runbook_sections=f.strings(f.mapping(d, "runbooks"), "required_sections"),
         pir_sections=f.strings(f.mapping(d, "pir"), "required_sections"),
         placeholders=f.strings(f.mapping(d, "statements"), "placeholders"),
@@ -209,7 +208,7 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
         backlog={
             k: v
             for k in ("incident", "change", "action")
-            if (v := f.duration(f.mapping(d, "backlog"), k)) is not None
+            if (v := read.duration(("backlog", k))) is not None
         },
         kpi_targets={k: _target(v) for k, v in f.mapping(d, "kpi_targets").items()},
         limits=Limits(
@@ -226,8 +225,13 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
                 w["record"],
                 w["reason"],
                 w["approved_by"],
-                f.day(w, "expires"),  # type: ignore[arg-type]
+                read.required_day(("waivers", i, "expires")),
             )
             for i, w in f.mappings(d, "waivers")
         ),
     )
+
+
+def _default(value: timedelta | None, default: timedelta) -> timedelta:
+    """``value`` unless it is absent: a zero duration stays zero."""
+    return default if value is None else value

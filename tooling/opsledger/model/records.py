@@ -372,6 +372,10 @@ class Runbook(Record):
             sections=markdown_sections(doc.body or "", doc.body_line),
         )
 
+    def review_period(self, default: timedelta) -> timedelta:
+        """Its own ``review_every`` when set (``0d`` included: zero is zero), else ``default``."""
+        return default if self.review_every is None else self.review_every
+
 
 @dataclass(frozen=True)
 class Service:

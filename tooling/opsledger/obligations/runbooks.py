@@ -19,7 +19,7 @@ def review_interval(rb: Runbook, policy: Policy) -> timedelta | None:
     (SCHEMA reports that)."""
     if rb.review_every is None and rb.data.get("review_every") is not None:
         return None
-    return rb.review_every or policy.runbook_review_every
+    return rb.review_period(policy.runbook_review_every)  # its own 0d is zero
 
 
 def runbook_review(

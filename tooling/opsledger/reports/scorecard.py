@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from opsledger.findings import Finding
@@ -24,6 +24,7 @@ from opsledger.kpis.display import NO_VALUE, Line, group_line, lines, value_text
 from opsledger.period import Kind, Period
 from opsledger.period import parse_period as parse_any_period
 from opsledger.text.escape import md as escape
+from opsledger.timeutil import YEARS
 
 if TYPE_CHECKING:
     from opsledger.workspace import Workspace
@@ -187,10 +188,13 @@ def monthly(ws: Workspace, period: Period) -> str:
         as_of=as_of, since=period.since, until=period.until, by=("service",), findings=findings
     )
     report = ws.kpis(options)
+    # three months back, but never before the first supported year
+    early = (period.since.year, period.since.month) <= (YEARS[0], 2)
+    trend_since = date(YEARS[0], 1, 1) if early else period.shift(-2).since
     trend = ws.kpis(
         KpiOptions(
             as_of=as_of,
-            since=period.shift(-2).since,
+            since=trend_since,
             until=period.until,
             by=("month",),
             only=("incident_volume", "mttr_restore", "sla_compliance"),

@@ -38,7 +38,9 @@ class Schema(Rule):
       detected_at: 2026-03-04T09:12:00Z
 
     Policy settings:
-      limits.max_file_bytes, limits.max_depth; the schemas themselves.
+      limits.max_file_bytes, limits.max_depth; the schemas themselves. An integrity rule:
+      policy.yaml cannot waive, ignore or downgrade it (a configuration error). Timestamps
+      and dates lie in the years 1900 to 2999.
     """
 
     id = "SCHEMA"
@@ -69,7 +71,8 @@ class RefId(Rule):
       records/incidents/INC-2026-0001.yaml containing  id: INC-2026-0001
 
     Policy settings:
-      none.
+      none. An integrity rule: policy.yaml cannot waive, ignore or downgrade it (a
+      duplicate is not loaded at all, so waiving it would hide a record).
     """
 
     id = "REF-ID"

@@ -27,7 +27,10 @@ class WaiverExpired(Rule):
       expires: "2026-06-30"
 
     Policy settings:
-      waivers.
+      waivers. An integrity rule: it cannot itself be waived, ignored or downgraded. A
+      waiver names one rule ID (never SCHEMA, REF-ID or WAIVER-EXPIRED) and one record, or
+      a glob no wider than a kind and year (``INC-2026-*``) or a subfolder; ``*``, ``?*``
+      and ``INC-*`` are configuration errors.
     """
 
     id = "WAIVER-EXPIRED"

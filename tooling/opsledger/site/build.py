@@ -56,6 +56,8 @@ def config_file(root: Path, config: Path | None) -> Iterator[tuple[Path, bool]]:
     if os.path.lexists(own):
         if own.is_symlink():
             raise ConfigError(f"{own} is a symbolic link; the site build refuses links")
+        if not own.is_file():  # a FIFO or device would hang or feed the build
+            raise ConfigError(f"{own} is not a regular file; the site build refuses it")
         yield own, False
         return
     with tempfile.TemporaryDirectory(prefix="opsledger-site-") as tmp:

@@ -51,7 +51,8 @@ class OpsledgerConfig(Config):  # type: ignore[no-untyped-call]
 
 
 def refuse_symlinks(folder: Path, label: str) -> None:
-    """Raise when ``folder`` is, or contains, a symbolic link (MkDocs would follow it)."""
+    """Raise when ``folder`` is, or contains, a symbolic link (MkDocs would follow it) or
+    a FIFO, socket or device (MkDocs would block reading it)."""
     if folder.is_symlink():
         raise PluginError(f"{label} {folder} is a symbolic link; the site build refuses links")
     for here, dirs, files in os.walk(folder, followlinks=False):
@@ -62,6 +63,8 @@ def refuse_symlinks(folder: Path, label: str) -> None:
                     f"{path} is a symbolic link; the site build refuses links (MkDocs would "
                     "publish whatever it points at)"
                 )
+            if name in files and not path.is_file():  # a FIFO would hang MkDocs' copy
+                raise PluginError(f"{path} is not a regular file; the site build refuses it")
 
 
 class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-call]

@@ -1,0 +1,335 @@
+"""No input crashes a command: times outside the supported years (1900-2999), periods,
+--as-of, full disks and unusable output paths, FIFOs named like records or schemas, and
+paths that are not governed records given to validate or audit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ACKED, INCIDENT, RUNBOOK, InvokeCli, Repo, Result, git, git_init
+
+INC = "records/incidents/INC-2026-0001.yaml"
+RESOLVED = ACKED.replace("status: open", "status: resolved") + (
+    "mitigated_at: 2026-03-04T09:50:00Z\nresolved_at: 2026-03-04T10:30:00Z\n"
+    "resolution: Restored the pool size and added an alert on saturation.\n"
+)
+EXE = Path(sys.executable).parent / "opsledger"
+HAS_DEV_FULL = os.path.exists("/dev/full")
+
+
+@pytest.fixture
+def cli(cli: InvokeCli) -> InvokeCli:
+    """These repositories are not in git: the commands that read history run with
+    --no-history (without it they stop with exit 4, tested in test_history_decision)."""
+
+    def invoke(*args: str | Path) -> Result:
+        words = [str(a) for a in args[:2]]
+        if words[:1] in (["audit"], ["kpi"], ["report"], ["brief"]) or words == ["site", "build"]:
+            args = (*args, "--no-history")
+        return cli(*args)
+
+    return invoke  # type: ignore[return-value]
+
+
+def run_exe(
+    repo: Repo, *args: str, stdout: object = subprocess.PIPE, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """The installed console script, in its own process (a hang becomes a failure); the
+    commands that read history run with --no-history (these repositories are not in git)."""
+    if args[:1] in (("audit",), ("kpi",)) or args[:2] == ("site", "build"):
+        args = (*args, "--no-history")
+    return subprocess.run(
+        [str(EXE), *args],
+        cwd=repo.root,
+        stdout=stdout,  # type: ignore[arg-type]
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "CI": "true"},
+        check=False,
+    )
+
+
+def commit_all(repo: Repo) -> None:
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "records")
+
+
+def commands(incident: str = "INC-2026-0001") -> list[list[str]]:
+    as_of = ["--as-of", "2026-03-31T12:00:00Z"]
+    return [
+        ["validate"],
+        ["audit", *as_of],
+        ["kpi", "--format", "json", *as_of],
+        ["brief", incident],
+        ["report", "weekly", "--period", "2026-W10", *as_of],
+        ["report", "monthly", "--period", "2026-03", *as_of],
+        ["history", incident],
+    ]
+
+
+# ------------------------------------------------------------------ record times out of range
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:00-01:00",
+        "9999-12-31T23:59:59Z",
+        "1899-12-31T23:59:59Z",
+        "3000-01-01T00:00:00Z",
+    ],
+)
+def test_record_timestamps_outside_the_supported_years(
+    repo: Repo, cli: InvokeCli, value: str
+) -> None:
+    repo.write(INC, RESOLVED.replace("detected_at: 2026-03-04T09:12:00Z", f"detected_at: {value}"))
+    commit_all(repo)
+    for command in commands():
+        result = cli(*command, "--repo", repo.root)
+        assert result.status in (0, 1), (command, result.err)
+    result = cli("validate", "--repo", repo.root)
+    assert result.status == 1
+    assert f"{INC}:9:14: error SCHEMA " in result.out
+    assert "outside the supported range 1900-2999" in result.out
+
+
+def test_timestamps_at_the_edges_of_the_range_are_accepted(repo: Repo, cli: InvokeCli) -> None:
+    text = INCIDENT.replace("2026-03-04T09:12:00Z", "1900-01-01T00:00:00+14:00")
+    repo.write(INC, text)
+    repo.write(
+        "records/incidents/INC-2999-0001.yaml",
+        INCIDENT.replace("INC-2026-0001", "INC-2999-0001").replace(
+            "2026-03-04T09:12:00Z", "2999-12-31T23:59:59-12:00"
+        ),
+    )
+    assert cli("validate", "--repo", repo.root).status == 0
+    commit_all(repo)
+    for command in commands():
+        assert cli(*command, "--repo", repo.root).status in (0, 1), command
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1899-12-31", "3000-01-01"])
+def test_record_dates_outside_the_supported_years(repo: Repo, cli: InvokeCli, value: str) -> None:
+    repo.write("runbooks/RB-0003-orders-db-pool.md", RUNBOOK.replace("2026-03-01", value))
+    repo.write(INC, RESOLVED)
+    commit_all(repo)
+    for command in commands():
+        assert cli(*command, "--repo", repo.root).status in (0, 1), command
+    result = cli("validate", "--repo", repo.root)
+    assert "runbooks/RB-0003-orders-db-pool.md:6:16: error SCHEMA" in result.out
+
+
+# ------------------------------------------------------------------ --as-of and --period
+
+
+@pytest.mark.parametrize(
+    "as_of", ["9999-12-31", "0001-01-01", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00"]
+)
+def test_as_of_outside_the_supported_years_is_a_usage_error(
+    repo: Repo, cli: InvokeCli, as_of: str
+) -> None:
+    repo.write(INC, RESOLVED)
+    for command in (
+        ["audit"],
+        ["kpi"],
+        ["report", "weekly", "--period", "2026-W10"],
+        ["new", "incident", "--title", "Edge of time"],
+    ):
+        result = cli(*command, "--as-of", as_of, "--repo", repo.root)
+        assert result.status == 2, (command, result.err)
+        assert "--as-of" in result.err and "1900-2999" in result.err
+
+
+@pytest.mark.parametrize(
+    ("kind", "period"),
+    [
+        ("weekly", "9999-W52"),
+        ("weekly", "0000-W01"),
+        ("weekly", "3000-W01"),
+        ("monthly", "0000-01"),
+        ("monthly", "9999-12"),
+        ("monthly", "1899-12"),
+    ],
+)
+def test_report_periods_outside_the_supported_years(
+    repo: Repo, cli: InvokeCli, kind: str, period: str
+) -> None:
+    result = cli("report", kind, "--period", period, "--repo", repo.root)
+    assert result.status == 2, result.err
+    assert f"--period {period!r}" in result.err and "1900-2999" in result.err
+
+
+@pytest.mark.parametrize("option", ["--since", "--until"])
+def test_kpi_period_bounds_outside_the_supported_years(
+    repo: Repo, cli: InvokeCli, option: str
+) -> None:
+    result = cli("kpi", option, "9999-12-31", "--repo", repo.root)
+    assert result.status == 2 and "1900-2999" in result.err
+
+
+def test_report_periods_inside_the_range_still_work(repo: Repo, cli: InvokeCli) -> None:
+    assert cli("report", "weekly", "--period", "2999-W52", "--repo", repo.root).status == 0
+    assert cli("report", "monthly", "--period", "1900-01", "--repo", repo.root).status == 0
+
+
+# ------------------------------------------------------------------ the filesystem refuses
+
+OUTPUT_COMMANDS = [
+    ["validate"],
+    ["audit", "--as-of", "2026-03-31T12:00:00Z"],
+    ["kpi", "--format", "json", "--as-of", "2026-03-31T12:00:00Z"],
+    ["brief", "INC-2026-0001"],
+    ["report", "weekly", "--period", "2026-W10"],
+]
+
+
+@pytest.mark.skipif(not HAS_DEV_FULL, reason="needs /dev/full")
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS, ids=lambda c: c[0])
+def test_output_to_a_full_disk_is_one_line(repo: Repo, cli: InvokeCli, command: list[str]) -> None:
+    repo.write(INC, RESOLVED.replace("impact: ", "impact: TBD ") + "bogus: 1\n")
+    result = cli(*command, "--output", "/dev/full", "--repo", repo.root)
+    assert result.status == 2, result.err
+    assert result.err.endswith("--output /dev/full: cannot write: No space left on device\n")
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS, ids=lambda c: c[0])
+def test_output_paths_the_filesystem_refuses(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, command: list[str]
+) -> None:
+    repo.write(INC, RESOLVED)
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x", encoding="utf-8")
+    for target, reason in (
+        (a_file / "out.json", "cannot write: "),  # a file where a folder should be
+        (tmp_path / ("x" * 300), "cannot write: File name too long"),  # ENAMETOOLONG
+        (tmp_path / "dir" / ("x" * 300) / "out", "cannot write: File name too long"),
+    ):
+        result = cli(*command, "--output", target, "--repo", repo.root)
+        assert result.status == 2, (target, result.err)
+        (error,) = [line for line in result.err.splitlines() if "error" in line]
+        assert error.startswith(f"opsledger: error: --output {target}: {reason}")
+    result = cli(*command, "--output", tmp_path, "--repo", repo.root)  # a folder: usage error
+    assert result.status == 2 and "is a directory" in result.err
+
+
+@pytest.mark.skipif(not HAS_DEV_FULL, reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "command", [["validate"], ["audit"], ["rules"], ["kpi", "--format", "csv"]], ids=str
+)
+def test_standard_output_on_a_full_disk_is_one_line(repo: Repo, command: list[str]) -> None:
+    repo.write(INC, RESOLVED.replace("impact: ", "impact: TBD ") + "bogus: 1\n")
+    with open("/dev/full", "w") as full:
+        proc = run_exe(repo, *command, stdout=full)
+    assert proc.returncode == 2, proc.stderr
+    (error,) = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert error.startswith("opsledger: error: ") and "No space left on device" in error
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def test_import_problems_file_on_a_full_disk(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "number,state,priority,opened_at,short_description\nnot-a-number,New,1 - Critical,"
+        "2026-03-04 09:12:00,x\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "plain.txt"
+    target.write_text("x", encoding="utf-8")
+    result = cli(
+        "import", "servicenow", export, "--timezone", "UTC", "--dry-run",
+        "--problems", target / "problems.csv", "--repo", repo.root,
+    )  # fmt: skip
+    assert result.status == 2, result.err
+    assert f"--problems {target / 'problems.csv'}: cannot write: " in result.err
+
+
+# ------------------------------------------------------------------ FIFOs are never opened
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_named_like_a_record_is_refused_unopened(repo: Repo, tmp_path: Path) -> None:
+    repo.write(INC, RESOLVED)
+    os.mkfifo(repo.root / "records/incidents/INC-2026-0002.yaml")
+    (repo.root / "records/incidents/2026").mkdir()
+    os.mkfifo(repo.root / "records/incidents/2026/INC-2026-0045.yaml")  # where import writes
+    for command in (["validate"], ["audit"], ["kpi"]):
+        proc = run_exe(repo, *command)
+        assert proc.returncode == 1 or command[0] == "kpi", (command, proc.stderr)
+        if command[0] != "kpi":
+            assert "INC-2026-0002.yaml:1:1: error SCHEMA is not a regular file" in proc.stdout
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "number,state,priority,opened_at,short_description\n"
+        "INC0000045,New,3 - Moderate,2026-03-04 09:12:00,Orders slow\n",
+        encoding="utf-8",
+    )
+    proc = run_exe(repo, "import", "servicenow", str(export), "--timezone", "UTC")
+    assert proc.returncode != 3 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_named_like_a_schema_is_a_config_error(repo: Repo) -> None:
+    (repo.root / "schemas/defs.schema.json").unlink()
+    os.mkfifo(repo.root / "schemas/defs.schema.json")
+    proc = run_exe(repo, "validate")
+    assert proc.returncode == 2, proc.stderr
+    assert "defs.schema.json: is not a regular file" in proc.stderr
+
+
+# ------------------------------------------------------------------ validate / audit: not records
+
+
+@pytest.mark.parametrize("command", ["validate", "audit"])
+@pytest.mark.parametrize(
+    "path", ["README.md", "site/index.md", "records/changes", "site", "tooling/x.py"]
+)
+def test_a_path_without_governed_records_is_refused(
+    repo: Repo, cli: InvokeCli, command: str, path: str
+) -> None:
+    repo.write("README.md", "# Governance\n")
+    repo.write("site/index.md", "# Home\n")
+    repo.write("tooling/x.py", "print('x')\n")
+    repo.write(INC, RESOLVED)
+    result = cli(command, "--repo", repo.root, repo.root / path)
+    assert result.status == 2, result.out
+    assert path in result.err and "nothing was checked" in result.err
+    assert "files checked" not in result.err
+
+
+@pytest.mark.parametrize("command", ["validate", "audit"])
+def test_governed_paths_are_still_checked(repo: Repo, cli: InvokeCli, command: str) -> None:
+    repo.write(INC, RESOLVED)
+    repo.write("records/incidents/README.md", "# What goes here\n")
+    for path in (INC, "records", "records/incidents", ".", "policy.yaml", "records/services.yaml"):
+        result = (
+            cli(command, "--repo", repo.root, "--as-of", "2026-03-31T12:00:00Z", repo.root / path)
+            if command == "audit"
+            else cli(command, "--repo", repo.root, repo.root / path)
+        )
+        assert result.status in (0, 1), (path, result.err)
+    # a folder README is skipped by design (pre-commit passes it), never an error
+    readme = cli(command, "--repo", repo.root, repo.root / "records/incidents/README.md")
+    assert readme.status == 0, readme.err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("where", ["mkdocs.yml", "site/notes.md"])
+def test_a_fifo_in_the_site_sources_is_refused(cli: InvokeCli, tmp_path: Path, where: str) -> None:
+    root = tmp_path / "fresh"
+    assert cli("init", root).status == 0
+    fresh = Repo(root)
+    if where == "mkdocs.yml":
+        (root / where).unlink()
+    os.mkfifo(root / where)
+    proc = run_exe(fresh, "site", "build", "--output", str(tmp_path / "out"), timeout=90)
+    assert proc.returncode == 2, proc.stderr
+    assert "is not a regular file" in proc.stderr and "Traceback" not in proc.stderr
