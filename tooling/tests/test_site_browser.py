@@ -144,7 +144,8 @@ def corpus_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / folder).mkdir(parents=True)
     write_corpus(Repo(root))
     out = root.parent / "public"
-    build_site(root, output=out, as_of=parse_timestamp("2026-03-31T12:00:00Z"))
+    # the corpus is not in git: built with --no-history (its pages then say so)
+    build_site(root, output=out, as_of=parse_timestamp("2026-03-31T12:00:00Z"), use_history=False)
     return out
 
 
