@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from opsledger.model.ledger import find_root
+from opsledger.outputs import check_output_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,5 +65,6 @@ def write_output(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
+    check_output_file(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")

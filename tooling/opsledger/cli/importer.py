@@ -20,6 +20,7 @@ from opsledger.importers import (
 )
 from opsledger.importers.dates import SHOWN, parse_format
 from opsledger.importers.mapping import CHANGE_FIELDS, SERVICE_FIELDS
+from opsledger.outputs import check_output_file
 from opsledger.timeutil import parse_date
 
 SHOW_PROBLEMS = 100
@@ -177,6 +178,8 @@ def servicenow(
     same records. Sets history.since in policy.yaml when it is unset.
     """
     root = repo_root(repo)
+    if problems_file is not None:
+        check_output_file(problems_file, root=root, label="--problems")
     try:
         adopted = parse_date(adopted_on) if adopted_on is not None else None
     except ValueError as exc:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from opsledger.errors import ConfigError, OpsledgerError
+from opsledger.outputs import check_site_folder
 from opsledger.site.data import Progress
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not our output
@@ -90,6 +91,8 @@ def build_site(
 
     from opsledger.site.plugin import OpsledgerPlugin
 
+    if output is not None:
+        check_site_folder(output, root=root)
     with config_file(root, config) as (path, default):
         overrides: dict[str, Any] = {}
         if output is not None:
