@@ -76,6 +76,15 @@ def state_dir(root: Path) -> Path:
     return folder
 
 
+def other_state_dirs(root: Path) -> list[Path]:
+    """State folders used before this one (``.opsledger-state/`` when the repository has
+    since become a git repository), where a killed command may have left work."""
+    fallback = root / FALLBACK_STATE
+    if state_dir(root) == fallback or fallback.is_symlink() or not fallback.is_dir():
+        return []
+    return [fallback]
+
+
 # --- the lock ---------------------------------------------------------------------------
 
 
@@ -121,12 +130,12 @@ def locked(
     try:
         lock.acquire(timeout=wait, blocking=wait > 0)
     except Timeout:
-        waited = f" after waiting {wait:g} s" if wait > 0 else ""
-        busy = "another import is running" if name == "import" else "another opsledger command"
-        raise OpsledgerError(
-            f"{busy} in {root}{_holder(owner)} holds its {name} lock{waited}; wait for it to "
-            "finish and run this again"
-        ) from None
+        if name == "import":
+            busy = f"another import is running in {root}{_holder(owner)}"
+        else:
+            busy = f"another opsledger command is changing files in {root}{_holder(owner)}"
+        waited = f"; gave up after {wait:g} s (OPSLEDGER_LOCK_WAIT)" if wait > 0 else ""
+        raise OpsledgerError(f"{busy}{waited}; run this again once it has finished") from None
     except OSError as exc:
         raise OpsledgerError(f"cannot lock {folder / name}.lock: {exc}") from None
     try:

@@ -176,7 +176,11 @@ def test_approve_waits_for_the_lock_and_names_its_holder(
         busy = cli("approve", "CHG-2026-0107", "--role", "cab", "--repo", gov.root)
     assert busy.status == 2
     assert busy.err.count("\n") == 1
-    assert "another opsledger command" in busy.err and "opsledger import servicenow" in busy.err
+    assert busy.err.startswith(
+        f"opsledger: error: another opsledger command is changing files in {gov.root} "
+        "(opsledger import servicenow, pid "
+    )
+    assert "; gave up after 0.3 s (OPSLEDGER_LOCK_WAIT); run this again" in busy.err
     assert f"pid {os.getpid()}" in busy.err
     assert approvals_in(gov.root) == before
     done = cli("approve", "CHG-2026-0107", "--role", "cab", "--repo", gov.root)

@@ -209,11 +209,41 @@ def servicenow(
     return EXIT_FINDINGS if result.problems else EXIT_OK
 
 
+def _recovery(result: ImportResult) -> None:
+    recovered = result.recovered
+    if result.pending:
+        click.echo(
+            "opsledger: note: an earlier import was killed while writing; an import without "
+            "--dry-run finishes it first",
+            err=True,
+        )
+    if recovered is None:
+        return
+    done = recovered.finished
+    if done is None:
+        click.echo(
+            "opsledger: note: removed what an earlier import, killed before writing anything, "
+            "had staged",
+            err=True,
+        )
+        return
+    left = ""
+    if done.conflicts:
+        left = f"; left alone, changed since: {_clip(', '.join(done.conflicts))}"
+    click.echo(
+        f"opsledger: note: finished an earlier import that was killed while writing "
+        f"({len(done.written)} files written, {len(done.done_before)} written before{left})",
+        err=True,
+    )
+
+
 def _report(result: ImportResult, zone: str | None) -> None:
     echo = click.echo
+    _recovery(result)
     for problem in result.problems[:SHOW_PROBLEMS]:
         about = f" ({problem.number})" if problem.number else ""
-        echo(f"opsledger: {result.source}:{problem.line}: {problem.message}{about}", err=True)
+        where = f"{result.source}:{problem.line}: " if problem.line else ""
+        echo(f"opsledger: {where}{problem.message}{about}", err=True)
     if len(result.problems) > SHOW_PROBLEMS:
         echo(
             f"opsledger: … and {len(result.problems) - SHOW_PROBLEMS} more skipped; "
