@@ -130,7 +130,12 @@ def _approve(
     try:
         sha = gitio.commit_file(root, path, done.message)
     except OpsledgerError as exc:
-        fileedit.replace_if(path, updated, original, temp_dir=temp_dir)
+        try:
+            fileedit.replace_if(path, updated, original, temp_dir=temp_dir)
+        except (OSError, fileedit.Conflict) as undo:  # someone else's edit stays
+            raise OpsledgerError(
+                f"{exc.message}; {record.path} keeps the approval, uncommitted ({undo})"
+            ) from None
         raise OpsledgerError(f"{exc.message}; {record.path} is unchanged") from None
     return dataclasses.replace(done, commit=sha)
 

@@ -59,17 +59,20 @@ def state_dir(root: Path) -> Path:
     git never commits."""
     private = gitio.private_dir(root, "opsledger")
     if private is not None:
-        folder = private
-    else:
-        folder = root / FALLBACK_STATE
-        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            raise OpsledgerError(
-                f"{folder} is not a folder (a symbolic link?); opsledger keeps its locks and "
-                "staging there: remove it"
-            )
+        try:
+            private.mkdir(parents=True, exist_ok=True)
+            return private
+        except OSError:
+            pass  # a git folder this user may not write to
+    folder = root / FALLBACK_STATE
+    if folder.is_symlink() or (os.path.lexists(folder) and not folder.is_dir()):
+        raise OpsledgerError(
+            f"{folder} is not a folder (a symbolic link?); opsledger keeps its locks and "
+            "staging there: remove it"
+        )
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if private is None and not (folder / ".gitignore").exists():
+        folder.mkdir(exist_ok=True)
+        if not (folder / ".gitignore").exists():
             (folder / ".gitignore").write_text("# opsledger's locks and staging\n*\n")
     except OSError as exc:
         raise OpsledgerError(f"cannot create {folder}: {exc.strerror or exc}") from None
