@@ -144,14 +144,34 @@ def _mkdocs(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("site_dir", ["records", "schemas", ".", "..", "runbooks/"])
-def test_plain_mkdocs_build_refuses_site_dir_in_governed_folders(gov: Repo, site_dir: str) -> None:
+@pytest.mark.parametrize("site_dir", ["records", "schemas", "runbooks/", "records/../records"])
+def test_site_dir_of_mkdocs_yml_in_governed_folders_is_refused(
+    gov: Repo, cli: InvokeCli, site_dir: str
+) -> None:
+    """Plain ``mkdocs build`` (the plugin refuses in on_config, before MkDocs empties the
+    folder) and ``opsledger site build`` (one line, exit 2)."""
     config = gov.root / "mkdocs.yml"
     config.write_text(config.read_text() + f"site_dir: {site_dir}\n")
     before = snapshot(gov.root.parent)
     proc = _mkdocs(gov.root)
     assert proc.returncode != 0
     assert "site_dir" in proc.stderr
+    assert snapshot(gov.root.parent) == before
+    result = cli("site", "build", "--repo", gov.root, "--as-of", AS_OF)
+    assert result.status == 2
+    assert "site_dir" in one_line(result.err)
+    assert snapshot(gov.root.parent) == before
+
+
+@pytest.mark.parametrize("site_dir", [".", ".."])
+def test_site_dir_holding_the_docs_dir_is_refused_by_mkdocs_itself(
+    gov: Repo, cli: InvokeCli, site_dir: str
+) -> None:
+    config = gov.root / "mkdocs.yml"
+    config.write_text(config.read_text() + f"site_dir: {site_dir}\n")
+    before = snapshot(gov.root.parent)
+    assert _mkdocs(gov.root).returncode != 0
+    assert cli("site", "build", "--repo", gov.root, "--as-of", AS_OF).status == 2
     assert snapshot(gov.root.parent) == before
 
 

@@ -89,7 +89,7 @@ def build_site(
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    from opsledger.site.plugin import OpsledgerPlugin
+    from opsledger.site.plugin import OpsledgerPlugin, guard_site_dir
 
     if output is not None:
         check_site_folder(output, root=root)
@@ -106,6 +106,7 @@ def build_site(
                 )
             plugin.as_of_override = as_of
             plugin.progress = progress
+            guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
             build(cfg)
         except MkDocsException as exc:
             raise OpsledgerError(f"site build failed: {exc}") from None

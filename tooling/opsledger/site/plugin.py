@@ -180,17 +180,22 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         return output_content
 
 
-def _guard_site_dir(config: MkDocsConfig, root: Path) -> None:
-    """MkDocs empties site_dir before building: refuse one holding what must stay."""
+def guard_site_dir(config: MkDocsConfig, root: Path, label: str = "site_dir") -> None:
+    """MkDocs empties site_dir before building: refuse one holding what must stay
+    (:class:`OpsledgerError`), else mark it as a site folder."""
     protect = [Path(config.docs_dir)]
     if config.config_file_path:
         protect.append(Path(config.config_file_path))
     if config.theme.custom_dir:
         protect.append(Path(config.theme.custom_dir))
     site_dir = Path(config.site_dir)
+    check_site_folder(site_dir, root=root, protect=protect, label=label)
+    mark_site_folder(site_dir)
+
+
+def _guard_site_dir(config: MkDocsConfig, root: Path) -> None:
     try:
-        check_site_folder(site_dir, root=root, protect=protect, label="site_dir")
-        mark_site_folder(site_dir)
+        guard_site_dir(config, root)
     except OpsledgerError as exc:
         raise PluginError(exc.message) from None
 
