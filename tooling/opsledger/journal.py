@@ -145,10 +145,10 @@ class Journal:
     def _apply(self, step: Step, applied: Applied) -> None:
         try:
             target = _safe_target(self.root, step.target)
-        except OpsledgerError:
+            current = fileedit.digest(fileedit.read_or_none(target))
+        except (OpsledgerError, OSError):  # now a link, a folder, unreadable
             applied.conflicts.append(step.target)
             return
-        current = fileedit.digest(fileedit.read_or_none(target))
         staged = self.folder / "files" / step.staged
         if current == step.after:
             applied.done_before.append(step.target)

@@ -23,6 +23,8 @@ import pytest
 from test_outputs import snapshot
 
 from opsledger import fileedit
+from opsledger.errors import OpsledgerError
+from opsledger.journal import Journal, Recovered, recover
 
 from conftest import PROJECT, InvokeCli, Repo, git, git_init
 
@@ -255,3 +257,50 @@ def test_killed_at_any_moment_of_a_large_import_is_finished_exactly(
     again = cli("import", "servicenow", export, "--repo", gov.root, *ARGS)
     assert again.status == 0, again.err
     assert working_tree(gov.root) == expected
+
+
+def test_journal_leaves_alone_what_changed_meanwhile(tmp_path: Path) -> None:
+    root, state = tmp_path / "repo", tmp_path / "state"
+    root.mkdir()
+    state.mkdir()
+    (root / "a.yaml").write_bytes(b"old a")
+    journal = Journal.begin(root, state, "job")
+    for rel, data, before in (
+        ("a.yaml", b"new a", b"old a"),
+        ("b.yaml", b"new b", None),
+        ("c.yaml", b"new c", None),
+        ("sub/d.yaml", b"new d", None),
+    ):
+        journal.stage(rel, data, before)
+    for bad in ("../outside.yaml", "/etc/passwd", "sub/../../outside.yaml", ""):
+        with pytest.raises(OpsledgerError):
+            journal.stage(bad, b"x", None)
+    journal.seal()
+    (root / "b.yaml").mkdir()  # a folder now
+    (root / "c.yaml").symlink_to(root / "a.yaml")  # a link now
+    applied = journal.apply()
+    assert applied.written == ["a.yaml", "sub/d.yaml"]
+    assert applied.conflicts == ["b.yaml", "c.yaml"]
+    assert (root / "a.yaml").read_bytes() == b"new a"
+    assert not (state / "job").exists()
+
+
+def test_recovery_rolls_a_sealed_journal_forward_only_once(tmp_path: Path) -> None:
+    root, state = tmp_path / "repo", tmp_path / "state"
+    root.mkdir()
+    state.mkdir()
+    journal = Journal.begin(root, state, "job")
+    journal.stage("x.yaml", b"x", None)
+    journal.stage("y.yaml", b"y", None)
+    assert recover(root, state, "job") == Recovered(None, True)  # unsealed: removed
+    assert not (root / "x.yaml").exists()
+    journal = Journal.begin(root, state, "job")
+    journal.stage("x.yaml", b"x", None)
+    journal.stage("y.yaml", b"y", None)
+    journal.seal()
+    (state / "job/files/0").rename(root / "x.yaml")  # as if killed after the first rename
+    recovered = recover(root, state, "job")
+    assert recovered is not None and recovered.finished is not None
+    assert recovered.finished.written == ["y.yaml"]
+    assert recovered.finished.done_before == ["x.yaml"]
+    assert recover(root, state, "job") is None
