@@ -14,6 +14,7 @@ governance repository (a folder holding ``policy.yaml``) above the output.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -63,12 +64,17 @@ def _refuse(given: Path, why: str, label: str = "--output") -> OpsledgerError:
 
 def check_output_file(path: Path, *, root: Path | None = None, label: str = "--output") -> None:
     """Refuse an output file that is, or lies inside, something a repository governs."""
-    if os.path.islink(path):
+    if os.path.islink(path) and (os.path.isfile(path) or not os.path.exists(path)):
+        # a link to a file (or to nowhere yet); /dev/stdout and the like stay usable
         why = "is a symbolic link; outputs are never written through links"
         raise _refuse(path, why, label)
     target = _real(path)
     if ".git" in target.parts:
         raise _refuse(path, "is or lies inside a .git folder", label)
+    with contextlib.suppress(OSError):
+        if target.is_file() and target.stat().st_nlink > 1:
+            why = "has other hard links (a record or policy.yaml would change with it)"
+            raise _refuse(path, why, label)
     for repo in _roots(target, root):
         folders, files = _governed(repo)
         if target in files:

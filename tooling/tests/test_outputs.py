@@ -222,15 +222,20 @@ def test_output_never_overwrites_governed_files(
 
 def test_output_through_a_link_is_refused(gov: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     """A link committed in a pull request (``audit.json -> records/…`` or to a file outside
-    the repository) never gets the output written through it."""
+    the repository), or a hard link to policy.yaml, never gets the output written through
+    it."""
     (gov.root / "audit.json").symlink_to("records/incidents/INC-2026-0001.yaml")
     outside = tmp_path / "bashrc"
     outside.write_text("# mine\n")
     (gov.root / "kpi.json").symlink_to(outside)
+    os.link(gov.root / "policy.yaml", gov.root / "report.md")
     before = snapshot(gov.root)
     assert cli("audit", "--repo", gov.root, "--output", gov.root / "audit.json").status == 2
     assert cli("kpi", "--repo", gov.root, "--output", gov.root / "kpi.json").status == 2
+    hard = cli("audit", "--repo", gov.root, "--output", gov.root / "report.md")
+    assert hard.status == 2 and "hard links" in hard.err
     assert snapshot(gov.root) == before and outside.read_text() == "# mine\n"
+    assert cli("kpi", "--repo", gov.root, "--output", "/dev/null").status == 0  # not a file
 
 
 def test_output_into_another_governance_repository_is_refused(
