@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from opsledger import gitio
+from opsledger import fileedit, gitio
 from opsledger.errors import OpsledgerError
 from opsledger.history.model import identity_key
 from opsledger.loading import LoadError, load_text
@@ -81,6 +79,31 @@ def approve(
             "no git identity: set it with 'git config user.email you@example.com' (and "
             "user.name); approvals are recorded under the address git commits with"
         )
+    with fileedit.locked(root, "opsledger approve") as state:
+        return _approve(
+            root,
+            record_id,
+            by=identity[1],
+            role=role,
+            decision=decision,
+            now=now,
+            commit=commit,
+            temp_dir=fileedit.temp_dir(state),
+        )
+
+
+def _approve(
+    root: Path,
+    record_id: str,
+    *,
+    by: str,
+    role: str | None,
+    decision: str,
+    now: datetime,
+    commit: bool,
+    temp_dir: Path,
+) -> Recorded:
+    """The approval, holding the repository's edit lock: what is read is what is edited."""
     ledger, record = _load(root, record_id)
     path = ledger.root / record.path
     if commit and gitio.describe_head(root) is None:
@@ -90,7 +113,6 @@ def approve(
             f"{record.path} has uncommitted changes (or is not committed yet): commit them "
             "first, so that the approval commit holds the approval alone"
         )
-    by = identity[1]
     if isinstance(record, Change):
         entry, notes = _change_entry(ledger, record, by, role, decision, now)
         field = "approvals"
@@ -99,16 +121,21 @@ def approve(
         field = "reviewers"
     original = path.read_bytes()
     text = decode_strict(original)
-    updated = add_entry(text, field, entry, markdown=path.suffix == ".md")
-    _check_schema(ledger, record.kind, updated, field, record.path)
-    _write(path, updated.encode("utf-8"))
+    updated = add_entry(text, field, entry, markdown=path.suffix == ".md").encode("utf-8")
+    _check_schema(ledger, record.kind, updated.decode("utf-8"), field, record.path)
+    fileedit.replace_if(path, original, updated, temp_dir=temp_dir)
     done = Recorded(record.id, path, by, entry.get("role"), decision, now, notes=tuple(notes))
     if not commit:
         return done
     try:
         sha = gitio.commit_file(root, path, done.message)
     except OpsledgerError as exc:
-        _write(path, original)
+        try:
+            fileedit.replace_if(path, updated, original, temp_dir=temp_dir)
+        except (OSError, fileedit.Conflict) as undo:  # someone else's edit stays
+            raise OpsledgerError(
+                f"{exc.message}; {record.path} keeps the approval, uncommitted ({undo})"
+            ) from None
         raise OpsledgerError(f"{exc.message}; {record.path} is unchanged") from None
     return dataclasses.replace(done, commit=sha)
 
@@ -337,16 +364,3 @@ def _check_schema(ledger: Ledger, kind: str, text: str, field: str, rel: str) ->
     for problem in ledger.schemas.check(kind, doc):
         if tuple(problem.path[:2]) == (field, count - 1):
             raise OpsledgerError(f"the new {field} entry would not be valid: {problem.message}")
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Replace ``path``'s content atomically, keeping its permissions."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".opsledger-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

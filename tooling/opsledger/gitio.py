@@ -7,6 +7,7 @@ write history and read it back. Keep each function small and typed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -486,3 +487,24 @@ def commit_file(path: Path, file: Path, message: str) -> str:
         raise OpsledgerError(f"git commit failed: {reason}") from None
     finally:
         repo.close()
+
+
+def private_dir(path: Path, name: str) -> Path | None:
+    """A folder for opsledger's own files inside the git directory of the repository holding
+    ``path`` (per worktree; never committed), one per governance root within that repository;
+    None outside git."""
+    try:
+        output = git.Git(str(path)).execute(
+            ["git", "rev-parse", "--git-path", name, "--show-prefix"],
+            strip_newline_in_stdout=False,
+        )
+    except (git.CommandError, OSError):
+        return None
+    lines = str(output).split("\n")
+    if not lines or not lines[0]:
+        return None
+    folder = Path(path, lines[0])  # --git-path is relative to ``path`` unless absolute
+    prefix = lines[1].strip() if len(lines) > 1 else ""
+    if prefix:
+        folder = folder / ("sub-" + hashlib.sha256(prefix.encode()).hexdigest()[:16])
+    return folder

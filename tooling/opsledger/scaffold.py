@@ -9,21 +9,22 @@ service to choose, actions to add), so a half-written record can never pass the 
 from __future__ import annotations
 
 import re
-import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from opsledger import gitio
+from opsledger import fileedit, gitio
 from opsledger.errors import OpsledgerError
-from opsledger.model.layout import KIND_BY_NAME, Kind
+from opsledger.model.layout import KIND_BY_NAME, Kind, walk
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Incident
 from opsledger.timeutil import format_timestamp
 
 TODO = "TBD"
 CHOOSE_SERVICE = "choose-a-service"
+_ATTEMPTS = 100
 _NUMBER = re.compile(r"([A-Z]+)-(?:([0-9]{4})-)?([0-9]{4,})")
 
 
@@ -31,9 +32,17 @@ def defaults() -> Path:
     return Path(str(resources.files("opsledger") / "defaults"))
 
 
-def used_numbers(ledger: Ledger, kind: Kind, year: int | None, *, history: bool = True) -> set[int]:
+def used_numbers(
+    ledger: Ledger,
+    kind: Kind,
+    year: int | None,
+    taken: Iterable[str] = (),
+    *,
+    history: bool = True,
+) -> set[int]:
     """Numbers taken by ``kind`` (for ``year``) in the repository and anywhere in its history
-    (``history=False``: the working tree only, for ``--no-history``)."""
+    (``taken``: more file names or IDs in use; ``history=False``: the working tree only, for
+    ``--no-history``)."""
     prefix = kind.example.split("-")[0]
     names = (
         {Path(p).name for p in gitio.paths_in_history(ledger.root, kind.folder)}
@@ -41,6 +50,7 @@ def used_numbers(ledger: Ledger, kind: Kind, year: int | None, *, history: bool 
         else set()
     )
     names |= {Path(p).name for p in ledger.files}
+    names |= set(taken)
     names |= {r.id for r in ledger.records()}
     numbers: set[int] = set()
     for name in names:
@@ -53,14 +63,16 @@ def used_numbers(ledger: Ledger, kind: Kind, year: int | None, *, history: bool 
     return numbers
 
 
-def next_id(ledger: Ledger, kind_name: str, year: int, *, history: bool = True) -> str:
+def next_id(
+    ledger: Ledger, kind_name: str, year: int, taken: Iterable[str] = (), *, history: bool = True
+) -> str:
     kind = KIND_BY_NAME[kind_name]
     prefix = kind.example.split("-")[0]
     if kind_name == "runbook":
-        taken = used_numbers(ledger, kind, None, history=history)
-        return f"{prefix}-{max(taken, default=0) + 1:04d}"
-    taken = used_numbers(ledger, kind, year, history=history)
-    return f"{prefix}-{year}-{max(taken, default=0) + 1:04d}"
+        used = used_numbers(ledger, kind, None, taken, history=history)
+        return f"{prefix}-{max(used, default=0) + 1:04d}"
+    used = used_numbers(ledger, kind, year, taken, history=history)
+    return f"{prefix}-{year}-{max(used, default=0) + 1:04d}"
 
 
 def slug(title: str) -> str:
@@ -116,27 +128,49 @@ def new_record(
                 "review: edit it, or pass --another to write a second one (the audit reports "
                 "it under REF-LINK until a waiver gives the reason)"
             )
-    record_id = next_id(ledger, kind, year, history=history)
-    if source is not None:
-        wanted = "PIR-" + source.id.removeprefix("INC-")
-        taken = used_numbers(ledger, KIND_BY_NAME["pir"], int(wanted[4:8]), history=history)
-        if int(wanted.rsplit("-", 1)[1]) not in taken:
-            record_id = wanted
+    with fileedit.locked(root, f"opsledger new {kind}") as state:
+        # Under the lock the folder is read again: a record another command has just
+        # created is seen, and a name taken by any other writer meanwhile is skipped.
+        taken = {Path(entry.path).name for entry in walk(root)}
+        for _ in range(_ATTEMPTS):
+            record_id = next_id(ledger, kind, year, taken, history=history)
+            if source is not None:
+                wanted = "PIR-" + source.id.removeprefix("INC-")
+                used = used_numbers(
+                    ledger, KIND_BY_NAME["pir"], int(wanted[4:8]), taken, history=history
+                )
+                if int(wanted.rsplit("-", 1)[1]) not in used:
+                    record_id = wanted
+            target, text = _template(ledger, kind, record_id, title, now, me, source)
+            if fileedit.create_exclusive(target, text.encode(), temp_dir=fileedit.temp_dir(state)):
+                return Created(record_id, target)
+            taken.add(target.name)
+    raise OpsledgerError(f"no free {kind} ID found after {_ATTEMPTS} tries; run again")
+
+
+def _template(
+    ledger: Ledger,
+    kind: str,
+    record_id: str,
+    title: str | None,
+    now: datetime,
+    me: str,
+    source: Incident | None,
+) -> tuple[Path, str]:
+    """Where the new record goes, and its text."""
+    root = ledger.root
+    year = now.astimezone(ledger.policy.timezone).year
     k = KIND_BY_NAME[kind]
     folder = root / k.folder
     if kind in ("incident", "change"):
         folder = folder / str(year)
     name = f"{record_id}-{slug(title or 'new runbook')}" if kind == "runbook" else record_id
     target = folder / f"{name}{k.suffix}"
-    if target.exists() or target.is_symlink():
-        raise OpsledgerError(f"{target} already exists")
     builders = {"incident": _incident, "change": _change, "pir": _pir, "runbook": _runbook}
     text = builders[kind](ledger, record_id, title, now, me, source)
     modeline = _modeline(target, root, kind)
     text = f"---\n{modeline}\n{text}" if k.suffix == ".md" else f"{modeline}\n{text}"
-    folder.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    return Created(record_id, target)
+    return target, text
 
 
 def existing_pirs(ledger: Ledger, incident: Incident) -> list[str]:
@@ -277,17 +311,20 @@ def init_repository(target: Path) -> list[Path]:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise OpsledgerError(f"{target} exists and is not an empty folder")
     src = defaults()
-    written: list[Path] = []
-    shutil.copytree(src / "schemas", target / "schemas")
-    written += sorted((target / "schemas").iterdir())
-    for rel, template in INIT_FILES.items():
-        path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src / template, path)
-        written.append(path)
+    sources: dict[str, Path | None] = {
+        f"schemas/{p.name}": p for p in sorted((src / "schemas").iterdir()) if p.is_file()
+    }
+    sources |= {rel: src / template for rel, template in INIT_FILES.items()}
     for folder in ("records/incidents", "records/changes", "records/pirs", "runbooks"):
-        keep = target / folder / ".gitkeep"
-        keep.parent.mkdir(parents=True, exist_ok=True)
-        keep.touch()
-        written.append(keep)
+        sources[f"{folder}/.gitkeep"] = None
+    written: list[Path] = []
+    for rel, origin in sources.items():
+        path = target / rel
+        data = origin.read_bytes() if origin is not None else b""
+        if not fileedit.create_exclusive(path, data):
+            raise OpsledgerError(
+                f"{path} appeared while init was writing (another init at the same time?); "
+                "it was left as it is"
+            )
+        written.append(path)
     return written

@@ -14,6 +14,7 @@ import click
 from opsledger.errors import OpsledgerError
 from opsledger.fsio import detach_stdout, write_text
 from opsledger.model.ledger import find_root
+from opsledger.outputs import check_output_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,4 +82,5 @@ def write_output(text: str, output: Path | None) -> None:
             detach_stdout()
             raise OpsledgerError(f"cannot write to standard output: {exc.strerror}") from None
         return
+    check_output_file(output)
     write_text(output, text)

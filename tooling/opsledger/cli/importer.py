@@ -22,6 +22,7 @@ from opsledger.importers import (
 )
 from opsledger.importers.dates import SHOWN, parse_format
 from opsledger.importers.mapping import CHANGE_FIELDS, SERVICE_FIELDS
+from opsledger.outputs import check_output_file
 from opsledger.timeutil import load_zone, parse_date
 
 SHOW_PROBLEMS = 100
@@ -177,6 +178,8 @@ def servicenow(
     same records. Sets history.since in policy.yaml when it is unset.
     """
     root = repo_root(repo)
+    if problems_file is not None:
+        check_output_file(problems_file, root=root, label="--problems")
     try:
         adopted = parse_date(adopted_on) if adopted_on is not None else None
     except ValueError as exc:
@@ -206,11 +209,41 @@ def servicenow(
     return EXIT_FINDINGS if result.problems else EXIT_OK
 
 
+def _recovery(result: ImportResult) -> None:
+    recovered = result.recovered
+    if result.pending:
+        click.echo(
+            "opsledger: note: an earlier import was killed while writing; an import without "
+            "--dry-run finishes it first",
+            err=True,
+        )
+    if recovered is None:
+        return
+    done = recovered.finished
+    if done is None:
+        click.echo(
+            "opsledger: note: removed what an earlier import, killed before writing anything, "
+            "had staged",
+            err=True,
+        )
+        return
+    left = ""
+    if done.conflicts:
+        left = f"; left alone, changed since: {_clip(', '.join(done.conflicts))}"
+    click.echo(
+        f"opsledger: note: finished an earlier import that was killed while writing "
+        f"({len(done.written)} files written, {len(done.done_before)} written before{left})",
+        err=True,
+    )
+
+
 def _report(result: ImportResult, zone: str | None) -> None:
     echo = click.echo
+    _recovery(result)
     for problem in result.problems[:SHOW_PROBLEMS]:
         about = f" ({problem.number})" if problem.number else ""
-        echo(f"opsledger: {result.source}:{problem.line}: {problem.message}{about}", err=True)
+        where = f"{result.source}:{problem.line}: " if problem.line else ""
+        echo(f"opsledger: {where}{problem.message}{about}", err=True)
     if len(result.problems) > SHOW_PROBLEMS:
         echo(
             f"opsledger: … and {len(result.problems) - SHOW_PROBLEMS} more skipped; "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -30,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from opsledger import fileedit
 from opsledger.errors import OpsledgerError
 from opsledger.importers.csvsource import Source
 from opsledger.importers.incident import Built, Context, Skipped, build
@@ -38,12 +38,14 @@ from opsledger.importers.policyedit import with_since
 from opsledger.importers.render import render
 from opsledger.importers.scan import Problem, Scan, scan
 from opsledger.importers.store import INCIDENTS, Existing, index_existing, merge
+from opsledger.journal import Journal, Recovered, pending, recover
 from opsledger.loading import LoadError, load_document, load_text, read_bytes
 from opsledger.model.layout import SERVICES_FILE
 from opsledger.model.policy import POLICY_FILE, load_policy
 from opsledger.schemas import SchemaSet
 
 Progress = Callable[[int, int], None]
+JOURNAL = "import"
 Stage = Callable[[str], AbstractContextManager[Progress | None]]
 
 
@@ -86,6 +88,8 @@ class ImportResult:
     change_fields: Counter[str] = field(default_factory=Counter)
     since_set: date | None = None
     dry_run: bool = False
+    recovered: Recovered | None = None  # what an earlier, killed import left
+    pending: bool = False  # (dry run) an earlier import waits to be finished
 
     @property
     def counts(self) -> Counter[str]:
@@ -95,8 +99,27 @@ class ImportResult:
 def import_servicenow(
     root: Path, path: Path, options: ImportOptions, stage: Stage = _quiet
 ) -> ImportResult:
-    """Import the export at ``path`` into the repository at ``root``."""
+    """Import the export at ``path`` into the repository at ``root``.
+
+    One import at a time per repository: a second one refuses while the first holds the
+    import lock. What an earlier, killed import left is finished (or removed) first."""
     root = Path(os.path.abspath(root))
+    with fileedit.locked(root, "opsledger import servicenow", name="import", wait=0) as state:
+        recovered: Recovered | None = None
+        if not options.dry_run:
+            with fileedit.locked(root, "opsledger import servicenow"):
+                for folder in [*fileedit.other_state_dirs(root), state]:
+                    recovered = recover(root, folder, JOURNAL) or recovered
+            _remove_old_staging(root)
+        result = _import(root, path, options, stage, state)
+    result.recovered = recovered
+    result.pending = options.dry_run and pending(state, JOURNAL)
+    return result
+
+
+def _import(
+    root: Path, path: Path, options: ImportOptions, stage: Stage, state: Path
+) -> ImportResult:
     schemas = SchemaSet(root / "schemas")
     policy = load_policy(root, schemas)
     with stage("Reading the export") as update:
@@ -113,20 +136,20 @@ def import_servicenow(
             "pass --timezone with your ServiceNow instance's timezone, e.g. "
             f"--timezone {policy.timezone.key} (the policy's timezone)"
         )
-    policy_text = None
+    policy_edit: tuple[bytes, str] | None = None
     result = ImportResult(path, scanned.events, scanned.order, scanned.rows)
     result.dry_run = options.dry_run
     result.problems = list(scanned.problems)
     if options.adopt and policy.history_since is None:
         day = options.adopted_on or datetime.now(UTC).date() + timedelta(days=1)
         try:
-            raw = read_bytes(root / POLICY_FILE).decode("utf-8")
+            raw = read_bytes(root / POLICY_FILE)  # refuses links, FIFOs, devices
+            policy_edit = raw, with_since(raw.decode("utf-8"), day, schemas)
         except (LoadError, UnicodeDecodeError) as exc:
             raise OpsledgerError(f"{POLICY_FILE}: {exc}") from None
-        policy_text = with_since(raw, day, schemas)
         result.since_set = day
     ctx = Context(scanned.columns, scanned.order, options.timezone, options.mapping, scanned.events)
-    writer = _Writer(root, index_existing(root), result, dry_run=options.dry_run)
+    writer = _Writer(root, index_existing(root), result, dry_run=options.dry_run, state=state)
     try:
         with stage("Building records") as update:
             again = Source(path, options.encoding, update)
@@ -135,12 +158,12 @@ def import_servicenow(
         if again.digest != scanned.digest:
             raise _changed(path)
         if not result.outcomes:  # nothing imported: no adoption either
-            policy_text, result.since_set = None, None
+            policy_edit, result.since_set = None, None
         if not options.dry_run:
+            if policy_edit is not None:
+                writer.stage_file(POLICY_FILE, policy_edit[1], policy_edit[0])
             with stage("Writing records") as update:
                 writer.commit(update)
-            if policy_text is not None:
-                _write(root / POLICY_FILE, policy_text)
     finally:
         writer.cleanup()
     result.problems.sort()
@@ -149,6 +172,17 @@ def import_servicenow(
         key: n for key, n in sorted(result.services.items()) if key not in catalog
     }
     return result
+
+
+def _remove_old_staging(root: Path) -> None:
+    """Staging folders of imports made before the journal (``records/incidents/.import-*``,
+    left by a killed run; their records are written again by this import)."""
+    folder = root / INCIDENTS.folder
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.name.startswith(".import-") and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _changed(path: Path) -> OpsledgerError:
@@ -191,13 +225,6 @@ def _catalog(root: Path) -> set[str]:
     }
 
 
-def _write(target: Path, text: str) -> None:
-    temporary = target.with_name(f".{target.name}.tmp")
-    with temporary.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(temporary, target)
-
-
 def _modeline(rel: str) -> str:
     depth = rel.count("/")
     return f"# yaml-language-server: $schema={'../' * depth}schemas/incident.schema.json"
@@ -211,9 +238,10 @@ class _Writer:
     existing: Existing
     result: ImportResult
     dry_run: bool
-    staged: list[str] = field(default_factory=list)  # paths; file i is staging/i.yaml
+    state: Path
     assigned: dict[str, str] = field(default_factory=dict)
-    staging: Path | None = None
+    journal: Journal | None = None
+    sources: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> line, number
 
     def add(self, built: Built | Skipped) -> None:
         result = self.result
@@ -257,13 +285,14 @@ class _Writer:
         self.assigned[folded] = f"{built.number} in this export"
         rel = f"{INCIDENTS.folder}/{built.year}/{record_id}{INCIDENTS.suffix}"
         data = {"id": record_id, **built.data}
-        self._stage(rel, render(data, modeline=_modeline(rel)))
+        self._stage(rel, render(data, modeline=_modeline(rel)), None, built)
         return Outcome("create", record_id, rel, built.number), data
 
     def _update(self, rel: str, built: Built) -> tuple[Outcome, dict[str, Any]] | None:
         path = self.root / rel
         try:
-            old_text = read_bytes(path).decode("utf-8")  # refuses links, FIFOs, devices
+            old_bytes = read_bytes(path)  # refuses links, FIFOs, devices
+            old_text = old_bytes.decode("utf-8")
             old = load_text(old_text).data
         except (OSError, UnicodeDecodeError, LoadError) as exc:
             self._skip(built, f"{rel} holds {built.number} but cannot be read ({exc}); not updated")
@@ -279,38 +308,74 @@ class _Writer:
         record_id = str(data["id"])
         if text == old_text:
             return Outcome("unchanged", record_id, rel, built.number), data
-        self._stage(rel, text)
+        self._stage(rel, text, old_bytes, built)
         return Outcome("update", record_id, rel, built.number), data
 
-    def _stage(self, rel: str, text: str) -> None:
+    def _stage(self, rel: str, text: str, before: bytes | None, built: Built) -> None:
+        self.sources[rel] = (built.lines[0], built.number)
+        self.stage_file(rel, text, before)
+
+    def stage_file(self, rel: str, text: str, before: bytes | None) -> None:
+        """Stage ``text`` for ``rel``, computed from ``before`` (None: a new file)."""
         if self.dry_run:
             return
-        if self.staging is None:
-            folder = self.root / INCIDENTS.folder
-            if folder.is_symlink():
-                raise OpsledgerError(f"{INCIDENTS.folder} is a symbolic link; refusing to write")
-            folder.mkdir(parents=True, exist_ok=True)
-            self.staging = Path(tempfile.mkdtemp(prefix=".import-", dir=folder))
-        staged = self.staging / f"{len(self.staged)}.yaml"
-        staged.write_text(text, encoding="utf-8", newline="")
-        self.staged.append(rel)
+        if self.journal is None:
+            self.journal = Journal.begin(self.root, self.state, JOURNAL)
+        self.journal.stage(rel, text.encode("utf-8"), before)
 
     def commit(self, progress: Progress | None) -> None:
-        staging = self.staging
-        if staging is None:
+        """Seal the journal, then write it holding the edit lock. A file changed by someone
+        since it was read is left alone and reported; a run killed from the seal on is
+        finished by the next import."""
+        journal = self.journal
+        if journal is None:
             return
-        base = (self.root / INCIDENTS.folder).resolve()
-        for folder in {(self.root / rel).parent for rel in self.staged}:
-            if folder.is_symlink() or not folder.resolve().is_relative_to(base):
-                raise OpsledgerError(f"{folder}: a symbolic link or outside {base}; refusing")
-        for done, rel in enumerate(self.staged, 1):
-            target = self.root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / f"{done - 1}.yaml", target)
-            if progress is not None and (done % 512 == 0 or done == len(self.staged)):
-                progress(done, len(self.staged))
+        journal.seal()
+        records = sum(1 for step in journal.steps if step.target != POLICY_FILE)
+
+        def shown(done: int, total: int) -> None:  # records only (the policy comes last)
+            if progress is not None:
+                progress(min(done, records), records)
+
+        try:
+            with fileedit.locked(self.root, "opsledger import servicenow"):
+                applied = journal.apply(shown)
+        except OSError as exc:
+            raise OpsledgerError(
+                f"writing the records stopped ({exc.strerror or exc}); run the import again "
+                "to finish it"
+            ) from None
+        self._conflicts(applied.conflicts)
+
+    def _conflicts(self, paths: list[str]) -> None:
+        result = self.result
+        for rel in paths:
+            if rel == POLICY_FILE:
+                result.problems.append(Problem(0, _policy_changed(result.since_set)))
+                result.since_set = None
+                continue
+            line, number = self.sources[rel]
+            result.problems.append(
+                Problem(
+                    line,
+                    f"{rel} was changed by someone else while the import ran; left as it is, "
+                    "import again to update it",
+                    number,
+                )
+            )
+        lost = set(paths)
+        result.outcomes = [o for o in result.outcomes if o.path not in lost]
 
     def cleanup(self) -> None:
-        if self.staging is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
-            self.staging = None
+        """Remove staging that was never sealed (a sealed journal is finished next time)."""
+        if self.journal is not None and not self.journal.sealed:
+            self.journal.discard()
+        self.journal = None
+
+
+def _policy_changed(day: date | None) -> str:
+    since = day.isoformat() if day is not None else "?"
+    return (
+        f"policy.yaml was changed by someone else while the import ran; history.since was "
+        f'not set: set history: since: "{since}" by hand'
+    )

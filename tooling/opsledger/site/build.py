@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from opsledger.errors import ConfigError, OpsledgerError
+from opsledger.outputs import check_site_folder
 from opsledger.site.data import Progress
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not our output
@@ -91,8 +92,10 @@ def build_site(
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    from opsledger.site.plugin import OpsledgerPlugin
+    from opsledger.site.plugin import OpsledgerPlugin, guard_site_dir
 
+    if output is not None:
+        check_site_folder(output, root=root)
     with config_file(root, config) as (path, default):
         overrides: dict[str, Any] = {}
         if output is not None:
@@ -107,6 +110,7 @@ def build_site(
             plugin.as_of_override = as_of
             plugin.progress = progress
             plugin.no_history_override = not use_history
+            guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
             build(cfg)
         except MkDocsException as exc:
             failure = getattr(plugin, "failure", None) if "plugin" in locals() else None

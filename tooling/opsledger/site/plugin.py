@@ -33,6 +33,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from opsledger.errors import OpsledgerError
+from opsledger.outputs import check_site_folder, mark_site_folder
 from opsledger.site.common import head
 from opsledger.site.data import Progress, SiteData, collect
 from opsledger.site.generate import NAV, Site, generate
@@ -86,6 +87,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     # -- configuration ----------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         docs = Path(config.docs_dir)
+        _guard_site_dir(config, self._root(config))
         refuse_symlinks(docs, "docs_dir")
         dirs = config.theme.dirs
         position = 1 if config.theme.custom_dir else 0
@@ -188,6 +190,26 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             except PageCheckError as exc:
                 raise PluginError(str(exc)) from None
         return output_content
+
+
+def guard_site_dir(config: MkDocsConfig, root: Path, label: str = "site_dir") -> None:
+    """MkDocs empties site_dir before building: refuse one holding what must stay
+    (:class:`OpsledgerError`), else mark it as a site folder."""
+    protect = [Path(config.docs_dir)]
+    if config.config_file_path:
+        protect.append(Path(config.config_file_path))
+    if config.theme.custom_dir:
+        protect.append(Path(config.theme.custom_dir))
+    site_dir = Path(config.site_dir)
+    check_site_folder(site_dir, root=root, protect=protect, label=label)
+    mark_site_folder(site_dir)
+
+
+def _guard_site_dir(config: MkDocsConfig, root: Path) -> None:
+    try:
+        guard_site_dir(config, root)
+    except OpsledgerError as exc:
+        raise PluginError(exc.message) from None
 
 
 def _inside(path: Path, folder: Path) -> bool:

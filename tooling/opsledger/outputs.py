@@ -1,0 +1,171 @@
+"""Where a command may write: never over what a governance repository governs.
+
+Every output path goes through here: ``--output`` of ``audit``, ``validate``, ``kpi``,
+``report``, ``brief``, ``import --problems`` (:func:`check_output_file`), and the folder a
+site is built into, ``site build --output`` or ``site_dir`` of ``mkdocs.yml``
+(:func:`check_site_folder`; MkDocs empties that folder before every build).
+
+Governed are the record folders, ``schemas/``, the site sources (``site/``, the configured
+``docs_dir`` and theme overrides), ``.git`` and ``.github/``, and the files ``policy.yaml``,
+``mkdocs.yml``, ``.pre-commit-config.yaml`` and ``CODEOWNERS``. Paths are compared after
+resolving ``..`` and symbolic links, against the repository in use and every other
+governance repository (a folder holding ``policy.yaml``) above the output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from opsledger.errors import OpsledgerError
+from opsledger.fsio import printable
+from opsledger.model.layout import KINDS
+from opsledger.model.policy import POLICY_FILE
+
+GOVERNED_FOLDERS = tuple(
+    sorted(
+        {k.folder.split("/")[0] for k in KINDS}
+        | {"schemas", "site", ".git", ".github", ".opsledger-state"}
+    )
+)
+GOVERNED_FILES = (POLICY_FILE, "mkdocs.yml", ".pre-commit-config.yaml", "CODEOWNERS")
+#: left in a folder a site was built into: the next build may empty it again
+SITE_MARK = ".opsledger-site"
+_SITE_FILES = ("index.html", "sitemap.xml", "404.html", SITE_MARK)
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.abspath(path)).resolve()
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
+
+
+def _roots(target: Path, root: Path | None) -> list[Path]:
+    """The repository in use and every governance repository above ``target``."""
+    found = [_real(root)] if root is not None else []
+    for folder in (target, *target.parents):
+        if (folder / POLICY_FILE).is_file() and folder not in found:
+            found.append(folder)
+    return found
+
+
+def _governed(root: Path) -> tuple[list[Path], list[Path]]:
+    folders = [_real(root / name) for name in GOVERNED_FOLDERS]
+    files = [_real(root / name) for name in GOVERNED_FILES]
+    return folders, files
+
+
+def _refuse(given: Path, why: str, label: str = "--output") -> OpsledgerError:
+    return OpsledgerError(f"{label} {given}: {why}; choose another path")
+
+
+def check_output_file(path: Path, *, root: Path | None = None, label: str = "--output") -> None:
+    """Refuse an output file that is, or lies inside, something a repository governs (and
+    one the filesystem refuses even to look at: a name too long, a loop of links)."""
+    try:
+        _check_output_file(path, root, label)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise OpsledgerError(f"{label} {printable(path)}: cannot write: {why}") from None
+
+
+def _check_output_file(path: Path, root: Path | None, label: str) -> None:
+    if os.path.islink(path) and (os.path.isfile(path) or not os.path.exists(path)):
+        # a link to a file (or to nowhere yet); /dev/stdout and the like stay usable
+        why = "is a symbolic link; outputs are never written through links"
+        raise _refuse(path, why, label)
+    target = _real(path)
+    if ".git" in target.parts:
+        raise _refuse(path, "is or lies inside a .git folder", label)
+    with contextlib.suppress(OSError):
+        if target.is_file() and target.stat().st_nlink > 1:
+            why = "has other hard links (a record or policy.yaml would change with it)"
+            raise _refuse(path, why, label)
+    for repo in _roots(target, root):
+        folders, files = _governed(repo)
+        if target in files:
+            why = f"is {target.name} of the governance repository {repo}"
+            raise _refuse(path, why, label)
+        for folder in folders:
+            if _within(target, folder):
+                raise _refuse(path, f"lies inside {folder}, which {repo} governs", label)
+
+
+def check_site_folder(
+    folder: Path,
+    *,
+    root: Path | None = None,
+    protect: Iterable[Path] = (),
+    label: str = "--output",
+) -> None:
+    """Refuse a folder to build a site into that MkDocs must not empty: one that is,
+    contains or lies inside a repository root or a governed folder (or any of ``protect``:
+    the docs folder, theme overrides, the configuration file), or an existing folder
+    holding anything but an earlier site build."""
+    target = _real(folder)
+    if ".git" in target.parts:
+        raise _refuse(folder, "is or lies inside a .git folder", label)
+    for repo in _roots(target, root):
+        if _within(repo, target):
+            raise _refuse(
+                folder,
+                f"{_relation(target, repo)} the governance repository {repo}, and a build "
+                "first deletes everything in its folder",
+                label,
+            )
+        folders, files = _governed(repo)
+        for item in folders:
+            if _within(target, item) or _within(item, target):
+                why = f"{_relation(target, item)} {item}, which {repo} governs"
+                raise _refuse(folder, why, label)
+        for item in files:
+            if _within(item, target):
+                raise _refuse(folder, f"contains {item}, which {repo} governs", label)
+    for item in (_real(p) for p in protect):
+        if _within(target, item) or _within(item, target):
+            why = f"{_relation(target, item)} {item}, a source of the site"
+            raise _refuse(folder, why, label)
+    _check_contents(folder, target, label)
+
+
+def _relation(target: Path, item: Path) -> str:
+    if target == item:
+        return "is"
+    return "contains" if item.is_relative_to(target) else "lies inside"
+
+
+def _check_contents(given: Path, target: Path, label: str) -> None:
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise _refuse(given, "is not a folder", label)
+    names = {entry.name for entry in os.scandir(target)}
+    if POLICY_FILE in names or ".git" in names:
+        raise _refuse(given, "is a repository; building there would delete its files", label)
+    visible = {name for name in names if not name.startswith(".")}
+    if visible and not names & set(_SITE_FILES):
+        raise _refuse(
+            given,
+            "holds files that are not a site built before, and a build first deletes "
+            "everything in it; use a new or empty folder",
+            label,
+        )
+
+
+def mark_site_folder(folder: Path) -> None:
+    """Create ``folder`` if needed and mark it as a site build (after the check passed)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        mark = folder / SITE_MARK
+        if not mark.exists():
+            mark.write_text(
+                "A site built by opsledger; every build empties this folder.\n", encoding="utf-8"
+            )
+    except OSError as exc:
+        raise OpsledgerError(
+            f"cannot write the site into {folder}: {exc.strerror or exc}"
+        ) from None
