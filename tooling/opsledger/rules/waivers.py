@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsledger.findings import Finding, json_pointer
+from opsledger.model.settings import TIMEZONE_SETTING, WAIVERS
 from opsledger.rules.base import Context, Rule
+from opsledger.rules.examples import Example, Examples, File
 
 
 class WaiverExpired(Rule):
@@ -18,21 +20,44 @@ class WaiverExpired(Rule):
     Why auditors care:
       A risk acceptance is granted for a time, by a named person; one left in place after
       it expired is an accepted risk nobody owns any more.
-
-    Failing example:
-      waivers: [{rule: RB-STALE, record: RB-0004, reason: ..., approved_by: ...,
-                 expires: "2026-01-31"}]      # today is 2026-03-01
-
-    Passing example:
-      expires: "2026-06-30"
-
-    Policy settings:
-      waivers.
     """
 
     id = "WAIVER-EXPIRED"
     kinds = ("policy",)
     summary = "waiver past its expiry date"
+    settings = (WAIVERS, TIMEZONE_SETTING)
+    examples = Examples(
+        Example(
+            (
+                File(
+                    "policy",
+                    """\
+                    waivers:
+                      - rule: RB-STALE
+                        record: RB-0003
+                        reason: The orders-db runbook is being rewritten for the new cluster.
+                        approved_by: priya.shah@example.com
+                        expires: "2026-01-31"      # today is 2026-03-31
+                    """,
+                ),
+            )
+        ),
+        Example(
+            (
+                File(
+                    "policy",
+                    """\
+                    waivers:
+                      - rule: RB-STALE
+                        record: RB-0003
+                        reason: The orders-db runbook is being rewritten for the new cluster.
+                        approved_by: priya.shah@example.com
+                        expires: "2026-06-30"
+                    """,
+                ),
+            )
+        ),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
