@@ -85,7 +85,7 @@ def _add(schema: dict[str, Any], setting: Setting) -> None:
         raise ValueError(f"{setting.path} is already in the base policy schema")
     properties[leaf] = {
         **copy.deepcopy(dict(setting.type.schema)),
-        "description": _sentence(setting),
+        "title": _sentence(setting),
     }
     if setting.required:
         for parent, key in zip(chain, setting.parts, strict=False):
