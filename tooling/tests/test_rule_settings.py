@@ -254,7 +254,7 @@ def test_documentation_lists_the_declared_settings(rule: type[Rule]) -> None:
 
 # -- a new rule with a new setting --------------------------------------------------------------
 REOPEN_WITHIN = Setting(
-    "incidents.reopen_within",
+    "sample_rule.reopen_within",
     DURATION,
     "7d",
     "how long after closure an incident may be reopened instead of opening a new one",
@@ -265,7 +265,7 @@ class IncReopenedLate(Rule):
     """An incident was reopened long after it was closed.
 
     What it checks:
-      Each ``reopened`` entry is at most ``incidents.reopen_within`` after ``closed_at``.
+      Each ``reopened`` entry is at most ``sample_rule.reopen_within`` after ``closed_at``.
 
     Why auditors care:
       A late reopen hides a new incident inside an old record.
@@ -310,7 +310,7 @@ def findings(repo: Repo) -> list[Finding]:
 
 
 def test_a_new_rule_reads_its_new_setting_without_a_policy_field(repo: Repo) -> None:
-    with_new_rule(repo, "incidents:\n  reopen_within: 3d\n")
+    with_new_rule(repo, "sample_rule:\n  reopen_within: 3d\n")
     assert [f.message for f in findings(repo)] == ["reopened late"]  # 4 days after closure
 
 
@@ -320,23 +320,23 @@ def test_a_new_setting_has_its_declared_default(repo: Repo) -> None:
 
 
 def test_the_generated_schema_types_the_new_setting(repo: Repo) -> None:
-    with_new_rule(repo, "incidents:\n  reopen_within: soon\n")
+    with_new_rule(repo, "sample_rule:\n  reopen_within: soon\n")
     with pytest.raises(ConfigError, match="'soon' is not valid: a duration like 15m"):
         load_ledger(repo.root)
 
 
 def test_without_regenerating_the_schema_refuses_the_new_setting(repo: Repo) -> None:
     policy = repo.root / "policy.yaml"
-    policy.write_text(policy.read_text() + "incidents:\n  reopen_within: 3d\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="unexpected property 'incidents'"):
+    policy.write_text(policy.read_text() + "sample_rule:\n  reopen_within: 3d\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unexpected property 'sample_rule'"):
         load_ledger(repo.root)
 
 
 def test_the_new_rule_documents_its_setting() -> None:
     section = IncReopenedLate.doc_sections()["Policy settings"]
-    assert section.strip().startswith("``incidents.reopen_within`` (duration like 15m, 4h, 2d or")
+    assert section.strip().startswith("``sample_rule.reopen_within`` (duration like 15m, 4h, 2d or")
     assert "default 7d" in section
-    leaf = policy_schema(declared([IncReopenedLate]))["properties"]["incidents"]
+    leaf = policy_schema(declared([IncReopenedLate]))["properties"]["sample_rule"]
     assert leaf["properties"]["reopen_within"]["title"].startswith("How long after")
     assert "required" not in leaf  # it has a default
 
