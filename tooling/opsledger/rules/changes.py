@@ -35,7 +35,7 @@ from opsledger.obligations.changes import (
     retrospective_deadline,
 )
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.examples import Example, Examples, File, overlays
+from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.text import STATEMENTS, vagueness
 from opsledger.timeutil import format_timestamp as ts
 
@@ -590,28 +590,24 @@ class ChgCollision(ChangeRule):
     severity = "warning"
     summary = "overlapping change windows on the same service"
     examples = Examples(
-        Example(
-            (
-                File(
-                    "change",
-                    """\
-                    services: [orders-db]   # CHG-2026-0107 holds orders-db 21:00-23:00
-                    window: {start: 2026-03-10T22:00:00Z, end: 2026-03-10T23:30:00Z}
-                    """,
-                    id="CHG-2026-0108",
-                ),
+        example(
+            File(
+                "change",
+                """\
+                services: [orders-db]   # CHG-2026-0107 holds orders-db 21:00-23:00
+                window: {start: 2026-03-10T22:00:00Z, end: 2026-03-10T23:30:00Z}
+                """,
+                id="CHG-2026-0108",
             )
         ),
-        Example(
-            (
-                File(
-                    "change",
-                    """\
-                    services: [orders-db]
-                    window: {start: 2026-03-10T23:00:00Z, end: 2026-03-10T23:30:00Z}
-                    """,
-                    id="CHG-2026-0108",
-                ),
+        example(
+            File(
+                "change",
+                """\
+                services: [orders-db]
+                window: {start: 2026-03-10T23:00:00Z, end: 2026-03-10T23:30:00Z}
+                """,
+                id="CHG-2026-0108",
             )
         ),
     )

@@ -301,6 +301,20 @@ class Examples:
     as_of: str = AS_OF
 
 
+def example(*files: File) -> Example:
+    """Files written over the base repository."""
+    return Example(files)
+
+
+def played(*commits: Commit) -> Example:
+    """Commits played, in order, into a git repository holding the policy and catalog."""
+    return Example(commits=commits)
+
+
+def commit(at: str, author: str, *files: File) -> Commit:
+    return Commit(at, author, files)
+
+
 def overlays(
     kind: str, failing: str, passing: str, *, as_of: str = AS_OF, markdown: bool = False
 ) -> Examples:

@@ -27,8 +27,7 @@ from opsledger.model.settings import (
     Setting,
 )
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.examples import Commit as At
-from opsledger.rules.examples import Example, Examples, File
+from opsledger.rules.examples import Examples, File, commit, played
 from opsledger.rules.incidents import NOTIFICATION_REQUIRED, PIR_REQUIRED
 from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
@@ -66,6 +65,10 @@ RUBBER_STAMP_REPEATS = Setting(
 )
 LENA = "Lena Fischer <lena.fischer@example.com>"
 PRIYA = "Priya Shah <priya.shah@example.com>"
+PRIYAS_APPROVAL = """\
+    approvals:
+      - {by: priya.shah@example.com, role: cab, decision: approved, at: 2026-03-09T09:55:00Z}
+    """
 
 
 def landed(version: Version) -> str:
@@ -171,42 +174,8 @@ class GitProvenance(HistoryRule):
     summary = "approval or review entry not committed by the person it names"
     settings = (HISTORY_SINCE,)
     examples = Examples(
-        Example(
-            commits=(
-                At(
-                    "2026-03-09T10:00:00Z",
-                    LENA,
-                    (
-                        File(
-                            "change",
-                            """\
-                            approvals:
-                              - {by: priya.shah@example.com, role: cab, decision: approved,
-                                 at: 2026-03-09T09:55:00Z}
-                            """,
-                        ),
-                    ),
-                ),
-            )
-        ),
-        Example(
-            commits=(
-                At(
-                    "2026-03-09T10:00:00Z",
-                    PRIYA,
-                    (
-                        File(
-                            "change",
-                            """\
-                            approvals:
-                              - {by: priya.shah@example.com, role: cab, decision: approved,
-                                 at: 2026-03-09T09:55:00Z}
-                            """,
-                        ),
-                    ),
-                ),
-            )
-        ),
+        played(commit("2026-03-09T10:00:00Z", LENA, File("change", PRIYAS_APPROVAL))),
+        played(commit("2026-03-09T10:00:00Z", PRIYA, File("change", PRIYAS_APPROVAL))),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -262,35 +231,29 @@ class GitAfterClose(HistoryRule):
     summary = "record changed after it was closed or approved"
     settings = (HISTORY_SINCE,)
     examples = Examples(
-        Example(
-            commits=(
-                At("2026-03-06T16:30:00Z", LENA, (File("incident", "status: closed"),)),
-                At(
-                    "2026-03-08T10:00:00Z",
-                    LENA,
-                    (File("incident", "impact: A few customers saw slow checkout pages."),),
-                ),
-            )
+        played(
+            commit("2026-03-06T16:30:00Z", LENA, File("incident", "status: closed")),
+            commit(
+                "2026-03-08T10:00:00Z",
+                LENA,
+                File("incident", "impact: A few customers saw slow checkout pages."),
+            ),
         ),
-        Example(
-            commits=(
-                At("2026-03-06T16:30:00Z", LENA, (File("incident", "status: closed"),)),
-                At(
-                    "2026-03-08T10:00:00Z",
-                    LENA,
-                    (
-                        File(
-                            "incident",
-                            """\
-                            status: resolved
-                            closed_at: ~
-                            reopened:
-                              - {at: 2026-03-08T09:30:00Z, reason: The pool alert fired again.}
-                            """,
-                        ),
-                    ),
+        played(
+            commit("2026-03-06T16:30:00Z", LENA, File("incident", "status: closed")),
+            commit(
+                "2026-03-08T10:00:00Z",
+                LENA,
+                File(
+                    "incident",
+                    """\
+                    status: resolved
+                    closed_at: ~
+                    reopened:
+                      - {at: 2026-03-08T09:30:00Z, reason: The pool alert fired again.}
+                    """,
                 ),
-            )
+            ),
         ),
     )
 
@@ -410,39 +373,31 @@ class GitBackdated(HistoryRule):
     summary = "approval time or commit date earlier than the history shows"
     settings = (BACKDATE_TOLERANCE, HISTORY_SINCE)
     examples = Examples(
-        Example(
-            commits=(
-                At(
-                    "2026-03-10T14:00:00Z",
-                    PRIYA,
-                    (
-                        File(
-                            "change",
-                            """\
-                            approvals:
-                              - {by: priya.shah@example.com, role: cab, decision: approved,
-                                 at: 2026-03-09T10:00:00Z}    # landed 2026-03-10T14:00:00Z
-                            """,
-                        ),
-                    ),
+        played(
+            commit(
+                "2026-03-10T14:00:00Z",
+                PRIYA,
+                File(
+                    "change",
+                    """\
+                    approvals:
+                      - {by: priya.shah@example.com, role: cab, decision: approved,
+                         at: 2026-03-09T10:00:00Z}    # landed 2026-03-10T14:00:00Z
+                    """,
                 ),
             )
         ),
-        Example(
-            commits=(
-                At(
-                    "2026-03-09T10:20:00Z",
-                    PRIYA,
-                    (
-                        File(
-                            "change",
-                            """\
-                            approvals:
-                              - {by: priya.shah@example.com, role: cab, decision: approved,
-                                 at: 2026-03-09T10:00:00Z}    # landed 2026-03-09T10:20:00Z
-                            """,
-                        ),
-                    ),
+        played(
+            commit(
+                "2026-03-09T10:20:00Z",
+                PRIYA,
+                File(
+                    "change",
+                    """\
+                    approvals:
+                      - {by: priya.shah@example.com, role: cab, decision: approved,
+                         at: 2026-03-09T10:00:00Z}    # landed 2026-03-09T10:20:00Z
+                    """,
                 ),
             )
         ),
@@ -535,34 +490,26 @@ class GitDeleted(HistoryRule):
     summary = "record deleted from the branch"
     settings = (HISTORY_SINCE,)
     examples = Examples(
-        Example(
-            commits=(
-                At("2026-03-04T09:40:00Z", LENA, (File("incident", id="INC-2026-0031"),)),
-                At(
-                    "2026-03-05T10:00:00Z",
-                    LENA,
-                    (File("incident", id="INC-2026-0031", deleted=True),),
-                ),
-            )
+        played(
+            commit("2026-03-04T09:40:00Z", LENA, File("incident", id="INC-2026-0031")),
+            commit(
+                "2026-03-05T10:00:00Z", LENA, File("incident", id="INC-2026-0031", deleted=True)
+            ),
         ),
-        Example(
-            commits=(
-                At("2026-03-04T09:40:00Z", LENA, (File("incident", id="INC-2026-0031"),)),
-                At(
-                    "2026-03-05T10:00:00Z",
-                    LENA,
-                    (
-                        File(
-                            "incident",
-                            """\
-                            status: closed
-                            resolution: Duplicate of INC-2026-0042; the same alert fired twice.
-                            """,
-                            id="INC-2026-0031",
-                        ),
-                    ),
+        played(
+            commit("2026-03-04T09:40:00Z", LENA, File("incident", id="INC-2026-0031")),
+            commit(
+                "2026-03-05T10:00:00Z",
+                LENA,
+                File(
+                    "incident",
+                    """\
+                    status: closed
+                    resolution: Duplicate of INC-2026-0042; the same alert fired twice.
+                    """,
+                    id="INC-2026-0031",
                 ),
-            )
+            ),
         ),
     )
 
@@ -599,22 +546,16 @@ class GitLateRecord(HistoryRule):
     summary = "incident first committed long after detection"
     settings = (LATE_RECORD_DAYS, *CALENDAR, HISTORY_SINCE)
     examples = Examples(
-        Example(
-            commits=(
-                At(
-                    "2026-03-06T10:00:00Z",
-                    LENA,
-                    (File("incident", "detected_at: 2026-03-02T09:00:00Z   # a Monday"),),
-                ),
+        played(
+            commit(
+                "2026-03-06T10:00:00Z",
+                LENA,
+                File("incident", "detected_at: 2026-03-02T09:00:00Z   # a Monday"),
             )
         ),
-        Example(
-            commits=(
-                At(
-                    "2026-03-02T09:40:00Z",
-                    LENA,
-                    (File("incident", "detected_at: 2026-03-02T09:00:00Z"),),
-                ),
+        played(
+            commit(
+                "2026-03-02T09:40:00Z", LENA, File("incident", "detected_at: 2026-03-02T09:00:00Z")
             )
         ),
     )
@@ -662,21 +603,15 @@ class GitDowngrade(HistoryRule):
     summary = "incident priority lowered, removing a PIR or notification duty"
     settings = (PIR_REQUIRED, NOTIFICATION_REQUIRED, HISTORY_SINCE)
     examples = Examples(
-        Example(
-            commits=(
-                At("2026-03-04T09:30:00Z", LENA, (File("incident", "priority: P2"),)),
-                At("2026-03-04T10:30:00Z", LENA, (File("incident", "priority: P3"),)),
-            )
+        played(
+            commit("2026-03-04T09:30:00Z", LENA, File("incident", "priority: P2")),
+            commit("2026-03-04T10:30:00Z", LENA, File("incident", "priority: P3")),
         ),
-        Example(
-            commits=(
-                At("2026-03-04T09:30:00Z", LENA, (File("incident", "priority: P3"),)),
-                At(
-                    "2026-03-04T10:30:00Z",
-                    LENA,
-                    (File("incident", "priority: P4   # no duty removed"),),
-                ),
-            )
+        played(
+            commit("2026-03-04T09:30:00Z", LENA, File("incident", "priority: P3")),
+            commit(
+                "2026-03-04T10:30:00Z", LENA, File("incident", "priority: P4   # no duty removed")
+            ),
         ),
     )
 
@@ -738,32 +673,26 @@ class GitRubberStamp(HistoryRule):
     summary = "runbook reviews only bump last_reviewed, repeatedly"
     settings = (RUBBER_STAMP_REPEATS, HISTORY_SINCE)
     examples = Examples(
-        Example(
-            commits=(
-                At("2026-01-10T09:00:00Z", LENA, (File("runbook", 'last_reviewed: "2026-01-10"'),)),
-                At("2026-04-12T09:00:00Z", LENA, (File("runbook", 'last_reviewed: "2026-04-12"'),)),
-                At("2026-07-15T09:00:00Z", LENA, (File("runbook", 'last_reviewed: "2026-07-15"'),)),
-            )
+        played(
+            commit("2026-01-10T09:00:00Z", LENA, File("runbook", 'last_reviewed: "2026-01-10"')),
+            commit("2026-04-12T09:00:00Z", LENA, File("runbook", 'last_reviewed: "2026-04-12"')),
+            commit("2026-07-15T09:00:00Z", LENA, File("runbook", 'last_reviewed: "2026-07-15"')),
         ),
-        Example(
-            commits=(
-                At("2026-01-10T09:00:00Z", LENA, (File("runbook", 'last_reviewed: "2026-01-10"'),)),
-                At(
-                    "2026-04-12T09:00:00Z",
-                    LENA,
-                    (
-                        File(
-                            "runbook",
-                            'last_reviewed: "2026-04-12"',
-                            body="""\
-                            ## Mitigation
-                            Fail over to the replica with `patronictl switchover` if the pool
-                            stays above 90% after the pgbouncer restart.
-                            """,
-                        ),
-                    ),
+        played(
+            commit("2026-01-10T09:00:00Z", LENA, File("runbook", 'last_reviewed: "2026-01-10"')),
+            commit(
+                "2026-04-12T09:00:00Z",
+                LENA,
+                File(
+                    "runbook",
+                    'last_reviewed: "2026-04-12"',
+                    body="""\
+                    ## Mitigation
+                    Fail over to the replica with `patronictl switchover` if the pool
+                    stays above 90% after the pgbouncer restart.
+                    """,
                 ),
-            )
+            ),
         ),
         as_of="2026-07-31T12:00:00Z",
     )

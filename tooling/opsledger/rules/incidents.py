@@ -15,7 +15,7 @@ from opsledger.model.policy import PriorityPolicy
 from opsledger.model.records import Incident
 from opsledger.model.settings import BOOLEAN, CALENDAR, DURATION, INTEGER, REQUIRED, Setting
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.examples import Example, Examples, File, overlays
+from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.text import STATEMENTS, vagueness
 from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
@@ -482,15 +482,12 @@ class IncPir(IncidentRule):
     summary = "major incident without an approved PIR after the deadline"
     settings = (PIR_REQUIRED, PIR_DUE, *CALENDAR)
     examples = Examples(
-        Example(
-            (
-                File(
-                    "pir",
-                    "status: in-review  # INC-2026-0042 (P1) resolved 2026-03-04, due 2026-03-11",
-                ),
+        example(
+            File(
+                "pir", "status: in-review  # INC-2026-0042 (P1) resolved 2026-03-04, due 2026-03-11"
             )
         ),
-        Example((File("pir", "status: approved   # by priya.shah@example.com on 2026-03-09"),)),
+        example(File("pir", "status: approved   # by priya.shah@example.com on 2026-03-09")),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

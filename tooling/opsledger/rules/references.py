@@ -15,7 +15,7 @@ from opsledger.model.ledger import IdSeen, Ledger
 from opsledger.model.records import Record
 from opsledger.model.settings import APPROVERS, MAX_DEPTH, MAX_FILE_BYTES
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.examples import Example, Examples, File, overlays
+from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.imports import gap_findings, imported
 
 
@@ -76,8 +76,8 @@ class RefId(Rule):
     kinds = ("incident", "change", "pir", "runbook", "services")
     summary = "file name, ID or kind mismatch, or duplicate ID"
     examples = Examples(
-        Example((File("incident", "id: INC-2026-0001", id="INC-2026-0009"),)),
-        Example((File("incident", "id: INC-2026-0001", id="INC-2026-0001"),)),
+        example(File("incident", "id: INC-2026-0001", id="INC-2026-0009")),
+        example(File("incident", "id: INC-2026-0001", id="INC-2026-0001")),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:

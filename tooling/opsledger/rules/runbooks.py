@@ -9,7 +9,7 @@ from opsledger.model.layout import SERVICES_FILE
 from opsledger.model.policy import Policy
 from opsledger.model.settings import DURATION, LINES, REQUIRED, TIMEZONE_SETTING, Setting
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.examples import Example, Examples, File, overlays
+from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.pirs import SectionsRule
 from opsledger.rules.text import PLACEHOLDERS
 
@@ -137,43 +137,34 @@ class RbCoverage(Rule):
     kinds = ("services",)
     summary = "tier-1 service without a runbook"
     examples = Examples(
-        Example(
-            (
-                File(
-                    "services",
-                    """\
-                    - id: payments
-                      name: Payments gateway
-                      tier: 1
-                      owner: grace.kim@example.com
-                      availability_target: 99.95
-                      runbooks: []            # and no runbook lists payments
-                    """,
-                ),
+        example(
+            File(
+                "services",
+                """\
+                - id: payments
+                  name: Payments gateway
+                  tier: 1
+                  owner: grace.kim@example.com
+                  availability_target: 99.95
+                  runbooks: []            # and no runbook lists payments
+                """,
             )
         ),
-        Example(
-            (
-                File(
-                    "services",
-                    """\
-                    - id: payments
-                      name: Payments gateway
-                      tier: 1
-                      owner: grace.kim@example.com
-                      availability_target: 99.95
-                      runbooks: [RB-0004]
-                    """,
-                ),
-                File(
-                    "runbook",
-                    """\
-                    title: Payments acquirer failover
-                    services: [payments]
-                    """,
-                    id="RB-0004",
-                ),
-            )
+        example(
+            File(
+                "services",
+                """\
+                - id: payments
+                  name: Payments gateway
+                  tier: 1
+                  owner: grace.kim@example.com
+                  availability_target: 99.95
+                  runbooks: [RB-0004]
+                """,
+            ),
+            File(
+                "runbook", "title: Payments acquirer failover\nservices: [payments]", id="RB-0004"
+            ),
         ),
     )
 

@@ -7,7 +7,16 @@ from collections.abc import Iterator
 from opsledger.findings import Finding, json_pointer
 from opsledger.model.settings import TIMEZONE_SETTING, WAIVERS
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.examples import Example, Examples, File
+from opsledger.rules.examples import Examples, File, example
+
+WAIVER = """\
+    waivers:
+      - rule: RB-STALE
+        record: RB-0003
+        reason: The orders-db runbook is being rewritten for the new cluster.
+        approved_by: priya.shah@example.com
+        expires: {expires}
+    """
 
 
 class WaiverExpired(Rule):
@@ -27,36 +36,8 @@ class WaiverExpired(Rule):
     summary = "waiver past its expiry date"
     settings = (WAIVERS, TIMEZONE_SETTING)
     examples = Examples(
-        Example(
-            (
-                File(
-                    "policy",
-                    """\
-                    waivers:
-                      - rule: RB-STALE
-                        record: RB-0003
-                        reason: The orders-db runbook is being rewritten for the new cluster.
-                        approved_by: priya.shah@example.com
-                        expires: "2026-01-31"      # today is 2026-03-31
-                    """,
-                ),
-            )
-        ),
-        Example(
-            (
-                File(
-                    "policy",
-                    """\
-                    waivers:
-                      - rule: RB-STALE
-                        record: RB-0003
-                        reason: The orders-db runbook is being rewritten for the new cluster.
-                        approved_by: priya.shah@example.com
-                        expires: "2026-06-30"
-                    """,
-                ),
-            )
-        ),
+        example(File("policy", WAIVER.format(expires='"2026-01-31"      # today is 2026-03-31'))),
+        example(File("policy", WAIVER.format(expires='"2026-06-30"'))),
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
