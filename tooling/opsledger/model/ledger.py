@@ -2,7 +2,9 @@
 
 ``load_ledger`` reads each record file once (strict loader → schema → typed record).
 Problems are collected as findings, never raised, so one bad file never hides another;
-only an unusable configuration (policy, schemas) raises :class:`ConfigError`.
+only an unusable configuration (policy, schemas) raises :class:`ConfigError`. Names and IDs
+are recorded as seen (:class:`IdSeen`, :class:`Stray`, catalog twins) and judged by the
+REF-ID rule; loading only keeps a duplicate ID's later file out of the tables.
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from opsledger.errors import ConfigError
+from opsledger.model.policy import WEEKDAYS
 from opsledger.timeutil import parse_date, parse_duration
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFS = "defs.schema.json#/$defs/"
 
 #: Map keys that stand for a fixed set (SPEC §3): the schema has one entry for each.

@@ -212,6 +212,13 @@ FOLDERS = {
 }
 
 
+class _Dumper(yaml.SafeDumper):
+    """Never anchors and aliases (records refuse them), even for a value used twice."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 @dataclass(frozen=True)
 class File:
     """One file of an example: the base record of ``kind`` (or, with ``id``, a copy of it
@@ -249,7 +256,7 @@ class File:
         if self.overlay.strip():
             overlay = load_text(textwrap.dedent(self.overlay)).data
             data = merge_entries(data, overlay) if self.kind == "services" else merge(data, overlay)
-        front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+        front = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
         if not markdown:
             return front
         body = replace_sections(doc.body or "", textwrap.dedent(self.body))
