@@ -1,4 +1,4 @@
-"""Time for the demo generator: UTC formatting, policy durations, business days, random times.
+"""Time for the demo generator: UTC formatting, business days, random times.
 
 Every time the generator makes is an aware UTC ``datetime`` rounded to the minute. Business
 days follow the policy's ``timezone``, ``business_days`` and ``holidays`` exactly as the audit
@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import calendar
 import random
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from opsledger.model.policy import WEEKDAYS
+
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-
-_DURATION = re.compile(r"([0-9]+)([mhdw])\Z")
-_UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def ts(moment: datetime) -> str:
@@ -36,14 +33,6 @@ def day(moment: datetime) -> str:
 def hhmm(moment: datetime) -> str:
     """``09:12`` in UTC, for prose such as PIR timelines."""
     return moment.astimezone(UTC).strftime("%H:%M")
-
-
-def parse_duration(text: str) -> timedelta:
-    """A policy duration (``15m``, ``4h``, ``2d``, ``1w``) as a timedelta."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise ValueError(f"not a policy duration: {text!r}")
-    return timedelta(minutes=int(match[1]) * _UNIT_MINUTES[match[2]])
 
 
 def midnight(value: date) -> datetime:
@@ -77,7 +66,7 @@ class Calendar:
         """Build from the policy's ``timezone``, ``business_days`` and ``holidays`` values."""
         return cls(
             ZoneInfo(zone),
-            frozenset(_WEEKDAYS.index(name) for name in business_days),
+            frozenset(WEEKDAYS.index(name) for name in business_days),
             frozenset(date.fromisoformat(text) for text in holidays),
         )
 

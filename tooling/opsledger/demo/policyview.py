@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from opsledger.demo.clock import DAY, Calendar, parse_duration, ts
+from opsledger.demo.clock import DAY, Calendar, ts
+from opsledger.timeutil import parse_duration
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 CHANGE_TYPES = ("standard", "normal", "emergency")
