@@ -6,17 +6,18 @@ registry, so a rule without examples fails here.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from opsledger.findings import Finding
-from opsledger.rules import RULES, Rule
+from opsledger.rules import RULES, RULES_BY_ID, Rule
 from opsledger.rules.examples import BASE, Example, Examples, File
 from opsledger.workspace import Workspace
 
-from conftest import defaults_dir, git, git_init
+from conftest import InvokeCli, defaults_dir, git, git_init
 
 POLICY = (defaults_dir() / "policy.yaml").read_text(encoding="utf-8")
 
@@ -101,3 +102,18 @@ def test_documentation_shows_the_examples_as_written(rule: type[Rule]) -> None:
         shown = sections[name]
         for line in example.render().splitlines():
             assert line.strip() in shown, (rule.id, name, line)
+
+
+def test_rules_command_and_sarif_show_the_rendered_sections(tmp_path: Path, cli: InvokeCli) -> None:
+    shown = cli("rules", "INC-ACK").out
+    assert "Failing example:\n  priority: P1              # acknowledge_within: 5m\n" in shown
+    assert "Passing example:\n  acknowledged_at: 2026-03-04T09:17:00Z\n" in shown
+    assert "Policy settings:\n  ``priorities.<priority>.acknowledge_within`` (duration" in shown
+    scaffold(tmp_path, records=True)
+    result = cli(
+        "audit", "--repo", tmp_path, "--no-history", "--format", "sarif", "--as-of", "2026-03-31"
+    )
+    rules = json.loads(result.out)["runs"][0]["tool"]["driver"]["rules"]
+    (ack,) = [r for r in rules if r["id"] == "INC-ACK"]
+    assert ack["fullDescription"]["text"] == RULES_BY_ID["INC-ACK"].documentation()
+    assert "Policy settings:" in ack["fullDescription"]["text"]
