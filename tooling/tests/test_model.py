@@ -10,6 +10,7 @@ from opsledger.errors import ConfigError
 from opsledger.loading import load_text
 from opsledger.model.ledger import find_root, load_ledger
 from opsledger.model.records import Incident, markdown_sections
+from opsledger.rules.references import load_findings
 from opsledger.timeutil import format_timestamp, parse_duration, parse_timestamp
 
 from conftest import INCIDENT, Repo
@@ -130,6 +131,7 @@ def test_find_root_walks_up(repo: Repo) -> None:
 def test_broken_service_catalog_is_reported_not_raised(repo: Repo) -> None:
     repo.write("records/services.yaml", "- id: orders-db\n  tier: 5\n- id: orders-db\n")
     ledger = load_ledger(repo.root)
-    messages = [(p.line, p.rule, p.message) for p in ledger.problems]
+    assert ledger.service_twins == [1]  # loading records the twin; REF-ID judges it
+    messages = [(p.line, p.rule, p.message) for p in load_findings(ledger)]
     assert (3, "REF-ID", "duplicate service id 'orders-db'") in messages
     assert any(rule == "SCHEMA" and "must be one of 1, 2, 3" in m for _, rule, m in messages)

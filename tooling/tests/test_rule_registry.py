@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from opsledger.rules import RULES, RULES_BY_ID, Rule
@@ -66,3 +68,13 @@ def test_every_rule_is_documented(rule: type[Rule]) -> None:
     assert rule.summary and len(rule.summary) < 90
     assert rule.severity in ("error", "warning")
     assert rule.kinds, "a rule names the record kinds it judges"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_every_rule_has_tests_in_its_family_module(rule: type[Rule]) -> None:
+    # tests/test_rules_<family>.py: references, incidents, changes, pirs_runbooks, history,
+    # waivers; each rule is exercised by name there
+    family = rule.__module__.rsplit(".", 1)[-1]
+    modules = sorted(Path(__file__).parent.glob(f"test_rules_*{family}*.py"))
+    assert modules, f"no tests/test_rules_*{family}*.py for {rule.id}"
+    assert any(f'"{rule.id}"' in m.read_text(encoding="utf-8") for m in modules), rule.id

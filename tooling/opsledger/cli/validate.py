@@ -9,6 +9,7 @@ import click
 from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK
 from opsledger.output import FORMATS, Report, summary_line
+from opsledger.rules.references import load_findings
 from opsledger.rulesettings import check_rule_settings
 from opsledger.workspace import Workspace
 
@@ -35,7 +36,7 @@ def validate(paths: tuple[Path, ...], fmt: str, output: Path | None, repo: Path 
         ws = Workspace(repo_root(repo), subset=paths or None, progress=update)
         ledger = ws.ledger
     check_rule_settings(ledger.policy)  # a waiver or ignore that would disable the gate
-    report = Report("validate", tuple(ledger.problems), len(ledger.files))
+    report = Report("validate", tuple(load_findings(ledger)), len(ledger.files))
     write_output(FORMATS[fmt](report), output)
     click.echo(summary_line(report), err=True)
     return EXIT_FINDINGS if report.findings else EXIT_OK

@@ -1,4 +1,4 @@
-"""Time for the demo generator: UTC formatting, policy durations, business days, random times.
+"""Time for the demo generator: UTC formatting, business days, random times.
 
 Every time the generator makes is an aware UTC ``datetime`` rounded to the minute. Business
 days follow the policy's ``timezone``, ``business_days`` and ``holidays`` exactly as the audit
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from opsledger.model.policy import WEEKDAYS
+
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def ts(moment: datetime) -> str:
@@ -66,7 +66,7 @@ class Calendar:
         """Build from the policy's ``timezone``, ``business_days`` and ``holidays`` values."""
         return cls(
             ZoneInfo(zone),
-            frozenset(_WEEKDAYS.index(name) for name in business_days),
+            frozenset(WEEKDAYS.index(name) for name in business_days),
             frozenset(date.fromisoformat(text) for text in holidays),
         )
 

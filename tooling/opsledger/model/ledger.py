@@ -2,7 +2,9 @@
 
 ``load_ledger`` reads each record file once (strict loader → schema → typed record).
 Problems are collected as findings, never raised, so one bad file never hides another;
-only an unusable configuration (policy, schemas) raises :class:`ConfigError`.
+only an unusable configuration (policy, schemas) raises :class:`ConfigError`. Names and IDs
+are recorded as seen (:class:`IdSeen`, :class:`Stray`, catalog twins) and judged by the
+REF-ID rule; loading only keeps a duplicate ID's later file out of the tables.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from opsledger.model.layout import (
     Entry,
     classify,
     governed,
-    kind_of_id,
-    stem_matches,
     walk,
 )
 from opsledger.model.policy import POLICY_FILE, Policy, load_policy
@@ -31,6 +31,29 @@ from opsledger.model.records import RECORD_TYPES, Change, Incident, Pir, Record,
 from opsledger.schemas import SchemaSet
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IdSeen:
+    """A record file's ``id`` as loading saw it; the REF-ID rule judges it."""
+
+    path: str
+    folder: str  # the kind whose folder holds the file
+    stem: str  # the file name without its suffix
+    id: str  # as written
+    line: int
+    column: int
+    #: the file that already holds this ID (case-insensitively), when this one does not
+    #: count: a duplicate, never registered
+    taken_by: str | None
+
+
+@dataclass(frozen=True)
+class Stray:
+    """A file in a record folder that is not read as a record, and why."""
+
+    path: str
+    why: str
 
 
 @dataclass
@@ -44,7 +67,13 @@ class Ledger:
     runbooks: dict[str, Runbook] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     services_doc: Document | None = None
+    #: what loading found wrong with a file's text (SCHEMA); name and ID problems are
+    #: judged from ``ids``, ``strays`` and ``service_twins`` by the REF-ID rule
     problems: list[Finding] = field(default_factory=list)
+    ids: list[IdSeen] = field(default_factory=list)
+    strays: list[Stray] = field(default_factory=list)
+    #: indexes of catalog entries whose service id an earlier entry has
+    service_twins: list[int] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     #: every record file's ID as its name says (no file read), casefolded -> paths; lets a
     #: partial load (a pull request's records) still check uniqueness and references
@@ -105,7 +134,7 @@ def load_ledger(
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
         if entry.kind is None or entry.problem:
-            ledger.problems.append(_problem(entry.path, 1, 1, "REF-ID", entry.problem))
+            ledger.strays.append(Stray(entry.path, entry.problem))
         else:
             _load_record(ledger, entry, seen)
         if progress is not None:
@@ -212,7 +241,7 @@ def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str]) -> None:
                 pointer=json_pointer(tuple(path)),
             )
         )
-    if isinstance(raw_id, str) and not _check_id(ledger, entry, doc, raw_id, stem, seen):
+    if isinstance(raw_id, str) and not _see_id(ledger, entry, doc, raw_id, stem, seen):
         return
     record = RECORD_TYPES[kind.name].build(record_id, entry.path, doc)
     table: dict[str, Record] = getattr(
@@ -224,65 +253,24 @@ def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str]) -> None:
     table.setdefault(record_id, record)
 
 
-def _check_id(
+def _see_id(
     ledger: Ledger, entry: Entry, doc: Document, record_id: str, stem: str, seen: dict[str, str]
 ) -> bool:
-    """REF-ID checks; False when the record must not be registered (a duplicate)."""
+    """Record the file's ``id`` for REF-ID; False when another file already holds it
+    (compared case-insensitively; in a partial load, also the files not read): the
+    record is then not registered."""
     assert entry.kind is not None
     line, column = doc.position(("id",))
-    owner = kind_of_id(record_id)
-    if owner is not None and owner is not entry.kind:
-        ledger.problems.append(
-            _problem(
-                entry.path,
-                line,
-                column,
-                "REF-ID",
-                f"{record_id} is a {owner.name} ID but the file is in {entry.kind.folder}/",
-                record=record_id,
-                pointer="/id",
-                fix=f"move the file to {owner.folder}/",
-            )
-        )
-    if not stem_matches(entry.kind, stem, record_id):
-        ledger.problems.append(
-            _problem(
-                entry.path,
-                line,
-                column,
-                "REF-ID",
-                f"file name {stem!r} does not match id {_clip(record_id)!r}",
-                record=record_id,
-                pointer="/id",
-                fix=f"rename the file to {_clip(record_id)}{entry.kind.suffix} or correct the id",
-            )
-        )
     folded = record_id.casefold()
     first = seen.get(folded)
     if first is None and ledger.partial:  # files not loaded still hold their IDs
         others = [p for p in ledger.known.get(folded, ()) if p != entry.path]
         first = others[0] if others else None
+    ledger.ids.append(IdSeen(entry.path, entry.kind.name, stem, record_id, line, column, first))
     if first is not None:
-        ledger.problems.append(
-            _problem(
-                entry.path,
-                line,
-                column,
-                "REF-ID",
-                f"duplicate ID {_clip(record_id)!r}: already used by {first}",
-                record=record_id,
-                pointer="/id",
-                fix="give this record the next free ID",
-            )
-        )
         return False
     seen[folded] = entry.path
     return True
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    text = text.encode("unicode_escape").decode("ascii")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _load_services(ledger: Ledger) -> None:
@@ -326,20 +314,9 @@ def _load_services(ledger: Ledger) -> None:
             continue
         service = Service.build(index, item)
         if service.id in ledger.services:
-            line, column = doc.position((index, "id"))
-            ledger.problems.append(
-                _problem(
-                    SERVICES_FILE,
-                    line,
-                    column,
-                    "REF-ID",
-                    f"duplicate service id {service.id!r}",
-                    pointer=f"/{index}/id",
-                    fix="service ids must be unique",
-                )
-            )
+            ledger.service_twins.append(index)
             continue
         ledger.services[service.id] = service
 
 
-__all__ = ["KIND_BY_NAME", "Ledger", "find_root", "load_ledger"]
+__all__ = ["KIND_BY_NAME", "IdSeen", "Ledger", "Stray", "find_root", "load_ledger"]

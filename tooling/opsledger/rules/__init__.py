@@ -1,7 +1,9 @@
 """The rule registry: explicit lists, one entry per SPEC §4 rule ID, in documentation order.
 
 Each family module ends with its own explicit ``RULES`` tuple; adding a rule is one class
-and one entry there.
+(its check, the settings it reads, a failing and a passing example) and one entry there. A
+rule that declares a new policy setting also gives it a value in the default policy and
+regenerates the policy schema: ``python -m opsledger.rules.policy_schema``.
 """
 
 from __future__ import annotations

@@ -1,26 +1,31 @@
 """What a rule is: an ID, a default severity, a one-line summary, documentation and a check.
 
-Each rule is a small class whose docstring is its documentation, with the sections
-*What it checks*, *Why auditors care*, *Failing example*, *Passing example* and
-*Policy settings*. ``check`` yields :class:`~opsledger.findings.Finding` objects; the
+A rule is one unit: a small class whose docstring says *What it checks* and *Why auditors
+care*, whose ``settings`` declare the policy settings it reads and whose ``examples`` hold
+a failing and a passing example that a test runs through the audit. The documentation's
+*Failing example*, *Passing example* and *Policy settings* sections are rendered from
+those declarations. ``check`` yields :class:`~opsledger.findings.Finding` objects; the
 audit applies policy severity overrides and waivers afterwards.
 """
 
 from __future__ import annotations
 
 import inspect
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.findings import Finding, Severity, json_pointer
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Record
+from opsledger.model.settings import Setting
 from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
+from opsledger.rules.examples import Examples
 
 DOC_SECTIONS = (
     "What it checks",
@@ -51,6 +56,12 @@ class Context:
             return self.shared
         return Obligations(self.ledger, self.as_of, self.history, self.history_reason)
 
+    def setting(self, setting: Setting, **keys: str) -> Any:
+        """A policy setting's typed value (its default when the policy does not set it);
+        ``keys`` fill the path's ``<name>`` placeholders. A new rule reads its settings
+        here: no ``Policy`` field is needed."""
+        return setting.read(self.ledger.policy.doc.data, **keys)
+
 
 class Rule:
     id: ClassVar[str]
@@ -58,6 +69,12 @@ class Rule:
     summary: ClassVar[str]
     #: record kinds the rule judges (incident, change, pir, runbook, services, policy)
     kinds: ClassVar[tuple[str, ...]] = ()
+    #: the policy settings the rule reads (shared ones are declared once and referenced)
+    settings: ClassVar[tuple[Setting, ...]] = ()
+    #: said after the settings in the documentation (e.g. what else fixes the result)
+    settings_note: ClassVar[str] = ""
+    #: a failing and a passing example, run through the audit by a test
+    examples: ClassVar[Examples | None] = None
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         raise NotImplementedError
@@ -81,7 +98,15 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")
+        """The docstring, then the sections rendered from the examples and settings."""
+        parts = [inspect.cleandoc(cls.__doc__ or "")]
+        if cls.examples is not None:
+            parts += [
+                "Failing example:\n" + _indent(cls.examples.failing.render()),
+                "Passing example:\n" + _indent(cls.examples.passing.render()),
+            ]
+        parts.append("Policy settings:\n" + _indent(settings_text(cls.settings, cls.settings_note)))
+        return "\n\n".join(parts)
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:
@@ -96,3 +121,18 @@ class Rule:
             elif current:
                 sections[current] += line + "\n"
         return {k: v.strip("\n") for k, v in sections.items()}
+
+
+def settings_text(settings: tuple[Setting, ...], note: str = "") -> str:
+    """The "Policy settings" section: one paragraph per setting, then the note."""
+    paragraphs = [
+        textwrap.fill(setting.documentation(), 88, break_on_hyphens=False)
+        for setting in {s.path: s for s in settings}.values()
+    ] or ["none."]
+    if note:
+        paragraphs.append(textwrap.fill(note, 88, break_on_hyphens=False))
+    return "\n\n".join(paragraphs)
+
+
+def _indent(text: str) -> str:
+    return textwrap.indent(text, "  ", lambda line: bool(line.strip()))

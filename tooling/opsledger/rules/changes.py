@@ -16,6 +16,17 @@ from datetime import datetime
 from opsledger.findings import Finding
 from opsledger.model.policy import ChangeTypePolicy
 from opsledger.model.records import Change
+from opsledger.model.settings import (
+    APPROVERS,
+    BOOLEAN,
+    CALENDAR,
+    DURATION,
+    FREEZE,
+    INTEGER,
+    LINES,
+    REQUIRED,
+    Setting,
+)
 from opsledger.obligations.changes import (
     APPROVED_OR_LATER,
     not_counted,
@@ -24,7 +35,8 @@ from opsledger.obligations.changes import (
     retrospective_deadline,
 )
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.text import vagueness
+from opsledger.rules.examples import Examples, File, example, overlays
+from opsledger.rules.text import STATEMENTS, vagueness
 from opsledger.timeutil import format_timestamp as ts
 
 #: statuses at which the change was carried out and must record how it went
@@ -37,6 +49,54 @@ OUTCOMES = {
 }
 #: change types that must record testing (SPEC §3.2)
 TESTED_TYPES = frozenset({"normal", "emergency"})
+
+APPROVALS_REQUIRED = Setting(
+    "changes.<type>.approvals_required",
+    INTEGER.refine(minimum=0, maximum=10),
+    REQUIRED,
+    "how many distinct allowed people must approve a change of the type (0: none)",
+    "change_types[<type>].approvals_required",
+)
+APPROVER_ROLES = Setting(
+    "changes.<type>.approver_roles",
+    LINES.refine(uniqueItems=True),
+    REQUIRED,
+    "the roles (keys of approvers) whose people may approve a change of the type",
+    "change_types[<type>].approver_roles",
+)
+RISK_APPROVALS = Setting(
+    "changes.risk_approvals.<risk>",
+    INTEGER.refine(minimum=0, maximum=10),
+    REQUIRED,
+    "the fewest approvals for a change of that risk whose type needs approval; the larger "
+    "of this and approvals_required applies",
+    "risk_approvals[<risk>]",
+)
+RETROSPECTIVE = Setting(
+    "changes.<type>.retrospective_approval_within_business_days",
+    INTEGER.refine(minimum=0, maximum=30),
+    None,
+    "for a type approved after the fact (emergency): the business days after the "
+    "implementation started by which an allowed person must have approved",
+    "change_types[<type>].retrospective_approval_within_business_days",
+)
+APPROVED_BEFORE_WINDOW = Setting(
+    "changes.<type>.approved_before_window",
+    BOOLEAN,
+    False,
+    "whether the required approvals must all be given before the window starts",
+    "change_types[<type>].approved_before_window",
+)
+NOTIFY_BEFORE = Setting(
+    "changes.<type>.notify_before",
+    DURATION,
+    REQUIRED,
+    "how long before its window stakeholders must be notified of a change of the type "
+    "(0m: no advance notice)",
+    "change_types[<type>].notify_before",
+)
+#: what decides whether a change has its approvals
+APPROVAL_SETTINGS = (APPROVALS_REQUIRED, APPROVER_ROLES, RISK_APPROVALS, APPROVERS)
 
 
 def type_policy(ctx: Context, chg: Change) -> ChangeTypePolicy | None:
@@ -58,23 +118,24 @@ class ChgRollback(ChangeRule):
     Why auditors care:
       A change that goes wrong is only as safe as the way back. An untested or one-word
       rollback plan is the classic finding behind long change-induced outages.
-
-    Failing example:
-      risk: high
-      rollback: {plan: rollback if needed, tested: false}
-
-    Passing example:
-      risk: high
-      rollback:
-        plan: Set max_connections back to 60 with the pool-size playbook and restart pgbouncer.
-        tested: true
-
-    Policy settings:
-      statements.placeholders, statements.min_words, statements.min_chars.
     """
 
     id = "CHG-ROLLBACK"
     summary = "rollback plan missing, vague or (for high risk) untested"
+    settings = STATEMENTS
+    examples = overlays(
+        "change",
+        failing="""\
+            risk: high
+            rollback: {plan: rollback if needed, tested: false}
+            """,
+        passing="""\
+            risk: high
+            rollback:
+              plan: Set max_connections back to 60 with the pool-size playbook; restart pgbouncer.
+              tested: true
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
@@ -111,22 +172,23 @@ class ChgTesting(ChangeRule):
     Why auditors care:
       "Tested" without evidence cannot be verified; auditors sample changes and ask for the
       test run behind each one.
-
-    Failing example:
-      type: normal
-      testing: {summary: tested, evidence: []}
-
-    Passing example:
-      testing:
-        summary: Load test at 2x peak on staging with the new pool size; p99 stayed under 80 ms.
-        evidence: [https://ci.example.com/orders-db/load-test/runs/4411]
-
-    Policy settings:
-      statements.placeholders, statements.min_words, statements.min_chars.
     """
 
     id = "CHG-TESTING"
     summary = "normal or emergency change without a testing summary or evidence"
+    settings = STATEMENTS
+    examples = overlays(
+        "change",
+        failing="""\
+            type: normal
+            testing: {summary: tested, evidence: []}
+            """,
+        passing="""\
+            testing:
+              summary: Load test at 2x peak on staging with the new pool size; p99 under 80 ms.
+              evidence: [https://ci.example.com/orders-db/load-test/runs/4411]
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
@@ -163,19 +225,17 @@ class ChgImpact(ChangeRule):
     Why auditors care:
       Approvers decide on the impact analysis; "n/a" means the change was approved without
       anyone assessing what could break and for whom.
-
-    Failing example:
-      impact: n/a
-
-    Passing example:
-      impact: Connections drop for about 5 s while pgbouncer reloads; checkout retries absorb it.
-
-    Policy settings:
-      statements.placeholders, statements.min_words, statements.min_chars.
     """
 
     id = "CHG-IMPACT"
     summary = "risk and impact analysis missing, vague or a placeholder"
+    settings = STATEMENTS
+    examples = overlays(
+        "change",
+        failing="impact: n/a",
+        passing="impact: Connections drop for about 5 s while pgbouncer reloads; checkout "
+        "retries absorb it.",
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
@@ -210,25 +270,28 @@ class ChgApproval(ChangeRule):
     Why auditors care:
       Change approval is the central control of change management; an approval by someone
       without the authority to give it is no approval at all.
-
-    Failing example:
-      type: normal
-      risk: high        # risk_approvals.high: 2
-      approvals: [{by: priya.shah@example.com, role: cab, decision: approved, ...}]
-
-    Passing example:
-      approvals:
-        - {by: priya.shah@example.com, role: cab, decision: approved, ...}
-        - {by: omar.haddad@example.com, role: service-owner, decision: approved, ...}
-
-    Policy settings:
-      changes.<type>.approvals_required, changes.<type>.approver_roles,
-      changes.risk_approvals, approvers,
-      changes.<type>.retrospective_approval_within_business_days.
     """
 
     id = "CHG-APPROVAL"
     summary = "change lacks the required approvals from allowed people, or was rejected"
+    settings = (*APPROVAL_SETTINGS, RETROSPECTIVE)
+    examples = overlays(
+        "change",
+        failing="""\
+            type: normal
+            risk: high        # risk_approvals.high: 2
+            approvals:
+              - {by: priya.shah@example.com, role: cab, decision: approved,
+                 at: 2026-03-09T10:00:00Z}
+            """,
+        passing="""\
+            approvals:
+              - {by: priya.shah@example.com, role: cab, decision: approved,
+                 at: 2026-03-09T10:00:00Z}
+              - {by: omar.haddad@example.com, role: service-owner, at: 2026-03-09T11:00:00Z,
+                 decision: approved}
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
@@ -303,20 +366,24 @@ class ChgSod(ChangeRule):
     Why auditors care:
       Segregation of duties is a core control in SOX, ISO 27001 and every change-management
       framework: an approval by the person doing the work is no independent review.
-
-    Failing example:
-      implementer: marco.rossi@example.com
-      approvals: [{by: Marco.Rossi@example.com, role: service-owner, decision: approved}]
-
-    Passing example:
-      approvals: [{by: omar.haddad@example.com, role: service-owner, decision: approved}]
-
-    Policy settings:
-      none.
     """
 
     id = "CHG-SOD"
     summary = "change approved by its requester or implementer"
+    examples = overlays(
+        "change",
+        failing="""\
+            implementer: marco.rossi@example.com
+            approvals:
+              - {by: Marco.Rossi@example.com, role: service-owner, at: 2026-03-09T10:00:00Z,
+                 decision: approved}
+            """,
+        passing="""\
+            approvals:
+              - {by: omar.haddad@example.com, role: service-owner, at: 2026-03-09T10:00:00Z,
+                 decision: approved}
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for chg in ctx.ledger.changes.values():
@@ -352,20 +419,27 @@ class ChgApprovedBefore(ChangeRule):
     Why auditors care:
       An approval given after the work started is a rubber stamp; it is the most frequent
       change-management audit finding.
-
-    Failing example:
-      window: {start: 2026-03-10T21:00:00Z, ...}
-      approvals: [{by: priya.shah@example.com, at: 2026-03-11T09:00:00Z, ...}]
-
-    Passing example:
-      approvals: [{by: priya.shah@example.com, at: 2026-03-09T10:00:00Z, ...}]
-
-    Policy settings:
-      changes.<type>.approved_before_window and the CHG-APPROVAL settings.
     """
 
     id = "CHG-APPROVED-BEFORE"
     summary = "change approved only after its window started"
+    settings = (APPROVED_BEFORE_WINDOW, *APPROVAL_SETTINGS)
+    examples = overlays(
+        "change",
+        failing="""\
+            risk: low
+            window: {start: 2026-03-10T21:00:00Z, end: 2026-03-10T23:00:00Z}
+            approvals:
+              - {by: priya.shah@example.com, role: cab, decision: approved,
+                 at: 2026-03-11T09:00:00Z}
+            """,
+        passing="""\
+            risk: low
+            approvals:
+              - {by: priya.shah@example.com, role: cab, decision: approved,
+                 at: 2026-03-09T10:00:00Z}
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for chg in ctx.ledger.changes.values():
@@ -399,21 +473,22 @@ class ChgNotice(ChangeRule):
     Why auditors care:
       Support teams and customers who were not told about a change are the ones who raise
       the incident when it goes wrong; advance notice is part of every change policy.
-
-    Failing example:
-      type: normal                       # notify_before: 24h
-      window: {start: 2026-03-10T21:00:00Z, ...}
-      notifications: [{at: 2026-03-10T18:00:00Z, ...}]
-
-    Passing example:
-      notifications: [{at: 2026-03-09T21:00:00Z, ...}]
-
-    Policy settings:
-      changes.<type>.notify_before.
     """
 
     id = "CHG-NOTICE"
     summary = "stakeholders not notified far enough ahead of the change window"
+    settings = (NOTIFY_BEFORE,)
+    examples = overlays(
+        "change",
+        failing="""\
+            type: normal                       # notify_before: 24h
+            window: {start: 2026-03-10T21:00:00Z, end: 2026-03-10T23:00:00Z}
+            notifications: [{at: 2026-03-10T18:00:00Z, audience: [support], channel: email}]
+            """,
+        passing="""\
+            notifications: [{at: 2026-03-09T21:00:00Z, audience: [support], channel: email}]
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for chg in ctx.ledger.changes.values():
@@ -448,21 +523,23 @@ class ChgFreeze(ChangeRule):
     Why auditors care:
       Freezes protect the business's busiest or most sensitive periods; a change inside one
       without a recorded exception bypasses a control the business asked for.
-
-    Failing example:
-      window: {start: 2026-12-20T21:00:00Z, end: 2026-12-20T23:00:00Z}   # year-end freeze
-
-    Passing example:
-      freeze_exception:
-        approved_by: priya.shah@example.com
-        reason: Security fix for an actively exploited flaw; cannot wait until January.
-
-    Policy settings:
-      freeze_windows.
     """
 
     id = "CHG-FREEZE"
     summary = "change window overlaps a freeze window without an exception"
+    settings = (FREEZE,)
+    examples = overlays(
+        "change",
+        failing="""\
+            window: {start: 2026-12-20T21:00:00Z, end: 2026-12-20T23:00:00Z}   # year-end freeze
+            """,
+        passing="""\
+            window: {start: 2026-12-20T21:00:00Z, end: 2026-12-20T23:00:00Z}
+            freeze_exception:
+              approved_by: priya.shah@example.com
+              reason: Security fix for an actively exploited flaw; cannot wait until January.
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         freezes = ctx.ledger.policy.freeze_windows
@@ -507,20 +584,33 @@ class ChgCollision(ChangeRule):
     Why auditors care:
       Two simultaneous changes on one service make a failure hard to attribute and a
       rollback unsafe; change calendars exist to prevent this.
-
-    Failing example:
-      CHG-2026-0107 orders-db 21:00-23:00 and CHG-2026-0108 orders-db 22:00-23:30
-
-    Passing example:
-      CHG-2026-0108 orders-db 23:00-23:30
-
-    Policy settings:
-      none.
     """
 
     id = "CHG-COLLISION"
     severity = "warning"
     summary = "overlapping change windows on the same service"
+    examples = Examples(
+        example(
+            File(
+                "change",
+                """\
+                services: [orders-db]   # CHG-2026-0107 holds orders-db 21:00-23:00
+                window: {start: 2026-03-10T22:00:00Z, end: 2026-03-10T23:30:00Z}
+                """,
+                id="CHG-2026-0108",
+            )
+        ),
+        example(
+            File(
+                "change",
+                """\
+                services: [orders-db]
+                window: {start: 2026-03-10T23:00:00Z, end: 2026-03-10T23:30:00Z}
+                """,
+                id="CHG-2026-0108",
+            )
+        ),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         changes = ctx.ledger.changes
@@ -571,24 +661,30 @@ class ChgEmergency(ChangeRule):
     Why auditors care:
       The emergency path skips the CAB; it is only acceptable when it is tied to a real
       incident and reviewed promptly afterwards, otherwise it becomes a way around approval.
-
-    Failing example:
-      type: emergency
-      implementation: {started_at: 2026-03-06T02:00:00Z, ...}     # a Friday
-      approvals: [{by: priya.shah@example.com, role: emergency-cab,
-                   at: 2026-03-11T09:00:00Z, decision: approved}]  # after Tuesday
-
-    Passing example:
-      related_incident: INC-2026-0042
-      approvals: [{..., at: 2026-03-10T16:00:00Z, decision: approved}]
-
-    Policy settings:
-      changes.emergency.retrospective_approval_within_business_days,
-      changes.emergency.approver_roles, approvers, business_days, holidays, timezone.
     """
 
     id = "CHG-EMERGENCY"
     summary = "emergency change without an incident or timely retrospective approval"
+    settings = (RETROSPECTIVE, APPROVER_ROLES, APPROVERS, *CALENDAR)
+    examples = overlays(
+        "change",
+        failing="""\
+            type: emergency
+            related_incident: INC-2026-0042
+            implementation: {started_at: 2026-03-06T02:00:00Z}      # a Friday
+            approvals:
+              - {by: priya.shah@example.com, role: emergency-cab, decision: approved,
+                 at: 2026-03-11T09:00:00Z}                          # after Tuesday
+            """,
+        passing="""\
+            type: emergency
+            related_incident: INC-2026-0042
+            implementation: {started_at: 2026-03-06T02:00:00Z}
+            approvals:
+              - {by: priya.shah@example.com, role: emergency-cab, decision: approved,
+                 at: 2026-03-10T16:00:00Z}
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
@@ -637,25 +733,26 @@ class ChgOutcome(ChangeRule):
     Why auditors care:
       The change success rate is computed from outcomes; a change marked implemented whose
       outcome says failed, or with no post-change validation, makes that KPI meaningless.
-
-    Failing example:
-      status: implemented
-      implementation: {started_at: ..., outcome: failed, validation: ok}
-
-    Passing example:
-      status: implemented
-      implementation:
-        started_at: 2026-03-10T21:05:00Z
-        completed_at: 2026-03-10T22:10:00Z
-        outcome: successful
-        validation: Pool usage peaked at 61% in the 22:00 batch; checkout p99 unchanged.
-
-    Policy settings:
-      statements.placeholders, statements.min_words, statements.min_chars.
     """
 
     id = "CHG-OUTCOME"
     summary = "carried-out change without a consistent outcome or post-change validation"
+    settings = STATEMENTS
+    examples = overlays(
+        "change",
+        failing="""\
+            status: implemented
+            implementation: {started_at: 2026-03-10T21:05:00Z, outcome: failed, validation: ok}
+            """,
+        passing="""\
+            status: implemented
+            implementation:
+              started_at: 2026-03-10T21:05:00Z
+              completed_at: 2026-03-10T22:10:00Z
+              outcome: successful
+              validation: Pool usage peaked at 61% in the 22:00 batch; checkout p99 unchanged.
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy

@@ -20,7 +20,16 @@ from opsledger.history.derive import entry_key, transitions
 from opsledger.history.model import Commit, RecordHistory, Version, diff_fields, identity_key
 from opsledger.model.layout import kind_of_id
 from opsledger.model.ledger import stem_id
+from opsledger.model.settings import (
+    CALENDAR,
+    DURATION,
+    HISTORY_SINCE,
+    INTEGER,
+    Setting,
+)
 from opsledger.rules.base import Context, Rule
+from opsledger.rules.examples import Examples, File, commit, played
+from opsledger.rules.incidents import NOTIFICATION_REQUIRED, PIR_REQUIRED
 from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
 from opsledger.timeutil import parse_timestamp
@@ -32,6 +41,35 @@ FINAL = {"incident": "closed", "change": "closed", "pir": "approved"}
 ENTRIES = {"change": ("approvals", "approval"), "pir": ("reviewers", "review")}
 #: PIR action fields that record progress and may change after approval
 PROGRESS = frozenset({"status", "verification", "tracker"})
+
+BACKDATE_TOLERANCE = Setting(
+    "history.backdate_tolerance",
+    DURATION,
+    "1h",
+    "how much earlier than its landing on the branch an approval may say it was given: "
+    "the time a pull request waits between approval and merge",
+    "backdate_tolerance",
+)
+LATE_RECORD_DAYS = Setting(
+    "history.late_record_business_days",
+    INTEGER.refine(minimum=0),
+    2,
+    "the business days from detection within which an incident is first committed",
+    "late_record_business_days",
+)
+RUBBER_STAMP_REPEATS = Setting(
+    "history.rubber_stamp_repeats",
+    INTEGER.refine(minimum=1),
+    2,
+    "how many reviews in a row that only change last_reviewed make a rubber stamp",
+    "rubber_stamp_repeats",
+)
+LENA = "Lena Fischer <lena.fischer@example.com>"
+PRIYA = "Priya Shah <priya.shah@example.com>"
+PRIYAS_APPROVAL = """\
+    approvals:
+      - {by: priya.shah@example.com, role: cab, decision: approved, at: 2026-03-09T09:55:00Z}
+    """
 
 
 def landed(version: Version) -> str:
@@ -149,21 +187,16 @@ class GitProvenance(HistoryRule):
     Why auditors care:
       An approval typed into the file by the requester is no approval. The commit author is
       the evidence of who gave it; ``opsledger approve --commit`` creates exactly that commit.
-
-    Failing example:
-      approvals: [{by: priya.shah@example.com, role: cab, ...}]
-      # added by a commit authored by lena.fischer@example.com (the requester)
-
-    Passing example:
-      # the same entry, added by a commit authored by priya.shah@example.com
-
-    Policy settings:
-      none (``history.since``: records imported before adoption are skipped).
     """
 
     id = "GIT-PROVENANCE"
     kinds = ("change", "pir")
     summary = "approval or review entry not committed by the person it names"
+    settings = (HISTORY_SINCE,)
+    examples = Examples(
+        played(commit("2026-03-09T10:00:00Z", LENA, File("change", PRIYAS_APPROVAL))),
+        played(commit("2026-03-09T10:00:00Z", PRIYA, File("change", PRIYAS_APPROVAL))),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for kind, history in self.histories(ctx):
@@ -215,20 +248,38 @@ class GitAfterClose(HistoryRule):
     Why auditors care:
       A closed record is the evidence an auditor relies on; rewriting it afterwards
       (a softer impact, a new root cause) changes history without review.
-
-    Failing example:
-      status: closed    # commit 1; commit 2 (two days later) rewrites impact
-
-    Passing example:
-      status: open      # commit 2 moves status back and adds reopened: [{at, reason}]
-
-    Policy settings:
-      none (``history.since``: records imported before adoption are skipped).
     """
 
     id = "GIT-AFTER-CLOSE"
     kinds = ("incident", "change", "pir")
     summary = "record changed after it was closed or approved"
+    settings = (HISTORY_SINCE,)
+    examples = Examples(
+        played(
+            commit("2026-03-06T16:30:00Z", LENA, File("incident", "status: closed")),
+            commit(
+                "2026-03-08T10:00:00Z",
+                LENA,
+                File("incident", "impact: A few customers saw slow checkout pages."),
+            ),
+        ),
+        played(
+            commit("2026-03-06T16:30:00Z", LENA, File("incident", "status: closed")),
+            commit(
+                "2026-03-08T10:00:00Z",
+                LENA,
+                File(
+                    "incident",
+                    """\
+                    status: resolved
+                    closed_at: ~
+                    reopened:
+                      - {at: 2026-03-08T09:30:00Z, reason: The pool alert fired again.}
+                    """,
+                ),
+            ),
+        ),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for kind, history in self.histories(ctx):
@@ -350,20 +401,41 @@ class GitBackdated(HistoryRule):
     Why auditors care:
       A backdated approval makes a change look approved before its window when it was not.
       The landing time on the branch is the evidence; the ``at`` field is only a claim.
-
-    Failing example:
-      approvals: [{at: 2026-03-09T10:00:00Z, ...}]   # landed 2026-03-10T14:00:00Z
-
-    Passing example:
-      approvals: [{at: 2026-03-09T10:00:00Z, ...}]   # landed 2026-03-09T10:20:00Z
-
-    Policy settings:
-      history.backdate_tolerance (default 1h): allow for the time a pull request waits
-      between approval and merge.
     """
 
     id = "GIT-BACKDATED"
     summary = "approval time or commit date earlier than the history shows"
+    settings = (BACKDATE_TOLERANCE, HISTORY_SINCE)
+    examples = Examples(
+        played(
+            commit(
+                "2026-03-10T14:00:00Z",
+                PRIYA,
+                File(
+                    "change",
+                    """\
+                    approvals:
+                      - {by: priya.shah@example.com, role: cab, decision: approved,
+                         at: 2026-03-09T10:00:00Z}    # landed 2026-03-10T14:00:00Z
+                    """,
+                ),
+            )
+        ),
+        played(
+            commit(
+                "2026-03-09T10:20:00Z",
+                PRIYA,
+                File(
+                    "change",
+                    """\
+                    approvals:
+                      - {by: priya.shah@example.com, role: cab, decision: approved,
+                         at: 2026-03-09T10:00:00Z}    # landed 2026-03-09T10:20:00Z
+                    """,
+                ),
+            )
+        ),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         tolerance = ctx.ledger.policy.backdate_tolerance
@@ -470,23 +542,38 @@ class GitDeleted(HistoryRule):
     Why auditors care:
       Records are evidence: an incident deleted instead of closed (as a duplicate, or
       because it was embarrassing) disappears from every KPI. Git still holds it.
-
-    Failing example:
-      git rm records/incidents/INC-2026-0031.yaml
-      git mv records/incidents/INC-2026-0031.yaml records/incidents/INC-2026-0032.yaml
-
-    Passing example:
-      status: closed
-      resolution: Duplicate of INC-2026-0030; the same alert fired twice.
-      git mv records/incidents/INC-2026-0031.yaml records/incidents/2026/
-
-    Policy settings:
-      none (``history.since``: a record imported before adoption is judged only when its
-      deletion landed on or after the adoption date; an import never deletes records).
     """
 
     id = "GIT-DELETED"
     summary = "record deleted from the branch"
+    settings = (HISTORY_SINCE,)
+    settings_note = (
+        "A record imported before adoption is judged only when its deletion landed on or "
+        "after the adoption date; an import never deletes records."
+    )
+    examples = Examples(
+        played(
+            commit("2026-03-04T09:40:00Z", LENA, File("incident", id="INC-2026-0031")),
+            commit(
+                "2026-03-05T10:00:00Z", LENA, File("incident", id="INC-2026-0031", deleted=True)
+            ),
+        ),
+        played(
+            commit("2026-03-04T09:40:00Z", LENA, File("incident", id="INC-2026-0031")),
+            commit(
+                "2026-03-05T10:00:00Z",
+                LENA,
+                File(
+                    "incident",
+                    """\
+                    status: closed
+                    resolution: Duplicate of INC-2026-0042; the same alert fired twice.
+                    """,
+                    id="INC-2026-0031",
+                ),
+            ),
+        ),
+    )
 
     def histories(self, ctx: Context) -> Iterator[tuple[str, RecordHistory]]:
         """Those of :meth:`HistoryRule.histories`, and imported records deleted after
@@ -544,21 +631,27 @@ class GitLateRecord(HistoryRule):
     Why auditors care:
       An incident written up days later is reconstructed from memory: its timestamps and
       notifications are less trustworthy, and it missed the response it should have driven.
-
-    Failing example:
-      detected_at: 2026-03-02T09:00:00Z   # first committed Friday 2026-03-06
-
-    Passing example:
-      detected_at: 2026-03-02T09:00:00Z   # first committed 2026-03-02T09:40:00Z
-
-    Policy settings:
-      history.late_record_business_days (default 2), business_days, holidays, timezone.
     """
 
     id = "GIT-LATE-RECORD"
     severity = "warning"
     kinds = ("incident",)
     summary = "incident first committed long after detection"
+    settings = (LATE_RECORD_DAYS, *CALENDAR, HISTORY_SINCE)
+    examples = Examples(
+        played(
+            commit(
+                "2026-03-06T10:00:00Z",
+                LENA,
+                File("incident", "detected_at: 2026-03-02T09:00:00Z   # a Monday"),
+            )
+        ),
+        played(
+            commit(
+                "2026-03-02T09:40:00Z", LENA, File("incident", "detected_at: 2026-03-02T09:00:00Z")
+            )
+        ),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         allowed = ctx.ledger.policy.late_record_business_days
@@ -596,20 +689,24 @@ class GitDowngrade(HistoryRule):
       Lowering a P2 to P3 after detection makes the PIR and stakeholder notifications
       disappear from the obligations and the KPIs; a real re-triage should be rare and
       explained, a convenient one is a control failure.
-
-    Failing example:
-      priority: P2   # commit 1; commit 2 (an hour later): priority: P3
-
-    Passing example:
-      priority: P3   # commit 1; commit 2: priority: P4 (no duty removed)
-
-    Policy settings:
-      priorities.<P>.pir_required, priorities.<P>.notification_required.
     """
 
     id = "GIT-DOWNGRADE"
     kinds = ("incident",)
     summary = "incident priority lowered, removing a PIR or notification duty"
+    settings = (PIR_REQUIRED, NOTIFICATION_REQUIRED, HISTORY_SINCE)
+    examples = Examples(
+        played(
+            commit("2026-03-04T09:30:00Z", LENA, File("incident", "priority: P2")),
+            commit("2026-03-04T10:30:00Z", LENA, File("incident", "priority: P3")),
+        ),
+        played(
+            commit("2026-03-04T09:30:00Z", LENA, File("incident", "priority: P3")),
+            commit(
+                "2026-03-04T10:30:00Z", LENA, File("incident", "priority: P4   # no duty removed")
+            ),
+        ),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         priorities = ctx.ledger.policy.priorities
@@ -661,21 +758,37 @@ class GitRubberStamp(HistoryRule):
     Why auditors care:
       ``last_reviewed`` is what RB-STALE trusts. Bumping the date without reading the
       runbook keeps it "fresh" while its commands and contacts drift out of date.
-
-    Failing example:
-      last_reviewed: "2026-01-10" -> "2026-04-12" -> "2026-07-15"   # nothing else changed
-
-    Passing example:
-      last_reviewed: "2026-04-12"   # same commit updates the Mitigation section
-
-    Policy settings:
-      history.rubber_stamp_repeats (default 2).
     """
 
     id = "GIT-RUBBER-STAMP"
     severity = "warning"
     kinds = ("runbook",)
     summary = "runbook reviews only bump last_reviewed, repeatedly"
+    settings = (RUBBER_STAMP_REPEATS, HISTORY_SINCE)
+    examples = Examples(
+        played(
+            commit("2026-01-10T09:00:00Z", LENA, File("runbook", 'last_reviewed: "2026-01-10"')),
+            commit("2026-04-12T09:00:00Z", LENA, File("runbook", 'last_reviewed: "2026-04-12"')),
+            commit("2026-07-15T09:00:00Z", LENA, File("runbook", 'last_reviewed: "2026-07-15"')),
+        ),
+        played(
+            commit("2026-01-10T09:00:00Z", LENA, File("runbook", 'last_reviewed: "2026-01-10"')),
+            commit(
+                "2026-04-12T09:00:00Z",
+                LENA,
+                File(
+                    "runbook",
+                    'last_reviewed: "2026-04-12"',
+                    body="""\
+                    ## Mitigation
+                    Fail over to the replica with `patronictl switchover` if the pool
+                    stays above 90% after the pgbouncer restart.
+                    """,
+                ),
+            ),
+        ),
+        as_of="2026-07-31T12:00:00Z",
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         repeats = max(1, ctx.ledger.policy.rubber_stamp_repeats)

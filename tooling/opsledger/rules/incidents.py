@@ -13,13 +13,68 @@ from datetime import datetime
 from opsledger.findings import Finding
 from opsledger.model.policy import PriorityPolicy
 from opsledger.model.records import Incident
+from opsledger.model.settings import BOOLEAN, CALENDAR, DURATION, INTEGER, REQUIRED, Setting
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.text import vagueness
+from opsledger.rules.examples import Examples, File, example, overlays
+from opsledger.rules.text import STATEMENTS, vagueness
 from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
 
 RESOLVED = frozenset({"resolved", "closed"})
 MITIGATED_OR_LATER = frozenset({"mitigated", "resolved", "closed"})
+
+ACKNOWLEDGE_WITHIN = Setting(
+    "priorities.<priority>.acknowledge_within",
+    DURATION,
+    REQUIRED,
+    "the longest time from detection to the first human acknowledgement",
+    "priorities[<priority>].acknowledge_within",
+)
+INITIAL_NOTIFICATION_WITHIN = Setting(
+    "priorities.<priority>.initial_notification_within",
+    DURATION,
+    REQUIRED,
+    "the longest time from detection to the initial stakeholder notification",
+    "priorities[<priority>].initial_notification_within",
+)
+NOTIFICATION_REQUIRED = Setting(
+    "priorities.<priority>.notification_required",
+    BOOLEAN,
+    True,
+    "whether incidents of the priority must notify stakeholders (initial notification and "
+    "update cadence)",
+    "priorities[<priority>].notification_required",
+)
+UPDATE_EVERY = Setting(
+    "priorities.<priority>.update_every",
+    DURATION,
+    REQUIRED,
+    "the longest silence between stakeholder updates until the incident is resolved",
+    "priorities[<priority>].update_every",
+)
+BRIDGE_WITHIN = Setting(
+    "priorities.<priority>.bridge_within",
+    DURATION,
+    None,
+    "the longest time from detection to opening the major-incident bridge; a priority "
+    "without it needs no bridge",
+    "priorities[<priority>].bridge_within",
+)
+PIR_REQUIRED = Setting(
+    "priorities.<priority>.pir_required",
+    BOOLEAN,
+    REQUIRED,
+    "whether a resolved incident of the priority needs an approved post-incident review",
+    "priorities[<priority>].pir_required",
+)
+PIR_DUE = Setting(
+    "priorities.<priority>.pir_due_business_days",
+    INTEGER.refine(minimum=1, maximum=60),
+    None,
+    "the business days after resolution by which the PIR must be approved (required when "
+    "pir_required is true)",
+    "priorities[<priority>].pir_due_business_days",
+)
 
 
 def clock(ctx: Context, inc: Incident) -> PriorityPolicy | None:
@@ -41,21 +96,22 @@ class IncTimes(IncidentRule):
     Why auditors care:
       Every response-time KPI subtracts these timestamps; one out of order produces a
       negative or inflated duration and a wrong SLA result.
-
-    Failing example:
-      detected_at: 2026-03-04T09:12:00Z
-      acknowledged_at: 2026-03-04T09:02:00Z   # before detection
-
-    Passing example:
-      detected_at: 2026-03-04T09:12:00Z
-      acknowledged_at: 2026-03-04T09:15:00Z
-
-    Policy settings:
-      none (``--as-of`` fixes "now").
     """
 
     id = "INC-TIMES"
     summary = "incident timestamps out of order or in the future"
+    settings_note = '``--as-of`` fixes "now".'
+    examples = overlays(
+        "incident",
+        failing="""\
+            detected_at: 2026-03-04T09:12:00Z
+            acknowledged_at: 2026-03-04T09:02:00Z   # before detection
+            """,
+        passing="""\
+            detected_at: 2026-03-04T09:12:00Z
+            acknowledged_at: 2026-03-04T09:15:00Z
+            """,
+    )
     ORDER = ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -134,22 +190,21 @@ class IncAck(IncidentRule):
     Why auditors care:
       Time to acknowledge (MTTA) is the first promise of an operations team; an
       acknowledgement outside it shows the on-call process did not work.
-
-    Failing example:
-      priority: P1              # acknowledge_within: 5m
-      detected_at: 2026-03-04T09:12:00Z
-      acknowledged_at: 2026-03-04T09:31:00Z
-
-    Passing example:
-      acknowledged_at: 2026-03-04T09:17:00Z
-
-    Policy settings:
-      priorities.<P>.acknowledge_within.
     """
 
     id = "INC-ACK"
     severity = "warning"
     summary = "incident acknowledged later than the policy allows"
+    settings = (ACKNOWLEDGE_WITHIN,)
+    examples = overlays(
+        "incident",
+        failing="""\
+            priority: P1              # acknowledge_within: 5m
+            detected_at: 2026-03-04T09:12:00Z
+            acknowledged_at: 2026-03-04T09:31:00Z
+            """,
+        passing="acknowledged_at: 2026-03-04T09:17:00Z",
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():
@@ -179,21 +234,24 @@ class IncNotify(IncidentRule):
     Why auditors care:
       Stakeholders and customers must hear about a major incident from the operations team
       first; late first communication is a common audit finding after outages.
-
-    Failing example:
-      priority: P1   # initial_notification_within: 15m
-      detected_at: 2026-03-04T09:12:00Z
-      notifications: [{at: 2026-03-04T09:50:00Z, kind: initial, ...}]
-
-    Passing example:
-      notifications: [{at: 2026-03-04T09:25:00Z, kind: initial, ...}]
-
-    Policy settings:
-      priorities.<P>.initial_notification_within, priorities.<P>.notification_required.
     """
 
     id = "INC-NOTIFY"
     summary = "initial notification late or missing"
+    settings = (INITIAL_NOTIFICATION_WITHIN, NOTIFICATION_REQUIRED)
+    examples = overlays(
+        "incident",
+        failing="""\
+            priority: P1   # initial_notification_within: 15m
+            detected_at: 2026-03-04T09:12:00Z
+            notifications:
+              - {at: 2026-03-04T09:50:00Z, kind: initial, audience: [leadership], channel: email}
+            """,
+        passing="""\
+            notifications:
+              - {at: 2026-03-04T09:25:00Z, kind: initial, audience: [leadership], channel: email}
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():
@@ -224,20 +282,28 @@ class IncCadence(IncidentRule):
     Why auditors care:
       Silence during an outage is how trust is lost; a regular cadence is a standard
       commitment in major-incident communication plans.
-
-    Failing example:
-      priority: P1   # update_every: 30m
-      notifications at 09:20 and 10:20, resolved at 10:40
-
-    Passing example:
-      notifications at 09:20, 09:50, 10:20, resolved at 10:40
-
-    Policy settings:
-      priorities.<P>.update_every, priorities.<P>.notification_required.
     """
 
     id = "INC-CADENCE"
     summary = "gap between incident updates longer than the policy allows"
+    settings = (UPDATE_EVERY, NOTIFICATION_REQUIRED)
+    examples = overlays(
+        "incident",
+        failing="""\
+            priority: P1   # update_every: 30m
+            notifications:
+              - {at: 2026-03-04T09:20:00Z, kind: initial, audience: [leadership], channel: email}
+              - {at: 2026-03-04T10:20:00Z, kind: update, audience: [leadership], channel: email}
+            resolved_at: 2026-03-04T10:40:00Z
+            """,
+        passing="""\
+            notifications:
+              - {at: 2026-03-04T09:20:00Z, kind: initial, audience: [leadership], channel: email}
+              - {at: 2026-03-04T09:50:00Z, kind: update, audience: [leadership], channel: email}
+              - {at: 2026-03-04T10:20:00Z, kind: update, audience: [leadership], channel: email}
+            resolved_at: 2026-03-04T10:40:00Z
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():
@@ -277,21 +343,20 @@ class IncBridge(IncidentRule):
     Why auditors care:
       A major-incident bridge assembles the responders; opening it late is the usual cause of
       slow restoration.
-
-    Failing example:
-      priority: P1   # bridge_within: 15m
-      detected_at: 2026-03-04T09:12:00Z
-      bridge_opened_at: 2026-03-04T09:45:00Z
-
-    Passing example:
-      bridge_opened_at: 2026-03-04T09:20:00Z
-
-    Policy settings:
-      priorities.<P>.bridge_within.
     """
 
     id = "INC-BRIDGE"
     summary = "major-incident bridge opened late or not recorded"
+    settings = (BRIDGE_WITHIN,)
+    examples = overlays(
+        "incident",
+        failing="""\
+            priority: P1   # bridge_within: 15m
+            detected_at: 2026-03-04T09:12:00Z
+            bridge_opened_at: 2026-03-04T09:45:00Z
+            """,
+        passing="bridge_opened_at: 2026-03-04T09:20:00Z",
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():
@@ -321,19 +386,17 @@ class IncStatement(IncidentRule):
     Why auditors care:
       Leadership and customers read these statements; "TBD" on a closed incident means the
       business impact was never assessed.
-
-    Failing example:
-      impact: TBD
-
-    Passing example:
-      impact: Checkout failed for about 20% of customers for 35 minutes; no orders were lost.
-
-    Policy settings:
-      statements.placeholders, statements.min_words, statements.min_chars.
     """
 
     id = "INC-STATEMENT"
     summary = "impact or resolution statement missing, vague or a placeholder"
+    settings = STATEMENTS
+    examples = overlays(
+        "incident",
+        failing="impact: TBD",
+        passing="impact: Checkout failed for about 20% of customers for 35 minutes; "
+        "no orders were lost.",
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
@@ -362,23 +425,27 @@ class IncEscalation(IncidentRule):
     Why auditors care:
       An escalation without context makes the next tier start from zero; ITIL and most
       support contracts require a structured hand-over.
-
-    Failing example:
-      escalations: [{at: ..., to_tier: 3, team: dba, context: see above}]
-
-    Passing example:
-      escalations:
-        - {at: ..., to_tier: 3, team: dba,
-           context: Pool exhausted on orders-db since 09:12 after the 09:00 deploy,
-           troubleshooting: Restarted two app pods and raised the pool to 80; no change,
-           impact_assessment: About 20% of checkouts failing; revenue impact rising}
-
-    Policy settings:
-      statements.placeholders, statements.min_words, statements.min_chars.
     """
 
     id = "INC-ESCALATION"
     summary = "escalation without context, troubleshooting or impact assessment"
+    settings = STATEMENTS
+    examples = overlays(
+        "incident",
+        failing="""\
+            escalations:
+              - {at: 2026-03-04T09:30:00Z, to_tier: 3, team: dba, context: see above}
+            """,
+        passing="""\
+            escalations:
+              - at: 2026-03-04T09:30:00Z
+                to_tier: 3
+                team: dba
+                context: Pool exhausted on orders-db since 09:12 after the 09:00 deploy.
+                troubleshooting: Restarted two app pods and raised the pool to 80; no change.
+                impact_assessment: About 20% of checkouts failing; revenue impact rising.
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
@@ -409,20 +476,19 @@ class IncPir(IncidentRule):
     Why auditors care:
       Post-incident reviews are how an organisation learns; an overdue or missing PIR after
       a P1 is one of the most common operational audit findings.
-
-    Failing example:
-      INC-2026-0042 (P1) resolved 2026-03-02, no approved PIR by 2026-03-09
-
-    Passing example:
-      pir: PIR-2026-0042   # status: approved
-
-    Policy settings:
-      priorities.<P>.pir_required, priorities.<P>.pir_due_business_days, business_days,
-      holidays, timezone.
     """
 
     id = "INC-PIR"
     summary = "major incident without an approved PIR after the deadline"
+    settings = (PIR_REQUIRED, PIR_DUE, *CALENDAR)
+    examples = Examples(
+        example(
+            File(
+                "pir", "status: in-review  # INC-2026-0042 (P1) resolved 2026-03-04, due 2026-03-11"
+            )
+        ),
+        example(File("pir", "status: approved   # by priya.shah@example.com on 2026-03-09")),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for inc in ctx.ledger.incidents.values():

@@ -15,8 +15,10 @@ from typing import Any
 from opsledger.findings import Finding
 from opsledger.model.policy import Policy
 from opsledger.model.records import Action, Pir, Record, Section
+from opsledger.model.settings import DURATION, LINES, REQUIRED, TIMEZONE_SETTING, Setting
 from opsledger.rules.base import Context, Rule
-from opsledger.rules.text import contains_phrase, vagueness, words
+from opsledger.rules.examples import overlays
+from opsledger.rules.text import PLACEHOLDERS, STATEMENTS, contains_phrase, vagueness, words
 from opsledger.timeutil import format_duration as dur
 
 #: First words that announce an intention rather than a deliverable; PIR-VAGUE flags a
@@ -36,6 +38,28 @@ VAGUE_VERBS = frozenset(
         "continue",
         "maintain",
     }
+)
+
+PIR_SECTIONS = Setting(
+    "pir.required_sections",
+    LINES.refine(uniqueItems=True),
+    REQUIRED,
+    "the headings every PIR body has, each with content",
+    "pir_sections",
+)
+MAX_DUE = Setting(
+    "actions.max_due",
+    DURATION,
+    REQUIRED,
+    "the latest due date of an action, counted from the PIR's approval",
+    "action_max_due",
+)
+VAGUE_PHRASES = Setting(
+    "actions.vague_phrases",
+    LINES.refine(uniqueItems=True),
+    REQUIRED,
+    "phrases that make an action title vague (whole words, case-insensitive)",
+    "vague_phrases",
 )
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -150,25 +174,27 @@ class PirSections(SectionsRule, PirRule):
     Why auditors care:
       The sections are the review: a PIR without a timeline or lessons learned cannot show
       that the organisation understood the incident, whatever its front matter says.
-
-    Failing example:
-      ## Timeline
-
-      TBD
-
-    Passing example:
-      ## Timeline
-
-      | time | event |
-      |---|---|
-      | 09:12 | Pool saturation alert fires |
-
-    Policy settings:
-      pir.required_sections; statements.placeholders.
     """
 
     id = "PIR-SECTIONS"
     summary = "required PIR section missing or empty"
+    settings = (PIR_SECTIONS, PLACEHOLDERS)
+    examples = overlays(
+        "pir",
+        failing="""\
+            ## Timeline
+
+            TBD
+            """,
+        passing="""\
+            ## Timeline
+
+            | time | event |
+            |---|---|
+            | 09:12 | Pool saturation alert fires |
+            """,
+        markdown=True,
+    )
 
     def required(self, policy: Policy) -> tuple[str, ...]:
         return policy.pir_sections
@@ -193,27 +219,28 @@ class PirActions(PirRule):
       An action without an owner or a date is a wish; an action without a verification can
       be closed without proof that the risk went away. A due date far in the future defers
       the fix past the point anyone remembers the incident.
-
-    Failing example:
-      actions:
-        - {id: A1, title: Add a pool saturation alert at 80%, status: open}
-
-    Passing example:
-      actions:
-        - id: A1
-          title: Add a pool saturation alert at 80%
-          type: detective
-          owner: lena.fischer@example.com
-          due: "2026-04-30"
-          status: open
-          verification: The alert fires in the staging load test at 85% pool usage.
-
-    Policy settings:
-      actions.max_due; statements.placeholders, statements.min_words, statements.min_chars.
     """
 
     id = "PIR-ACTIONS"
     summary = "PIR without actions, or an action without owner, due date, type or verification"
+    settings = (MAX_DUE, *STATEMENTS)
+    examples = overlays(
+        "pir",
+        failing="""\
+            actions:
+              - {id: A1, title: Add a pool saturation alert at 80%, status: open}
+            """,
+        passing="""\
+            actions:
+              - id: A1
+                title: Add a pool saturation alert at 80%
+                type: detective
+                owner: lena.fischer@example.com
+                due: "2026-04-30"
+                status: open
+                verification: The alert fires in the staging load test at 85% pool usage.
+            """,
+    )
     FIELDS = (
         ("owner", "owner", "name the person accountable for the action (an e-mail address)"),
         ("due", "due date", "set due: YYYY-MM-DD"),
@@ -307,20 +334,35 @@ class PirVague(PirRule):
     Why auditors care:
       "Improve monitoring" can be closed by anyone at any time without changing anything.
       Actions an auditor can verify name the thing that changes and how much.
-
-    Failing example:
-      title: Improve monitoring
-      title: Investigate the root cause
-
-    Passing example:
-      title: Add a saturation alert on orders-db pool usage above 80% with a link to RB-0003
-
-    Policy settings:
-      actions.vague_phrases (the verb list is fixed in the tool).
     """
 
     id = "PIR-VAGUE"
     summary = "vague or untestable action title"
+    settings = (VAGUE_PHRASES,)
+    settings_note = "The list of vague verbs is fixed in the tool."
+    examples = overlays(
+        "pir",
+        failing="""\
+            actions:
+              - id: A1
+                title: Improve monitoring
+                type: detective
+                owner: lena.fischer@example.com
+                due: "2026-04-30"
+                status: open
+                verification: The alert fires in the staging load test at 85% pool usage.
+            """,
+        passing="""\
+            actions:
+              - id: A1
+                title: Add a saturation alert on orders-db pool usage above 80% linking RB-0003
+                type: detective
+                owner: lena.fischer@example.com
+                due: "2026-04-30"
+                status: open
+                verification: The alert fires in the staging load test at 85% pool usage.
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
@@ -351,22 +393,26 @@ class PirOverdue(PirRule):
     Why auditors care:
       Overdue actions are risks the organisation said it would remove and has not; the
       action on-time rate is a standard problem-management KPI.
-
-    Failing example:
-      due: "2026-03-30"
-      status: open          # today is 2026-03-31
-
-    Passing example:
-      due: "2026-03-31"
-      status: open          # due today
-
-    Policy settings:
-      timezone; rules.severity can make this an error.
     """
 
     id = "PIR-OVERDUE"
     severity = "warning"
     summary = "open PIR action past its due date"
+    settings = (TIMEZONE_SETTING,)
+    settings_note = "rules.severity can make this an error."
+    examples = overlays(
+        "pir",
+        failing="""\
+            actions:
+              - {id: A1, title: Add a pool saturation alert at 80%, owner: lena.fischer@example.com,
+                 due: "2026-03-30", status: open}          # today is 2026-03-31
+            """,
+        passing="""\
+            actions:
+              - {id: A1, title: Add a pool saturation alert at 80%, owner: lena.fischer@example.com,
+                 due: "2026-03-31", status: open}          # due today
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for pir in ctx.ledger.pirs.values():
@@ -394,21 +440,22 @@ class PirReview(PirRule):
     Why auditors care:
       Authors approving their own review is no review: segregation of duties applies to
       PIRs as it does to changes.
-
-    Failing example:
-      status: approved
-      authors: [lena.fischer@example.com]
-      reviewers: [{by: Lena.Fischer@example.com, at: ..., decision: approved}]
-
-    Passing example:
-      reviewers: [{by: priya.shah@example.com, at: ..., decision: approved}]
-
-    Policy settings:
-      none.
     """
 
     id = "PIR-REVIEW"
     summary = "approved PIR without an independent reviewer's approval"
+    examples = overlays(
+        "pir",
+        failing="""\
+            status: approved
+            authors: [lena.fischer@example.com]
+            reviewers: [{by: Lena.Fischer@example.com, decision: approved,
+                         at: 2026-03-09T15:00:00Z}]
+            """,
+        passing="""\
+            reviewers: [{by: priya.shah@example.com, at: 2026-03-09T15:00:00Z, decision: approved}]
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for pir in ctx.ledger.pirs.values():

@@ -1,14 +1,22 @@
-"""Structural rules: SCHEMA and REF-ID (found while loading) and REF-LINK."""
+"""Structural rules: SCHEMA (found while loading), REF-ID and REF-LINK.
+
+Loading records what it saw of file names and IDs (:class:`~opsledger.model.ledger.IdSeen`,
+stray files, catalog entries sharing an id); REF-ID judges it. ``opsledger validate``
+reports :func:`load_findings`: SCHEMA and REF-ID, without the audit's other rules.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from opsledger.findings import Finding, json_pointer
-from opsledger.model.layout import SERVICES_FILE
+from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, kind_of_id, stem_matches
+from opsledger.model.ledger import IdSeen, Ledger
 from opsledger.model.records import Record
+from opsledger.model.settings import APPROVERS, MAX_DEPTH, MAX_FILE_BYTES
 from opsledger.rules import link_shapes
 from opsledger.rules.base import Context, Rule
+from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.imports import gap_findings, imported
 
 
@@ -28,24 +36,28 @@ class Schema(Rule):
       A record that does not match its schema cannot be trusted by any other check; a
       duplicate key or a YAML 1.1 surprise (``status: no`` read as false) changes what a
       record says without a reviewer seeing it.
-
-    Failing example:
-      status: no            # not one of open, mitigated, resolved, closed
-      detected_at: 2026-03-04T09:12:00   # no offset
-
-    Passing example:
-      status: resolved
-      detected_at: 2026-03-04T09:12:00Z
-
-    Policy settings:
-      limits.max_file_bytes, limits.max_depth; the schemas themselves. An integrity rule:
-      policy.yaml cannot waive, ignore or downgrade it (a configuration error). Timestamps
-      and dates lie in the years 1900 to 2999.
     """
 
     id = "SCHEMA"
     kinds = ("incident", "change", "pir", "runbook", "services")
     summary = "record does not match its schema"
+    settings = (MAX_FILE_BYTES, MAX_DEPTH)
+    settings_note = (
+        "The schemas themselves, in schemas/. An integrity rule: policy.yaml cannot waive, "
+        "ignore or downgrade it (a configuration error). Timestamps and dates lie in the "
+        "years 1900 to 2999."
+    )
+    examples = overlays(
+        "incident",
+        failing="""\
+            status: no                          # not one of open, mitigated, resolved, closed
+            detected_at: 2026-03-04T09:12:00    # no offset
+            """,
+        passing="""\
+            status: closed
+            detected_at: 2026-03-04T09:12:00Z
+            """,
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         yield from (p for p in ctx.ledger.problems if p.rule == self.id)
@@ -63,24 +75,86 @@ class RefId(Rule):
     Why auditors care:
       Links, history and the published site all key on the ID. Two records with one ID, or a
       file whose name says another ID, make the audit trail point at the wrong evidence.
-
-    Failing example:
-      records/incidents/INC-2026-0009.yaml containing  id: INC-2026-0001
-
-    Passing example:
-      records/incidents/INC-2026-0001.yaml containing  id: INC-2026-0001
-
-    Policy settings:
-      none. An integrity rule: policy.yaml cannot waive, ignore or downgrade it (a
-      duplicate is not loaded at all, so waiving it would hide a record).
     """
 
     id = "REF-ID"
     kinds = ("incident", "change", "pir", "runbook", "services")
     summary = "file name, ID or kind mismatch, or duplicate ID"
+    settings_note = (
+        "An integrity rule: policy.yaml cannot waive, ignore or downgrade it (a duplicate is "
+        "not loaded at all, so waiving it would hide a record)."
+    )
+    examples = Examples(
+        example(File("incident", "id: INC-2026-0001", id="INC-2026-0009")),
+        example(File("incident", "id: INC-2026-0001", id="INC-2026-0001")),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        yield from (p for p in ctx.ledger.problems if p.rule == self.id)
+        yield from self.judge(ctx.ledger)
+
+    def judge(self, ledger: Ledger) -> Iterator[Finding]:
+        """The findings on what loading saw of ``ledger``'s names and IDs."""
+        for stray in ledger.strays:
+            yield Finding(stray.path, 1, 1, self.id, self.severity, stray.why)
+        for seen in ledger.ids:
+            folder = KIND_BY_NAME[seen.folder]
+            rid = _clip(seen.id)
+
+            def problem(message: str, fix: str, seen: IdSeen = seen) -> Finding:
+                return Finding(
+                    seen.path,
+                    seen.line,
+                    seen.column,
+                    self.id,
+                    self.severity,
+                    message,
+                    seen.id,
+                    "/id",
+                    fix,
+                )
+
+            owner = kind_of_id(seen.id)
+            if owner is not None and owner is not folder:
+                yield problem(
+                    f"{seen.id} is a {owner.name} ID but the file is in {folder.folder}/",
+                    f"move the file to {owner.folder}/",
+                )
+            if not stem_matches(folder, seen.stem, seen.id):
+                yield problem(
+                    f"file name {seen.stem!r} does not match id {rid!r}",
+                    f"rename the file to {rid}{folder.suffix} or correct the id",
+                )
+            if seen.taken_by is not None:
+                yield problem(
+                    f"duplicate ID {rid!r}: already used by {seen.taken_by}",
+                    "give this record the next free ID",
+                )
+        doc = ledger.services_doc
+        for index in ledger.service_twins:
+            if doc is None:
+                break
+            line, column = doc.position((index, "id"))
+            yield Finding(
+                SERVICES_FILE,
+                line,
+                column,
+                self.id,
+                self.severity,
+                f"duplicate service id {doc.data[index]['id']!r}",
+                None,
+                f"/{index}/id",
+                "service ids must be unique",
+            )
+
+
+def load_findings(ledger: Ledger) -> list[Finding]:
+    """What ``opsledger validate`` reports: loading's SCHEMA problems and REF-ID."""
+    return sorted([*ledger.problems, *RefId().judge(ledger)])
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class RefLink(Rule):
@@ -99,23 +173,17 @@ class RefLink(Rule):
     Why auditors care:
       A PIR for an incident that does not exist, or a change naming an unknown service,
       breaks the chain of evidence the audit and the KPIs follow.
-
-    Failing example:
-      caused_by_change: CHG-2026-0999   # no such change record
-      recurrence_of: INC-2026-0042      # in INC-2026-0042 itself
-      incident: INC-2026-0042           # in PIR-2026-0043, when PIR-2026-0042 reviews it too
-
-    Passing example:
-      caused_by_change: CHG-2026-0107   # records/changes/CHG-2026-0107.yaml exists
-      recurrence_of: INC-2026-0017      # an earlier incident with the same root cause
-
-    Policy settings:
-      approvers (the known roles).
     """
 
     id = "REF-LINK"
     kinds = ("incident", "change", "pir", "runbook", "services")
     summary = "reference to a record, service or role that does not exist"
+    settings = (APPROVERS,)
+    examples = overlays(
+        "incident",
+        failing="caused_by_change: CHG-2026-0999   # no such change record",
+        passing="caused_by_change: CHG-2026-0107   # records/changes/CHG-2026-0107.yaml exists",
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         ledger = ctx.ledger

@@ -7,8 +7,26 @@ from collections.abc import Iterator
 from opsledger.findings import Finding, json_pointer
 from opsledger.model.layout import SERVICES_FILE
 from opsledger.model.policy import Policy
+from opsledger.model.settings import DURATION, LINES, REQUIRED, TIMEZONE_SETTING, Setting
 from opsledger.rules.base import Context, Rule
+from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.pirs import SectionsRule
+from opsledger.rules.text import PLACEHOLDERS
+
+RUNBOOK_SECTIONS = Setting(
+    "runbooks.required_sections",
+    LINES.refine(uniqueItems=True),
+    REQUIRED,
+    "the headings every runbook body has, each with content",
+    "runbook_sections",
+)
+REVIEW_EVERY = Setting(
+    "runbooks.review_every",
+    DURATION,
+    REQUIRED,
+    "how often a runbook is reviewed, unless it sets its own review_every",
+    "runbook_review_every",
+)
 
 
 class RunbookRule(Rule):
@@ -30,23 +48,25 @@ class RbSections(SectionsRule, RunbookRule):
       Responders open a runbook in the middle of an incident; one without diagnosis,
       mitigation or escalation steps sends them back to improvising, and the restoration
       time shows it.
-
-    Failing example:
-      ## Escalation
-
-      TBD
-
-    Passing example:
-      ## Escalation
-
-      - Tier 3: Database Reliability (PagerDuty orders-db) for locks or failover.
-
-    Policy settings:
-      runbooks.required_sections; statements.placeholders.
     """
 
     id = "RB-SECTIONS"
     summary = "required runbook section missing or empty"
+    settings = (RUNBOOK_SECTIONS, PLACEHOLDERS)
+    examples = overlays(
+        "runbook",
+        failing="""\
+            ## Escalation
+
+            TBD
+            """,
+        passing="""\
+            ## Escalation
+
+            - Tier 3: Database Reliability (PagerDuty orders-db) for locks or failover.
+            """,
+        markdown=True,
+    )
 
     def required(self, policy: Policy) -> tuple[str, ...]:
         return policy.runbook_sections
@@ -68,22 +88,24 @@ class RbStale(RunbookRule):
     Why auditors care:
       A runbook nobody has checked against the current system sends responders to hosts,
       dashboards and commands that no longer exist.
-
-    Failing example:
-      last_reviewed: "2025-09-01"
-      review_every: 180d            # today is 2026-03-31: 211 days ago
-
-    Passing example:
-      last_reviewed: "2026-01-15"
-
-    Policy settings:
-      runbooks.review_every; timezone. The default severity is warning; set
-      ``rules.severity: {RB-STALE: error}`` in policy.yaml to make stale runbooks fail CI.
     """
 
     id = "RB-STALE"
     severity = "warning"
     summary = "runbook not reviewed within its review interval"
+    settings = (REVIEW_EVERY, TIMEZONE_SETTING)
+    settings_note = (
+        "The default severity is warning; set ``rules.severity: {RB-STALE: error}`` in "
+        "policy.yaml to make stale runbooks fail CI."
+    )
+    examples = overlays(
+        "runbook",
+        failing="""\
+            last_reviewed: "2025-09-01"
+            review_every: 180d            # today is 2026-03-31: 211 days ago
+            """,
+        passing='last_reviewed: "2026-01-15"',
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for rb in ctx.ledger.runbooks.values():
@@ -109,24 +131,42 @@ class RbCoverage(Rule):
     Why auditors care:
       Tier-1 services are the ones whose outage stops the business; responding to one
       without a runbook depends on who happens to be on call.
-
-    Failing example:
-      - id: payments
-        tier: 1
-        runbooks: []            # and no runbook lists payments
-
-    Passing example:
-      - id: payments
-        tier: 1
-        runbooks: [RB-0004]     # runbooks/RB-0004-payments-acquirer-failover.md
-
-    Policy settings:
-      none.
     """
 
     id = "RB-COVERAGE"
     kinds = ("services",)
     summary = "tier-1 service without a runbook"
+    examples = Examples(
+        example(
+            File(
+                "services",
+                """\
+                - id: payments
+                  name: Payments gateway
+                  tier: 1
+                  owner: grace.kim@example.com
+                  availability_target: 99.95
+                  runbooks: []            # and no runbook lists payments
+                """,
+            )
+        ),
+        example(
+            File(
+                "services",
+                """\
+                - id: payments
+                  name: Payments gateway
+                  tier: 1
+                  owner: grace.kim@example.com
+                  availability_target: 99.95
+                  runbooks: [RB-0004]
+                """,
+            ),
+            File(
+                "runbook", "title: Payments acquirer failover\nservices: [payments]", id="RB-0004"
+            ),
+        ),
+    )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         ledger = ctx.ledger

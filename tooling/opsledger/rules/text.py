@@ -11,6 +11,32 @@ from __future__ import annotations
 import re
 
 from opsledger.model.policy import Policy
+from opsledger.model.settings import INTEGER, LINES, REQUIRED, Setting
+
+PLACEHOLDERS = Setting(
+    "statements.placeholders",
+    LINES,
+    REQUIRED,
+    "texts that say nothing (TBD, n/a, see above…), compared case-insensitively without "
+    "trailing punctuation",
+    "placeholders",
+)
+MIN_WORDS = Setting(
+    "statements.min_words",
+    INTEGER.refine(minimum=1),
+    REQUIRED,
+    "the fewest words a specific statement has",
+    "min_words",
+)
+MIN_CHARS = Setting(
+    "statements.min_chars",
+    INTEGER.refine(minimum=1),
+    REQUIRED,
+    "the fewest characters a specific statement has",
+    "min_chars",
+)
+#: the "specific, not placeholder" heuristic's settings, shared by every rule that uses it
+STATEMENTS = (PLACEHOLDERS, MIN_WORDS, MIN_CHARS)
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*")
 
