@@ -10,6 +10,7 @@ from opsledger.approve import approve
 from opsledger.cli.common import repo_option, repo_root
 from opsledger.errors import EXIT_OK
 from opsledger.model.policy import load_policy
+from opsledger.neutral import line
 from opsledger.schemas import SchemaSet
 from opsledger.timeutil import as_of_moment, format_timestamp
 
@@ -68,9 +69,9 @@ def approve_command(
         now=as_of_moment(as_of, zone),
         commit=commit,
     )
-    click.echo(done.path.relative_to(root).as_posix())
+    click.echo(line(done.path.relative_to(root).as_posix()))
     committed = f"; committed {done.commit[:10]}" if done.commit else ""
-    click.echo(f"{done.message} at {format_timestamp(done.at)}{committed}", err=True)
+    click.echo(line(f"{done.message} at {format_timestamp(done.at)}{committed}"), err=True)
     for note in done.notes:
-        click.echo(f"opsledger: note: {note}", err=True)
+        click.echo(line(f"opsledger: note: {note}"), err=True)
     return EXIT_OK

@@ -11,6 +11,7 @@ from opsledger.errors import EXIT_OK, OpsledgerError
 from opsledger.gitio import describe_head
 from opsledger.history.index import build_history
 from opsledger.model.ledger import load_ledger
+from opsledger.neutral import lines
 from opsledger.reports.brief import brief
 
 
@@ -33,5 +34,5 @@ def brief_command(incident_id: str, output: Path | None, repo: Path | None) -> i
             )
         except OpsledgerError:
             index = None  # shallow clone: the brief says the trail is unavailable
-    write_output(brief(ledger, incident_id, index), output)
+    write_output(lines(brief(ledger, incident_id, index)), output)  # record text made inert
     return EXIT_OK

@@ -61,8 +61,14 @@ def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """Write a command's output to standard output or a file, as UTF-8.
+
+    A character UTF-8 cannot encode (a lone surrogate: a file name byte that is not UTF-8,
+    quoted in JSON) is written as its backslash escape instead of failing.
+    """
+    data = text.encode("utf-8", "backslashreplace")
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(data.decode("utf-8"), nl=False)
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    output.write_bytes(data)

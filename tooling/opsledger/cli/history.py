@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
-from opsledger.cli.common import progress, repo_option, repo_root
+from opsledger.cli.common import progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_OK, OpsledgerError
 from opsledger.history.index import build_history
 from opsledger.history.model import RecordHistory
 from opsledger.model.ledger import load_ledger
+from opsledger.neutral import json_text, line
 from opsledger.timeutil import format_timestamp
 
 
@@ -55,6 +56,11 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _say(text: str) -> None:
+    """One line of the text trail: names, subjects and values are untrusted, made inert."""
+    click.echo(line(text))
+
+
 @click.command()
 @click.argument("record_id")
 @click.option(
@@ -80,31 +86,26 @@ def history(record_id: str, fmt: str, repo: Path | None) -> int:
         raise OpsledgerError(f"{record_id}: no such record in this branch's history")
     rows = trail(found)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "version": 1,
-                    "commit": index.head,
-                    "record": record_id,
-                    "imported_before_adoption": index.imported(record_id),
-                    "trail": rows,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        document = {
+            "version": 1,
+            "commit": index.head,
+            "record": record_id,
+            "imported_before_adoption": index.imported(record_id),
+            "trail": rows,
+        }
+        write_output(json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n", None)
         return EXIT_OK
     for row in rows:
         who = f"{row['author']['name']} <{row['author']['email']}>"
         land = "" if row["landed_in"] == row["commit"] else f" (landed {row['landed_at']})"
-        click.echo(f"{row['commit'][:10]}  {row['authored_at']}  {who}{land}")
+        _say(f"{row['commit'][:10]}  {row['authored_at']}  {who}{land}")
         if row["event"] in ("deleted", "unreadable"):
             extra = f": {row['error']}" if row.get("error") else ""
-            click.echo(f"    {row['event']} {row['path']}{extra}")
+            _say(f"    {row['event']} {row['path']}{extra}")
             continue
         if row["event"] == "created":
-            click.echo(f"    created {row['path']}")
+            _say(f"    created {row['path']}")
             continue
         for change in row["changes"]:
-            click.echo(f"    {change['field']}: {_short(change['old'])} -> {_short(change['new'])}")
+            _say(f"    {change['field']}: {_short(change['old'])} -> {_short(change['new'])}")
     return EXIT_OK

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import csv
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +19,8 @@ from opsledger.importers import (
 )
 from opsledger.importers.dates import SHOWN, parse_format
 from opsledger.importers.mapping import CHANGE_FIELDS, SERVICE_FIELDS
+from opsledger.neutral import line
+from opsledger.output.spreadsheet import write_csv
 from opsledger.timeutil import parse_date
 
 SHOW_PROBLEMS = 100
@@ -206,8 +207,13 @@ def servicenow(
     return EXIT_FINDINGS if result.problems else EXIT_OK
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """One line of the import report: CSV values and file names are untrusted, made inert."""
+    click.echo(line(text), err=err)
+
+
 def _report(result: ImportResult, zone: str | None) -> None:
-    echo = click.echo
+    echo = _echo
     for problem in result.problems[:SHOW_PROBLEMS]:
         about = f" ({problem.number})" if problem.number else ""
         echo(f"opsledger: {result.source}:{problem.line}: {problem.message}{about}", err=True)
@@ -268,9 +274,5 @@ def _clip(text: str, limit: int = 300) -> str:
 
 
 def _write_problems(result: ImportResult, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", "number", "problem"])
-        for problem in result.problems:
-            writer.writerow([problem.line, problem.number, problem.message])
+    rows = ([p.line, p.number, p.message] for p in result.problems)
+    write_csv(target, ["line", "number", "problem"], rows)  # cells neutralised

@@ -12,6 +12,7 @@ from opsledger.errors import EXIT_OK, OpsledgerError
 from opsledger.gitio import describe_head
 from opsledger.history.index import build_history
 from opsledger.model.ledger import load_ledger
+from opsledger.neutral import lines
 from opsledger.reports.scorecard import monthly, parse_period, weekly
 from opsledger.timeutil import as_of_moment
 
@@ -56,5 +57,6 @@ def report_command(
             index = None  # shallow clone: history KPIs report "no data"
     findings = run_audit(ledger, AuditOptions(as_of=moment, history=index))
     build = weekly if kind == "weekly" else monthly
-    write_output(build(ledger, index, span, findings, moment, commit), output)
+    text = build(ledger, index, span, findings, moment, commit)
+    write_output(lines(text), output)  # record text and git identities made inert
     return EXIT_OK

@@ -10,6 +10,7 @@ import click
 
 from opsledger.cli.common import interactive, progress, repo_option, repo_root
 from opsledger.errors import EXIT_OK
+from opsledger.neutral import line
 from opsledger.site.build import build_site, make_server
 from opsledger.timeutil import as_of_moment
 
@@ -33,7 +34,7 @@ class _Echo(logging.Handler):
     """MkDocs' warnings and errors, one line each on standard error."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+        click.echo(line(f"{record.levelname.lower()}: {record.getMessage()}"), err=True)
 
 
 def _logging() -> None:

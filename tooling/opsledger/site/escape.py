@@ -12,8 +12,13 @@ page except through one of these functions:
   (calendar grid, tiles): :func:`html.escape` with quotes, newlines collapsed.
 * :func:`front_matter_title` for the page title: HTML-escaped, then JSON-quoted (valid
   YAML), so neither ``</title>`` nor a line break can leave the value.
-* :func:`csv_cell` for downloads: a cell starting with ``= + - @`` (or a tab or carriage
-  return) is prefixed with ``'`` so a spreadsheet never evaluates it as a formula.
+* every one of them first makes control, bidi and invisible characters visible
+  (:func:`opsledger.neutral.visible`: ``\\x1b``, ``\\u202e``), so a value can neither
+  reorder what an auditor reads nor hide text;
+* :func:`csv_cell` for downloads: a cell starting with ``= + - @`` (or a tab, a carriage
+  return, a line feed or the full-width U+FF1D, U+FF0B, U+FF0D, U+FF20) is prefixed with
+  ``'`` so a spreadsheet never evaluates it as a formula (header cells too, see
+  :mod:`opsledger.output.spreadsheet`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ import json
 import re
 import string
 from functools import lru_cache
+
+from opsledger.neutral import visible
+from opsledger.output.spreadsheet import cell
 
 _SAFE_PUNCTUATION = {",", "?", ";", "'", '"'}
 _TABLE = {ord(ch): f"&#{ord(ch)};" for ch in string.punctuation if ch not in _SAFE_PUNCTUATION}
@@ -37,12 +45,12 @@ def md(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) <= 120:
         return _md_short(text)  # statuses, names, times: the same values again and again
-    return " ".join(text.split()).translate(_TABLE)
+    return visible(" ".join(text.split())).translate(_TABLE)
 
 
 @lru_cache(maxsize=1 << 16)
 def _md_short(text: str) -> str:
-    return " ".join(text.split()).translate(_TABLE)
+    return visible(" ".join(text.split())).translate(_TABLE)
 
 
 def md_lines(value: object) -> str:
@@ -77,7 +85,7 @@ def html_text(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    return html.escape(" ".join(text.split()), quote=True)
+    return html.escape(visible(" ".join(text.split())), quote=True)
 
 
 def attr(value: object) -> str:
@@ -87,19 +95,13 @@ def attr(value: object) -> str:
 
 def front_matter_title(value: str) -> str:
     """A ``title:`` value for YAML front matter: HTML-escaped and JSON-quoted."""
-    return json.dumps(html.escape(" ".join(value.split()), quote=True), ensure_ascii=True)
+    return json.dumps(html.escape(visible(" ".join(value.split())), quote=True), ensure_ascii=True)
 
 
 def csv_cell(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        return str(value)
-    text = value
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula
+    (:func:`opsledger.output.spreadsheet.cell`)."""
+    return str(cell(value))
 
 
 def clip(text: str, limit: int) -> str:
