@@ -17,7 +17,7 @@ from pathlib import Path
 
 from opsledger import gitio
 from opsledger.errors import OpsledgerError
-from opsledger.model.layout import KIND_BY_NAME, Kind
+from opsledger.model.layout import KIND_BY_NAME, Kind, refuse_linked_folder
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Incident
 from opsledger.timeutil import format_timestamp
@@ -109,6 +109,7 @@ def new_record(
         folder = folder / str(year)
     name = f"{record_id}-{slug(title or 'new runbook')}" if kind == "runbook" else record_id
     target = folder / f"{name}{k.suffix}"
+    refuse_linked_folder(root, folder.relative_to(root).as_posix())
     if target.exists() or target.is_symlink():
         raise OpsledgerError(f"{target} already exists")
     builders = {"incident": _incident, "change": _change, "pir": _pir, "runbook": _runbook}

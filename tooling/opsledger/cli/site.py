@@ -84,7 +84,11 @@ def site_group() -> None:
 def build_command(
     output: Path | None, config: Path | None, as_of: str | None, repo: Path | None
 ) -> int:
-    """Build the site and print the path of its index.html."""
+    """Build the site and print the path of its index.html.
+
+    mkdocs.yml (and any file it INHERITs) is checked first: YAML tags that would run Python
+    code (!!python/object…, !!python/module, !!python/name outside material, pymdownx and
+    markdown) and hooks: are refused with exit status 2."""
     index = _build(repo, output, config, as_of)
     click.echo(str(index))
     return EXIT_OK

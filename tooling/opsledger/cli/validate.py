@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from opsledger.audit import cap
 from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK
 from opsledger.model.ledger import load_ledger
@@ -33,7 +34,8 @@ def validate(paths: tuple[Path, ...], fmt: str, output: Path | None, repo: Path 
     root = repo_root(repo)
     with progress("Validating records") as update:
         ledger = load_ledger(root, paths or None, progress=update)
-    report = Report("validate", tuple(ledger.problems), len(ledger.files))
+    listed = cap(ledger.problems, ledger.policy.limits.max_findings_per_rule_per_record)
+    report = Report("validate", tuple(sorted(listed)), len(ledger.files))
     write_output(FORMATS[fmt](report), output)
     click.echo(summary_line(report), err=True)
     return EXIT_FINDINGS if report.findings else EXIT_OK

@@ -39,7 +39,7 @@ from opsledger.importers.render import render
 from opsledger.importers.scan import Problem, Scan, scan
 from opsledger.importers.store import INCIDENTS, Existing, index_existing, merge
 from opsledger.loading import LoadError, load_document, load_text
-from opsledger.model.layout import SERVICES_FILE
+from opsledger.model.layout import SERVICES_FILE, refuse_linked_folder
 from opsledger.model.policy import POLICY_FILE, load_policy
 from opsledger.schemas import SchemaSet
 
@@ -97,6 +97,7 @@ def import_servicenow(
 ) -> ImportResult:
     """Import the export at ``path`` into the repository at ``root``."""
     root = Path(os.path.abspath(root))
+    refuse_linked_folder(root, INCIDENTS.folder)  # never write through a link
     schemas = SchemaSet(root / "schemas")
     policy = load_policy(root, schemas)
     with stage("Reading the export") as update:

@@ -215,6 +215,14 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
         limits=Limits(
             max_file_bytes=int(limits.get("max_file_bytes", Limits.max_file_bytes)),
             max_depth=int(limits.get("max_depth", Limits.max_depth)),
+            **{
+                key: int(limits.get(key, getattr(Limits, key)))
+                for key in (
+                    "max_findings_per_rule_per_record",
+                    "max_markdown_depth",
+                    "max_markdown_delimiters",
+                )
+            },
         ),
         select=f.strings(rules, "select"),
         ignore=f.strings(rules, "ignore"),

@@ -17,11 +17,15 @@ class Schema(Rule):
     What it checks:
       Strict YAML reading (no tags, anchors, aliases, merge keys or duplicate keys; YAML 1.2
       scalars; UTF-8 without control, invisible or bidirectional characters; one document;
-      size and depth limits; symlinks refused) and the kind's schema in ``schemas/``. One
-      finding per error, at the offending value (a missing property at its mapping, an
-      unexpected property at its key). Imported records (``external_id``): every field they
-      lack must be listed in ``import_gaps``, and their gaps are summarised in one warning
-      per record kind.
+      size and depth limits; symlinks refused, and so are record folders reached through
+      one) and the kind's schema in ``schemas/``. One finding per error, at the offending
+      value (a missing property at its mapping, an unexpected property at its key). The
+      Markdown body of a PIR or runbook must stay within the Markdown limits: lists and
+      quotes nested at most ``limits.max_markdown_depth`` deep, at most
+      ``limits.max_markdown_delimiters`` link and emphasis delimiters in one paragraph; a
+      body over them is reported at its line and shown as plain text on the site. Imported
+      records (``external_id``): every field they lack must be listed in ``import_gaps``,
+      and their gaps are summarised in one warning per record kind.
 
     Why auditors care:
       A record that does not match its schema cannot be trusted by any other check; a
@@ -37,7 +41,8 @@ class Schema(Rule):
       detected_at: 2026-03-04T09:12:00Z
 
     Policy settings:
-      limits.max_file_bytes, limits.max_depth; the schemas themselves.
+      limits.max_file_bytes, limits.max_depth, limits.max_markdown_depth,
+      limits.max_markdown_delimiters; the schemas themselves.
     """
 
     id = "SCHEMA"

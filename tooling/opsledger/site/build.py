@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from opsledger.errors import ConfigError, OpsledgerError
+from opsledger.site.config_check import check_config
 from opsledger.site.data import Progress
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not our output
@@ -91,6 +92,8 @@ def build_site(
     from opsledger.site.plugin import OpsledgerPlugin
 
     with config_file(root, config) as (path, default):
+        if not default:
+            check_config(path, root)  # before MkDocs' unsafe YAML loader sees it
         overrides: dict[str, Any] = {}
         if output is not None:
             overrides["site_dir"] = str(Path(os.path.abspath(output)))

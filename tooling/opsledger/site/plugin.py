@@ -33,6 +33,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from opsledger.errors import OpsledgerError
+from opsledger.model.layout import linked_folder
 from opsledger.site.common import head
 from opsledger.site.data import Progress, SiteData, collect
 from opsledger.site.generate import NAV, Site, generate
@@ -47,8 +48,23 @@ class OpsledgerConfig(Config):  # type: ignore[no-untyped-call]
     overrides = c.Type(str, default="overrides")  # hand-written overrides inside docs_dir
 
 
-def refuse_symlinks(folder: Path, label: str) -> None:
-    """Raise when ``folder`` is, or contains, a symbolic link (MkDocs would follow it)."""
+def refuse_symlinks(folder: Path, label: str, home: Path | None = None) -> None:
+    """Raise when ``folder`` is, or contains, a symbolic link (MkDocs would follow it), or,
+    given the configuration's folder ``home``, lies outside it or is reached through a link
+    (MkDocs would publish whatever is there: a ``docs_dir`` of ``/home/ci`` or ``../..``)."""
+    if home is not None:
+        try:
+            rel = Path(os.path.abspath(folder)).relative_to(os.path.abspath(home))
+        except ValueError:
+            raise PluginError(
+                f"{label} {folder} is outside {home}; the site build publishes only the "
+                "repository's own folders"
+            ) from None
+        linked = linked_folder(Path(os.path.abspath(home)), rel.as_posix())
+        if linked is not None:
+            raise PluginError(
+                f"{label}: {home / linked} is a symbolic link; the site build refuses links"
+            )
     if folder.is_symlink():
         raise PluginError(f"{label} {folder} is a symbolic link; the site build refuses links")
     for here, dirs, files in os.walk(folder, followlinks=False):
@@ -76,11 +92,12 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     # -- configuration ----------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         docs = Path(config.docs_dir)
-        refuse_symlinks(docs, "docs_dir")
+        home = Path(config.config_file_path or "mkdocs.yml").parent
+        refuse_symlinks(docs, "docs_dir", home)
         dirs = config.theme.dirs
         position = 1 if config.theme.custom_dir else 0
         if config.theme.custom_dir:
-            refuse_symlinks(Path(config.theme.custom_dir), "theme.custom_dir")
+            refuse_symlinks(Path(config.theme.custom_dir), "theme.custom_dir", home)
             self.overrides = Path(config.theme.custom_dir)
         elif (docs / self.config.overrides).is_dir():
             self.overrides = docs / self.config.overrides
