@@ -27,7 +27,7 @@ from opsledger.output import Report, RuleMeta
 from opsledger.output.sarif import MAX_BYTES, MAX_RESULTS, render_sarif
 from opsledger.site.body import render_body
 
-from conftest import AS_OF, InvokeCli, Repo
+from conftest import ACKED, AS_OF, InvokeCli, Repo
 
 PIR_HEAD = """\
 ---
@@ -300,3 +300,27 @@ def test_site_build_shows_hostile_bodies_as_text(
     page = (out / "pirs/PIR-2026-0001.html").read_text(encoding="utf-8")
     assert "Shown as plain text" in page and "nested 17 deep" in page
     assert "limits.max_markdown_delimiters" in page
+
+
+def test_a_huge_field_value_is_cut_on_the_site(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
+    """Record fields are escaped for Markdown; 200,000 escapes in one field took MkDocs'
+    Markdown 7 minutes. A value keeps MAX_MARKUP escapes, then says where the rest is."""
+    from opsledger.site.escape import MAX_MARKUP, md, md_lines
+
+    assert md("[" * 200_000).count("&#91;") == MAX_MARKUP
+    assert md_lines("[\n" * 50_000).count("<br>") < MAX_MARKUP
+    assert md("plain words, " * 1_000).count("cut here") == 0  # no escapes: nothing to cut
+    repo.write(
+        "records/incidents/INC-2026-0001.yaml",
+        ACKED.replace(
+            "impact: Checkout requests failed intermittently for about a fifth of customers.",
+            'impact: "' + "[" * 200_000 + ' Checkout requests failed."',
+        ),
+    )
+    out = tmp_path / "public"
+    started = time.monotonic()
+    result = cli("site", "build", "--repo", repo.root, "--output", out, "--as-of", AS_OF)
+    assert result.status == 0, result.err
+    assert time.monotonic() - started < 60
+    page = (out / "incidents/INC-2026-0001.html").read_text(encoding="utf-8")
+    assert "cut here" in page and "the JSON download hold all" in page

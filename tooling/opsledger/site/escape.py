@@ -36,16 +36,34 @@ _SAFE_PUNCTUATION = {",", "?", ";", "'", '"'}
 _TABLE = {ord(ch): f"&#{ord(ch)};" for ch in string.punctuation if ch not in _SAFE_PUNCTUATION}
 _SPACE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u3000]+")
 _CODE = re.compile(r"``(.+?)``|`([^`]+)`")
+#: MkDocs' Markdown slows down quadratically with the escapes and line breaks it meets in one
+#: text (a field of 200,000 '[' took 7 minutes to render): a value shown on a page keeps at
+#: most this many of them, then says where the whole value is
+MAX_MARKUP = 2000
+_MARKUP = re.compile("[" + re.escape("".join(chr(code) for code in _TABLE)) + "\n]")
+CUT = " … (cut here, {rest} more characters: the record file and the JSON download hold all)"
+
+
+def within_budget(text: str) -> str:
+    """``text`` (already :func:`visible`), cut after :data:`MAX_MARKUP` characters that
+    Markdown needs escaped or breaks a line at, with a note saying so."""
+    if len(text) <= MAX_MARKUP:
+        return text
+    for count, match in enumerate(_MARKUP.finditer(text), 1):
+        if count > MAX_MARKUP:
+            return text[: match.start()] + CUT.format(rest=len(text) - match.start())
+    return text
 
 
 def md(value: object) -> str:
-    """One line of Markdown that renders as exactly ``value`` (whitespace collapsed)."""
+    """One line of Markdown that renders as exactly ``value`` (whitespace collapsed; a value
+    with more than :data:`MAX_MARKUP` characters to escape is cut, with a note)."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
     if len(text) <= 120:
         return _md_short(text)  # statuses, names, times: the same values again and again
-    return visible(" ".join(text.split())).translate(_TABLE)
+    return within_budget(visible(" ".join(text.split()))).translate(_TABLE)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -59,7 +77,8 @@ def md_lines(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    lines = [md(line) for line in text.splitlines()]
+    shown = within_budget("\n".join(visible(line) for line in text.splitlines()))
+    lines = [md(line) for line in shown.split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     while lines and not lines[0]:
