@@ -340,3 +340,26 @@ def test_init_protects_the_site_and_never_builds_it_from_pull_requests(
     for name, job in workflow["jobs"].items():
         if name != "site":
             assert not any("site build" in s.get("run", "") for s in job["steps"])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ config.theme.get_env().from_string('{{ 7 * 7 }}').render() }}",
+        "{{ lipsum.__globals__.os.system('touch FLAG') }}",
+        "{{ cycler.__init__.__globals__.os.system('touch FLAG') }}",
+    ],
+)
+def test_theme_overrides_render_in_a_sandbox(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, payload: str
+) -> None:
+    """Jinja in site/overrides/ can use what the theme gives it, not Python itself."""
+    flag = tmp_path / "pwned"
+    site_files(repo)
+    repo.write("site/overrides/partials/copyright.html", payload.replace("FLAG", str(flag)))
+    result = build(cli, repo, tmp_path / "o")
+    assert result.status == 2, result.err
+    assert "site build failed" in result.err and "unsafe" in result.err
+    assert not flag.exists()
+    assert "49" not in "".join(p.read_text() for p in (tmp_path / "o").rglob("*.html"))

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
 
 from opsledger.errors import ConfigError, OpsledgerError
@@ -109,6 +110,8 @@ def build_site(
             build(cfg)
         except MkDocsException as exc:
             raise OpsledgerError(f"site build failed: {exc}") from None
+        except jinja2.TemplateError as exc:  # a theme override the sandbox stopped, or broken
+            raise OpsledgerError(f"site build failed: theme template: {exc}") from None
         except OSError as exc:
             raise OpsledgerError(f"site build failed: {exc}") from None
         site_dir = Path(cfg.site_dir)

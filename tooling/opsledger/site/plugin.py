@@ -9,8 +9,11 @@ written into ``site/``, nothing is committed). It also
   overrides (``site/overrides/`` or ``theme.custom_dir``) and above Material;
 * sanitises every rendered page body with the allow-list of :mod:`opsledger.site.sanitize`
   and checks every finished page for the CSP and for stray scripts;
-* refuses symlinks in the docs folder and the overrides, and reports a broken theme
-  override as one clear error.
+* refuses symlinks in the docs folder and the overrides, and a docs folder or overrides
+  outside the configuration's folder, and reports a broken theme override as one clear
+  error;
+* renders every template in a Jinja sandbox (:func:`sandboxed`): an override from the
+  repository cannot reach Python internals.
 
 Everything else depends only on the page functions; MkDocs internals stay here.
 """
@@ -19,11 +22,13 @@ from __future__ import annotations
 
 import gc
 import os
+import types
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
@@ -172,6 +177,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def on_env(
         self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files
     ) -> jinja2.Environment:
+        env = sandboxed(env)
         env.globals["opsledger_csp"] = CSP
         if self.overrides is not None:
             _check_templates(env, self.overrides)
@@ -193,6 +199,39 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             except PageCheckError as exc:
                 raise PluginError(str(exc)) from None
         return output_content
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no ``_``-attributes such as ``''.__class__.__mro__``, no unsafe
+    callables), also refusing every attribute of a template environment or a module: MkDocs
+    hands templates objects whose methods return an unsandboxed environment
+    (``config.theme.get_env().from_string(…)``)."""
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        if isinstance(obj, jinja2.Environment | types.ModuleType):
+            return False
+        if isinstance(value, jinja2.Environment | types.ModuleType):
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+
+def sandboxed(env: jinja2.Environment) -> jinja2.Environment:
+    """The theme's environment as a Jinja sandbox: a template (a theme override from the
+    repository) can use what the theme passes it but not reach Python internals, so it
+    cannot run code on the machine that builds. Defence in depth only: ``site/`` stays
+    under CODEOWNERS and the site is never built from pull-request code."""
+    box = _Sandbox(
+        loader=env.loader,
+        auto_reload=False,
+        autoescape=env.autoescape,
+        extensions=[type(extension) for extension in env.extensions.values()],
+    )
+    box.filters.update(env.filters)
+    box.tests.update(env.tests)
+    box.globals.update(env.globals)
+    if hasattr(env, "newstyle_gettext"):  # set by the i18n extension MkDocs installs
+        box.newstyle_gettext = env.newstyle_gettext  # type: ignore[attr-defined]
+    return box
 
 
 def _inside(path: Path, folder: Path) -> bool:
