@@ -363,3 +363,22 @@ def test_theme_overrides_render_in_a_sandbox(
     assert "site build failed" in result.err and "unsafe" in result.err
     assert not flag.exists()
     assert "49" not in "".join(p.read_text() for p in (tmp_path / "o").rglob("*.html"))
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "extra:\n  loop: &a [1, *a]\n",
+        "extra:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"  {chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n"
+            for i in range(8)
+        ),
+    ],
+)
+def test_alias_bombs_in_mkdocs_yml_are_refused(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, extra: str
+) -> None:
+    site_files(repo, extra)
+    result = build(cli, repo, tmp_path / "o")
+    assert result.status == 2 and "aliases expand without bound" in result.err

@@ -13,6 +13,8 @@ object, and refuse (exit status 2, naming file, line and column):
   ``pymdownx``, ``markdown``); ``!!python/object…``, ``!!python/module`` and every other
   ``!!python/name`` are refused;
 * a ``hooks:`` entry (Python files run by MkDocs; a site built by opsledger needs none);
+* aliases that refer to themselves or expand past :data:`MAX_NODES` values (a "billion
+  laughs" document that MkDocs would expand while it reads its configuration);
 * an ``INHERIT:`` that leaves the repository, is a symbolic link, or loops.
 
 Plain ``mkdocs build`` reads the file before the opsledger plugin runs, so only these two
@@ -41,6 +43,7 @@ ALLOWED_TAGS = frozenset(
     | {"!ENV", "!relative"}
 )
 NAME_TAG = _YAML + "python/name:"
+MAX_NODES = 100_000
 
 
 def _refusal(tag: str) -> str | None:
@@ -75,6 +78,42 @@ def _compose(path: Path) -> yaml.Node | None:
         raise ConfigError(f"{path}: nested too deeply to be a MkDocs configuration") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _expanded_size(root: yaml.Node) -> int | None:
+    """How many values the document has once every alias is expanded (capped just above
+    :data:`MAX_NODES`), or None when an alias refers to a node that contains it."""
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            total = 1 + sum(size[id(child)] for child in _children(node))
+            size[key] = min(total, MAX_NODES + 1)
+            open_nodes.discard(key)
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            return None
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                return None
+            if id(child) not in size:
+                stack.append((child, False))
+    return size[id(root)]
 
 
 def _walk(root: yaml.Node) -> list[yaml.Node]:
@@ -121,6 +160,10 @@ def _check(path: Path, homes: tuple[Path, ...], chain: list[Path]) -> None:
     root = _compose(path)
     if root is None:
         return
+    size = _expanded_size(root)
+    if size is None or size > MAX_NODES:
+        bound = "an alias refers to itself" if size is None else f"over {MAX_NODES} values"
+        raise ConfigError(f"{path}: its aliases expand without bound ({bound})")
     for node in _walk(root):
         why = _refusal(node.tag)
         if why is not None:
