@@ -1,15 +1,22 @@
-"""Running the rules over a Ledger: selection, severity overrides and waivers (whose
-limits live in :mod:`opsledger.rulesettings`).
+"""Running the rules over a Ledger: selection, severity overrides, waivers (whose limits
+live in :mod:`opsledger.rulesettings`) and caps.
 
 The audit never prints; it returns findings for the formatters.
+
+One record must not be able to drown the report (a PIR with 70,000 actions once made
+480,000 findings, 4 GB of memory and a 407 MB SARIF file): :func:`cap` lists at most
+``limits.max_findings_per_rule_per_record`` findings of one rule for one record; the last
+of them then says "…and N more". It is error when any finding it stands for is an
+unwaived error, so the gate's verdict and each record's pass/fail (the KPIs, the site) are
+exactly those of the full list. ``validate`` applies the same cap to the loading problems.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from opsledger.calendar import BusinessCalendar
@@ -35,6 +42,18 @@ class AuditOptions:
     history_reason: str = HISTORY_UNAVAILABLE  # why ``history`` is None
 
 
+def _judged(
+    found: Iterable[Finding], overrides: dict[str, str], policy: Policy, ctx: Context
+) -> Iterator[Finding]:
+    """A rule's findings with the policy's severity overrides and waivers applied."""
+    for finding in found:
+        severity = overrides.get(finding.rule, finding.severity)
+        waived = _waived(finding, policy, ctx)
+        if severity != finding.severity or waived:
+            finding = dataclasses.replace(finding, severity=severity, waived=waived)  # type: ignore[arg-type]
+        yield finding
+
+
 def _waived(finding: Finding, policy: Policy, ctx: Context) -> bool:
     if finding.rule in INTEGRITY:
         return False  # never waived (policy loading refuses such waivers too)
@@ -50,6 +69,57 @@ def _waived(finding: Finding, policy: Policy, ctx: Context) -> bool:
     return False
 
 
+@dataclass
+class _Overflow:
+    """The findings of one rule and record beyond those listed."""
+
+    first: Finding
+    count: int = 0
+    levels: set[tuple[str, bool]] = field(default_factory=set)  # (severity, waived)
+
+    def add(self, finding: Finding) -> None:
+        self.count += 1
+        self.levels.add((finding.severity, finding.waived))
+
+    def summary(self, limit: int) -> Finding:
+        first = self.first
+        if self.count == 1:
+            return first
+        active = {severity for severity, waived in self.levels if not waived}
+        pool = active or {severity for severity, _ in self.levels}
+        subject = first.record or first.path
+        return dataclasses.replace(
+            first,
+            severity="error" if "error" in pool else "warning",
+            waived=not active,
+            message=f"…and {self.count} more {first.rule} findings for {subject}, not listed "
+            f"(at most {limit} are listed per rule and record)",
+            fix="fix those listed and run again, or raise "
+            "limits.max_findings_per_rule_per_record in policy.yaml",
+        )
+
+
+def cap(findings: Iterable[Finding], limit: int) -> Iterator[Finding]:
+    """At most ``limit`` findings per rule and record (``limit`` >= 2): the first
+    ``limit - 1`` as they come, then one finding for all the others (itself when it is the
+    only one). Streams: memory grows with the records, not with the findings. Capping
+    capped findings changes nothing."""
+    seen: dict[tuple[str, str], int] = {}
+    overflow: dict[tuple[str, str], _Overflow] = {}
+    for finding in findings:
+        key = (finding.rule, finding.record or finding.path)
+        count = seen.get(key, 0)
+        if count < limit - 1:
+            seen[key] = count + 1
+            yield finding
+            continue
+        if key not in overflow:
+            overflow[key] = _Overflow(finding)
+        overflow[key].add(finding)
+    for rest in overflow.values():
+        yield rest.summary(limit)
+
+
 def run_audit(ledger: Ledger, options: AuditOptions) -> list[Finding]:
     policy = ledger.policy
     ctx = Context(
@@ -62,13 +132,9 @@ def run_audit(ledger: Ledger, options: AuditOptions) -> list[Finding]:
     )
     overrides = {k.strip().upper(): v for k, v in policy.severity.items()}
     findings: list[Finding] = []
+    limit = policy.limits.max_findings_per_rule_per_record
     for rule in selected_rules(policy, options.select, options.ignore):
-        for finding in rule.check(ctx):
-            severity = overrides.get(finding.rule, finding.severity)
-            waived = _waived(finding, policy, ctx)
-            if severity != finding.severity or waived:
-                finding = dataclasses.replace(finding, severity=severity, waived=waived)  # type: ignore[arg-type]
-            findings.append(finding)
+        findings.extend(cap(_judged(rule.check(ctx), overrides, policy, ctx), limit))
     if options.only_records is not None:
         keep = set(options.only_records)
         findings = [f for f in findings if f.record in keep or f.path in keep]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from opsledger import fileedit, gitio
 from opsledger.errors import OpsledgerError
-from opsledger.model.layout import KIND_BY_NAME, Kind, walk
+from opsledger.model.layout import KIND_BY_NAME, Kind, refuse_linked_folder, walk
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Incident
 from opsledger.timeutil import format_timestamp
@@ -165,6 +165,7 @@ def _template(
     if kind in ("incident", "change"):
         folder = folder / str(year)
     name = f"{record_id}-{slug(title or 'new runbook')}" if kind == "runbook" else record_id
+    refuse_linked_folder(root, folder.relative_to(root).as_posix())  # never write through one
     target = folder / f"{name}{k.suffix}"
     builders = {"incident": _incident, "change": _change, "pir": _pir, "runbook": _runbook}
     text = builders[kind](ledger, record_id, title, now, me, source)

@@ -1,9 +1,10 @@
 """The repository's JSON Schemas (draft 2020-12): loading them, and checking a document.
 
 Schemas live in the governance repository's ``schemas/`` folder (protected by
-CODEOWNERS), so a team may extend them. Each error is mapped back to the line and column
-of the offending value: for a missing property, the mapping that lacks it; for an
-unexpected property, its key.
+CODEOWNERS), so a team may extend them; a reference outside that folder is a configuration
+error and nothing is ever fetched (:mod:`opsledger.schema_refs`). Each error is mapped back
+to the line and column of the offending value: for a missing property, the mapping that
+lacks it; for an unexpected property, its key.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import jsonschema_rs
 
 from opsledger.errors import ConfigError
 from opsledger.loading import Document, LoadError, read_bytes
+from opsledger.schema_refs import check_references, refuse_retrieval
 from opsledger.timeutil import parse_date, parse_timestamp
 
 if TYPE_CHECKING:
@@ -114,6 +116,7 @@ def _fast_validator(schema: dict[str, Any]) -> Any:
             schema,
             formats={name: _conforms(check) for name, check in FORMATS.items()},
             validate_formats=True,
+            retriever=refuse_retrieval,  # never a request or a file read
         )
     except (jsonschema_rs.ValidationError, ValueError, TypeError):
         return None
@@ -182,9 +185,15 @@ class SchemaSet:
     """
 
     def __init__(self, directory: Path) -> None:
+        if directory.is_symlink():
+            raise ConfigError(f"{directory}: the schemas folder may not be a symbolic link")
         self.directory = directory
         self.digest = hashlib.sha256()
         raw = {name: _read_json(directory / f"{name}.schema.json") for name in (SHARED, *KINDS)}
+        for name, document in raw.items():  # before any engine sees a reference
+            check_references(
+                directory / f"{name}.schema.json", document, f"{SHARED}.schema.json", raw[SHARED]
+            )
         for name in sorted(raw):
             self.digest.update(json.dumps(raw[name], sort_keys=True).encode())
         self._raw = raw
@@ -215,7 +224,8 @@ class SchemaSet:
             import jsonschema
             from referencing import Registry, Resource
 
-            registry: Registry[Any] = Registry().with_resource(
+            refusing = Registry(retrieve=refuse_retrieval)  # type: ignore[call-arg]
+            registry: Registry[Any] = refusing.with_resource(
                 f"{SHARED}.schema.json", Resource.from_contents(self._raw[SHARED])
             )
             self._slow[kind] = jsonschema.Draft202012Validator(

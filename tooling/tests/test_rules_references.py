@@ -286,7 +286,12 @@ def test_stray_files_and_linked_folders(repo: Repo) -> None:
     repo.write("records/incidents/INC-2026-0001.yml", INCIDENT)
     (repo.root / "records/changes/linked").symlink_to(repo.root / "runbooks")
     assert [(h.path, h.line, h.column, h.message) for h in ref_id(repo)] == [
-        ("records/changes/linked", 1, 1, "is a symbolic link; links are refused"),
+        (
+            "records/changes/linked",
+            1,
+            1,
+            "is a symbolic link; links are refused and never followed",
+        ),
         (
             "records/incidents/INC-2026-0001.yml",
             1,

@@ -2,11 +2,13 @@
 
 Commands gather options and call the core; :func:`run` is the one place that turns
 expected failures into a one-line message and an exit status (2 for usage and
-configuration, 3 for a genuine bug, with the traceback only under ``-v``).
+configuration, 3 for a genuine bug, with the traceback only under ``-v``). Those messages
+often quote a file name or a value, so they are printed through :mod:`opsledger.neutral`.
 """
 
 from __future__ import annotations
 
+import io
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,6 +18,7 @@ import click
 from opsledger import __version__
 from opsledger.errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, OpsledgerError
 from opsledger.fsio import detach_stdout, refusal, stdout_failed
+from opsledger.neutral import line, lines
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,13 +62,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)  # usage and message; the message may quote an argument
+        click.echo(lines(shown.getvalue().rstrip("\n")), err=True)
         return EXIT_USAGE
     except click.exceptions.Abort:
         click.echo("opsledger: aborted", err=True)
         return EXIT_USAGE
     except OpsledgerError as exc:
-        click.echo(f"opsledger: error: {exc.message}", err=True)
+        click.echo(f"opsledger: error: {line(exc.message)}", err=True)
         return exc.status
     except KeyboardInterrupt:
         click.echo("opsledger: interrupted", err=True)
@@ -75,7 +80,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if message is None:
             return _bug(exc, verbose)
         detach_stdout()
-        click.echo(f"opsledger: error: {message}", err=True)
+        click.echo(f"opsledger: error: {line(message)}", err=True)
         return EXIT_USAGE
     except Exception as exc:
         return _bug(exc, verbose)
@@ -91,8 +96,8 @@ def _bug(exc: BaseException, verbose: bool) -> int:
     if verbose:
         traceback.print_exception(exc)
     click.echo(
-        f"opsledger: internal error: {type(exc).__name__}: {exc} (run with -v for details; "
-        "please report it)",
+        f"opsledger: internal error: {type(exc).__name__}: {line(exc)} (run with -v for "
+        "details; please report it)",
         err=True,
     )
     return EXIT_BUG

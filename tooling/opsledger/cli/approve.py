@@ -9,6 +9,7 @@ import click
 from opsledger.approve import approve
 from opsledger.cli.common import repo_option, repo_root
 from opsledger.errors import EXIT_OK
+from opsledger.neutral import line
 from opsledger.timeutil import format_timestamp
 from opsledger.workspace import Workspace
 
@@ -60,9 +61,9 @@ def approve_command(
     ws = Workspace(repo_root(repo), as_of=as_of)
     root = ws.root
     done = approve(root, record_id, role=role, decision=decision, now=ws.as_of, commit=commit)
-    click.echo(done.path.relative_to(root).as_posix())
+    click.echo(line(done.path.relative_to(root).as_posix()))
     committed = f"; committed {done.commit[:10]}" if done.commit else ""
-    click.echo(f"{done.message} at {format_timestamp(done.at)}{committed}", err=True)
+    click.echo(line(f"{done.message} at {format_timestamp(done.at)}{committed}"), err=True)
     for note in done.notes:
-        click.echo(f"opsledger: note: {note}", err=True)
+        click.echo(line(f"opsledger: note: {note}"), err=True)
     return EXIT_OK

@@ -14,6 +14,7 @@ from opsledger.cli.common import (
     write_output,
 )
 from opsledger.errors import EXIT_OK, OpsledgerError
+from opsledger.neutral import lines
 from opsledger.reports.brief import brief
 from opsledger.workspace import Workspace
 
@@ -40,5 +41,5 @@ def brief_command(
     if incident_id not in ws.ledger.incidents:
         raise OpsledgerError(f"{incident_id}: no such incident in this repository")
     ws.history  # noqa: B018 (decided up front: exit 4 before any work)
-    write_output(brief(ws, incident_id), output)
+    write_output(lines(brief(ws, incident_id)), output)  # record text made inert
     return EXIT_OK

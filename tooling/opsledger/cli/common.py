@@ -75,12 +75,18 @@ def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """Write a command's output to standard output or a file, as UTF-8.
+
+    A character UTF-8 cannot encode (a lone surrogate: a file name byte that is not UTF-8,
+    quoted in JSON) is written as its backslash escape instead of failing.
+    """
+    data = text.encode("utf-8", "backslashreplace")
     if output is None:
         try:
-            click.echo(text, nl=False)
+            click.echo(data.decode("utf-8"), nl=False)
         except OSError as exc:
             detach_stdout()
             raise OpsledgerError(f"cannot write to standard output: {exc.strerror}") from None
         return
     check_output_file(output)
-    write_text(output, text)
+    write_text(output, data.decode("utf-8"))

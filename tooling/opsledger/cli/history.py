@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from opsledger.cli.common import progress, repo_option, repo_root
+from opsledger.cli.common import progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_OK, OpsledgerError
 from opsledger.history.model import HistoryIndex, RecordHistory, value_text
+from opsledger.neutral import json_text, line
 from opsledger.timeutil import format_timestamp
 from opsledger.workspace import Workspace
 
@@ -52,6 +53,11 @@ def trail(history: RecordHistory) -> list[dict[str, Any]]:
     return rows
 
 
+def _say(text: str) -> None:
+    """One line of the text trail: names, subjects and values are untrusted, made inert."""
+    click.echo(line(text))
+
+
 @click.command()
 @click.argument("record_id")
 @click.option(
@@ -76,36 +82,31 @@ def history(record_id: str, fmt: str, repo: Path | None) -> int:
         raise OpsledgerError(f"{record_id}: no such record in this branch's history")
     rows = trail(found)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "version": 1,
-                    "commit": index.head,
-                    "record": record_id,
-                    "imported_before_adoption": index.imported(record_id),
-                    "trail": rows,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        document = {
+            "version": 1,
+            "commit": index.head,
+            "record": record_id,
+            "imported_before_adoption": index.imported(record_id),
+            "trail": rows,
+        }
+        write_output(json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n", None)
         return EXIT_OK
     for row in rows:
         who = f"{row['author']['name']} <{row['author']['email']}>"
         land = "" if row["landed_in"] == row["commit"] else f" (landed {row['landed_at']})"
-        click.echo(f"{row['commit'][:10]}  {row['authored_at']}  {who}{land}")
+        _say(f"{row['commit'][:10]}  {row['authored_at']}  {who}{land}")
         if row.get("implausible_date"):
-            click.echo(f"    implausible {row['implausible_date']}: times counted from the branch")
+            _say(f"    implausible {row['implausible_date']}: times counted from the branch")
         if row["event"] in ("deleted", "unreadable"):
             extra = f": {row['error']}" if row.get("error") else ""
             extra += f" (became {row['became']})" if row.get("became") else ""
-            click.echo(f"    {row['event']} {row['path']}{extra}")
+            _say(f"    {row['event']} {row['path']}{extra}")
             continue
         if row["event"] == "created":
-            click.echo(f"    created {row['path']}")
+            _say(f"    created {row['path']}")
             continue
         for change in row["changes"]:
-            click.echo(
+            _say(
                 f"    {change['field']}: {value_text(change['old'])} -> {value_text(change['new'])}"
             )
     return EXIT_OK

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +20,8 @@ from opsledger.importers import (
 )
 from opsledger.importers.dates import SHOWN, parse_format
 from opsledger.importers.mapping import CHANGE_FIELDS, SERVICE_FIELDS
+from opsledger.neutral import line
+from opsledger.output.spreadsheet import csv_text
 from opsledger.outputs import check_output_file
 from opsledger.timeutil import load_zone, parse_date
 
@@ -209,10 +209,15 @@ def servicenow(
     return EXIT_FINDINGS if result.problems else EXIT_OK
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """One line of the import report: CSV values and file names are untrusted, made inert."""
+    click.echo(line(text), err=err)
+
+
 def _recovery(result: ImportResult) -> None:
     recovered = result.recovered
     if result.pending:
-        click.echo(
+        _echo(
             "opsledger: note: an earlier import was killed while writing; an import without "
             "--dry-run finishes it first",
             err=True,
@@ -221,7 +226,7 @@ def _recovery(result: ImportResult) -> None:
         return
     done = recovered.finished
     if done is None:
-        click.echo(
+        _echo(
             "opsledger: note: removed what an earlier import, killed before writing anything, "
             "had staged",
             err=True,
@@ -230,7 +235,7 @@ def _recovery(result: ImportResult) -> None:
     left = ""
     if done.conflicts:
         left = f"; left alone, changed since: {_clip(', '.join(done.conflicts))}"
-    click.echo(
+    _echo(
         f"opsledger: note: finished an earlier import that was killed while writing "
         f"({len(done.written)} files written, {len(done.done_before)} written before{left})",
         err=True,
@@ -238,7 +243,7 @@ def _recovery(result: ImportResult) -> None:
 
 
 def _report(result: ImportResult, zone: str | None) -> None:
-    echo = click.echo
+    echo = _echo
     _recovery(result)
     for problem in result.problems[:SHOW_PROBLEMS]:
         about = f" ({problem.number})" if problem.number else ""
@@ -301,9 +306,6 @@ def _clip(text: str, limit: int = 300) -> str:
 
 
 def _write_problems(result: ImportResult, target: Path) -> None:
-    handle = io.StringIO(newline="")
-    writer = csv.writer(handle)
-    writer.writerow(["line", "number", "problem"])
-    for problem in result.problems:
-        writer.writerow([problem.line, problem.number, problem.message])
-    write_text(target, handle.getvalue(), option="--problems")
+    rows = ([p.line, p.number, p.message] for p in result.problems)
+    text = csv_text(["line", "number", "problem"], rows)  # every cell neutralised
+    write_text(target, text, option="--problems")

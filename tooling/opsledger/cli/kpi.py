@@ -20,6 +20,7 @@ from opsledger.errors import EXIT_OK, OpsledgerError
 from opsledger.kpis import DIMENSIONS, FORMATS, KPIS, KpiOptions
 from opsledger.kpis.engine import KpiReport, check_options
 from opsledger.kpis.render import heading, sections
+from opsledger.neutral import line
 from opsledger.timeutil import parse_date
 from opsledger.workspace import Workspace
 
@@ -39,17 +40,20 @@ def on_terminal() -> bool:
 
 
 def _print_rich(report: KpiReport) -> None:
+    """The table drawn by rich. Cells are Text (rich markup such as ``[/]`` in a service
+    key is shown, never interpreted) and made inert like every text output."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
-    console.print(heading(report), markup=False, highlight=False)
+    console.print(Text(line(heading(report))), highlight=False)
     for title, header, rows in sections(report):
         table = Table(title=title, title_justify="left")
         for column in header:
             table.add_column(column)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(line(cell)) for cell in row))
         console.print(table)
 
 

@@ -15,6 +15,7 @@ from opsledger.cli.common import (
     write_output,
 )
 from opsledger.errors import EXIT_OK
+from opsledger.neutral import lines
 from opsledger.reports.scorecard import monthly, parse_period, weekly
 from opsledger.workspace import Workspace
 
@@ -58,5 +59,5 @@ def report_command(
         ws.history  # noqa: B018 (decided up front: exit 4 before any work)
         build = weekly if kind == "weekly" else monthly
         text = build(ws, span)
-    write_output(text, output)
+    write_output(lines(text), output)  # record text and git identities made inert
     return EXIT_OK

@@ -10,6 +10,7 @@ import click
 
 from opsledger.cli.common import interactive, no_history_option, progress, repo_option, repo_root
 from opsledger.errors import EXIT_OK
+from opsledger.neutral import line
 from opsledger.site.build import build_site, make_server
 from opsledger.workspace import Workspace
 
@@ -33,7 +34,7 @@ class _Echo(logging.Handler):
     """MkDocs' warnings and errors, one line each on standard error."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"{record.levelname.lower()}: {record.getMessage()}", err=True)
+        click.echo(line(f"{record.levelname.lower()}: {record.getMessage()}"), err=True)
 
 
 def _logging() -> None:
@@ -55,7 +56,6 @@ def _build(
     root = repo_root(repo)
     _logging()
     ws = Workspace(root, as_of=as_of, use_history=not no_history)
-    ws.history_state  # noqa: B018 (decided before MkDocs starts: exit 4 with what to do)
     moment = ws.as_of if as_of is not None else None
     with progress("Loading records") as update:
         result = build_site(
@@ -65,6 +65,7 @@ def _build(
             as_of=moment,
             progress=update,
             use_history=not no_history,
+            ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
         )
     if result.config is None:
         click.echo(
@@ -101,7 +102,11 @@ def build_command(
 ) -> int:
     """Build the site and print the path of its index.html. Needs the full git history
     (exit status 4 in a shallow clone or outside git) unless --no-history is given; then
-    every page that would show history says it is unavailable."""
+    every page that would show history says it is unavailable.
+
+    mkdocs.yml (and any file it INHERITs) is checked first: YAML tags that would run Python
+    code (!!python/object…, !!python/module, !!python/name outside material, pymdownx and
+    markdown) and hooks: are refused with exit status 2."""
     index = _build(repo, output, config, as_of, no_history)
     click.echo(str(index))
     return EXIT_OK

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from opsledger.audit import cap
 from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK
 from opsledger.output import FORMATS, Report, summary_line
@@ -36,7 +37,8 @@ def validate(paths: tuple[Path, ...], fmt: str, output: Path | None, repo: Path 
         ws = Workspace(repo_root(repo), subset=paths or None, progress=update)
         ledger = ws.ledger
     check_rule_settings(ledger.policy)  # a waiver or ignore that would disable the gate
-    report = Report("validate", tuple(load_findings(ledger)), len(ledger.files))
+    listed = cap(load_findings(ledger), ledger.policy.limits.max_findings_per_rule_per_record)
+    report = Report("validate", tuple(sorted(listed)), len(ledger.files))
     write_output(FORMATS[fmt](report), output)
     click.echo(summary_line(report), err=True)
     return EXIT_FINDINGS if report.findings else EXIT_OK

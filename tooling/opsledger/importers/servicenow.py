@@ -40,7 +40,7 @@ from opsledger.importers.scan import Problem, Scan, scan
 from opsledger.importers.store import INCIDENTS, Existing, index_existing, merge
 from opsledger.journal import Journal, Recovered, pending, recover
 from opsledger.loading import LoadError, load_document, load_text, read_bytes
-from opsledger.model.layout import SERVICES_FILE
+from opsledger.model.layout import SERVICES_FILE, refuse_linked_folder
 from opsledger.model.policy import POLICY_FILE, load_policy
 from opsledger.schemas import SchemaSet
 
@@ -104,6 +104,7 @@ def import_servicenow(
     One import at a time per repository: a second one refuses while the first holds the
     import lock. What an earlier, killed import left is finished (or removed) first."""
     root = Path(os.path.abspath(root))
+    refuse_linked_folder(root, INCIDENTS.folder)  # never write through a link
     with fileedit.locked(root, "opsledger import servicenow", name="import", wait=0) as state:
         recovered: Recovered | None = None
         if not options.dry_run:

@@ -11,8 +11,6 @@ measured); the table and Markdown show it as one line per priority under the KPI
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +20,10 @@ from opsledger.kpis.base import Unit
 from opsledger.kpis.display import bound_text, item_text, lines
 from opsledger.kpis.engine import Group, KpiReport, KpiResult
 from opsledger.model.policy import Target
-from opsledger.text.escape import csv_cell, md
+from opsledger.neutral import json_text
+from opsledger.neutral import line as inert
+from opsledger.output.spreadsheet import csv_text
+from opsledger.text.escape import md
 from opsledger.timeutil import format_timestamp
 
 DIMENSION_TITLES = {
@@ -117,61 +118,54 @@ def report_dict(report: KpiReport) -> dict[str, Any]:
 
 
 def render_json(report: KpiReport) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(json.dumps(report_dict(report), indent=2, ensure_ascii=False)) + "\n"
 
 
 def render_csv(report: KpiReport) -> str:
-    """One row per KPI, then one per group (``dimension``, ``group`` set)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "kpi",
-            "unit",
-            "dimension",
-            "group",
-            "value",
-            "n",
-            "target_min",
-            "target_max",
-            "status",
-            "mean",
-            "median",
-            "p90",
-            "excluded",
-        ]
-    )
+    """One row per KPI, then one per group (``dimension``, ``group`` set); every text cell
+    neutralised for a spreadsheet (:mod:`opsledger.output.spreadsheet`)."""
+    header = [
+        "kpi",
+        "unit",
+        "dimension",
+        "group",
+        "value",
+        "n",
+        "target_min",
+        "target_max",
+        "status",
+        "mean",
+        "median",
+        "p90",
+        "excluded",
+    ]
+    rows: list[list[object]] = []
     for r in report.results:
         unit = r.kpi.unit
-        rows: list[tuple[str, str, KpiResult | Group, str]] = [("", "", r, str(len(r.excluded)))]
-        rows += [(dim, csv_cell(g.key), g, "") for dim, groups in r.groups.items() for g in groups]
-        for dim, key, item, excluded in rows:
+        items: list[tuple[str, str, KpiResult | Group, int | None]] = [("", "", r, len(r.excluded))]
+        items += [(dim, g.key, g, None) for dim, groups in r.groups.items() for g in groups]
+        for dim, key, item, excluded in items:
             goal = item.target
-            stats = item.stats
-            writer.writerow(
+            rows.append(
                 [
                     r.kpi.id,
                     unit,
                     dim,
                     key,
-                    _cell(number(item.value, unit)),
+                    number(item.value, unit),
                     item.n,
-                    _cell(goal.min if goal else None),
-                    _cell(goal.max if goal else None),
+                    goal.min if goal else None,
+                    goal.max if goal else None,
                     item.status,
-                    *(_cell(number(v, unit)) for v in _stat_values(stats)),
+                    *(number(v, unit) for v in _stat_values(item.stats)),
                     excluded,
                 ]
             )
-    return buffer.getvalue()
+    return csv_text(header, rows, lineterminator="\n")
 
 
 def _stat_values(stats: Stats | None) -> tuple[float | None, float | None, float | None]:
     return (stats.mean, stats.median, stats.p90) if stats else (None, None, None)
-
-
-def _cell(value: float | int | None) -> str:
-    return "" if value is None else str(value)
 
 
 def heading(report: KpiReport) -> str:
@@ -230,14 +224,15 @@ def sections(report: KpiReport) -> list[Section]:
 
 
 def render_table(report: KpiReport) -> str:
-    """Plain aligned columns (for pipes and files)."""
-    lines = [heading(report)]
+    """Plain aligned columns (for pipes and files); record text made inert."""
+    out = [inert(heading(report))]
     for title, header, rows in sections(report):
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines += ["", title]
-        for row in [header, ["-" * w for w in widths], *rows]:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines) + "\n"
+        cells = [[inert(c) for c in row] for row in rows]
+        widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
+        out += ["", title]
+        for row in [header, ["-" * w for w in widths], *cells]:
+            out.append(inert("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))))
+    return "\n".join(text.rstrip() for text in out) + "\n"
 
 
 def render_markdown(report: KpiReport) -> str:

@@ -32,8 +32,16 @@ DataPath = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Limits:
+    """Policy ``limits``: what one file may cost to read, judge and render."""
+
     max_file_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = 32
+    #: findings listed per rule and record; beyond, one "…and N more" finding (opsledger.audit)
+    max_findings_per_rule_per_record: int = 50
+    #: nesting of lists and block quotes in a Markdown body (opsledger.loading.markdown)
+    max_markdown_depth: int = 16
+    #: link and emphasis delimiters in one Markdown paragraph, heading or table cell
+    max_markdown_delimiters: int = 1000
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Where records live (SPEC §1) and which kind each file is.
 
-Walking never follows symlinks: a linked file or folder is reported, never read.
+Walking never follows symlinks: a linked file or folder is reported, never read, and so is
+a record folder reached through one (``records/`` itself, or ``records/incidents``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from opsledger.errors import OpsledgerError
 
 SERVICES_FILE = "records/services.yaml"
 
@@ -76,13 +79,44 @@ class Entry:
     problem: str = ""
 
 
+LINKED = "is a symbolic link; links are refused and never followed"
+
+
+def linked_folder(root: Path, rel: str) -> str | None:
+    """The first step from ``root`` to the repository path ``rel`` (``rel`` included) that
+    is a symbolic link, as a repository path; None when there is none."""
+    parts = PurePosixPath(rel).parts
+    here = root
+    for index, part in enumerate(parts):
+        here = here / part
+        if here.is_symlink():
+            return "/".join(parts[: index + 1])
+    return None
+
+
+def refuse_linked_folder(root: Path, rel: str) -> None:
+    """Raise :class:`OpsledgerError` when writing under ``rel`` would go through a link
+    (``opsledger new`` or ``import`` would write wherever it points)."""
+    linked = linked_folder(root, rel)
+    if linked is not None:
+        raise OpsledgerError(
+            f"{root / linked} {LINKED}; nothing is written through it (replace the link "
+            "with the folder itself)"
+        )
+
+
 def walk(root: Path) -> Iterator[Entry]:
     """Every file under the record folders, in a stable order."""
+    reported: set[str] = set()
     for kind in KINDS:
         base = root / kind.folder
-        if not base.is_dir() or base.is_symlink():
-            if base.is_symlink():
-                yield Entry(kind.folder, kind, "is a symbolic link; links are refused")
+        linked = linked_folder(root, kind.folder)
+        if linked is not None:
+            if linked not in reported:
+                reported.add(linked)
+                yield Entry(linked, kind, LINKED)
+            continue
+        if not base.is_dir():
             continue
         for folder, dirs, files in os.walk(base, followlinks=False):
             dirs.sort()
@@ -90,9 +124,7 @@ def walk(root: Path) -> Iterator[Entry]:
             for name in list(dirs):
                 if (here / name).is_symlink():
                     dirs.remove(name)
-                    yield Entry(
-                        _rel(root, here / name), kind, "is a symbolic link; links are refused"
-                    )
+                    yield Entry(_rel(root, here / name), kind, LINKED)
                 elif name.startswith("."):
                     dirs.remove(name)
             for name in sorted(files):
@@ -117,6 +149,9 @@ def classify(root: Path, path: Path) -> Entry | None:
         return None
     for kind in KINDS:
         if rel.startswith(kind.folder + "/"):
+            linked = linked_folder(root, str(PurePosixPath(rel).parent))
+            if linked is not None:
+                return Entry(rel, kind, f"is inside {linked}, which {LINKED}")
             if not rel.endswith(kind.suffix):
                 return Entry(
                     rel,

@@ -18,12 +18,15 @@ from typing import Any
 from opsledger.errors import ConfigError
 from opsledger.findings import Finding, json_pointer
 from opsledger.loading import Document, LoadError, load_bytes, load_document, read_bytes
+from opsledger.loading.markdown import check_body
 from opsledger.model.layout import (
     KIND_BY_NAME,
+    LINKED,
     SERVICES_FILE,
     Entry,
     classify,
     governed,
+    linked_folder,
     walk,
 )
 from opsledger.model.policy import POLICY_FILE, Policy, load_policy
@@ -31,6 +34,7 @@ from opsledger.model.records import RECORD_TYPES, Change, Incident, Pir, Record,
 from opsledger.schemas import SchemaSet
 
 Progress = Callable[[int, int], None]
+LINK_FIX = "replace the link with the folder itself"
 
 
 @dataclass(frozen=True)
@@ -155,13 +159,17 @@ def stem_id(path: str) -> str:
 
 def _selected(root: Path, paths: Iterable[Path], everything: list[Entry]) -> Iterator[Entry]:
     chosen: dict[str, Entry] = {}
+    reported = {e.path: e for e in everything if e.problem}
     for given in paths:
         path = Path(os.path.abspath(given))
         try:
             rel = path.relative_to(root).as_posix()
         except ValueError:
             raise ConfigError(f"{given}: outside the repository {root}") from None
-        if path.is_dir() and not path.is_symlink():
+        linked = linked_folder(root, rel)
+        if linked in reported:  # a record folder that is (or is inside) a symbolic link
+            chosen[linked] = reported[linked]
+        elif path.is_dir() and linked is None:
             prefix = "" if rel == "." else rel + "/"
             found = {e.path: e for e in everything if e.path.startswith(prefix)}
             if not found and not holds_governed(rel):
@@ -215,7 +223,11 @@ def _parse_and_check(ledger: Ledger, entry: Entry) -> tuple[Document | None, lis
     except LoadError as exc:
         return None, [[None, exc.line, exc.column, exc.message, exc.hint]]
     checked = ledger.schemas.check(entry.kind.name, doc)
-    return doc, [[list(p.path), p.line, p.column, p.message, ""] for p in checked]
+    problems = [[list(p.path), p.line, p.column, p.message, ""] for p in checked]
+    if doc.body is not None:  # a body over the Markdown limits: its line, and why
+        for over in check_body(doc.body, limits):
+            problems.append([[], doc.body_line + over.line - 1, 1, over.message, ""])
+    return doc, problems
 
 
 def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str]) -> None:
@@ -275,6 +287,13 @@ def _see_id(
 
 def _load_services(ledger: Ledger) -> None:
     path = ledger.root / SERVICES_FILE
+    linked = linked_folder(ledger.root, SERVICES_FILE)
+    if linked is not None and linked != SERVICES_FILE:
+        ledger.files.append(SERVICES_FILE)
+        ledger.problems.append(
+            _problem(SERVICES_FILE, 1, 1, "SCHEMA", f"{linked} {LINKED}", fix=LINK_FIX)
+        )
+        return
     if not os.path.lexists(path):
         ledger.problems.append(
             _problem(

@@ -214,6 +214,14 @@ def _build(doc: Document, read: PolicyReader) -> Policy:
         limits=Limits(
             max_file_bytes=int(limits.get("max_file_bytes", Limits.max_file_bytes)),
             max_depth=int(limits.get("max_depth", Limits.max_depth)),
+            **{
+                key: int(limits.get(key, getattr(Limits, key)))
+                for key in (
+                    "max_findings_per_rule_per_record",
+                    "max_markdown_depth",
+                    "max_markdown_delimiters",
+                )
+            },
         ),
         select=f.strings(rules, "select"),
         ignore=f.strings(rules, "ignore"),

@@ -261,6 +261,27 @@ MAX_FILE_BYTES = Setting(
 MAX_DEPTH = Setting(
     "limits.max_depth", INTEGER, 32, "the deepest YAML nesting read", "limits.max_depth"
 )
+MAX_FINDINGS = Setting(
+    "limits.max_findings_per_rule_per_record",
+    INTEGER,
+    50,
+    "findings listed per rule and record; beyond, one '…and N more' finding",
+    "limits.max_findings_per_rule_per_record",
+)
+MAX_MARKDOWN_DEPTH = Setting(
+    "limits.max_markdown_depth",
+    INTEGER,
+    16,
+    "the deepest nesting of lists and block quotes in a PIR or runbook body",
+    "limits.max_markdown_depth",
+)
+MAX_MARKDOWN_DELIMITERS = Setting(
+    "limits.max_markdown_delimiters",
+    INTEGER,
+    1000,
+    "link and emphasis delimiters in one paragraph, heading or table cell of a body",
+    "limits.max_markdown_delimiters",
+)
 SELECT = Setting("rules.select", LINES, (), "the rules to run (default: all)", "select")
 IGNORE = Setting("rules.ignore", LINES, (), "rules not to run", "ignore")
 SEVERITY = Setting(
@@ -288,6 +309,9 @@ CORE: tuple[Setting, ...] = (
     KPI_TARGETS,
     MAX_FILE_BYTES,
     MAX_DEPTH,
+    MAX_FINDINGS,
+    MAX_MARKDOWN_DEPTH,
+    MAX_MARKDOWN_DELIMITERS,
     SELECT,
     IGNORE,
     SEVERITY,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsledger.findings import Finding
+from opsledger.neutral import json_text, line
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,15 @@ class Report:
 
 
 def render_text(report: Report) -> str:
-    lines = []
-    for f in report.findings:
-        tail = f" ({f.fix})" if f.fix else ""
-        waived = " [waived]" if f.waived else ""
-        lines.append(
-            f"{f.path}:{f.line}:{f.column}: {f.severity} {f.rule} {f.message}{tail}{waived}"
-        )
-    return "\n".join(lines) + ("\n" if lines else "")
+    """One line per finding, inert on a terminal and in a CI log (see :mod:`opsledger.neutral`)."""
+    return "".join(text_line(f) + "\n" for f in report.findings)
+
+
+def text_line(f: Finding) -> str:
+    """``path:line:column: severity RULE message (fix)``, with untrusted text made inert."""
+    tail = f" ({f.fix})" if f.fix else ""
+    waived = " [waived]" if f.waived else ""
+    return line(f"{f.path}:{f.line}:{f.column}: {f.severity} {f.rule} {f.message}{tail}{waived}")
 
 
 def render_json(report: Report) -> str:
@@ -74,7 +76,7 @@ def render_json(report: Report) -> str:
     if report.unavailable:
         document["unavailable"] = [{"rule": r, "reason": why} for r, why in report.unavailable]
     document["summary"] = report.summary()
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return json_text(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)) + "\n"
 
 
 FORMATS: dict[str, Callable[[Report], str]] = {

@@ -1,11 +1,14 @@
 """GitHub Actions workflow commands: one ``::error``/``::warning`` annotation per finding.
 
-Escaping follows the runner's rules: in the message, ``%``, CR and LF; in properties,
-additionally ``:`` and ``,`` (a record title can never break out of its annotation).
+Each untrusted value is first made inert (:func:`opsledger.neutral.line`: control characters,
+line breaks and CI command markers escaped), then escaped by the runner's rules: in the
+message, ``%``, CR and LF; in properties, additionally ``:`` and ``,`` (a record title can
+never break out of its annotation).
 """
 
 from __future__ import annotations
 
+from opsledger.neutral import line
 from opsledger.output import Report
 
 
@@ -22,7 +25,7 @@ def render_github(report: Report) -> str:
     for f in report.findings:
         level = "notice" if f.waived else f.severity
         props = ",".join(
-            f"{key}={escape_property(str(value))}"
+            f"{key}={escape_property(line(value))}"
             for key, value in (
                 ("file", f.path),
                 ("line", f.line),
@@ -31,10 +34,10 @@ def render_github(report: Report) -> str:
             )
         )
         message = f.message + (f" ({f.fix})" if f.fix else "") + (" [waived]" if f.waived else "")
-        lines.append(f"::{level} {props}::{escape_data(message)}")
+        lines.append(f"::{level} {props}::{escape_data(line(message))}")
     if report.unavailable:  # never silently absent: one notice naming every rule not run
         names = ", ".join(rule for rule, _ in report.unavailable)
         why = report.unavailable[0][1]
         title = escape_property("rules not run")
         lines.append(f"::warning title={title}::{escape_data(f'not run, {why}: {names}')}")
-    return "".join(line + "\n" for line in lines)
+    return "".join(text + "\n" for text in lines)

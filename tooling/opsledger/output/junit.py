@@ -3,6 +3,10 @@
 CI systems show JUnit results as a test report, so an engineer sees "CHG-ROLLBACK /
 CHG-2026-0107 failed" beside the build's own tests. Warnings and waived findings do not
 fail a test case; they are written to its ``system-out``.
+
+Every name, message and line is made inert by :mod:`opsledger.neutral` (control characters,
+surrogates and noncharacters become visible escapes), which also keeps the document valid
+XML: ElementTree would write a control character from a record as it is.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from opsledger.findings import Finding
-from opsledger.output import Report
+from opsledger.neutral import line
+from opsledger.output import Report, text_line
 
 
 def render_junit(report: Report) -> str:
@@ -30,16 +35,18 @@ def render_junit(report: Report) -> str:
         suite = ET.SubElement(suites, "testsuite", name=rule.id)
         suite_failures = 0
         for name in names:
-            case = ET.SubElement(suite, "testcase", classname=rule.id, name=name)
+            case = ET.SubElement(suite, "testcase", classname=rule.id, name=line(name))
             findings = by_case.get((rule.id, name), [])
             errors = [f for f in findings if f.severity == "error" and not f.waived]
             if errors:
                 suite_failures += 1
-                failure = ET.SubElement(case, "failure", message=errors[0].message, type=rule.id)
-                failure.text = "\n".join(_line(f) for f in errors)
+                failure = ET.SubElement(
+                    case, "failure", message=line(errors[0].message), type=rule.id
+                )
+                failure.text = "\n".join(text_line(f) for f in errors)
             others = [f for f in findings if f not in errors]
             if others:
-                ET.SubElement(case, "system-out").text = "\n".join(_line(f) for f in others)
+                ET.SubElement(case, "system-out").text = "\n".join(text_line(f) for f in others)
         suite.set("tests", str(len(names)))
         suite.set("failures", str(suite_failures))
         suite.set("errors", "0")
@@ -55,9 +62,3 @@ def render_junit(report: Report) -> str:
     suites.set("errors", "0")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def _line(f: Finding) -> str:
-    state = " [waived]" if f.waived else ""
-    fix = f" ({f.fix})" if f.fix else ""
-    return f"{f.path}:{f.line}:{f.column}: {f.severity} {f.rule} {f.message}{fix}{state}"

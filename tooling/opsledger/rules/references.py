@@ -13,7 +13,13 @@ from opsledger.findings import Finding, json_pointer
 from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, kind_of_id, stem_matches
 from opsledger.model.ledger import IdSeen, Ledger
 from opsledger.model.records import Record
-from opsledger.model.settings import APPROVERS, MAX_DEPTH, MAX_FILE_BYTES
+from opsledger.model.settings import (
+    APPROVERS,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_MARKDOWN_DELIMITERS,
+    MAX_MARKDOWN_DEPTH,
+)
 from opsledger.rules import link_shapes
 from opsledger.rules.base import Context, Rule
 from opsledger.rules.examples import Examples, File, example, overlays
@@ -26,11 +32,15 @@ class Schema(Rule):
     What it checks:
       Strict YAML reading (no tags, anchors, aliases, merge keys or duplicate keys; YAML 1.2
       scalars; UTF-8 without control, invisible or bidirectional characters; one document;
-      size and depth limits; symlinks refused) and the kind's schema in ``schemas/``. One
-      finding per error, at the offending value (a missing property at its mapping, an
-      unexpected property at its key). Imported records (``external_id``): every field they
-      lack must be listed in ``import_gaps``, and their gaps are summarised in one warning
-      per record kind.
+      size and depth limits; symlinks refused, and so are record folders reached through
+      one) and the kind's schema in ``schemas/``. One finding per error, at the offending
+      value (a missing property at its mapping, an unexpected property at its key). The
+      Markdown body of a PIR or runbook must stay within the Markdown limits: lists and
+      quotes nested at most ``limits.max_markdown_depth`` deep, at most
+      ``limits.max_markdown_delimiters`` link and emphasis delimiters in one paragraph; a
+      body over them is reported at its line and shown as plain text on the site. Imported
+      records (``external_id``): every field they lack must be listed in ``import_gaps``,
+      and their gaps are summarised in one warning per record kind.
 
     Why auditors care:
       A record that does not match its schema cannot be trusted by any other check; a
@@ -41,7 +51,7 @@ class Schema(Rule):
     id = "SCHEMA"
     kinds = ("incident", "change", "pir", "runbook", "services")
     summary = "record does not match its schema"
-    settings = (MAX_FILE_BYTES, MAX_DEPTH)
+    settings = (MAX_FILE_BYTES, MAX_DEPTH, MAX_MARKDOWN_DEPTH, MAX_MARKDOWN_DELIMITERS)
     settings_note = (
         "The schemas themselves, in schemas/. An integrity rule: policy.yaml cannot waive, "
         "ignore or downgrade it (a configuration error). Timestamps and dates lie in the "

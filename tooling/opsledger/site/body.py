@@ -1,40 +1,41 @@
-"""The Markdown body of a PIR or runbook, rendered with raw HTML switched off.
+"""The Markdown body of a PIR or runbook, rendered with raw HTML shown as text.
 
-Python-Markdown passes raw HTML through by default; here its HTML block preprocessor and
-inline HTML pattern are removed, so ``<script>``, ``<iframe>`` or ``<meta …>`` in a body
-shows as text. No extension that reads attributes (``attr_list``, ``md_in_html``) is
-loaded. Headings move down under the page's own sections. The page sanitiser still runs
-over the result (links with ``javascript:`` and outside images are dropped there).
+Bodies are parsed by markdown-it-py (CommonMark, linear time) with the limits of
+:mod:`opsledger.loading.markdown`; a body over a limit (nested too deep, too many
+delimiters in one paragraph) is shown as escaped plain text with the reason, never fed to
+a renderer that could take hours or crash. Raw HTML (``<script>``, ``<iframe>``,
+``<meta …>``) shows as text; no extension that reads attributes is loaded. Headings move
+down under the page's own sections. The page sanitiser still runs over the result (links
+with ``javascript:`` and outside images are dropped there).
 """
 
 from __future__ import annotations
 
+import html
 import re
 
-import markdown
+from opsledger.loading import Limits
+from opsledger.loading.markdown import DEFAULTS, parse_body, parser
 
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
 
 
-def _converter() -> markdown.Markdown:
-    md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"])
-    md.preprocessors.deregister("html_block")
-    md.inlinePatterns.deregister("html")
-    return md
-
-
-_MD = _converter()
-
-
-def render_body(text: str, *, top: int = 3) -> str:
+def render_body(text: str, *, top: int = 3, limits: Limits = DEFAULTS) -> str:
     """HTML for a record body; its headings start at level ``top``."""
-    _MD.reset()
-    html = _MD.convert(text)
-    levels = [int(m.group(2)) for m in _HEADING.finditer(html)]
+    parsed = parse_body(text, limits)
+    if parsed.problems:
+        reasons = "; ".join(html.escape(p.message) for p in parsed.problems)
+        return (
+            f'<div class="ol-body">\n<p><em>Shown as plain text: {reasons}.</em></p>\n'
+            f"<pre><code>{html.escape(text)}</code></pre>\n</div>"
+        )
+    md = parser(limits.max_markdown_depth)
+    rendered = md.renderer.render(parsed.tokens, md.options, {})
+    levels = [int(m.group(2)) for m in _HEADING.finditer(rendered)]
     shift = top - min(levels) if levels else 0
 
     def move(match: re.Match[str]) -> str:
         return f"<{match.group(1)}h{min(6, int(match.group(2)) + shift)}"
 
-    html = _HEADING.sub(move, html)
-    return f'<div class="ol-body">\n{html}\n</div>'
+    rendered = _HEADING.sub(move, rendered)
+    return f'<div class="ol-body">\n{rendered}\n</div>'

@@ -13,7 +13,7 @@ import http.server
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,10 +21,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
 
 from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.outputs import check_site_folder
+from opsledger.site.config_check import check_config
 from opsledger.site.data import Progress
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not our output
@@ -85,9 +87,12 @@ def build_site(
     as_of: datetime | None = None,
     progress: Progress | None = None,
     use_history: bool = True,
+    ready: Callable[[], object] | None = None,
 ) -> BuildResult:
     """Build the site of the repository at ``root``; MkDocs' errors become one-line
-    :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger)."""
+    :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger).
+    ``ready`` runs once the output folder and the configuration have been checked, before
+    MkDocs reads anything (the CLI's history decision: exit 4 before any work)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -97,6 +102,10 @@ def build_site(
     if output is not None:
         check_site_folder(output, root=root)
     with config_file(root, config) as (path, default):
+        if not default:
+            check_config(path, root)  # before MkDocs' unsafe YAML loader sees it
+        if ready is not None:
+            ready()
         overrides: dict[str, Any] = {}
         if output is not None:
             overrides["site_dir"] = str(Path(os.path.abspath(output)))
@@ -117,6 +126,8 @@ def build_site(
             if isinstance(failure, OpsledgerError):
                 raise failure from None  # its own message and exit status (4: history)
             raise OpsledgerError(f"site build failed: {exc}") from None
+        except jinja2.TemplateError as exc:  # a theme override the sandbox stopped, or broken
+            raise OpsledgerError(f"site build failed: theme template: {exc}") from None
         except OSError as exc:
             raise OpsledgerError(f"site build failed: {exc}") from None
         site_dir = Path(cfg.site_dir)

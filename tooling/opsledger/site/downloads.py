@@ -1,22 +1,22 @@
 """CSV and JSON downloads of every record kind, the actions, the findings and the KPIs.
 
 JSON keeps each record's fields exactly as read (timestamps as written); CSV flattens
-them for a spreadsheet, with formula-like cells neutralised (see :func:`csv_cell`).
+them for a spreadsheet, with formula-like cells neutralised, header cells included (see
+:mod:`opsledger.output.spreadsheet`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opsledger.kpis import FORMATS
 from opsledger.model.records import Record
+from opsledger.output.spreadsheet import csv_text
 from opsledger.site.common import head, table
 from opsledger.site.data import SiteData
-from opsledger.text.escape import csv_cell, md
+from opsledger.text.escape import md
 
 KINDS = (
     ("incidents", "Incidents"),
@@ -35,12 +35,7 @@ def _flat(value: Any) -> str:
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([csv_cell(cell) for cell in row])
-    return buffer.getvalue()
+    return csv_text(header, rows)  # every cell neutralised, the header row too
 
 
 def _json(data: SiteData, key: str, items: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from opsledger.loading import Limits
 from opsledger.model.records import Action, Pir, Runbook
 from opsledger.obligations import Verdict
 from opsledger.site.body import render_body
@@ -48,10 +49,10 @@ def overdue(verdict: Verdict | None) -> bool:
     return verdict is not None and verdict.state == "missing"
 
 
-def _body(text: str | None) -> list[str]:
+def _body(text: str | None, limits: Limits) -> list[str]:
     if not text or not text.strip():
         return ["(empty body)", ""]
-    return [render_body(text), ""]
+    return [render_body(text, limits=limits), ""]
 
 
 def pir_page(ctx: PageContext, pir: Pir, page: str) -> str:
@@ -95,7 +96,7 @@ def pir_page(ctx: PageContext, pir: Pir, page: str) -> str:
         out += table(header, rows)
     else:
         out += [f"{BAD} No actions recorded.", ""]
-    out += ["## Review", "", *_body(pir.doc.body)]
+    out += ["## Review", "", *_body(pir.doc.body, policy.limits)]
     out += linked_section(ctx, page, pir, [("Incident", pir.incident)])
     out += findings_section(ctx.data, links, page, ctx.data.findings_of(pir.id, pir.path))
     out += audit_trail(ctx.data, pir.id)
@@ -127,7 +128,7 @@ def runbook_page(ctx: PageContext, book: Runbook, page: str) -> str:
             ("File", md(book.path)),
         ]
     )
-    out += ["## Runbook", "", *_body(book.doc.body)]
+    out += ["## Runbook", "", *_body(book.doc.body, ctx.data.ledger.policy.limits)]
     out += linked_section(ctx, page, book, [])
     out += findings_section(ctx.data, links, page, ctx.data.findings_of(book.id, book.path))
     out += audit_trail(ctx.data, book.id)

@@ -9,8 +9,11 @@ written into ``site/``, nothing is committed). It also
   overrides (``site/overrides/`` or ``theme.custom_dir``) and above Material;
 * sanitises every rendered page body with the allow-list of :mod:`opsledger.site.sanitize`
   and checks every finished page for the CSP and for stray scripts;
-* refuses symlinks in the docs folder and the overrides, and reports a broken theme
-  override as one clear error.
+* refuses symlinks in the docs folder and the overrides, and a docs folder or overrides
+  outside the configuration's folder, and reports a broken theme override as one clear
+  error;
+* renders every template in a Jinja sandbox (:func:`sandboxed`): an override from the
+  repository cannot reach Python internals.
 
 Everything else depends only on the page functions; MkDocs internals stay here.
 """
@@ -19,11 +22,13 @@ from __future__ import annotations
 
 import gc
 import os
+import types
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
@@ -33,6 +38,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from opsledger.errors import OpsledgerError
+from opsledger.model.layout import linked_folder
 from opsledger.outputs import check_site_folder, mark_site_folder
 from opsledger.site.common import head
 from opsledger.site.data import Progress, SiteData, collect
@@ -51,9 +57,23 @@ class OpsledgerConfig(Config):  # type: ignore[no-untyped-call]
     no_history = c.Type(bool, default=False)
 
 
-def refuse_symlinks(folder: Path, label: str) -> None:
-    """Raise when ``folder`` is, or contains, a symbolic link (MkDocs would follow it) or
-    a FIFO, socket or device (MkDocs would block reading it)."""
+def refuse_symlinks(folder: Path, label: str, home: Path | None = None) -> None:
+    """Raise when ``folder`` is, or contains, a symbolic link (MkDocs would follow it), or,
+    given the configuration's folder ``home``, lies outside it or is reached through a link
+    (MkDocs would publish whatever is there: a ``docs_dir`` of ``/home/ci`` or ``../..``)."""
+    if home is not None:
+        try:
+            rel = Path(os.path.abspath(folder)).relative_to(os.path.abspath(home))
+        except ValueError:
+            raise PluginError(
+                f"{label} {folder} is outside {home}; the site build publishes only the "
+                "repository's own folders"
+            ) from None
+        linked = linked_folder(Path(os.path.abspath(home)), rel.as_posix())
+        if linked is not None:
+            raise PluginError(
+                f"{label}: {home / linked} is a symbolic link; the site build refuses links"
+            )
     if folder.is_symlink():
         raise PluginError(f"{label} {folder} is a symbolic link; the site build refuses links")
     for here, dirs, files in os.walk(folder, followlinks=False):
@@ -88,11 +108,12 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         docs = Path(config.docs_dir)
         _guard_site_dir(config, self._root(config))
-        refuse_symlinks(docs, "docs_dir")
+        home = Path(config.config_file_path or "mkdocs.yml").parent
+        refuse_symlinks(docs, "docs_dir", home)
         dirs = config.theme.dirs
         position = 1 if config.theme.custom_dir else 0
         if config.theme.custom_dir:
-            refuse_symlinks(Path(config.theme.custom_dir), "theme.custom_dir")
+            refuse_symlinks(Path(config.theme.custom_dir), "theme.custom_dir", home)
             self.overrides = Path(config.theme.custom_dir)
         elif (docs / self.config.overrides).is_dir():
             self.overrides = docs / self.config.overrides
@@ -169,6 +190,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def on_env(
         self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files
     ) -> jinja2.Environment:
+        env = sandboxed(env)
         env.globals["opsledger_csp"] = CSP
         if self.overrides is not None:
             _check_templates(env, self.overrides)
@@ -210,6 +232,39 @@ def _guard_site_dir(config: MkDocsConfig, root: Path) -> None:
         guard_site_dir(config, root)
     except OpsledgerError as exc:
         raise PluginError(exc.message) from None
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no ``_``-attributes such as ``''.__class__.__mro__``, no unsafe
+    callables), also refusing every attribute of a template environment or a module: MkDocs
+    hands templates objects whose methods return an unsandboxed environment
+    (``config.theme.get_env().from_string(…)``)."""
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        if isinstance(obj, jinja2.Environment | types.ModuleType):
+            return False
+        if isinstance(value, jinja2.Environment | types.ModuleType):
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+
+def sandboxed(env: jinja2.Environment) -> jinja2.Environment:
+    """The theme's environment as a Jinja sandbox: a template (a theme override from the
+    repository) can use what the theme passes it but not reach Python internals, so it
+    cannot run code on the machine that builds. Defence in depth only: ``site/`` stays
+    under CODEOWNERS and the site is never built from pull-request code."""
+    box = _Sandbox(
+        loader=env.loader,
+        auto_reload=False,
+        autoescape=env.autoescape,
+        extensions=[type(extension) for extension in env.extensions.values()],
+    )
+    box.filters.update(env.filters)
+    box.tests.update(env.tests)
+    box.globals.update(env.globals)
+    if hasattr(env, "newstyle_gettext"):  # set by the i18n extension MkDocs installs
+        box.newstyle_gettext = env.newstyle_gettext  # type: ignore[attr-defined]
+    return box
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -21,8 +21,13 @@ extensions) while staying readable when the Markdown is read as plain text:
   (calendar grid, tiles): :func:`html.escape` with quotes, newlines collapsed.
 * :func:`front_matter_title` for a page title: HTML-escaped, then JSON-quoted (valid
   YAML), so neither ``</title>`` nor a line break can leave the value.
-* :func:`csv_cell` for downloads: a cell starting with ``= + - @`` (or a tab or carriage
-  return) is prefixed with ``'`` so a spreadsheet never evaluates it as a formula.
+* :func:`csv_cell` for downloads: a cell a spreadsheet would read as a formula is
+  prefixed with ``'`` (:mod:`opsledger.output.spreadsheet`, headers included);
+* every one of them first makes control, bidi and invisible characters visible
+  (:func:`opsledger.neutral.visible`: ``\\x1b``, ``\\u202e``), so a value can neither
+  reorder what an auditor reads nor hide text;
+* a long value keeps at most :data:`MAX_MARKUP` characters Markdown must escape or break
+  a line at, then says where the whole value is (Markdown renderers slow down with them).
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ import html
 import json
 import re
 from functools import lru_cache
+
+from opsledger.neutral import visible
+from opsledger.output.spreadsheet import cell
 
 _INLINE = {
     **{ord(ch): "\\" + ch for ch in "\\`*_[]{}#!|"},
@@ -43,6 +51,23 @@ _INLINE = {
 _BLOCK_START = re.compile(r"([-+])|([=:?/])|([0-9]{1,9})([.)])(?= |$)")
 _MARKERS = frozenset("-+=:?/0123456789")
 _CODE = re.compile(r"``(.+?)``|`([^`]+)`")
+#: MkDocs' Markdown slows down quadratically with the escapes and line breaks it meets in one
+#: text (a field of 200,000 '[' took 7 minutes to render): a value shown on a page keeps at
+#: most this many of them, then says where the whole value is
+MAX_MARKUP = 2000
+_MARKUP = re.compile("[" + re.escape("".join(chr(code) for code in _INLINE)) + "\n]")
+CUT = " … (cut here, {rest} more characters: the record file and the JSON download hold all)"
+
+
+def within_budget(text: str) -> str:
+    """``text`` (already :func:`visible`), cut after :data:`MAX_MARKUP` characters that
+    Markdown needs escaped or breaks a line at, with a note saying so."""
+    if len(text) <= MAX_MARKUP:
+        return text
+    for count, match in enumerate(_MARKUP.finditer(text), 1):
+        if count > MAX_MARKUP:
+            return text[: match.start()] + CUT.format(rest=len(text) - match.start())
+    return text
 
 
 def _start(match: re.Match[str]) -> str:
@@ -60,12 +85,12 @@ def md(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) <= 120:
         return _md_short(text)  # statuses, names, times: the same values again and again
-    return _md(text)
+    return _md(within_budget(visible(" ".join(text.split()))))
 
 
 @lru_cache(maxsize=1 << 16)
 def _md_short(text: str) -> str:
-    return _md(text)
+    return _md(visible(" ".join(text.split())))
 
 
 def _md(text: str) -> str:
@@ -83,7 +108,8 @@ def md_lines(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    lines = [md(line) for line in text.splitlines()]
+    shown = within_budget("\n".join(visible(line) for line in text.splitlines()))
+    lines = [md(line) for line in shown.split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     while lines and not lines[0]:
@@ -109,7 +135,7 @@ def html_text(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    return html.escape(" ".join(text.split()), quote=True)
+    return html.escape(visible(" ".join(text.split())), quote=True)
 
 
 def attr(value: object) -> str:
@@ -119,19 +145,13 @@ def attr(value: object) -> str:
 
 def front_matter_title(value: str) -> str:
     """A ``title:`` value for YAML front matter: HTML-escaped and JSON-quoted."""
-    return json.dumps(html.escape(" ".join(value.split()), quote=True), ensure_ascii=True)
+    return json.dumps(html.escape(visible(" ".join(value.split())), quote=True), ensure_ascii=True)
 
 
 def csv_cell(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        return str(value)
-    text = value
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula
+    (:func:`opsledger.output.spreadsheet.cell`)."""
+    return str(cell(value))
 
 
 def clip(text: str, limit: int) -> str:
