@@ -206,3 +206,21 @@ def _private_cache(
 ) -> None:
     """Every test gets its own record cache folder (never the user's ~/.cache)."""
     monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+#: the commands that read git history (they need --no-history outside git)
+HISTORY_COMMANDS = (("audit",), ("kpi",), ("report",), ("brief",), ("site", "build"))
+
+
+def without_history(cli: InvokeCli) -> InvokeCli:
+    """The CLI for repositories outside git: the commands that read history run with
+    --no-history (without it they stop with exit 4, tested in test_history_decision)."""
+
+    def invoke(*args: str | Path) -> Result:
+        words = tuple(str(a) for a in args[:2])
+        reads = any(words[: len(c)] == c for c in HISTORY_COMMANDS)
+        if reads and "--no-history" not in args:
+            args = (*args, "--no-history")
+        return cli(*args)
+
+    return invoke

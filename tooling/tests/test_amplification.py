@@ -27,7 +27,7 @@ from opsledger.output import Report, RuleMeta
 from opsledger.output.sarif import MAX_BYTES, MAX_RESULTS, render_sarif
 from opsledger.site.body import render_body
 
-from conftest import ACKED, AS_OF, InvokeCli, Repo, Result
+from conftest import ACKED, AS_OF, InvokeCli, Repo, without_history
 
 PIR_HEAD = """\
 ---
@@ -48,17 +48,8 @@ Checkout failed for about 20% of customers for 38 minutes.
 
 @pytest.fixture
 def cli(cli: InvokeCli) -> InvokeCli:
-    """These repositories are not in git: the commands that read history run with
-    --no-history (without it they stop with exit 4, tested in test_history_decision)."""
-
-    def invoke(*args: str | Path) -> Result:
-        words = [str(a) for a in args[:2]]
-        needs = words[:1] in (["audit"], ["kpi"], ["report"], ["brief"])
-        if (needs or words == ["site", "build"]) and "--no-history" not in args:
-            args = (*args, "--no-history")
-        return cli(*args)
-
-    return invoke  # type: ignore[return-value]
+    """These repositories are not in git (see :func:`conftest.without_history`)."""
+    return without_history(cli)
 
 
 def many_actions(repo: Repo, count: int) -> None:

@@ -14,7 +14,7 @@ from opsledger.output.spreadsheet import cell, csv_text
 from opsledger.site.data import collect
 from opsledger.site.downloads import downloads
 
-from conftest import ACKED, AS_OF, InvokeCli, Repo, Result
+from conftest import ACKED, AS_OF, InvokeCli, Repo, without_history
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example")',
@@ -33,17 +33,8 @@ FORMULAS = [
 
 @pytest.fixture
 def cli(cli: InvokeCli) -> InvokeCli:
-    """These repositories are not in git: the commands that read history run with
-    --no-history (without it they stop with exit 4, tested in test_history_decision)."""
-
-    def invoke(*args: str | Path) -> Result:
-        words = [str(a) for a in args[:2]]
-        needs = words[:1] in (["audit"], ["kpi"], ["report"], ["brief"])
-        if (needs or words == ["site", "build"]) and "--no-history" not in args:
-            args = (*args, "--no-history")
-        return cli(*args)
-
-    return invoke  # type: ignore[return-value]
+    """These repositories are not in git (see :func:`conftest.without_history`)."""
+    return without_history(cli)
 
 
 def formula_cells(text: str) -> list[str]:

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ACKED, INCIDENT, RUNBOOK, InvokeCli, Repo, Result, git, git_init
+from conftest import (
+    ACKED,
+    INCIDENT,
+    RUNBOOK,
+    InvokeCli,
+    Repo,
+    git,
+    git_init,
+    without_history,
+)
 
 INC = "records/incidents/INC-2026-0001.yaml"
 RESOLVED = ACKED.replace("status: open", "status: resolved") + (
@@ -24,16 +33,8 @@ HAS_DEV_FULL = os.path.exists("/dev/full")
 
 @pytest.fixture
 def cli(cli: InvokeCli) -> InvokeCli:
-    """These repositories are not in git: the commands that read history run with
-    --no-history (without it they stop with exit 4, tested in test_history_decision)."""
-
-    def invoke(*args: str | Path) -> Result:
-        words = [str(a) for a in args[:2]]
-        if words[:1] in (["audit"], ["kpi"], ["report"], ["brief"]) or words == ["site", "build"]:
-            args = (*args, "--no-history")
-        return cli(*args)
-
-    return invoke  # type: ignore[return-value]
+    """These repositories are not in git (see :func:`conftest.without_history`)."""
+    return without_history(cli)
 
 
 def run_exe(

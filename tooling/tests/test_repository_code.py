@@ -22,22 +22,13 @@ import yaml
 
 from opsledger.schema_refs import refuse_retrieval
 
-from conftest import ACKED, AS_OF, PROJECT, InvokeCli, Repo, Result, git, git_init
+from conftest import ACKED, AS_OF, PROJECT, InvokeCli, Repo, git, git_init, without_history
 
 
 @pytest.fixture
 def cli(cli: InvokeCli) -> InvokeCli:
-    """These repositories are not in git: the commands that read history run with
-    --no-history (without it they stop with exit 4, tested in test_history_decision)."""
-
-    def invoke(*args: str | Path) -> Result:
-        words = [str(a) for a in args[:2]]
-        needs = words[:1] in (["audit"], ["kpi"], ["report"], ["brief"])
-        if (needs or words == ["site", "build"]) and "--no-history" not in args:
-            args = (*args, "--no-history")
-        return cli(*args)
-
-    return invoke  # type: ignore[return-value]
+    """These repositories are not in git (see :func:`conftest.without_history`)."""
+    return without_history(cli)
 
 
 def site_files(repo: Repo, extra: str = "") -> Path:
