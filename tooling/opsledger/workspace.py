@@ -27,7 +27,7 @@ from opsledger.errors import HistoryUnusable
 from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex
 from opsledger.kpis import KpiOptions, KpiReport
-from opsledger.model.ledger import Ledger, find_root, load_ledger
+from opsledger.model.ledger import Ledger, load_ledger
 from opsledger.model.policy import Policy, load_policy
 from opsledger.obligations import Obligations
 from opsledger.schemas import SchemaSet
@@ -82,12 +82,6 @@ class Workspace:
         self.progress = progress
         self._findings: dict[tuple[object, ...], list[Finding]] = {}
         self._obligations: dict[bool, Obligations] = {}
-
-    @classmethod
-    def open(cls, repo: Path | None = None, **options: object) -> Workspace:
-        """The repository containing ``repo`` (default: the current folder)."""
-        root = find_root(repo if repo is not None else Path.cwd())
-        return cls(root, **options)  # type: ignore[arg-type]
 
     # -- records ------------------------------------------------------------------------
     @cached_property
