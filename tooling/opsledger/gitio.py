@@ -95,6 +95,14 @@ GRAFTED_HELP = (
     "history was rewritten locally with a grafts file ({path}), so commits are not what "
     "they claim; remove that file and run again"
 )
+UNREADABLE_HELP = (
+    "git cannot read the commit HEAD points at (a missing object or a damaged pack), so "
+    "history cannot be read; repair the clone ('git fsck', or clone again) and run again"
+)
+NESTED_HELP = (
+    "history is read only when the governance repository (the folder holding policy.yaml) "
+    "is the root of its git repository; make it a repository of its own"
+)
 NO_GIT_HELP = (
     "this folder is not in a git repository, so there is no history to read; run in the "
     "governance repository's git checkout"
@@ -132,9 +140,57 @@ def history_problem(path: Path) -> HistoryProblem | None:
             file = Path(name) if Path(name).is_absolute() else top / name
             if file.is_file() and file.stat().st_size > 0:
                 return HistoryProblem("grafts", GRAFTED_HELP.format(path=name))
+        problem = _unreadable_head(repo) or _nested(repo, path)
+        if problem is not None:
+            return problem
     finally:
         repo.close()
     return None
+
+
+def _unreadable_head(repo: git.Repo) -> HistoryProblem | None:
+    """HEAD names a branch that exists but does not lead to a readable commit (a ref to a
+    missing object, a damaged pack, an empty object store). A branch not yet born (no
+    commits) is not a problem: its history is empty."""
+    try:
+        repo.git.rev_parse("--verify", "--quiet", "HEAD^{commit}")
+        return None
+    except git.GitCommandError:
+        pass
+    try:
+        branch = str(repo.git.symbolic_ref("--quiet", "HEAD")).strip()
+    except git.GitCommandError:
+        branch = ""  # a detached HEAD that does not resolve
+    if branch and not _ref_exists(repo, branch):
+        return None  # unborn: no commits yet
+    return HistoryProblem("history unreadable", UNREADABLE_HELP)
+
+
+def _ref_exists(repo: git.Repo, ref: str) -> bool:
+    """Whether ``ref`` is written down (loose or packed), whatever it points at: git's own
+    commands skip a ref whose object is missing, which would make it look unborn."""
+    top = Path(repo.working_tree_dir or repo.git_dir)
+
+    def git_path(name: str) -> Path:
+        found = Path(str(repo.git.rev_parse("--git-path", name)).strip())
+        return found if found.is_absolute() else top / found
+
+    if git_path(ref).is_file():
+        return True
+    packed = git_path("packed-refs")
+    if not packed.is_file():
+        return False
+    lines = packed.read_text(encoding="utf-8", errors="replace").splitlines()
+    return any(line.split(" ", 1)[-1] == ref for line in lines if not line.startswith("#"))
+
+
+def _nested(repo: git.Repo, path: Path) -> HistoryProblem | None:
+    """The governance repository (``path``, its root) is a subfolder of the git repository:
+    history is read with paths from the git root, so it would find none of the records."""
+    top = repo.working_tree_dir
+    if top is None or Path(os.path.realpath(top)) == Path(os.path.realpath(path)):
+        return None
+    return HistoryProblem("governance repository inside a larger git repository", NESTED_HELP)
 
 
 def _open(path: Path) -> git.Repo | None:

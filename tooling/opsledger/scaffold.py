@@ -9,7 +9,7 @@ service to choose, actions to add), so a half-written record can never pass the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -104,13 +104,14 @@ def new_record(
     now: datetime,
     title: str | None = None,
     incident: str | None = None,
-    history: bool = True,
+    history: bool | Callable[[], bool] = True,
     another: bool = False,
 ) -> Created:
     """Write a template for a new record of ``kind`` and return its ID and path. The ID is
     free in the working tree and, with ``history`` (the caller has established that git
-    history is usable), in every commit of every branch. A PIR for an incident that already
-    has one is refused unless ``another`` is set."""
+    history is usable), in every commit of every branch; a callable ``history`` decides
+    that only once the arguments are known to be valid (a usage error comes first). A PIR
+    for an incident that already has one is refused unless ``another`` is set."""
     root = ledger.root
     year = now.astimezone(ledger.policy.timezone).year
     me = gitio.user_email(root) or "you@example.com"
@@ -128,6 +129,8 @@ def new_record(
                 "review: edit it, or pass --another to write a second one (the audit reports "
                 "it under REF-LINK until a waiver gives the reason)"
             )
+    if callable(history):
+        history = history()
     with fileedit.locked(root, f"opsledger new {kind}") as state:
         # Under the lock the folder is read again: a record another command has just
         # created is seen, and a name taken by any other writer meanwhile is skipped.

@@ -201,3 +201,61 @@ def test_rules_that_need_no_history_run_in_a_shallow_clone(
     assert result.status == 0, result.err
     assert cli("kpi", "--repo", root, "--as-of", AS_OF, "--kpi", "mtta").status == 0
     assert cli("validate", "--repo", root).status == 0
+
+
+def test_a_head_git_cannot_read_is_unusable_history(
+    origin: Path, tmp_path: Path, cli: InvokeCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A branch pointing at a missing commit, or an object store that lost HEAD, is not an
+    empty history: every history rule would pass on nothing."""
+    root = _copy(origin, tmp_path / "checkout", "full")
+    run = commands(root, tmp_path / "public")
+    (root / ".git/refs/heads/main").write_text("0" * 39 + "1\n")
+    (root / ".git/packed-refs").unlink(missing_ok=True)
+    for name in ("audit", "kpi", "brief", "site"):
+        result = cli(*run[name])
+        assert result.status == 4, (name, result.err)
+        assert "history unavailable (history unreadable)" in result.err, name
+    fresh = _copy(origin, tmp_path / "other", "full")
+    empty = tmp_path / "no-objects"
+    empty.mkdir()
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(empty))
+    result = cli("audit", "--repo", fresh, "--as-of", AS_OF, "--select", "GIT")
+    assert result.status == 4 and "history unreadable" in result.err
+
+
+def test_an_unborn_branch_is_an_empty_history(origin: Path, tmp_path: Path, cli: InvokeCli) -> None:
+    root = _copy(origin, tmp_path / "checkout", "full")
+    git(root, "checkout", "-q", "--orphan", "fresh")
+    assert cli("audit", "--repo", root, "--as-of", AS_OF, "--select", "GIT").status == 0
+
+
+def test_a_governance_folder_inside_a_larger_git_repository(
+    origin: Path, tmp_path: Path, cli: InvokeCli
+) -> None:
+    """History is read with paths from the git root: inside a monorepo it would find no
+    record and pass every history rule. Refused, with what to do."""
+    parent = tmp_path / "monorepo"
+    _copy(origin, parent / "gov", "no git")
+    git_init(parent)
+    git(parent, "add", "-A")
+    git(parent, "commit", "-q", "-m", "everything")
+    gov = parent / "gov"
+    result = cli("audit", "--repo", gov, "--as-of", AS_OF)
+    assert result.status == 4
+    assert "inside a larger git repository" in result.err and "--no-history" in result.err
+    assert cli("audit", "--repo", gov, "--as-of", AS_OF, "--no-history").status == 0
+    assert cli("validate", "--repo", gov).status == 0
+
+
+def test_usage_errors_come_before_the_history_decision(
+    origin: Path, tmp_path: Path, cli: InvokeCli
+) -> None:
+    root = _copy(origin, tmp_path / "checkout", "shallow")
+    into_records = root / "records/incidents/INC-2026-0001.yaml"
+    result = cli("audit", "--repo", root, "--as-of", AS_OF, "--output", into_records)
+    assert result.status == 2 and "records" in result.err
+    unknown = cli("new", "pir", "--repo", root, "--incident", "INC-2026-0999", "--as-of", AS_OF)
+    assert unknown.status == 2 and "no such incident" in unknown.err
+    bad = cli("kpi", "--repo", root, "--as-of", "yesterday")
+    assert bad.status == 2

@@ -28,11 +28,19 @@ def repo_option(func: F) -> F:
     )(func)
 
 
+def _checked_output(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A refused --output is a usage error before any work (and before history is read)."""
+    if value is not None:
+        check_output_file(value)
+    return value
+
+
 def output_option(func: F) -> F:
     return click.option(
         "--output",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
+        callback=_checked_output,
         help="Write to this file instead of standard output.",
     )(func)
 

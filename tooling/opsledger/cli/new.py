@@ -54,7 +54,6 @@ def new(
     only on what you must still write (TBD statements, the service to choose).
     """
     ws = Workspace(repo_root(repo), as_of=as_of, use_history=not no_history)
-    state = ws.history_state
     root, ledger = ws.root, ws.ledger
     created = new_record(
         ledger,
@@ -62,9 +61,10 @@ def new(
         now=ws.as_of,
         title=title,
         incident=incident,
-        history=state is None,
+        history=lambda: ws.history_state is None,  # decided once the arguments are valid
         another=another,
     )
+    state = ws.history_state
     if state is not None:
         click.echo(
             f"opsledger: note: {state.note}: the ID is free in the working tree, but IDs "

@@ -471,7 +471,11 @@ class IncPir(IncidentRule):
     What it checks:
       An incident whose priority requires a PIR and that was resolved more than
       ``pir_due_business_days`` business days ago (policy timezone, business days and
-      holidays; end of that day) has a PIR with ``status: approved``.
+      holidays; end of that day) has a PIR with ``status: approved``. The gate is on the
+      approval being there: a PIR approved after its deadline passes this rule, and the same
+      PIR-due verdict shows it as late where timeliness is measured (the PIR on-time rate,
+      which takes the approval's landing time from git, the site's "Against policy" table
+      and the brief), since a late approval cannot be fixed by a later commit.
 
     Why auditors care:
       Post-incident reviews are how an organisation learns; an overdue or missing PIR after
