@@ -259,3 +259,14 @@ def test_usage_errors_come_before_the_history_decision(
     assert unknown.status == 2 and "no such incident" in unknown.err
     bad = cli("kpi", "--repo", root, "--as-of", "yesterday")
     assert bad.status == 2
+
+
+def test_selecting_only_history_rules_without_history_is_a_usage_error(
+    origin: Path, tmp_path: Path, cli: InvokeCli
+) -> None:
+    """Running no rule is a usage error, also when every selected rule needs history."""
+    root = _copy(origin, tmp_path / "checkout", "shallow")
+    result = cli("audit", "--repo", root, "--as-of", AS_OF, "--select", "GIT", "--no-history")
+    assert result.status == 2 and "no rule would run" in result.err
+    mixed = cli("audit", "--repo", root, "--as-of", AS_OF, "--select", "GIT,INC", "--no-history")
+    assert mixed.status == 0 and "not run" in mixed.err

@@ -132,6 +132,11 @@ def audit(
         only = set(scope.report) if only is None else only & set(scope.report)
     chosen = (_split(select), _split(ignore))
     rules = selected_rules(ws.policy, *chosen)
+    if all(r.id.startswith("GIT-") for r in rules) and ws.history_state is not None:
+        raise OpsledgerError(
+            f"every selected rule needs git history, which is {ws.history_state.note}: no "
+            "rule would run; select other rules, or run where history is available"
+        )
     with progress("Reading history") as update:
         ws.progress = update
         findings = ws.findings(*chosen, only=only)
