@@ -8,14 +8,38 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import git
+
+def _lazy(name: str) -> ModuleType:
+    """``name`` imported when first used (the standard library's LazyLoader recipe).
+
+    GitPython costs a tenth of a second to import; ``opsledger --help`` and a pre-commit
+    ``validate`` never talk to git and should not pay it."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    import git
+else:
+    git = _lazy("git")
 
 
 def init_repo(path: Path) -> None:

@@ -21,17 +21,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsledger import gitio
 from opsledger.errors import HistoryUnusable
 from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex
-from opsledger.kpis import KpiOptions, KpiReport
 from opsledger.model.ledger import Ledger, load_ledger
 from opsledger.model.policy import Policy, load_policy
 from opsledger.obligations import Obligations
 from opsledger.schemas import SchemaSet
 from opsledger.timeutil import as_of_moment
+
+if TYPE_CHECKING:
+    from opsledger.kpis import KpiOptions, KpiReport
 
 Progress = Callable[[int, int], None]
 #: makes a progress callback for a label (a context manager in the CLI); None: quiet
