@@ -90,6 +90,8 @@ def test_tampered_blob_cache_cannot_change_what_a_version_said(
     expected = trail(cli, repo.root)
     edit(cache_file("blobs"), '"by":"priya.shah@example.com"', '"by":"lena.fischer@example.com"')
     assert provenance(cli, repo.root) == found
+    # lines are checked when used: the forged one failed, and the file was rewritten
+    assert '"by":"lena.fischer@example.com"' not in cache_file("blobs").read_text()
     assert trail(cli, repo.root) == expected
 
 

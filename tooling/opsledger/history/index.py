@@ -17,6 +17,7 @@ use (:mod:`opsledger.history.dates`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,14 @@ def build_history(
     key = repository_key(root) if use_cache else None
     if paths is None:
         graph, parsed = _graph_and_log(root, head, key)
+    elif paths:
+        # the graph and the first log of the paths are independent git walks: run together
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(gitio.commit_graph, root)
+            parsed = _scoped_log(root, paths, pending.result)
+            graph = pending.result()
     else:
-        graph = gitio.commit_graph(root)
-        parsed = _scoped_log(root, paths, graph) if paths else []
+        graph, parsed = gitio.commit_graph(root), []
     landed, position = landing(graph)
     commits = build_commits((f for f, _ in parsed), landed, position, now or datetime.now(UTC))
     order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
@@ -148,7 +154,7 @@ def build_history(
     cache = None
     if key is not None:
         namespace = f"{__version__}:v3:{limits.max_file_bytes}:{limits.max_depth}"
-        cache = BlobCache(open_store(root, "history-blobs", namespace, key))
+        cache = BlobCache(open_store(root, "history-blobs", namespace, key, lazy=True))
     blobs = {c.blob for c in changes if c.blob is not None}
     contents = _read_blobs(root, blobs, cache, limits, progress)
     if cache is not None:
@@ -193,17 +199,19 @@ def _graph_and_log(
 
 
 def _scoped_log(
-    root: Path, paths: list[str], graph: list[tuple[str, list[str]]]
+    root: Path, paths: list[str], graph: Callable[[], list[tuple[str, list[str]]]]
 ) -> list[tuple[list[str], list[Change]]]:
     """The log of ``paths`` and of the paths their records had before a move: a record
     first added at a path in a commit that deleted a file of the same ID is followed back
     to that file (a history cut at a move would credit the mover with the whole record).
     One ``git log`` per round, one ``git diff-tree`` for the moves; rounds end when no
     earlier path is found."""
-    parents = dict(graph)
     wanted, examined = set(paths), set()
+    parents: dict[str, list[str]] | None = None
     while True:
         parsed = list(parse_log(gitio.raw_log(root, tuple(sorted(wanted)))))
+        if parents is None:  # ``graph`` gives the commit graph once it is ready
+            parents = dict(graph())
         oldest: dict[str, Change] = {}
         for _, changes in parsed:
             for change in changes:
@@ -266,7 +274,11 @@ def _read_blobs(
         if colon:
             contents[blob] = {"e": _NOT_A_FILE.get(mode, f"not a regular file (mode {mode})")}
     if cache is not None:
-        contents.update({b: cache.entries[b] for b in blobs if b in cache.entries})
+        for blob in blobs:
+            if blob not in contents:
+                entry = cache.get(blob)
+                if entry is not None:
+                    contents[blob] = entry
     missing = sorted(b for b in blobs if b not in contents)
     if not missing:
         return contents

@@ -29,6 +29,7 @@ from opsledger.cache import cache_dir
 KEY_FILE = "opsledger-cache.key"
 _KEY = re.compile(rb"[0-9a-f]{64}\n?\Z")
 _BLOB = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
+_LINE_BLOB = re.compile(r"[0-9a-f]{64} \[\"([0-9a-f]{40}(?:[0-9a-f]{24})?)\",")
 
 
 def repository_key(root: Path) -> bytes | None:
@@ -74,12 +75,15 @@ class JsonLines:
     limits) starts the file afresh. ``damaged`` counts the lines that failed their check
     (edited, torn, foreign): they are dropped and the file is rewritten on the next save."""
 
-    def __init__(self, path: Path, name: str, namespace: str, key: bytes) -> None:
+    def __init__(
+        self, path: Path, name: str, namespace: str, key: bytes, *, lazy: bool = False
+    ) -> None:
         self.path = path
         self.namespace = namespace
         self._prefix = f"{name}\0{namespace}\0".encode()
         self._key = key
         self.items: list[Any] = []
+        self.lines: list[str] = []  # lazy: the lines as read, each checked when used
         self.pending: list[Any] = []
         self.fresh = True
         self.damaged = 0
@@ -87,8 +91,10 @@ class JsonLines:
             with path.open(encoding="utf-8", errors="replace") as handle:
                 if json.loads(handle.readline()) == {"namespace": namespace}:
                     self.fresh = False
-                    for line in handle:
-                        item = self._verified(line)
+                    if lazy:
+                        self.lines = handle.readlines()
+                    for line in () if lazy else handle:
+                        item = self.verified(line)
                         if item is None:
                             self.damaged += 1
                         else:
@@ -102,7 +108,8 @@ class JsonLines:
         data = self._prefix + text.encode()
         return hashlib.blake2b(data, key=self._key, digest_size=32).hexdigest()
 
-    def _verified(self, line: str) -> tuple[Any] | None:
+    def verified(self, line: str) -> tuple[Any] | None:
+        """The value of ``line`` in a 1-tuple, or None when it fails its check."""
         mac, _, text = line.rstrip("\n").partition(" ")
         if not hmac.compare_digest(mac.encode(), self._mac(text).encode()):
             return None
@@ -141,37 +148,75 @@ class JsonLines:
             pass  # a cache that cannot be written is only a slower run
 
 
-def open_store(root: Path, name: str, namespace: str, key: bytes) -> JsonLines:
-    """The cache file ``name`` of the repository at ``root``."""
+def open_store(
+    root: Path, name: str, namespace: str, key: bytes, *, lazy: bool = False
+) -> JsonLines:
+    """The cache file ``name`` of the repository at ``root`` (``lazy``: lines are kept as
+    read and checked when used, see :class:`BlobCache`)."""
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-    return JsonLines(cache_dir() / f"{name}-{digest}.jsonl", name, namespace, key)
+    return JsonLines(cache_dir() / f"{name}-{digest}.jsonl", name, namespace, key, lazy=lazy)
 
 
 class BlobCache:
-    """Parsed blob contents by blob id (``{"d": data, "b": body}`` or ``{"e": reason}``)."""
+    """Parsed blob contents by blob id (``{"d": data, "b": body}`` or ``{"e": reason}``).
+
+    Lines are indexed by the blob id they start with and checked and parsed only when that
+    blob is asked for: a pull-request gate that needs ten records' versions does not parse
+    a cache of every version in the repository. A line that fails its check when used (or
+    that names no blob) is dropped and the file rewritten from the lines that pass."""
 
     def __init__(self, store: JsonLines) -> None:
         self.store = store
-        self.entries: dict[str, Any] = {}
-        for item in store.items:
-            if (
-                isinstance(item, list)
-                and len(item) == 2
-                and isinstance(item[0], str)
-                and _BLOB.match(item[0])
-                and isinstance(item[1], dict)
-                and ("d" in item[1] or isinstance(item[1].get("e"), str))
-            ):
-                self.entries[item[0]] = item[1]
+        self._lines: dict[str, str] = {}
+        self._parsed: dict[str, Any] = {}
+        for line in store.lines:
+            found = _LINE_BLOB.match(line)
+            if found is None:
+                self._damaged()
             else:
-                store.damaged += 1
-                store.fresh = True
-        if store.damaged:
-            store.items = [[blob, entry] for blob, entry in self.entries.items()]
+                self._lines[found[1]] = line
+        for item in store.items:  # a store read eagerly
+            self._accept(item)
+
+    def _damaged(self) -> None:
+        self.store.damaged += 1
+        self.store.fresh = True
+
+    def _accept(self, item: Any) -> Any:
+        if (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and _BLOB.match(item[0])
+            and isinstance(item[1], dict)
+            and ("d" in item[1] or isinstance(item[1].get("e"), str))
+        ):
+            self._parsed[item[0]] = item[1]
+            return item[1]
+        self._damaged()
+        return None
+
+    def get(self, blob: str) -> Any:
+        """The cached entry of ``blob``, or None (not cached, or its line failed)."""
+        if blob in self._parsed:
+            return self._parsed[blob]
+        line = self._lines.pop(blob, None)
+        if line is None:
+            return None
+        item = self.store.verified(line)
+        if item is None or not isinstance(item[0], list) or item[0][:1] != [blob]:
+            self._damaged()
+            return None
+        return self._accept(item[0])
 
     def put(self, blob: str, entry: Any) -> None:
-        self.entries[blob] = entry
+        self._parsed[blob] = entry
+        self._lines.pop(blob, None)
         self.store.add([blob, entry])
 
     def save(self) -> None:
+        if self.store.fresh:  # rewriting: every line still unread is checked now
+            for blob in list(self._lines):
+                self.get(blob)
+            self.store.items = [[blob, entry] for blob, entry in self._parsed.items()]
         self.store.save()
