@@ -2,10 +2,10 @@
 one. ``$OPSLEDGER_CACHE_DIR``, else ``$XDG_CACHE_HOME/opsledger``, else ``~/.cache/opsledger``.
 
 (The history index caches parsed blob versions by blob id and the parsed log by commit
-there, every line checked against a key kept in the repository's git directory, so an
-edited, damaged or foreign cache is discarded: :mod:`opsledger.history.store`. Working-tree
-records are not cached: with the jsonschema-rs fast path, reading a record afresh costs no
-more than reading it back from a cache.)
+there; a full load caches each parsed working-tree record by a digest of its bytes. Every
+entry is checked against a key kept in the repository's git directory, so an edited,
+damaged or foreign cache is discarded: :mod:`opsledger.history.store`,
+:mod:`opsledger.parsecache`.)
 """
 
 from __future__ import annotations
