@@ -27,7 +27,7 @@ from opsledger.errors import HistoryUnusable
 from opsledger.history.assemble import Change, assemble, record_id
 from opsledger.history.dates import build_commits
 from opsledger.history.model import HistoryIndex
-from opsledger.history.store import BlobCache, open_store, repository_key
+from opsledger.history.store import BlobCache, open_blobs, open_store, repository_key
 from opsledger.loading import Limits, LoadError, load_bytes
 from opsledger.model.layout import KINDS
 
@@ -153,12 +153,12 @@ def build_history(
     changes.sort(key=lambda c: (position.get(commits[c.commit].landed_sha, -1), order[c.commit]))
     cache = None
     if key is not None:
-        namespace = f"{__version__}:v3:{limits.max_file_bytes}:{limits.max_depth}"
-        cache = BlobCache(open_store(root, "history-blobs", namespace, key, lazy=True))
+        namespace = f"blobs {__version__} v4 {limits.max_file_bytes} {limits.max_depth}"
+        cache = open_blobs(root, namespace, key)
     blobs = {c.blob for c in changes if c.blob is not None}
     contents = _read_blobs(root, blobs, cache, limits, progress)
     if cache is not None:
-        cache.save()
+        cache.save(compact=paths is None)
     assemble(index, changes, commits, contents)
     return index
 

@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from opsledger import gitio
-from opsledger.cache import cache_dir
+from opsledger.cache import FrameStore, cache_dir
 
 KEY_FILE = "opsledger-cache.key"
 _KEY = re.compile(rb"[0-9a-f]{64}\n?\Z")
-_BLOB = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
-_LINE_BLOB = re.compile(r"[0-9a-f]{64} \[\"([0-9a-f]{40}(?:[0-9a-f]{24})?)\",")
 
 
 def repository_key(root: Path) -> bytes | None:
@@ -75,15 +73,12 @@ class JsonLines:
     limits) starts the file afresh. ``damaged`` counts the lines that failed their check
     (edited, torn, foreign): they are dropped and the file is rewritten on the next save."""
 
-    def __init__(
-        self, path: Path, name: str, namespace: str, key: bytes, *, lazy: bool = False
-    ) -> None:
+    def __init__(self, path: Path, name: str, namespace: str, key: bytes) -> None:
         self.path = path
         self.namespace = namespace
         self._prefix = f"{name}\0{namespace}\0".encode()
         self._key = key
         self.items: list[Any] = []
-        self.lines: list[str] = []  # lazy: the lines as read, each checked when used
         self.pending: list[Any] = []
         self.fresh = True
         self.damaged = 0
@@ -91,10 +86,8 @@ class JsonLines:
             with path.open(encoding="utf-8", errors="replace") as handle:
                 if json.loads(handle.readline()) == {"namespace": namespace}:
                     self.fresh = False
-                    if lazy:
-                        self.lines = handle.readlines()
-                    for line in () if lazy else handle:
-                        item = self.verified(line)
+                    for line in handle:
+                        item = self._verified(line)
                         if item is None:
                             self.damaged += 1
                         else:
@@ -108,8 +101,7 @@ class JsonLines:
         data = self._prefix + text.encode()
         return hashlib.blake2b(data, key=self._key, digest_size=32).hexdigest()
 
-    def verified(self, line: str) -> tuple[Any] | None:
-        """The value of ``line`` in a 1-tuple, or None when it fails its check."""
+    def _verified(self, line: str) -> tuple[Any] | None:
         mac, _, text = line.rstrip("\n").partition(" ")
         if not hmac.compare_digest(mac.encode(), self._mac(text).encode()):
             return None
@@ -148,75 +140,45 @@ class JsonLines:
             pass  # a cache that cannot be written is only a slower run
 
 
-def open_store(
-    root: Path, name: str, namespace: str, key: bytes, *, lazy: bool = False
-) -> JsonLines:
-    """The cache file ``name`` of the repository at ``root`` (``lazy``: lines are kept as
-    read and checked when used, see :class:`BlobCache`)."""
+def _file(root: Path, name: str, suffix: str) -> Path:
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-    return JsonLines(cache_dir() / f"{name}-{digest}.jsonl", name, namespace, key, lazy=lazy)
+    return cache_dir() / f"{name}-{digest}{suffix}"
+
+
+def open_store(root: Path, name: str, namespace: str, key: bytes) -> JsonLines:
+    """The cache file ``name`` of the repository at ``root``."""
+    return JsonLines(_file(root, name, ".jsonl"), name, namespace, key)
+
+
+def open_blobs(root: Path, namespace: str, key: bytes) -> BlobCache:
+    """The parsed-blob cache of the repository at ``root``."""
+    return BlobCache(FrameStore(_file(root, "history-blobs", ".bin"), key, namespace))
 
 
 class BlobCache:
-    """Parsed blob contents by blob id (``{"d": data, "b": body}`` or ``{"e": reason}``).
+    """Parsed blob contents by blob id (``{"d": data, "b": body}`` or ``{"e": reason}``),
+    in a :class:`~opsledger.cache.FrameStore`: each entry is checked and decoded only when
+    its blob is asked for, so a pull-request gate that needs ten records' versions does not
+    decode a cache of every version in the repository."""
 
-    Lines are indexed by the blob id they start with and checked and parsed only when that
-    blob is asked for: a pull-request gate that needs ten records' versions does not parse
-    a cache of every version in the repository. A line that fails its check when used (or
-    that names no blob) is dropped and the file rewritten from the lines that pass."""
-
-    def __init__(self, store: JsonLines) -> None:
+    def __init__(self, store: FrameStore) -> None:
         self.store = store
-        self._lines: dict[str, str] = {}
-        self._parsed: dict[str, Any] = {}
-        for line in store.lines:
-            found = _LINE_BLOB.match(line)
-            if found is None:
-                self._damaged()
-            else:
-                self._lines[found[1]] = line
-        for item in store.items:  # a store read eagerly
-            self._accept(item)
-
-    def _damaged(self) -> None:
-        self.store.damaged += 1
-        self.store.fresh = True
-
-    def _accept(self, item: Any) -> Any:
-        if (
-            isinstance(item, list)
-            and len(item) == 2
-            and isinstance(item[0], str)
-            and _BLOB.match(item[0])
-            and isinstance(item[1], dict)
-            and ("d" in item[1] or isinstance(item[1].get("e"), str))
-        ):
-            self._parsed[item[0]] = item[1]
-            return item[1]
-        self._damaged()
-        return None
 
     def get(self, blob: str) -> Any:
-        """The cached entry of ``blob``, or None (not cached, or its line failed)."""
-        if blob in self._parsed:
-            return self._parsed[blob]
-        line = self._lines.pop(blob, None)
-        if line is None:
-            return None
-        item = self.store.verified(line)
-        if item is None or not isinstance(item[0], list) or item[0][:1] != [blob]:
-            self._damaged()
-            return None
-        return self._accept(item[0])
+        """The cached entry of ``blob``, or None."""
+        entry = self.store.get(_name(blob))
+        if isinstance(entry, dict) and ("d" in entry or isinstance(entry.get("e"), str)):
+            return entry
+        return None
 
     def put(self, blob: str, entry: Any) -> None:
-        self._parsed[blob] = entry
-        self._lines.pop(blob, None)
-        self.store.add([blob, entry])
+        self.store.put(_name(blob), entry)
 
-    def save(self) -> None:
-        if self.store.fresh:  # rewriting: every line still unread is checked now
-            for blob in list(self._lines):
-                self.get(blob)
-            self.store.items = [[blob, entry] for blob, entry in self._parsed.items()]
-        self.store.save()
+    def save(self, *, compact: bool) -> None:
+        """``compact``: this run read the whole history, so entries it did not use (blobs
+        of a rewritten history) are dropped when they outnumber the rest."""
+        self.store.save(compact=compact)
+
+
+def _name(blob: str) -> bytes:
+    return hashlib.blake2b(blob.encode("ascii"), digest_size=32, person=b"blob").digest()
