@@ -13,7 +13,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -458,32 +459,49 @@ def deletions(
     return found
 
 
-class BlobReader:
-    """Blob contents through one persistent ``git cat-file --batch`` process."""
+def read_blobs(path: Path, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
+    """Each blob's content, in order, through one ``git cat-file --batch --buffer`` run: the
+    ids are written by a thread while the answers are read, so git never waits for a
+    round trip per blob. None for an id git has no blob for (a damaged repository, or an
+    id that names something else)."""
+    if not shas:
+        return
+    repo = git.Repo(path, search_parent_directories=True)
+    try:
+        handle = repo.git.execute(
+            ["git", "cat-file", "--batch", "--buffer"], istream=subprocess.PIPE, as_process=True
+        )
+        proc = handle.proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout
 
-    def __init__(self, path: Path) -> None:
-        self._repo = git.Repo(path, search_parent_directories=True)
+        def feed() -> None:
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                for sha in shas:
+                    stdin.write(sha.encode("ascii") + b"\n")
+                stdin.close()
 
-    def read(self, sha: str) -> bytes | None:
-        """The blob's content, or None when git has no such blob (a damaged repository,
-        or an id that names something else)."""
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        answered = 0
         try:
-            _, kind, _, data = self._repo.git.get_object_data(sha)
-        except (ValueError, git.GitCommandError):
-            return None
-        kind_name: object = kind  # GitPython hands back bytes whatever its annotation says
-        if isinstance(kind_name, bytes):
-            kind_name = kind_name.decode("ascii", "replace")
-        return bytes(data) if kind_name == "blob" else None
-
-    def close(self) -> None:
-        self._repo.close()
-
-    def __enter__(self) -> BlobReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            for sha in shas:
+                header = stdout.readline().split()
+                answered += 1
+                if len(header) != 3:  # "<id> missing", or git stopped
+                    yield sha, None
+                    continue
+                data = stdout.read(int(header[2]))
+                stdout.read(1)  # the newline after the content
+                yield sha, data if header[1] == b"blob" else None
+        finally:
+            if answered < len(shas):  # the reader stopped early: git may be blocked writing
+                proc.kill()
+            writer.join()
+            with contextlib.suppress(git.GitCommandError, OSError):
+                handle.wait()
+    finally:
+        repo.close()
 
 
 def files_mentioning(path: Path, words: set[str], folders: tuple[str, ...]) -> set[str]:

@@ -282,17 +282,15 @@ def _read_blobs(
     missing = sorted(b for b in blobs if b not in contents)
     if not missing:
         return contents
-    with gitio.BlobReader(root) as reader:
-        for done, blob in enumerate(missing, 1):
-            raw = reader.read(blob)
-            if raw is None:
-                contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
-            else:
-                contents[blob] = _parse_blob(raw, limits)
-                if cache is not None:
-                    cache.put(blob, contents[blob])
-            if progress is not None:
-                progress(done, len(missing))
+    for done, (blob, raw) in enumerate(gitio.read_blobs(root, missing), 1):
+        if raw is None:
+            contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
+        else:
+            contents[blob] = _parse_blob(raw, limits)
+            if cache is not None:
+                cache.put(blob, contents[blob])
+        if progress is not None:
+            progress(done, len(missing))
     return contents
 
 
