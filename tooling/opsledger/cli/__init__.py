@@ -39,6 +39,7 @@ def _register() -> None:
     from opsledger.cli.new import init, new
     from opsledger.cli.report import report_command
     from opsledger.cli.rules import rules_command
+    from opsledger.cli.sample import sample_group
     from opsledger.cli.site import site_group
     from opsledger.cli.validate import validate
 
@@ -49,6 +50,7 @@ def _register() -> None:
     cli.add_command(approve_command)
     cli.add_command(import_group)
     cli.add_command(site_group)
+    cli.add_command(sample_group)
 
 
 _register()
