@@ -590,9 +590,7 @@ def dirty(path: Path, names: tuple[str, ...]) -> list[str]:
     if repo is None:
         return []
     try:
-        output = str(
-            repo.git.status("--porcelain", "-z", "--untracked-files=all", "--", *names)
-        )
+        output = str(repo.git.status("--porcelain", "-z", "--untracked-files=all", "--", *names))
     finally:
         repo.close()
     return sorted({entry[3:] for entry in output.split("\0") if len(entry) > 3})
@@ -630,9 +628,7 @@ def snapshot(path: Path, commit: str, dest: Path) -> None:
     finally:
         repo.close()
     runner = git.Git(str(dest.parent))
-    runner.execute(
-        ["git", "clone", "--quiet", "--shared", "--no-checkout", str(top), str(dest)]
-    )
+    runner.execute(["git", "clone", "--quiet", "--shared", "--no-checkout", str(top), str(dest)])
     clone = git.Repo(dest)
     try:
         clone.git.execute(

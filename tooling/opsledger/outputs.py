@@ -151,7 +151,9 @@ def _check_placement(folder: Path, target: Path, root: Path | None, label: str, 
     for repo in _roots(target, root):
         if _within(repo, target):
             raise _refuse(
-                folder, f"{_relation(target, repo)} the governance repository {repo}, and {why}", label
+                folder,
+                f"{_relation(target, repo)} the governance repository {repo}, and {why}",
+                label,
             )
         folders, files = _governed(repo)
         for item in folders:

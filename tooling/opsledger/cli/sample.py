@@ -73,9 +73,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> 
     help="The folder to write the evidence bundle into (new or empty).",
 )
 @click.option("--zip", "zip_too", is_flag=True, help="Also write the bundle as OUTPUT.zip.")
-@click.option(
-    "--force", is_flag=True, help="Replace what --output (and OUTPUT.zip) already hold."
-)
+@click.option("--force", is_flag=True, help="Replace what --output (and OUTPUT.zip) already hold.")
 @repo_option
 @click.pass_context
 def sample_group(
@@ -104,7 +102,12 @@ def sample_group(
         return EXIT_OK
     missing = [
         name
-        for name, value in (("--kind", kind), ("--period", period), ("--seed", seed), ("--output", output))
+        for name, value in (
+            ("--kind", kind),
+            ("--period", period),
+            ("--seed", seed),
+            ("--output", output),
+        )
         if value is None
     ]
     if missing:

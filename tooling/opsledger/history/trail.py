@@ -46,7 +46,9 @@ def trail(history: RecordHistory) -> list[dict[str, Any]]:
     return rows
 
 
-def trail_document(index: HistoryIndex, record_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def trail_document(
+    index: HistoryIndex, record_id: str, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
     """``opsledger history ID --format json``."""
     return {
         "version": 1,

@@ -39,6 +39,7 @@ from opsledger.model.records import Record
 from opsledger.neutral import json_text, line
 from opsledger.output.spreadsheet import csv_text
 from opsledger.rules import Rule
+from opsledger.rules.history import ENTRIES
 from opsledger.sampling.evidence import (
     FAILED,
     Control,
@@ -226,7 +227,7 @@ def _evidence(
         }
     )
     entries = approvals(record, mine, ran, index)
-    if record.kind in ("change", "pir"):
+    if record.kind in ENTRIES:
         files[f"{folder}/approvals.json"] = _json(
             {"version": 1, "record": record.id, "entries": entries}
         )
@@ -270,7 +271,12 @@ def _selection_csv(pop: Population, request: Request, chosen: Selection) -> str:
     picked = {m.record.id for m in chosen.members}
     ordered = sorted(pop.members, key=lambda m: (rank(request.seed, m.record.id), m.record.id))
     rows = (
-        [order, m.record.id, rank(request.seed, m.record.id), "yes" if m.record.id in picked else "no"]
+        [
+            order,
+            m.record.id,
+            rank(request.seed, m.record.id),
+            "yes" if m.record.id in picked else "no",
+        ]
         for order, m in enumerate(ordered, 1)
     )
     return csv_text(["order", "id", f"sha256({request.seed}:id)", "sampled"], rows)
@@ -313,8 +319,8 @@ def _record_summary(
         rows.append(_control_row(control))
     rows += ["", "## Approvals and reviews, with their provenance", ""]
     entries = approvals(record, mine, ran, index)
-    if record.kind not in ("change", "pir"):
-        rows.append("An incident carries no approval or review entries.")
+    if record.kind not in ENTRIES:
+        rows.append(f"A {record.kind} record carries no approval or review entries.")
     elif not entries:
         rows.append("None recorded.")
     else:
@@ -352,7 +358,7 @@ def _record_summary(
         "- `history.txt`, `history.json`: its audit trail from git (`opsledger history`)",
         f"- `findings.json`: {_count(mine)}",
     ]
-    if record.kind in ("change", "pir"):
+    if record.kind in ENTRIES:
         rows.append("- `approvals.json`: each entry with the commit that added it and its verdicts")
     return _md_lines(rows)
 

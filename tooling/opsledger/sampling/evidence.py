@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsledger.findings import Finding
+from opsledger.history.derive import entry_key
 from opsledger.history.model import HistoryIndex
 from opsledger.model.records import Record
 from opsledger.rules import RULES_BY_ID, Rule
 from opsledger.rules.history import ENTRIES, introductions
-from opsledger.history.derive import entry_key
 from opsledger.timeutil import format_timestamp
 
 PROVENANCE_RULES = ("GIT-PROVENANCE", "GIT-BACKDATED")

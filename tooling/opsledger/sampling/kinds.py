@@ -7,7 +7,18 @@ sampled one (copied into its evidence folder).
 
 Adding a kind is one entry in :data:`SAMPLE_KINDS`. Problems (``records/problems/``,
 SPEC §3.8) are named on the command line already; their entry is added with the record
-kind itself (:data:`PLANNED` says what ``--kind problem`` answers until then).
+kind itself (:data:`PLANNED` says what ``--kind problem`` answers until then), as::
+
+    SampleKind(
+        "problem", "opened_at",
+        by_moment(lambda ledger: ledger.problems, _opened_at, "opened_at"),
+        _opened_at, ("services", "owner"),
+        lambda ledger, r: iter([*r.incidents, *filter(None, [r.fix_change])]),
+    ),
+
+with ``_opened_at = lambda ledger, r: r.opened_at`` and ``"problem"`` dropped from
+:data:`PLANNED`. Approvals need nothing more: the GIT-PROVENANCE entries of a kind
+(:data:`opsledger.rules.history.ENTRIES`) are shown for any kind that has them.
 """
 
 from __future__ import annotations
@@ -74,6 +85,27 @@ def _pir_links(ledger: Ledger, record: Record) -> Iterator[str]:
     assert isinstance(record, Pir)
     if record.incident:
         yield record.incident
+
+
+def by_moment(
+    table: Callable[[Ledger], Mapping[str, Record]],
+    moment: Callable[[Ledger, Record], datetime | None],
+    field: str,
+) -> Callable[[KpiContext], Placement]:
+    """Placement by one timestamp of the record itself (a kind the KPIs do not place)."""
+
+    def place(ctx: KpiContext) -> Placement:
+        placed: list[Record] = []
+        out: list[Excluded] = []
+        for record in sorted(table(ctx.ledger).values(), key=lambda r: r.id):
+            at = moment(ctx.ledger, record)
+            if at is None:
+                out.append(Excluded(record.id, f"no {field}: cannot place it in a period"))
+            elif ctx.period.contains(at):
+                placed.append(record)
+        return placed, out
+
+    return place
 
 
 def _pirs(ctx: KpiContext) -> Placement:

@@ -101,7 +101,9 @@ def parse_where(kind: SampleKind, texts: Sequence[str]) -> tuple[tuple[str, tupl
                 f"{', '.join(('status', *kind.fields))}"
             )
         if name in found:
-            raise OpsledgerError(f"--where {name}= is given twice; list its values once: {name}=A,B")
+            raise OpsledgerError(
+                f"--where {name}= is given twice; list its values once: {name}=A,B"
+            )
         found[name] = values
     return tuple(sorted(found.items()))
 
@@ -203,5 +205,8 @@ def select(pop: Population, request: Request, ledger: Ledger) -> Selection:
         size = min(request.n, count)
         source = "--n"
         if request.n > count:
-            note = f"--n {request.n} is larger than the population ({count}): the whole population is taken"
+            note = (
+                f"--n {request.n} is larger than the population ({count}): the whole "
+                "population is taken"
+            )
     return Selection(ordered[:size], size, source, note)

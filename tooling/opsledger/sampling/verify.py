@@ -79,11 +79,13 @@ def _manifest(raw: bytes | None) -> dict[str, Any]:
     return data
 
 
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _request(data: dict[str, Any]) -> Request:
     """The request the manifest records, checked as the command line checks it."""
-    period = data.get("period") if isinstance(data.get("period"), dict) else {}
-    size = data.get("size") if isinstance(data.get("size"), dict) else {}
-    where = data.get("where") if isinstance(data.get("where"), dict) else {}
+    period, size, where = (_map(data.get(key)) for key in ("period", "size", "where"))
     kind, name, seed = data.get("kind"), period.get("name"), data.get("seed")
     as_of, asked = data.get("as_of"), size.get("asked")
     if not all(isinstance(v, str) for v in (kind, name, seed, as_of)):
@@ -92,9 +94,7 @@ def _request(data: dict[str, Any]) -> Request:
         raise ValueError("size.asked must be a positive whole number or null")
     assert isinstance(kind, str) and isinstance(name, str) and isinstance(seed, str)
     assert isinstance(as_of, str)
-    texts = [
-        f"{k}={','.join(map(str, v))}" for k, v in where.items() if isinstance(v, list)
-    ]
+    texts = [f"{k}={','.join(map(str, v))}" for k, v in where.items() if isinstance(v, list)]
     if len(texts) != len(where):
         raise ValueError("where must map each field to a list of values")
     try:
@@ -162,22 +162,35 @@ def verify(folder: Path, root: Path) -> Report:
         try:
             again = derive(opened.workspace, request, str(command))
         except OpsledgerError as exc:
-            report.problems.append(f"the repository at {commit[:10]} gives no sample: {exc.message}")
+            report.problems.append(
+                f"the repository at {commit[:10]} gives no sample: {exc.message}"
+            )
             return report
-    _compare(report, found, again.files, data)
+    named = {problem.split(": ", 1)[0] for problem in report.problems}
+    _compare(report, found, again.files, data, named)
     report.sample = [o.record.id for o in again.outcomes]
     return report
 
 
 def _compare(
-    report: Report, found: dict[str, bytes | None], derived: dict[str, bytes], data: dict[str, Any]
+    report: Report,
+    found: dict[str, bytes | None],
+    derived: dict[str, bytes],
+    data: dict[str, Any],
+    named: set[str],
 ) -> None:
+    """Each difference between the bundle and the one derived again; a file already named
+    by the hash check is not named twice."""
     theirs, ours = _ids(found.get("population.csv")), _ids(derived.get("population.csv"))
     for rid in sorted(set(theirs) | set(ours)):
         if rid not in theirs:
-            report.problems.append(f"population: {rid} is in the population at the commit, not in population.csv")
+            report.problems.append(
+                f"population: {rid} is in the population at the commit, not in population.csv"
+            )
         elif rid not in ours:
-            report.problems.append(f"population: {rid} is in population.csv, not in the population at the commit")
+            report.problems.append(
+                f"population: {rid} is in population.csv, not in the population at the commit"
+            )
         elif theirs[rid] != ours[rid]:
             report.problems.append(f"population: {rid}'s row differs from the record at the commit")
     derived_manifest = json.loads(derived[MANIFEST])
@@ -187,12 +200,11 @@ def _compare(
             f"rule gives {', '.join(derived_manifest['sample'])}"
         )
     for name in sorted(derived):
-        mine = found.get(name)
-        if name not in found:
-            continue  # reported as missing already
-        if mine != derived[name]:
+        if name in found and name not in named and found[name] != derived[name]:
             report.problems.append(f"{name}: differs from what the repository gives at the commit")
-    for name in sorted(set(found) - set(derived)):
+        elif name not in found and name not in named:
+            report.problems.append(f"{name}: missing (the repository gives it at the commit)")
+    for name in sorted(set(found) - set(derived) - named):
         report.problems.append(f"{name}: not part of the bundle the repository gives")
 
 
@@ -205,14 +217,19 @@ def unpacked(path: Path) -> Iterator[Path]:
         return
     if not path.is_file() or not zipfile.is_zipfile(path):
         raise OpsledgerError(f"{path}: no such bundle folder (or bundle .zip)")
-    with tempfile.TemporaryDirectory(prefix="opsledger-verify-") as tmp, zipfile.ZipFile(path) as zf:
+    with (
+        tempfile.TemporaryDirectory(prefix="opsledger-verify-") as tmp,
+        zipfile.ZipFile(path) as zf,
+    ):
         total = 0
         tops: set[str] = set()
         for info in zf.infolist():
             parts = PurePosixPath(info.filename).parts
             total += info.file_size
             if info.filename.startswith("/") or ".." in parts or "\\" in info.filename or not parts:
-                raise OpsledgerError(f"{path}: holds the unsafe name {info.filename!r}; not a bundle")
+                raise OpsledgerError(
+                    f"{path}: holds the unsafe name {info.filename!r}; not a bundle"
+                )
             if total > MAX_ZIP_BYTES:
                 raise OpsledgerError(f"{path}: expands beyond {MAX_ZIP_BYTES} bytes; not a bundle")
             tops.add(parts[0])
