@@ -504,3 +504,23 @@ def test_untrusted_text_stays_inert(repo: Repo, cli: InvokeCli, tmp_path: Path) 
     trail = (tmp_path / "b/01-CHG-2026-0001/history.txt").read_text()
     assert "description: " in trail
     assert not any(line.lstrip().startswith("::") for line in trail.splitlines())
+
+
+def test_the_site_page_offers_the_same_populations(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    from opsledger.site.data import collect
+    from opsledger.site.generate import NAV, generate
+
+    draw(cli, history, tmp_path / "b")
+    site = generate(collect(history.root, AS_OF))
+    bundle = (tmp_path / "b/population.csv").read_bytes().decode()
+    assert site.assets["sampling/change-2026-Q1.csv"] == bundle
+    assert "sampling/change-2026-Q2.csv" in site.assets
+    assert "sampling/incident-2026-Q1.csv" in site.assets
+    page = site.pages["sampling/index.md"]
+    assert "[2026-Q1](change-2026-Q1.csv) (15)" in page
+    assert "printf '%s' 'SEED:ID' | sha256sum" in page
+    assert "| 13 to 52 | 5 |" in page
+    audit = next(item["Audit"] for item in NAV if "Audit" in item)
+    assert {"Audit sampling": "sampling/index.md"} in audit

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -162,17 +162,24 @@ def period_of(text: str, zone: ZoneInfo, as_of: datetime) -> Period:
 
 
 def population(
-    ledger: Ledger, request: Request, as_of: datetime, blobs: dict[str, str]
+    ledger: Ledger,
+    request: Request,
+    as_of: datetime,
+    blobs: Mapping[str, str],
+    *,
+    uncommitted: str | None = None,
 ) -> Population:
     """Every record of the kind placed in the period and kept by the filters, by ID;
-    ``blobs`` maps each file at the sampled commit to its blob id."""
+    ``blobs`` maps each file at the sampled commit to its blob id. A record file not in
+    the commit is an error, or shown as ``uncommitted`` when that is given (the site,
+    built from a working tree)."""
     kind = sample_kind(request.kind)
     period = period_of(request.period, ledger.policy.timezone, as_of)
     placed, unplaced = kind.place(KpiContext(ledger, as_of, period))
     members: list[Member] = []
     for record in sorted(placed, key=lambda r: r.id):
         if all(set(field_values(record, n)) & set(vs) for n, vs in request.where):
-            blob = blobs.get(record.path)
+            blob = blobs.get(record.path, uncommitted)
             if blob is None:
                 raise OpsledgerError(
                     f"{record.path}: not in the commit sampled; commit it, or sample another commit"
