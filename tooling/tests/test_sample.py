@@ -88,6 +88,16 @@ def history(repo: Repo) -> Repo:
     return repo
 
 
+def sample_args(
+    root: Path, out: Path, *extra: str, period: str = "2026-Q1", seed: str = "s"
+) -> list[str | Path]:
+    """``opsledger sample`` of changes as of AS_OF."""
+    return [
+        *("sample", "--repo", root, "--kind", "change", "--period", period),
+        *("--seed", seed, "--as-of", AS_OF, "--output", out, *extra),
+    ]
+
+
 def rule(seed: str, ids: list[str], n: int) -> list[str]:
     """The published rule, computed independently of opsledger."""
     digests = {rid: hashlib.sha256(f"{seed}:{rid}".encode()).hexdigest() for rid in ids}
@@ -95,22 +105,7 @@ def rule(seed: str, ids: list[str], n: int) -> list[str]:
 
 
 def draw(cli: InvokeCli, repo: Repo, out: Path, *args: str) -> dict:
-    result = cli(
-        "sample",
-        "--repo",
-        repo.root,
-        "--kind",
-        "change",
-        "--period",
-        "2026-Q1",
-        "--seed",
-        "audit-7",
-        "--as-of",
-        AS_OF,
-        "--output",
-        out,
-        *args,
-    )
+    result = cli(*sample_args(repo.root, out, *args, seed="audit-7"))
     assert result.status == 0, result.err
     return json.loads((out / "manifest.json").read_text())
 
@@ -154,21 +149,7 @@ def test_same_seed_same_bytes_another_seed_another_sample(
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     assert one["sample"] == two["sample"]
     assert {k: v for k, v in one["files"].items()} == two["files"]
-    result = cli(
-        "sample",
-        "--repo",
-        history.root,
-        "--kind",
-        "change",
-        "--period",
-        "2026-Q1",
-        "--seed",
-        "other",
-        "--as-of",
-        AS_OF,
-        "--output",
-        tmp_path / "three",
-    )
+    result = cli(*sample_args(history.root, tmp_path / "three", seed="other"))
     assert result.status == 0
     three = json.loads((tmp_path / "three/manifest.json").read_text())
     assert three["sample"] == rule("other", [f"CHG-2026-{n:04d}" for n in range(1, 16)], 5)
@@ -318,23 +299,7 @@ def test_verify_without_its_repository_or_commit_is_a_usage_error(
 def test_n_larger_than_the_population_takes_it_whole(
     history: Repo, cli: InvokeCli, tmp_path: Path
 ) -> None:
-    result = cli(
-        "sample",
-        "--repo",
-        history.root,
-        "--kind",
-        "change",
-        "--period",
-        "2026-Q2",
-        "--seed",
-        "s",
-        "--as-of",
-        AS_OF,
-        "--output",
-        tmp_path / "b",
-        "--n",
-        "9",
-    )
+    result = cli(*sample_args(history.root, tmp_path / "b", "--n", "9", period="2026-Q2"))
     assert result.status == 0
     assert "--n 9 is larger than the population (2): the whole population is taken" in result.err
     manifest = json.loads((tmp_path / "b/manifest.json").read_text())
@@ -354,21 +319,7 @@ def test_filters_and_policy_sizes(history: Repo, cli: InvokeCli, tmp_path: Path)
     assert manifest["sample"] == rule("audit-7", [f"CHG-2026-{n:04d}" for n in range(1, 16)], 7)
     policy.write_text(policy.read_text().replace("{up_to: 52, size: 7}", "{up_to: 5, size: 7}"))
     git(history.root, "commit", "-qam", "out of order", date="2026-05-02T10:00:00Z", who=LENA)
-    result = cli(
-        "sample",
-        "--repo",
-        history.root,
-        "--kind",
-        "change",
-        "--period",
-        "2026-Q1",
-        "--seed",
-        "s",
-        "--as-of",
-        AS_OF,
-        "--output",
-        tmp_path / "x",
-    )
+    result = cli(*sample_args(history.root, tmp_path / "x"))
     assert result.status == 2
     assert "sampling.sizes" in result.err
 
@@ -404,27 +355,13 @@ def test_output_folders_that_are_refused(history: Repo, cli: InvokeCli, tmp_path
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("keep me\n")
-    base = [
-        "sample",
-        "--repo",
-        history.root,
-        "--kind",
-        "change",
-        "--period",
-        "2026-Q1",
-        "--seed",
-        "s",
-        "--as-of",
-        AS_OF,
-        "--output",
-    ]
-    result = cli(*base, busy)
+    result = cli(*sample_args(history.root, busy))
     assert result.status == 2 and "--force" in result.err
     assert (busy / "notes.txt").read_text() == "keep me\n"
-    assert cli(*base, busy, "--force").status == 0
+    assert cli(*sample_args(history.root, busy, "--force")).status == 0
     assert not (busy / "notes.txt").exists() and (busy / "manifest.json").is_file()
     for governed in (history.root / "records/bundle", history.root, history.root / "schemas"):
-        result = cli(*base, governed, "--force")
+        result = cli(*sample_args(history.root, governed, "--force"))
         assert result.status == 2, governed
         assert "choose another path" in result.err
     assert (history.root / "policy.yaml").is_file()
@@ -433,21 +370,7 @@ def test_output_folders_that_are_refused(history: Repo, cli: InvokeCli, tmp_path
 def test_a_shallow_clone_stops_with_exit_4(history: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{history.root}", str(clone))
-    result = cli(
-        "sample",
-        "--repo",
-        clone,
-        "--kind",
-        "change",
-        "--period",
-        "2026-Q1",
-        "--seed",
-        "s",
-        "--as-of",
-        AS_OF,
-        "--output",
-        tmp_path / "b",
-    )
+    result = cli(*sample_args(clone, tmp_path / "b"))
     assert result.status == 4
     assert "git fetch --unshallow" in result.err
     assert not (tmp_path / "b").exists()
@@ -480,21 +403,7 @@ def test_untrusted_text_stays_inert(repo: Repo, cli: InvokeCli, tmp_path: Path) 
         .replace("\nx: ", "\n# ")
     )
     git(repo.root, "commit", "-qam", "edit", date="2026-01-03T10:00:00Z", who=LENA)
-    result = cli(
-        "sample",
-        "--repo",
-        repo.root,
-        "--kind",
-        "change",
-        "--period",
-        "2026-Q1",
-        "--seed",
-        "s",
-        "--as-of",
-        AS_OF,
-        "--output",
-        tmp_path / "b",
-    )
+    result = cli(*sample_args(repo.root, tmp_path / "b"))
     assert result.status == 0, result.err
     summary = (tmp_path / "b/01-CHG-2026-0001/summary.md").read_text()
     assert "<img" not in summary and "&lt;img" in summary
