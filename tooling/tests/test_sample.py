@@ -374,6 +374,9 @@ def test_a_shallow_clone_stops_with_exit_4(history: Repo, cli: InvokeCli, tmp_pa
     assert result.status == 4
     assert "git fetch --unshallow" in result.err
     assert not (tmp_path / "b").exists()
+    # a usage error is one before history is looked at
+    result = cli(*sample_args(clone, tmp_path / "b", period="2026-Q9"))
+    assert result.status == 2 and "--period '2026-Q9'" in result.err
 
 
 def test_untrusted_text_stays_inert(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:

@@ -348,13 +348,13 @@ def _record_summary(
             rows.append(f"- {md(linked_id)}: named, but no such record at this commit")
         else:
             name = f"{_safe(found.id)}{KIND_BY_NAME[found.kind].suffix}"
-            rows.append(f"- {md(found.id)}: `linked/{name}` (from `{md(found.path)}`)")
+            rows.append(f"- {md(found.id)}: `linked/{name}` (from {md(found.path)})")
     rows += [
         "",
         "## Files",
         "",
         f"- `{_safe(record.id)}{KIND_BY_NAME[record.kind].suffix}`: the record file as "
-        f"committed (`git show {commit[:10]}:{md(record.path)}` gives the same bytes)",
+        f"committed at {md(record.path)} (`git show {commit[:10]}:PATH` gives the same bytes)",
         "- `history.txt`, `history.json`: its audit trail from git (`opsledger history`)",
         f"- `findings.json`: {_count(mine)}",
     ]

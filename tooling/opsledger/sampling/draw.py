@@ -13,7 +13,13 @@ from pathlib import Path
 from opsledger.errors import OpsledgerError
 from opsledger.outputs import check_output_file, check_output_folder
 from opsledger.sampling.bundle import Bundle, derive
-from opsledger.sampling.population import Request
+from opsledger.sampling.population import (
+    Request,
+    check_seed,
+    parse_where,
+    period_of,
+    sample_kind,
+)
 from opsledger.sampling.snapshot import opened_at
 from opsledger.timeutil import format_timestamp
 from opsledger.workspace import Workspace
@@ -36,16 +42,10 @@ def draw(
     as_of: str | None,
     output: str,
 ) -> Drawn:
-    """The bundle of a sample of HEAD. History is decided first (exit 4 on a shallow
-    clone: provenance needs it), then the request is checked (exit 2), then derived."""
-    from opsledger.sampling.population import check_seed, parse_where, period_of, sample_kind
-
+    """The bundle of a sample of HEAD. The request is checked first (exit 2), then
+    history is decided (exit 4 on a shallow clone: provenance needs it), then derived."""
     ws = Workspace(root, as_of=as_of)
-    ws.history_state  # noqa: B018 (the one history decision: exit 4 before any work)
-    commit = ws.commit
-    if commit is None:
-        raise OpsledgerError("the repository has no commit yet; a sample is drawn from a commit")
-    chosen = sample_kind(kind)
+    chosen = sample_kind(kind)  # usage errors first (exit 2), as for every command
     request = Request(
         kind,
         period,
@@ -54,7 +54,11 @@ def draw(
         n,
         parse_where(chosen, where),
     )
-    period_of(period, ws.policy.timezone, ws.as_of)  # a bad period: exit 2, early
+    period_of(period, ws.policy.timezone, ws.as_of)
+    ws.history_state  # noqa: B018 (the one history decision: exit 4 before any work)
+    commit = ws.commit
+    if commit is None:
+        raise OpsledgerError("the repository has no commit yet; a sample is drawn from a commit")
     with opened_at(root, commit, request.as_of) as opened:
         bundle = derive(opened.workspace, request, request.command(output))
     return Drawn(bundle, opened.left_out)
