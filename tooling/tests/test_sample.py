@@ -436,3 +436,51 @@ def test_the_site_page_offers_the_same_populations(
     assert "| 13 to 52 | 5 |" in page
     audit = next(item["Audit"] for item in NAV if "Audit" in item)
     assert {"Audit sampling": "sampling/index.md"} in audit
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A realistic repository: three months of the demo's records and history."""
+    from opsledger.demo import generate_demo
+
+    root = tmp_path_factory.mktemp("demo") / "repo"
+    generate_demo(root, months=3, seed=3)
+    return root
+
+
+def test_incidents_and_pirs_of_the_demo(demo: Path, cli: InvokeCli, tmp_path: Path) -> None:
+    base = [
+        "sample",
+        "--repo",
+        demo,
+        "--period",
+        "2025-Q4",
+        "--seed",
+        "q4",
+        "--as-of",
+        "2026-02-01",
+    ]
+    out = tmp_path / "inc"
+    result = cli(*base, "--kind", "incident", "--where", "priority=P1,P2", "--output", out, "--zip")
+    assert result.status == 0, result.err
+    manifest = json.loads((out / "manifest.json").read_text())
+    rows = list(csv.DictReader(io.StringIO((out / "population.csv").read_text())))
+    assert rows and {r["priority"] for r in rows} <= {"P1", "P2"}
+    assert manifest["sample"] == rule("q4", [r["id"] for r in rows], len(manifest["sample"]))
+    commit = manifest["commit"]
+    linked = sorted(out.glob("*/linked/PIR-*.md"))
+    assert linked, "a sampled P1/P2 incident carries its PIR"
+    for path in linked:
+        pir = path.stem
+        shown = git(demo, "show", f"{commit}:records/pirs/{pir}.md")
+        assert path.read_bytes() == shown.encode()
+    assert cli("sample", "verify", tmp_path / "inc.zip", "--repo", demo).status == 0
+    out = tmp_path / "pir"
+    assert cli(*base, "--kind", "pir", "--output", out).status == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    for order, pir in enumerate(manifest["sample"], 1):
+        folder = out / f"{order:02d}-{pir}"
+        reviews = json.loads((folder / "approvals.json").read_text())["entries"]
+        assert all(r["kind"] == "review" and "GIT-PROVENANCE" in r["verdicts"] for r in reviews)
+        assert len(list((folder / "linked").glob("INC-*.yaml"))) == 1
+    assert cli("sample", "verify", out, "--repo", demo).status == 0
