@@ -11,7 +11,7 @@ record). The record passes every control when it has no unwaived error finding: 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opsledger.findings import Finding
@@ -122,3 +122,24 @@ def approvals(
         row["verdicts"] = verdicts
         out.append(row)
     return out
+
+
+@dataclass
+class Outcome:
+    """One sampled record's result."""
+
+    record: Record
+    folder: str
+    passed: bool
+    failed: list[str] = field(default_factory=list)  # rules it failed
+
+
+def findings_count(found: Sequence[Finding]) -> str:
+    if not found:
+        return "no findings"
+    errors = sum(f.severity == "error" and not f.waived for f in found)
+    waived = sum(f.waived for f in found)
+    return (
+        f"{len(found)} finding{'s' * (len(found) != 1)}: {errors} unwaived "
+        f"error{'s' * (errors != 1)}, {waived} waived"
+    )

@@ -158,3 +158,9 @@ PLANNED: Mapping[str, str] = {
 }
 #: what --kind accepts
 NAMES: tuple[str, ...] = (*SAMPLE_KINDS, *(k for k in PLANNED if k not in SAMPLE_KINDS))
+
+
+def linked_ids(ledger: Ledger, record: Record) -> list[str]:
+    """The IDs a record links to (its kind's links), each once, in order."""
+    kind = SAMPLE_KINDS.get(record.kind)
+    return list(dict.fromkeys(kind.linked(ledger, record))) if kind is not None else []
