@@ -484,3 +484,14 @@ def test_incidents_and_pirs_of_the_demo(demo: Path, cli: InvokeCli, tmp_path: Pa
         assert all(r["kind"] == "review" and "GIT-PROVENANCE" in r["verdicts"] for r in reviews)
         assert len(list((folder / "linked").glob("INC-*.yaml"))) == 1
     assert cli("sample", "verify", out, "--repo", demo).status == 0
+
+
+@pytest.mark.parametrize(
+    ("population", "size"),
+    [(1, 1), (2, 2), (12, 2), (13, 5), (52, 5), (53, 25), (250, 25), (251, 40), (9999, 40)],
+)
+def test_the_default_sizes_are_the_specifications(population: int, size: int) -> None:
+    from opsledger.sampling.settings import DEFAULT_SIZES, SIZES, size_for
+
+    sizes = SIZES.type.convert([dict(entry) for entry in DEFAULT_SIZES])  # type: ignore[misc]
+    assert size_for(population, sizes) == size
