@@ -459,6 +459,13 @@ def deletions(
     return found
 
 
+def read_blob(path: Path, sha: str) -> bytes | None:
+    """One blob's content, or None (see :func:`read_blobs`)."""
+    for _, data in read_blobs(path, [sha]):
+        return data
+    return None
+
+
 def read_blobs(path: Path, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
     """Each blob's content, in order, through one ``git cat-file --batch --buffer`` run: the
     ids are written by a thread while the answers are read, so git never waits for a
@@ -606,3 +613,75 @@ def private_dir(path: Path, name: str) -> Path | None:
     if prefix:
         folder = folder / ("sub-" + hashlib.sha256(prefix.encode()).hexdigest()[:16])
     return folder
+
+
+# --- snapshots of one commit (auditor sampling and its verification) ---
+
+
+def commit_exists(path: Path, sha: str) -> bool:
+    """True when ``sha`` (a full commit id) names a commit git can read here."""
+    repo = _open(path)
+    if repo is None:
+        return False
+    try:
+        found = str(repo.git.rev_parse("--verify", "--quiet", f"{sha}^{{commit}}")).strip()
+        return found == sha
+    except git.GitCommandError:
+        return False
+    finally:
+        repo.close()
+
+
+def dirty(path: Path, names: tuple[str, ...]) -> list[str]:
+    """The files under ``names`` (relative to ``path``) that differ from HEAD: modified,
+    staged, deleted or untracked."""
+    repo = _open(path)
+    if repo is None:
+        return []
+    try:
+        output = str(repo.git.status("--porcelain", "-z", "--untracked-files=all", "--", *names))
+    finally:
+        repo.close()
+    return sorted({entry[3:] for entry in output.split("\0") if len(entry) > 3})
+
+
+def tree_blobs(path: Path, commit: str, names: tuple[str, ...]) -> dict[str, str]:
+    """Every file under ``names`` in ``commit``: repository path -> blob id (one call)."""
+    repo = _open(path)
+    if repo is None:
+        return {}
+    try:
+        output = str(repo.git.ls_tree("-r", "-z", "--full-tree", commit, "--", *names))
+    except git.GitCommandError as exc:
+        raise _unreadable(exc) from None
+    finally:
+        repo.close()
+    found: dict[str, str] = {}
+    for entry in output.split("\0"):
+        meta, _, name = entry.partition("\t")
+        parts = meta.split()
+        if name and len(parts) == 3 and parts[1] == "blob":
+            found[name] = parts[2]
+    return found
+
+
+def snapshot(path: Path, commit: str, dest: Path) -> None:
+    """Check ``commit`` out at ``dest`` (a new folder) as a repository sharing ``path``'s
+    objects (``git clone --shared``: nothing is copied and nothing in ``path`` changes),
+    with HEAD detached at ``commit``: its history is the history as of that commit."""
+    repo = _open(path)
+    if repo is None:
+        raise ValueError(f"{path} is not in a git repository")
+    try:
+        top = Path(repo.working_tree_dir or path)
+    finally:
+        repo.close()
+    runner = git.Git(str(dest.parent))
+    runner.execute(["git", "clone", "--quiet", "--shared", "--no-checkout", str(top), str(dest)])
+    clone = git.Repo(dest)
+    try:
+        clone.git.execute(
+            ["git", "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit]
+        )
+    finally:
+        clone.close()

@@ -76,8 +76,12 @@ class Workspace:
         subset: Sequence[Path] | None = None,
         history_paths: Sequence[str] | None = None,
         progress: Progress | None = None,
+        history_cache: bool = True,
     ) -> None:
         self.root = root
+        #: False for a throw-away checkout (a sample verified at its commit): its history
+        #: is read afresh, and no cache file is left for a folder that is gone
+        self.history_cache = history_cache
         self._as_of = as_of
         self.use_history = use_history
         self._subset = subset
@@ -150,6 +154,7 @@ class Workspace:
             limits=self.policy.limits,
             progress=self.progress,
             paths=list(self._history_paths) if self._history_paths is not None else None,
+            use_cache=self.history_cache,
         )
 
     @property

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "new": ("opsledger.cli.new", "new", "Write a new record with the next free ID."),
     "report": ("opsledger.cli.report", "report_command", "Write the weekly or monthly report."),
     "rules": ("opsledger.cli.rules", "rules_command", "List the rules, or show one rule."),
+    "sample": ("opsledger.cli.sample", "sample_group", "Draw an auditor's sample, or verify one."),
     "site": ("opsledger.cli.site", "site_group", "Build or serve the audit-ready site."),
     "validate": ("opsledger.cli.validate", "validate", "Check records against their schemas."),
 }
