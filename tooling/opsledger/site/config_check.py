@@ -191,3 +191,34 @@ def _check(path: Path, homes: tuple[Path, ...], chain: list[Path]) -> None:
             if not parent.is_file():
                 raise ConfigError(f"{_where(path, value)}: INHERIT names a missing file")
             _check(parent, homes, [*chain, path])
+
+
+def rule_page_address(path: Path) -> str | None:
+    """Where the published site shows a rule's page, as a template with ``{rule}``: from
+    ``site_url`` (an http(s) address) and ``use_directory_urls`` at the top of the MkDocs
+    configuration ``path``; None when the file is missing, unreadable, a link, or names no
+    plain ``site_url`` (an ``!ENV`` value is known only at build time). Read as nodes, like
+    :func:`check_config`: nothing in the file is ever constructed or run."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        root = _compose(path)
+    except ConfigError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    values = {
+        key.value: value.value
+        for key, value in root.value
+        if isinstance(key, yaml.ScalarNode)
+        and isinstance(value, yaml.ScalarNode)
+        and value.tag.startswith("tag:yaml.org,2002:")
+    }
+    url = values.get("site_url", "")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return None
+    if any(c.isspace() or c in '"<>{}' for c in url):
+        return None
+    directory_urls = str(values.get("use_directory_urls", "true")).lower() != "false"
+    page = "rules/{rule}/" if directory_urls else "rules/{rule}.html"
+    return url.rstrip("/") + "/" + page
