@@ -193,32 +193,38 @@ def _check(path: Path, homes: tuple[Path, ...], chain: list[Path]) -> None:
             _check(parent, homes, [*chain, path])
 
 
-def rule_page_address(path: Path) -> str | None:
-    """Where the published site shows a rule's page, as a template with ``{rule}``: from
-    ``site_url`` (an http(s) address) and ``use_directory_urls`` at the top of the MkDocs
-    configuration ``path``; None when the file is missing, unreadable, a link, or names no
-    plain ``site_url`` (an ``!ENV`` value is known only at build time). Read as nodes, like
-    :func:`check_config`: nothing in the file is ever constructed or run."""
+def top_level_values(path: Path) -> dict[str, str]:
+    """The plain scalar values at the top of the MkDocs configuration ``path`` (``site_url``,
+    ``docs_dir``…), read as nodes like :func:`check_config` does: nothing in the file is
+    ever constructed or run. Empty when the file is missing, unreadable or a link; a tagged
+    value (``!ENV``, known only at build time) is left out."""
     if path.is_symlink() or not path.is_file():
-        return None
+        return {}
     try:
         root = _compose(path)
     except ConfigError:
-        return None
+        return {}
     if not isinstance(root, yaml.MappingNode):
-        return None
-    values = {
-        key.value: value.value
+        return {}
+    return {
+        str(key.value): str(value.value)
         for key, value in root.value
         if isinstance(key, yaml.ScalarNode)
         and isinstance(value, yaml.ScalarNode)
-        and value.tag.startswith("tag:yaml.org,2002:")
+        and value.tag.startswith(_YAML)
     }
+
+
+def rule_page_address(path: Path) -> str | None:
+    """Where the published site shows a rule's page, as a template with ``{rule}``: from
+    ``site_url`` (an http(s) address) and ``use_directory_urls`` of the MkDocs
+    configuration ``path``; None when it names no plain web address."""
+    values = top_level_values(path)
     url = values.get("site_url", "")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+    if not url.startswith(("https://", "http://")):
         return None
     if any(c.isspace() or c in '"<>{}' for c in url):
         return None
-    directory_urls = str(values.get("use_directory_urls", "true")).lower() != "false"
+    directory_urls = values.get("use_directory_urls", "true").lower() != "false"
     page = "rules/{rule}/" if directory_urls else "rules/{rule}.html"
     return url.rstrip("/") + "/" + page
