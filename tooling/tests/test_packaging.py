@@ -92,6 +92,13 @@ def test_the_wheel_holds_every_data_file_and_runs_from_a_fresh_environment(
     assert (demo / "public/index.html").is_file()
 
 
+def try_repo(root: Path, env: dict[str, str], *files: str) -> subprocess.CompletedProcess[str]:
+    """pre-commit's own client: install this repository's hooks and run the validate hook."""
+    command = ["pre-commit", "try-repo", str(PROJECT), "opsledger-validate", "--files", *files]
+    command[0] = str(BIN / "pre-commit")
+    return subprocess.run(command, cwd=root, capture_output=True, text=True, check=False, env=env)
+
+
 def test_pre_commit_installs_the_hooks_and_names_file_and_line(tmp_path: Path) -> None:
     root = tmp_path / "governance"
     run(BIN / "opsledger", "init", root, "--action-ref", "acme/opsledger@v0.1.0")
@@ -105,23 +112,13 @@ def test_pre_commit_installs_the_hooks_and_names_file_and_line(tmp_path: Path) -
     git_init(root)
     git(root, "add", "-A")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
-    result = subprocess.run(
-        [
-            str(BIN / "pre-commit"),
-            "try-repo",
-            str(PROJECT),
-            "opsledger-validate",
-            "--files",
-            "records/incidents/INC-2026-0001.yaml",
-            "records/incidents/INC-2026-0002.yaml",
-            "policy.yaml",
-            "records/services.yaml",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
+    result = try_repo(
+        root,
+        env,
+        "records/incidents/INC-2026-0001.yaml",
+        "records/incidents/INC-2026-0002.yaml",
+        "policy.yaml",
+        "records/services.yaml",
     )
     assert result.returncode == 1, result.stdout + result.stderr
     line = next(n for n, t in enumerate(broken.read_text().splitlines(), 1) if "status:" in t)
@@ -130,20 +127,5 @@ def test_pre_commit_installs_the_hooks_and_names_file_and_line(tmp_path: Path) -
     # a good commit passes the same hook
     broken.unlink()
     git(root, "add", "-A")
-    result = subprocess.run(
-        [
-            str(BIN / "pre-commit"),
-            "try-repo",
-            str(PROJECT),
-            "opsledger-validate",
-            "--files",
-            "records/incidents/INC-2026-0001.yaml",
-            "policy.yaml",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    result = try_repo(root, env, "records/incidents/INC-2026-0001.yaml", "policy.yaml")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -144,10 +145,62 @@ def audit(
     still shows an annotation and a code-scanning alert; the exit status stays 2 (or 4).
     """
     root = repo_root(repo)
-    try:
-        return _audit(
-            root, paths, changed_since, as_of, fmt, output, fail_on, select, ignore, no_history
+    with stops_reported(root, fmt, output):
+        scope = None
+        if changed_since is not None:
+            from opsledger.scope import plan
+
+            # only the loading limits are needed to plan; no record or catalog is read here
+            scope = plan(root, changed_since, Workspace(root).policy.limits)
+        with progress("Loading records") as update:
+            ws = Workspace(
+                root,
+                as_of=as_of,
+                use_history=not no_history,
+                subset=None if scope is None else [root / p for p in sorted(scope.load)],
+                history_paths=None if scope is None else sorted(scope.history),
+                progress=update,
+            )
+            ws.ledger  # noqa: B018 (loaded under the progress bar)
+        only: set[str] | None = None
+        if paths:
+            only = _records_at(ws.ledger, root, paths)
+        if scope is not None:
+            only = set(scope.report) if only is None else only & set(scope.report)
+        chosen = (_split(select), _split(ignore))
+        rules = selected_rules(ws.policy, *chosen)
+        if all(r.id.startswith("GIT-") for r in rules) and ws.history_state is not None:
+            raise OpsledgerError(
+                f"every selected rule needs git history, which is {ws.history_state.note}: no "
+                "rule would run; select other rules, or run where history is available"
+            )
+        with progress("Reading history") as update:
+            ws.progress = update
+            findings = ws.findings(*chosen, only=only)
+        unavailable = ws.unavailable_rules(*chosen)
+        report = Report(
+            "audit",
+            tuple(findings),
+            len(ws.ledger.files) if only is None else len(only),
+            extra={"commit": ws.commit, "as_of": format_timestamp(ws.as_of)},
+            rules=rule_metas(rules, root),
+            subjects=subjects(ws.ledger, only),
+            unavailable=tuple(unavailable),
         )
+        write_output(audit_formats()[fmt](report), output)
+        if unavailable:
+            names = ", ".join(rule for rule, _ in unavailable)
+            click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)
+        click.echo(summary_line(report), err=True)
+        return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
+
+
+@contextmanager
+def stops_reported(root: Path, fmt: str, output: Path | None) -> Iterator[None]:
+    """A run that stops (a configuration error, unusable history) is still written in a CI
+    format, then stops as it would have."""
+    try:
+        yield
     except OpsledgerError as exc:
         if fmt in CI_FORMATS:
             report = failure_report(root, exc.message, located=isinstance(exc, ConfigError))
@@ -185,67 +238,6 @@ def _relative(root: Path, name: str) -> str | None:
     if not target.is_file() or not target.is_relative_to(root.absolute()):
         return None
     return target.relative_to(root.absolute()).as_posix()
-
-
-def _audit(
-    root: Path,
-    paths: tuple[Path, ...],
-    changed_since: str | None,
-    as_of: str | None,
-    fmt: str,
-    output: Path | None,
-    fail_on: str,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    no_history: bool,
-) -> int:
-    scope = None
-    if changed_since is not None:
-        from opsledger.scope import plan
-
-        # only the loading limits are needed to plan; no record or catalog is read here
-        scope = plan(root, changed_since, Workspace(root).policy.limits)
-    with progress("Loading records") as update:
-        ws = Workspace(
-            root,
-            as_of=as_of,
-            use_history=not no_history,
-            subset=None if scope is None else [root / p for p in sorted(scope.load)],
-            history_paths=None if scope is None else sorted(scope.history),
-            progress=update,
-        )
-        ws.ledger  # noqa: B018 (loaded under the progress bar)
-    only: set[str] | None = None
-    if paths:
-        only = _records_at(ws.ledger, root, paths)
-    if scope is not None:
-        only = set(scope.report) if only is None else only & set(scope.report)
-    chosen = (_split(select), _split(ignore))
-    rules = selected_rules(ws.policy, *chosen)
-    if all(r.id.startswith("GIT-") for r in rules) and ws.history_state is not None:
-        raise OpsledgerError(
-            f"every selected rule needs git history, which is {ws.history_state.note}: no "
-            "rule would run; select other rules, or run where history is available"
-        )
-    with progress("Reading history") as update:
-        ws.progress = update
-        findings = ws.findings(*chosen, only=only)
-    unavailable = ws.unavailable_rules(*chosen)
-    report = Report(
-        "audit",
-        tuple(findings),
-        len(ws.ledger.files) if only is None else len(only),
-        extra={"commit": ws.commit, "as_of": format_timestamp(ws.as_of)},
-        rules=rule_metas(rules, root),
-        subjects=subjects(ws.ledger, only),
-        unavailable=tuple(unavailable),
-    )
-    write_output(audit_formats()[fmt](report), output)
-    if unavailable:
-        names = ", ".join(rule for rule, _ in unavailable)
-        click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)
-    click.echo(summary_line(report), err=True)
-    return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
 
 
 def _records_at(ledger: Ledger, root: Path, paths: tuple[Path, ...]) -> set[str]:
