@@ -139,10 +139,11 @@ def audit(
     configuration error, 4 when history rules are selected and git history is unusable
     here (shallow clone, rewritten locally, no git) and --no-history was not given.
 
-    With a CI format (github, sarif, codeclimate, junit), a configuration error (an invalid
-    policy.yaml, a broken schema) or unusable history is also written in that format, as a
+    With a CI format (github, sarif, codeclimate, junit), a run that stops is still written
+    in that format: a configuration error (an invalid policy.yaml, a broken schema) as a
     SCHEMA finding at the file and line it names, so a pull request that breaks the policy
-    still shows an annotation and a code-scanning alert; the exit status stays 2 (or 4).
+    still shows an annotation and a code-scanning alert; unusable history or a usage error
+    as the run's failure. The exit status stays 2 (or 4).
     """
     root = repo_root(repo)
     with stops_reported(root, fmt, output):
