@@ -4,6 +4,7 @@ against what ``opsledger init`` writes and by the client that reads it."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -76,3 +77,60 @@ def test_editor_blocks_match_the_records_opsledger_writes(cli: InvokeCli, tmp_pa
         assert (root / schema).is_file(), schema
         covered |= {p.relative_to(root).as_posix() for p in root.glob(pattern)}
     assert {made, change, "records/services.yaml", "policy.yaml"} <= covered
+
+
+@pytest.mark.slow
+def test_the_gitlab_job_gates_a_merge_request(tmp_path: Path) -> None:
+    """The README's GitLab job, run as a GitLab runner runs it (before_script and script in
+    one shell, stopping at the first failing command) on a merge request whose head adds a
+    record with a placeholder statement. opsledger is installed from this checkout instead
+    of GitHub, and the job's virtual environment lives in the test's folder."""
+    from conftest import RUNBOOK, SERVICES
+
+    config = yaml.safe_load(block("gitlab-ci"))
+    job = config["opsledger-audit"]
+    hidden = config[job["extends"]]
+    venv = tmp_path / "venv"
+    lines = [line.replace("/tmp/opsledger", str(venv)) for line in hidden["before_script"]]
+    lines += job["script"]
+    root = tmp_path / "governance"
+    init = [str(BIN / "opsledger"), "init", str(root), "--ci", "gitlab"]
+    subprocess.run([*init, "--action-ref", "acme/opsledger@v0.1.0"], check=True)
+    (root / "records/services.yaml").write_text(SERVICES)
+    (root / "runbooks/RB-0003-orders-db-pool.md").write_text(RUNBOOK)
+    git_init(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Adopt opsledger")
+    base = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", "-b", "add-incident")
+    (root / "records/incidents/INC-2026-0002.yaml").write_text(
+        "id: INC-2026-0002\ntitle: Storefront search returns no results\npriority: P3\n"
+        "status: open\nservice: storefront\ndetection: manual\nsource: service-desk\n"
+        "impact: TBD\ndetected_at: 2026-03-05T08:00:00Z\n"
+    )
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Record the outage", date="2026-03-05T09:00:00Z")
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+        **{k: str(v) for k, v in config["variables"].items()},
+        "OPSLEDGER": PROJECT.as_uri(),
+        "CI_PROJECT_DIR": str(root),
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": base,
+        "PIP_CACHE_DIR": str(tmp_path / "pip-cache"),
+    }
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-c", "\n".join(lines)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "records/incidents/INC-2026-0002.yaml:8:9: error INC-STATEMENT" in result.stdout
+    reports = job["artifacts"]["reports"]
+    issues = json.loads((root / reports["codequality"]).read_text())
+    assert {i["location"]["path"] for i in issues} == {"records/incidents/INC-2026-0002.yaml"}
+    assert "INC-STATEMENT" in {i["check_name"] for i in issues}
+    junit = (root / reports["junit"]).read_text()
+    assert 'file="records/incidents/INC-2026-0002.yaml"' in junit
