@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,23 +18,14 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import PROJECT, RUNBOOK, SERVICES, git, git_init
+from conftest import PLACEHOLDER_INCIDENT, PROJECT, git
+from conftest import pull_request as make_pull_request
 
 pytestmark = pytest.mark.slow
 
 ACTION = yaml.safe_load((PROJECT / "action.yml").read_text())
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
-BROKEN = """\
-id: INC-2026-0002
-title: Storefront search returns no results
-priority: P3
-status: open
-service: storefront
-detection: manual
-source: service-desk
-impact: TBD
-detected_at: 2026-03-05T08:00:00Z
-"""
+BROKEN = PLACEHOLDER_INCIDENT
 
 
 @dataclass
@@ -136,19 +126,7 @@ def pull_request(tmp_path: Path) -> tuple[Path, str]:
     """A repository made by 'opsledger init' whose main branch is clean, and a pull request
     branch adding a record with a placeholder impact statement. Returns (root, base sha)."""
     root = tmp_path / "governance"
-    opsledger = Path(sys.executable).parent / "opsledger"
-    init = [str(opsledger), "init", str(root), "--action-ref", "acme/opsledger@v0.1.0"]
-    subprocess.run(init, check=True, capture_output=True)
-    (root / "records/services.yaml").write_text(SERVICES)
-    (root / "runbooks/RB-0003-orders-db-pool.md").write_text(RUNBOOK)
-    git_init(root)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "Adopt opsledger")
-    base = git(root, "rev-parse", "HEAD").strip()
-    git(root, "checkout", "-q", "-b", "add-incident")
-    (root / "records/incidents/INC-2026-0002.yaml").write_text(BROKEN)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "Record the search outage", date="2026-03-05T09:00:00Z")
+    base = make_pull_request(root)
     return root, base
 
 

@@ -15,7 +15,7 @@ import yaml
 
 from opsledger.ci import PLACEHOLDER, fill, parse_action_ref
 
-from conftest import PROJECT, InvokeCli, git, git_init
+from conftest import PROJECT, InvokeCli, git, git_init, pull_request
 
 BIN = Path(sys.executable).parent
 README = (PROJECT / "README.md").read_text()
@@ -85,8 +85,6 @@ def test_the_gitlab_job_gates_a_merge_request(tmp_path: Path) -> None:
     one shell, stopping at the first failing command) on a merge request whose head adds a
     record with a placeholder statement. opsledger is installed from this checkout instead
     of GitHub, and the job's virtual environment lives in the test's folder."""
-    from conftest import RUNBOOK, SERVICES
-
     config = yaml.safe_load(block("gitlab-ci"))
     job = config["opsledger-audit"]
     hidden = config[job["extends"]]
@@ -94,22 +92,7 @@ def test_the_gitlab_job_gates_a_merge_request(tmp_path: Path) -> None:
     lines = [line.replace("/tmp/opsledger", str(venv)) for line in hidden["before_script"]]
     lines += job["script"]
     root = tmp_path / "governance"
-    init = [str(BIN / "opsledger"), "init", str(root), "--ci", "gitlab"]
-    subprocess.run([*init, "--action-ref", "acme/opsledger@v0.1.0"], check=True)
-    (root / "records/services.yaml").write_text(SERVICES)
-    (root / "runbooks/RB-0003-orders-db-pool.md").write_text(RUNBOOK)
-    git_init(root)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "Adopt opsledger")
-    base = git(root, "rev-parse", "HEAD").strip()
-    git(root, "checkout", "-q", "-b", "add-incident")
-    (root / "records/incidents/INC-2026-0002.yaml").write_text(
-        "id: INC-2026-0002\ntitle: Storefront search returns no results\npriority: P3\n"
-        "status: open\nservice: storefront\ndetection: manual\nsource: service-desk\n"
-        "impact: TBD\ndetected_at: 2026-03-05T08:00:00Z\n"
-    )
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "Record the outage", date="2026-03-05T09:00:00Z")
+    base = pull_request(root, "gitlab")
     env = {
         **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
         **{k: str(v) for k, v in config["variables"].items()},
