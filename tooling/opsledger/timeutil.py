@@ -158,7 +158,7 @@ class CalendarDuration:
     def __str__(self) -> str:
         if self.months:
             return f"{self.months}mo"
-        return format_duration(self.fixed)
+        return format_allowance(self.fixed)
 
 
 def parse_calendar_duration(text: str) -> CalendarDuration:
@@ -244,6 +244,15 @@ def format_duration(value: timedelta) -> str:
     if m:
         return f"{sign}{m}m"
     return f"{sign}{s}s"
+
+
+def format_allowance(value: timedelta) -> str:
+    """A policy allowance as a policy writes it: ``4h``, ``72h``, ``1w``, ``90m``."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("w", 604800), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0 and (unit != "w" or seconds // size < 10):
+            return f"{seconds // size}{unit}"
+    return format_duration(value)
 
 
 def as_of_moment(text: str | None, zone: tzinfo) -> datetime:

@@ -34,7 +34,7 @@ from opsledger.model.regulatory import (
     Submission,
 )
 from opsledger.obligations.verdict import State, Verdict, decide
-from opsledger.timeutil import format_duration as dur
+from opsledger.timeutil import format_allowance as dur
 from opsledger.timeutil import format_timestamp as ts
 
 #: the stage id of a classification clock (never a stage id: the policy refuses it)
