@@ -9,11 +9,14 @@ computed by hand and is written out in UTC.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
+from datetime import date
 
 import pytest
 
+from opsledger.kpis.engine import KpiOptions, KpiResult, compute_kpis
 from opsledger.model.ledger import load_ledger
 from opsledger.obligations import Obligations
 from opsledger.timeutil import format_timestamp, parse_timestamp
@@ -473,3 +476,132 @@ def test_bad_regimes_are_config_errors_at_their_line(
         assert re.search(rf"policy\.yaml:{line}:\d+: ", result.err), result.err
         assert message in result.err, result.err
         assert result.err.count("\n") == 1
+
+
+# ------------------------------------------------------------------ the KPI
+
+
+def kpi_result(repo: Repo, as_of: str) -> KpiResult:
+    options = KpiOptions(
+        as_of=parse_timestamp(as_of),
+        since=date(2026, 3, 1),
+        until=date(2026, 4, 1),
+        only=("regulatory_on_time_rate",),
+    )
+    return compute_kpis(load_ledger(repo.root), None, options).results[0]
+
+
+def _planted(repo: Repo) -> None:
+    """March 2026 under DORA: one incident on time, one missing the 24h backstop and one
+    with an open stage; one not reportable; one never classified; one in April."""
+    activate(repo, only=("dora",))
+    incident(
+        repo,
+        """\
+        - regime: dora
+          decision: reportable
+          decided_at: 2026-03-02T10:00:00Z
+          submissions:
+            - {stage: initial, at: 2026-03-02T13:00:00Z, reference: NCA-1}
+            - {stage: intermediate, at: 2026-03-04T09:00:00Z, reference: NCA-1}
+        """,
+        id="INC-2026-0001",
+        detected="2026-03-02T09:00:00Z",
+    )
+    incident(
+        repo,
+        """\
+        - regime: dora
+          decision: reportable
+          decided_at: 2026-03-11T08:00:00Z
+        """,
+        id="INC-2026-0002",
+        detected="2026-03-10T09:00:00Z",
+    )
+    incident(
+        repo,
+        """\
+        - regime: dora
+          decision: reportable
+          decided_at: 2026-03-29T10:00:00Z
+          submissions:
+            - {stage: initial, at: 2026-03-29T12:00:00Z}
+        """,
+        id="INC-2026-0003",
+        detected="2026-03-29T09:00:00Z",
+    )
+    incident(
+        repo,
+        """\
+        - regime: dora
+          decision: not-reportable
+          decided_at: 2026-03-15T10:00:00Z
+          reason: Internal tool only; no clients or critical functions affected.
+        """,
+        id="INC-2026-0004",
+        detected="2026-03-15T09:00:00Z",
+    )
+    incident(repo, id="INC-2026-0005", detected="2026-03-31T08:00:00Z")
+
+
+def test_regulatory_on_time_rate_by_regime_and_stage_with_exclusions(repo: Repo) -> None:
+    _planted(repo)
+    result = kpi_result(repo, "2026-03-31T12:00:00Z")
+    # due in March: 0001 initial (met), intermediate (met; 72h after the initial);
+    # 0002 initial (missing: 24h backstop 2026-03-11T09:00Z); 0003 initial (met)
+    assert (result.n, round(result.value or 0, 4)) == (4, 0.75)
+    assert {g.key: (g.n, g.value) for g in result.groups["regime"]} == {"dora": (4, 0.75)}
+    assert {g.key: (g.n, g.value) for g in result.groups["stage"]} == {
+        "dora/initial": (3, 2 / 3),
+        "dora/intermediate": (1, 1.0),
+    }
+    # 0003's intermediate report is due 2026-04-01T12:00Z: April's, not March's
+    assert [(e.record, e.reason) for e in result.excluded] == [
+        (
+            "INC-2026-0002",
+            "dora/final: not due yet: 1mo after the intermediate report, and the "
+            "intermediate report is not submitted",
+        ),
+        (
+            "INC-2026-0002",
+            "dora/intermediate: not due yet: 72h after the initial notification, and the "
+            "initial notification is not submitted",
+        ),
+        (
+            "INC-2026-0003",
+            "dora/final: not due yet: 1mo after the intermediate report, and the "
+            "intermediate report is not submitted",
+        ),
+        (
+            "INC-2026-0004",
+            "dora: decided not reportable (Internal tool only; no clients or critical "
+            "functions affected.)",
+        ),
+        ("INC-2026-0005", "dora: not classified yet, no stage due"),
+    ]
+    # as of 2 April the intermediate report of 0003 is still open but due in April
+    april = kpi_result(repo, "2026-04-02T12:00:00Z")
+    assert (april.n, round(april.value or 0, 4)) == (4, 0.75)
+
+
+def test_regulatory_on_time_rate_without_regimes_has_no_data(repo: Repo) -> None:
+    incident(repo)
+    result = kpi_result(repo, "2026-03-31T12:00:00Z")
+    assert (result.n, result.value, result.status) == (0, None, "no data")
+
+
+def test_regulatory_kpi_in_every_kpi_format(repo: Repo, cli: InvokeCli) -> None:
+    _planted(repo)
+    common = ("--no-history", "--repo", repo.root, "--as-of", "2026-03-31T12:00:00Z")
+    period = ("--since", "2026-03-01", "--until", "2026-04-01")
+    doc = json.loads(cli("kpi", "--format", "json", *period, *common).out)
+    found = next(k for k in doc["kpis"] if k["id"] == "regulatory_on_time_rate")
+    assert (found["value"], found["n"]) == (0.75, 4)
+    assert found["groups"]["stage"]["dora/initial"]["n"] == 3
+    assert {"record": "INC-2026-0005", "reason": "dora: not classified yet, no stage due"} in (
+        found["excluded"]
+    )
+    for fmt in ("table", "markdown", "csv"):
+        result = cli("kpi", "--format", fmt, *period, *common)
+        assert result.status == 0, result.err
+        assert "regulatory" in result.out.lower()
