@@ -605,3 +605,59 @@ def test_regulatory_kpi_in_every_kpi_format(repo: Repo, cli: InvokeCli) -> None:
         result = cli("kpi", "--format", fmt, *period, *common)
         assert result.status == 0, result.err
         assert "regulatory" in result.out.lower()
+
+
+# ------------------------------------------------------------------ the reports
+
+
+def test_monthly_review_has_a_regulatory_reporting_section(repo: Repo, cli: InvokeCli) -> None:
+    _planted(repo)
+    hostile = "Internal tool only | <script>alert(1)</script> *no clients*"
+    path = repo.root / "records/incidents/INC-2026-0004.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "Internal tool only; no clients or critical functions affected.", f'"{hostile}"'
+    )
+    path.write_text(text, encoding="utf-8")
+    result = cli(
+        "report", "monthly", "--period", "2026-03", "--no-history", "--as-of",
+        "2026-03-31T12:00:00Z", "--repo", repo.root,
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    section = result.out.split("## Regulatory reporting\n", 1)[1]
+    assert "Reportable incidents this month: 3 (INC-2026-0001 DORA, INC-2026-0002 DORA, " in (
+        section
+    )
+    assert "<script>" not in section
+    assert (
+        "- INC-2026-0004 DORA: Internal tool only \\| &lt;script&gt;alert(1)&lt;/script&gt; "
+        "\\*no clients\\*"
+    ) in section
+    # the KPI's figures: 3 of the 4 stages due in March on time
+    assert "| all | 75.0% | 4 |" in section
+    assert "| dora/initial | 66.7% | 3 |" in section
+    assert "Classification decisions late or missing: 0." in section
+    on_time = section.split("### Stages on time (3)\n", 1)[1].split("###", 1)[0]
+    assert on_time.count("✓ on time") == 3
+    missed = section.split("### Stages missed or late (1)\n", 1)[1].split("###", 1)[0]
+    assert "| INC-2026-0002 | DORA | initial notification | 2026-03-11 09:00" in missed
+    assert "✗ missed" in missed
+    still_open = section.split("### Open, with their deadlines (", 1)[1]
+    assert "| INC-2026-0003 | DORA | intermediate report | 2026-04-01 " in still_open
+    assert "| INC-2026-0005 | DORA | classification | 2026-04-01 " in still_open
+
+
+def test_weekly_scorecard_lists_the_coming_weeks_deadlines(repo: Repo, cli: InvokeCli) -> None:
+    _planted(repo)
+    result = cli(
+        "report", "weekly", "--period", "2026-W13", "--no-history", "--as-of",
+        "2026-03-31T12:00:00Z", "--repo", repo.root,
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    section = result.out.split("## Regulatory deadlines in the coming week (", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| INC-")]
+    assert [row.split(" | ")[:3] for row in rows] == [
+        ["| INC-2026-0003", "DORA", "classification"],
+        ["| INC-2026-0005", "DORA", "classification"],
+        ["| INC-2026-0003", "DORA", "intermediate report"],
+        ["| INC-2026-0001", "DORA", "final report"],
+    ]
