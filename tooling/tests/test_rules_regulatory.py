@@ -19,6 +19,8 @@ import pytest
 from opsledger.kpis.engine import KpiOptions, KpiResult, compute_kpis
 from opsledger.model.ledger import load_ledger
 from opsledger.obligations import Obligations
+from opsledger.site.data import collect
+from opsledger.site.generate import generate
 from opsledger.timeutil import format_timestamp, parse_timestamp
 
 from conftest import InvokeCli, Repo, audit_rule
@@ -661,3 +663,62 @@ def test_weekly_scorecard_lists_the_coming_weeks_deadlines(repo: Repo, cli: Invo
         ["| INC-2026-0003", "DORA", "intermediate report"],
         ["| INC-2026-0001", "DORA", "final report"],
     ]
+
+
+# ------------------------------------------------------------------ the site
+
+
+def test_regulatory_calendar_and_incident_clocks_on_the_site(repo: Repo) -> None:
+    _planted(repo)
+    hostile = "NCA-<img src=x onerror=alert(1)>|*"
+    path = repo.root / "records/incidents/INC-2026-0001.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "reference: NCA-1}", f'reference: "{hostile}"}}', 1
+        ),
+        encoding="utf-8",
+    )
+    site = generate(collect(repo.root, "2026-03-31T12:00:00Z", use_history=False))
+    calendar = site.pages["regulatory.md"]
+    sections = calendar.split("\n## ")
+    titles = [s.split("\n", 1)[0] for s in sections[1:]]
+    assert titles == [
+        "Upcoming (3)",
+        "Waiting for an earlier stage (3)",
+        "Missed or late (1)",
+        "Met (7)",
+    ]
+    upcoming = [line for line in sections[1].splitlines() if line.startswith("| [")]
+    # soonest first: 0005's classification (01 Apr 09:00 BST), then 0003's intermediate
+    assert "INC-2026-0005" in upcoming[0] and "| 2026-04-01 09:00 +01:00 |" in upcoming[0]
+    assert "INC-2026-0003" in upcoming[1] and "| 2026-04-01 13:00 +01:00 |" in upcoming[1]
+    assert "INC-2026-0001" in upcoming[2] and "| 2026-04-04 10:00 +01:00 |" in upcoming[2]
+    missed = [line for line in sections[3].splitlines() if line.startswith("| [")]
+    assert len(missed) == 1 and "INC-2026-0002" in missed[0] and "✗ missed" in missed[0]
+    assert "INC-2026-0002.md)" in missed[0]
+    assert "<img" not in calendar
+    page = site.records[next(p for p in site.records if p.endswith("INC-2026-0001.md"))]
+    clocks = page.split("## Regulatory clocks\n", 1)[1].split("\n## ", 1)[0]
+    assert "**DORA**: reportable (decided 2026-03-02 10:00 +00:00)" in clocks
+    rows = [line for line in clocks.splitlines() if line.startswith("| DORA")]
+    assert [row.split(" | ")[1] for row in rows] == [
+        "classification",
+        "initial notification",
+        "intermediate report",
+        "final report",
+    ]
+    assert "| 2026-03-02 14:00 +00:00 | 2026-03-02 13:00 +00:00 | ✓ met |" in rows[1]
+    assert "<img" not in clocks and "&lt;img" in clocks
+    assert "| 2026-04-04 10:00 +01:00 | — | pending |" in rows[3]
+    # a not-reportable decision shows its classification only
+    quiet = next(p for p in site.records if p.endswith("INC-2026-0004.md"))
+    assert "## Regulatory clocks" in site.records[quiet]  # not reportable: still classified
+    assert "not-reportable (decided 2026-03-15 10:00 +00:00)" in site.records[quiet]
+
+
+def test_no_regime_no_clocks_on_the_site(repo: Repo) -> None:
+    incident(repo)
+    site = generate(collect(repo.root, "2026-03-31T12:00:00Z", use_history=False))
+    assert "No regulatory regime is active" in site.pages["regulatory.md"]
+    page = next(p for p in site.records if p.endswith("INC-2026-0001.md"))
+    assert "Regulatory clocks" not in site.records[page]
