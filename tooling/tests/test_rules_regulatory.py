@@ -722,3 +722,106 @@ def test_no_regime_no_clocks_on_the_site(repo: Repo) -> None:
     assert "No regulatory regime is active" in site.pages["regulatory.md"]
     page = next(p for p in site.records if p.endswith("INC-2026-0001.md"))
     assert "Regulatory clocks" not in site.records[page]
+
+
+# ------------------------------------------------------------------ the draft submission
+
+
+def _brief(cli: InvokeCli, repo: Repo, *args: str) -> tuple[int, str, str]:
+    result = cli(
+        "brief", *args, "--no-history", "--as-of", "2026-03-31T12:00:00Z", "--repo", repo.root
+    )
+    return result.status, result.out, result.err
+
+
+def test_brief_drafts_a_regulatory_submission_in_markdown_and_json(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    _planted(repo)
+    path = repo.root / "records/incidents/INC-2026-0003.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "Card payments failed for every customer for 50 minutes.",
+        "Card payments failed <b>for</b> *every* customer | [link](javascript:alert(1))",
+    )
+    path.write_text(text, encoding="utf-8")
+    status, out, err = _brief(
+        cli, repo, "INC-2026-0003", "--regulatory", "dora", "--stage", "intermediate"
+    )
+    assert status == 0, err
+    assert out.startswith("# DRAFT DORA intermediate report: INC-2026-0003\n")
+    assert "It has not been submitted to anyone" in out
+    assert (
+        "- Stage: intermediate report; deadline 2026-04-01T12:00:00Z (open): not submitted "
+        "yet; due by 2026-04-01T12:00:00Z (72h after the initial notification)"
+    ) in out
+    assert "- Detected: 2026-03-29T09:00:00Z" in out
+    assert "- Classified: reportable at 2026-03-29T10:00:00Z" in out
+    assert "- initial at 2026-03-29T12:00:00Z" in out
+    assert "<b>" not in out
+    assert (
+        "Card payments failed &lt;b&gt;for&lt;/b&gt; \\*every\\* customer \\| "
+        "\\[link\\](javascript:alert(1))"
+    ) in out
+    assert "- root cause: not established" in out
+    status, out, err = _brief(
+        cli, repo, "INC-2026-0003", "--regulatory", "dora", "--stage", "intermediate",
+        "--format", "json",
+    )  # fmt: skip
+    assert status == 0, err
+    doc = json.loads(out)
+    assert doc["draft"] is True and doc["version"] == 1
+    assert doc["stage"] == {
+        "id": "intermediate",
+        "name": "intermediate report",
+        "deadline": "2026-04-01T12:00:00Z",
+        "verdict": "pending",
+        "rule": "not submitted yet; due by 2026-04-01T12:00:00Z (72h after the initial "
+        "notification)",
+    }
+    assert doc["impact"] == (
+        "Card payments failed <b>for</b> *every* customer | [link](javascript:alert(1))"
+    )
+    assert doc["submissions"] == [
+        {"stage": "initial", "at": "2026-03-29T12:00:00Z", "reference": None}
+    ]
+
+
+def test_brief_regulatory_defaults_to_the_first_open_stage(repo: Repo, cli: InvokeCli) -> None:
+    _planted(repo)
+    status, out, err = _brief(cli, repo, "INC-2026-0001", "--regulatory", "dora")
+    assert status == 0, err
+    assert out.startswith("# DRAFT DORA final report: INC-2026-0001\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--regulatory", "nis2"), "--regulatory 'nis2': no such regime (active: dora)"),
+        (
+            ("--regulatory", "dora", "--stage", "early-warning"),
+            "--stage 'early-warning': dora has no such stage (stages: initial, intermediate, "
+            "final)",
+        ),
+        (("--stage", "initial"), "--stage and --format json go with --regulatory REGIME"),
+        (("--format", "json"), "--stage and --format json go with --regulatory REGIME"),
+    ],
+)
+def test_brief_regulatory_usage_errors(
+    repo: Repo, cli: InvokeCli, args: tuple[str, ...], message: str
+) -> None:
+    _planted(repo)
+    status, out, err = _brief(cli, repo, "INC-2026-0001", *args)
+    assert (status, out) == (2, "")
+    assert message in err and err.count("\n") == 1
+
+
+def test_executive_brief_shows_the_regulatory_verdicts(repo: Repo, cli: InvokeCli) -> None:
+    _planted(repo)
+    status, out, err = _brief(cli, repo, "INC-2026-0002")
+    assert status == 0, err
+    section = out.split("## Regulatory reporting\n", 1)[1]
+    assert (
+        "| DORA initial notification | missed (not done) | not submitted; was due by "
+        "2026-03-11T09:00:00Z (4h after the classification, no later than 24h after "
+        "awareness; the 24h backstop after awareness came first) |"
+    ) in section

@@ -161,3 +161,23 @@ def weekly_section(ledger: Ledger, obligations: Obligations, period: Period) -> 
         "",
     ]
     return out + ([*HEADER, *(_row(i, c, zone) for i, c in rows)] if rows else ["None."])
+
+
+def brief_lines(clocks: tuple[Clock, ...], words: dict[str, str]) -> list[str]:
+    """The executive brief's ``## Regulatory reporting`` (nothing when no regime applies):
+    one row per clock, with the brief's verdict ``words``."""
+    if not clocks:
+        return []
+    rows = [
+        f"| {escape(c.regime.name)} {escape(c.stage_name)} | {words[c.verdict.state]} "
+        f"| {escape(c.verdict.detail)} |"
+        for c in clocks
+    ]
+    return [
+        "",
+        "## Regulatory reporting",
+        "",
+        "| Obligation | Verdict | Detail |",
+        "|---|---|---|",
+        *rows,
+    ]
