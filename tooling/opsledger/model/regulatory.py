@@ -279,3 +279,31 @@ def unresolved(
                     )
                 )
     return found
+
+
+def appended_submissions(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[tuple[str, ...]]:
+    """``{("regulatory", "0", "submissions", "2"), …}``: submissions appended to a
+    ``regulatory`` entry whose decision and earlier submissions are unchanged (a report
+    filed after the incident closed: DORA's final report comes a month later). Any other
+    difference in the list yields nothing: that is an edit."""
+    before, after = old.get("regulatory") or [], new.get("regulatory") or []
+    if not isinstance(before, list) or not isinstance(after, list) or len(before) != len(after):
+        return set()
+    found: set[tuple[str, ...]] = set()
+    for i, (was, now) in enumerate(zip(before, after, strict=True)):
+        if not isinstance(was, Mapping) or not isinstance(now, Mapping):
+            return set()
+        made, making = was.get("submissions") or [], now.get("submissions") or []
+        rest_was = {k: v for k, v in was.items() if k != "submissions"}
+        rest_now = {k: v for k, v in now.items() if k != "submissions"}
+        if (
+            rest_was != rest_now
+            or not isinstance(made, list)
+            or not isinstance(making, list)
+            or making[: len(made)] != made
+        ):
+            return set()
+        found |= {
+            ("regulatory", str(i), "submissions", str(j)) for j in range(len(made), len(making))
+        }
+    return found
