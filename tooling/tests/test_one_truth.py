@@ -29,6 +29,7 @@ from opsledger.kpis.base import KpiContext, Period
 from opsledger.model.records import Change, Incident
 from opsledger.obligations import Cadence, Verdict
 from opsledger.reports.brief import VERDICT_WORDS, brief
+from opsledger.rules.regulatory import POLICY as DORA
 from opsledger.site.common import VERDICT_MARKS
 from opsledger.site.context import make_context
 from opsledger.site.data import SiteData
@@ -530,22 +531,6 @@ def check_regulatory(views: Views, inc: Incident) -> int:
     return len(clocks)
 
 
-DORA = """
-regulatory:
-  regimes:
-    - id: dora
-      name: DORA
-      authority: National competent authority
-      applies_to: {priorities: [P1]}
-      classify_within: 24h
-      stages:
-        - {id: initial, name: initial notification, within: 4h, after: classification,
-           no_later_than: 24h}
-        - {id: intermediate, name: intermediate report, within: 72h, after: initial}
-        - {id: final, name: final report, within: 1mo, after: intermediate}
-"""
-
-
 def regulatory_mutants() -> Iterator[dict[str, Any]]:
     """P1 incidents detected 31 Jan 2026 09:00 UTC with their DORA clocks one second
     before, at and after each deadline (the 24h backstop, classification + 4h, 72h after
@@ -608,7 +593,7 @@ def regulatory_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("regulatory") / "gov"
     shutil.copytree(defaults_dir() / "schemas", root / "schemas")
-    policy = (defaults_dir() / "policy.yaml").read_text(encoding="utf-8") + DORA
+    policy = (defaults_dir() / "policy.yaml").read_text(encoding="utf-8") + "\n" + DORA
     (root / "policy.yaml").write_text(policy, encoding="utf-8")
     repo = Repo(root)
     repo.write("records/services.yaml", SERVICES)

@@ -22,23 +22,12 @@ from typing import Any
 from opsledger.demo.clock import DAY, HOUR, MINUTE, minutes, ts
 from opsledger.demo.context import Ctx, Step
 
-#: the demo policy's regime (the default policy's DORA preset, for P1)
-POLICY = """
-# The demo company's payment arm is a DORA financial entity: P1 incidents are assessed
-# against DORA's major-incident criteria (Regulation (EU) 2022/2554 Art. 19; Commission
-# Delegated Regulation (EU) 2025/301 Art. 5 for the time limits).
+#: why the demo activates DORA, written above the regime in its policy
+PREAMBLE = """
+# The demo company's payment arm is a DORA financial entity: its P1 incidents are assessed
+# against DORA's major-incident criteria (the default policy's DORA preset, activated).
 regulatory:
   regimes:
-    - id: dora
-      name: DORA
-      authority: Financial Conduct Authority
-      applies_to: {priorities: [P1]}
-      classify_within: 24h
-      stages:
-        - {id: initial, name: initial notification, within: 4h, after: classification,
-           no_later_than: 24h}
-        - {id: intermediate, name: intermediate report, within: 72h, after: initial}
-        - {id: final, name: final report, within: 1mo, after: intermediate}
 """
 
 REASONS = (
@@ -87,8 +76,16 @@ class Filing:
 
 
 def policy_text(text: str) -> str:
-    """The demo policy with DORA active."""
-    return text.rstrip("\n") + "\n" + POLICY
+    """The demo policy: ``text`` (the default policy) with its commented DORA preset
+    activated for P1 incidents."""
+    lines = text.splitlines()
+    first = lines.index("#     - id: dora")
+    last = next(n for n in range(first + 1, len(lines)) if lines[n].startswith("#     - id: "))
+    while lines[last - 1].startswith("#     # "):  # the next regime's own comments
+        last -= 1
+    preset = "\n".join(line[2:] for line in lines[first:last]) + "\n"
+    preset = preset.replace("applies_to: {priorities: [P1, P2]}", "applies_to: {priorities: [P1]}")
+    return text.rstrip("\n") + "\n" + PREAMBLE + preset
 
 
 def plan(ctx: Ctx, incidents: list[Any]) -> None:
@@ -112,7 +109,7 @@ def plan(ctx: Ctx, incidents: list[Any]) -> None:
     roles = {incident.id: name for name, incident in chosen.items()}
     for n, incident in enumerate(p1):
         role = roles.get(incident.id)
-        reference = f"FCA-DORA-{incident.detected:%Y}-{100 + n:03d}"
+        reference = f"NCA-DORA-{incident.detected:%Y}-{100 + n:03d}"
         if role is None:
             decided = incident.detected + minutes(rng.randint(90, 6 * 60))
             incident.regulatory = Filing(decided, False, REASONS[n % len(REASONS)])
@@ -187,4 +184,4 @@ def steps(incident: Any, who: Any) -> list[Step]:
     return found
 
 
-__all__ = ["KEY_PATH", "POLICY", "Filing", "answer_key", "plan", "policy_text", "steps"]
+__all__ = ["KEY_PATH", "Filing", "answer_key", "plan", "policy_text", "steps"]
