@@ -825,3 +825,24 @@ def test_executive_brief_shows_the_regulatory_verdicts(repo: Repo, cli: InvokeCl
         "2026-03-11T09:00:00Z (4h after the classification, no later than 24h after "
         "awareness; the 24h backstop after awareness came first) |"
     ) in section
+
+
+def test_a_missing_reason_is_one_finding_by_reg_classify(repo: Repo, cli: InvokeCli) -> None:
+    activate(repo, only=("dora",))
+    incident(
+        repo,
+        """\
+        - regime: dora
+          decision: not-reportable
+          decided_at: 2026-03-04T10:00:00Z
+        """,
+    )
+    common = ("--no-history", "--as-of", "2026-03-31T12:00:00Z", "--format", "json")
+    result = cli("audit", "--repo", repo.root, *common, "--fail-on", "never")
+    found = [
+        (f["rule"], f["message"])
+        for f in json.loads(result.out)["findings"]
+        if f["record"] == "INC-2026-0001" and f["rule"] in ("SCHEMA", "REG-CLASSIFY", "REF-LINK")
+    ]
+    assert found == [("REG-CLASSIFY", "dora decided not reportable without a reason")]
+    assert cli("validate", "--repo", repo.root).status == 0
