@@ -846,3 +846,18 @@ def test_a_missing_reason_is_one_finding_by_reg_classify(repo: Repo, cli: Invoke
     ]
     assert found == [("REG-CLASSIFY", "dora decided not reportable without a reason")]
     assert cli("validate", "--repo", repo.root).status == 0
+
+
+def test_an_imported_incident_without_a_decision_starts_no_clock(repo: Repo) -> None:
+    activate(repo, only=("dora",))
+    incident(repo)
+    path = repo.root / "records/incidents/INC-2026-0001.yaml"
+    with path.open("a", encoding="utf-8") as out:
+        out.write("external_id: INC0012345\nimport_gaps: [acknowledged_at]\n")
+    assert clocks(repo) == {}
+    with path.open("a", encoding="utf-8") as out:
+        out.write(
+            "regulatory:\n  - {regime: dora, decision: reportable, "
+            "decided_at: 2026-03-04T10:00:00Z}\n"
+        )
+    assert clocks(repo)["dora/classification"] == ("met", "2026-03-05T09:12:00Z")

@@ -68,10 +68,11 @@ def filing_for(inc: Incident, regime: Regime) -> Filing | None:
 
 def applies(inc: Incident, regime: Regime) -> bool:
     """The incident falls under the regime: named in its ``regulatory`` list, or in the
-    regime's scope (priorities, scopes, categories)."""
-    return filing_for(inc, regime) is not None or regime.in_scope(
-        inc.priority, inc.scope, inc.category
-    )
+    regime's scope (priorities, scopes, categories) and not imported from a system that
+    had no such field (``import_gaps``)."""
+    if filing_for(inc, regime) is not None:
+        return True
+    return not inc.import_gaps and regime.in_scope(inc.priority, inc.scope, inc.category)
 
 
 def awareness(inc: Incident, filing: Filing | None) -> datetime | None:
