@@ -15,6 +15,7 @@ import textwrap
 from datetime import date
 
 import pytest
+from test_policy_values import set_policy
 
 from opsledger.kpis.engine import KpiOptions, KpiResult, compute_kpis
 from opsledger.model.ledger import load_ledger
@@ -422,12 +423,7 @@ def test_a_regime_the_policy_lacks_changes_no_verdict_and_does_not_crash(
 
 def _regime_with(repo: Repo, old: str, new: str) -> int:
     activate(repo, only=("nis2",) if "notification" in old + new else ("dora",))
-    path = repo.root / "policy.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    text = text.replace(old, new, 1)
-    path.write_text(text, encoding="utf-8")
-    return text[: text.index(new)].count("\n") + 1
+    return set_policy(repo, old, new)
 
 
 @pytest.mark.parametrize(
