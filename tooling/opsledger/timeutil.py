@@ -13,14 +13,23 @@ Valid ranges (documented in the README and the schemas):
 * durations (``15m``, ``4h``, ``2d``, ``1w``) run from zero to ten years
   (:data:`MAX_DURATION`, 3650 days). The grammar is :data:`DURATION_PATTERN`: the parser
   matches it, and the schemas' ``duration`` pattern is the same text, so the schema and
-  the tool accept exactly the same durations.
+  the tool accept exactly the same durations;
+* calendar durations add calendar months (``1mo``, up to ``120mo``) to those, for the
+  fields that say so (a regulatory stage's ``within``): :func:`parse_calendar_duration`,
+  grammar :data:`CALENDAR_DURATION_PATTERN`, schema ``calendar_duration``. A month is
+  added in UTC and clamped to the month's end at the same time of day (``1mo`` after
+  31 January is the last day of February; after 31 March, 30 April). A field that only
+  takes fixed durations refuses ``mo`` with a message saying so.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.relativedelta import relativedelta
 
 YEARS = (1900, 2999)
 MAX_DURATION = timedelta(days=3650)
@@ -61,6 +70,16 @@ DURATION_PATTERN = (
 )
 DURATION_HELP = "a duration like 15m, 4h, 2d or 1w, from 0m up to ten years (3650d, 521w)"
 _DURATION = re.compile(DURATION_PATTERN)
+#: the largest count of calendar months (ten years, like :data:`MAX_DURATION`)
+MAX_MONTHS = 120
+#: A fixed duration or a count of calendar months (``1mo``). The schemas'
+#: ``calendar_duration`` pattern is ``^`` + this + ``(?![\s\S])``.
+CALENDAR_DURATION_PATTERN = f"(?:0*(?:{_up_to(MAX_MONTHS)})mo|{DURATION_PATTERN})"
+CALENDAR_DURATION_HELP = (
+    "a duration like 4h, 2d, 1w or 1mo (calendar months), from 0m up to ten years (120mo)"
+)
+_CALENDAR_DURATION = re.compile(CALENDAR_DURATION_PATTERN)
+_MONTHS = re.compile(r"[0-9]+mo")
 
 _TIMESTAMP = re.compile(
     r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})T(?P<time>[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?)"
@@ -113,9 +132,42 @@ def parse_date(text: str) -> date:
 
 def parse_duration(text: str) -> timedelta:
     """``15m``, ``4h``, ``2d``, ``1w`` (0 to ten years) → timedelta; ValueError otherwise."""
+    if isinstance(text, str) and _MONTHS.fullmatch(text):
+        raise ValueError(
+            "calendar months (mo) are not a fixed length; this field takes a fixed "
+            "duration: write it in m, h, d or w"
+        )
     if not isinstance(text, str) or _DURATION.fullmatch(text) is None:
         raise ValueError(f"expected {DURATION_HELP}")
     return int(text[:-1]) * DURATION_UNITS[text[-1]]
+
+
+@dataclass(frozen=True)
+class CalendarDuration:
+    """A count of calendar months plus a fixed duration (one of them is zero when parsed)."""
+
+    months: int = 0
+    fixed: timedelta = timedelta(0)
+
+    def after(self, moment: datetime) -> datetime:
+        """``moment`` moved on by this duration, in UTC: months are calendar months,
+        clamped to the last day of a shorter month at the same time of day."""
+        utc = moment.astimezone(UTC)
+        return utc + relativedelta(months=self.months) + self.fixed
+
+    def __str__(self) -> str:
+        if self.months:
+            return f"{self.months}mo"
+        return format_allowance(self.fixed)
+
+
+def parse_calendar_duration(text: str) -> CalendarDuration:
+    """``4h``, ``2d``, ``1w`` or ``1mo`` → :class:`CalendarDuration`; ValueError otherwise."""
+    if not isinstance(text, str) or _CALENDAR_DURATION.fullmatch(text) is None:
+        raise ValueError(f"expected {CALENDAR_DURATION_HELP}")
+    if text.endswith("mo"):
+        return CalendarDuration(months=int(text[:-2]))
+    return CalendarDuration(fixed=parse_duration(text))
 
 
 def parse_week(text: str) -> tuple[date, date]:
@@ -192,6 +244,15 @@ def format_duration(value: timedelta) -> str:
     if m:
         return f"{sign}{m}m"
     return f"{sign}{s}s"
+
+
+def format_allowance(value: timedelta) -> str:
+    """A policy allowance as a policy writes it: ``4h``, ``72h``, ``1w``, ``90m``."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("w", 604800), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0 and (unit != "w" or seconds // size < 10):
+            return f"{seconds // size}{unit}"
+    return format_duration(value)
 
 
 def as_of_moment(text: str | None, zone: tzinfo) -> datetime:

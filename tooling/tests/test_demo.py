@@ -55,6 +55,7 @@ ALL_RULES = {
     "GIT-LATE-RECORD",
     "GIT-DOWNGRADE",
     "GIT-RUBBER-STAMP",
+    "REG-DEADLINE",
 }
 KIND_SCHEMA = {
     "incidents": "incident",
@@ -194,6 +195,15 @@ def history_findings(root: Path) -> set[tuple[str, str]]:
                     before = [{**a, "status": None} for a in previous["actions"]]
                     after = [{**a, "status": None} for a in data["actions"]]
                     changed = {**data, "actions": after} != {**previous, "actions": before}
+                elif kind == "incident":
+                    # a regulatory submission appended after closure is progress
+                    changed = _without_filings(data) != _without_filings(previous) or not all(
+                        new.get("submissions", [])[: len(old.get("submissions", []))]
+                        == old.get("submissions", [])
+                        for old, new in zip(
+                            previous.get("regulatory", []), data.get("regulatory", []), strict=False
+                        )
+                    )
                 else:
                     changed = True
                 if changed:
@@ -216,6 +226,11 @@ def history_findings(root: Path) -> set[tuple[str, str]]:
             if days > policy.late_record_business_days:
                 found.add(("GIT-LATE-RECORD", record))
     return found
+
+
+def _without_filings(data: dict[str, Any]) -> dict[str, Any]:
+    entries = data.get("regulatory", [])
+    return {**data, "regulatory": [{**e, "submissions": None} for e in entries]}
 
 
 def planted(result: DemoResult) -> set[tuple[str, str]]:

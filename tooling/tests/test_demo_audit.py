@@ -51,3 +51,62 @@ def test_audit_finds_every_planted_defect_and_nothing_else(demo: Path, cli: Invo
 def test_demo_fails_the_gate_and_validates(demo: Path, cli: InvokeCli) -> None:
     assert cli("validate", "--repo", demo).status == 0
     assert cli("audit", "--repo", demo, "--as-of", AS_OF).status == 1
+
+
+def test_regulatory_cases_are_in_the_key_and_found_exactly(demo: Path, cli: InvokeCli) -> None:
+    """DORA is active in the demo policy; every P1 incident has a decision; the cases the
+    key lists get exactly the verdicts it says, and the audit's REG-* findings are exactly
+    the key's."""
+    from opsledger.model.ledger import load_ledger
+    from opsledger.obligations import Obligations
+    from opsledger.timeutil import parse_timestamp
+
+    cases = json.loads((demo / ".opsledger" / "demo-regulatory.json").read_text())
+    by_case: dict[str, list[str]] = {}
+    for case in cases:
+        by_case.setdefault(case["case"], []).append(case["record"])
+    assert {k: len(v) for k, v in by_case.items() if k != "not-reportable"} == {
+        "on-time": 1,
+        "backstop": 1,
+        "open": 1,
+        "upcoming": 1,
+    }
+    assert len(by_case["not-reportable"]) >= 3
+    ledger = load_ledger(demo)
+    assert [r.id for r in ledger.policy.regulatory] == ["dora"]
+    p1 = sorted(i.id for i in ledger.incidents.values() if i.priority == "P1")
+    assert sorted(c["record"] for c in cases) == p1
+    obligations = Obligations(ledger, parse_timestamp(AS_OF))
+
+    def states(record: str) -> dict[str, str]:
+        clocks = obligations.regulatory(ledger.incidents[record])
+        return {c.stage_id: c.verdict.state for c in clocks}
+
+    (on_time,) = by_case["on-time"]
+    assert states(on_time) == dict.fromkeys(
+        ("classification", "initial", "intermediate", "final"), "met"
+    )
+    (backstop,) = by_case["backstop"]
+    late = next(
+        c for c in obligations.regulatory(ledger.incidents[backstop]) if c.stage_id == "initial"
+    )
+    assert (late.verdict.state, late.bound) == ("late", "no_later_than")
+    (open_stage,) = by_case["open"]
+    assert states(open_stage)["intermediate"] == "missing"
+    (upcoming,) = by_case["upcoming"]
+    assert states(upcoming)["final"] == "pending"
+    for record in by_case["not-reportable"]:
+        (filing,) = ledger.incidents[record].regulatory
+        assert filing.decision == "not-reportable" and len(filing.reason or "") > 30
+        assert states(record) == {"classification": "met"}
+    result = cli(
+        "audit", "--repo", demo, "--as-of", AS_OF, "--format", "json", "--fail-on", "never"
+    )
+    found = {
+        (f["rule"], f["record"])
+        for f in json.loads(result.out)["findings"]
+        if f["rule"].startswith("REG-")
+    }
+    assert found == {(c["rule"], c["record"]) for c in cases if c["rule"]}
+    planted = json.loads((demo / ".opsledger" / "demo-defects.json").read_text())
+    assert found == {(d["rule"], d["record"]) for d in planted if d["rule"].startswith("REG-")}

@@ -105,6 +105,7 @@ SPEC_IDS = [
     "approval_lead_time",
     "priority_downgrades",
     "edited_after_close",
+    "regulatory_on_time_rate",
 ]
 
 

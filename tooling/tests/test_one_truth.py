@@ -15,7 +15,7 @@ import json
 import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from opsledger.kpis.base import KpiContext, Period
 from opsledger.model.records import Change, Incident
 from opsledger.obligations import Cadence, Verdict
 from opsledger.reports.brief import VERDICT_WORDS, brief
+from opsledger.rules.regulatory import POLICY as DORA
 from opsledger.site.common import VERDICT_MARKS
 from opsledger.site.context import make_context
 from opsledger.site.data import SiteData
@@ -70,6 +71,10 @@ class Views:
     findings: dict[tuple[str, str | None], list[Finding]]
     observations: dict[str, dict[str, float]]  # kpi id -> record -> value
     site: SiteData
+    #: regulatory_on_time_rate: (record, "regime/stage") -> value
+    regulatory: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: the monthly review's Regulatory reporting section, by month (made once)
+    monthly: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, ws: Workspace) -> Views:
@@ -100,7 +105,11 @@ class Views:
             ws.commit,
             obligations=ws.obligations,
         )
-        return cls(ws, by_rule, observations, data)
+        regulatory = {
+            (o.record, dict(o.labels)["stage"]): o.value
+            for o in KPIS_BY_ID["regulatory_on_time_rate"].compute(ctx).observations
+        }
+        return cls(ws, by_rule, observations, data, regulatory)
 
     def flagged(self, rule: str, record: str, *, pointer_not: str | None = None) -> bool:
         return any(
@@ -235,12 +244,15 @@ def test_every_record_of_a_demo_year_shows_one_verdict(demo: Path) -> None:
     ledger = views.ws.ledger
     assert len(ledger.incidents) > 100 and len(ledger.changes) > 50
     states = set()
+    regulatory = 0
     for inc in ledger.incidents.values():
         check_incident(views, inc)
         states |= {v.state for v in views.ws.obligations.incident(inc).ordered()}
+        regulatory += check_regulatory(views, inc)
     for chg in ledger.changes.values():
         check_change(views, chg)
     check_pirs_and_runbooks(views)
+    assert regulatory >= 15  # every P1's DORA classification, the reportable ones' stages
     # the year exercises every kind of verdict, so the agreement above means something
     assert {"met", "late", "missing"} <= states
 
@@ -449,3 +461,159 @@ def test_the_issue_example_reads_the_same_everywhere(mutants: Path) -> None:
     assert "on time" not in first and "first update" in first
     assert "✗ initial notification late (3h 00m after detection, limit 30m)" in page
     assert "| Initial notification | missed (late) |" in brief(views.ws, inc.id)
+
+
+# --- regulatory clocks ---------------------------------------------------------------
+
+
+def check_regulatory(views: Views, inc: Incident) -> int:
+    """Each regulatory clock of ``inc``: the REG-* finding at its field, the KPI's
+    observation for its stage, the incident page's mark, the brief's words, the monthly
+    review's line and the draft's verdict agree. Returns the number of clocks checked."""
+    from opsledger.findings import json_pointer
+    from opsledger.kpis import KpiOptions
+    from opsledger.period import Period as ReportPeriod
+    from opsledger.reports.regulatory import STATES, monthly_section
+    from opsledger.reports.regulatory_draft import choose
+
+    clocks = views.ws.obligations.regulatory(inc)
+    if not clocks:
+        return 0
+    ctx = make_context(views.site, directory_urls=False)
+    page = html.unescape(incident_page(ctx, inc, ctx.links.records[inc.id]))
+    section = page.split("## Regulatory clocks\n", 1)[1].split("\n## ", 1)[0]
+    marks = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| Regime")
+    ]
+    told = _rows(brief(views.ws, inc.id), "## Regulatory reporting")
+    observed = views.regulatory
+    zone = views.ws.policy.timezone
+    for n, clock in enumerate(clocks):
+        v, where = clock.verdict, f"{inc.id} {clock.regime.id}/{clock.stage_id}"
+        rule = "REG-CLASSIFY" if clock.stage is None else "REG-DEADLINE"
+        # the finding: at the clock's field, saying what the verdict says
+        said = {(f.pointer, f.message) for f in views.findings.get((rule, inc.id), [])}
+        message = v.detail if clock.stage is None else f"{v.title}: {v.detail}"
+        assert ((json_pointer(v.path), message) in said) == v.failed, (where, v, said)
+        assert marks[n][:2] == [clock.regime.name, clock.stage_name], (where, marks[n])
+        assert marks[n][4] == VERDICT_MARKS[v.state], (where, marks[n], v)
+        assert told[f"{clock.regime.name} {clock.stage_name}"] == VERDICT_WORDS[v.state], where
+        key = (inc.id, f"{clock.regime.id}/{clock.stage_id}")
+        if clock.stage is not None and v.due is not None and v.state != "pending":
+            assert observed[key] == (v.state == "met"), (where, v)
+        else:
+            assert key not in observed, where
+        if clock.stage is not None:
+            draft = choose(views.ws, inc.id, clock.regime.id, clock.stage.id)
+            assert draft.data["stage"]["verdict"] == v.state, where
+        listed = clock.stage is not None and v.due is not None and v.state != "pending"
+        if listed or v.state == "pending":
+            moment = v.due if listed and v.due is not None else views.ws.as_of
+            month = moment.astimezone(zone).strftime("%Y-%m")
+            if month not in views.monthly:
+                period = ReportPeriod.of("month", moment.astimezone(zone).date(), zone)
+                report = views.ws.kpis(
+                    KpiOptions(
+                        as_of=views.ws.as_of,
+                        since=period.since,
+                        until=period.until,
+                        only=("regulatory_on_time_rate",),
+                    )
+                )
+                ledger, obligations = views.ws.ledger, views.ws.obligations
+                views.monthly[month] = monthly_section(ledger, obligations, report, period)
+            lines = views.monthly[month]
+            head = f"| {inc.id} | {clock.regime.name} | {clock.stage_name} |"
+            row = next((line for line in lines if line.startswith(head)), None)
+            assert row is not None and row.endswith(f"| {STATES[v.state]} |"), (where, month, row)
+    return len(clocks)
+
+
+def regulatory_mutants() -> Iterator[dict[str, Any]]:
+    """P1 incidents detected 31 Jan 2026 09:00 UTC with their DORA clocks one second
+    before, at and after each deadline (the 24h backstop, classification + 4h, 72h after
+    the initial notification, a calendar month after the intermediate report: 28 Feb)."""
+    detected = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+    second = timedelta(seconds=1)
+    n = 0
+    for decided_h, initial, intermediate, final in itertools.product(
+        [2, 23, 25, None],
+        [None, "c4", "b24"],
+        [None, "72h"],
+        [None, "1mo"],
+    ):
+        for nudge in (-second, timedelta(0), second):
+            n += 1
+            doc: dict[str, Any] = {
+                "id": f"INC-2026-{n:04d}",
+                "title": f"Regulatory mutant {n}",
+                "priority": "P1",
+                "status": "open",
+                "service": "orders-db",
+                "detection": "automated",
+                "source": "monitoring",
+                "commander": "lena.fischer@example.com",
+                "impact": "Card payments failed for every customer while the gateway was down.",
+                "detected_at": _ts(detected),
+                "bridge_opened_at": _ts(detected),
+            }
+            if decided_h is None:
+                yield doc
+                continue
+            decided = detected + timedelta(hours=decided_h)
+            subs = []
+            if initial is not None:
+                due = min(decided + timedelta(hours=4), detected + timedelta(hours=24))
+                at = (due if initial == "c4" else detected + timedelta(hours=24)) + nudge
+                subs.append({"stage": "initial", "at": _ts(at), "reference": f"R-{n}"})
+                if intermediate is not None:
+                    at = at + timedelta(hours=72) + nudge
+                    subs.append({"stage": "intermediate", "at": _ts(at)})
+                    if final is not None:
+                        month = at.replace(month=at.month + 1, day=min(at.day, 28))
+                        subs.append({"stage": "final", "at": _ts(month + nudge)})
+            doc["regulatory"] = [
+                {
+                    "regime": "dora",
+                    "decision": "reportable",
+                    "decided_at": _ts(decided + nudge),
+                    "submissions": subs,
+                }
+            ]
+            yield doc
+
+
+@pytest.fixture(scope="module")
+def regulatory_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
+    from conftest import SERVICES, defaults_dir
+
+    root = tmp_path_factory.mktemp("regulatory") / "gov"
+    shutil.copytree(defaults_dir() / "schemas", root / "schemas")
+    policy = (defaults_dir() / "policy.yaml").read_text(encoding="utf-8") + "\n" + DORA
+    (root / "policy.yaml").write_text(policy, encoding="utf-8")
+    repo = Repo(root)
+    repo.write("records/services.yaml", SERVICES)
+    for doc in regulatory_mutants():
+        repo.write(f"records/incidents/{doc['id']}.yaml", json.dumps(doc, indent=1), dedent=False)
+    git_init(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "regulatory mutants", date="2026-03-06T10:00:00Z")
+    return root
+
+
+def test_regulatory_clocks_read_the_same_everywhere(regulatory_repo: Path) -> None:
+    views = Views.of(Workspace(regulatory_repo, as_of="2026-03-15T12:00:00Z"))
+    seen: dict[str, set[str]] = {}
+    checked = 0
+    for inc in views.ws.ledger.incidents.values():
+        checked += check_regulatory(views, inc)
+        for clock in views.ws.obligations.regulatory(inc):
+            seen.setdefault(clock.stage_id, set()).add(clock.verdict.state)
+    assert checked > 200
+    for stage in ("classification", "initial", "intermediate", "final"):
+        assert {"met", "late"} <= seen[stage] or {"met", "missing"} <= seen[stage], seen
+    assert "pending" in seen["final"]

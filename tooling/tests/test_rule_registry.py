@@ -49,6 +49,8 @@ SPEC_RULES = [
     "GIT-DOWNGRADE",
     "GIT-RUBBER-STAMP",
     "WAIVER-EXPIRED",
+    "REG-CLASSIFY",
+    "REG-DEADLINE",
 ]
 
 

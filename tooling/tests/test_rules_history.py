@@ -796,3 +796,31 @@ def test_git_runbook_reviews(gitrepo: Repo) -> None:
         commit_all(root, "review", f"{day}T10:00:00Z")
     bodies = "body" in {f.name for f in dataclasses.fields(Version)}
     assert len(git_findings(root, "GIT-RUBBER-STAMP")) == (1 if bodies else 0)
+
+
+REG = (
+    "regulatory:\n  - regime: dora\n    decision: {decision}\n"
+    "    decided_at: 2026-03-04T10:00:00Z\n    submissions:\n"
+    "      - {{stage: initial, at: 2026-03-04T13:00:00Z, reference: NCA-1}}\n"
+)
+
+
+def test_after_close_a_regulatory_submission_filed_later_is_progress(repo: Repo) -> None:
+    filed = CLOSED + REG.format(decision="reportable")
+    later = filed + "      - {stage: final, at: 2026-04-02T10:00:00Z, reference: NCA-1}\n"
+    repo.write(INC_PATH, later, dedent=False)
+    history = [
+        version(INCIDENT, "2026-03-04T09:30:00Z", path=INC_PATH),
+        version(filed, "2026-03-05T09:05:00Z", path=INC_PATH),
+        version(later, "2026-04-02T10:10:00Z", TOM, path=INC_PATH),
+    ]
+    assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history)) == []
+    # the decision itself rewritten after closure is an edit, submissions or not
+    rewritten = later.replace("decision: reportable", "decision: not-reportable")
+    repo.write(INC_PATH, rewritten, dedent=False)
+    history[2] = version(rewritten, "2026-04-02T10:10:00Z", TOM, path=INC_PATH)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history))
+    assert len(hits) == 1
+    assert hits[0].message.startswith(
+        "regulatory.0.decision, regulatory.0.submissions.1.at, regulatory.0.submissions.1"
+    )

@@ -9,6 +9,7 @@ runs. Screenshots of three key pages are kept in tooling/tests/artifacts/.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -204,6 +205,43 @@ def test_change_calendar(browser: Browser) -> None:
     assert browser.page.locator("table.ol-calendar a").count() > 5
     assert "Freeze:" in browser.page.locator("table.ol-calendar").inner_text()
     _shot(browser, "site-calendar.png")
+    _clean(browser)
+
+
+def test_regulatory_calendar_and_incident_clocks(browser: Browser, demo: tuple[Path, Path]) -> None:
+    """The demo's DORA case on the regulatory calendar, followed to its incident page,
+    whose Regulatory clocks rows carry the obligations' verdicts."""
+    from opsledger.obligations import Obligations
+    from opsledger.site.common import VERDICT_MARKS
+
+    cases = json.loads((demo[0] / ".opsledger" / "demo-regulatory.json").read_text())
+    record = next(c["record"] for c in cases if c["case"] != "not-reportable")
+    browser.open("regulatory.html")
+    calendar = browser.page.locator("article").inner_text()
+    assert "Regulatory calendar" in calendar and "DORA" in calendar
+    for heading in ("Upcoming", "Missed or late", "Met"):
+        assert heading in calendar
+    _shot(browser, "site-regulatory.png")
+    browser.page.locator("article table a", has_text=record).first.click()
+    browser.page.wait_for_load_state("networkidle")
+    assert browser.page.url.endswith(f"incidents/{record}.html")
+    text = browser.page.locator("article").inner_text()
+    assert "Regulatory clocks" in text and "DORA: reportable" in text
+    rows = browser.page.locator(
+        "#regulatory-clocks ~ .md-typeset__scrollwrap table tbody tr, "
+        "#regulatory-clocks + table tbody tr"
+    )
+    ledger = load_ledger(demo[0])
+    clocks = Obligations(ledger, parse_timestamp("2026-02-01T00:00:00Z")).regulatory(
+        ledger.incidents[record]
+    )
+    assert rows.count() >= len(clocks) > 1
+    for n, clock in enumerate(clocks):
+        cells = rows.nth(n).locator("td")
+        assert cells.nth(1).inner_text().strip() == clock.stage_name
+        assert cells.nth(4).inner_text().strip() == VERDICT_MARKS[clock.verdict.state]
+    browser.page.evaluate("document.getElementById('regulatory-clocks').scrollIntoView()")
+    _shot(browser, "site-incident-regulatory.png")
     _clean(browser)
 
 

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from opsledger import gitio
-from opsledger.demo import repo_files, runbooks, writer
+from opsledger.demo import regulatory, repo_files, runbooks, writer
 from opsledger.demo.catalog import build_services
 from opsledger.demo.change_plan import plan_changes, plan_emergencies
 from opsledger.demo.clock import add_months
@@ -119,6 +119,7 @@ def generate_demo(
     pirs = plan_pirs(ctx, incidents)
     repo_files.assign_ids(incidents, changes, pirs)
     plant(ctx, incidents, changes, pirs)
+    regulatory.plan(ctx, incidents)
     for incident in incidents:
         finalize(ctx, incident)
     defects = collect(incidents, changes, pirs, books)
@@ -140,7 +141,8 @@ def generate_demo(
     }
     planned = [setup_commit(ctx, books, counts, len(defects), schema_files())]
     planned += plan_commits(tracks)
-    planned.append(answer_commit(ctx, defects))
+    regulatory_key = ((regulatory.KEY_PATH, regulatory.answer_key(incidents)),)
+    planned.append(answer_commit(ctx, defects, regulatory_key))
     stream = writer.Stream(planned, progress)
     gitio.init_repo(dest)
     gitio.fast_import(dest, stream)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from opsledger.demo import prose
+from opsledger.demo import prose, regulatory
 from opsledger.demo.clock import MINUTE, ts
 from opsledger.demo.context import Step
 from opsledger.demo.incidents import Incident
@@ -102,6 +102,9 @@ def snapshot(incident: Incident, moment: datetime) -> dict[str, Any] | None:
         data["resolution"] = prose.resolution(incident)
     events = [(at, text) for at, text in prose.timeline(incident) if at <= moment]
     data["timeline"] = [{"at": ts(at), "event": text} for at, text in events]
+    filing = incident.regulatory.entry(moment) if incident.regulatory is not None else None
+    if filing is not None:
+        data["regulatory"] = [filing]
     return data
 
 
@@ -156,6 +159,7 @@ def steps(incident: Incident) -> list[Step]:
     if incident.impact_edit is not None:
         at, who, _text = incident.impact_edit
         later(at, who, "update impact statement", True)
+    result += [s for s in regulatory.steps(incident, owner) if s.at > first]
     if incident.deleted is not None:
         at, who = incident.deleted
         dup = incident.duplicate_of.id if incident.duplicate_of else "another record"

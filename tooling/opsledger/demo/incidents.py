@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opsledger.demo import prose
 from opsledger.demo.catalog import Service
@@ -106,6 +106,7 @@ class Incident:
     id: str = ""
     defect: str | None = None
     note: str = ""
+    regulatory: Any = None  # a demo.regulatory.Filing for P1 incidents
 
     @property
     def major(self) -> bool:

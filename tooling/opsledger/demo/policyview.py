@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from opsledger.demo import regulatory
 from opsledger.demo.clock import DAY, Calendar, ts
 from opsledger.timeutil import parse_duration  # the one duration grammar
 
@@ -227,4 +228,5 @@ def parse_policy(text: str) -> PolicyView:
 
 def load_demo_policy(start: date, end: date) -> PolicyView:
     """The demo policy for the period ``[start, end)``."""
-    return parse_policy(adapt_policy_text(default_text("policy.yaml"), start, end))
+    text = adapt_policy_text(default_text("policy.yaml"), start, end)
+    return parse_policy(regulatory.policy_text(text))

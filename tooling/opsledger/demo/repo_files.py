@@ -98,4 +98,14 @@ approval by the implementer, a PIR approved only by its author, an approval comm
 someone else, an incident edited after closure, a record deleted from the branch... The answer
 key is `{DEFECTS_PATH}`: a JSON list of `{{rule, record, path, note}}`. Every other record
 passes every rule as of {as_of}.
+
+## Regulatory reporting
+
+The payment arm is a financial entity under DORA: `policy.yaml` activates the DORA regime for
+P1 incidents, and every P1 incident records its decision under `regulatory`. Most are not
+reportable, with the reason; the reportable ones go through the initial notification,
+intermediate and final report. `.opsledger/demo-regulatory.json` lists each case (on time, an
+initial notification past the 24-hour backstop, an intermediate report never submitted, a
+final report still open) and the finding the audit reports for it. See them on the site's
+regulatory calendar, or with `opsledger brief INC-… --regulatory dora`.
 """

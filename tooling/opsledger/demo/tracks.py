@@ -116,8 +116,16 @@ def _at(track: Track, moment: datetime) -> Callable[[], str | None]:
     return content
 
 
-def answer_commit(ctx: Ctx, defects: list[PlantedDefect]) -> Commit:
-    """The generator's last commit: ``.opsledger/demo-defects.json``."""
+def answer_commit(
+    ctx: Ctx, defects: list[PlantedDefect], extra: tuple[tuple[str, str], ...] = ()
+) -> Commit:
+    """The generator's last commit: ``.opsledger/demo-defects.json`` (and ``extra`` keys,
+    ``(path, text)``)."""
     edit = _text(repo_files.DEFECTS_PATH, lambda: repo_files.answer_key(defects))
+    edits = (edit, *(_text(path, _constant(text)) for path, text in extra))
     message = "Add the demo answer key: planted defects and the rules that should catch them"
-    return Commit(ctx.end_dt - MINUTE, GENERATOR, message, (edit,))
+    return Commit(ctx.end_dt - MINUTE, GENERATOR, message, edits)
+
+
+def _constant(text: str) -> Callable[[], str]:
+    return lambda: text

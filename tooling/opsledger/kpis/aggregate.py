@@ -66,6 +66,9 @@ _TIME_KINDS: dict[str, Kind] = {"week": "week", "month": "month", "quarter": "qu
 
 def keys_of(observation: Observation, dimension: str, zone: ZoneInfo) -> list[str]:
     """The groups an observation belongs to (a change on two services is in both)."""
+    labelled = [key for name, key in observation.labels if name == dimension]
+    if labelled:
+        return labelled
     kind = _TIME_KINDS.get(dimension)
     if kind is not None:
         at = observation.at

@@ -53,6 +53,8 @@ class Observation:
     services: tuple[str, ...] = ()
     source: str | None = None
     span: tuple[datetime, datetime] | None = None
+    #: further groups it belongs to, as (dimension, key) pairs (``("regime", "dora")``)
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

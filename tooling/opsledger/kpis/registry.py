@@ -6,7 +6,7 @@ definition text is what the site's KPI pages and ``opsledger kpi --format markdo
 
 from __future__ import annotations
 
-from opsledger.kpis import changes, incidents, services, timing, trail
+from opsledger.kpis import changes, incidents, regulatory, services, timing, trail
 from opsledger.kpis.base import Kpi
 
 _PERIOD = "Incidents detected in the period (detected_at in [since, until), policy timezone)."
@@ -278,6 +278,20 @@ KPIS: tuple[Kpi, ...] = (
         "reopened. n: the records whose history was examined.",
         trail.edited_after_close,
         history=True,
+    ),
+    Kpi(
+        "regulatory_on_time_rate",
+        "Regulatory reports on time",
+        "ratio",
+        "ratio",
+        "Regulatory reporting stages (policy.yaml regulatory.regimes) whose deadline falls in "
+        "the period: on time when first submitted by the deadline, the earlier of within "
+        "after its anchor and no_later_than after awareness (the REG-DEADLINE verdict). A "
+        "stage not submitted counts as late once its deadline has passed. By regime and by "
+        "stage; stages not due yet, not-reportable and unclassified decisions are excluded "
+        "with the reason.",
+        regulatory.regulatory_on_time_rate,
+        dimensions=("regime", "stage"),
     ),
 )
 

@@ -33,6 +33,8 @@ DIMENSION_TITLES = {
     "priority": "By priority",
     "service": "By service",
     "source": "By source",
+    "regime": "By regulatory regime",
+    "stage": "By regulatory stage",
 }
 
 

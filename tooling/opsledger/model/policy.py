@@ -18,6 +18,7 @@ from opsledger.errors import ConfigError
 from opsledger.loading import Document, Limits, LoadError, load_document
 from opsledger.model import fields as f
 from opsledger.model.policyread import PolicyReader, check_honourable, freeze_span
+from opsledger.model.regulatory import Regime, read_regimes
 from opsledger.schemas import SchemaSet
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -102,6 +103,8 @@ class Policy:
     ignore: tuple[str, ...]
     severity: Mapping[str, str]
     waivers: tuple[Waiver, ...]
+    #: regulatory reporting regimes (``regulatory.regimes``; none by default)
+    regulatory: tuple[Regime, ...] = ()
 
 
 def _target(d: Mapping[str, Any]) -> Target:
@@ -237,6 +240,7 @@ def _build(doc: Document, read: PolicyReader) -> Policy:
             )
             for i, w in f.mappings(d, "waivers")
         ),
+        regulatory=read_regimes(read),
     )
 
 

@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 
 from opsledger.errors import ConfigError
 from opsledger.loading import Document
-from opsledger.timeutil import load_zone, parse_date, parse_duration, parse_timestamp
+from opsledger.timeutil import (
+    CalendarDuration,
+    load_zone,
+    parse_calendar_duration,
+    parse_date,
+    parse_duration,
+    parse_timestamp,
+)
 
 if TYPE_CHECKING:
     from opsledger.model.policy import Policy
@@ -66,6 +73,13 @@ class PolicyReader:
         value = self.duration(path)
         if value is None:
             self.fail(path, f"{'.'.join(map(str, path))} is required (a duration like 4h)")
+        return value
+
+    def calendar_duration(self, path: Path) -> CalendarDuration | None:
+        """A fixed duration or calendar months (``1mo``), for the fields that take months."""
+        value: CalendarDuration | None = self._parse(
+            path, parse_calendar_duration, "a duration like 4h or 1mo"
+        )
         return value
 
     def timestamp(self, path: Path) -> datetime:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from opsledger.loading import Document
 from opsledger.model import fields as f
+from opsledger.model.regulatory import Filing, read_filings
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Incident(Record):
     timeline: tuple[TimelineEntry, ...] = ()
     external_id: str | None = None
     import_gaps: tuple[str, ...] = ()
+    regulatory: tuple[Filing, ...] = ()
 
     @classmethod
     def build(cls, id: str, path: str, doc: Document) -> Incident:
@@ -159,6 +161,7 @@ class Incident(Record):
             ),
             external_id=f.text(d, "external_id"),
             import_gaps=f.strings(d, "import_gaps"),
+            regulatory=read_filings(d),
         )
 
 

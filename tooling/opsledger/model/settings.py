@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from opsledger.errors import ConfigError
 from opsledger.model.policy import WEEKDAYS
-from opsledger.timeutil import parse_date, parse_duration
+from opsledger.timeutil import parse_calendar_duration, parse_date, parse_duration
 
 DEFS = "defs.schema.json#/$defs/"
 
@@ -65,6 +65,12 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 DURATION = SettingType(
     "duration like 15m, 4h, 2d or 1w", {"$ref": DEFS + "duration"}, parse_duration
+)
+#: a fixed duration or calendar months (``1mo``), for the fields that take months
+CALENDAR_DURATION = SettingType(
+    "duration like 4h, 2d, 1w or 1mo (calendar months)",
+    {"$ref": DEFS + "calendar_duration"},
+    parse_calendar_duration,
 )
 INTEGER = SettingType("whole number", {"type": "integer"}, int)
 BOOLEAN = SettingType("true or false", {"type": "boolean"}, bool)

@@ -19,6 +19,8 @@ Pure functions decide each obligation of one record from the record, the policy,
   site
 - retrospective approval (:func:`changes.retrospective_approval`): CHG-EMERGENCY, site
 - runbook review (:func:`runbooks.runbook_review`): RB-STALE, site
+- regulatory clocks (:func:`regulatory.clocks`): REG-CLASSIFY, REG-DEADLINE,
+  regulatory_on_time_rate, regulatory calendar and incident pages, reports, brief
 
 :class:`Obligations` decides them for a whole ledger once per run and caches the verdicts;
 every consumer asks it rather than recomputing.
@@ -35,7 +37,7 @@ from opsledger.history.derive import first_done, first_with_status
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Change, Incident, Pir, Runbook
-from opsledger.obligations import actions, changes, incidents, runbooks
+from opsledger.obligations import actions, changes, incidents, regulatory, runbooks
 from opsledger.obligations.verdict import FAILED, Cadence, Gap, State, Verdict
 
 HISTORY_UNAVAILABLE = "history unavailable"
@@ -113,6 +115,7 @@ class Obligations:
         self._changes: dict[str, ChangeObligations] = {}
         self._actions: dict[str, tuple[Verdict | None, ...]] = {}
         self._runbooks: dict[str, Verdict | None] = {}
+        self._regulatory: dict[str, tuple[regulatory.Clock, ...]] = {}
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -212,6 +215,15 @@ class Obligations:
                 rb, self.policy, self.calendar, self.as_of
             )
         return self._runbooks[rb.id]
+
+    # -- regulatory reporting -----------------------------------------------------------
+    def regulatory(self, inc: Incident) -> tuple[regulatory.Clock, ...]:
+        """The incident's regulatory clocks (classification and stages, regime by regime)."""
+        found = self._regulatory.get(inc.id)
+        if found is None:
+            found = regulatory.clocks(inc, self.policy, self.as_of)
+            self._regulatory[inc.id] = found
+        return found
 
 
 __all__ = [

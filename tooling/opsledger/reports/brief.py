@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from opsledger.model.records import Incident, Pir
 from opsledger.obligations import Cadence, IncidentObligations, Verdict
+from opsledger.reports import regulatory
 from opsledger.text.escape import md as escape
 from opsledger.timeutil import format_duration
 
@@ -128,6 +129,7 @@ def brief(ws: Workspace, incident_id: str) -> str:
     out += ["", "## What was done and when", "", "| When | What |", "|---|---|"]
     out += _milestones(incident, zone)
     out += ["", "## Response against policy", "", *_response(obligations)]
+    out += regulatory.brief_lines(ws.obligations.regulatory(incident), VERDICT_WORDS)
     out += ["", "## Current status", "", STATUS.get(incident.status or "", "Unknown status.")]
     if incident.resolution:
         out += ["", f"Resolution: {escape(incident.resolution)}"]

@@ -8,7 +8,9 @@ error findings on the week's incidents and changes ("new findings").
 
 Monthly (``--period 2026-03``): availability of each tier-1 service against its target,
 the incident trend over the last three months, recurring issues, change outcomes, and open
-risks (open major incidents, overdue actions, waivers expiring or expired, stale runbooks).
+risks (open major incidents, overdue actions, waivers expiring or expired, stale runbooks),
+and regulatory reporting (:mod:`opsledger.reports.regulatory`; the weekly scorecard lists
+the regulatory deadlines of the coming week).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from opsledger.kpis import KpiOptions, KpiReport
 from opsledger.kpis.display import NO_VALUE, Line, group_line, lines, value_text
 from opsledger.period import Kind, Period
 from opsledger.period import parse_period as parse_any_period
+from opsledger.reports import regulatory
 from opsledger.text.escape import md as escape
 from opsledger.timeutil import YEARS
 
@@ -176,6 +179,7 @@ def weekly(ws: Workspace, period: Period) -> str:
         "",
     ]
     out += _findings_table(new)
+    out += regulatory.weekly_section(ledger, ws.obligations, period)
     return "\n".join(out) + "\n"
 
 
@@ -272,6 +276,7 @@ def monthly(ws: Workspace, period: Period) -> str:
         f"- Waivers expired or expiring within 30 days: {len(waivers)}",
         f"- Runbooks due for review: {len(stale)}",
     ]
+    out += regulatory.monthly_section(ledger, ws.obligations, report, period)
     return "\n".join(out) + "\n"
 
 

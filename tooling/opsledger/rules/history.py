@@ -20,6 +20,7 @@ from opsledger.history.derive import entry_key, transitions
 from opsledger.history.model import Commit, RecordHistory, Version, diff_fields, identity_key
 from opsledger.model.layout import kind_of_id
 from opsledger.model.ledger import stem_id
+from opsledger.model.regulatory import appended_submissions
 from opsledger.model.settings import (
     CALENDAR,
     DURATION,
@@ -236,8 +237,10 @@ class GitAfterClose(HistoryRule):
       its author and landing time. Not such an edit: a PIR action's ``status``,
       ``verification`` or ``tracker`` moving on; an incident reopened properly (status moved
       back together with a new ``reopened`` entry); a new ``kind: resolution`` notification
-      dated at or after ``closed_at`` (a final notice recorded when it was sent). Changing an
-      existing notification or adding an earlier one is backfilling and is reported. A
+      dated at or after ``closed_at`` (a final notice recorded when it was sent); a
+      regulatory submission appended to an unchanged ``regulatory`` entry (a final report
+      is due weeks after closure). Changing an existing notification or adding an earlier
+      one is backfilling and is reported. A
       version that cannot be read counts as a change. A PIR's Markdown body is compared
       only when the history index records it. Records are followed by ID: a closed record
       renamed to another ID (or whose ``id`` changed) with other edits in the same commit is
@@ -319,6 +322,8 @@ class GitAfterClose(HistoryRule):
         if kind == "incident":
             late_notices = _late_resolution_notices(old, new)
             fields = [f for f in fields if f.split(".")[:2] not in late_notices]
+            filed = appended_submissions(old, new)
+            fields = [f for f in fields if tuple(f.split(".")[:4]) not in filed]
         if body(before) is not None and body(after) is not None and body(before) != body(after):
             fields.append("body")
         return fields

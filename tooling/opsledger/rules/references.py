@@ -14,6 +14,7 @@ from opsledger.findings import Finding, json_pointer
 from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, kind_of_id, stem_matches
 from opsledger.model.ledger import IdSeen, Ledger
 from opsledger.model.records import Record
+from opsledger.model.regulatory import unresolved
 from opsledger.model.settings import (
     APPROVERS,
     MAX_DEPTH,
@@ -173,8 +174,10 @@ class RefLink(Rule):
 
     What it checks:
       Incidents: ``service``, ``caused_by_change``, ``recurrence_of``, ``runbooks_used``,
-      ``pir``. Changes: ``services``, ``related_incident``, and each approval's ``role`` is a
-      role in ``policy.yaml`` ``approvers``. PIRs: ``incident``. Runbooks: ``services``.
+      ``pir``, and each ``regulatory`` entry's regime (in ``policy.yaml``
+      ``regulatory.regimes``) and submission stages (the regime's stages). Changes:
+      ``services``, ``related_incident``, and each approval's ``role`` is a role in
+      ``policy.yaml`` ``approvers``. PIRs: ``incident``. Runbooks: ``services``.
       The service catalog: each service's ``runbooks``. And references that resolve but
       cannot be right: an incident with more than one PIR (each PIR but the one the
       incident's ``pir`` names is reported; when it names none, every one), an incident's
@@ -226,6 +229,8 @@ class RefLink(Rule):
             for i, runbook in enumerate(inc.runbooks_used):
                 if not ledger.exists(runbook):
                     yield missing(inc, "runbook", runbook, "runbooks_used", i)
+            for message, where, fix in unresolved(inc.regulatory, ledger.policy.regulatory):
+                yield self.finding(inc, message, *where, fix=fix)
         for chg in ledger.changes.values():
             for i, key in enumerate(chg.services):
                 if key not in services:

@@ -26,6 +26,7 @@ from opsledger.site.page_indexes import (
     services_index,
 )
 from opsledger.site.page_kpis import charts, dashboard, kpis_page
+from opsledger.site.page_regulatory import regulatory_page
 from opsledger.site.page_sampling import populations, sampling_page
 from opsledger.site.page_service import service_page
 
@@ -35,6 +36,7 @@ NAV: list[dict[str, str | list[dict[str, str]]]] = [
     {"Changes": [{"All changes": "changes/index.md"}, {"Calendar": "changes/calendar.md"}]},
     {"Post-incident reviews": "pirs/index.md"},
     {"Actions": "actions.md"},
+    {"Regulatory calendar": "regulatory.md"},
     {"Runbooks": "runbooks/index.md"},
     {"Services": "services/index.md"},
     {"KPIs": "kpis/index.md"},
@@ -104,6 +106,7 @@ def _indexes(ctx: PageContext, site: Site) -> None:
     site.pages["runbooks/index.md"] = runbooks_index(ctx, "runbooks/index.md")
     site.pages["services/index.md"] = services_index(ctx, "services/index.md")
     site.pages["actions.md"] = actions_page(ctx)
+    site.pages["regulatory.md"] = regulatory_page(ctx)
     site.pages["kpis/index.md"] = kpis_page(ctx)
     findings = findings_pages(ctx)
     site.pages["findings/index.md"] = findings.pop("findings/index.md")

@@ -23,6 +23,7 @@ from opsledger.site.common import (
     when,
 )
 from opsledger.site.context import PageContext
+from opsledger.site.page_regulatory import regulatory_section
 from opsledger.site.records_common import linked_section, schema_notice
 from opsledger.text.escape import md, md_lines
 
@@ -189,6 +190,7 @@ def incident_page(ctx: PageContext, inc: Incident, page: str) -> str:
     out += verdict_rows(
         [*ob.verdicts()[:3], *([ob.cadence] if ob.cadence else []), *ob.verdicts()[3:]]
     )
+    out += regulatory_section(ctx, inc)
     out += _notifications(inc, ob, ctx)
     out += _escalations(inc, ctx)
     if inc.reopened:
