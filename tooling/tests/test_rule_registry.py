@@ -49,6 +49,11 @@ SPEC_RULES = [
     "GIT-DOWNGRADE",
     "GIT-RUBBER-STAMP",
     "WAIVER-EXPIRED",
+    "PRB-CANDIDATE",
+    "PRB-KNOWN-ERROR",
+    "PRB-ACTIONS",
+    "PRB-FIX",
+    "PRB-RECURRED",
 ]
 
 

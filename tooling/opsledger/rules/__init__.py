@@ -8,7 +8,16 @@ regenerates the policy schema: ``python -m opsledger.rules.policy_schema``.
 
 from __future__ import annotations
 
-from opsledger.rules import changes, history, incidents, pirs, references, runbooks, waivers
+from opsledger.rules import (
+    changes,
+    history,
+    incidents,
+    pirs,
+    problems,
+    references,
+    runbooks,
+    waivers,
+)
 from opsledger.rules.base import Context, Rule
 
 RULES: tuple[type[Rule], ...] = (
@@ -19,6 +28,7 @@ RULES: tuple[type[Rule], ...] = (
     *runbooks.RULES,
     *history.RULES,
     *waivers.RULES,
+    *problems.RULES,
 )
 
 RULES_BY_ID: dict[str, type[Rule]] = {rule.id: rule for rule in RULES}
