@@ -37,6 +37,7 @@ def _register() -> None:
     from opsledger.cli.importer import import_group
     from opsledger.cli.kpi import kpi_command
     from opsledger.cli.new import init, new
+    from opsledger.cli.problems import problems_group
     from opsledger.cli.report import report_command
     from opsledger.cli.rules import rules_command
     from opsledger.cli.site import site_group
@@ -49,6 +50,7 @@ def _register() -> None:
     cli.add_command(approve_command)
     cli.add_command(import_group)
     cli.add_command(site_group)
+    cli.add_command(problems_group)
 
 
 _register()
