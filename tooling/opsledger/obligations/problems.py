@@ -66,9 +66,13 @@ def known_error(
 ) -> Verdict | None:
     """``known_error_at`` by the end of the ``days``-th business day after ``opened_at``'s
     day. Still ``new`` or ``investigating``: pending, then missing once the deadline passed.
-    None without ``opened_at``, or when the import lacked ``known_error_at``."""
+    None without ``opened_at``, when the import lacked ``known_error_at``, and for an
+    imported problem not yet a known error (its ``opened_at`` stands in for a date the
+    source system did not export)."""
     if prb.opened_at is None or "known_error_at" in prb.import_gaps:
         return None
+    if prb.external_id is not None and prb.import_gaps and prb.status not in KNOWN:
+        return None  # imported: opened_at stands in for a date the source did not export
     due = calendar.deadline(prb.opened_at, days)
     done = prb.known_error_at if prb.status in KNOWN else None
     if prb.status in KNOWN and done is None:

@@ -246,7 +246,8 @@ class RefLink(Rule):
                 if key not in services:
                     yield missing(rb, "service", key, "services", i)
         for prb in ledger.problem_records.values():
-            for i, key in enumerate(prb.services):
+            gap = prb.external_id is not None and "services" in prb.import_gaps
+            for i, key in enumerate(() if gap else prb.services):
                 if key not in services:
                     yield missing(prb, "service", key, "services", i)
             for i, inc_id in enumerate(prb.incidents):
