@@ -49,7 +49,7 @@ def test_portfolio_problem_page_downloads_and_candidates(
     portfolio = (out / "problems/index.html").read_text(encoding="utf-8")
     text = _text(portfolio)
     assert "6 problems: 4 open, 2 resolved." in text
-    assert "1 recurring clusters have no problem yet" in text
+    assert "1 recurring cluster(s) have no problem yet" in text
     assert "<script>alert(1)</script>" not in portfolio
     # open problems ranked by incidents in the last 90 days: 0001 (51, 03-01), 0002 (52),
     # 0003 (62), 0006 (63) one each; ties by impact (30 min each), then by ID

@@ -60,7 +60,7 @@ def portfolio_page(ctx: PageContext) -> str:
     out += [
         f"{len(problems)} problems: {sum(p.status in OPEN for p in problems)} open, "
         f"{sum(p.resolved for p in problems)} resolved. "
-        f"{len(candidates)} recurring clusters have no problem yet "
+        f"{len(candidates)} recurring cluster(s) have no problem yet "
         f"([candidate clusters]({findings}#candidate-problems)).",
         "",
         "## Open problems",
@@ -78,18 +78,17 @@ def portfolio_page(ctx: PageContext) -> str:
     open_rows.sort(key=lambda r: (-r[0], -r[1], r[2].id))
     out += filter_bar("Status", "Owner")
     out += table(
-        ["Problem", "Title", "Status", "Owner", "Incidents (90 days)", "User impact (90 days)",
-         "All incidents", "Known error"],
+        ["Problem", "Title", "Status", "Owner", "Incidents (90 days / all)",
+         "User impact (90 days)", "Known error"],
         [
             (
                 links.record(PORTFOLIO, p.id),
                 md_lines(p.title),
                 md(p.status),
                 md(p.owner),
-                md(count),
+                md(f"{count} / {len(p.incidents)}"),
                 md(span(impact)),
-                md(len(p.incidents)),
-                _mark(verdicts.problem(p).known_error),
+                md(verdict_mark(v.state)) if (v := verdicts.problem(p).known_error) else "",
             )
             for count, impact, p in open_rows
         ],
@@ -214,7 +213,7 @@ def candidates_section(ctx: PageContext, page: str) -> list[str]:
     if not clusters:
         return [*out, f"{OK} Every recurring cluster is linked to a problem.", ""]
     out += [
-        f"{len(clusters)} recurring clusters have no problem (PRB-CANDIDATE); open one with "
+        f"{len(clusters)} recurring cluster(s) have no problem (PRB-CANDIDATE); open one with "
         "the command shown.",
         "",
     ]
