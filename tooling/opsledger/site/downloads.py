@@ -90,18 +90,7 @@ def downloads(data: SiteData) -> dict[str, str]:
     files["services.csv"] = _csv(keys, ([_flat(s.get(k)) for k in keys] for s in services))
     files["services.json"] = _json(data, "services", services)
     actions = [
-        {
-            "pir": pir.id,
-            "incident": pir.incident,
-            "id": a.id,
-            "title": a.title,
-            "type": a.type,
-            "owner": a.owner,
-            "due": a.due.isoformat() if a.due else None,
-            "status": a.status,
-            "verification": a.verification,
-            "tracker": a.tracker,
-        }
+        {"pir": pir.id, "incident": pir.incident, **_action(a)}
         for pir in ledger.pirs.values()
         for a in pir.actions
     ]

@@ -16,7 +16,6 @@ from opsledger.site.common import (
     BAD,
     OK,
     audit_trail,
-    day,
     fields,
     findings_section,
     head,
@@ -27,7 +26,7 @@ from opsledger.site.common import (
     when,
 )
 from opsledger.site.context import PageContext
-from opsledger.site.page_docs import _body, action_state
+from opsledger.site.page_docs import _body, actions_table
 from opsledger.site.page_indexes import filter_bar
 from opsledger.site.records_common import linked_section, schema_notice
 from opsledger.text.escape import md, md_lines
@@ -179,24 +178,7 @@ def problem_page(ctx: PageContext, prb: Problem, page: str) -> str:
     ]
     out += table(["When", "What", "Record"], rows) if rows else ["Nothing dated yet.", ""]
     out += ["## Actions", ""]
-    if prb.actions:
-        out += table(
-            ["ID", "Action", "Type", "Owner", "Due", "State", "Verification"],
-            [
-                (
-                    md(a.id),
-                    md_lines(a.title),
-                    md(a.type),
-                    md(a.owner),
-                    md(day(a.due)),
-                    md(action_state(a, v)),
-                    md_lines(a.verification),
-                )
-                for a, v in zip(prb.actions, ctx.data.verdicts.actions(prb), strict=True)
-            ],
-        )
-    else:
-        out += ["No actions recorded.", ""]
+    out += actions_table(ctx, prb) if prb.actions else ["No actions recorded.", ""]
     out += ["## Investigation", "", *_body(prb.doc.body, ledger.policy.limits)]
     named: list[tuple[str, str | None]] = [("Incident", i) for i in prb.incidents]
     named += [("Runbook", r) for r in prb.runbooks] + [("Fix change", prb.fix_change)]
