@@ -379,3 +379,25 @@ def test_deleted_problem_is_reported(repo: Repo) -> None:
     git(repo.root, "commit", "-q", "-m", "Drop", date="2026-03-21T12:00:00Z")
     hits = _history_findings(repo, "GIT-DELETED")
     assert [(h.path, h.line, h.rule) for h in hits] == [(PATH, 1, "GIT-DELETED")]
+
+
+def test_times_in_the_future(repo: Repo) -> None:
+    base(repo)
+    text = PROBLEM.replace("resolved_at: 2026-03-11T09:00:00Z", "resolved_at: 2026-04-11T09:00:00Z")
+    problem(repo, text)
+    assert audit_rule(repo, "PRB-FIX") == [
+        Hit(
+            PATH,
+            *at(text, "resolved_at:", "2026"),
+            "PRB-FIX",
+            "error",
+            "resolved_at 2026-04-11T09:00:00Z is in the future (now is 2026-03-31T12:00:00Z)",
+        )
+    ]
+    assert audit_rule(repo, "PRB-FIX", as_of="2026-04-12T00:00:00Z") == []
+    opened = PROBLEM.replace("opened_at: 2026-03-05T10:00:00Z", "opened_at: 2026-04-05T10:00:00Z")
+    problem(repo, opened)
+    messages = [h.message for h in audit_rule(repo, "PRB-KNOWN-ERROR")]
+    assert "opened_at 2026-04-05T10:00:00Z is in the future (now is 2026-03-31T12:00:00Z)" in (
+        messages
+    )

@@ -36,6 +36,19 @@ class ProblemRule(Rule):
     kinds = ("problem",)
 
 
+def future(rule: Rule, ctx: Context, prb: Problem, *fields: str) -> Iterator[Finding]:
+    """A finding for each of ``fields`` holding a time after now (``--as-of``)."""
+    for field in fields:
+        value = getattr(prb, field)
+        if value is not None and value > ctx.as_of:
+            yield rule.finding(
+                prb,
+                f"{field} {ts(value)} is in the future (now is {ts(ctx.as_of)})",
+                field,
+                fix="record only what has happened",
+            )
+
+
 def _incident(id: str, overlay: str) -> File:
     return File("incident", overlay, id=id)
 
@@ -135,7 +148,8 @@ class PrbKnownError(SectionsRule, ProblemRule):
       ``workaround`` (not placeholders, long enough: the INC-STATEMENT heuristic); when one
       of its services is tier 1, ``runbooks`` names at least one runbook that exists (the
       workaround is written where responders look). ``known_error_at`` is not before
-      ``opened_at``. From ``known-error`` on, the body has each heading of
+      ``opened_at``, and neither is in the future (after ``--as-of``). From ``known-error``
+      on, the body has each heading of
       ``problems.required_sections`` with content, compared as PIR-SECTIONS compares them
       (a new or investigating problem writes them as it goes). And the known error is
       established within
@@ -174,6 +188,7 @@ class PrbKnownError(SectionsRule, ProblemRule):
         ledger = ctx.ledger
         policy = ledger.policy
         for prb in ledger.problem_records.values():
+            yield from future(self, ctx, prb, "opened_at", "known_error_at")
             if prb.status in KNOWN:
                 yield from self._content(ctx, prb, policy)
                 yield from self.sections(ctx, prb, prb.sections)
@@ -282,7 +297,7 @@ class PrbFix(ProblemRule):
       was implemented (status ``implemented`` or ``closed``) with outcome ``successful``; a
       fix change that failed, was rolled back, is not implemented yet or does not exist is
       reported at ``fix_change``. ``resolved_at`` is not before ``opened_at`` or
-      ``known_error_at``.
+      ``known_error_at``; ``resolved_at`` and ``closed_at`` are not in the future.
 
     Why auditors care:
       "Resolved" must mean the cause was removed by a change that can be inspected: its
@@ -310,6 +325,7 @@ class PrbFix(ProblemRule):
                     fix="name the change that removed the cause, once it is implemented "
                     "successfully; until then the problem is a known error",
                 )
+            yield from future(self, ctx, prb, "resolved_at", "closed_at")
             if prb.resolved_at is None:
                 continue
             for field, before in (
