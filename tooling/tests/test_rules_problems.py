@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from opsledger.rules.examples import BASE
 
 from conftest import Hit, InvokeCli, Repo, audit_rule
@@ -401,3 +403,56 @@ def test_times_in_the_future(repo: Repo) -> None:
     assert "opened_at 2026-04-05T10:00:00Z is in the future (now is 2026-03-31T12:00:00Z)" in (
         messages
     )
+
+
+def test_problem_ids_follow_the_id_rules(repo: Repo) -> None:
+    base(repo)
+    repo.write("records/problems/PRB-2026-0008.md", PROBLEM, dedent=False)  # says 0007
+    repo.write("records/incidents/PRB-2026-0009.yaml", "id: PRB-2026-0009\n", dedent=False)
+    hits = audit_rule(repo, "REF-ID")
+    assert [(h.path, h.message) for h in hits] == [
+        (
+            "records/incidents/PRB-2026-0009.yaml",
+            "PRB-2026-0009 is a problem ID but the file is in records/incidents/",
+        ),
+        (
+            "records/problems/PRB-2026-0008.md",
+            "file name 'PRB-2026-0008' does not match id 'PRB-2026-0007'",
+        ),
+    ]
+
+
+MANGLED = [
+    "---\nid: PRB-2026-0007\nincidents: INC-2026-0042\nstatus: resolved\n---\n",
+    "---\nid: PRB-2026-0007\nincidents: [1, null, [INC-2026-0042], {a: b}]\n---\n",
+    "---\nid: PRB-2026-0007\nstatus: [known-error]\nopened_at: yesterday\n---\n",
+    "---\nid: PRB-2026-0007\nstatus: resolved\nresolved_at: 2026-13-40T99:00:00Z\n"
+    "fix_change: [CHG-2026-0107]\nknown_error_at: 12\n---\n",
+    "---\nid: PRB-2026-0007\nactions: [1, {id: A1, due: never}, {}]\nstatus: investigating\n---\n",
+    "---\nid: PRB-2026-0007\nservices: orders-db\nrunbooks: RB-0003\nworkaround: {x: 1}\n---\n",
+    "---\n[not, a, mapping]\n---\n",
+    "---\nid: PRB-2026-0007\n---\n" + "# " * 50 + "\n",
+    "no front matter at all\n",
+]
+
+
+@pytest.mark.parametrize("text", MANGLED, ids=range(len(MANGLED)))
+def test_mangled_problems_are_findings_never_a_crash(repo: Repo, cli: InvokeCli, text: str) -> None:
+    base(repo)
+    problem(repo, text)
+    incident(repo, 51, "03-10", recurrence_of="INC-2026-0051")
+    for command in ("audit", "validate"):
+        args = [command, "--repo", repo.root]
+        if command == "audit":
+            args += ["--no-history", "--as-of", "2026-03-31T12:00:00Z"]
+        result = cli(*args)
+        assert result.status == 1, (command, result.err)
+        assert "Traceback" not in result.err
+        assert PATH in result.out
+    assert cli("problems", "suggest", "--repo", repo.root).status == 0
+    out = repo.root.parent / "site"
+    built = cli(
+        "site", "build", "--repo", repo.root, "--output", out, "--no-history",
+        "--as-of", "2026-03-31T12:00:00Z",
+    )  # fmt: skip
+    assert built.status == 0, built.err
