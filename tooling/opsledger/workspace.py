@@ -21,17 +21,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsledger import gitio
 from opsledger.errors import HistoryUnusable
 from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex
-from opsledger.kpis import KpiOptions, KpiReport
 from opsledger.model.ledger import Ledger, load_ledger
 from opsledger.model.policy import Policy, load_policy
 from opsledger.obligations import Obligations
 from opsledger.schemas import SchemaSet
 from opsledger.timeutil import as_of_moment
+
+if TYPE_CHECKING:
+    from opsledger.kpis import KpiOptions, KpiReport
 
 Progress = Callable[[int, int], None]
 #: makes a progress callback for a label (a context manager in the CLI); None: quiet
@@ -73,8 +76,12 @@ class Workspace:
         subset: Sequence[Path] | None = None,
         history_paths: Sequence[str] | None = None,
         progress: Progress | None = None,
+        history_cache: bool = True,
     ) -> None:
         self.root = root
+        #: False for a throw-away checkout (a sample verified at its commit): its history
+        #: is read afresh, and no cache file is left for a folder that is gone
+        self.history_cache = history_cache
         self._as_of = as_of
         self.use_history = use_history
         self._subset = subset
@@ -147,6 +154,7 @@ class Workspace:
             limits=self.policy.limits,
             progress=self.progress,
             paths=list(self._history_paths) if self._history_paths is not None else None,
+            use_cache=self.history_cache,
         )
 
     @property

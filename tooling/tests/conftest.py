@@ -224,3 +224,42 @@ def without_history(cli: InvokeCli) -> InvokeCli:
         return cli(*args)
 
     return invoke
+
+
+#: an incident a pull request adds, with a placeholder impact statement (INC-STATEMENT)
+PLACEHOLDER_INCIDENT = """\
+id: INC-2026-0002
+title: Storefront search returns no results
+priority: P3
+status: open
+service: storefront
+detection: manual
+source: service-desk
+impact: TBD
+detected_at: 2026-03-05T08:00:00Z
+"""
+
+
+def pull_request(root: Path, *ci: str) -> str:
+    """Make a governance repository with ``opsledger init`` (``ci``: its ``--ci`` choices)
+    in ``root``: a clean main branch with the catalog and orders-db's runbook, then a branch
+    ``add-incident`` whose head adds :data:`PLACEHOLDER_INCIDENT`. Returns the base commit."""
+    import subprocess
+    import sys
+
+    init = [str(Path(sys.executable).parent / "opsledger"), "init", str(root)]
+    init += [arg for name in ci for arg in ("--ci", name)]
+    subprocess.run(
+        [*init, "--action-ref", "acme/opsledger@v0.1.0"], check=True, capture_output=True
+    )
+    (root / "records/services.yaml").write_text(SERVICES)
+    (root / "runbooks/RB-0003-orders-db-pool.md").write_text(RUNBOOK)
+    git_init(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Adopt opsledger")
+    base = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", "-b", "add-incident")
+    (root / "records/incidents/INC-2026-0002.yaml").write_text(PLACEHOLDER_INCIDENT)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Record the search outage", date="2026-03-05T09:00:00Z")
+    return base

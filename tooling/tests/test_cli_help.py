@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import click
 import pytest
 
-from opsledger.cli import cli
+from opsledger.cli import COMMANDS, cli
 
 from conftest import InvokeCli
 
@@ -15,7 +17,10 @@ from conftest import InvokeCli
 def commands(
     group: click.Group = cli, prefix: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         yield (*prefix, name), command
         if isinstance(command, click.Group):
             yield from commands(command, (*prefix, name))
@@ -40,3 +45,29 @@ def test_command_has_help_and_documented_options(
 def test_the_documented_commands_exist() -> None:
     names = {" ".join(p) for p, _ in ALL}
     assert {"validate", "audit", "rules", "new", "init", "history", "brief", "demo"} <= names
+
+
+def test_the_command_list_names_what_runs() -> None:
+    """``opsledger --help`` lists the commands from a table (so that it imports none of
+    them); each entry loads a command of that name, with that line as its short help."""
+    ctx = click.Context(cli)
+    for name, (_module, _attribute, short_help) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name
+        assert command.get_short_help_str(limit=200) == short_help
+        assert short_help.endswith(".") and len(short_help) <= 45, name
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "--help"], ["--version"]])
+def test_starting_up_loads_neither_git_nor_the_site(argv: list[str]) -> None:
+    """Start-up cost is what a pre-commit hook pays on every commit: the help, the version
+    and validate's start do not import GitPython, MkDocs or the KPI engine."""
+    probe = (
+        "import sys\n"
+        "from opsledger.cli import run\n"
+        f"status = run({argv!r})\n"
+        "heavy = [m for m in ('git.repo', 'mkdocs', 'opsledger.kpis.engine') if m in sys.modules]\n"
+        "print('LOADED', heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "LOADED []" in done.stdout, done.stdout

@@ -447,9 +447,7 @@ def test_policy_covers_the_period(small: DemoResult) -> None:
 
 @pytest.mark.slow
 def test_benchmark_volume(tmp_path: Path) -> None:
-    started = datetime.now(UTC)
+    """The benchmark repository has the size asked for (its speed is tooling/bench's)."""
     result = generate_demo(tmp_path / "bench", records=10_000, commits=30_000)
-    elapsed = datetime.now(UTC) - started
     files = result.incidents + result.changes + result.pirs + result.runbooks + 1
     assert 9000 <= files <= 11000 and 27000 <= result.commits <= 31000
-    assert elapsed < timedelta(seconds=90)

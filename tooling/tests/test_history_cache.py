@@ -5,12 +5,15 @@ discarded, never trusted. The real cache files are tampered with, the real CLI j
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
+
+from opsledger.cache import Frame, FrameStore, frame_bytes, read_frames
 
 from conftest import AS_OF, RUNBOOK, InvokeCli, Repo, git, git_init
 
@@ -38,8 +41,21 @@ def commit(root: Path, message: str, when: str) -> None:
 
 
 def cache_file(kind: str) -> Path:
-    [path] = Path(os.environ["OPSLEDGER_CACHE_DIR"]).glob(f"history-{kind}-*.jsonl")
+    [path] = Path(os.environ["OPSLEDGER_CACHE_DIR"]).glob(f"history-{kind}-*.*")
     return path
+
+
+def blob_frames(path: Path) -> tuple[bytes, list[Frame]]:
+    """The blob cache's header and entries, as an attacker without the key sees them."""
+    header = path.read_bytes().split(b"\n", 1)[0] + b"\n"
+    frames, whole = read_frames(path, header)
+    assert whole and frames
+    return header, frames
+
+
+def version_id(frame: Frame) -> object:
+    value = marshal.loads(frame.payload)
+    return value["d"]["id"] if "d" in value else None
 
 
 def provenance(cli: InvokeCli, root: Path) -> list[str]:
@@ -88,8 +104,18 @@ def test_tampered_blob_cache_cannot_change_what_a_version_said(
 ) -> None:
     repo, found = warm
     expected = trail(cli, repo.root)
-    edit(cache_file("blobs"), '"by":"priya.shah@example.com"', '"by":"lena.fischer@example.com"')
+    path = cache_file("blobs")
+    header, frames = blob_frames(path)
+    forged = []  # the approval now says Lena approved (as the committer): keeps the old MAC
+    for frame in frames:
+        text = json.dumps(marshal.loads(frame.payload)).replace("priya.shah", "lena.fischer")
+        forged.append(Frame(frame.mac, frame.name, marshal.dumps(json.loads(text))))
+    assert forged != frames
+    path.write_bytes(header + frame_bytes(forged))
     assert provenance(cli, repo.root) == found
+    # entries are checked when used: the forged ones failed, and the file was rewritten
+    planted = {f.payload for f in forged} - {f.payload for f in frames}
+    assert planted and not planted & {f.payload for f in blob_frames(cache_file("blobs"))[1]}
     assert trail(cli, repo.root) == expected
 
 
@@ -97,14 +123,13 @@ def test_blob_ids_swapped_between_cache_lines(warm: tuple[Repo, list[str]], cli:
     repo, found = warm
     expected = trail(cli, repo.root)
     path = cache_file("blobs")
-    head, *lines = path.read_text().splitlines(keepends=True)
-    entries = [json.loads(line[line.index("[") :]) for line in lines]  # after the check
-    ids = [blob for blob, entry in entries if entry["d"]["id"] == "CHG-2026-0107"]
-    assert len(set(ids)) == 2  # the request and the approval
-    swapped = [
-        line.replace(ids[0], "\0").replace(ids[1], ids[0]).replace("\0", ids[1]) for line in lines
-    ]
-    path.write_text(head + "".join(swapped))
+    header, frames = blob_frames(path)
+    versions = [i for i, f in enumerate(frames) if version_id(f) == "CHG-2026-0107"]
+    assert len(versions) == 2  # the request and the approval
+    first, second = (frames[i] for i in versions)
+    frames[versions[0]] = Frame(first.mac, second.name, first.payload)
+    frames[versions[1]] = Frame(second.mac, first.name, second.payload)
+    path.write_bytes(header + frame_bytes(frames))
     assert trail(cli, repo.root) == expected
     assert provenance(cli, repo.root) == found
 
@@ -142,22 +167,21 @@ def test_another_repositorys_cache_is_not_trusted(
 ) -> None:
     """A clone has the same commits and blobs but its own key: entries written (here:
     forged) under the original's key are discarded."""
-    from opsledger.history.store import JsonLines, repository_key
+    from opsledger.history.store import repository_key
 
     repo, found = warm
     original = {kind: cache_file(kind) for kind in ("blobs", "log")}
     # forge blob entries the original repository accepts (its own key signs them)
-    header = json.loads(original["blobs"].read_text().splitlines()[0])
+    header, frames = blob_frames(original["blobs"])
+    namespace = header.decode().rstrip("\n").split(" ", 5)[5]
     key = repository_key(repo.root)
     assert key is not None
-    store = JsonLines(original["blobs"], "history-blobs", header["namespace"], key)
-    forged = [
-        [blob, json.loads(json.dumps(entry).replace("priya.shah", "lena.fischer"))]
-        for blob, entry in store.items
-    ]
-    store.reset()
-    for item in forged:
-        store.add(item)
+    store = FrameStore(original["blobs"], key, namespace)
+    for frame in frames:
+        value = store.get(frame.name)
+        assert value is not None  # the namespace was read right: the entry passes
+        text = json.dumps(value).replace("priya.shah", "lena.fischer")
+        store.put(frame.name, json.loads(text))
     store.save()
     assert provenance(cli, repo.root) == []  # whoever holds the key is trusted
     clone = tmp_path / "clone"
@@ -165,7 +189,7 @@ def test_another_repositorys_cache_is_not_trusted(
     assert provenance(cli, clone) == found  # its first run writes its own cache
     cache = Path(os.environ["OPSLEDGER_CACHE_DIR"])
     for kind, theirs in original.items():
-        [mine] = set(cache.glob(f"history-{kind}-*.jsonl")) - {theirs}
+        [mine] = set(cache.glob(f"history-{kind}-*.*")) - {theirs}
         shutil.copyfile(theirs, mine)  # the original's files in the clone's place
     assert provenance(cli, clone) == found
 
@@ -177,6 +201,7 @@ def test_key_is_private_and_outside_the_work_tree(
     key = repo.root / ".git" / "opsledger-cache.key"
     assert stat.S_IMODE(key.stat().st_mode) & 0o077 == 0
     assert git(repo.root, "status", "--porcelain", "--ignored") == ""
-    line = cache_file("blobs").read_text().splitlines()[1]
+    line = cache_file("log").read_text().splitlines()[1]
     mac, _, value = line.partition(" ")
     assert len(mac) == 64 and json.loads(value)
+    assert all(len(frame.mac) == 32 for frame in blob_frames(cache_file("blobs"))[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -162,13 +163,14 @@ def test_second_run_reads_only_new_blobs(
     history_repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[str] = []
-    original = gitio.BlobReader.read
+    original = gitio.read_blobs
 
-    def counting(self: gitio.BlobReader, sha: str) -> bytes:
-        reads.append(sha)
-        return original(self, sha)
+    def counting(path: Path, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
+        for sha, data in original(path, shas):
+            reads.append(sha)
+            yield sha, data
 
-    monkeypatch.setattr(gitio.BlobReader, "read", counting)
+    monkeypatch.setattr(gitio, "read_blobs", counting)
     build_history(history_repo.root)
     first = len(reads)
     assert first == 2  # the two incident versions

@@ -64,7 +64,7 @@ def test_a_missing_field_must_be_listed_as_a_gap(repo: Repo, cli: InvokeCli) -> 
 @pytest.mark.skipif(not SAMPLE.is_file(), reason="the ServiceNow sample is not beside the project")
 def test_real_sample_audits_to_one_gap_summary(cli: InvokeCli, tmp_path: Path) -> None:
     root = tmp_path / "gov"
-    assert cli("init", root).status == 0
+    assert cli("init", root, "--action-ref", "acme/opsledger@v0.1.0").status == 0
     imported = cli("import", "servicenow", SAMPLE, "--timezone", "Europe/London", "--repo", root)
     assert imported.status == 0, imported.err
     assert cli("validate", "--repo", root).status == 0

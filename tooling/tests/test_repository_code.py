@@ -342,13 +342,16 @@ def test_init_protects_the_site_and_never_builds_it_from_pull_requests(
     triggers = workflow[True]  # YAML 1.1 reads the key 'on' as true
     assert "pull_request_target" not in triggers
     site = workflow["jobs"]["site"]
-    assert site["if"] == "github.event_name == 'push'"
-    runs = [step.get("run", "") for step in site["steps"]]
-    assert any(run.startswith("opsledger site build") for run in runs)
-    assert not any("mkdocs build" in run for run in runs)  # the unchecked loader
+    assert site["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    # the site is built by the Action's 'site' command, which runs 'opsledger site build'
+    assert any(step.get("with", {}).get("command") == "site" for step in site["steps"])
+    action = (PROJECT / "action.yml").read_text()
+    assert '"$opsledger" site build' in action
+    assert "mkdocs build" not in action  # the unchecked loader
     for name, job in workflow["jobs"].items():
+        assert not any("mkdocs" in step.get("run", "") for step in job["steps"])
         if name != "site":
-            assert not any("site build" in s.get("run", "") for s in job["steps"])
+            assert not any(s.get("with", {}).get("command") == "site" for s in job["steps"])
 
 
 @pytest.mark.parametrize(

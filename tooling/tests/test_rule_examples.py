@@ -115,5 +115,7 @@ def test_rules_command_and_sarif_show_the_rendered_sections(tmp_path: Path, cli:
     )
     rules = json.loads(result.out)["runs"][0]["tool"]["driver"]["rules"]
     (ack,) = [r for r in rules if r["id"] == "INC-ACK"]
-    assert ack["fullDescription"]["text"] == RULES_BY_ID["INC-ACK"].documentation()
-    assert "Policy settings:" in ack["fullDescription"]["text"]
+    # the whole documentation is the rule's help; the full description is its opening
+    assert ack["help"]["text"] == RULES_BY_ID["INC-ACK"].documentation()
+    assert "Policy settings:" in ack["help"]["text"]
+    assert "## Policy settings" in ack["help"]["markdown"]

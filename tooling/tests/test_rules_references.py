@@ -6,6 +6,7 @@ rule's share of the audit.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -203,6 +204,25 @@ def test_service_catalog_runbooks(repo: Repo) -> None:
     assert (finding.record, finding.pointer) == (None, "/0/runbooks/0")
     linked(repo)
     assert hits(repo) == []
+
+
+def test_ci_placeholder_is_a_reference_to_nothing(repo: Repo, tmp_path: Path) -> None:
+    linked(repo)
+    workflow = "jobs:\n  audit:\n    steps:\n      # uses: OWNER/REPO@REF is the placeholder\n"
+    repo.write(".github/workflows/governance.yml", workflow + "      - uses: OWNER/REPO@REF\n")
+    repo.write(".gitlab-ci.yml", 'variables:\n  OPSLEDGER: "git+https://github.com/acme/x@v1"\n')
+    found = audit_rule(repo, "REF-LINK")
+    assert [(h.path, h.line, h.column, h.rule) for h in found] == [
+        (".github/workflows/governance.yml", 5, 15, "REF-LINK")
+    ]  # the comment naming the placeholder is not a use of it
+    assert "placeholder OWNER/REPO" in found[0].message
+    # a link is never followed, an oversized file never read: neither is what init wrote
+    (repo.root / ".github/workflows/governance.yml").unlink()
+    outside = tmp_path / "elsewhere.yml"
+    outside.write_text("      - uses: OWNER/REPO@REF\n")
+    (repo.root / ".github/workflows/linked.yml").symlink_to(outside)
+    repo.write(".github/workflows/huge.yml", "# x\n" * 400_000 + "uses: OWNER/REPO@REF\n")
+    assert audit_rule(repo, "REF-LINK") == []
 
 
 # -- REF-ID -------------------------------------------------------------------------------------

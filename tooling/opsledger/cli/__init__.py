@@ -8,6 +8,7 @@ often quote a file name or a value, so they are printed through :mod:`opsledger.
 
 from __future__ import annotations
 
+import importlib
 import io
 import sys
 import traceback
@@ -20,40 +21,58 @@ from opsledger.errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, OpsledgerError
 from opsledger.fsio import detach_stdout, refusal, stdout_failed
 from opsledger.neutral import line, lines
 
+# name -> (module, attribute, the one line shown by ``opsledger --help``). Commands are
+# imported when they run, not when the program starts: ``opsledger --help`` and a
+# pre-commit ``validate`` of one file do not pay for the site, git or the KPI engine.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "approve": ("opsledger.cli.approve", "approve_command", "Add your approval or review."),
+    "audit": ("opsledger.cli.audit", "audit", "Run every audit rule over the records."),
+    "brief": ("opsledger.cli.brief", "brief_command", "Write an incident's executive debrief."),
+    "demo": ("opsledger.cli.demo", "demo", "Generate a demo governance repository."),
+    "history": ("opsledger.cli.history", "history", "Show a record's audit trail from git."),
+    "import": ("opsledger.cli.importer", "import_group", "Import records from another system."),
+    "init": ("opsledger.cli.new", "init", "Scaffold a new governance repository."),
+    "kpi": ("opsledger.cli.kpi", "kpi_command", "Compute the KPIs against their targets."),
+    "new": ("opsledger.cli.new", "new", "Write a new record with the next free ID."),
+    "problems": (
+        "opsledger.cli.problems",
+        "problems_group",
+        "List recurring incidents without a problem.",
+    ),
+    "report": ("opsledger.cli.report", "report_command", "Write the weekly or monthly report."),
+    "rules": ("opsledger.cli.rules", "rules_command", "List the rules, or show one rule."),
+    "sample": ("opsledger.cli.sample", "sample_group", "Draw an auditor's sample, or verify one."),
+    "site": ("opsledger.cli.site", "site_group", "Build or serve the audit-ready site."),
+    "validate": ("opsledger.cli.validate", "validate", "Check records against their schemas."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (see :data:`COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute, short_help = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command), module
+            command.short_help = short_help
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="opsledger")
 @click.option("-v", "--verbose", is_flag=True, help="Show a traceback for internal errors.")
 def cli(verbose: bool) -> None:
     """Governance-as-code for IT operations: audit incidents, changes, PIRs and runbooks."""
-
-
-def _register() -> None:
-    from opsledger.cli.approve import approve_command
-    from opsledger.cli.audit import audit
-    from opsledger.cli.brief import brief_command
-    from opsledger.cli.demo import demo
-    from opsledger.cli.history import history
-    from opsledger.cli.importer import import_group
-    from opsledger.cli.kpi import kpi_command
-    from opsledger.cli.new import init, new
-    from opsledger.cli.problems import problems_group
-    from opsledger.cli.report import report_command
-    from opsledger.cli.rules import rules_command
-    from opsledger.cli.site import site_group
-    from opsledger.cli.validate import validate
-
-    for command in (validate, audit, rules_command, new, init, history, demo, brief_command):
-        cli.add_command(command)
-    cli.add_command(report_command)
-    cli.add_command(kpi_command)
-    cli.add_command(approve_command)
-    cli.add_command(import_group)
-    cli.add_command(site_group)
-    cli.add_command(problems_group)
-
-
-_register()
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
@@ -15,15 +19,22 @@ from opsledger.cli.common import (
     repo_root,
     write_output,
 )
-from opsledger.errors import EXIT_FINDINGS, EXIT_OK, OpsledgerError
+from opsledger.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, OpsledgerError
 from opsledger.findings import Finding
 from opsledger.model.layout import skipped
 from opsledger.model.ledger import NOT_GOVERNED, Ledger
 from opsledger.output import Report, RuleMeta, Subject, audit_formats, summary_line
+from opsledger.rules import Rule
 from opsledger.timeutil import format_timestamp
 from opsledger.workspace import Workspace
 
 FAIL_ON = ("error", "warning", "never")
+#: formats read by CI systems, which get a report even when the run stops
+CI_FORMATS = ("github", "sarif", "codeclimate", "junit")
+_LOCATED = re.compile(
+    r"(?P<path>[^:\n]+?)(?::(?P<line>[0-9]+):(?P<column>[0-9]+))?: (?P<message>.+)"
+)
+_FIX = "fix it and run again: the audit cannot judge any record until it does"
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -35,6 +46,26 @@ def failing(findings: list[Finding], fail_on: str) -> bool:
         return False
     levels = {"error"} if fail_on == "error" else {"error", "warning"}
     return any(f.severity in levels and not f.waived for f in findings)
+
+
+def rule_metas(rules: Sequence[Rule], root: Path) -> tuple[RuleMeta, ...]:
+    """What the formatters show of each rule: its documentation as text and Markdown, and
+    its page on the published site when ``mkdocs.yml`` gives the site's address."""
+    from opsledger.site.config_check import rule_page_address
+
+    address = rule_page_address(root / "mkdocs.yml")
+    return tuple(
+        RuleMeta(
+            r.id,
+            r.severity,
+            r.summary,
+            r.kinds,
+            r.documentation(),
+            "\n".join(r.documentation_markdown()).strip() + "\n",
+            "" if address is None else address.format(rule=quote(r.id)),
+        )
+        for r in rules
+    )
 
 
 def subjects(ledger: Ledger, only: set[str] | None) -> tuple[Subject, ...]:
@@ -107,57 +138,107 @@ def audit(
     Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 for a usage or
     configuration error, 4 when history rules are selected and git history is unusable
     here (shallow clone, rewritten locally, no git) and --no-history was not given.
+
+    With a CI format (github, sarif, codeclimate, junit), a run that stops is still written
+    in that format: a configuration error (an invalid policy.yaml, a broken schema) as a
+    SCHEMA finding at the file and line it names, so a pull request that breaks the policy
+    still shows an annotation and a code-scanning alert; unusable history or a usage error
+    as the run's failure. The exit status stays 2 (or 4).
     """
     root = repo_root(repo)
-    scope = None
-    if changed_since is not None:
-        from opsledger.scope import plan
+    with stops_reported(root, fmt, output):
+        scope = None
+        if changed_since is not None:
+            from opsledger.scope import plan
 
-        # only the loading limits are needed to plan; no record or catalog is read here
-        scope = plan(root, changed_since, Workspace(root).policy.limits)
-    with progress("Loading records") as update:
-        ws = Workspace(
-            root,
-            as_of=as_of,
-            use_history=not no_history,
-            subset=None if scope is None else [root / p for p in sorted(scope.load)],
-            history_paths=None if scope is None else sorted(scope.history),
-            progress=update,
+            # only the loading limits are needed to plan; no record or catalog is read here
+            scope = plan(root, changed_since, Workspace(root).policy.limits)
+        with progress("Loading records") as update:
+            ws = Workspace(
+                root,
+                as_of=as_of,
+                use_history=not no_history,
+                subset=None if scope is None else [root / p for p in sorted(scope.load)],
+                history_paths=None if scope is None else sorted(scope.history),
+                progress=update,
+            )
+            ws.ledger  # noqa: B018 (loaded under the progress bar)
+        only: set[str] | None = None
+        if paths:
+            only = _records_at(ws.ledger, root, paths)
+        if scope is not None:
+            only = set(scope.report) if only is None else only & set(scope.report)
+        chosen = (_split(select), _split(ignore))
+        rules = selected_rules(ws.policy, *chosen)
+        if all(r.id.startswith("GIT-") for r in rules) and ws.history_state is not None:
+            raise OpsledgerError(
+                f"every selected rule needs git history, which is {ws.history_state.note}: no "
+                "rule would run; select other rules, or run where history is available"
+            )
+        with progress("Reading history") as update:
+            ws.progress = update
+            findings = ws.findings(*chosen, only=only)
+        unavailable = ws.unavailable_rules(*chosen)
+        report = Report(
+            "audit",
+            tuple(findings),
+            len(ws.ledger.files) if only is None else len(only),
+            extra={"commit": ws.commit, "as_of": format_timestamp(ws.as_of)},
+            rules=rule_metas(rules, root),
+            subjects=subjects(ws.ledger, only),
+            unavailable=tuple(unavailable),
         )
-        ws.ledger  # noqa: B018 (loaded under the progress bar)
-    only: set[str] | None = None
-    if paths:
-        only = _records_at(ws.ledger, root, paths)
-    if scope is not None:
-        only = set(scope.report) if only is None else only & set(scope.report)
-    chosen = (_split(select), _split(ignore))
-    rules = selected_rules(ws.policy, *chosen)
-    if all(r.id.startswith("GIT-") for r in rules) and ws.history_state is not None:
-        raise OpsledgerError(
-            f"every selected rule needs git history, which is {ws.history_state.note}: no "
-            "rule would run; select other rules, or run where history is available"
-        )
-    with progress("Reading history") as update:
-        ws.progress = update
-        findings = ws.findings(*chosen, only=only)
-    unavailable = ws.unavailable_rules(*chosen)
-    report = Report(
+        write_output(audit_formats()[fmt](report), output)
+        if unavailable:
+            names = ", ".join(rule for rule, _ in unavailable)
+            click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)
+        click.echo(summary_line(report), err=True)
+        return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
+
+
+@contextmanager
+def stops_reported(root: Path, fmt: str, output: Path | None) -> Iterator[None]:
+    """A run that stops (a configuration error, unusable history) is still written in a CI
+    format, then stops as it would have."""
+    try:
+        yield
+    except OpsledgerError as exc:
+        if fmt in CI_FORMATS:
+            report = failure_report(root, exc.message, located=isinstance(exc, ConfigError))
+            write_output(audit_formats()[fmt](report), output)
+        raise
+
+
+def failure_report(root: Path, message: str, *, located: bool) -> Report:
+    """A run that stopped with ``message``. For a configuration error (``located``), one
+    SCHEMA finding at the file, line and column the message begins with
+    (``policy.yaml:12:3: …``; line 1 of a file it names without a line; line 1 of the
+    policy file otherwise); always the message as the run's failure."""
+    from opsledger.model.policy import POLICY_FILE
+    from opsledger.rules import RULES_BY_ID
+
+    path, line, column, text = POLICY_FILE, 1, 1, message
+    match = _LOCATED.match(message)
+    named = None if match is None else _relative(root, match["path"])
+    if match is not None and named is not None:
+        path, text = named, match["message"]
+        line, column = int(match["line"] or 1), int(match["column"] or 1)
+    finding = Finding(path, line, column, "SCHEMA", "error", text, None, "", _FIX)
+    return Report(
         "audit",
-        tuple(findings),
-        len(ws.ledger.files) if only is None else len(only),
-        extra={"commit": ws.commit, "as_of": format_timestamp(ws.as_of)},
-        rules=tuple(
-            RuleMeta(r.id, r.severity, r.summary, r.kinds, r.documentation()) for r in rules
-        ),
-        subjects=subjects(ws.ledger, only),
-        unavailable=tuple(unavailable),
+        (finding,) if located else (),
+        0,
+        rules=rule_metas([RULES_BY_ID["SCHEMA"]()], root),
+        failure=message,
     )
-    write_output(audit_formats()[fmt](report), output)
-    if unavailable:
-        names = ", ".join(rule for rule, _ in unavailable)
-        click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)
-    click.echo(summary_line(report), err=True)
-    return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
+
+
+def _relative(root: Path, name: str) -> str | None:
+    """``name`` as a path relative to ``root`` when it is a file there, else None."""
+    target = (root / name).absolute()
+    if not target.is_file() or not target.is_relative_to(root.absolute()):
+        return None
+    return target.relative_to(root.absolute()).as_posix()
 
 
 def _records_at(ledger: Ledger, root: Path, paths: tuple[Path, ...]) -> set[str]:

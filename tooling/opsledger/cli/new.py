@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from opsledger.ci import DEFAULT_REF, PLACEHOLDER, parse_action_ref
 from opsledger.cli.common import no_history_option, repo_option, repo_root
 from opsledger.errors import EXIT_OK
-from opsledger.scaffold import init_repository, new_record
+from opsledger.scaffold import CI_FILES, init_repository, new_record
 from opsledger.workspace import Workspace
 
 
@@ -88,13 +89,41 @@ def new(
 
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> int:
+@click.option(
+    "--action-ref",
+    "action_ref",
+    metavar="OWNER/REPO@REF",
+    default=PLACEHOLDER,
+    show_default=True,
+    help="The GitHub repository holding opsledger and the tag (or commit) to use: the "
+    "workflow's Action, the pre-commit hooks and the GitLab job install it from there. The "
+    "default is a placeholder the audit reports until it is replaced.",
+)
+@click.option(
+    "--ci",
+    "systems",
+    type=click.Choice(sorted(CI_FILES)),
+    multiple=True,
+    default=("github",),
+    show_default=True,
+    help="CI configuration to write: github (.github/workflows/governance.yml, using the "
+    "Action), gitlab (.gitlab-ci.yml: Code Quality and JUnit reports, Pages); repeatable.",
+)
+def init(directory: Path, action_ref: str, systems: tuple[str, ...]) -> int:
     """Scaffold a governance repository in DIRECTORY: schemas, policy, record folders,
-    site configuration, CI workflow, pre-commit hooks and CODEOWNERS."""
-    files = init_repository(directory)
+    site configuration, CI configuration, pre-commit hooks and CODEOWNERS."""
+    ref = parse_action_ref(action_ref)  # a malformed reference is a usage error (exit 2)
+    files = init_repository(directory, action_ref=ref, systems=systems)
     click.echo(
         f"governance repository created in {directory} ({len(files)} files); edit "
         "records/services.yaml and policy.yaml, then 'git init' and commit",
         err=True,
     )
+    if ref == DEFAULT_REF:
+        click.echo(
+            f"opsledger: note: the CI configuration names the placeholder {PLACEHOLDER}: "
+            "replace it with the repository and tag opsledger comes from (the audit reports "
+            "it under REF-LINK until then)",
+            err=True,
+        )
     return EXIT_OK

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import click
 
 from opsledger.cli.common import interactive, no_history_option, progress, repo_option, repo_root
-from opsledger.errors import EXIT_OK
+from opsledger.errors import EXIT_OK, OpsledgerError
 from opsledger.neutral import line
-from opsledger.site.build import build_site, make_server
+from opsledger.site.build import build_site, make_server, snapshot, watched
 from opsledger.workspace import Workspace
 
 _AS_OF = click.option(
@@ -28,6 +30,10 @@ _CONFIG = click.option(
     default=None,
     help="MkDocs configuration (default: the repository's mkdocs.yml, else the packaged one).",
 )
+
+
+#: how often ``site serve`` looks for changes, in seconds
+_POLL_SECONDS = 1.0
 
 
 class _Echo(logging.Handler):
@@ -130,13 +136,35 @@ def serve_command(
     repo: Path | None,
 ) -> int:
     """Build the site into a temporary folder and serve it until interrupted (search works
-    only when served, not from files opened directly)."""
+    only when served, not from files opened directly). The site is built again whenever a
+    record, a runbook, a schema, policy.yaml, mkdocs.yml or a page in site/ changes; a build
+    that fails says why in one line and the last good site stays served."""
+    root = repo_root(repo)
     with tempfile.TemporaryDirectory(prefix="opsledger-serve-") as tmp:
         index = _build(repo, Path(tmp), config, as_of, no_history)
         server = make_server(index.parent, host, port)
-        click.echo(f"Serving {index.parent} at http://{host}:{server.server_port}/ (Ctrl-C stops)")
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        click.echo(
+            f"Serving {index.parent} at http://{host}:{server.server_port}/ (rebuilt when a "
+            "record, the policy or a site page changes; Ctrl-C stops)"
+        )
+        paths = watched(root, config)
+        seen = snapshot(paths)
         try:
-            server.serve_forever()
+            while True:
+                time.sleep(_POLL_SECONDS)
+                now = snapshot(paths)
+                if now == seen:
+                    continue
+                seen = now
+                try:
+                    _build(repo, Path(tmp), config, as_of, no_history)
+                except OpsledgerError as exc:
+                    click.echo(f"opsledger: error: {line(exc.message)}", err=True)
+                    continue
+                click.echo("Rebuilt the site", err=True)
         finally:
+            server.shutdown()
             server.server_close()
     return EXIT_OK

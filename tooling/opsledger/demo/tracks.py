@@ -23,6 +23,7 @@ from opsledger.demo.incidents import Incident
 from opsledger.demo.people import Person
 from opsledger.demo.pirs import Pir
 from opsledger.demo.yamlout import dump
+from opsledger.scaffold import site_files
 
 GENERATOR = Person("opsledger demo", "demo-generator@example.com", "operations")
 
@@ -99,6 +100,8 @@ def setup_commit(
         _text("records/services.yaml", lambda: repo_files.services_yaml(ctx.services)),
     ]
     edits += [_text(f"schemas/{name}", data.decode) for name, data in schemas]
+    # mkdocs.yml and site/ exactly as 'opsledger init' writes them: plain 'mkdocs build'
+    edits += [_text(rel, data.decode) for rel, data in site_files()]
     for book in books:
         track = _runbook(book, ctx.policy.runbook_sections)
         edits.append(Edit(book.path, _at(track, at)))

@@ -17,6 +17,7 @@ use (:mod:`opsledger.history.dates`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from opsledger.errors import HistoryUnusable
 from opsledger.history.assemble import Change, assemble, record_id
 from opsledger.history.dates import build_commits
 from opsledger.history.model import HistoryIndex
-from opsledger.history.store import BlobCache, open_store, repository_key
+from opsledger.history.store import BlobCache, open_blobs, open_store, repository_key
 from opsledger.loading import Limits, LoadError, load_bytes
 from opsledger.model.layout import KINDS
 
@@ -137,9 +138,14 @@ def build_history(
     key = repository_key(root) if use_cache else None
     if paths is None:
         graph, parsed = _graph_and_log(root, head, key)
+    elif paths:
+        # the graph and the first log of the paths are independent git walks: run together
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(gitio.commit_graph, root)
+            parsed = _scoped_log(root, paths, pending.result)
+            graph = pending.result()
     else:
-        graph = gitio.commit_graph(root)
-        parsed = _scoped_log(root, paths, graph) if paths else []
+        graph, parsed = gitio.commit_graph(root), []
     landed, position = landing(graph)
     commits = build_commits((f for f, _ in parsed), landed, position, now or datetime.now(UTC))
     order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
@@ -147,12 +153,12 @@ def build_history(
     changes.sort(key=lambda c: (position.get(commits[c.commit].landed_sha, -1), order[c.commit]))
     cache = None
     if key is not None:
-        namespace = f"{__version__}:v3:{limits.max_file_bytes}:{limits.max_depth}"
-        cache = BlobCache(open_store(root, "history-blobs", namespace, key))
+        namespace = f"blobs {__version__} v4 {limits.max_file_bytes} {limits.max_depth}"
+        cache = open_blobs(root, namespace, key)
     blobs = {c.blob for c in changes if c.blob is not None}
     contents = _read_blobs(root, blobs, cache, limits, progress)
     if cache is not None:
-        cache.save()
+        cache.save(compact=paths is None)
     assemble(index, changes, commits, contents)
     return index
 
@@ -193,17 +199,19 @@ def _graph_and_log(
 
 
 def _scoped_log(
-    root: Path, paths: list[str], graph: list[tuple[str, list[str]]]
+    root: Path, paths: list[str], graph: Callable[[], list[tuple[str, list[str]]]]
 ) -> list[tuple[list[str], list[Change]]]:
     """The log of ``paths`` and of the paths their records had before a move: a record
     first added at a path in a commit that deleted a file of the same ID is followed back
     to that file (a history cut at a move would credit the mover with the whole record).
     One ``git log`` per round, one ``git diff-tree`` for the moves; rounds end when no
     earlier path is found."""
-    parents = dict(graph)
     wanted, examined = set(paths), set()
+    parents: dict[str, list[str]] | None = None
     while True:
         parsed = list(parse_log(gitio.raw_log(root, tuple(sorted(wanted)))))
+        if parents is None:  # ``graph`` gives the commit graph once it is ready
+            parents = dict(graph())
         oldest: dict[str, Change] = {}
         for _, changes in parsed:
             for change in changes:
@@ -266,21 +274,23 @@ def _read_blobs(
         if colon:
             contents[blob] = {"e": _NOT_A_FILE.get(mode, f"not a regular file (mode {mode})")}
     if cache is not None:
-        contents.update({b: cache.entries[b] for b in blobs if b in cache.entries})
+        for blob in blobs:
+            if blob not in contents:
+                entry = cache.get(blob)
+                if entry is not None:
+                    contents[blob] = entry
     missing = sorted(b for b in blobs if b not in contents)
     if not missing:
         return contents
-    with gitio.BlobReader(root) as reader:
-        for done, blob in enumerate(missing, 1):
-            raw = reader.read(blob)
-            if raw is None:
-                contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
-            else:
-                contents[blob] = _parse_blob(raw, limits)
-                if cache is not None:
-                    cache.put(blob, contents[blob])
-            if progress is not None:
-                progress(done, len(missing))
+    for done, (blob, raw) in enumerate(gitio.read_blobs(root, missing), 1):
+        if raw is None:
+            contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
+        else:
+            contents[blob] = _parse_blob(raw, limits)
+            if cache is not None:
+                cache.put(blob, contents[blob])
+        if progress is not None:
+            progress(done, len(missing))
     return contents
 
 

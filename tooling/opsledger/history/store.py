@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from opsledger import gitio
-from opsledger.cache import cache_dir
+from opsledger.cache import FrameStore, cache_dir
 
 KEY_FILE = "opsledger-cache.key"
 _KEY = re.compile(rb"[0-9a-f]{64}\n?\Z")
-_BLOB = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
 
 
 def repository_key(root: Path) -> bytes | None:
@@ -141,37 +140,45 @@ class JsonLines:
             pass  # a cache that cannot be written is only a slower run
 
 
+def _file(root: Path, name: str, suffix: str) -> Path:
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return cache_dir() / f"{name}-{digest}{suffix}"
+
+
 def open_store(root: Path, name: str, namespace: str, key: bytes) -> JsonLines:
     """The cache file ``name`` of the repository at ``root``."""
-    digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-    return JsonLines(cache_dir() / f"{name}-{digest}.jsonl", name, namespace, key)
+    return JsonLines(_file(root, name, ".jsonl"), name, namespace, key)
+
+
+def open_blobs(root: Path, namespace: str, key: bytes) -> BlobCache:
+    """The parsed-blob cache of the repository at ``root``."""
+    return BlobCache(FrameStore(_file(root, "history-blobs", ".bin"), key, namespace))
 
 
 class BlobCache:
-    """Parsed blob contents by blob id (``{"d": data, "b": body}`` or ``{"e": reason}``)."""
+    """Parsed blob contents by blob id (``{"d": data, "b": body}`` or ``{"e": reason}``),
+    in a :class:`~opsledger.cache.FrameStore`: each entry is checked and decoded only when
+    its blob is asked for, so a pull-request gate that needs ten records' versions does not
+    decode a cache of every version in the repository."""
 
-    def __init__(self, store: JsonLines) -> None:
+    def __init__(self, store: FrameStore) -> None:
         self.store = store
-        self.entries: dict[str, Any] = {}
-        for item in store.items:
-            if (
-                isinstance(item, list)
-                and len(item) == 2
-                and isinstance(item[0], str)
-                and _BLOB.match(item[0])
-                and isinstance(item[1], dict)
-                and ("d" in item[1] or isinstance(item[1].get("e"), str))
-            ):
-                self.entries[item[0]] = item[1]
-            else:
-                store.damaged += 1
-                store.fresh = True
-        if store.damaged:
-            store.items = [[blob, entry] for blob, entry in self.entries.items()]
+
+    def get(self, blob: str) -> Any:
+        """The cached entry of ``blob``, or None."""
+        entry = self.store.get(_name(blob))
+        if isinstance(entry, dict) and ("d" in entry or isinstance(entry.get("e"), str)):
+            return entry
+        return None
 
     def put(self, blob: str, entry: Any) -> None:
-        self.entries[blob] = entry
-        self.store.add([blob, entry])
+        self.store.put(_name(blob), entry)
 
-    def save(self) -> None:
-        self.store.save()
+    def save(self, *, compact: bool) -> None:
+        """``compact``: this run read the whole history, so entries it did not use (blobs
+        of a rewritten history) are dropped when they outnumber the rest."""
+        self.store.save(compact=compact)
+
+
+def _name(blob: str) -> bytes:
+    return hashlib.blake2b(blob.encode("ascii"), digest_size=32, person=b"blob").digest()

@@ -125,19 +125,21 @@ def walk(root: Path) -> Iterator[Entry]:
             continue
         if not base.is_dir():
             continue
+        top = len(os.fspath(base)) + 1  # paths below are built as text: cheap at 10^5 files
         for folder, dirs, files in os.walk(base, followlinks=False):
             dirs.sort()
-            here = Path(folder)
+            inner = folder[top:].replace(os.sep, "/")
+            prefix = f"{kind.folder}/{inner}/" if inner else f"{kind.folder}/"
             for name in list(dirs):
-                if (here / name).is_symlink():
+                if os.path.islink(os.path.join(folder, name)):
                     dirs.remove(name)
-                    yield Entry(_rel(root, here / name), kind, LINKED)
+                    yield Entry(prefix + name, kind, LINKED)
                 elif name.startswith("."):
                     dirs.remove(name)
             for name in sorted(files):
                 if name.startswith(".") or name in IGNORED_NAMES:
                     continue
-                rel = _rel(root, here / name)
+                rel = prefix + name
                 if not name.endswith(kind.suffix):
                     yield Entry(
                         rel,

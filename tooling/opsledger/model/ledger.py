@@ -40,6 +40,7 @@ from opsledger.model.records import (
     Runbook,
     Service,
 )
+from opsledger.parsecache import ParseCache, digest, open_cache
 from opsledger.schemas import SchemaSet
 
 Progress = Callable[[int, int], None]
@@ -160,15 +161,20 @@ def load_ledger(
             ledger.known.setdefault(stem_id(entry.path).casefold(), []).append(entry.path)
     ledger.partial = paths is not None
     entries = everything if paths is None else list(_selected(root, paths, everything))
+    # a full load reads back what the last run parsed (opsledger.parsecache); a few files
+    # given on the command line are parsed afresh, without opening git for a key
+    cache = open_cache(root, policy.limits) if paths is None else None
     seen: dict[str, str] = {}
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
         if entry.kind is None or entry.problem:
             ledger.strays.append(Stray(entry.path, entry.problem))
         else:
-            _load_record(ledger, entry, seen)
+            _load_record(ledger, entry, seen, cache)
         if progress is not None:
             progress(done, len(entries))
+    if cache is not None:
+        cache.save()
     ledger.problems.sort()
     return ledger
 
@@ -240,13 +246,35 @@ def _problem(
     return Finding(path, line, column, rule, "error", message, record, pointer, fix)
 
 
-def _parse_and_check(ledger: Ledger, entry: Entry) -> tuple[Document | None, list[list[Any]]]:
+def _parse(ledger: Ledger, entry: Entry, cache: ParseCache | None) -> Document:
+    """The file's document (raises :class:`LoadError`), from ``cache`` when it holds it."""
+    assert entry.kind is not None
+    limits = ledger.policy.limits
+    markdown = entry.kind.suffix == ".md"
+    raw = read_bytes(ledger.root / entry.path, limits.max_file_bytes)
+    if cache is None:
+        return load_bytes(raw, markdown=markdown, limits=limits)
+    content = digest(raw, markdown=markdown)
+    result = cache.get(content)
+    if result is None:
+        try:
+            result = load_bytes(raw, markdown=markdown, limits=limits)
+        except LoadError as exc:
+            result = exc
+        cache.put(content, result)
+    if isinstance(result, LoadError):
+        raise result
+    return result
+
+
+def _parse_and_check(
+    ledger: Ledger, entry: Entry, cache: ParseCache | None = None
+) -> tuple[Document | None, list[list[Any]]]:
     """The document and its problems ``[path | None, line, column, message, hint]``."""
     assert entry.kind is not None
     limits = ledger.policy.limits
     try:
-        raw = read_bytes(ledger.root / entry.path, limits.max_file_bytes)
-        doc = load_bytes(raw, markdown=entry.kind.suffix == ".md", limits=limits)
+        doc = _parse(ledger, entry, cache)
     except LoadError as exc:
         return None, [[None, exc.line, exc.column, exc.message, exc.hint]]
     checked = ledger.schemas.check(entry.kind.name, doc)
@@ -257,10 +285,12 @@ def _parse_and_check(ledger: Ledger, entry: Entry) -> tuple[Document | None, lis
     return doc, problems
 
 
-def _load_record(ledger: Ledger, entry: Entry, seen: dict[str, str]) -> None:
+def _load_record(
+    ledger: Ledger, entry: Entry, seen: dict[str, str], cache: ParseCache | None
+) -> None:
     assert entry.kind is not None
     kind = entry.kind
-    doc, problems = _parse_and_check(ledger, entry)
+    doc, problems = _parse_and_check(ledger, entry, cache)
     if doc is None:
         for _, line, column, message, hint in problems:
             ledger.problems.append(_problem(entry.path, line, column, "SCHEMA", message, fix=hint))

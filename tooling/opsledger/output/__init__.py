@@ -6,6 +6,7 @@ function and one entry.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ class RuleMeta:
     summary: str
     kinds: tuple[str, ...]
     help: str = ""
+    #: the documentation as Markdown (SARIF ``help.markdown``)
+    help_markdown: str = ""
+    #: the rule's page on the published site, when its address is known
+    help_uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class Report:
     subjects: tuple[Subject, ...] = ()
     #: (rule, reason) for selected rules that could not run (history rules without history)
     unavailable: tuple[tuple[str, str], ...] = ()
+    #: why the run stopped before judging the records (a configuration error), if it did
+    failure: str = ""
 
     def summary(self) -> dict[str, Any]:
         active = [f for f in self.findings if not f.waived]
@@ -56,6 +63,18 @@ class Report:
             "warnings": sum(f.severity == "warning" for f in active),
             "waived": len(self.findings) - len(active),
         }
+
+
+def fingerprint(f: Finding, *, exact: bool = False) -> str:
+    """A finding's identity across runs: its rule, file and JSON pointer, never its line, so
+    it survives lines added above it. ``exact`` adds the record and the message, for
+    formats where two findings must never share one (GitLab Code Quality shows one issue
+    per fingerprint)."""
+    parts = [f.rule, f.path, f.pointer]
+    if exact:
+        parts += [f.record or "", f.message]
+    key = "\0".join(parts).encode(errors="surrogateescape")
+    return hashlib.sha256(key).hexdigest()
 
 
 def render_text(report: Report) -> str:
@@ -86,12 +105,20 @@ FORMATS: dict[str, Callable[[Report], str]] = {
 
 
 def audit_formats() -> dict[str, Callable[[Report], str]]:
-    """The formats of ``opsledger audit``: text and JSON plus the CI formats."""
+    """The formats of ``opsledger audit``: text and JSON plus the CI formats (GitHub
+    annotations, JUnit, SARIF, GitLab Code Quality)."""
+    from opsledger.output.codeclimate import render_codeclimate
     from opsledger.output.github import render_github
     from opsledger.output.junit import render_junit
     from opsledger.output.sarif import render_sarif
 
-    return {**FORMATS, "junit": render_junit, "sarif": render_sarif, "github": render_github}
+    return {
+        **FORMATS,
+        "junit": render_junit,
+        "sarif": render_sarif,
+        "github": render_github,
+        "codeclimate": render_codeclimate,
+    }
 
 
 def summary_line(report: Report) -> str:

@@ -40,4 +40,7 @@ def render_github(report: Report) -> str:
         why = report.unavailable[0][1]
         title = escape_property("rules not run")
         lines.append(f"::warning title={title}::{escape_data(f'not run, {why}: {names}')}")
+    if report.failure and not report.findings:  # the run stopped: one line says why
+        title = escape_property("opsledger could not run")
+        lines.append(f"::error title={title}::{escape_data(line(report.failure))}")
     return "".join(text + "\n" for text in lines)

@@ -2,7 +2,8 @@
 
 CI systems show JUnit results as a test report, so an engineer sees "CHG-ROLLBACK /
 CHG-2026-0107 failed" beside the build's own tests. Warnings and waived findings do not
-fail a test case; they are written to its ``system-out``.
+fail a test case; they are written to its ``system-out``. Each test case carries the
+``file`` attribute (the record's path), which GitLab and other CI test reports link to.
 
 Every name, message and line is made inert by :mod:`opsledger.neutral` (control characters,
 surrogates and noncharacters become visible escapes), which also keeps the document valid
@@ -26,6 +27,9 @@ def render_junit(report: Report) -> str:
     suites = ET.Element("testsuites", name="opsledger " + report.command)
     total = failed = 0
     not_run = {rule_id for rule_id, _ in report.unavailable}
+    files = {s.record: s.path for s in report.subjects}
+    for f in report.findings:
+        files.setdefault(f.record or f.path, f.path)
     for rule in report.rules:
         if rule.id in not_run:
             continue
@@ -35,7 +39,9 @@ def render_junit(report: Report) -> str:
         suite = ET.SubElement(suites, "testsuite", name=rule.id)
         suite_failures = 0
         for name in names:
-            case = ET.SubElement(suite, "testcase", classname=rule.id, name=line(name))
+            case = ET.SubElement(
+                suite, "testcase", classname=rule.id, name=line(name), file=line(files[name])
+            )
             findings = by_case.get((rule.id, name), [])
             errors = [f for f in findings if f.severity == "error" and not f.waived]
             if errors:
@@ -57,8 +63,13 @@ def render_junit(report: Report) -> str:
         case = ET.SubElement(suite, "testcase", classname=rule_id, name="(not run)")
         ET.SubElement(case, "skipped", message=why)
         total += 1
+    if report.failure and not report.findings:  # the run stopped: one case in error
+        suite = ET.SubElement(suites, "testsuite", name="opsledger", tests="1", errors="1")
+        case = ET.SubElement(suite, "testcase", classname="opsledger", name="(run)")
+        ET.SubElement(case, "error", message=line(report.failure))
+        total += 1
     suites.set("tests", str(total))
     suites.set("failures", str(failed))
-    suites.set("errors", "0")
+    suites.set("errors", "1" if report.failure and not report.findings else "0")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -3,6 +3,13 @@
 Fingerprints use (rule, path, JSON pointer), not the line, so a finding keeps its identity
 when lines are added above it. Waived findings carry an external suppression.
 
+Each rule carries what code scanning shows beside an alert: ``shortDescription`` (the
+rule's summary) and ``fullDescription`` (the opening of its documentation), each within
+GitHub's 1,024 characters; ``help`` as text and Markdown (the rule's whole documentation:
+what it checks, why auditors care, a failing and a passing example, the policy settings);
+and ``helpUri``, the rule's page on the published site when ``site_url`` in ``mkdocs.yml``
+says where that is.
+
 GitHub rejects a SARIF file with more than 25,000 results in a run or over 10 MB (see
 "SARIF support for code scanning"), and would then show nothing at all. The document is
 written compactly and, when the findings do not fit, keeps the most severe ones (errors
@@ -14,7 +21,6 @@ characters is still a valid URI); message texts are made inert (:mod:`opsledger.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +28,7 @@ from urllib.parse import quote
 from opsledger import __version__
 from opsledger.findings import Finding
 from opsledger.neutral import json_text, line, short
-from opsledger.output import Report
+from opsledger.output import Report, RuleMeta, fingerprint
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning"}
@@ -31,6 +37,8 @@ MAX_RESULTS = 25_000
 MAX_BYTES = 10_000_000
 #: longest message text kept in a result (a record value quoted in a message is cut)
 MAX_MESSAGE = 2_000
+#: GitHub's limit for a rule's shortDescription and fullDescription
+MAX_DESCRIPTION = 1_024
 
 
 def _dump(value: Any) -> str:
@@ -56,11 +64,7 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
                 }
             }
         ],
-        "partialFingerprints": {
-            "opsledger/v1": hashlib.sha256(
-                f"{f.rule}\0{f.path}\0{f.pointer}".encode(errors="surrogateescape")
-            ).hexdigest()
-        },
+        "partialFingerprints": {"opsledger/v1": fingerprint(f)},
     }
     if f.rule in rule_index:
         result["ruleIndex"] = rule_index[f.rule]
@@ -69,6 +73,23 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     if f.waived:
         result["suppressions"] = [{"kind": "external", "justification": "waived in policy.yaml"}]
     return result
+
+
+def _rule(rule: RuleMeta) -> dict[str, Any]:
+    """A rule's descriptor: descriptions within GitHub's limits, help as text and Markdown."""
+    opening = (rule.help or rule.summary).split("\n\n", 1)[0]
+    descriptor: dict[str, Any] = {
+        "id": rule.id,
+        "name": rule.id.title().replace("-", ""),
+        "shortDescription": {"text": short(rule.summary, MAX_DESCRIPTION)},
+        "fullDescription": {"text": short(" ".join(opening.split()), MAX_DESCRIPTION)},
+        "defaultConfiguration": {"level": LEVELS.get(rule.severity, "warning")},
+    }
+    if rule.help:
+        descriptor["help"] = {"text": rule.help, "markdown": rule.help_markdown or rule.help}
+    if rule.help_uri:
+        descriptor["helpUri"] = rule.help_uri
+    return descriptor
 
 
 def _priority(f: Finding) -> int:
@@ -83,16 +104,7 @@ def _document(report: Report, results: list[dict[str, Any]], omitted: int) -> di
             "driver": {
                 "name": "opsledger",
                 "version": __version__,
-                "rules": [
-                    {
-                        "id": rule.id,
-                        "name": rule.id.title().replace("-", ""),
-                        "shortDescription": {"text": rule.summary},
-                        "fullDescription": {"text": rule.help or rule.summary},
-                        "defaultConfiguration": {"level": LEVELS.get(rule.severity, "warning")},
-                    }
-                    for rule in report.rules
-                ],
+                "rules": [_rule(rule) for rule in report.rules],
             }
         },
     }
@@ -118,8 +130,12 @@ def _document(report: Report, results: list[dict[str, Any]], omitted: int) -> di
             }
         )
         run["properties"] = {"omittedFindings": omitted}
+    if report.failure:
+        notes.append({"level": "error", "message": {"text": short(report.failure, MAX_MESSAGE)}})
     if notes:
-        run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": notes}]
+        run["invocations"] = [
+            {"executionSuccessful": not report.failure, "toolExecutionNotifications": notes}
+        ]
     run["results"] = results
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 

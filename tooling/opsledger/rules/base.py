@@ -26,6 +26,7 @@ from opsledger.model.records import Record
 from opsledger.model.settings import Setting
 from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
 from opsledger.rules.examples import Examples
+from opsledger.text.escape import md, md_code_spans
 
 DOC_SECTIONS = (
     "What it checks",
@@ -34,6 +35,8 @@ DOC_SECTIONS = (
     "Passing example",
     "Policy settings",
 )
+#: the sections holding YAML examples (shown as code blocks)
+EXAMPLE_SECTIONS = ("Failing example", "Passing example")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,27 @@ class Rule:
             ]
         parts.append("Policy settings:\n" + _indent(settings_text(cls.settings, cls.settings_note)))
         return "\n\n".join(parts)
+
+    @classmethod
+    def documentation_markdown(cls) -> list[str]:
+        """The documentation as Markdown lines: the opening paragraph, then one ``##``
+        heading per section, examples as YAML code blocks (the site's rule page and the
+        SARIF ``help.markdown`` show the same text)."""
+        intro = cls.documentation().split("\n\n", 1)[0]
+        body = [md_code_spans(" ".join(intro.split())), ""]
+        for name, text in cls.doc_sections().items():
+            body += [f"## {md(name)}", ""]
+            if name in EXAMPLE_SECTIONS:
+                body += [
+                    "```yaml",
+                    *(line[2:] if line.startswith("  ") else line for line in text.splitlines()),
+                    "```",
+                    "",
+                ]
+            else:
+                paras = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+                body += [line for p in paras for line in (md_code_spans(p), "")]
+        return body
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:

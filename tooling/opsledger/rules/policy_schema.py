@@ -30,7 +30,7 @@ PROJECT = Path(__file__).resolve().parents[3]
 
 
 def declared(rules: Iterable[type[Any]] | None = None) -> list[Setting]:
-    """Every setting the rules (default: the registry) and the KPIs declare, each once,
+    """Every setting the rules (default: the registry), the KPIs and sampling declare, each once,
     in declaration order; core settings excluded (the base holds them). Two different
     declarations of one path are an error."""
     if rules is None:
@@ -38,10 +38,12 @@ def declared(rules: Iterable[type[Any]] | None = None) -> list[Setting]:
 
         rules = RULES
     from opsledger.kpis.settings import SETTINGS as KPI_SETTINGS
+    from opsledger.sampling.settings import SETTINGS as SAMPLING_SETTINGS
 
     found: dict[str, Setting] = {}
     core = {setting.path for setting in CORE}
-    for setting in [s for rule in rules for s in rule.settings] + list(KPI_SETTINGS):
+    others = [*KPI_SETTINGS, *SAMPLING_SETTINGS]
+    for setting in [s for rule in rules for s in rule.settings] + others:
         if setting.path in core:
             continue
         known = found.setdefault(setting.path, setting)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from opsledger import ci
 from opsledger.findings import Finding, json_pointer
 from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, kind_of_id, stem_matches
 from opsledger.model.ledger import IdSeen, Ledger
@@ -185,7 +186,8 @@ class RefLink(Rule):
 
     Why auditors care:
       A PIR for an incident that does not exist, or a change naming an unknown service,
-      breaks the chain of evidence the audit and the KPIs follow.
+      breaks the chain of evidence the audit and the KPIs follow; a gate that names no real
+      Action never runs.
     """
 
     id = "REF-LINK"
@@ -277,6 +279,20 @@ class RefLink(Rule):
                         json_pointer(path),
                         "correct the reference or add the runbook",
                     )
+        for place in ci.placeholders(ledger.root):
+            yield Finding(
+                place.path,
+                place.line,
+                place.column,
+                self.id,
+                self.severity,
+                f"the CI configuration still names the placeholder {ci.PLACEHOLDER_REPO} "
+                "instead of the repository opsledger is installed from",
+                None,
+                f"/line/{place.line}",
+                f"replace {ci.PLACEHOLDER} with the repository and tag opsledger comes from, "
+                "as 'opsledger init --action-ref OWNER/REPO@REF' would write it",
+            )
 
 
 RULES: tuple[type[Rule], ...] = (Schema, RefId, RefLink)

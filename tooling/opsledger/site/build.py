@@ -26,7 +26,7 @@ import yaml
 
 from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.outputs import check_site_folder
-from opsledger.site.config_check import check_config
+from opsledger.site.config_check import check_config, top_level_values
 from opsledger.site.data import Progress
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not our output
@@ -144,6 +144,46 @@ def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> http
     """A static file server for a built site (the caller runs ``serve_forever``)."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
     return http.server.ThreadingHTTPServer((host, port), handler)
+
+
+def watched(root: Path, config: Path | None = None) -> list[Path]:
+    """What a served site is built from, so ``site serve`` rebuilds when any of it changes:
+    the record folders, ``schemas/``, the policy, the MkDocs configuration and the site's
+    pages (``docs_dir``, theme overrides included when they live there)."""
+    from opsledger.model.layout import KINDS
+    from opsledger.model.policy import POLICY_FILE
+
+    path = config if config is not None else root / CONFIG
+    docs = top_level_values(path).get("docs_dir", "site" if path.exists() else "")
+    folders = sorted({k.folder.split("/")[0] for k in KINDS})
+    paths = [root / name for name in (*folders, "schemas", POLICY_FILE)]
+    paths.append(path)
+    if docs:
+        paths.append(Path(os.path.normpath(path.parent / docs)))
+    return paths
+
+
+def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
+    """Each file under ``paths`` (links not followed) with its modification time and size:
+    two snapshots differ when a file was added, removed or changed."""
+    seen: dict[str, tuple[int, int]] = {}
+
+    def add(path: str) -> None:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return
+        seen[path] = (info.st_mtime_ns, info.st_size)
+
+    for top in paths:
+        if not os.path.isdir(top) or os.path.islink(top):
+            add(str(top))
+            continue
+        for here, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                add(os.path.join(here, name))
+    return seen
 
 
 def remove_tree(folder: Path) -> None:

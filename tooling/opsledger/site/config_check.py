@@ -191,3 +191,40 @@ def _check(path: Path, homes: tuple[Path, ...], chain: list[Path]) -> None:
             if not parent.is_file():
                 raise ConfigError(f"{_where(path, value)}: INHERIT names a missing file")
             _check(parent, homes, [*chain, path])
+
+
+def top_level_values(path: Path) -> dict[str, str]:
+    """The plain scalar values at the top of the MkDocs configuration ``path`` (``site_url``,
+    ``docs_dir``…), read as nodes like :func:`check_config` does: nothing in the file is
+    ever constructed or run. Empty when the file is missing, unreadable or a link; a tagged
+    value (``!ENV``, known only at build time) is left out."""
+    if path.is_symlink() or not path.is_file():
+        return {}
+    try:
+        root = _compose(path)
+    except ConfigError:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    return {
+        str(key.value): str(value.value)
+        for key, value in root.value
+        if isinstance(key, yaml.ScalarNode)
+        and isinstance(value, yaml.ScalarNode)
+        and value.tag.startswith(_YAML)
+    }
+
+
+def rule_page_address(path: Path) -> str | None:
+    """Where the published site shows a rule's page, as a template with ``{rule}``: from
+    ``site_url`` (an http(s) address) and ``use_directory_urls`` of the MkDocs
+    configuration ``path``; None when it names no plain web address."""
+    values = top_level_values(path)
+    url = values.get("site_url", "")
+    if not url.startswith(("https://", "http://")):
+        return None
+    if any(c.isspace() or c in '"<>{}' for c in url):
+        return None
+    directory_urls = values.get("use_directory_urls", "true").lower() != "false"
+    page = "rules/{rule}/" if directory_urls else "rules/{rule}.html"
+    return url.rstrip("/") + "/" + page

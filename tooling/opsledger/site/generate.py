@@ -27,6 +27,7 @@ from opsledger.site.page_indexes import (
 )
 from opsledger.site.page_kpis import charts, dashboard, kpis_page
 from opsledger.site.page_problems import candidates_section, portfolio_page, problem_page
+from opsledger.site.page_sampling import populations, sampling_page
 from opsledger.site.page_service import service_page
 
 #: the navigation the generated pages add (title -> page, or a section of them)
@@ -44,6 +45,7 @@ NAV: list[dict[str, str | list[dict[str, str]]]] = [
             {"Findings": "findings/index.md"},
             {"Rules": "rules/index.md"},
             {"Waivers": "waivers.md"},
+            {"Audit sampling": "sampling/index.md"},
         ]
     },
     {"Downloads": "downloads/index.md"},
@@ -89,6 +91,9 @@ def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
     site.pages["downloads/index.md"] = downloads_page(
         data, (p.removeprefix("downloads/") for p in site.assets)
     )
+    sampled = populations(data)
+    site.assets.update(sampled)
+    site.pages["sampling/index.md"] = sampling_page(data, sampled)
     site.assets.update(charts(data.kpis))
     site.home = dashboard(ctx)
     return site

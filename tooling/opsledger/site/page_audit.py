@@ -9,9 +9,7 @@ from opsledger.findings import Finding
 from opsledger.rules import RULES
 from opsledger.site.common import BAD, OK, head, notice, severity_mark, table
 from opsledger.site.context import PageContext
-from opsledger.text.escape import md, md_code_spans, md_lines
-
-_EXAMPLES = ("Failing example", "Passing example")
+from opsledger.text.escape import md, md_lines
 
 
 def _counts(found: list[Finding]) -> str:
@@ -95,21 +93,7 @@ def rule_pages(ctx: PageContext) -> dict[str, str]:
         if counts.get(rule.id):
             target = f"findings/{rule.id}.md"
             body += [f"**Findings now:** {ctx.links.page(page, target, str(counts[rule.id]))}", ""]
-        sections = rule.doc_sections()
-        intro = rule.documentation().split("\n\n", 1)[0]
-        body += [md_code_spans(" ".join(intro.split())), ""]
-        for name, text in sections.items():
-            body += [f"## {md(name)}", ""]
-            if name in _EXAMPLES:
-                body += [
-                    "```yaml",
-                    *(line[2:] if line.startswith("  ") else line for line in text.splitlines()),
-                    "```",
-                    "",
-                ]
-            else:
-                paras = [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
-                body += [line for p in paras for line in (md_code_spans(p), "")]
+        body += rule.documentation_markdown()
         pages[page] = "\n".join(body) + "\n"
     out += table(["Rule", "Severity", "Checks", "Findings"], rows)
     pages[index] = "\n".join(out) + "\n"

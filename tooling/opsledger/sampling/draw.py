@@ -1,0 +1,104 @@
+"""Drawing a sample and writing its bundle: ``opsledger sample``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from opsledger.errors import OpsledgerError
+from opsledger.outputs import check_output_file, check_output_folder
+from opsledger.sampling.bundle import Bundle, derive
+from opsledger.sampling.population import (
+    Request,
+    check_seed,
+    parse_where,
+    period_of,
+    sample_kind,
+)
+from opsledger.sampling.snapshot import opened_at
+from opsledger.timeutil import format_timestamp
+from opsledger.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Drawn:
+    bundle: Bundle
+    #: uncommitted files the sample leaves out (it is of the commit)
+    left_out: tuple[str, ...]
+
+
+def draw(
+    root: Path,
+    kind: str,
+    period: str,
+    seed: str,
+    n: int | None,
+    where: tuple[str, ...],
+    as_of: str | None,
+    output: str,
+) -> Drawn:
+    """The bundle of a sample of HEAD. The request is checked first (exit 2), then
+    history is decided (exit 4 on a shallow clone: provenance needs it), then derived."""
+    ws = Workspace(root, as_of=as_of)
+    chosen = sample_kind(kind)  # usage errors first (exit 2), as for every command
+    request = Request(
+        kind,
+        period,
+        check_seed(seed),
+        format_timestamp(ws.as_of),
+        n,
+        parse_where(chosen, where),
+    )
+    period_of(period, ws.policy.timezone, ws.as_of)
+    ws.history_state  # noqa: B018 (the one history decision: exit 4 before any work)
+    commit = ws.commit
+    if commit is None:
+        raise OpsledgerError("the repository has no commit yet; a sample is drawn from a commit")
+    with opened_at(root, commit, request.as_of) as opened:
+        bundle = derive(opened.workspace, request, request.command(output))
+    return Drawn(bundle, opened.left_out)
+
+
+def write(bundle: Bundle, folder: Path, *, force: bool, zip_too: bool) -> Path | None:
+    """Write the bundle into ``folder`` whole (a temporary folder beside it, then renamed;
+    an existing folder is replaced only with ``force``), and ``folder``.zip if asked."""
+    check_output_folder(folder, force=force)
+    archive = folder.with_name(folder.name + ".zip")
+    if zip_too:
+        check_output_file(archive)
+        if archive.exists() and not force:
+            raise OpsledgerError(
+                f"--zip: {archive} exists (pass --force to replace it, or choose another --output)"
+            )
+    parent = folder.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".opsledger-sample-", dir=parent))
+    try:
+        for name, data in bundle.files.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    if not zip_too:
+        return None
+    staged = archive.with_name(f".{archive.name}.partial")
+    with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in sorted(bundle.files):
+            info = zipfile.ZipInfo(f"{folder.name}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, bundle.files[name])
+    os.replace(staged, archive)
+    with contextlib.suppress(OSError):
+        staged.unlink()
+    return archive

@@ -1,0 +1,99 @@
+"""The parsed-record cache of a full load (opsledger.parsecache): the same output with the
+cache cold, warm, damaged or foreign; an entry that fails its check is never read. The
+real cache file is tampered with and the real CLI judges."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from conftest import ACKED, AS_OF, InvokeCli, Repo, git, git_init
+
+INC = "records/incidents/INC-2026-0001.yaml"
+BROKEN = "records/incidents/INC-2026-0002.yaml"
+
+
+def cache_files() -> list[Path]:
+    return sorted(Path(os.environ["OPSLEDGER_CACHE_DIR"]).glob("records-*.bin"))
+
+
+def audit(cli: InvokeCli, root: Path) -> dict[str, object]:
+    result = cli("audit", "--repo", root, "--as-of", AS_OF, "--format", "json")
+    assert result.status in (0, 1), result.err
+    found: dict[str, object] = json.loads(result.out)
+    return found
+
+
+def committed(repo: Repo) -> Repo:
+    """One valid incident, one whose YAML is broken (its error is cached too)."""
+    repo.write(INC, ACKED.replace("INC-2026-0042", "INC-2026-0001"), dedent=False)
+    repo.write(BROKEN, "id: INC-2026-0002\ntitle: [unclosed\n", dedent=False)
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "records")
+    return repo
+
+
+def test_cold_and_warm_runs_report_the_same(repo: Repo, cli: InvokeCli) -> None:
+    committed(repo)
+    cold = audit(cli, repo.root)
+    [path] = cache_files()
+    written = path.read_bytes()
+    warm = audit(cli, repo.root)
+    assert warm == cold
+    assert path.read_bytes() == written  # nothing new to add
+    lines = {(f["path"], f["line"], f["column"]) for f in cold["findings"]}  # type: ignore[attr-defined]
+    assert (BROKEN, 3, 1) in lines  # the cached syntax error keeps its position
+
+
+def test_an_edited_record_is_parsed_afresh(repo: Repo, cli: InvokeCli) -> None:
+    committed(repo)
+    audit(cli, repo.root)
+    text = (repo.root / INC).read_text(encoding="utf-8")
+    (repo.root / INC).write_text(text.replace("priority: P3", "priority: P9"), encoding="utf-8")
+    found = audit(cli, repo.root)
+    schema = [f for f in found["findings"] if f["path"] == INC and f["rule"] == "SCHEMA"]  # type: ignore[attr-defined]
+    assert schema and "P9" in schema[0]["message"]
+
+
+def test_a_tampered_entry_is_never_read(repo: Repo, cli: InvokeCli) -> None:
+    """Changing what a cached parse says (here: the priority the file holds) would let a
+    cache planted on a CI runner change the verdicts; the MAC refuses it."""
+    committed(repo)
+    cold = audit(cli, repo.root)
+    [path] = cache_files()
+    data = path.read_bytes()
+    assert data.count(b"P3") == 1
+    path.write_bytes(data.replace(b"P3", b"P1"))
+    assert audit(cli, repo.root) == cold
+    assert path.read_bytes().count(b"P1") == 0  # rewritten from what passes
+
+
+def test_a_torn_or_foreign_cache_is_discarded(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
+    committed(repo)
+    cold = audit(cli, repo.root)
+    [path] = cache_files()
+    path.write_bytes(path.read_bytes()[:-7])  # a torn tail
+    assert audit(cli, repo.root) == cold
+    # another repository with the same records (another key) gets this cache file
+    other = tmp_path / "other"
+    shutil.copytree(repo.root, other, ignore=shutil.ignore_patterns(".git"))
+    git_init(other)
+    git(other, "add", "-A")
+    git(other, "commit", "-q", "-m", "records")
+    audit(cli, other)
+    foreign = [p for p in cache_files() if p != path]
+    assert len(foreign) == 1
+    shutil.copy(path, foreign[0])
+    mine = audit(cli, other)
+    assert mine["findings"] == cold["findings"]
+    assert foreign[0].read_bytes() != path.read_bytes()  # rewritten under its own key
+
+
+def test_outside_git_nothing_is_cached(repo: Repo, cli: InvokeCli) -> None:
+    repo.write(INC, ACKED.replace("INC-2026-0042", "INC-2026-0001"), dedent=False)
+    result = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--no-history")
+    assert result.status in (0, 1), result.err
+    assert cache_files() == []
