@@ -9,7 +9,7 @@ service to choose, actions to add), so a half-written record can never pass the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -20,6 +20,7 @@ from opsledger.errors import OpsledgerError
 from opsledger.model.layout import KIND_BY_NAME, Kind, refuse_linked_folder, walk
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Incident
+from opsledger.obligations.problems import PROBLEM_SECTIONS
 from opsledger.timeutil import format_timestamp
 
 TODO = "TBD"
@@ -106,12 +107,14 @@ def new_record(
     incident: str | None = None,
     history: bool | Callable[[], bool] = True,
     another: bool = False,
+    incidents: Sequence[str] = (),
 ) -> Created:
     """Write a template for a new record of ``kind`` and return its ID and path. The ID is
     free in the working tree and, with ``history`` (the caller has established that git
     history is usable), in every commit of every branch; a callable ``history`` decides
     that only once the arguments are known to be valid (a usage error comes first). A PIR
-    for an incident that already has one is refused unless ``another`` is set."""
+    for an incident that already has one is refused unless ``another`` is set. A problem
+    links ``incidents`` (one or more, none already linked to a problem)."""
     root = ledger.root
     year = now.astimezone(ledger.policy.timezone).year
     me = gitio.user_email(root) or "you@example.com"
@@ -129,6 +132,7 @@ def new_record(
                 "review: edit it, or pass --another to write a second one (the audit reports "
                 "it under REF-LINK until a waiver gives the reason)"
             )
+    sources = _problem_sources(ledger, incidents) if kind == "problem" else ()
     if callable(history):
         history = history()
     with fileedit.locked(root, f"opsledger new {kind}") as state:
@@ -144,7 +148,7 @@ def new_record(
                 )
                 if int(wanted.rsplit("-", 1)[1]) not in used:
                     record_id = wanted
-            target, text = _template(ledger, kind, record_id, title, now, me, source)
+            target, text = _template(ledger, kind, record_id, title, now, me, source, sources)
             if fileedit.create_exclusive(target, text.encode(), temp_dir=fileedit.temp_dir(state)):
                 return Created(record_id, target)
             taken.add(target.name)
@@ -159,6 +163,7 @@ def _template(
     now: datetime,
     me: str,
     source: Incident | None,
+    sources: Sequence[Incident] = (),
 ) -> tuple[Path, str]:
     """Where the new record goes, and its text."""
     root = ledger.root
@@ -171,10 +176,68 @@ def _template(
     refuse_linked_folder(root, folder.relative_to(root).as_posix())  # never write through one
     target = folder / f"{name}{k.suffix}"
     builders = {"incident": _incident, "change": _change, "pir": _pir, "runbook": _runbook}
-    text = builders[kind](ledger, record_id, title, now, me, source)
+    if kind == "problem":
+        text = _problem(ledger, record_id, title, now, me, sources)
+    else:
+        text = builders[kind](ledger, record_id, title, now, me, source)
     modeline = _modeline(target, root, kind)
     text = f"---\n{modeline}\n{text}" if k.suffix == ".md" else f"{modeline}\n{text}"
     return target, text
+
+
+def _problem_sources(ledger: Ledger, wanted: Sequence[str]) -> tuple[Incident, ...]:
+    """The incidents a new problem links, checked: each exists, none is linked yet."""
+    if not wanted:
+        raise OpsledgerError(
+            "new problem needs --incident INC-… (once per incident it explains); "
+            "'opsledger problems suggest' lists recurring clusters"
+        )
+    found: list[Incident] = []
+    linked = {i: p.id for p in ledger.problem_records.values() for i in p.incidents}
+    for incident_id in dict.fromkeys(wanted):
+        inc = ledger.incidents.get(incident_id)
+        if inc is None:
+            raise OpsledgerError(f"--incident {incident_id}: no such incident in this repository")
+        if incident_id in linked:
+            raise OpsledgerError(
+                f"--incident {incident_id}: already linked to {linked[incident_id]}; add the "
+                "other incidents to that problem's incidents instead"
+            )
+        found.append(inc)
+    return tuple(sorted(found, key=lambda i: (i.detected_at is None, i.detected_at, i.id)))
+
+
+def _problem(
+    ledger: Ledger, rid: str, title: str | None, now: datetime, me: str, sources: Sequence[Incident]
+) -> str:
+    services = sorted({i.service for i in sources if i.service}) or [CHOOSE_SERVICE]
+    categories = sorted({i.category.casefold() for i in sources if i.category})
+    first = next((i.detected_at for i in sources if i.detected_at is not None), None)
+    default = f"Recurring {' / '.join(categories) or 'incidents'} on {', '.join(services)}"
+    listed = "\n".join(
+        f"- {i.id} ({format_timestamp(i.detected_at) if i.detected_at else 'no detection time'}"
+        f", {i.priority or '?'}): {i.title or ''}"
+        for i in sources
+    )
+    since = f" since {format_timestamp(first)}" if first is not None else ""
+    statement = f"{len(sources)} incidents on {', '.join(services)}{since}:\n\n{listed}"
+    body = {"Problem statement": statement}
+    wanted = PROBLEM_SECTIONS.read(ledger.policy.doc.data)
+    sections = "\n".join(f"## {s}\n\n{body.get(s, TODO)}\n" for s in wanted)
+    incidents = "\n".join(f"  - {i.id}" for i in sources)
+    return f"""id: {rid}
+title: {_q(title or default)}
+status: new             # new, investigating, known-error, resolved, closed
+services: [{", ".join(services)}]
+owner: {me}
+opened_at: {format_timestamp(now)}
+incidents:              # the incidents this problem explains; add recurrences at the end
+{incidents}
+# from investigating: actions (each {{id: A1, title, type, owner, due, status, verification}})
+# from known-error: root_cause, known_error_at, workaround, runbooks
+# when resolved: fix_change (the change that removed the cause), resolved_at
+---
+{sections}"""
 
 
 def existing_pirs(ledger: Ledger, incident: Incident) -> list[str]:
@@ -339,7 +402,13 @@ def init_repository(
     }
     sources |= {rel: src / template for rel, template in INIT_FILES.items()}
     sources |= {CI_FILES[name][0]: src / CI_FILES[name][1] for name in systems}
-    for folder in ("records/incidents", "records/changes", "records/pirs", "runbooks"):
+    for folder in (
+        "records/incidents",
+        "records/changes",
+        "records/pirs",
+        "records/problems",
+        "runbooks",
+    ):
         sources[f"{folder}/.gitkeep"] = None
     written: list[Path] = []
     for rel, origin in sources.items():

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import jsonschema
     from jsonschema.exceptions import ValidationError
 
-KINDS = ("incident", "change", "pir", "runbook", "services", "policy")
+KINDS = ("incident", "change", "pir", "runbook", "problem", "services", "policy")
 SHARED = "defs"
 SCHEMA_MAX_BYTES = 4 * 1024 * 1024
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")

@@ -27,7 +27,7 @@ from opsledger import gitio
 from opsledger.loading import Limits, LoadError, load_document
 from opsledger.model.layout import KIND_BY_NAME, walk
 from opsledger.model.ledger import stem_id
-from opsledger.model.records import Change, Incident, Pir, Record
+from opsledger.model.records import Change, Incident, Pir, Problem, Record
 
 FOLDERS = ("records", "runbooks")
 
@@ -40,6 +40,8 @@ def references(record: Record) -> set[str]:
         refs = {record.related_incident}
     elif isinstance(record, Pir):
         refs = {record.incident}
+    elif isinstance(record, Problem):
+        refs = {*record.incidents, *record.runbooks, record.fix_change}
     else:
         refs = set()
     return {r for r in refs if r}
@@ -49,12 +51,20 @@ def _refs_in(data: object) -> set[str]:
     if not isinstance(data, dict):
         return set()
     refs: set[str] = set()
-    for key in ("caused_by_change", "recurrence_of", "pir", "related_incident", "incident"):
+    for key in (
+        "caused_by_change",
+        "recurrence_of",
+        "pir",
+        "related_incident",
+        "incident",
+        "fix_change",
+    ):
         if isinstance(data.get(key), str):
             refs.add(data[key])
-    runbooks = data.get("runbooks_used")
-    if isinstance(runbooks, list):
-        refs |= {r for r in runbooks if isinstance(r, str)}
+    for key in ("runbooks_used", "incidents", "runbooks"):
+        items = data.get(key)
+        if isinstance(items, list):
+            refs |= {r for r in items if isinstance(r, str)}
     return refs
 
 

@@ -28,6 +28,8 @@ from opsledger.demo import DemoResult, generate_demo
 from opsledger.demo.policyview import parse_policy
 
 ALL_RULES = {
+    "PRB-CANDIDATE",
+    "PRB-RECURRED",
     "INC-NOTIFY",
     "INC-CADENCE",
     "INC-ACK",

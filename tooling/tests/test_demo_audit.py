@@ -110,3 +110,24 @@ def test_regulatory_cases_are_in_the_key_and_found_exactly(demo: Path, cli: Invo
     assert found == {(c["rule"], c["record"]) for c in cases if c["rule"]}
     planted = json.loads((demo / ".opsledger" / "demo-defects.json").read_text())
     assert found == {(d["rule"], d["record"]) for d in planted if d["rule"].startswith("REG-")}
+
+
+def test_demo_has_problems_in_every_state(demo: Path) -> None:
+    from opsledger.workspace import Workspace
+
+    ws = Workspace(demo, as_of=AS_OF, use_history=False)
+    problems = list(ws.ledger.problem_records.values())
+    verdicts = {p.id: ws.obligations.problem(p) for p in problems}
+    known = [p for p in problems if p.status == "known-error" and p.runbooks and p.workaround]
+    assert known and all(ws.ledger.exists(r) for p in known for r in p.runbooks)
+    held = [p for p in problems if (v := verdicts[p.id].fix_held) is not None and v.state == "met"]
+    recurred = [p.id for p in problems if (v := verdicts[p.id].fix_held) is not None and v.failed]
+    assert held and all(verdicts[p.id].fix_change.state == "met" for p in held)  # type: ignore[union-attr]
+    planted = json.loads((demo / ".opsledger" / "demo-defects.json").read_text())
+    assert sorted(d["record"] for d in planted if d["rule"] == "PRB-RECURRED") == recurred
+    candidates = [d for d in planted if d["rule"] == "PRB-CANDIDATE"]
+    on_purpose = [d for d in candidates if "on purpose" in d["note"]]
+    assert len(on_purpose) == 1
+    assert sorted(c.unlinked[-1].id for c in ws.obligations.candidates) == sorted(
+        d["record"] for d in candidates
+    )

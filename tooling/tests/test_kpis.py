@@ -105,6 +105,10 @@ SPEC_IDS = [
     "approval_lead_time",
     "priority_downgrades",
     "edited_after_close",
+    "problem_backlog",
+    "time_to_known_error",
+    "recurrence_after_fix",
+    "problem_coverage",
     "regulatory_on_time_rate",
 ]
 
@@ -112,7 +116,7 @@ SPEC_IDS = [
 def test_registry_has_every_spec_kpi_once_with_definition_and_unit() -> None:
     assert [k.id for k in KPIS] == SPEC_IDS
     for k in KPIS:
-        assert k.unit in ("count", "ratio", "minutes", "hours", "percent")
+        assert k.unit in ("count", "ratio", "minutes", "hours", "days", "percent")
         assert k.name and len(k.definition) > 40
         assert k.target_key == k.id
     history = {k.id for k in KPIS if k.history}

@@ -29,6 +29,8 @@ from opsledger.kpis.base import KpiContext, Period
 from opsledger.model.records import Change, Incident
 from opsledger.obligations import Cadence, Verdict
 from opsledger.reports.brief import VERDICT_WORDS, brief
+from opsledger.reports.problems import mark
+from opsledger.reports.scorecard import monthly, parse_period
 from opsledger.rules.regulatory import POLICY as DORA
 from opsledger.site.common import VERDICT_MARKS
 from opsledger.site.context import make_context
@@ -36,6 +38,7 @@ from opsledger.site.data import SiteData
 from opsledger.site.page_change import change_page
 from opsledger.site.page_docs import pir_page, runbook_page
 from opsledger.site.page_incident import incident_page
+from opsledger.site.page_problems import candidates_section, portfolio_page, problem_page
 from opsledger.workspace import Workspace
 
 from conftest import Repo, git, git_init
@@ -56,6 +59,8 @@ INCIDENT_KPIS = {
     "resolution": "sla_compliance",
     "PIR": "pir_on_time_rate",
 }
+#: the problem KPIs whose observations are read from problem verdicts and clusters
+PROBLEM_KPIS = ("recurrence_after_fix", "time_to_known_error", "problem_coverage")
 CHANGE_RULES = {
     "advance notice": "CHG-NOTICE",
     "approval before the window": "CHG-APPROVED-BEFORE",
@@ -93,7 +98,7 @@ class Views:
         )
         observations = {
             kpi_id: {o.record: o.value for o in KPIS_BY_ID[kpi_id].compute(ctx).observations}
-            for kpi_id in (*INCIDENT_KPIS.values(), "action_on_time_rate")
+            for kpi_id in (*INCIDENT_KPIS.values(), "action_on_time_rate", *PROBLEM_KPIS)
         }
         data = SiteData(
             ws.ledger,
@@ -228,6 +233,61 @@ def check_pirs_and_runbooks(views: Views) -> None:
         assert ("✗ stale" in page) == stale, rb.id
 
 
+def check_problems(views: Views) -> set[str]:
+    """Each problem verdict: the PRB-* finding, the KPI observation, the problem page, the
+    portfolio, the monthly review and the brief of a linked incident agree; the recurring
+    clusters: PRB-CANDIDATE, problem_coverage and the findings page agree. Returns the
+    states seen."""
+    ws, ledger = views.ws, views.ws.ledger
+    ctx = make_context(views.site, directory_urls=False)
+    portfolio = html.unescape(portfolio_page(ctx))
+    states: set[str] = set()
+    for prb in ledger.problem_records.values():
+        ob = ws.obligations.problem(prb)
+        page = html.unescape(problem_page(ctx, prb, ctx.links.records[prb.id]))
+        site = _rows(page, "## Against policy") if ob.verdicts() else {}
+        for v in ob.verdicts():
+            states.add(f"{v.obligation}: {v.state}")
+            assert site[_name(v)] == VERDICT_MARKS[v.state], (prb.id, site, v)
+        held, fix, known = ob.fix_held, ob.fix_change, ob.known_error
+        assert views.flagged("PRB-RECURRED", prb.id) == (held is not None and held.failed)
+        assert views.flagged("PRB-FIX", prb.id) == (fix is not None and fix.failed), prb.id
+        late = [
+            f
+            for f in views.findings.get(("PRB-KNOWN-ERROR", prb.id), [])
+            if f.severity == "warning"
+        ]
+        assert bool(late) == (known is not None and known.failed), (prb.id, known)
+        seen = views.observations["recurrence_after_fix"]
+        if prb.id in seen:
+            assert held is not None and seen[prb.id] == held.failed, (prb.id, held)
+        if held is not None:
+            row = next(
+                line
+                for line in portfolio.splitlines()
+                if f"[{prb.id}]" in line and "Fix" not in line and line.count("|") == 6
+            )
+            assert VERDICT_MARKS[held.state] in row.rsplit("|", 2)[1], (prb.id, row)
+        first = next((i for i in prb.incidents if i in ledger.incidents), None)
+        if first is not None and prb.id == ws.obligations.problems_of(first)[0].id:
+            told = brief(ws, first).split("## Problem\n", 1)[1].split("\n## ", 1)[0]
+            assert f"its status is **{prb.status}**" in told, (prb.id, told)
+            for v in ob.verdicts():
+                assert f"{v.title}: {mark(v)}" in told, (prb.id, v, told)
+    flagged = {r for (rule, r) in views.findings if rule == "PRB-CANDIDATE"}
+    candidates = ws.obligations.candidates
+    assert flagged == {c.unlinked[-1].id for c in candidates}
+    coverage = views.observations["problem_coverage"]
+    clustered = {i.id for c in ws.obligations.clusters for i in c.incidents}
+    assert set(coverage) <= clustered
+    for inc_id, value in coverage.items():
+        assert value == bool(ws.obligations.linked.get(inc_id)), inc_id
+    section = "\n".join(candidates_section(ctx, "findings/index.md"))
+    for c in candidates:
+        assert f"--incident {c.unlinked[-1].id}" in section
+    return states
+
+
 # --- the demo year -------------------------------------------------------------------
 
 
@@ -255,6 +315,16 @@ def test_every_record_of_a_demo_year_shows_one_verdict(demo: Path) -> None:
     assert regulatory >= 15  # every P1's DORA classification, the reportable ones' stages
     # the year exercises every kind of verdict, so the agreement above means something
     assert {"met", "late", "missing"} <= states
+    problem_states = check_problems(views)
+    assert {"fix held: met", "fix held: missing", "known error: met"} <= problem_states
+    recurred = [p for p in ledger.problem_records.values() if views.flagged("PRB-RECURRED", p.id)]
+    for prb in recurred:  # the monthly review lists the recurrence in its month
+        ob = views.ws.obligations.problem(prb)
+        assert ob.fix_held is not None and ob.fix_held.at is not None
+        month = ob.fix_held.at.strftime("%Y-%m")
+        review = monthly(views.ws, parse_period("monthly", month))
+        line = next(x for x in review.splitlines() if x.startswith(f"| {prb.id} |") and "INC-" in x)
+        assert "Recurred after the fix:" in review and line
 
 
 # --- mutants around every limit ----------------------------------------------------------

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from opsledger.model.ledger import load_ledger
+
 from conftest import INCIDENT, InvokeCli, Repo, git, git_init
 
 LENA = "Lena Fischer <lena.fischer@example.com>"
@@ -328,7 +330,6 @@ def test_filters_and_policy_sizes(history: Repo, cli: InvokeCli, tmp_path: Path)
     ("args", "message"),
     [
         (("--kind", "widget"), "'widget' is not one of"),
-        (("--kind", "problem"), "problem records"),
         (("--period", "2026-Q5"), "--period '2026-Q5'"),
         (("--period", "2027-Q1"), "starts after"),
         (("--n", "0"), "at least one record"),
@@ -483,6 +484,27 @@ def test_incidents_and_pirs_of_the_demo(demo: Path, cli: InvokeCli, tmp_path: Pa
         reviews = json.loads((folder / "approvals.json").read_text())["entries"]
         assert all(r["kind"] == "review" and "GIT-PROVENANCE" in r["verdicts"] for r in reviews)
         assert len(list((folder / "linked").glob("INC-*.yaml"))) == 1
+    assert cli("sample", "verify", out, "--repo", demo).status == 0
+
+
+def test_problems_of_the_demo(demo: Path, cli: InvokeCli, tmp_path: Path) -> None:
+    out = tmp_path / "prb"
+    args = ("sample", "--repo", demo, "--kind", "problem", "--period", "2025-Q4")
+    result = cli(*args, "--seed", "q4", "--as-of", "2026-02-01", "--output", out)
+    assert result.status == 0, result.err
+    manifest = json.loads((out / "manifest.json").read_text())
+    rows = list(csv.DictReader(io.StringIO((out / "population.csv").read_text())))
+    ledger = load_ledger(demo)
+    opened = [
+        p.id
+        for p in ledger.problem_records.values()
+        if p.opened_at is not None and p.opened_at.year == 2025  # Q4: the demo starts in Nov
+    ]
+    assert sorted(r["id"] for r in rows) == sorted(opened) and opened
+    assert manifest["sample"] == rule("q4", [r["id"] for r in rows], len(manifest["sample"]))
+    for order, prb in enumerate(manifest["sample"], 1):
+        linked = {p.name.split(".")[0] for p in (out / f"{order:02d}-{prb}" / "linked").iterdir()}
+        assert set(ledger.problem_records[prb].incidents) <= linked
     assert cli("sample", "verify", out, "--repo", demo).status == 0
 
 

@@ -4,7 +4,8 @@
 On a demo repository: the home page, an incident page, the change calendar, the index
 filters and search render and work, with the theme's scripts running under the CSP, no
 CSP violation, and no request leaving localhost. On the adversarial corpus: no payload
-runs. Screenshots of three key pages are kept in tooling/tests/artifacts/.
+runs. Screenshots of key pages (the problem portfolio among them) are kept in
+tooling/tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -242,6 +243,25 @@ def test_regulatory_calendar_and_incident_clocks(browser: Browser, demo: tuple[P
         assert cells.nth(4).inner_text().strip() == VERDICT_MARKS[clock.verdict.state]
     browser.page.evaluate("document.getElementById('regulatory-clocks').scrollIntoView()")
     _shot(browser, "site-incident-regulatory.png")
+
+
+def test_problem_portfolio_and_a_problem_page(browser: Browser) -> None:
+    browser.open("problems/index.html")
+    text = browser.page.locator("article").inner_text()
+    for heading in ("Open problems", "Known errors", "Fixed problems"):
+        assert heading in text
+    links = browser.page.locator("article table a[href*='PRB-']")
+    assert links.count() > 0
+    select = browser.page.locator("div.ol-filter select").first  # Status
+    assert select.count() == 1
+    _shot(browser, "site-problems.png")
+    _clean(browser)
+    links.first.click()
+    browser.page.wait_for_load_state("networkidle")
+    page = browser.page.locator("article").inner_text()
+    for heading in ("Against policy", "Timeline", "Actions", "Linked records", "Audit trail"):
+        assert heading in page
+    assert "Incident detected" in page
     _clean(browser)
 
 

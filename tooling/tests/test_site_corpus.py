@@ -242,7 +242,7 @@ def test_schema_failure_and_unreadable_file_get_pages(corpus_site: Path) -> None
     bad = (corpus_site / "incidents/INC-2026-0002.html").read_text(encoding="utf-8")
     assert "Schema errors" in bad and "does not match its schema" in bad
     assert "SCHEMA" in bad
-    problems = list((corpus_site / "problems").glob("*.html"))
+    problems = list((corpus_site / "unreadable").glob("*.html"))
     unreadable = [p for p in problems if "INC-2026-0003" in p.name]
     assert unreadable, problems
     text = unreadable[0].read_text(encoding="utf-8")

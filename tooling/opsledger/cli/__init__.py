@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("opsledger.cli.new", "init", "Scaffold a new governance repository."),
     "kpi": ("opsledger.cli.kpi", "kpi_command", "Compute the KPIs against their targets."),
     "new": ("opsledger.cli.new", "new", "Write a new record with the next free ID."),
+    "problems": (
+        "opsledger.cli.problems",
+        "problems_group",
+        "List recurring incidents without a problem.",
+    ),
     "report": ("opsledger.cli.report", "report_command", "Write the weekly or monthly report."),
     "rules": ("opsledger.cli.rules", "rules_command", "List the rules, or show one rule."),
     "sample": ("opsledger.cli.sample", "sample_group", "Draw an auditor's sample, or verify one."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -271,6 +272,16 @@ def _report(result: ImportResult, zone: str | None) -> None:
         f"{counts['create']} created, {counts['update']} updated, "
         f"{counts['unchanged']} unchanged, {len(result.problems)} rows or incidents skipped"
     )
+    if result.problem_outcomes:
+        made = Counter(o.action for o in result.problem_outcomes)
+        echo(
+            f"problems (from problem_id): {made['create']} created, {made['update']} updated, "
+            f"{made['unchanged']} unchanged"
+        )
+        if result.dry_run:
+            for o in result.problem_outcomes:
+                if o.action != "unchanged":
+                    echo(f"problem {o.record} from {o.number}: {o.action} planned ({o.path})")
     if result.gaps:
         shown = ", ".join(f"{name} {n}" for name, n in result.gaps.most_common())
         echo(f"import_gaps (what the export lacks; KPIs needing it exclude the record): {shown}")

@@ -14,13 +14,16 @@ from opsledger.workspace import Workspace
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["incident", "change", "pir", "runbook"]))
+@click.argument("kind", type=click.Choice(["incident", "change", "pir", "runbook", "problem"]))
 @click.option("--title", default=None, help="The record's one-line title.")
 @click.option(
     "--incident",
-    default=None,
+    "incidents",
+    multiple=True,
     metavar="INC-…",
-    help="For a PIR: the incident it reviews (prefills ID, impact and timeline).",
+    help="For a PIR: the incident it reviews (prefills ID, impact and timeline). For a "
+    "problem: each incident it explains, repeated (prefills services, first detection and "
+    "the incident list).",
 )
 @click.option(
     "--another",
@@ -40,7 +43,7 @@ from opsledger.workspace import Workspace
 def new(
     kind: str,
     title: str | None,
-    incident: str | None,
+    incidents: tuple[str, ...],
     another: bool,
     as_of: str | None,
     no_history: bool,
@@ -54,6 +57,8 @@ def new(
     checked, and a note says so). The template validates where it can and fails the audit
     only on what you must still write (TBD statements, the service to choose).
     """
+    if len(incidents) > 1 and kind != "problem":
+        raise click.UsageError("--incident is given once, except for a problem")
     ws = Workspace(repo_root(repo), as_of=as_of, use_history=not no_history)
     root, ledger = ws.root, ws.ledger
     created = new_record(
@@ -61,7 +66,8 @@ def new(
         kind,
         now=ws.as_of,
         title=title,
-        incident=incident,
+        incident=incidents[0] if incidents and kind != "problem" else None,
+        incidents=incidents if kind == "problem" else (),
         history=lambda: ws.history_state is None,  # decided once the arguments are valid
         another=another,
     )

@@ -9,9 +9,10 @@ same commit IDs.
 
 Modules: ``policyview`` (the demo policy), ``people``/``catalog`` (who and what),
 ``scenarios``/``prose``/``change_texts`` (wording), ``incidents``, ``changes``/``change_plan``,
-``pirs``, ``runbooks``, ``defects`` (planning), ``incident_doc``/``change_doc``/``pir_doc``
-(records as of a moment and their commits), ``tracks`` (plans to files), ``history`` (commit
-planning), ``writer`` (the fast-import stream), ``repo_files`` (IDs, catalog, README, key).
+``pirs``, ``runbooks``, ``defects``, ``problems`` (planning),
+``incident_doc``/``change_doc``/``pir_doc`` (records as of a moment and their commits),
+``tracks`` (plans to files), ``history`` (commit planning), ``writer`` (the fast-import
+stream), ``repo_files`` (IDs, catalog, README, key).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from opsledger import gitio
-from opsledger.demo import regulatory, repo_files, runbooks, writer
+from opsledger.demo import problems, regulatory, repo_files, runbooks, writer
 from opsledger.demo.catalog import build_services
 from opsledger.demo.change_plan import plan_changes, plan_emergencies
 from opsledger.demo.clock import add_months
 from opsledger.demo.context import Ctx
 from opsledger.demo.defects import PlantedDefect, collect, plant, plant_early
-from opsledger.demo.history import add_notes, count_commits, plan_commits, thin
+from opsledger.demo.history import Track, add_notes, count_commits, plan_commits, thin, trim
 from opsledger.demo.incidents import Incident, finalize, plan_incidents
 from opsledger.demo.people import build_directory
 from opsledger.demo.pirs import plan_pirs
@@ -123,12 +124,19 @@ def generate_demo(
     for incident in incidents:
         finalize(ctx, incident)
     defects = collect(incidents, changes, pirs, books)
+    plans, planted = problems.plan_problems(ctx, incidents, changes)
+    defects = sorted([*defects, *planted], key=lambda d: (d.rule, d.record))
 
-    tracks = build_tracks(ctx, books, incidents, changes, pirs)
+    def all_tracks() -> list[Track]:
+        made = problems.tracks(ctx, plans)
+        trim(ctx, made)
+        return build_tracks(ctx, books, incidents, changes, pirs) + made
+
+    tracks = all_tracks()
     natural = count_commits(tracks) + 2
     if commits is not None and commits > natural:
         add_notes(ctx, ctx.rng("notes"), incidents, commits - natural)
-        tracks = build_tracks(ctx, books, incidents, changes, pirs)
+        tracks = all_tracks()
     elif commits is not None and commits < natural:
         thin(ctx.rng("thin"), tracks, natural - commits)
 
@@ -138,6 +146,7 @@ def generate_demo(
         "incidents": sum(1 for i in incidents if i.deleted is None),
         "changes": len(changes),
         "pirs": sum(1 for p in pirs if p.draft_at <= ctx.horizon),
+        "problems": len(plans),
     }
     planned = [setup_commit(ctx, books, counts, len(defects), schema_files())]
     planned += plan_commits(tracks)

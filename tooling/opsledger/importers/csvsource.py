@@ -50,6 +50,7 @@ FIELDS = (
     "sys_created_at",
     "rfc",
     "caused_by",
+    "problem_id",
 )
 
 #: alternative header names -> field (after lower-casing and spaces to underscores)

@@ -31,6 +31,7 @@ from typing import Any
 
 from opsledger import fileedit
 from opsledger.errors import OpsledgerError
+from opsledger.importers import problems as problem_import
 from opsledger.importers.csvsource import Source
 from opsledger.importers.incident import Built, Context, Skipped, build
 from opsledger.importers.mapping import FieldMap, number_of
@@ -80,6 +81,8 @@ class ImportResult:
     order: str
     rows: int
     outcomes: list[Outcome] = field(default_factory=list)
+    #: problem records made from the export's problem_id column
+    problem_outcomes: list[Outcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     gaps: Counter[str] = field(default_factory=Counter)
     services: Counter[str] = field(default_factory=Counter)
@@ -151,13 +154,19 @@ def _import(
         result.since_set = day
     ctx = Context(scanned.columns, scanned.order, options.timezone, options.mapping, scanned.events)
     writer = _Writer(root, index_existing(root), result, dry_run=options.dry_run, state=state)
+    problem_of = scanned.columns.getter("problem_id")
+    links: dict[str, list[problem_import.Linked]] = {}
     try:
         with stage("Building records") as update:
             again = Source(path, options.encoding, update)
             for number, rows in _groups(again, scanned):
-                writer.add(build(number, rows, ctx))
+                data = writer.add(build(number, rows, ctx))
+                named = [problem_of(row) for _, row in rows if problem_of(row)]
+                if data is not None and named:
+                    links.setdefault(named[-1], []).append(_linked(data))
         if again.digest != scanned.digest:
             raise _changed(path)
+        _problems(root, links, writer, result)
         if not result.outcomes:  # nothing imported: no adoption either
             policy_edit, result.since_set = None, None
         if not options.dry_run:
@@ -173,6 +182,34 @@ def _import(
         key: n for key, n in sorted(result.services.items()) if key not in catalog
     }
     return result
+
+
+def _linked(data: dict[str, Any]) -> problem_import.Linked:
+    service = data.get("service")
+    return problem_import.Linked(
+        str(data["id"]),
+        str(data.get("detected_at", "")),
+        service if isinstance(service, str) else None,
+        "service" in (data.get("import_gaps") or []),
+    )
+
+
+def _problems(
+    root: Path,
+    links: dict[str, list[problem_import.Linked]],
+    writer: _Writer,
+    result: ImportResult,
+) -> None:
+    """Problem records for the export's problem numbers (created, or incidents appended)."""
+    if not links:
+        return
+    refuse_linked_folder(root, problem_import.PROBLEMS.folder)
+    planned, skipped = problem_import.plan(root, links)
+    for item in planned:
+        if item.action != "unchanged":
+            writer.stage_file(item.path, item.text, item.before)
+        result.problem_outcomes.append(Outcome(item.action, item.record, item.path, item.number))
+    result.problems += [Problem(0, message) for message in skipped]
 
 
 def _remove_old_staging(root: Path) -> None:
@@ -244,11 +281,12 @@ class _Writer:
     journal: Journal | None = None
     sources: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> line, number
 
-    def add(self, built: Built | Skipped) -> None:
+    def add(self, built: Built | Skipped) -> dict[str, Any] | None:
+        """Stage one incident; its record's data, or None when it was not imported."""
         result = self.result
         if isinstance(built, Skipped):
             result.problems.append(Problem(built.lines[0], built.reason, built.number))
-            return
+            return None
         held = self.existing.by_external.get(built.number, [])
         if len(held) > 1:
             self._skip(
@@ -256,10 +294,10 @@ class _Writer:
                 f"{' and '.join(held)} both have external_id {built.number}; keep one, then "
                 "import again; not imported",
             )
-            return
+            return None
         done = self._update(held[0], built) if held else self._create(built)
         if done is None:
-            return
+            return None
         outcome, data = done
         result.outcomes.append(outcome)
         result.gaps.update(data.get("import_gaps", []))
@@ -268,6 +306,7 @@ class _Writer:
             result.unmapped_contacts[built.unmapped_contact] += 1
         if built.change_field is not None:
             result.change_fields[built.change_field] += 1
+        return data
 
     def _skip(self, built: Built, why: str) -> None:
         self.result.problems.append(Problem(built.lines[0], why, built.number))

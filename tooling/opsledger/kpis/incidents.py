@@ -9,8 +9,6 @@ an imported incident is excluded from the KPIs needing a field listed in its
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -234,32 +232,15 @@ def _recurrence(days: int) -> Callable[[KpiContext], Sample]:
     window = timedelta(days=days)
 
     def recurrence(ctx: KpiContext) -> Sample:
-        everyone = [i for i in ctx.ledger.incidents.values() if i.detected_at is not None]
-        series: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
-        for other in everyone:
-            if other.service and other.category:
-                key = (other.service, other.category.casefold())
-                series[key].append((other.detected_at, other.id))  # type: ignore[arg-type]
-        for times in series.values():
-            times.sort()
+        recurs = ctx.obligations.recurrences(window)
         incidents, excluded = ctx.incidents
         out, obs = list(excluded), []
         for inc in incidents:
-            at = inc.detected_at
-            assert at is not None
             missing = gap(inc, "category")
             if missing is not None:
                 out.append(missing)
                 continue
-            earlier = False
-            if inc.service and inc.category:
-                times = series[(inc.service, inc.category.casefold())]
-                lo = bisect.bisect_left(times, (at - window, ""))
-                earlier = bisect.bisect_left(times, (at, "")) > lo  # detected before inc
-            named = ctx.ledger.incidents.get(inc.recurrence_of or "")
-            if named is not None and named.id != inc.id and named.detected_at is not None:
-                earlier = earlier or timedelta(0) <= at - named.detected_at <= window
-            obs.append(observe(inc, earlier))
+            obs.append(observe(inc, bool(recurs.get(inc.id))))
         return sample(obs, out)
 
     recurrence.__name__ = f"recurrence_rate_{days}d"

@@ -6,7 +6,7 @@ definition text is what the site's KPI pages and ``opsledger kpi --format markdo
 
 from __future__ import annotations
 
-from opsledger.kpis import changes, incidents, regulatory, services, timing, trail
+from opsledger.kpis import changes, incidents, problems, regulatory, services, timing, trail
 from opsledger.kpis.base import Kpi
 
 _PERIOD = "Incidents detected in the period (detected_at in [since, until), policy timezone)."
@@ -278,6 +278,49 @@ KPIS: tuple[Kpi, ...] = (
         "reopened. n: the records whose history was examined.",
         trail.edited_after_close,
         history=True,
+    ),
+    Kpi(
+        "problem_backlog",
+        "Problem backlog",
+        "count",
+        "sum",
+        "As of --as-of (a snapshot, not period-filtered): problems not resolved (status new, "
+        "investigating or known-error) opened by then; the notes give their ages by band "
+        "(up to 30 days, 31 to 90, 91 to 180, over 180 since opened_at). A problem without "
+        "opened_at is excluded.",
+        problems.problem_backlog,
+        dimensions=(),
+    ),
+    Kpi(
+        "time_to_known_error",
+        "Time to known error",
+        "days",
+        "median",
+        "Problems whose known_error_at is in the period: median of known_error_at - "
+        "opened_at, in days. Excluded: known_error_at before opened_at (PRB-KNOWN-ERROR), "
+        "imported problems without known_error_at.",
+        problems.time_to_known_error,
+    ),
+    Kpi(
+        "recurrence_after_fix",
+        "Recurrence after fix",
+        "ratio",
+        "ratio",
+        "Problems resolved in the period (resolved_at): share with an incident they link "
+        "detected after resolved_at, as of --as-of (the PRB-RECURRED verdict) / resolved "
+        "problems.",
+        problems.recurrence_after_fix,
+    ),
+    Kpi(
+        "problem_coverage",
+        "Problem coverage",
+        "ratio",
+        "ratio",
+        f"{_PERIOD} Of those in a recurring cluster (PRB-CANDIDATE's definition: at least "
+        "problems.candidate_min_incidents incidents on one service and category, or linked "
+        "by recurrence_of, each at most problems.candidate_window after the previous), the "
+        "share a problem links.",
+        problems.problem_coverage,
     ),
     Kpi(
         "regulatory_on_time_rate",

@@ -51,6 +51,13 @@ KINDS: tuple[Kind, ...] = (
         "RB-0003-orders-db-pool.md",
         slug_allowed=True,
     ),
+    Kind(
+        "problem",
+        "records/problems",
+        ".md",
+        re.compile(r"PRB-[0-9]{4}-[0-9]{4,}"),
+        "PRB-2026-0007.md",
+    ),
 )
 KIND_BY_NAME = {kind.name: kind for kind in KINDS}
 IGNORED_NAMES = frozenset({"README.md", ".gitkeep", ".keep"})

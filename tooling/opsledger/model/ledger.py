@@ -30,11 +30,28 @@ from opsledger.model.layout import (
     walk,
 )
 from opsledger.model.policy import POLICY_FILE, Policy, load_policy
-from opsledger.model.records import RECORD_TYPES, Change, Incident, Pir, Record, Runbook, Service
+from opsledger.model.records import (
+    RECORD_TYPES,
+    Change,
+    Incident,
+    Pir,
+    Problem,
+    Record,
+    Runbook,
+    Service,
+)
 from opsledger.parsecache import ParseCache, digest, open_cache
 from opsledger.schemas import SchemaSet
 
 Progress = Callable[[int, int], None]
+#: record kind -> the Ledger attribute holding its records
+TABLES = {
+    "incident": "incidents",
+    "change": "changes",
+    "pir": "pirs",
+    "runbook": "runbooks",
+    "problem": "problem_records",
+}
 LINK_FIX = "replace the link with the folder itself"
 
 
@@ -70,6 +87,8 @@ class Ledger:
     changes: dict[str, Change] = field(default_factory=dict)
     pirs: dict[str, Pir] = field(default_factory=dict)
     runbooks: dict[str, Runbook] = field(default_factory=dict)
+    #: problem records (``problems`` holds loading's findings)
+    problem_records: dict[str, Problem] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     services_doc: Document | None = None
     #: what loading found wrong with a file's text (SCHEMA); name and ID problems are
@@ -96,9 +115,16 @@ class Ledger:
         yield from self.changes.values()
         yield from self.pirs.values()
         yield from self.runbooks.values()
+        yield from self.problem_records.values()
 
     def get(self, record_id: str) -> Record | None:
-        for table in (self.incidents, self.changes, self.pirs, self.runbooks):
+        for table in (
+            self.incidents,
+            self.changes,
+            self.pirs,
+            self.runbooks,
+            self.problem_records,
+        ):
             record = table.get(record_id)
             if record is not None:
                 return record
@@ -193,7 +219,8 @@ def _selected(root: Path, paths: Iterable[Path], everything: list[Entry]) -> Ite
 
 
 NOT_GOVERNED = (
-    "records live in records/incidents/, records/changes/, records/pirs/ and runbooks/; "
+    "records live in records/incidents/, records/changes/, records/pirs/, "
+    "records/problems/ and runbooks/; "
     "nothing was checked"
 )
 
@@ -288,9 +315,7 @@ def _load_record(
     record = RECORD_TYPES[kind.name].build(record_id, entry.path, doc)
     table: dict[str, Record] = getattr(
         ledger,
-        {"incident": "incidents", "change": "changes", "pir": "pirs", "runbook": "runbooks"}[
-            kind.name
-        ],
+        TABLES[kind.name],
     )
     table.setdefault(record_id, record)
 

@@ -330,22 +330,84 @@ class Pir(Record):
             ),
             root_cause=f.text(d, "root_cause"),
             contributing_factors=f.strings(d, "contributing_factors"),
-            actions=tuple(
-                Action(
-                    i,
-                    f.text(a, "id"),
-                    f.text(a, "title"),
-                    f.text(a, "type"),
-                    f.text(a, "owner"),
-                    f.day(a, "due"),
-                    f.text(a, "status"),
-                    f.text(a, "verification"),
-                    f.text(a, "tracker"),
-                )
-                for i, a in f.mappings(d, "actions")
-            ),
+            actions=build_actions(d),
             sections=markdown_sections(doc.body or "", doc.body_line),
         )
+
+
+def build_actions(d: Mapping[str, Any]) -> tuple[Action, ...]:
+    """The ``actions`` list of a PIR or problem (the same shape)."""
+    return tuple(
+        Action(
+            i,
+            f.text(a, "id"),
+            f.text(a, "title"),
+            f.text(a, "type"),
+            f.text(a, "owner"),
+            f.day(a, "due"),
+            f.text(a, "status"),
+            f.text(a, "verification"),
+            f.text(a, "tracker"),
+        )
+        for i, a in f.mappings(d, "actions")
+    )
+
+
+@dataclass(frozen=True)
+class Problem(Record):
+    """A problem (ITIL): the incidents it explains, its root cause, workaround and fix.
+
+    The link lives here, never on the incidents: a problem is often opened long after its
+    incidents were closed, and a closed incident is not edited."""
+
+    kind: ClassVar[str] = "problem"
+    title: str | None = None
+    status: str | None = None
+    services: tuple[str, ...] = ()
+    owner: str | None = None
+    opened_at: datetime | None = None
+    incidents: tuple[str, ...] = ()
+    root_cause: str | None = None
+    known_error_at: datetime | None = None
+    workaround: str | None = None
+    runbooks: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
+    fix_change: str | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    external_id: str | None = None
+    import_gaps: tuple[str, ...] = ()
+    sections: tuple[Section, ...] = ()
+
+    @classmethod
+    def build(cls, id: str, path: str, doc: Document) -> Problem:
+        d: Mapping[str, Any] = doc.data if isinstance(doc.data, dict) else {}
+        return cls(
+            id=id,
+            path=path,
+            doc=doc,
+            title=f.text(d, "title"),
+            status=f.text(d, "status"),
+            services=f.strings(d, "services"),
+            owner=f.text(d, "owner"),
+            opened_at=f.timestamp(d, "opened_at"),
+            incidents=f.strings(d, "incidents"),
+            root_cause=f.text(d, "root_cause"),
+            known_error_at=f.timestamp(d, "known_error_at"),
+            workaround=f.text(d, "workaround"),
+            runbooks=f.strings(d, "runbooks"),
+            actions=build_actions(d),
+            fix_change=f.text(d, "fix_change"),
+            resolved_at=f.timestamp(d, "resolved_at"),
+            closed_at=f.timestamp(d, "closed_at"),
+            external_id=f.text(d, "external_id"),
+            import_gaps=f.strings(d, "import_gaps"),
+            sections=markdown_sections(doc.body or "", doc.body_line),
+        )
+
+    @property
+    def resolved(self) -> bool:
+        return self.status in ("resolved", "closed")
 
 
 @dataclass(frozen=True)
@@ -438,9 +500,12 @@ def markdown_sections(body: str, first_line: int) -> tuple[Section, ...]:
     )
 
 
-RECORD_TYPES: dict[str, type[Incident] | type[Change] | type[Pir] | type[Runbook]] = {
+RECORD_TYPES: dict[
+    str, type[Incident] | type[Change] | type[Pir] | type[Runbook] | type[Problem]
+] = {
     "incident": Incident,
     "change": Change,
     "pir": Pir,
     "runbook": Runbook,
+    "problem": Problem,
 }

@@ -21,6 +21,10 @@ Pure functions decide each obligation of one record from the record, the policy,
 - runbook review (:func:`runbooks.runbook_review`): RB-STALE, site
 - regulatory clocks (:func:`regulatory.clocks`): REG-CLASSIFY, REG-DEADLINE,
   regulatory_on_time_rate, regulatory calendar and incident pages, reports, brief
+- recurrences and recurring clusters (:mod:`recurrence`): recurrence_rate_*, PRB-CANDIDATE,
+  problem_coverage, ``problems suggest``, site, reports
+- known error, fix held, fix change (:mod:`problems`): PRB-KNOWN-ERROR, PRB-RECURRED,
+  PRB-FIX, time_to_known_error, recurrence_after_fix, site, reports, brief
 
 :class:`Obligations` decides them for a whole ledger once per run and caches the verdicts;
 every consumer asks it rather than recomputing.
@@ -29,15 +33,26 @@ every consumer asks it rather than recomputing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.history.derive import first_done, first_with_status
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
-from opsledger.model.records import Change, Incident, Pir, Runbook
-from opsledger.obligations import actions, changes, incidents, regulatory, runbooks
+from opsledger.model.records import Change, Incident, Pir, Problem, Runbook
+from opsledger.model.settings import Setting
+from opsledger.obligations import (
+    actions,
+    changes,
+    incidents,
+    problems,
+    recurrence,
+    regulatory,
+    runbooks,
+)
+from opsledger.obligations.problems import Cluster
 from opsledger.obligations.verdict import FAILED, Cadence, Gap, State, Verdict
 
 HISTORY_UNAVAILABLE = "history unavailable"
@@ -92,6 +107,17 @@ class ChangeObligations:
         return [v for v in found if v is not None]
 
 
+@dataclass(frozen=True)
+class ProblemObligations:
+    known_error: Verdict | None
+    fix_held: Verdict | None
+    fix_change: Verdict | None
+
+    def verdicts(self) -> list[Verdict]:
+        found = (self.known_error, self.fix_change, self.fix_held)
+        return [v for v in found if v is not None]
+
+
 class Obligations:
     """Every obligation of ``ledger`` as of ``as_of``, decided once and cached.
 
@@ -116,6 +142,8 @@ class Obligations:
         self._actions: dict[str, tuple[Verdict | None, ...]] = {}
         self._runbooks: dict[str, Verdict | None] = {}
         self._regulatory: dict[str, tuple[regulatory.Clock, ...]] = {}
+        self._problems: dict[str, ProblemObligations] = {}
+        self._recurrences: dict[timedelta, dict[str, tuple[str, ...]]] = {}
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -186,8 +214,8 @@ class Obligations:
         return found
 
     # -- actions and runbooks -----------------------------------------------------------
-    def actions(self, pir: Pir) -> tuple[Verdict | None, ...]:
-        """One verdict (or None) per action of ``pir``, by index."""
+    def actions(self, pir: Pir | Problem) -> tuple[Verdict | None, ...]:
+        """One verdict (or None) per action of ``pir`` (a PIR or a problem), by index."""
         found = self._actions.get(pir.id)
         if found is None:
             unknown = self._unknown(pir.id)
@@ -225,6 +253,61 @@ class Obligations:
             self._regulatory[inc.id] = found
         return found
 
+    # -- problems and recurrence --------------------------------------------------------
+    def setting(self, setting: Setting) -> Any:
+        return setting.read(self.policy.doc.data)
+
+    def recurrences(self, window: timedelta) -> dict[str, tuple[str, ...]]:
+        """Every incident's earlier incidents it recurs within ``window``
+        (:func:`recurrence.recurrences`)."""
+        found = self._recurrences.get(window)
+        if found is None:
+            found = recurrence.recurrences(self.ledger.incidents.values(), window)
+            self._recurrences[window] = found
+        return found
+
+    @cached_property
+    def linked(self) -> dict[str, tuple[str, ...]]:
+        """Incident ID -> the problems linking it (sorted)."""
+        found: dict[str, set[str]] = {}
+        for prb in self.ledger.problem_records.values():
+            for inc in prb.incidents:
+                found.setdefault(inc, set()).add(prb.id)
+        return {inc: tuple(sorted(ids)) for inc, ids in found.items()}
+
+    def problems_of(self, incident_id: str) -> list[Problem]:
+        table = self.ledger.problem_records
+        return [table[p] for p in self.linked.get(incident_id, ()) if p in table]
+
+    @cached_property
+    def clusters(self) -> list[Cluster]:
+        """The recurring clusters of at least ``problems.candidate_min_incidents``
+        incidents, linked or not."""
+        window = self.setting(problems.CANDIDATE_WINDOW)
+        groups = recurrence.clusters(self.ledger.incidents.values(), window)
+        minimum = self.setting(problems.CANDIDATE_MIN)
+        return problems.build_clusters(
+            groups, self.ledger.incidents, self.linked, minimum, self.as_of
+        )
+
+    @cached_property
+    def candidates(self) -> list[Cluster]:
+        """The clusters that should be problems (PRB-CANDIDATE), largest and most recent
+        first."""
+        return problems.candidates(self.clusters, self.setting(problems.CANDIDATE_MIN))
+
+    def problem(self, prb: Problem) -> ProblemObligations:
+        found = self._problems.get(prb.id)
+        if found is None:
+            days = self.setting(problems.KNOWN_ERROR_WITHIN)
+            found = ProblemObligations(
+                problems.known_error(prb, days, self.calendar, self.as_of),
+                problems.fix_held(prb, self.ledger.incidents),
+                problems.fix_change(prb, self.ledger.changes),
+            )
+            self._problems[prb.id] = found
+        return found
+
 
 __all__ = [
     "FAILED",
@@ -233,6 +316,7 @@ __all__ = [
     "Gap",
     "IncidentObligations",
     "Obligations",
+    "ProblemObligations",
     "State",
     "Verdict",
 ]

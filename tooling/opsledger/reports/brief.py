@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from opsledger.model.records import Incident, Pir
 from opsledger.obligations import Cadence, IncidentObligations, Verdict
-from opsledger.reports import regulatory
+from opsledger.reports import problems, regulatory
 from opsledger.text.escape import md as escape
 from opsledger.timeutil import format_duration
 
@@ -155,6 +155,7 @@ def brief(ws: Workspace, incident_id: str) -> str:
             f"PIR deadline: {VERDICT_WORDS[obligations.pir.state]}: "
             f"{escape(obligations.pir.detail)}.",
         ]
+    out += ["", "## Problem", "", *problems.brief_lines(ws.obligations, incident.id)]
     out += ["", "## Record keeping", ""]
     history = ws.history_index
     trail = history.get(incident.id) if history is not None else None

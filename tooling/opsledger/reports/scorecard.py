@@ -7,10 +7,11 @@ categories, change success, PIR actions overdue at the end of the week, and the 
 error findings on the week's incidents and changes ("new findings").
 
 Monthly (``--period 2026-03``): availability of each tier-1 service against its target,
-the incident trend over the last three months, recurring issues, change outcomes, and open
-risks (open major incidents, overdue actions, waivers expiring or expired, stale runbooks),
-and regulatory reporting (:mod:`opsledger.reports.regulatory`; the weekly scorecard lists
-the regulatory deadlines of the coming week).
+the incident trend over the last three months, recurring issues, problems (new, known
+errors, fixed and whether the fix held, recurred after a fix, top candidate clusters), change
+outcomes, open risks (open major incidents, overdue actions, waivers expiring or expired,
+stale runbooks), and regulatory reporting (:mod:`opsledger.reports.regulatory`; the weekly
+scorecard lists the regulatory deadlines of the coming week).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from opsledger.kpis import KpiOptions, KpiReport
 from opsledger.kpis.display import NO_VALUE, Line, group_line, lines, value_text
 from opsledger.period import Kind, Period
 from opsledger.period import parse_period as parse_any_period
-from opsledger.reports import regulatory
+from opsledger.reports import problems, regulatory
 from opsledger.text.escape import md as escape
 from opsledger.timeutil import YEARS
 
@@ -161,6 +162,7 @@ def weekly(ws: Workspace, period: Period) -> str:
     out += ["", "## Changes", "", "| KPI | Value | n | Target | Status |", "|---|---|---|---|---|"]
     for kpi_id in ("change_success_rate", "emergency_change_rate", "change_record_quality"):
         out += _kpi_lines(report, kpi_id)
+    out += ["", "## Problems", "", _kpi_line_table(report, ("problem_backlog",))]
     assert period.end is not None
     overdue = _overdue_actions(ws, min(as_of, period.end))
     out += ["", f"## Overdue actions at the end of the week ({len(overdue)})", ""]
@@ -253,6 +255,14 @@ def monthly(ws: Workspace, period: Period) -> str:
     if repeated:
         out += ["", "| Service | Category | Incidents this month |", "|---|---|---|"]
         out += [f"| {escape(s)} | {escape(c)} | {n} |" for (s, c), n in repeated[:10]]
+    out += ["", "## Problems", ""]
+    out.append(
+        _kpi_line_table(
+            report,
+            ("problem_backlog", "time_to_known_error", "recurrence_after_fix", "problem_coverage"),
+        )
+    )
+    out += problems.monthly_section(ws.obligations, ledger, period)
     out += ["", "## Change outcomes", ""]
     changes = [c for c in ledger.changes.values() if period.contains(c.window_start)]
     outcomes = Counter(c.outcome or c.status or "?" for c in changes)

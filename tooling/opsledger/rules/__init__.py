@@ -13,6 +13,7 @@ from opsledger.rules import (
     history,
     incidents,
     pirs,
+    problems,
     references,
     regulatory,
     runbooks,
@@ -28,6 +29,7 @@ RULES: tuple[type[Rule], ...] = (
     *runbooks.RULES,
     *history.RULES,
     *waivers.RULES,
+    *problems.RULES,
     *regulatory.RULES,
 )
 

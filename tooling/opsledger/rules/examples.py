@@ -196,12 +196,53 @@ Page database-engineering through the orders-db escalation policy after 15 minut
 Pool usage stays under 60% for 30 minutes and checkout errors return to baseline.
 """
 
+PROBLEM = """\
+---
+id: PRB-2026-0007
+title: Deploys resize the orders-db connection pool without review
+status: resolved
+services: [orders-db]
+owner: lena.fischer@example.com
+opened_at: 2026-03-05T10:00:00Z
+incidents: [INC-2026-0042]
+root_cause: The deploy template sets the orders-db pool size, so any deploy can halve it unreviewed.
+known_error_at: 2026-03-06T15:00:00Z
+workaround: Roll back the deploy and restart the pgbouncer pods one at a time, as RB-0003 says.
+runbooks: [RB-0003]
+actions:
+  - id: A1
+    title: Move the orders-db pool size from the deploy template into reviewed config
+    type: preventive
+    owner: marco.rossi@example.com
+    due: "2026-03-20"
+    status: done
+    verification: A deploy that changes the pool size fails the configuration check in CI.
+fix_change: CHG-2026-0107
+resolved_at: 2026-03-11T09:00:00Z
+---
+## Problem statement
+Deploys that touch the orders-db configuration can shrink its connection pool (INC-2026-0042).
+
+## Investigation
+The pool size lives in the deploy template; three deploys in a year changed it unreviewed.
+
+## Root cause
+Any deploy can halve the pool because the template, not reviewed config, sets its size.
+
+## Workaround
+Roll back the deploy and restart the pgbouncer pods one at a time (RB-0003).
+
+## Permanent fix
+CHG-2026-0107 moved the pool size into reviewed configuration and raised it to 120.
+"""
+
 #: kind -> (path of the base record, its text); the policy's base is the default policy
 BASE: Mapping[str, tuple[str, str]] = {
     "incident": ("records/incidents/INC-2026-0042.yaml", INCIDENT),
     "change": ("records/changes/CHG-2026-0107.yaml", CHANGE),
     "pir": ("records/pirs/PIR-2026-0042.md", PIR),
     "runbook": ("runbooks/RB-0003-orders-db-pool.md", RUNBOOK),
+    "problem": ("records/problems/PRB-2026-0007.md", PROBLEM),
     "services": ("records/services.yaml", SERVICES),
 }
 FOLDERS = {
@@ -209,6 +250,7 @@ FOLDERS = {
     "change": "records/changes/{}.yaml",
     "pir": "records/pirs/{}.md",
     "runbook": "runbooks/{}.md",
+    "problem": "records/problems/{}.md",
 }
 
 
@@ -248,7 +290,7 @@ class File:
         """The file's content: the base (``policy`` is the default policy's text) with the
         overlay applied."""
         base = policy if self.kind == "policy" else BASE[self.kind][1]
-        markdown = self.kind in ("pir", "runbook")
+        markdown = self.kind in ("pir", "runbook", "problem")
         doc = load_text(base, markdown=markdown)
         data: Any = doc.data
         if self.id:

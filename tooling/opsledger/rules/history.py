@@ -35,9 +35,9 @@ from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
 from opsledger.timeutil import parse_timestamp
 
-ALL_KINDS = ("incident", "change", "pir", "runbook")
+ALL_KINDS = ("incident", "change", "pir", "runbook", "problem")
 #: the status at which a record is closed (a PIR: approved)
-FINAL = {"incident": "closed", "change": "closed", "pir": "approved"}
+FINAL = {"incident": "closed", "change": "closed", "pir": "approved", "problem": "closed"}
 #: the list of approval entries per kind, and what one entry is called
 ENTRIES = {"change": ("approvals", "approval"), "pir": ("reviewers", "review")}
 #: PIR action fields that record progress and may change after approval
@@ -231,11 +231,12 @@ class GitAfterClose(HistoryRule):
     """A record was changed after it was closed (a PIR: after it was approved).
 
     What it checks:
-      Every version of an incident or change after ``status: closed``, and of a PIR after
-      ``status: approved``, that landed after the closing commit (commits landing together,
-      in one merged pull request, count as one). The finding names the fields, the commit,
-      its author and landing time. Not such an edit: a PIR action's ``status``,
-      ``verification`` or ``tracker`` moving on; an incident reopened properly (status moved
+      Every version of an incident, change or problem after ``status: closed``, and of a
+      PIR after ``status: approved``, that landed after the closing commit (commits landing
+      together, in one merged pull request, count as one). The finding names the fields, the commit,
+      its author and landing time. Not such an edit: a PIR or problem action's ``status``,
+      ``verification`` or ``tracker`` moving on; incidents added at the end of a problem's
+      ``incidents`` (a recurrence recorded); an incident reopened properly (status moved
       back together with a new ``reopened`` entry); a new ``kind: resolution`` notification
       dated at or after ``closed_at`` (a final notice recorded when it was sent); a
       regulatory submission appended to an unchanged ``regulatory`` entry (a final report
@@ -254,7 +255,7 @@ class GitAfterClose(HistoryRule):
     """
 
     id = "GIT-AFTER-CLOSE"
-    kinds = ("incident", "change", "pir")
+    kinds = ("incident", "change", "pir", "problem")
     summary = "record changed after it was closed or approved"
     settings = (HISTORY_SINCE,)
     examples = Examples(
@@ -317,8 +318,10 @@ class GitAfterClose(HistoryRule):
             if isinstance(reopens, list) and len(reopens) > len(old.get("reopened") or []):
                 return []  # a reopen, recorded with its reason
         fields = [c.field for c in diff_fields(old, new)]
-        if kind == "pir":
+        if kind in ("pir", "problem"):
             fields = [f for f in fields if not _progress(f)]
+        if kind == "problem" and _appended(old.get("incidents"), new.get("incidents")):
+            fields = [f for f in fields if f != "incidents"]  # a recurrence recorded
         if kind == "incident":
             late_notices = _late_resolution_notices(old, new)
             fields = [f for f in fields if f.split(".")[:2] not in late_notices]
@@ -346,6 +349,9 @@ class GitAfterClose(HistoryRule):
             "change": "revert the edit; record follow-up work in a new change",
             "pir": "revert the edit; after approval only actions' status, verification and "
             "tracker may change (a revision needs re-approval and a waiver with its reason)",
+            "problem": "revert the edit; after closure only actions' status, verification "
+            "and tracker may change, and incidents that recur are added at the end of "
+            "incidents",
         }
         return self.at(
             ctx,
@@ -356,6 +362,11 @@ class GitAfterClose(HistoryRule):
             fields[0].split(".")[0] if fields[0] != "(unreadable)" else "status",
             fix=fixes[kind],
         )
+
+
+def _appended(old: Any, new: Any) -> bool:
+    """``new`` is the list ``old`` with items added at its end."""
+    return isinstance(old, list) and isinstance(new, list) and new[: len(old)] == old
 
 
 def _progress(field: str) -> bool:

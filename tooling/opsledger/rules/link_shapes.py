@@ -1,6 +1,7 @@
 """References that resolve but cannot be right (REF-LINK): an incident with more than one
-PIR, an incident's ``pir`` naming another incident's review, and ``recurrence_of`` naming
-the incident itself, a later incident, or going round in a cycle.
+PIR, an incident's ``pir`` naming another incident's review, ``recurrence_of`` naming
+the incident itself, a later incident, or going round in a cycle, and a problem listing an
+incident twice or linking itself through a ``recurrence_of`` cycle of its incidents.
 
 Each is found over the records loaded; in a pull request's scope the planner loads what
 these checks need (the other PIRs of an incident, the ``recurrence_of`` chain).
@@ -21,12 +22,52 @@ class Problem:
     field: str
     message: str
     fix: str
+    index: int | None = None  # the list entry, when ``field`` is a list
+
+    @property
+    def at(self) -> tuple[str | int, ...]:
+        return (self.field,) if self.index is None else (self.field, self.index)
 
 
 def problems(ledger: Ledger) -> Iterator[Problem]:
     yield from _extra_pirs(ledger)
     yield from _foreign_pirs(ledger)
     yield from _recurrence(ledger)
+    yield from _problem_links(ledger)
+
+
+def _problem_links(ledger: Ledger) -> Iterator[Problem]:
+    """A problem listing an incident twice, or linking incidents that name each other
+    round a ``recurrence_of`` cycle (the problem then links itself through them)."""
+    rings = _cycles(ledger.incidents)
+    ring_of = {member: ring for ring in rings for member in ring}
+    for prb in ledger.problem_records.values():
+        seen: dict[str, int] = {}
+        told: set[int] = set()
+        for index, inc_id in enumerate(prb.incidents):
+            if inc_id in seen:
+                yield Problem(
+                    prb,
+                    "incidents",
+                    f"incident {inc_id} is listed twice (entries {seen[inc_id] + 1} and "
+                    f"{index + 1})",
+                    "list each incident once",
+                    index,
+                )
+                continue
+            seen[inc_id] = index
+            ring = ring_of.get(inc_id)
+            if ring is None or id(ring) in told:
+                continue
+            told.add(id(ring))
+            loop = " -> ".join([*ring, ring[0]])
+            yield Problem(
+                prb,
+                "incidents",
+                f"{prb.id} links itself through a recurrence_of cycle of its incidents: {loop}",
+                "break the cycle: each incident's recurrence_of names an earlier incident",
+                index,
+            )
 
 
 def _extra_pirs(ledger: Ledger) -> Iterator[Problem]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from opsledger.findings import Finding
 from opsledger.model.policy import Policy
-from opsledger.model.records import Action, Pir, Record, Section
+from opsledger.model.records import Action, Pir, Problem, Record, Section
 from opsledger.model.settings import DURATION, LINES, REQUIRED, TIMEZONE_SETTING, Setting
 from opsledger.rules.base import Context, Rule
 from opsledger.rules.examples import overlays
@@ -145,7 +145,7 @@ def label(action: Action) -> str:
     return f"action {action.id}" if action.id else f"action {action.index + 1}"
 
 
-def raw_action(pir: Pir, action: Action) -> Mapping[str, Any]:
+def raw_action(pir: Pir | Problem, action: Action) -> Mapping[str, Any]:
     items = pir.data.get("actions")
     if isinstance(items, list) and action.index < len(items):
         item = items[action.index]
@@ -248,7 +248,6 @@ class PirActions(PirRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
         today = ctx.calendar.local_date(ctx.as_of)
         for pir in ctx.ledger.pirs.values():
             raw = pir.data.get("actions")
@@ -263,47 +262,61 @@ class PirActions(PirRule):
                 continue
             approved = approved_on(ctx, pir)
             start = approved if approved is not None else today
-            for action in pir.actions:
-                item = raw_action(pir, action)
-                for field, what, fix in self.FIELDS:
-                    value = item.get(field)
-                    if value is None or (isinstance(value, str) and not value.strip()):
-                        yield self.finding(
-                            pir,
-                            f"{label(action)} has no {what}",
-                            "actions",
-                            action.index,
-                            field,
-                            fix=fix,
-                        )
-                verification = item.get("verification")
-                why = vagueness(action.verification, policy)
-                if why and (verification is None or isinstance(verification, str)):
-                    yield self.finding(
-                        pir,
-                        f"{label(action)} verification {why}",
-                        "actions",
-                        action.index,
-                        "verification",
-                        fix="say how you will prove the action worked: a test, an alert "
-                        "firing, a metric",
-                    )
-                if action.due is not None and action.due > start + policy.action_max_due:
-                    since = (
-                        f"the PIR's approval on {start.isoformat()}"
-                        if approved is not None
-                        else f"today ({start.isoformat()}); the PIR is not approved yet"
-                    )
-                    yield self.finding(
-                        pir,
-                        f"{label(action)} is due {action.due.isoformat()}, more than "
-                        f"{dur(policy.action_max_due)} after {since}",
-                        "actions",
-                        action.index,
-                        "due",
-                        fix=f"bring the due date within {dur(policy.action_max_due)}, or split "
-                        "the action into steps that fit",
-                    )
+            since = (
+                f"the PIR's approval on {start.isoformat()}"
+                if approved is not None
+                else f"today ({start.isoformat()}); the PIR is not approved yet"
+            )
+            yield from action_findings(self, ctx, pir, pir.actions, start, since)
+
+
+def action_findings(
+    rule: Rule,
+    ctx: Context,
+    record: Pir | Problem,
+    actions: tuple[Action, ...],
+    start: date,
+    since: str,
+) -> Iterator[Finding]:
+    """The PIR action rules for each action of ``record`` (a PIR or a problem): owner, due
+    date, type, a specific verification, and a due date at most ``actions.max_due`` after
+    ``start`` (``since`` says what ``start`` is)."""
+    policy = ctx.ledger.policy
+    for action in actions:
+        item = raw_action(record, action)
+        for field, what, fix in PirActions.FIELDS:
+            value = item.get(field)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                yield rule.finding(
+                    record,
+                    f"{label(action)} has no {what}",
+                    "actions",
+                    action.index,
+                    field,
+                    fix=fix,
+                )
+        verification = item.get("verification")
+        why = vagueness(action.verification, policy)
+        if why and (verification is None or isinstance(verification, str)):
+            yield rule.finding(
+                record,
+                f"{label(action)} verification {why}",
+                "actions",
+                action.index,
+                "verification",
+                fix="say how you will prove the action worked: a test, an alert firing, a metric",
+            )
+        if action.due is not None and action.due > start + policy.action_max_due:
+            yield rule.finding(
+                record,
+                f"{label(action)} is due {action.due.isoformat()}, more than "
+                f"{dur(policy.action_max_due)} after {since}",
+                "actions",
+                action.index,
+                "due",
+                fix=f"bring the due date within {dur(policy.action_max_due)}, or split "
+                "the action into steps that fit",
+            )
 
 
 def title_vagueness(title: str, policy: Policy) -> str | None:
@@ -365,22 +378,29 @@ class PirVague(PirRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
         for pir in ctx.ledger.pirs.values():
-            for action in pir.actions:
-                if action.title is None or not action.title.strip():
-                    continue  # a missing title is SCHEMA's
-                why = title_vagueness(action.title, policy)
-                if why:
-                    yield self.finding(
-                        pir,
-                        f"{label(action)} title {why}",
-                        "actions",
-                        action.index,
-                        "title",
-                        fix="name what will change and how to tell it is done "
-                        "(the system, the threshold, the document)",
-                    )
+            yield from title_findings(self, ctx, pir, pir.actions)
+
+
+def title_findings(
+    rule: Rule, ctx: Context, record: Pir | Problem, actions: tuple[Action, ...]
+) -> Iterator[Finding]:
+    """PIR-VAGUE's check of each action title of ``record`` (a PIR or a problem)."""
+    policy = ctx.ledger.policy
+    for action in actions:
+        if action.title is None or not action.title.strip():
+            continue  # a missing title is SCHEMA's
+        why = title_vagueness(action.title, policy)
+        if why:
+            yield rule.finding(
+                record,
+                f"{label(action)} title {why}",
+                "actions",
+                action.index,
+                "title",
+                fix="name what will change and how to tell it is done "
+                "(the system, the threshold, the document)",
+            )
 
 
 class PirOverdue(PirRule):

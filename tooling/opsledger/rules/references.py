@@ -51,7 +51,7 @@ class Schema(Rule):
     """
 
     id = "SCHEMA"
-    kinds = ("incident", "change", "pir", "runbook", "services")
+    kinds = ("incident", "change", "pir", "runbook", "problem", "services")
     summary = "record does not match its schema"
     settings = (MAX_FILE_BYTES, MAX_DEPTH, MAX_MARKDOWN_DEPTH, MAX_MARKDOWN_DELIMITERS)
     settings_note = (
@@ -90,7 +90,7 @@ class RefId(Rule):
     """
 
     id = "REF-ID"
-    kinds = ("incident", "change", "pir", "runbook", "services")
+    kinds = ("incident", "change", "pir", "runbook", "problem", "services")
     summary = "file name, ID or kind mismatch, or duplicate ID"
     settings_note = (
         "An integrity rule: policy.yaml cannot waive, ignore or downgrade it (a duplicate is "
@@ -178,6 +178,9 @@ class RefLink(Rule):
       ``regulatory.regimes``) and submission stages (the regime's stages). Changes:
       ``services``, ``related_incident``, and each approval's ``role`` is a role in
       ``policy.yaml`` ``approvers``. PIRs: ``incident``. Runbooks: ``services``.
+      Problems: ``services``, each of ``incidents`` (listed once), ``runbooks`` and
+      ``fix_change``; a problem whose incidents name each other round a ``recurrence_of``
+      cycle links itself through them.
       The service catalog: each service's ``runbooks``. And references that resolve but
       cannot be right: an incident with more than one PIR (each PIR but the one the
       incident's ``pir`` names is reported; when it names none, every one), an incident's
@@ -191,7 +194,7 @@ class RefLink(Rule):
     """
 
     id = "REF-LINK"
-    kinds = ("incident", "change", "pir", "runbook", "services")
+    kinds = ("incident", "change", "pir", "runbook", "problem", "services")
     summary = "reference to a record, service or role that does not exist"
     settings = (APPROVERS,)
     examples = overlays(
@@ -249,8 +252,21 @@ class RefLink(Rule):
             for i, key in enumerate(rb.services):
                 if key not in services:
                     yield missing(rb, "service", key, "services", i)
+        for prb in ledger.problem_records.values():
+            gap = prb.external_id is not None and "services" in prb.import_gaps
+            for i, key in enumerate(() if gap else prb.services):
+                if key not in services:
+                    yield missing(prb, "service", key, "services", i)
+            for i, inc_id in enumerate(prb.incidents):
+                if not ledger.exists(inc_id):
+                    yield missing(prb, "incident", inc_id, "incidents", i)
+            for i, runbook in enumerate(prb.runbooks):
+                if not ledger.exists(runbook):
+                    yield missing(prb, "runbook", runbook, "runbooks", i)
+            if prb.fix_change and not ledger.exists(prb.fix_change):
+                yield missing(prb, "change", prb.fix_change, "fix_change")
         for problem in link_shapes.problems(ledger):
-            yield self.finding(problem.record, problem.message, problem.field, fix=problem.fix)
+            yield self.finding(problem.record, problem.message, *problem.at, fix=problem.fix)
         doc = ledger.services_doc
         for entry in services.values():
             for i, runbook in enumerate(entry.runbooks):

@@ -5,20 +5,10 @@ period (the same placement the KPIs use: :class:`~opsledger.kpis.base.KpiContext
 fields ``--where`` may filter on and ``population.csv`` shows, and the records linked to a
 sampled one (copied into its evidence folder).
 
-Adding a kind is one entry in :data:`SAMPLE_KINDS`. Problems (``records/problems/``,
-SPEC §3.8) are named on the command line already; their entry is added with the record
-kind itself (:data:`PLANNED` says what ``--kind problem`` answers until then), as::
-
-    SampleKind(
-        "problem", "opened_at",
-        by_moment(lambda ledger: ledger.problems, _opened_at, "opened_at"),
-        _opened_at, ("services", "owner"),
-        lambda ledger, r: iter([*r.incidents, *filter(None, [r.fix_change])]),
-    ),
-
-with ``_opened_at = lambda ledger, r: r.opened_at`` and ``"problem"`` dropped from
-:data:`PLANNED`. Approvals need nothing more: the GIT-PROVENANCE entries of a kind
-(:data:`opsledger.rules.history.ENTRIES`) are shown for any kind that has them.
+Adding a kind is one entry in :data:`SAMPLE_KINDS` (problems, SPEC §3.8, are placed by
+``opened_at`` and link their incidents and fix change). Approvals need nothing more: the
+GIT-PROVENANCE entries of a kind (:data:`opsledger.rules.history.ENTRIES`) are shown for
+any kind that has them.
 """
 
 from __future__ import annotations
@@ -30,7 +20,7 @@ from typing import Any
 
 from opsledger.kpis.base import Excluded, KpiContext
 from opsledger.model.ledger import Ledger
-from opsledger.model.records import Change, Incident, Pir, Record
+from opsledger.model.records import Change, Incident, Pir, Problem, Record
 
 #: records of the period and those that cannot be placed in one (with why)
 Placement = tuple[Sequence[Record], Sequence[Excluded]]
@@ -108,6 +98,22 @@ def by_moment(
     return place
 
 
+def _opened_at(ledger: Ledger, record: Record) -> datetime | None:
+    return record.opened_at if isinstance(record, Problem) else None
+
+
+def _problem_links(ledger: Ledger, record: Record) -> Iterator[str]:
+    assert isinstance(record, Problem)
+    yield from record.incidents
+    if record.fix_change:
+        yield record.fix_change
+    yield from record.runbooks
+
+
+def _problems(ledger: Ledger) -> Mapping[str, Record]:
+    return ledger.problem_records
+
+
 def _pirs(ctx: KpiContext) -> Placement:
     placed, out = ctx.records(runbooks=False)
     return (
@@ -149,13 +155,18 @@ SAMPLE_KINDS: Mapping[str, SampleKind] = {
             ("incident",),
             _pir_links,
         ),
+        SampleKind(
+            "problem",
+            "opened_at",
+            by_moment(_problems, _opened_at, "opened_at"),
+            _opened_at,
+            ("status", "services", "owner"),
+            _problem_links,
+        ),
     )
 }
 #: kinds the command names whose record kind this version does not have yet
-PLANNED: Mapping[str, str] = {
-    "problem": "problem records (records/problems/) are not part of this version of "
-    "opsledger; sample change, incident or pir records",
-}
+PLANNED: Mapping[str, str] = {}
 #: what --kind accepts
 NAMES: tuple[str, ...] = (*SAMPLE_KINDS, *(k for k in PLANNED if k not in SAMPLE_KINDS))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from opsledger.model.records import Change, Incident, Pir, Record
+from opsledger.model.records import Change, Incident, Pir, Problem, Record
 from opsledger.site.data import SiteData
 from opsledger.site.links import Links
 
@@ -40,4 +40,6 @@ def _targets(record: Record) -> list[str | None]:
         return [record.related_incident]
     if isinstance(record, Pir):
         return [record.incident]
+    if isinstance(record, Problem):
+        return [*record.incidents, *record.runbooks, record.fix_change]
     return []

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opsledger.kpis import FORMATS
-from opsledger.model.records import Record
+from opsledger.model.records import Action, Record
 from opsledger.output.spreadsheet import csv_text
 from opsledger.site.common import head, table
 from opsledger.site.data import SiteData
@@ -23,6 +23,7 @@ KINDS = (
     ("changes", "Change records"),
     ("pirs", "Post-incident reviews"),
     ("runbooks", "Runbooks"),
+    ("problems", "Problems"),
 )
 
 
@@ -54,6 +55,19 @@ def _records(data: SiteData, records: Iterable[Record]) -> tuple[str, str]:
     return _csv(["id", "path", *keys], rows), _json(data, "records", items)
 
 
+def _action(a: Action) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "title": a.title,
+        "type": a.type,
+        "owner": a.owner,
+        "due": a.due.isoformat() if a.due else None,
+        "status": a.status,
+        "verification": a.verification,
+        "tracker": a.tracker,
+    }
+
+
 def downloads(data: SiteData) -> dict[str, str]:
     """File name (under ``downloads/``) -> content."""
     ledger = data.ledger
@@ -63,6 +77,7 @@ def downloads(data: SiteData) -> dict[str, str]:
         "changes": ledger.changes.values(),
         "pirs": ledger.pirs.values(),
         "runbooks": ledger.runbooks.values(),
+        "problems": ledger.problem_records.values(),
     }
     for name, records in tables.items():
         files[f"{name}.csv"], files[f"{name}.json"] = _records(data, records)
@@ -75,20 +90,14 @@ def downloads(data: SiteData) -> dict[str, str]:
     files["services.csv"] = _csv(keys, ([_flat(s.get(k)) for k in keys] for s in services))
     files["services.json"] = _json(data, "services", services)
     actions = [
-        {
-            "pir": pir.id,
-            "incident": pir.incident,
-            "id": a.id,
-            "title": a.title,
-            "type": a.type,
-            "owner": a.owner,
-            "due": a.due.isoformat() if a.due else None,
-            "status": a.status,
-            "verification": a.verification,
-            "tracker": a.tracker,
-        }
+        {"pir": pir.id, "incident": pir.incident, **_action(a)}
         for pir in ledger.pirs.values()
         for a in pir.actions
+    ]
+    problem_actions = [
+        {"problem": prb.id, "incidents": list(prb.incidents), **_action(a)}
+        for prb in ledger.problem_records.values()
+        for a in prb.actions
     ]
     akeys = [
         "pir",
@@ -104,6 +113,9 @@ def downloads(data: SiteData) -> dict[str, str]:
     ]
     files["actions.csv"] = _csv(akeys, ([a[k] for k in akeys] for a in actions))
     files["actions.json"] = _json(data, "actions", actions)
+    pkeys = ["problem", "id", "title", "type", "owner", "due", "status", "verification", "tracker"]
+    files["problem-actions.csv"] = _csv(pkeys, ([a[k] for k in pkeys] for a in problem_actions))
+    files["problem-actions.json"] = _json(data, "actions", problem_actions)
     found = [f.as_dict() for f in data.findings]
     fkeys = ["rule", "severity", "record", "path", "line", "column", "message", "fix", "waived"]
     files["findings.csv"] = _csv(fkeys, ([f[k] for k in fkeys] for f in found))
@@ -128,6 +140,7 @@ def downloads_page(data: SiteData, names: Iterable[str]) -> str:
         *KINDS,
         ("services", "Service catalog"),
         ("actions", "PIR actions"),
+        ("problem-actions", "Problem actions"),
         ("findings", "Audit findings"),
         ("kpis", "KPIs"),
     ]

@@ -26,6 +26,7 @@ from opsledger.site.page_indexes import (
     services_index,
 )
 from opsledger.site.page_kpis import charts, dashboard, kpis_page
+from opsledger.site.page_problems import candidates_section, portfolio_page, problem_page
 from opsledger.site.page_regulatory import regulatory_page
 from opsledger.site.page_sampling import populations, sampling_page
 from opsledger.site.page_service import service_page
@@ -35,6 +36,7 @@ NAV: list[dict[str, str | list[dict[str, str]]]] = [
     {"Incidents": "incidents/index.md"},
     {"Changes": [{"All changes": "changes/index.md"}, {"Calendar": "changes/calendar.md"}]},
     {"Post-incident reviews": "pirs/index.md"},
+    {"Problems": "problems/index.md"},
     {"Actions": "actions.md"},
     {"Regulatory calendar": "regulatory.md"},
     {"Runbooks": "runbooks/index.md"},
@@ -78,6 +80,9 @@ def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
     for book in ledger.runbooks.values():
         page = ctx.links.records[book.id]
         site.records[page] = runbook_page(ctx, book, page)
+    for prb in ledger.problem_records.values():
+        page = ctx.links.records[prb.id]
+        site.records[page] = problem_page(ctx, prb, page)
     for service in ledger.services.values():
         page = ctx.links.services[service.id]
         site.records[page] = service_page(ctx, service, page)
@@ -103,13 +108,17 @@ def _indexes(ctx: PageContext, site: Site) -> None:
     site.pages["changes/calendar.md"] = calendar.pop("changes/calendar.md")
     site.records.update(calendar)
     site.pages["pirs/index.md"] = pirs_index(ctx, "pirs/index.md")
+    site.pages["problems/index.md"] = portfolio_page(ctx)
     site.pages["runbooks/index.md"] = runbooks_index(ctx, "runbooks/index.md")
     site.pages["services/index.md"] = services_index(ctx, "services/index.md")
     site.pages["actions.md"] = actions_page(ctx)
     site.pages["regulatory.md"] = regulatory_page(ctx)
     site.pages["kpis/index.md"] = kpis_page(ctx)
     findings = findings_pages(ctx)
-    site.pages["findings/index.md"] = findings.pop("findings/index.md")
+    findings_index = findings.pop("findings/index.md")
+    site.pages["findings/index.md"] = (
+        findings_index + "\n" + "\n".join(candidates_section(ctx, "findings/index.md")) + "\n"
+    )
     site.records.update(findings)
     rules = rule_pages(ctx)
     site.pages["rules/index.md"] = rules.pop("rules/index.md")

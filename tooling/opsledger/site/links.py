@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 from opsledger.text.escape import attr, html_text, md
 
-FOLDERS = {"incident": "incidents", "change": "changes", "pir": "pirs", "runbook": "runbooks"}
+FOLDERS = {
+    "incident": "incidents",
+    "change": "changes",
+    "pir": "pirs",
+    "runbook": "runbooks",
+    "problem": "problems",
+}
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 _RESERVED = {"index", "calendar"}
 
@@ -48,9 +54,9 @@ class Links:
 
     def add_problem(self, path: str) -> str:
         stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        page = f"problems/{safe_name(stem, 'file:' + path)}.md"
+        page = f"unreadable/{safe_name(stem, 'file:' + path)}.md"
         if page in self.problems.values():
-            page = f"problems/{safe_name('', 'file:' + path)}.md"
+            page = f"unreadable/{safe_name('', 'file:' + path)}.md"
         self.problems.setdefault(path, page)
         return page
 

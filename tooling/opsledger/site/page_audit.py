@@ -158,13 +158,13 @@ def problem_pages(ctx: PageContext) -> dict[str, str]:
     if pages:
         index_rows = [
             (
-                ctx.links.page("problems/index.md", page, path),
+                ctx.links.page("unreadable/index.md", page, path),
                 md(len(ctx.data.by_path.get(path, []))),
             )
             for path, page in ctx.links.problems.items()
         ]
         out = head("Unreadable records", hide_toc=True)
-        pages["problems/index.md"] = (
+        pages["unreadable/index.md"] = (
             "\n".join([*out, *table(["File", "Errors"], index_rows)]) + "\n"
         )
     return pages

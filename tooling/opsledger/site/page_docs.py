@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from opsledger.loading import Limits
-from opsledger.model.records import Action, Pir, Runbook
+from opsledger.model.records import Action, Pir, Problem, Runbook
 from opsledger.obligations import Verdict
 from opsledger.site.body import render_body
 from opsledger.site.common import (
@@ -45,6 +45,25 @@ def action_state(action: Action, verdict: Verdict | None) -> str:
     return f"{OK} done"
 
 
+def actions_table(ctx: PageContext, record: Pir | Problem) -> list[str]:
+    """The actions of a PIR or problem, each with its due-date verdict."""
+    rows = [
+        (
+            md(a.id),
+            md_lines(a.title),
+            md(a.type),
+            md(a.owner),
+            md(day(a.due)),
+            md(action_state(a, v)),
+            md_lines(a.verification),
+            md(a.tracker),
+        )
+        for a, v in zip(record.actions, ctx.data.verdicts.actions(record), strict=True)
+    ]
+    header = ["ID", "Action", "Type", "Owner", "Due", "State", "Verification", "Tracker"]
+    return table(header, rows)
+
+
 def overdue(verdict: Verdict | None) -> bool:
     return verdict is not None and verdict.state == "missing"
 
@@ -78,24 +97,7 @@ def pir_page(ctx: PageContext, pir: Pir, page: str) -> str:
     else:
         out += ["None recorded.", ""]
     out += ["## Actions", ""]
-    if pir.actions:
-        rows = [
-            (
-                md(a.id),
-                md_lines(a.title),
-                md(a.type),
-                md(a.owner),
-                md(day(a.due)),
-                md(action_state(a, v)),
-                md_lines(a.verification),
-                md(a.tracker),
-            )
-            for a, v in zip(pir.actions, ctx.data.verdicts.actions(pir), strict=True)
-        ]
-        header = ["ID", "Action", "Type", "Owner", "Due", "State", "Verification", "Tracker"]
-        out += table(header, rows)
-    else:
-        out += [f"{BAD} No actions recorded.", ""]
+    out += actions_table(ctx, pir) if pir.actions else [f"{BAD} No actions recorded.", ""]
     out += ["## Review", "", *_body(pir.doc.body, policy.limits)]
     out += linked_section(ctx, page, pir, [("Incident", pir.incident)])
     out += findings_section(ctx.data, links, page, ctx.data.findings_of(pir.id, pir.path))
@@ -135,4 +137,12 @@ def runbook_page(ctx: PageContext, book: Runbook, page: str) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["NONE", "action_state", "overdue", "pir_page", "review_state", "runbook_page"]
+__all__ = [
+    "NONE",
+    "action_state",
+    "actions_table",
+    "overdue",
+    "pir_page",
+    "review_state",
+    "runbook_page",
+]
