@@ -71,3 +71,23 @@ def test_starting_up_loads_neither_git_nor_the_site(argv: list[str]) -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "LOADED []" in done.stdout, done.stdout
+
+
+@pytest.mark.slow
+def test_every_module_imports_first_on_its_own() -> None:
+    """An import cycle shows only when one of its modules is imported first: each module
+    of the package is imported first, in a fresh interpreter."""
+    import pkgutil
+
+    import opsledger
+
+    names = sorted(m.name for m in pkgutil.walk_packages(opsledger.__path__, "opsledger."))
+    assert len(names) > 100
+    failed = []
+    for name in names:
+        done = subprocess.run(
+            [sys.executable, "-c", f"import {name}"], capture_output=True, text=True
+        )
+        if done.returncode:
+            failed.append(f"{name}: {done.stderr.strip().splitlines()[-1]}")
+    assert not failed, "\n".join(failed)

@@ -19,7 +19,6 @@ from typing import Any
 
 import yaml
 
-from opsledger.demo import regulatory
 from opsledger.demo.clock import DAY, Calendar, ts
 from opsledger.timeutil import parse_duration  # the one duration grammar
 
@@ -228,5 +227,8 @@ def parse_policy(text: str) -> PolicyView:
 
 def load_demo_policy(start: date, end: date) -> PolicyView:
     """The demo policy for the period ``[start, end)``."""
+    # (imported here: the regulatory planner needs the context, which needs this view)
+    from opsledger.demo.regulatory import policy_text
+
     text = adapt_policy_text(default_text("policy.yaml"), start, end)
-    return parse_policy(regulatory.policy_text(text))
+    return parse_policy(policy_text(text))
