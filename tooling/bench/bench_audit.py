@@ -59,6 +59,7 @@ def git_log_seconds(root: Path) -> float:
 
 def run(args: list[str], cache: Path, cwd: Path) -> float:
     env = {**os.environ, "OPSLEDGER_CACHE_DIR": str(cache), "CI": "true"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as an installed package has
     start = time.perf_counter()
     proc = subprocess.run([EXE, *args], cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
