@@ -155,6 +155,8 @@ class Workspace:
             progress=self.progress,
             paths=list(self._history_paths) if self._history_paths is not None else None,
             use_cache=self.history_cache,
+            # the run's record parses, when the records were loaded first
+            record_parses=self.ledger.parsed if "ledger" in self.__dict__ else None,
         )
 
     @property

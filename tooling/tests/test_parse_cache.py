@@ -8,6 +8,9 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from conftest import ACKED, AS_OF, InvokeCli, Repo, git, git_init
 
@@ -97,3 +100,35 @@ def test_outside_git_nothing_is_cached(repo: Repo, cli: InvokeCli) -> None:
     result = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--no-history")
     assert result.status in (0, 1), result.err
     assert cache_files() == []
+
+
+def test_history_reads_the_records_parses_and_reads_the_same(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version whose bytes are a file of the working tree is taken from the run's record
+    parses (one parse, not two); the history is the same either way."""
+    from opsledger.history import index
+    from opsledger.model.ledger import load_ledger
+
+    committed(repo)
+    edited = (repo.root / INC).read_text(encoding="utf-8") + "category: database\n"
+    (repo.root / INC).write_text(edited, encoding="utf-8")
+    git(repo.root, "commit", "-q", "-am", "categorised")
+    parses: list[bytes] = []
+    original = index.load_bytes
+
+    def counted(raw: bytes, **options: Any) -> Any:
+        parses.append(raw)
+        return original(raw, **options)
+
+    monkeypatch.setattr(index, "load_bytes", counted)
+    alone = index.build_history(repo.root, use_cache=False)
+    assert len(parses) == 3  # the two incident versions and the broken file
+    ledger = load_ledger(repo.root)
+    assert ledger.parsed is not None
+    parses.clear()
+    shared = index.build_history(repo.root, use_cache=False, record_parses=ledger.parsed)
+    assert len(parses) == 1  # only the first incident version is not a working-tree file
+    assert {k: [repr(v) for v in h.versions] for k, h in alone.records.items()} == {
+        k: [repr(v) for v in h.versions] for k, h in shared.records.items()
+    }

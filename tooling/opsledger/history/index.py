@@ -30,6 +30,7 @@ from opsledger.history.model import HistoryIndex
 from opsledger.history.store import BlobCache, open_blobs, open_store, repository_key
 from opsledger.loading import Limits, LoadError, load_bytes
 from opsledger.model.layout import KINDS
+from opsledger.parsecache import ParseCache, digest
 
 FOLDERS = ("records", "runbooks")
 Progress = Callable[[int, int], None]
@@ -118,6 +119,7 @@ def build_history(
     use_cache: bool = True,
     paths: list[str] | None = None,
     now: datetime | None = None,
+    record_parses: ParseCache | None = None,
 ) -> HistoryIndex:
     """The history index of the branch checked out at ``root``; with ``paths``, of those
     files only (a pull request's records: git diffs only them, no log cache). ``now`` (the
@@ -156,7 +158,7 @@ def build_history(
         namespace = f"blobs {__version__} v4 {limits.max_file_bytes} {limits.max_depth}"
         cache = open_blobs(root, namespace, key)
     blobs = {c.blob for c in changes if c.blob is not None}
-    contents = _read_blobs(root, blobs, cache, limits, progress)
+    contents = _read_blobs(root, blobs, cache, limits, progress, record_parses)
     if cache is not None:
         cache.save(compact=paths is None)
     assemble(index, changes, commits, contents)
@@ -266,7 +268,12 @@ def _cached_log(
 
 
 def _read_blobs(
-    root: Path, blobs: set[str], cache: BlobCache | None, limits: Limits, progress: Progress | None
+    root: Path,
+    blobs: set[str],
+    cache: BlobCache | None,
+    limits: Limits,
+    progress: Progress | None,
+    record_parses: ParseCache | None = None,
 ) -> dict[str, Any]:
     contents: dict[str, Any] = {}
     for blob in blobs:
@@ -286,7 +293,7 @@ def _read_blobs(
         if raw is None:
             contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
         else:
-            contents[blob] = _parse_blob(raw, limits)
+            contents[blob] = _parse_blob(raw, limits, record_parses)
             if cache is not None:
                 cache.put(blob, contents[blob])
         if progress is not None:
@@ -294,13 +301,21 @@ def _read_blobs(
     return contents
 
 
-def _parse_blob(raw: bytes, limits: Limits) -> dict[str, Any]:
-    """``{"d": data}`` or ``{"e": reason}``; the kind is told by the front matter marker."""
+def _parse_blob(
+    raw: bytes, limits: Limits, record_parses: ParseCache | None = None
+) -> dict[str, Any]:
+    """``{"d": data}`` or ``{"e": reason}``; the kind is told by the front matter marker.
+    ``record_parses``: the run's record parses (the same function over the same bytes and
+    limits), so a version that is also a file in the working tree is not parsed twice."""
     if len(raw) > limits.max_file_bytes:
         return {"e": f"over the size limit ({len(raw)} bytes)"}
     markdown = raw.startswith(b"---")
+    content = digest(raw, markdown=markdown)
+    found = record_parses.get(content) if record_parses is not None else None
     try:
-        doc = load_bytes(raw, markdown=markdown, limits=limits)
+        doc = found if found is not None else load_bytes(raw, markdown=markdown, limits=limits)
+        if isinstance(doc, LoadError):
+            raise doc
     except LoadError as exc:
         return {"e": f"{exc.line}:{exc.column}: {exc.message}"}
     return {"d": doc.data, "b": doc.body}

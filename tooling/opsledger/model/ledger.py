@@ -103,6 +103,9 @@ class Ledger:
     #: partial load (a pull request's records) still check uniqueness and references
     known: dict[str, list[str]] = field(default_factory=dict)
     partial: bool = False
+    #: the parses of this load (a full load's cache, opsledger.parsecache): the history
+    #: reads a blob whose content a record file has from here instead of parsing it again
+    parsed: ParseCache | None = field(default=None, repr=False, compare=False)
 
     def exists(self, record_id: str) -> bool:
         """A record with this ID is loaded, or a file is named for it."""
@@ -175,6 +178,7 @@ def load_ledger(
             progress(done, len(entries))
     if cache is not None:
         cache.save()
+        ledger.parsed = cache
     ledger.problems.sort()
     return ledger
 
