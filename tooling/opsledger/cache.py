@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import marshal
 import os
+import stat
 import struct
 import sys
 import tempfile
@@ -41,14 +42,36 @@ class Frame(NamedTuple):
 _FRAME = struct.Struct(">32sI32s")  # MAC, payload length, name
 
 
+#: no cache file of ours is larger; a larger one (or /dev/zero behind a link) is not read
+MAX_CACHE_BYTES = 4 << 30
+
+
+def read_cache_file(path: Path) -> bytes | None:
+    """The bytes of the cache file at ``path``, or None when it is missing, not a regular
+    file (a link, a FIFO, a device: never opened through, never waited on) or over
+    :data:`MAX_CACHE_BYTES`. A cache that cannot be read is only a slower run."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_CACHE_BYTES + 1)
+        return data if len(data) <= MAX_CACHE_BYTES else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def read_frames(path: Path, header: bytes) -> tuple[list[Frame], bool]:
     """The frames of the cache file at ``path`` written under ``header``, and whether the
     file is whole (False: missing, another header, or a torn tail — rewrite it)."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return [], False
-    if not raw.startswith(header):
+    raw = read_cache_file(path)
+    if raw is None or not raw.startswith(header):
         return [], False
     frames: list[Frame] = []
     view = memoryview(raw)

@@ -132,3 +132,31 @@ def test_history_reads_the_records_parses_and_reads_the_same(
     assert {k: [repr(v) for v in h.versions] for k, h in alone.records.items()} == {
         k: [repr(v) for v in h.versions] for k, h in shared.records.items()
     }
+
+
+def test_cache_files_that_are_not_files_are_never_read(repo: Repo, cli: InvokeCli) -> None:
+    """A FIFO would hang the run, a link to /dev/zero read forever, a header nested
+    100,000 deep overflow the JSON reader: each cache file is only a slower run."""
+    import subprocess
+    import sys
+
+    committed(repo)
+    cold = audit(cli, repo.root)
+    cache = Path(os.environ["OPSLEDGER_CACHE_DIR"])
+    files = sorted(p for p in cache.iterdir() if p.name.endswith((".bin", ".jsonl")))
+    assert {p.name.split("-")[0] for p in files} == {"records", "history"}
+    for kind, path in enumerate(files):
+        path.unlink()
+        if kind % 3 == 0:
+            os.mkfifo(path)
+        elif kind % 3 == 1:
+            path.symlink_to("/dev/zero")
+        else:
+            path.write_text("[" * 100_000 + "\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "from opsledger.cli import main; main()", "audit", "--repo",
+         str(repo.root), "--as-of", AS_OF, "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    assert json.loads(done.stdout) == cold

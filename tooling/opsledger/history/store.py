@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from opsledger import gitio
-from opsledger.cache import FrameStore, cache_dir
+from opsledger.cache import FrameStore, cache_dir, read_cache_file
 
 KEY_FILE = "opsledger-cache.key"
 _KEY = re.compile(rb"[0-9a-f]{64}\n?\Z")
@@ -82,18 +82,19 @@ class JsonLines:
         self.pending: list[Any] = []
         self.fresh = True
         self.damaged = 0
+        raw = read_cache_file(path)
+        lines = raw.decode("utf-8", "replace").splitlines(keepends=True) if raw else []
         try:
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                if json.loads(handle.readline()) == {"namespace": namespace}:
-                    self.fresh = False
-                    for line in handle:
-                        item = self._verified(line)
-                        if item is None:
-                            self.damaged += 1
-                        else:
-                            self.items.append(item[0])
-        except (OSError, ValueError):
-            pass
+            if lines and json.loads(lines[0]) == {"namespace": namespace}:
+                self.fresh = False
+                for line in lines[1:]:
+                    item = self._verified(line)
+                    if item is None:
+                        self.damaged += 1
+                    else:
+                        self.items.append(item[0])
+        except (ValueError, RecursionError):  # a header line no run of ours wrote
+            self.items, self.fresh = [], True
         if self.damaged:
             self.fresh = True  # rewrite without the damaged lines
 
