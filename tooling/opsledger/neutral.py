@@ -115,3 +115,11 @@ def short(value: object, limit: int = 200) -> str:
     """:func:`line`, cut to ``limit`` characters with an ellipsis."""
     text = line(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def path_value(path: str) -> str:
+    """A file path for a machine reader (a CI annotation's ``file``, Code Quality's
+    ``location.path``): the real path when every character of it is printable, so the CI
+    points at the file that exists (the format's own escaping then applies); else its
+    neutralised text (:func:`line`), which names no file but can do no harm."""
+    return path if path.isprintable() else line(path)

@@ -336,3 +336,22 @@ def test_import_report_lines_are_inert(repo: Repo, cli: InvokeCli, tmp_path: Pat
     assert_inert(result.out)
     assert_inert(result.err)
     assert "INC2\\n::error file=x::boom\\x1b]0;t\\x07" in result.err
+
+
+def test_ci_formats_point_at_the_real_file(repo: Repo, cli: InvokeCli) -> None:
+    """A printable file name that looks like a workflow command is escaped by each
+    format's own rules and still names the file that exists (GitHub's ``file`` property,
+    GitLab's ``location.path``); a name with a control character is shown neutralised."""
+    odd = "records/incidents/INC-2026-0001 ::error file=x,line=1::owned.yaml"
+    repo.write(odd, ACKED, dedent=False)
+    github = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "github").out
+    [annotation] = [a for a in github.splitlines() if "owned" in a]
+    command, _message = annotation.removeprefix("::").split("::", 1)  # as the runner splits
+    assert command.startswith("error file=")
+    file = command.split(" ", 1)[1].split(",line=")[0].removeprefix("file=")
+    decoded = file.replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+    assert decoded == odd and (repo.root / decoded).is_file()
+    quality = json.loads(
+        cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "codeclimate").out
+    )
+    assert odd in {issue["location"]["path"] for issue in quality}

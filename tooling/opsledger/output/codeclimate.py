@@ -18,7 +18,7 @@ from typing import Any
 
 from opsledger.findings import Finding
 from opsledger.model.policy import POLICY_FILE
-from opsledger.neutral import json_text, line, short
+from opsledger.neutral import json_text, line, path_value, short
 from opsledger.output import Report, fingerprint
 
 SEVERITIES = {"error": "major", "warning": "minor"}
@@ -37,7 +37,7 @@ def _issue(f: Finding) -> dict[str, Any]:
         "categories": ["Compliance"],
         "fingerprint": fingerprint(f, exact=True),
         "severity": "info" if f.waived else SEVERITIES.get(f.severity, "minor"),
-        "location": {"path": line(f.path), "lines": {"begin": max(f.line, 1)}},
+        "location": {"path": path_value(f.path), "lines": {"begin": max(f.line, 1)}},
     }
 
 

@@ -8,7 +8,7 @@ never break out of its annotation).
 
 from __future__ import annotations
 
-from opsledger.neutral import line
+from opsledger.neutral import line, path_value
 from opsledger.output import Report
 
 
@@ -25,12 +25,12 @@ def render_github(report: Report) -> str:
     for f in report.findings:
         level = "notice" if f.waived else f.severity
         props = ",".join(
-            f"{key}={escape_property(line(value))}"
+            f"{key}={escape_property(value)}"
             for key, value in (
-                ("file", f.path),
-                ("line", f.line),
-                ("col", f.column),
-                ("title", f"{f.rule} {f.record or ''}".strip()),
+                ("file", path_value(f.path)),
+                ("line", line(f.line)),
+                ("col", line(f.column)),
+                ("title", line(f"{f.rule} {f.record or ''}".strip())),
             )
         )
         message = f.message + (f" ({f.fix})" if f.fix else "") + (" [waived]" if f.waived else "")
