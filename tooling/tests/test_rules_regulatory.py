@@ -409,6 +409,54 @@ def test_ref_link_names_an_unknown_regime_and_an_unknown_stage(repo: Repo) -> No
     assert hits[1].line == next(n for n, s in enumerate(lines, 1) if "sox" in s)
 
 
+def test_a_regime_listed_twice_is_a_finding_at_the_second(repo: Repo) -> None:
+    """A "not-reportable" entry before a "reportable" one for the same regime would
+    otherwise erase every deadline without a word."""
+    activate(repo, only=("dora",))
+    incident(
+        repo,
+        """\
+        - regime: dora
+          decision: not-reportable
+          decided_at: 2026-03-04T10:00:00Z
+          reason: Storefront only; no client transaction failed during the incident.
+        - regime: dora
+          decision: reportable
+          decided_at: 2026-03-04T10:00:00Z
+        """,
+    )
+    hits = audit_rule(repo, "REF-LINK", record="INC-2026-0001")
+    assert [h.message for h in hits] == [
+        "regime 'dora' is listed again (first in entry 1); the clocks read only the first"
+    ]
+    text = (repo.root / "records/incidents/INC-2026-0001.yaml").read_text(encoding="utf-8")
+    regimes = [n for n, s in enumerate(text.splitlines(), 1) if "regime: dora" in s]
+    assert hits[0].line == regimes[1] and hits[0].severity == "error"
+
+
+def test_a_second_initial_notification_moves_no_deadline(repo: Repo) -> None:
+    """The intermediate report runs from the initial notification: filing another
+    "initial" later cannot extend it (only a stage marked ``updates`` moves the next)."""
+    activate(repo, only=("dora",))
+    incident(
+        repo,
+        """\
+        - regime: dora
+          decision: reportable
+          decided_at: 2026-03-04T10:00:00Z
+          submissions:
+            - {stage: initial, at: 2026-03-04T12:00:00Z, reference: R0}
+            - {stage: initial, at: 2026-03-06T12:00:00Z, reference: R0b}
+            - {stage: intermediate, at: 2026-03-08T12:00:00Z, reference: R1}
+        """,
+    )
+    found = clocks(repo, "2026-03-31T12:00:00Z")
+    # due 72h after the first initial notification, 2026-03-04T12:00Z
+    assert found["dora/intermediate"] == ("late", "2026-03-07T12:00:00Z")
+    hits = audit_rule(repo, "REG-DEADLINE", record="INC-2026-0001")
+    assert any("intermediate" in h.message for h in hits)
+
+
 def test_a_regime_the_policy_lacks_changes_no_verdict_and_does_not_crash(
     repo: Repo, cli: InvokeCli
 ) -> None:
@@ -430,8 +478,8 @@ def _regime_with(repo: Repo, old: str, new: str) -> int:
     ("old", "new", "message"),
     [
         (
-            "after: initial}",
-            "after: preliminary}",
+            "after: initial,",
+            "after: preliminary,",
             "after: no stage 'preliminary' in this regime; use one of awareness, "
             "classification, initial",
         ),
@@ -456,7 +504,7 @@ def _regime_with(repo: Repo, old: str, new: str) -> int:
             "calendar months (mo) are not accepted here",
         ),
         ("classify_within: 24h", "classify_within: 1mo", "calendar months (mo) are not"),
-        ("within: 72h, after: initial}", "within: 13mo13, after: initial}", "1mo (calendar"),
+        ("within: 72h, after: initial,", "within: 13mo13, after: initial,", "1mo (calendar"),
         (
             "{id: final, name: final report",
             "{id: initial, name: final report",

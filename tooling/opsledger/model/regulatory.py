@@ -5,8 +5,10 @@ categories: every list given must match, an absent or empty list matches any), h
 after awareness an incident must be classified (``classify_within``), and its reporting
 stages in order. Each stage is due ``within`` (a fixed duration or calendar months) after
 its anchor (``after``: ``awareness``, ``classification`` or the id of an earlier stage,
-measured from that stage's latest submission) and, optionally, ``no_later_than`` (a fixed
-duration) after awareness: the earlier of the two deadlines.
+measured from that stage's first submission, or from its latest when the earlier stage is
+marked ``updates: true`` — DORA's final report runs from the latest updated intermediate
+report; a second "initial notification" moves nothing) and, optionally, ``no_later_than``
+(a fixed duration) after awareness: the earlier of the two deadlines.
 
 Reading refuses what could only be honoured silently wrong, as a configuration error at
 ``policy.yaml:line:column``: a duplicate regime or stage id, a stage ``after`` a stage that
@@ -73,6 +75,12 @@ SCHEMA: Final[Mapping[str, Any]] = {
                             "description": "awareness, classification or an earlier stage id",
                         },
                         "no_later_than": {"$ref": _DEFS + "duration"},
+                        "updates": {
+                            "type": "boolean",
+                            "description": "later submissions of this stage are updates: "
+                            "the stages after it run from its latest submission (default: "
+                            "from its first)",
+                        },
                     },
                 },
             },
@@ -89,6 +97,8 @@ class Stage:
     within: CalendarDuration
     after: str  # awareness, classification or an earlier stage's id
     no_later_than: timedelta | None = None
+    #: later submissions are updates: the stages after this one run from the latest
+    updates: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,7 @@ def _stages(read: PolicyReader, path: tuple[str | int, ...], item: Any) -> tuple
                 within=within,
                 after=after,
                 no_later_than=read.duration((*here, "no_later_than")),
+                updates=s.get("updates") is True,
             )
         )
     return tuple(stages)
@@ -251,11 +262,26 @@ def unresolved(
     filings: tuple[Filing, ...], regimes: tuple[Regime, ...]
 ) -> list[tuple[str, tuple[str | int, ...], str]]:
     """References of an incident's ``regulatory`` entries that do not resolve: a regime
-    the policy does not list, a submission for a stage the regime does not have
-    (message, path, fix) for REF-LINK."""
+    the policy does not list, a regime listed twice, a submission for a stage the regime
+    does not have (message, path, fix) for REF-LINK."""
     by_id = {r.id: r for r in regimes}
     found: list[tuple[str, tuple[str | int, ...], str]] = []
+    first: dict[str, int] = {}
     for filing in filings:
+        if filing.regime is not None and filing.regime in first:
+            # the clocks read the first entry: a second (say, "not-reportable" before a
+            # "reportable") must never pass unseen
+            found.append(
+                (
+                    f"regime {filing.regime!r} is listed again (first in entry "
+                    f"{first[filing.regime] + 1}); the clocks read only the first",
+                    ("regulatory", filing.index, "regime"),
+                    "keep one entry per regime: its decision and all its submissions",
+                )
+            )
+            continue
+        if filing.regime is not None:
+            first[filing.regime] = filing.index
         regime = by_id.get(filing.regime or "")
         if regime is None:
             known = ", ".join(by_id) or "none"

@@ -8,8 +8,9 @@ regime in its ``regulatory`` list), the clocks start at awareness (``aware_at``,
 * classification: a reportable / not-reportable decision (``decided_at``) within
   ``classify_within`` of awareness (no verdict when the regime sets no such time);
 * for a reportable decision, each stage in order: due at the earlier of ``within`` after
-  its anchor (awareness; the classification; or an earlier stage's *latest* submission,
-  as DORA's final report runs from the latest intermediate report) and ``no_later_than``
+  its anchor (awareness; the classification; or an earlier stage's first submission — its
+  latest when that stage takes ``updates``, as DORA's final report runs from the latest
+  updated intermediate report) and ``no_later_than``
   after awareness (DORA's 24 h backstop). The stage is done at its *first* submission.
   A stage whose anchor has not happened yet, and that has no backstop, cannot be placed:
   pending until its anchor happens (a submission made before that is met).
@@ -185,8 +186,12 @@ def _anchor(
     earlier = regime.stage(stage.after)
     if earlier is None:  # the policy reader refuses this; kept safe for partial policies
         return None, stage.after
-    subs = _dated(filing, earlier)
-    return (subs[-1].at if subs else None), f"the {earlier.name}"
+    subs = _dated(filing, earlier)  # in time order
+    if not subs:
+        return None, f"the {earlier.name}"
+    # the first submission starts the next clock; a later one moves it only where the
+    # policy says the stage takes updates (a second "initial notification" extends nothing)
+    return (subs[-1] if earlier.updates else subs[0]).at, f"the {earlier.name}"
 
 
 def _wording(stage: Stage, anchor_name: str) -> str:

@@ -144,7 +144,8 @@ class RegDeadline(Rule):
     What it checks:
       For a ``reportable`` decision, each stage of the regime is due at the earlier of
       ``within`` after its anchor (``awareness``, ``classification``, or an earlier stage's
-      latest submission) and ``no_later_than`` after awareness (DORA's 24 h backstop).
+      first submission; its latest when that stage is marked ``updates: true``) and
+      ``no_later_than`` after awareness (DORA's 24 h backstop).
       A submission after the deadline is flagged, and so is a stage not submitted while
       its deadline has passed as of now (``--as-of``). Exactly on the deadline passes.
       Calendar months (``1mo``) are added in UTC and clamped to the month's end.
