@@ -17,6 +17,7 @@ from pathlib import Path
 
 from opsledger import ci, fileedit, gitio
 from opsledger.errors import OpsledgerError
+from opsledger.loading.text import forbidden_in_line
 from opsledger.model.layout import KIND_BY_NAME, Kind, refuse_linked_folder, walk
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Incident
@@ -115,6 +116,9 @@ def new_record(
     that only once the arguments are known to be valid (a usage error comes first). A PIR
     for an incident that already has one is refused unless ``another`` is set. A problem
     links ``incidents`` (one or more, none already linked to a problem)."""
+    bad = forbidden_in_line(title) if title is not None else None
+    if bad is not None:  # the record would be refused at its title: say so now
+        raise OpsledgerError(f"--title holds {bad}; a title is one line of visible text")
     root = ledger.root
     year = now.astimezone(ledger.policy.timezone).year
     me = gitio.user_email(root) or "you@example.com"

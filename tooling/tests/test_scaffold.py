@@ -310,3 +310,27 @@ def test_new_outside_git_still_works(cli: InvokeCli, tmp_path: Path) -> None:
     result = cli("new", "change", "--repo", root, "--as-of", NOW, "--no-history")
     assert result.status == 0
     assert "requested_by: you@example.com" in (root / result.out.strip()).read_text()
+
+
+@pytest.mark.parametrize(
+    ("title", "named"),
+    [
+        ("x\x1b[31mred", "U+001B ESCAPE"),
+        ("two\n::error::lines", "U+000A LINE FEED"),
+        ("abc\u202edef", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ],
+)
+def test_a_title_the_record_would_refuse_is_a_usage_error(
+    cli: InvokeCli, tmp_path: Path, title: str, named: str
+) -> None:
+    """``new`` never writes a record its own validation refuses: a control, line break
+    or bidirectional character in --title is exit 2, one line, nothing written."""
+    root = tmp_path / "gov"
+    cli("init", root)
+    for kind in ("incident", "change"):
+        result = cli("new", kind, "--repo", root, "--as-of", NOW, "--no-history", "--title", title)
+        assert result.status == 2 and named in result.err
+        assert len(result.err.strip().splitlines()) == 1 and "\x1b" not in result.err
+    assert not list((root / "records").rglob("*-2026-*"))
+    ok = cli("new", "incident", "--repo", root, "--as-of", NOW, "--no-history", "--title", "Fine")
+    assert ok.status == 0

@@ -36,8 +36,21 @@ def _position(text: str, index: int) -> tuple[int, int]:
 def describe_char(char: str) -> str:
     name = unicodedata.name(char, "")
     if not name:
-        name = {"\x1b": "ESCAPE", "\x00": "NUL", "\x7f": "DELETE"}.get(char, "control character")
+        name = {
+            "\x1b": "ESCAPE",
+            "\x00": "NUL",
+            "\x7f": "DELETE",
+            "\n": "LINE FEED",
+            "\r": "CARRIAGE RETURN",
+        }.get(char, "control character")
     return f"U+{ord(char):04X} {name}"
+
+
+def forbidden_in_line(text: str) -> str | None:
+    """The first character a record would refuse in a one-line value (a control,
+    invisible or bidirectional character, or a line break), described; None when clean."""
+    match = _FORBIDDEN.search(text) or re.search("[\r\n]", text)
+    return describe_char(match.group()) if match else None
 
 
 def decode_strict(raw: bytes) -> str:
