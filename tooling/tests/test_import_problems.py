@@ -109,3 +109,27 @@ def test_dry_run_and_hostile_problem_numbers(repo: Repo, cli: InvokeCli, tmp_pat
     assert data["external_id"] == "..-..-1e9-::error::x"  # one token: no slash, no line break
     with SAMPLE.open(newline="", encoding="utf-8") as handle:
         assert "problem_id" in next(csv.reader(handle))
+
+
+@needs_sample
+def test_problem_numbers_with_controls_or_too_many_digits(
+    repo: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    """A number holding terminal, hyperlink or bidi controls leaves only its safe
+    characters in the record (title and body too); one too long to name a record is
+    skipped with a line saying so. Every record written passes validate."""
+    header, rows = read_sample()
+    odd = [dict(r) for r in rows]
+    hostile = "PRB\x1b]8;;http://evil\x07click\x1b]8;;\x07 <b>\u202e"
+    for r in odd:  # the sample's one problem, split in two by incident number
+        if r["problem_id"]:
+            r["problem_id"] = hostile if int(r["number"][3:]) % 2 else "PRB" + "9" * 40
+    result = run(cli, repo, write_csv(tmp_path / "odd.csv", header, odd))
+    assert result.status in (0, 1), result.err
+    assert "too long to name a record; not imported" in result.out + result.err
+    made = sorted((repo.root / "records/problems").iterdir())
+    assert len(made) == 1
+    text = made[0].read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    checked = cli("validate", "--repo", repo.root)
+    assert checked.status == 0, checked.out

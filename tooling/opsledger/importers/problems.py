@@ -26,6 +26,8 @@ from opsledger.model.layout import KIND_BY_NAME, walk
 PROBLEMS = KIND_BY_NAME["problem"]
 MODELINE = "# yaml-language-server: $schema=../../schemas/problem.schema.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]+")
+#: the longest record ID the schemas take (an exported number too long makes no record)
+MAX_ID = 40
 
 
 def external_key(raw: str) -> str:
@@ -106,6 +108,9 @@ def plan(root: Path, links: Mapping[str, list[Linked]]) -> tuple[list[Planned], 
             skipped.append(f"problem_id {number!r} has no number to name its record; not imported")
             continue
         record = f"PRB-{year}-{digits:04d}"
+        if len(record) > MAX_ID:
+            skipped.append(f"problem_id {key} is too long to name a record; not imported")
+            continue
         if record.casefold() in existing.ids:
             skipped.append(f"{record} is already used (not imported from {number}); not imported")
             continue
@@ -121,7 +126,7 @@ def _create(
     services = sorted({x.service for x in chosen if x.service and not x.service_gap})
     gaps = ["owner"] + ([] if services else ["services"])
     first = min(x.detected_at for x in chosen)
-    shown = " ".join(number.split())[:200]  # one line, whatever the export holds
+    shown = key  # the exported number's safe characters only, whatever the export holds
     data = {
         "id": record,
         "title": f"ServiceNow problem {shown}",
