@@ -570,6 +570,48 @@ def test_downgrade_removing_obligations(
     )
 
 
+FILED = """\
+regulatory:
+  - regime: dora
+    decision: reportable
+    decided_at: 2026-03-04T10:00:00Z
+    submissions:
+      - {stage: initial, at: 2026-03-04T11:00:00Z, reference: NCA-1}
+"""
+
+
+def test_downgrade_out_of_a_regime_and_reports_withdrawn(repo: Repo) -> None:
+    """Lowering a P2 out of DORA's scope, turning a reportable decision into
+    not-reportable, or deleting a submission already recorded removes a duty owed to an
+    authority; the current version restoring it clears the finding."""
+    from test_rules_regulatory import activate
+
+    activate(repo, only=("dora",))  # the preset: DORA applies to P1 and P2
+    p2 = INCIDENT.replace("priority: P3", "priority: P2")
+    reportable = p2 + FILED
+    flipped = p2 + FILED.replace("decision: reportable", "decision: not-reportable").replace(
+        "    submissions:\n      - {stage: initial, at: 2026-03-04T11:00:00Z, reference: NCA-1}\n",
+        "    reason: Only the internal wiki was down; no client service was affected.\n",
+    )
+
+    def hits(*texts: str) -> list[str]:
+        repo.write(INC_PATH, texts[-1], dedent=False)
+        history = [
+            version(text, f"2026-03-0{4 + i}T12:00:00Z", path=INC_PATH)
+            for i, text in enumerate(texts)
+        ]
+        return [h.message for h in audit(repo, "GIT-DOWNGRADE", ("INC-2026-0001", history))]
+
+    lowered = hits(reportable, INCIDENT)  # P3, entry gone
+    assert any("removing the DORA notification" in m for m in lowered)
+    assert any("the dora decision changed from reportable to nothing" in m for m in lowered)
+    withdrawn = hits(reportable, flipped)
+    assert len(withdrawn) == 1
+    assert "the dora decision changed from reportable to not-reportable by commit" in withdrawn[0]
+    assert hits(reportable, flipped, reportable) == []  # restored: nothing removed now
+    assert hits(p2, reportable) == []  # filing a report is no downgrade
+
+
 # ------------------------------------------------------------------ GIT-RUBBER-STAMP
 
 REVIEWED = RUNBOOK.replace("2026-03-01", "{day}")

@@ -31,6 +31,7 @@ from opsledger.model.settings import (
 from opsledger.rules.base import Context, Rule
 from opsledger.rules.examples import Examples, File, commit, played
 from opsledger.rules.incidents import NOTIFICATION_REQUIRED, PIR_REQUIRED
+from opsledger.rules.regulatory import REGIMES
 from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
 from opsledger.timeutil import parse_timestamp
@@ -698,8 +699,13 @@ class GitDowngrade(HistoryRule):
     What it checks:
       Every change of ``priority`` in the history to a lower priority (later in the policy's
       ``priorities`` list) whose new priority drops ``pir_required`` or
-      ``notification_required`` that the old one had, unless the incident's current
-      priority has that duty again.
+      ``notification_required`` that the old one had, or takes the incident out of a
+      regulatory regime's scope (``regulatory.regimes`` ``applies_to``: its notifications
+      to an authority), unless the incident's current priority has that duty again. And
+      every later version that turns a ``reportable`` regulatory decision into
+      ``not-reportable`` (or drops the regime's entry), or removes a submission already
+      recorded — a report sent to an authority cannot be unsent — unless the current
+      version has them again.
 
     Why auditors care:
       Lowering a P2 to P3 after detection makes the PIR and stakeholder notifications
@@ -710,7 +716,7 @@ class GitDowngrade(HistoryRule):
     id = "GIT-DOWNGRADE"
     kinds = ("incident",)
     summary = "incident priority lowered, removing a PIR or notification duty"
-    settings = (PIR_REQUIRED, NOTIFICATION_REQUIRED, HISTORY_SINCE)
+    settings = (PIR_REQUIRED, NOTIFICATION_REQUIRED, REGIMES, HISTORY_SINCE)
     examples = Examples(
         played(
             commit("2026-03-04T09:30:00Z", LENA, File("incident", "priority: P2")),
@@ -728,7 +734,7 @@ class GitDowngrade(HistoryRule):
         priorities = ctx.ledger.policy.priorities
         rank = {name: i for i, name in enumerate(priorities)}
 
-        def duties(name: object) -> set[str]:
+        def base_duties(name: object) -> set[str]:
             p = priorities.get(name) if isinstance(name, str) else None
             if p is None:
                 return set()
@@ -738,10 +744,27 @@ class GitDowngrade(HistoryRule):
                 if on
             }
 
+        regimes = ctx.ledger.policy.regulatory
+
+        def text(data: Mapping[str, Any], name: str) -> str | None:
+            value = data.get(name)
+            return value if isinstance(value, str) else None
+
         for _, history in self.histories(ctx):
             if history.deleted:
                 continue
-            now = duties(current(history).get("priority"))
+            latest = current(history)
+
+            def duties(name: object, data: Mapping[str, Any] = latest) -> set[str]:
+                found = base_duties(name)
+                scope, category = text(data, "scope"), text(data, "category")
+                for regime in regimes:
+                    if isinstance(name, str) and regime.in_scope(name, scope, category):
+                        found.add(f"{regime.name} notification")
+                return found
+
+            now = duties(latest.get("priority"))
+            yield from self._reports_withdrawn(ctx, history, latest)
             for change in transitions(history, "priority"):
                 old, new = change.old, change.new
                 if not (isinstance(old, str) and isinstance(new, str)):
@@ -758,6 +781,55 @@ class GitDowngrade(HistoryRule):
                     fix=f"if it was a {old} incident, restore the priority and meet its duties; "
                     "a genuine re-triage needs a waiver with the commander's reason",
                 )
+
+    def _reports_withdrawn(
+        self, ctx: Context, history: RecordHistory, latest: Mapping[str, Any]
+    ) -> Iterator[Finding]:
+        """A reportable decision turned not-reportable (or dropped), or a submission
+        removed, by a later commit; not when the current version holds them again."""
+        now = _filings(latest)
+        previous: dict[str, tuple[str | None, set[tuple[object, ...]]]] | None = None
+        for version in history.readable():
+            seen = _filings(version.data or {})
+            for regime, (decision, sent) in (previous or {}).items():
+                after, kept = seen.get(regime, (None, set()))
+                still, held = now.get(regime, (None, set()))
+                gone = sent - kept - held
+                flipped = decision == "reportable" and after != "reportable"
+                if (flipped and still != "reportable") or gone:
+                    what = (
+                        f"the {regime} decision changed from reportable to {after or 'nothing'}"
+                        if flipped and still != "reportable"
+                        else f"{len(gone)} {regime} submission(s) removed"
+                    )
+                    yield self.at(
+                        ctx,
+                        history,
+                        f"{what} by {landed(version)}: a report owed or sent to an authority "
+                        "does not disappear from the record",
+                        "regulatory",
+                        fix="restore the decision and the submissions; a genuine "
+                        "reassessment is a new decision with its reason, kept beside them",
+                    )
+            previous = seen
+
+
+def _filings(data: Mapping[str, Any]) -> dict[str, tuple[str | None, set[tuple[object, ...]]]]:
+    """regime -> (decision, the submissions as (stage, at, reference)) of one version."""
+    found: dict[str, tuple[str | None, set[tuple[object, ...]]]] = {}
+    entries = data.get("regulatory")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("regime"), str):
+            continue
+        subs = entry.get("submissions")
+        sent: set[tuple[object, ...]] = {
+            (sub.get("stage"), sub.get("at"), sub.get("reference"))
+            for sub in (subs if isinstance(subs, list) else [])
+            if isinstance(sub, dict)
+        }
+        decision = entry.get("decision")
+        found.setdefault(entry["regime"], (decision if isinstance(decision, str) else None, sent))
+    return found
 
 
 class GitRubberStamp(HistoryRule):
