@@ -359,13 +359,75 @@ def test_output_folders_that_are_refused(history: Repo, cli: InvokeCli, tmp_path
     result = cli(*sample_args(history.root, busy))
     assert result.status == 2 and "--force" in result.err
     assert (busy / "notes.txt").read_text() == "keep me\n"
-    assert cli(*sample_args(history.root, busy, "--force")).status == 0
-    assert not (busy / "notes.txt").exists() and (busy / "manifest.json").is_file()
+    # --force replaces only an earlier bundle: never unrelated files
+    result = cli(*sample_args(history.root, busy, "--force"))
+    assert result.status == 2 and "earlier sample bundle" in result.err
+    assert (busy / "notes.txt").read_text() == "keep me\n"
     for governed in (history.root / "records/bundle", history.root, history.root / "schemas"):
         result = cli(*sample_args(history.root, governed, "--force"))
         assert result.status == 2, governed
         assert "choose another path" in result.err
     assert (history.root / "policy.yaml").is_file()
+
+
+def test_force_replaces_an_earlier_bundle_and_nothing_else(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    out = tmp_path / "b"
+    draw(cli, history, out)
+    assert cli(*sample_args(history.root, out, "--force", seed="other")).status == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == "other"
+    keep = tmp_path / "keep.txt"
+    keep.write_text("outside\n")
+    hostile = {
+        "a git repository deeper down": lambda: git(out / "01-x", "init", "-q", "nested"),
+        "an unlisted file deeper down": lambda: (out / "01-x" / "notes.txt").write_text("x"),
+        "a link out of the folder": lambda: (out / "link").symlink_to(keep),
+        "a manifest of something else": lambda: (out / "manifest.json").write_text(
+            json.dumps({"version": 1, "tool": "opsledger", "files": {}})
+        ),
+        "a manifest that is a link": lambda: (
+            (out / "manifest.json").unlink(),
+            (out / "manifest.json").symlink_to(keep),
+        ),
+    }
+    for what, plant in hostile.items():
+        draw(cli, history, out, "--force")
+        (out / "01-x").mkdir(exist_ok=True)
+        plant()
+        before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+        result = cli(*sample_args(history.root, out, "--force"))
+        assert result.status == 2, what
+        assert "earlier sample bundle" in result.err and result.err.count("\n") == 1, what
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before, what
+        assert keep.read_text() == "outside\n"
+        for path in sorted(out.rglob("*"), reverse=True):  # clear for the next case
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            else:
+                path.rmdir()
+        out.rmdir()
+
+
+def test_zip_is_staged_safely_and_a_non_file_archive_is_refused_first(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    (tmp_path / ".b.zip.partial").symlink_to(victim)  # the old fixed staging name
+    draw(cli, history, tmp_path / "b", "--zip")
+    assert victim.read_text() == "keep\n"
+    assert zipfile.is_zipfile(tmp_path / "b.zip")
+    assert not list(tmp_path.glob(".b.zip.*.partial"))
+    (tmp_path / "c.zip").mkdir()
+    result = cli(*sample_args(history.root, tmp_path / "c", "--zip", "--force"))
+    assert result.status == 2 and "not a regular file" in result.err
+    assert not (tmp_path / "c").exists()
+    assert not list(tmp_path.glob(".c.zip*")) and not list(tmp_path.glob(".opsledger-sample-*"))
+    (tmp_path / "d.zip").symlink_to(victim)
+    result = cli(*sample_args(history.root, tmp_path / "d", "--zip", "--force"))
+    assert result.status == 2 and not (tmp_path / "d").exists()
+    assert victim.read_text() == "keep\n"
 
 
 def test_a_shallow_clone_stops_with_exit_4(history: Repo, cli: InvokeCli, tmp_path: Path) -> None:

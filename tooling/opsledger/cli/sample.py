@@ -115,7 +115,10 @@ def sample_group(
     assert kind is not None and period is not None and seed is not None and output is not None
     root = repo_root(repo)
     check_output_folder(output, root=root, force=force)
-    from opsledger.sampling.draw import draw, write
+    from opsledger.sampling.draw import check_archive, draw, write
+
+    if zip_too:
+        check_archive(output, force=force)
 
     drawn = draw(root, kind, period, seed, n, where, as_of, str(output))
     bundle = drawn.bundle
