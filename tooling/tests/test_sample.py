@@ -9,6 +9,8 @@ import csv
 import hashlib
 import io
 import json
+import os
+import struct
 import zipfile
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 
 from opsledger.model.ledger import load_ledger
 
-from conftest import INCIDENT, InvokeCli, Repo, git, git_init
+from conftest import INCIDENT, InvokeCli, Repo, Result, git, git_init
 
 LENA = "Lena Fischer <lena.fischer@example.com>"
 PRIYA = "Priya Shah <priya.shah@example.com>"
@@ -296,6 +298,90 @@ def test_verify_without_its_repository_or_commit_is_a_usage_error(
     assert result.status == 2
     assert "0000000000000000000000000000000000000000" in result.err
     assert cli("sample", "verify", tmp_path / "missing", "--repo", history.root).status == 2
+
+
+def _one_line(result: Result, status: int) -> None:
+    assert result.status == status, result.out + result.err
+    assert "Traceback" not in result.err
+
+
+def test_verify_of_a_crafted_folder_is_a_difference_never_a_crash_or_a_hang(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    out = tmp_path / "b"
+    draw(cli, history, out)
+    ok = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(ok, 0)
+    manifest = (out / "manifest.json").read_bytes()
+    deep = out / "deep"
+    deep.mkdir()
+    path = deep
+    for _ in range(1100):
+        path = path / "d"
+        path.mkdir()
+    os.mkfifo(out / "pipe")
+    big = out / "big.bin"
+    with big.open("wb") as stream:
+        stream.truncate(65 * 1024 * 1024)  # sparse: larger than any file of a bundle
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    assert "pipe: a named pipe, not a file of the bundle" in result.out
+    assert "big.bin: larger than a bundle's files" in result.out
+    assert "folders nested deeper than" in result.out
+    # the manifest itself: a pipe, a link, deeply nested JSON
+    (out / "manifest.json").unlink()
+    os.mkfifo(out / "manifest.json")
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    assert "manifest.json: a named pipe" in result.out
+    (out / "manifest.json").unlink()
+    (tmp_path / "real.json").write_bytes(manifest)
+    (out / "manifest.json").symlink_to(tmp_path / "real.json")
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    assert "manifest.json: a symbolic link" in result.out and "JSON" not in result.out
+    (out / "manifest.json").unlink()
+    (out / "manifest.json").write_text("[" * 100_000)
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    assert "manifest.json: not valid JSON" in result.out
+
+
+def _patched(data: bytes, name: bytes, change: str) -> bytes:
+    """``data`` (a zip of one stored entry ``name``) with a hostile change to its headers."""
+    local = data.index(b"PK\x03\x04")
+    central = data.index(b"PK\x01\x02")
+    out = bytearray(data)
+    if change == "crc":
+        for at in (local + 14, central + 16):
+            out[at] ^= 0xFF
+    elif change == "size":
+        for at in (local + 22, central + 24):
+            struct.pack_into("<I", out, at, 3)
+    elif change == "encrypted":
+        for at in (local + 6, central + 8):
+            out[at] |= 0x01
+    elif change == "method":
+        for at in (local + 8, central + 10):
+            struct.pack_into("<H", out, at, 99)
+    assert name in out
+    return bytes(out)
+
+
+@pytest.mark.parametrize("change", ["crc", "size", "encrypted", "method", "deep"])
+def test_verify_of_a_crafted_zip_is_not_a_bundle(
+    history: Repo, cli: InvokeCli, tmp_path: Path, change: str
+) -> None:
+    archive = tmp_path / "b.zip"
+    buffer = io.BytesIO()
+    name = "b/" + "d/" * 2000 + "x.txt" if change == "deep" else "b/manifest.json"
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(name, b'{"version": 1, "tool": "opsledger", "files": {}}')
+    data = buffer.getvalue()
+    archive.write_bytes(data if change == "deep" else _patched(data, name.encode(), change))
+    result = cli("sample", "verify", archive, "--repo", history.root)
+    _one_line(result, 2)
+    assert "not a sample bundle" in result.err and result.err.count("\n") == 1
 
 
 def test_n_larger_than_the_population_takes_it_whole(
