@@ -287,6 +287,26 @@ def test_verify_at_an_older_commit_and_from_the_zip(
     assert "# uncommitted" in path.read_text()
 
 
+def test_verify_notes_a_bundle_drawn_from_another_branch(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    draw(cli, history, tmp_path / "main")
+    ok = cli("sample", "verify", tmp_path / "main", "--repo", history.root)
+    assert ok.status == 0 and "not on the current branch" not in ok.err
+    main = git(history.root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(history.root, "checkout", "-qb", "side")
+    path = history.root / "records/changes/CHG-2026-0001.yaml"
+    path.write_text(path.read_text().replace("step", "stage"))
+    git(history.root, "commit", "-qam", "side edit", date="2026-05-01T10:00:00Z", who=LENA)
+    draw(cli, history, tmp_path / "side")
+    git(history.root, "checkout", "-q", main)
+    result = cli("sample", "verify", tmp_path / "side", "--repo", history.root)
+    assert result.status == 0, result.out + result.err
+    assert "verified" in result.out
+    notes = [t for t in result.err.splitlines() if "not on the current branch" in t]
+    assert len(notes) == 1 and "another branch" in notes[0]
+
+
 def test_verify_without_its_repository_or_commit_is_a_usage_error(
     history: Repo, cli: InvokeCli, tmp_path: Path
 ) -> None:

@@ -222,6 +222,11 @@ def verify(folder: Path, root: Path) -> Report:
             f"commit {commit} of the bundle is not in the repository {root}; pass the "
             "repository it was drawn from (--repo), fetched in full"
         )
+    if not gitio.is_ancestor(root, commit, "HEAD"):
+        report.notes.append(
+            f"commit {commit[:10]} of the bundle is not on the current branch (not an "
+            "ancestor of HEAD): the sample was drawn from another branch"
+        )
     if data.get("tool_version") != __version__:
         report.notes.append(
             f"the bundle was made by opsledger {data.get('tool_version')}, this is "
