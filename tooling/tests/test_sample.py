@@ -287,6 +287,37 @@ def test_verify_at_an_older_commit_and_from_the_zip(
     assert "# uncommitted" in path.read_text()
 
 
+def test_records_that_cannot_be_placed_are_said_with_why(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    result = cli(*sample_args(history.root, tmp_path / "clean"))
+    assert result.status == 0 and "could not be placed" not in result.err
+    assert "could not be placed" not in (tmp_path / "clean/README.md").read_text()
+    bad = change(20, "2026-02-10T21:00:00Z").replace("start: 2026-02-10T21:00:00Z", "start: soon")
+    history.write("records/changes/CHG-2026-0020.yaml", bad)
+    undated = change(21, "2026-02-10T21:00:00Z").replace("  start: 2026-02-10T21:00:00Z\n", "")
+    history.write("records/changes/CHG-2026-0021.yaml", undated)
+    git(history.root, "add", "-A")
+    git(history.root, "commit", "-qm", "two undated", date="2026-05-01T10:00:00Z", who=LENA)
+    out = tmp_path / "b"
+    result = cli(*sample_args(history.root, out))
+    assert result.status == 0, result.err
+    said = "2 records could not be placed in a period (listed in summary.md)"
+    assert said in result.err
+    assert said in (out / "README.md").read_text()
+    reasons = {
+        e["record"]: e["reason"]
+        for e in json.loads((out / "manifest.json").read_text())["population"]["unplaced"]
+    }
+    assert reasons == {
+        "CHG-2026-0020": "window.start is not a valid timestamp: cannot place it in a period",
+        "CHG-2026-0021": "no window.start: cannot place it in a period",
+    }
+    summary = (out / "summary.md").read_text()
+    assert "CHG-2026-0020: window.start is not a valid timestamp" in summary
+    assert cli("sample", "verify", out, "--repo", history.root).status == 0
+
+
 def test_verify_notes_a_bundle_drawn_from_another_branch(
     history: Repo, cli: InvokeCli, tmp_path: Path
 ) -> None:
@@ -343,7 +374,12 @@ def test_verify_of_a_crafted_folder_is_a_difference_never_a_crash_or_a_hang(
     big = out / "big.bin"
     with big.open("wb") as stream:
         stream.truncate(65 * 1024 * 1024)  # sparse: larger than any file of a bundle
-    result = cli("sample", "verify", out, "--repo", history.root)
+    try:
+        result = cli("sample", "verify", out, "--repo", history.root)
+    finally:
+        while path != deep:  # pytest's own clean-up recurses per folder
+            path.rmdir()
+            path = path.parent
     _one_line(result, 1)
     assert "pipe: a named pipe, not a file of the bundle" in result.out
     assert "big.bin: larger than a bundle's files" in result.out

@@ -132,6 +132,10 @@ def sample_group(
     if bundle.selection.note:
         _say(f"note: {bundle.selection.note}", err=True)
     pop = bundle.population
+    from opsledger.sampling.pages import unplaced_note
+
+    if unplaced_note(pop):
+        _say(f"note: {unplaced_note(pop)}", err=True)
     _say(
         f"sampled {len(bundle.outcomes)} of {len(pop.members)} {kind} records in {pop.period} "
         f"(seed {bundle.request.seed}, commit {bundle.commit[:10]}): "
