@@ -443,7 +443,7 @@ def test_verify_of_a_crafted_zip_is_not_a_bundle(
 def test_n_larger_than_the_population_takes_it_whole(
     history: Repo, cli: InvokeCli, tmp_path: Path
 ) -> None:
-    result = cli(*sample_args(history.root, tmp_path / "b", "--n", "9", period="2026-Q2"))
+    result = cli(*sample_args(history.root, tmp_path / "b", "--n", "9", period="2026-04"))
     assert result.status == 0
     assert "--n 9 is larger than the population (2): the whole population is taken" in result.err
     manifest = json.loads((tmp_path / "b/manifest.json").read_text())
@@ -479,6 +479,8 @@ def test_filters_and_policy_sizes(history: Repo, cli: InvokeCli, tmp_path: Path)
         (("--where", "type"), "write FIELD=VALUE"),
         (("--seed", "a b"), "--seed 'a b'"),
         (("--where", "type=nothing"), "nothing to sample"),
+        (("--period", "2026-Q2"), "is before the end of --period 2026-Q2"),
+        (("--as-of", "2026-03-15T00:00:00Z"), "is before the end of --period 2026-Q1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

@@ -55,7 +55,14 @@ def draw(
         n,
         parse_where(chosen, where),
     )
-    period_of(period, ws.policy.timezone, ws.as_of)
+    chosen_period = period_of(period, ws.policy.timezone, ws.as_of)
+    end = chosen_period.end
+    if as_of is not None and end is not None and ws.as_of < end:
+        raise OpsledgerError(
+            f"--as-of {format_timestamp(ws.as_of)} is before the end of --period {period} "
+            f"({format_timestamp(end)}); a sample of a period is judged as of a moment after "
+            "it ends: pass a later --as-of, or leave it out to sample the period so far"
+        )
     ws.history_state  # noqa: B018 (the one history decision: exit 4 before any work)
     commit = ws.commit
     if commit is None:
