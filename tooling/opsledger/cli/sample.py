@@ -73,7 +73,11 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> 
     help="The folder to write the evidence bundle into (new or empty).",
 )
 @click.option("--zip", "zip_too", is_flag=True, help="Also write the bundle as OUTPUT.zip.")
-@click.option("--force", is_flag=True, help="Replace what --output (and OUTPUT.zip) already hold.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier sample bundle at --output (and OUTPUT.zip); anything else is refused.",
+)
 @repo_option
 @click.pass_context
 def sample_group(

@@ -84,15 +84,26 @@ def files_in(folder: Path) -> dict[str, bytes | Unread]:
     pending: list[tuple[str, str, int]] = [(str(folder), "", 0)]
     while pending:
         here, prefix, depth = pending.pop()
-        with os.scandir(here) as entries:
-            listing = sorted(entries, key=lambda e: e.name)
+        try:
+            with os.scandir(here) as entries:
+                listing = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            if not prefix:
+                why = exc.strerror or str(exc)
+                raise OpsledgerError(f"{folder}: cannot read the bundle folder ({why})") from None
+            found[prefix.rstrip("/")] = Unread(f"a folder that cannot be read ({exc.strerror})")
+            continue
         for entry in listing:
             rel = prefix + entry.name
             if len(found) >= MAX_FILES:
                 raise OpsledgerError(
                     f"{folder}: not a sample bundle: it holds more than {MAX_FILES} files"
                 )
-            info = entry.stat(follow_symlinks=False)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                found[rel] = Unread(f"cannot be looked at ({exc.strerror or exc})")
+                continue
             if stat.S_ISDIR(info.st_mode):
                 if depth + 1 > MAX_DEPTH:
                     found[rel] = Unread(f"folders nested deeper than {MAX_DEPTH}; not read")
