@@ -16,7 +16,9 @@ governance repository (a folder holding ``policy.yaml``) above the output.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -121,26 +123,84 @@ def check_output_folder(
 ) -> None:
     """Refuse a folder a command writes a set of files into (``sample --output``): one
     that is, contains or lies inside a repository or a governed folder, a file, or an
-    existing folder that is not empty, unless ``force`` (its content is then replaced;
-    never a repository's)."""
+    existing folder that is not empty. With ``force`` an existing folder is replaced only
+    when it is an earlier sample bundle: its ``manifest.json`` an opsledger sample
+    manifest naming every file the folder holds (no link, no other file, no folder of
+    its own; symbolic links are never followed)."""
     try:
         target = _real(folder)
         _check_placement(folder, target, root, label, "its content would be replaced")
-        if not target.exists():
+        if not os.path.lexists(folder):
             return
-        if not target.is_dir() or os.path.islink(folder):
+        if os.path.islink(folder) or not stat.S_ISDIR(os.lstat(folder).st_mode):
             raise _refuse(folder, "is not a folder", label)
         names = {entry.name for entry in os.scandir(target)}
+        if POLICY_FILE in names or ".git" in names:
+            raise _refuse(folder, "is a repository", label)
+        if names and not force:
+            raise _refuse(
+                folder, "exists and is not empty (pass --force to replace an earlier bundle)", label
+            )
+        if names:
+            why = _not_a_bundle(Path(folder))
+            if why:
+                raise _refuse(
+                    folder, f"{why}; --force replaces only an earlier sample bundle", label
+                )
     except OSError as exc:
         raise OpsledgerError(
             f"{label} {printable(folder)}: cannot write: {exc.strerror or exc}"
         ) from None
-    if POLICY_FILE in names or ".git" in names:
-        raise _refuse(folder, "is a repository", label)
-    if names and not force:
-        raise _refuse(
-            folder, "exists and is not empty (pass --force to replace what it holds)", label
-        )
+
+
+#: a bundle holds a few hundred files at most, a few folders deep
+_BUNDLE_MAX_FILES = 100_000
+_BUNDLE_MAX_DEPTH = 8
+_MANIFEST_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _not_a_bundle(folder: Path) -> str:
+    """Why ``folder`` is not an earlier sample bundle ("" when it is one)."""
+    manifest = folder / "manifest.json"
+    try:
+        info = os.lstat(manifest)
+    except FileNotFoundError:
+        return "holds no manifest.json, so it is not an earlier sample bundle"
+    if not stat.S_ISREG(info.st_mode) or info.st_size > _MANIFEST_MAX_BYTES:
+        return "its manifest.json is not a regular file of a sample bundle"
+    try:
+        data = json.loads(manifest.read_bytes())
+    except (ValueError, RecursionError):
+        return "its manifest.json is not an opsledger sample manifest"
+    listed = data.get("files") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or data.get("tool") != "opsledger"
+        or data.get("version") != 1
+        or not isinstance(data.get("seed"), str)
+        or not isinstance(data.get("rule"), str)
+        or not isinstance(listed, dict)
+    ):
+        return "its manifest.json is not an opsledger sample manifest"
+    expected = {*listed, "manifest.json"}
+    count = 0
+    pending = [(folder, "", 0)]
+    while pending:
+        here, prefix, depth = pending.pop()
+        with os.scandir(here) as entries:
+            listing = list(entries)
+        for entry in listing:
+            rel = prefix + entry.name
+            count += 1
+            if count > _BUNDLE_MAX_FILES or depth > _BUNDLE_MAX_DEPTH:
+                return "holds more than a sample bundle does"
+            if entry.is_symlink():
+                return f"holds the symbolic link {printable(rel)}, which no sample bundle has"
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((Path(entry.path), rel + "/", depth + 1))
+            elif not entry.is_file(follow_symlinks=False) or rel not in expected:
+                return f"holds {printable(rel)}, which its manifest.json does not list"
+    return ""
 
 
 def _check_placement(folder: Path, target: Path, root: Path | None, label: str, why: str) -> None:

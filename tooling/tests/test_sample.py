@@ -9,6 +9,8 @@ import csv
 import hashlib
 import io
 import json
+import os
+import struct
 import zipfile
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 
 from opsledger.model.ledger import load_ledger
 
-from conftest import INCIDENT, InvokeCli, Repo, git, git_init
+from conftest import INCIDENT, InvokeCli, Repo, Result, git, git_init
 
 LENA = "Lena Fischer <lena.fischer@example.com>"
 PRIYA = "Priya Shah <priya.shah@example.com>"
@@ -285,6 +287,57 @@ def test_verify_at_an_older_commit_and_from_the_zip(
     assert "# uncommitted" in path.read_text()
 
 
+def test_records_that_cannot_be_placed_are_said_with_why(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    result = cli(*sample_args(history.root, tmp_path / "clean"))
+    assert result.status == 0 and "could not be placed" not in result.err
+    assert "could not be placed" not in (tmp_path / "clean/README.md").read_text()
+    bad = change(20, "2026-02-10T21:00:00Z").replace("start: 2026-02-10T21:00:00Z", "start: soon")
+    history.write("records/changes/CHG-2026-0020.yaml", bad)
+    undated = change(21, "2026-02-10T21:00:00Z").replace("  start: 2026-02-10T21:00:00Z\n", "")
+    history.write("records/changes/CHG-2026-0021.yaml", undated)
+    git(history.root, "add", "-A")
+    git(history.root, "commit", "-qm", "two undated", date="2026-05-01T10:00:00Z", who=LENA)
+    out = tmp_path / "b"
+    result = cli(*sample_args(history.root, out))
+    assert result.status == 0, result.err
+    said = "2 records could not be placed in a period (listed in summary.md)"
+    assert said in result.err
+    assert said in (out / "README.md").read_text()
+    reasons = {
+        e["record"]: e["reason"]
+        for e in json.loads((out / "manifest.json").read_text())["population"]["unplaced"]
+    }
+    assert reasons == {
+        "CHG-2026-0020": "window.start is not a valid timestamp: cannot place it in a period",
+        "CHG-2026-0021": "no window.start: cannot place it in a period",
+    }
+    summary = (out / "summary.md").read_text()
+    assert "CHG-2026-0020: window.start is not a valid timestamp" in summary
+    assert cli("sample", "verify", out, "--repo", history.root).status == 0
+
+
+def test_verify_notes_a_bundle_drawn_from_another_branch(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    draw(cli, history, tmp_path / "main")
+    ok = cli("sample", "verify", tmp_path / "main", "--repo", history.root)
+    assert ok.status == 0 and "not on the current branch" not in ok.err
+    main = git(history.root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(history.root, "checkout", "-qb", "side")
+    path = history.root / "records/changes/CHG-2026-0001.yaml"
+    path.write_text(path.read_text().replace("step", "stage"))
+    git(history.root, "commit", "-qam", "side edit", date="2026-05-01T10:00:00Z", who=LENA)
+    draw(cli, history, tmp_path / "side")
+    git(history.root, "checkout", "-q", main)
+    result = cli("sample", "verify", tmp_path / "side", "--repo", history.root)
+    assert result.status == 0, result.out + result.err
+    assert "verified" in result.out
+    notes = [t for t in result.err.splitlines() if "not on the current branch" in t]
+    assert len(notes) == 1 and "another branch" in notes[0]
+
+
 def test_verify_without_its_repository_or_commit_is_a_usage_error(
     history: Repo, cli: InvokeCli, tmp_path: Path
 ) -> None:
@@ -298,10 +351,99 @@ def test_verify_without_its_repository_or_commit_is_a_usage_error(
     assert cli("sample", "verify", tmp_path / "missing", "--repo", history.root).status == 2
 
 
+def _one_line(result: Result, status: int) -> None:
+    assert result.status == status, result.out + result.err
+    assert "Traceback" not in result.err
+
+
+def test_verify_of_a_crafted_folder_is_a_difference_never_a_crash_or_a_hang(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    out = tmp_path / "b"
+    draw(cli, history, out)
+    ok = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(ok, 0)
+    manifest = (out / "manifest.json").read_bytes()
+    deep = out / "deep"
+    deep.mkdir()
+    path = deep
+    for _ in range(1100):
+        path = path / "d"
+        path.mkdir()
+    os.mkfifo(out / "pipe")
+    big = out / "big.bin"
+    with big.open("wb") as stream:
+        stream.truncate(65 * 1024 * 1024)  # sparse: larger than any file of a bundle
+    try:
+        result = cli("sample", "verify", out, "--repo", history.root)
+    finally:
+        while path != deep:  # pytest's own clean-up recurses per folder
+            path.rmdir()
+            path = path.parent
+    _one_line(result, 1)
+    assert "pipe: a named pipe, not a file of the bundle" in result.out
+    assert "big.bin: larger than a bundle's files" in result.out
+    assert "folders nested deeper than" in result.out
+    # the manifest itself: a pipe, a link, deeply nested JSON
+    (out / "manifest.json").unlink()
+    os.mkfifo(out / "manifest.json")
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    assert "manifest.json: a named pipe" in result.out
+    (out / "manifest.json").unlink()
+    (tmp_path / "real.json").write_bytes(manifest)
+    (out / "manifest.json").symlink_to(tmp_path / "real.json")
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    assert "manifest.json: a symbolic link" in result.out and "JSON" not in result.out
+    (out / "manifest.json").unlink()
+    (out / "manifest.json").write_text("[" * 100_000)
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    assert "manifest.json: not valid JSON" in result.out
+
+
+def _patched(data: bytes, name: bytes, change: str) -> bytes:
+    """``data`` (a zip of one stored entry ``name``) with a hostile change to its headers."""
+    local = data.index(b"PK\x03\x04")
+    central = data.index(b"PK\x01\x02")
+    out = bytearray(data)
+    if change == "crc":
+        for at in (local + 14, central + 16):
+            out[at] ^= 0xFF
+    elif change == "size":
+        for at in (local + 22, central + 24):
+            struct.pack_into("<I", out, at, 3)
+    elif change == "encrypted":
+        for at in (local + 6, central + 8):
+            out[at] |= 0x01
+    elif change == "method":
+        for at in (local + 8, central + 10):
+            struct.pack_into("<H", out, at, 99)
+    assert name in out
+    return bytes(out)
+
+
+@pytest.mark.parametrize("change", ["crc", "size", "encrypted", "method", "deep"])
+def test_verify_of_a_crafted_zip_is_not_a_bundle(
+    history: Repo, cli: InvokeCli, tmp_path: Path, change: str
+) -> None:
+    archive = tmp_path / "b.zip"
+    buffer = io.BytesIO()
+    name = "b/" + "d/" * 2000 + "x.txt" if change == "deep" else "b/manifest.json"
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(name, b'{"version": 1, "tool": "opsledger", "files": {}}')
+    data = buffer.getvalue()
+    archive.write_bytes(data if change == "deep" else _patched(data, name.encode(), change))
+    result = cli("sample", "verify", archive, "--repo", history.root)
+    _one_line(result, 2)
+    assert "not a sample bundle" in result.err and result.err.count("\n") == 1
+
+
 def test_n_larger_than_the_population_takes_it_whole(
     history: Repo, cli: InvokeCli, tmp_path: Path
 ) -> None:
-    result = cli(*sample_args(history.root, tmp_path / "b", "--n", "9", period="2026-Q2"))
+    result = cli(*sample_args(history.root, tmp_path / "b", "--n", "9", period="2026-04"))
     assert result.status == 0
     assert "--n 9 is larger than the population (2): the whole population is taken" in result.err
     manifest = json.loads((tmp_path / "b/manifest.json").read_text())
@@ -337,6 +479,8 @@ def test_filters_and_policy_sizes(history: Repo, cli: InvokeCli, tmp_path: Path)
         (("--where", "type"), "write FIELD=VALUE"),
         (("--seed", "a b"), "--seed 'a b'"),
         (("--where", "type=nothing"), "nothing to sample"),
+        (("--period", "2026-Q2"), "is before the end of --period 2026-Q2"),
+        (("--as-of", "2026-03-15T00:00:00Z"), "is before the end of --period 2026-Q1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -359,13 +503,75 @@ def test_output_folders_that_are_refused(history: Repo, cli: InvokeCli, tmp_path
     result = cli(*sample_args(history.root, busy))
     assert result.status == 2 and "--force" in result.err
     assert (busy / "notes.txt").read_text() == "keep me\n"
-    assert cli(*sample_args(history.root, busy, "--force")).status == 0
-    assert not (busy / "notes.txt").exists() and (busy / "manifest.json").is_file()
+    # --force replaces only an earlier bundle: never unrelated files
+    result = cli(*sample_args(history.root, busy, "--force"))
+    assert result.status == 2 and "earlier sample bundle" in result.err
+    assert (busy / "notes.txt").read_text() == "keep me\n"
     for governed in (history.root / "records/bundle", history.root, history.root / "schemas"):
         result = cli(*sample_args(history.root, governed, "--force"))
         assert result.status == 2, governed
         assert "choose another path" in result.err
     assert (history.root / "policy.yaml").is_file()
+
+
+def test_force_replaces_an_earlier_bundle_and_nothing_else(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    out = tmp_path / "b"
+    draw(cli, history, out)
+    assert cli(*sample_args(history.root, out, "--force", seed="other")).status == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == "other"
+    keep = tmp_path / "keep.txt"
+    keep.write_text("outside\n")
+    hostile = {
+        "a git repository deeper down": lambda: git(out / "01-x", "init", "-q", "nested"),
+        "an unlisted file deeper down": lambda: (out / "01-x" / "notes.txt").write_text("x"),
+        "a link out of the folder": lambda: (out / "link").symlink_to(keep),
+        "a manifest of something else": lambda: (out / "manifest.json").write_text(
+            json.dumps({"version": 1, "tool": "opsledger", "files": {}})
+        ),
+        "a manifest that is a link": lambda: (
+            (out / "manifest.json").unlink(),
+            (out / "manifest.json").symlink_to(keep),
+        ),
+    }
+    for what, plant in hostile.items():
+        draw(cli, history, out, "--force")
+        (out / "01-x").mkdir(exist_ok=True)
+        plant()
+        before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+        result = cli(*sample_args(history.root, out, "--force"))
+        assert result.status == 2, what
+        assert "earlier sample bundle" in result.err and result.err.count("\n") == 1, what
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before, what
+        assert keep.read_text() == "outside\n"
+        for path in sorted(out.rglob("*"), reverse=True):  # clear for the next case
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            else:
+                path.rmdir()
+        out.rmdir()
+
+
+def test_zip_is_staged_safely_and_a_non_file_archive_is_refused_first(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    (tmp_path / ".b.zip.partial").symlink_to(victim)  # the old fixed staging name
+    draw(cli, history, tmp_path / "b", "--zip")
+    assert victim.read_text() == "keep\n"
+    assert zipfile.is_zipfile(tmp_path / "b.zip")
+    assert not list(tmp_path.glob(".b.zip.*.partial"))
+    (tmp_path / "c.zip").mkdir()
+    result = cli(*sample_args(history.root, tmp_path / "c", "--zip", "--force"))
+    assert result.status == 2 and "not a regular file" in result.err
+    assert not (tmp_path / "c").exists()
+    assert not list(tmp_path.glob(".c.zip*")) and not list(tmp_path.glob(".opsledger-sample-*"))
+    (tmp_path / "d.zip").symlink_to(victim)
+    result = cli(*sample_args(history.root, tmp_path / "d", "--zip", "--force"))
+    assert result.status == 2 and not (tmp_path / "d").exists()
+    assert victim.read_text() == "keep\n"
 
 
 def test_a_shallow_clone_stops_with_exit_4(history: Repo, cli: InvokeCli, tmp_path: Path) -> None:

@@ -73,7 +73,11 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> 
     help="The folder to write the evidence bundle into (new or empty).",
 )
 @click.option("--zip", "zip_too", is_flag=True, help="Also write the bundle as OUTPUT.zip.")
-@click.option("--force", is_flag=True, help="Replace what --output (and OUTPUT.zip) already hold.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier sample bundle at --output (and OUTPUT.zip); anything else is refused.",
+)
 @repo_option
 @click.pass_context
 def sample_group(
@@ -115,7 +119,10 @@ def sample_group(
     assert kind is not None and period is not None and seed is not None and output is not None
     root = repo_root(repo)
     check_output_folder(output, root=root, force=force)
-    from opsledger.sampling.draw import draw, write
+    from opsledger.sampling.draw import check_archive, draw, write
+
+    if zip_too:
+        check_archive(output, force=force)
 
     drawn = draw(root, kind, period, seed, n, where, as_of, str(output))
     bundle = drawn.bundle
@@ -129,6 +136,10 @@ def sample_group(
     if bundle.selection.note:
         _say(f"note: {bundle.selection.note}", err=True)
     pop = bundle.population
+    from opsledger.sampling.pages import unplaced_note
+
+    if unplaced_note(pop):
+        _say(f"note: {unplaced_note(pop)}", err=True)
     _say(
         f"sampled {len(bundle.outcomes)} of {len(pop.members)} {kind} records in {pop.period} "
         f"(seed {bundle.request.seed}, commit {bundle.commit[:10]}): "

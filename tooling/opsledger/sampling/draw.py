@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -54,7 +55,14 @@ def draw(
         n,
         parse_where(chosen, where),
     )
-    period_of(period, ws.policy.timezone, ws.as_of)
+    chosen_period = period_of(period, ws.policy.timezone, ws.as_of)
+    end = chosen_period.end
+    if as_of is not None and end is not None and ws.as_of < end:
+        raise OpsledgerError(
+            f"--as-of {format_timestamp(ws.as_of)} is before the end of --period {period} "
+            f"({format_timestamp(end)}); a sample of a period is judged as of a moment after "
+            "it ends: pass a later --as-of, or leave it out to sample the period so far"
+        )
     ws.history_state  # noqa: B018 (the one history decision: exit 4 before any work)
     commit = ws.commit
     if commit is None:
@@ -64,17 +72,39 @@ def draw(
     return Drawn(bundle, opened.left_out)
 
 
+def archive_of(folder: Path) -> Path:
+    """``OUTPUT.zip`` beside the bundle folder ``OUTPUT``."""
+    return folder.with_name(folder.name + ".zip")
+
+
+def check_archive(folder: Path, *, force: bool) -> Path:
+    """Refuse ``OUTPUT.zip`` before anything is written: a link, a folder or any other
+    file that is not a regular one, and an existing archive without ``force``."""
+    archive = archive_of(folder)
+    check_output_file(archive, label="--zip")
+    try:
+        info = os.lstat(archive)
+    except FileNotFoundError:
+        return archive
+    except OSError as exc:
+        raise OpsledgerError(f"--zip {archive}: cannot write: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise OpsledgerError(
+            f"--zip {archive}: exists and is not a regular file; choose another --output"
+        )
+    if not force:
+        raise OpsledgerError(
+            f"--zip: {archive} exists (pass --force to replace it, or choose another --output)"
+        )
+    return archive
+
+
 def write(bundle: Bundle, folder: Path, *, force: bool, zip_too: bool) -> Path | None:
     """Write the bundle into ``folder`` whole (a temporary folder beside it, then renamed;
-    an existing folder is replaced only with ``force``), and ``folder``.zip if asked."""
+    an existing folder is replaced only with ``force`` and only when it is an earlier
+    bundle), and ``folder``.zip if asked (staged in a new temporary file beside it)."""
     check_output_folder(folder, force=force)
-    archive = folder.with_name(folder.name + ".zip")
-    if zip_too:
-        check_output_file(archive)
-        if archive.exists() and not force:
-            raise OpsledgerError(
-                f"--zip: {archive} exists (pass --force to replace it, or choose another --output)"
-            )
+    archive = check_archive(folder, force=force) if zip_too else None
     parent = folder.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".opsledger-sample-", dir=parent))
@@ -83,22 +113,28 @@ def write(bundle: Bundle, folder: Path, *, force: bool, zip_too: bool) -> Path |
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        if folder.exists():
+        if os.path.lexists(folder):
             shutil.rmtree(folder)
         os.replace(staging, folder)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    if not zip_too:
+    if archive is None:
         return None
-    staged = archive.with_name(f".{archive.name}.partial")
-    with zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as out:
-        for name in sorted(bundle.files):
-            info = zipfile.ZipInfo(f"{folder.name}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            out.writestr(info, bundle.files[name])
-    os.replace(staged, archive)
-    with contextlib.suppress(OSError):
-        staged.unlink()
+    handle, staged_name = tempfile.mkstemp(
+        prefix=f".{archive.name}.", suffix=".partial", dir=parent
+    )
+    staged = Path(staged_name)
+    try:
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as out:
+            for name in sorted(bundle.files):
+                info = zipfile.ZipInfo(f"{folder.name}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                out.writestr(info, bundle.files[name])
+        os.chmod(staged, 0o644)
+        os.replace(staged, archive)
+    finally:
+        with contextlib.suppress(OSError):
+            staged.unlink()
     return archive

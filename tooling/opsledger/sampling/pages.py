@@ -178,8 +178,18 @@ def sample_summary(
     return text_file(rows)
 
 
+def unplaced_note(pop: Population) -> str:
+    """The one line saying how many records could not be placed ("" when none)."""
+    count = len(pop.unplaced)
+    if not count:
+        return ""
+    records = "record" if count == 1 else "records"
+    return f"{count} {records} could not be placed in a period (listed in summary.md)"
+
+
 def readme(request: Request, pop: Population, chosen: Selection, commit: str) -> bytes:
     first = chosen.members[0].record.id
+    unplaced = unplaced_note(pop)
     rows = [
         f"# Evidence bundle: {request.kind} records, {md(pop.period)}",
         "",
@@ -196,6 +206,7 @@ def readme(request: Request, pop: Population, chosen: Selection, commit: str) ->
         f"3. N = {chosen.size} ({md(chosen.source)}"
         + (f"; {md(chosen.note)}" if chosen.note else "")
         + ").",
+        *(["", f"Not in the population: {unplaced}."] if unplaced else []),
         "",
         "Redo it by hand with any SHA-256 tool: for each ID of `population.csv` compute the "
         "digest of the seed, a colon and the ID, sort the digests (as text, 0-9 before "

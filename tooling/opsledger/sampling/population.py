@@ -16,12 +16,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsledger.errors import OpsledgerError
 from opsledger.kpis.base import Excluded, KpiContext
 from opsledger.model.ledger import Ledger
-from opsledger.model.records import Record
+from opsledger.model.records import Pir, Record
 from opsledger.output.spreadsheet import csv_text
 from opsledger.period import Period, parse_period
 from opsledger.sampling.kinds import NAMES, PLANNED, SAMPLE_KINDS, SampleKind, field_values
@@ -185,7 +186,26 @@ def population(
                     f"{record.path}: not in the commit sampled; commit it, or sample another commit"
                 )
             members.append(Member(record, blob, kind.moment(ledger, record)))
-    return Population(kind, period, members, list(unplaced))
+    return Population(kind, period, members, [_why(ledger, kind, e) for e in unplaced])
+
+
+def _why(ledger: Ledger, kind: SampleKind, excluded: Excluded) -> Excluded:
+    """``excluded`` with its reason telling a date written but not a valid timestamp from
+    no date at all (the placement itself only knows there is no moment)."""
+    record = ledger.get(excluded.record)
+    if isinstance(record, Pir):
+        record = ledger.incidents.get(record.incident or "")
+        path = ["detected_at"]
+    else:
+        path = kind.dated_by.split(".")
+    value: Any = record.data if record is not None else None
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if value is None or value == "":
+        return excluded
+    return Excluded(
+        excluded.record, f"{kind.dated_by} is not a valid timestamp: cannot place it in a period"
+    )
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,10 @@ import io
 import json
 import os
 import re
+import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +39,11 @@ from opsledger.workspace import Workspace
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 #: a bundle is small; a zip expanding beyond this is not one
 MAX_ZIP_BYTES = 512 * 1024 * 1024
+#: no file of a bundle is larger (record files are capped far below this)
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: a bundle's folders are at most three deep (NN-ID/linked/…)
+MAX_DEPTH = 16
+MAX_FILES = 100_000
 
 
 @dataclass
@@ -48,27 +55,102 @@ class Report:
     sample: list[str] = field(default_factory=list)
 
 
-def files_in(folder: Path) -> dict[str, bytes | None]:
-    """Every file under ``folder`` by POSIX path; None for a link (never followed)."""
-    found: dict[str, bytes | None] = {}
-    for here, dirs, names in os.walk(folder, followlinks=False):
-        base = Path(here)
-        for name in list(dirs):
-            if (base / name).is_symlink():
-                dirs.remove(name)
-                found[(base / name).relative_to(folder).as_posix()] = None
-        for name in names:
-            path = base / name
-            rel = path.relative_to(folder).as_posix()
-            found[rel] = None if path.is_symlink() else path.read_bytes()
+@dataclass(frozen=True)
+class Unread:
+    """A path of the folder that is not read: why (a link, a FIFO, too large…)."""
+
+    why: str
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link, not a file of the bundle"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe, not a file of the bundle"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file of the bundle"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file of the bundle"
+    return "not a regular file of the bundle"
+
+
+def files_in(folder: Path) -> dict[str, bytes | Unread]:
+    """Every file under ``folder`` by POSIX path, read only when it is a regular file of
+    at most MAX_FILE_BYTES (and all together at most MAX_ZIP_BYTES); links, pipes,
+    devices, oversized files and folders nested deeper than MAX_DEPTH are named, never
+    opened or followed."""
+    found: dict[str, bytes | Unread] = {}
+    total = 0
+    pending: list[tuple[str, str, int]] = [(str(folder), "", 0)]
+    while pending:
+        here, prefix, depth = pending.pop()
+        try:
+            with os.scandir(here) as entries:
+                listing = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            if not prefix:
+                why = exc.strerror or str(exc)
+                raise OpsledgerError(f"{folder}: cannot read the bundle folder ({why})") from None
+            found[prefix.rstrip("/")] = Unread(f"a folder that cannot be read ({exc.strerror})")
+            continue
+        for entry in listing:
+            rel = prefix + entry.name
+            if len(found) >= MAX_FILES:
+                raise OpsledgerError(
+                    f"{folder}: not a sample bundle: it holds more than {MAX_FILES} files"
+                )
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                found[rel] = Unread(f"cannot be looked at ({exc.strerror or exc})")
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if depth + 1 > MAX_DEPTH:
+                    found[rel] = Unread(f"folders nested deeper than {MAX_DEPTH}; not read")
+                else:
+                    pending.append((entry.path, rel + "/", depth + 1))
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                found[rel] = Unread(_kind(info.st_mode))
+            elif info.st_size > MAX_FILE_BYTES or total + info.st_size > MAX_ZIP_BYTES:
+                found[rel] = Unread(
+                    f"larger than a bundle's files ({info.st_size} bytes); not read"
+                )
+            else:
+                found[rel] = _read(entry.path, info)
+                total += info.st_size
     return found
 
 
-def _manifest(raw: bytes | None) -> dict[str, Any]:
+def _read(path: str, info: os.stat_result) -> bytes | Unread:
+    """The bytes of the regular file at ``path`` (opened without following a link,
+    without blocking, and checked to be the file looked at)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        handle = os.open(path, flags)
+    except OSError as exc:
+        return Unread(f"cannot be read ({exc.strerror or exc})")
+    with os.fdopen(handle, "rb") as stream:
+        now = os.fstat(stream.fileno())
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (
+            info.st_dev,
+            info.st_ino,
+        ):
+            return Unread("changed while it was read; not a file of the bundle")
+        data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        return Unread(f"larger than a bundle's files (over {MAX_FILE_BYTES} bytes); not read")
+    return data
+
+
+def _manifest(raw: bytes | Unread | None) -> dict[str, Any]:
+    if isinstance(raw, Unread):
+        raise ValueError(raw.why)
     try:
         data = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not valid JSON ({exc})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ValueError(f"not valid JSON ({why})") from None
     if not isinstance(data, dict) or data.get("version") != 1 or data.get("tool") != "opsledger":
         raise ValueError("not an opsledger sample manifest (version 1)")
     files = data.get("files")
@@ -106,9 +188,9 @@ def _request(data: dict[str, Any]) -> Request:
         raise ValueError(getattr(exc, "message", str(exc))) from None
 
 
-def _ids(text: bytes | None) -> dict[str, list[str]]:
+def _ids(text: bytes | Unread | None) -> dict[str, list[str]]:
     """population.csv rows by id (first column)."""
-    if text is None:
+    if not isinstance(text, bytes):
         return {}
     rows = list(csv.reader(io.StringIO(text.decode("utf-8", "replace"))))
     return {row[0]: row for row in rows[1:] if row}
@@ -133,12 +215,12 @@ def verify(folder: Path, root: Path) -> Report:
         if name == MANIFEST:
             continue
         content = found.get(name)
-        if name not in listed:
+        if isinstance(content, Unread):
+            report.problems.append(f"{name}: {content.why}")
+        elif name not in listed:
             report.problems.append(f"{name}: added (not in {MANIFEST})")
-        elif name not in found:
-            report.problems.append(f"{name}: missing (listed in {MANIFEST})")
         elif content is None:
-            report.problems.append(f"{name}: a symbolic link, not a file of the bundle")
+            report.problems.append(f"{name}: missing (listed in {MANIFEST})")
         elif sha256(content) != listed[name]:
             report.problems.append(f"{name}: changed (its SHA-256 differs from {MANIFEST})")
     commit = data.get("commit")
@@ -150,6 +232,11 @@ def verify(folder: Path, root: Path) -> Report:
         raise OpsledgerError(
             f"commit {commit} of the bundle is not in the repository {root}; pass the "
             "repository it was drawn from (--repo), fetched in full"
+        )
+    if not gitio.is_ancestor(root, commit, "HEAD"):
+        report.notes.append(
+            f"commit {commit[:10]} of the bundle is not on the current branch (not an "
+            "ancestor of HEAD): the sample was drawn from another branch"
         )
     if data.get("tool_version") != __version__:
         report.notes.append(
@@ -174,7 +261,7 @@ def verify(folder: Path, root: Path) -> Report:
 
 def _compare(
     report: Report,
-    found: dict[str, bytes | None],
+    found: dict[str, bytes | Unread],
     derived: dict[str, bytes],
     data: dict[str, Any],
     named: set[str],
@@ -217,28 +304,51 @@ def unpacked(path: Path) -> Iterator[Path]:
         return
     if not path.is_file() or not zipfile.is_zipfile(path):
         raise OpsledgerError(f"{path}: no such bundle folder (or bundle .zip)")
-    with (
-        tempfile.TemporaryDirectory(prefix="opsledger-verify-") as tmp,
-        zipfile.ZipFile(path) as zf,
-    ):
-        total = 0
+    with tempfile.TemporaryDirectory(prefix="opsledger-verify-") as tmp:
+        try:
+            top = _extract(path, Path(tmp))
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+            raise OpsledgerError(f"{path}: not a sample bundle: {exc}") from None
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise OpsledgerError(f"{path}: not a sample bundle: cannot unpack it ({why})") from None
+        yield top
+
+
+def _extract(path: Path, tmp: Path) -> Path:
+    """Unpack the archive at ``path`` into ``tmp`` (each name checked, every size bounded
+    by what is actually read, not by what the archive declares); the one folder it holds."""
+
+    def refuse(why: str) -> OpsledgerError:
+        return OpsledgerError(f"{path}: not a sample bundle: {why}")
+
+    with zipfile.ZipFile(path) as zf:
+        declared = 0
         tops: set[str] = set()
         for info in zf.infolist():
             parts = PurePosixPath(info.filename).parts
-            total += info.file_size
+            declared += info.file_size
             if info.filename.startswith("/") or ".." in parts or "\\" in info.filename or not parts:
-                raise OpsledgerError(
-                    f"{path}: holds the unsafe name {info.filename!r}; not a bundle"
-                )
-            if total > MAX_ZIP_BYTES:
-                raise OpsledgerError(f"{path}: expands beyond {MAX_ZIP_BYTES} bytes; not a bundle")
+                raise refuse(f"it holds the unsafe name {info.filename!r}")
+            if len(parts) > MAX_DEPTH + 1:
+                raise refuse(f"an entry is nested deeper than {MAX_DEPTH} folders")
+            if declared > MAX_ZIP_BYTES:
+                raise refuse(f"it expands beyond {MAX_ZIP_BYTES} bytes")
+            if info.flag_bits & 0x1:
+                raise refuse(f"{info.filename!r} is encrypted")
             tops.add(parts[0])
         if len(tops) != 1:
-            raise OpsledgerError(f"{path}: a bundle archive holds one folder")
+            raise refuse("a bundle archive holds one folder")
+        total = 0
         for info in zf.infolist():
             if info.is_dir():
                 continue
             target = Path(tmp, *PurePosixPath(info.filename).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(zf.read(info))
-        yield Path(tmp, tops.pop())
+            with zf.open(info) as stream:
+                data = stream.read(MAX_FILE_BYTES + 1)
+            total += len(data)
+            if len(data) > MAX_FILE_BYTES or total > MAX_ZIP_BYTES:
+                raise refuse(f"{info.filename!r} expands beyond what a bundle holds")
+            target.write_bytes(data)
+        return Path(tmp, tops.pop())
