@@ -699,6 +699,8 @@ def test_problems_of_the_demo(demo: Path, cli: InvokeCli, tmp_path: Path) -> Non
     result = cli(*args, "--seed", "q4", "--as-of", "2026-02-01", "--output", out)
     assert result.status == 0, result.err
     manifest = json.loads((out / "manifest.json").read_text())
+    header = next(csv.reader(io.StringIO((out / "population.csv").read_text())))
+    assert len(header) == len(set(header)), header  # each column once
     rows = list(csv.DictReader(io.StringIO((out / "population.csv").read_text())))
     ledger = load_ledger(demo)
     opened = [

@@ -325,3 +325,16 @@ def _fetch_then_stop(proc: subprocess.Popen[str]) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_times_keep_their_seconds() -> None:
+    """A submission one second after its deadline must not read as on the deadline."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from opsledger.site.common import when
+
+    zone = ZoneInfo("Europe/London")
+    assert when(datetime(2026, 3, 1, 15, 0, 1, tzinfo=UTC), zone) == "2026-03-01 15:00:01 +00:00"
+    assert when(datetime(2026, 3, 1, 15, 0, 0, tzinfo=UTC), zone) == "2026-03-01 15:00 +00:00"
+    assert when(datetime(2026, 7, 1, 15, 0, 0, tzinfo=UTC), zone) == "2026-07-01 16:00 +01:00"

@@ -160,7 +160,7 @@ SAMPLE_KINDS: Mapping[str, SampleKind] = {
             "opened_at",
             by_moment(_problems, _opened_at, "opened_at"),
             _opened_at,
-            ("status", "services", "owner"),
+            ("services", "owner"),
             _problem_links,
         ),
     )

@@ -30,7 +30,9 @@ def head(title: str, *, hide_toc: bool = False) -> list[str]:
 
 
 def when(moment: datetime | None, zone: ZoneInfo) -> str:
-    """A timestamp for reading: local time in the policy zone with its offset."""
+    """A timestamp for reading: local time in the policy zone with its offset, to the
+    minute, or to the second when it has seconds (a verdict one second late must not read
+    as on the deadline)."""
     if moment is None:
         return NONE
     return _when(moment, zone)
@@ -40,7 +42,8 @@ def when(moment: datetime | None, zone: ZoneInfo) -> str:
 def _when(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
     offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+    clock = f"{local:%H:%M:%S}" if local.second or local.microsecond else f"{local:%H:%M}"
+    return f"{local:%Y-%m-%d} {clock} {offset[:3]}:{offset[3:]}"
 
 
 def stamp(moment: datetime | None) -> float:
