@@ -367,7 +367,6 @@ last_reviewed: "{now.astimezone(ledger.policy.timezone).date().isoformat()}"
 INIT_FILES = {
     "mkdocs.yml": "init/mkdocs.yml",
     "site/index.md": "init/site-index.md",
-    ".github/CODEOWNERS": "init/CODEOWNERS",
     ".pre-commit-config.yaml": "init/pre-commit-config.yaml",
     "records/services.yaml": "init/services.yaml",
     "README.md": "init/README.md",
@@ -379,6 +378,8 @@ CI_FILES = {
     "github": (".github/workflows/governance.yml", "init/governance.yml"),
     "gitlab": (".gitlab-ci.yml", "init/gitlab-ci.yml"),
 }
+#: where each CI system reads code owners from (GitLab never reads .github/CODEOWNERS)
+CODEOWNERS_FILES = {"github": ".github/CODEOWNERS", "gitlab": ".gitlab/CODEOWNERS"}
 #: the site sources ``init`` and ``demo`` both write, so plain ``mkdocs build`` works
 SITE_FILES = ("mkdocs.yml", "site/index.md")
 #: files holding where opsledger is installed from (see :mod:`opsledger.ci`)
@@ -406,6 +407,7 @@ def init_repository(
     }
     sources |= {rel: src / template for rel, template in INIT_FILES.items()}
     sources |= {CI_FILES[name][0]: src / CI_FILES[name][1] for name in systems}
+    sources |= {CODEOWNERS_FILES[name]: src / "init/CODEOWNERS" for name in systems}
     for folder in (
         "records/incidents",
         "records/changes",

@@ -65,6 +65,20 @@ def test_codeowners_protect_the_rules_of_the_game(cli: InvokeCli, tmp_path: Path
     assert {"/policy.yaml", "/schemas/", "/mkdocs.yml", "/.github/workflows/"} <= owned
 
 
+def test_gitlab_reads_its_code_owners_where_gitlab_looks(cli: InvokeCli, tmp_path: Path) -> None:
+    """GitLab reads CODEOWNERS from the root, docs/ or .gitlab/, never .github/: the
+    GitLab configuration's code owners protect its CI file and the rules of the game."""
+    root = tmp_path / "gl"
+    assert cli("init", root, "--ci", "gitlab").status == 0
+    assert not (root / ".github").exists()
+    owned = {
+        line.split()[0]
+        for line in (root / ".gitlab/CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"/policy.yaml", "/schemas/", "/.gitlab-ci.yml", "/.gitlab/"} <= owned
+
+
 def test_workflow_gates_pull_requests_and_publishes_the_site(
     cli: InvokeCli, tmp_path: Path
 ) -> None:
