@@ -27,6 +27,7 @@ from opsledger import gitio
 from opsledger.errors import HistoryUnusable
 from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex
+from opsledger.model.layout import KINDS
 from opsledger.model.ledger import Ledger, load_ledger
 from opsledger.model.policy import Policy, load_policy
 from opsledger.obligations import Obligations
@@ -122,6 +123,15 @@ class Workspace:
     @cached_property
     def commit(self) -> str | None:
         return gitio.describe_head(self.root)
+
+    @cached_property
+    def blobs(self) -> dict[str, str]:
+        """Repository path -> blob id of every record file at :attr:`commit` (empty
+        without a commit): what a sample's population and the site's populations list."""
+        if self.commit is None:
+            return {}
+        folders = tuple(dict.fromkeys(k.folder for k in KINDS))
+        return gitio.tree_blobs(self.root, self.commit, folders)
 
     # -- history ------------------------------------------------------------------------
     @cached_property

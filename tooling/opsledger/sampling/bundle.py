@@ -34,7 +34,7 @@ from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex
 from opsledger.history.trail import trail, trail_document, trail_lines
 from opsledger.kpis import KpiOptions
-from opsledger.model.layout import KIND_BY_NAME, KINDS
+from opsledger.model.layout import KIND_BY_NAME
 from opsledger.model.records import Record
 from opsledger.neutral import json_text, line
 from opsledger.output.spreadsheet import csv_text
@@ -71,7 +71,6 @@ from opsledger.workspace import Workspace
 
 MANIFEST = "manifest.json"
 #: the git paths whose blobs a bundle names (record folders)
-FOLDERS = tuple(k.folder for k in KINDS)
 
 
 @dataclass
@@ -105,7 +104,7 @@ def derive(ws: Workspace, request: Request, command: str) -> Bundle:
     ledger = ws.ledger
     index = ws.history
     assert isinstance(index, HistoryIndex)  # the Workspace was opened with history
-    blobs = gitio.tree_blobs(ws.root, commit, FOLDERS)
+    blobs = ws.blobs
     pop = population(ledger, request, ws.as_of, blobs)
     if not pop.members:
         where = "".join(f" with {n}={','.join(v)}" for n, v in request.where)

@@ -32,6 +32,8 @@ class SiteData:
     history_notice: str | None  # why there is no history (shown wherever a trail would be)
     as_of: datetime
     commit: str | None
+    #: repository path -> blob id of every record file at ``commit`` (Workspace.blobs)
+    blobs: dict[str, str] = field(default_factory=dict)
     #: the run's obligations: the same verdicts as the audit's and the KPIs'
     obligations: Obligations | None = None
     by_record: dict[str, list[Finding]] = field(default_factory=dict)
@@ -89,5 +91,6 @@ def collect(
         ws.history_note or None,
         ws.as_of,
         ws.commit,
+        blobs=ws.blobs,
         obligations=ws.obligations,
     )

@@ -8,10 +8,8 @@ import csv
 import io
 from collections import defaultdict
 
-from opsledger import gitio
 from opsledger.kpis.base import KpiContext
 from opsledger.period import Period, label_of
-from opsledger.sampling.bundle import FOLDERS
 from opsledger.sampling.kinds import PLANNED, SAMPLE_KINDS
 from opsledger.sampling.population import RULE, Request, population
 from opsledger.sampling.settings import SIZES
@@ -29,7 +27,7 @@ def populations(data: SiteData) -> dict[str, str]:
     a record of the kind (and starting before "now")."""
     ledger = data.ledger
     zone = ledger.policy.timezone
-    blobs = gitio.tree_blobs(ledger.root, data.commit, FOLDERS) if data.commit else {}
+    blobs = data.blobs
     files: dict[str, str] = {}
     for name, kind in SAMPLE_KINDS.items():
         placed, _ = kind.place(KpiContext(ledger, data.as_of, Period(zone=zone)))
