@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import yaml
+from floors import git_log_seconds
 
 from opsledger.demo import generate_demo
 from opsledger.model.layout import walk
@@ -42,19 +43,6 @@ def floor_seconds(root: Path) -> tuple[int, float]:
             text = text.split("\n---\n", 1)[0].removeprefix("---\n")
         yaml.load(text, Loader=yaml.CSafeLoader)
     return len(paths), time.perf_counter() - start
-
-
-def git_log_seconds(root: Path) -> float:
-    """One bare ``git log --raw`` over the record folders: the history's floor."""
-    start = time.perf_counter()
-    with open(os.devnull, "wb") as sink:
-        subprocess.run(
-            ["git", "log", "--raw", "--no-abbrev", "--", "records", "runbooks"],
-            cwd=root,
-            check=True,
-            stdout=sink,
-        )
-    return time.perf_counter() - start
 
 
 def run(args: list[str], cache: Path, cwd: Path) -> float:

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from floors import git_log_seconds
+
 from opsledger.demo import generate_demo
 from opsledger.history.index import build_history
 
@@ -45,15 +47,7 @@ def main() -> None:
         ["git", "rev-list", "--count", "HEAD"], cwd=root, check=True, capture_output=True, text=True
     ).stdout.strip()
 
-    start = time.perf_counter()
-    with open(os.devnull, "wb") as sink:
-        subprocess.run(
-            ["git", "log", "--raw", "--no-abbrev", "--", "records", "runbooks"],
-            cwd=root,
-            check=True,
-            stdout=sink,
-        )
-    floor = time.perf_counter() - start
+    floor = git_log_seconds(root)
 
     start = time.perf_counter()
     index = build_history(root)
