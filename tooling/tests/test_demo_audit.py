@@ -131,3 +131,36 @@ def test_demo_has_problems_in_every_state(demo: Path) -> None:
     assert sorted(c.unlinked[-1].id for c in ws.obligations.candidates) == sorted(
         d["record"] for d in candidates
     )
+
+
+def test_audit_output_is_byte_identical_with_the_caches_cold_warm_and_off(
+    demo: Path, cli: InvokeCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speed never changes a result: the JSON and SARIF of the full audit (history rules
+    included) are the same bytes whether the parsed-record and history caches are empty
+    (written by this run), warm (read back) or cannot be kept at all."""
+
+    def outputs(cache: Path) -> dict[str, bytes]:
+        monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(cache))
+        found = {}
+        for form in ("json", "sarif"):
+            out = tmp_path / f"audit.{form}"
+            result = cli(
+                "audit", "--repo", demo, "--as-of", AS_OF, "--format", form,
+                "--fail-on", "never", "--output", out,
+            )  # fmt: skip
+            assert result.status == 0, result.err
+            found[form] = out.read_bytes()
+        return found
+
+    cache = tmp_path / "cache"
+    cold = outputs(cache)
+    kept = sorted(p.name.rsplit("-", 1)[0] for p in cache.iterdir())
+    assert kept == ["history-blobs", "history-log", "records"]  # the warm run reads them
+    warm = outputs(cache)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be\n")
+    off = outputs(blocked / "cache")
+    assert warm == cold
+    assert off == cold
+    assert b'"GIT-PROVENANCE"' in cold["json"] and b'"GIT-PROVENANCE"' in cold["sarif"]
