@@ -69,5 +69,9 @@ def vagueness(text: str | None, policy: Policy) -> str | None:
 
 def contains_phrase(text: str, phrase: str) -> bool:
     """Whole-word, case-insensitive phrase match."""
-    pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.lower().split())) + r"(?!\w)"
-    return re.search(pattern, text.lower()) is not None
+    return _phrase(phrase).search(text.lower()) is not None
+
+
+@lru_cache(maxsize=256)
+def _phrase(phrase: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.lower().split())) + r"(?!\w)")
