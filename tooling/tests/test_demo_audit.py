@@ -8,6 +8,9 @@ and flag nothing on the records it generated clean.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,20 @@ def test_audit_output_is_byte_identical_with_the_caches_cold_warm_and_off(
     assert warm == cold
     assert off == cold
     assert b'"GIT-PROVENANCE"' in cold["json"] and b'"GIT-PROVENANCE"' in cold["sarif"]
+
+
+def test_the_console_script_writes_the_whole_audit_and_its_status(
+    demo: Path, cli: InvokeCli
+) -> None:
+    """The installed ``opsledger`` ends the process as soon as the audit is written (its
+    records and history are not freed one by one): what it wrote to a pipe and its exit
+    status are those of the same audit run in-process."""
+    args = ["audit", "--repo", str(demo), "--as-of", AS_OF, "--format", "sarif"]
+    exe = Path(sys.executable).parent / "opsledger"
+    env = {**os.environ, "CI": "true"}
+    proc = subprocess.run([exe, *args], capture_output=True, env=env, check=False)
+    inside = cli(*args)
+    assert (proc.returncode, inside.status) == (1, 1), proc.stderr
+    assert len(proc.stdout) > 1 << 16  # more than a pipe holds: written while read
+    assert proc.stdout.decode("utf-8") == inside.out
+    assert proc.stderr.decode("utf-8").splitlines()[-1].endswith("warnings")
