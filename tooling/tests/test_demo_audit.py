@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pstats
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 
 from opsledger.demo import generate_demo
 
-from conftest import InvokeCli
+from conftest import ACKED, InvokeCli, Repo, git, git_init
 
 AS_OF = "2026-11-01T00:00:00Z"  # the day after the default 12-month demo ends
 
@@ -184,3 +185,26 @@ def test_the_console_script_writes_the_whole_audit_and_its_status(
     assert len(proc.stdout) > 1 << 16  # more than a pipe holds: written while read
     assert proc.stdout.decode("utf-8") == inside.out
     assert proc.stderr.decode("utf-8").splitlines()[-1].endswith("warnings")
+
+
+def test_a_profiled_console_script_still_writes_its_profile(repo: Repo, tmp_path: Path) -> None:
+    """Under a profiler (or a coverage tracer), which writes its results at exit, the
+    console script exits as usual."""
+    repo.write(
+        "records/incidents/INC-2026-0001.yaml", ACKED.replace("INC-2026-0042", "INC-2026-0001")
+    )
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "records")
+    profile = tmp_path / "audit.prof"
+    exe = Path(sys.executable).parent / "opsledger"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", profile, exe, "audit", "--as-of", AS_OF],
+        cwd=repo.root,
+        capture_output=True,
+        env={**os.environ, "CI": "true"},
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert b"files checked" in proc.stderr
+    assert pstats.Stats(str(profile)).get_stats_profile().func_profiles  # the profile is whole

@@ -143,11 +143,12 @@ def main() -> None:
     """The console script. A command that held its results for the end of the process
     (:func:`hold_to_exit`) ends it here at once, once standard output and error are
     flushed: the operating system frees the memory in one step. Nothing else is left to
-    do at exit (every file is closed, every thread joined, by then)."""
+    do at exit (every file is closed, every thread joined, by then). Under a profiler or
+    a coverage tracer, which write their results at exit, the process exits as usual."""
     global held
     held = []
     status = run()
-    if held:
+    if held and sys.gettrace() is None and sys.getprofile() is None:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
