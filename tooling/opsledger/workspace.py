@@ -179,7 +179,6 @@ class Workspace:
             return state
         from opsledger.history.index import build_history
 
-        ledger = self.ledger if "ledger" in self.__dict__ else None
         with _loading():
             return build_history(
                 self.root,
@@ -189,7 +188,7 @@ class Workspace:
                 paths=list(self._history_paths) if self._history_paths is not None else None,
                 use_cache=self.history_cache,
                 # the run's record parses, when the records were loaded first
-                record_parses=ledger.parsed if ledger is not None else None,
+                record_parses=self.ledger.parsed if "ledger" in self.__dict__ else None,
             )
 
     @property

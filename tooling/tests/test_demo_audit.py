@@ -7,11 +7,13 @@ and flag nothing on the records it generated clean.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pstats
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -208,3 +210,25 @@ def test_a_profiled_console_script_still_writes_its_profile(repo: Repo, tmp_path
     assert proc.returncode in (0, 1), proc.stderr
     assert b"files checked" in proc.stderr
     assert pstats.Stats(str(profile)).get_stats_profile().func_profiles  # the profile is whole
+
+
+def test_a_dropped_workspace_is_freed_without_the_cycle_collector(demo: Path) -> None:
+    """A workspace hides what it loads from the cyclic garbage collector (gc.freeze), which
+    is right only while the records, the history and what the audit derives from them form
+    no reference cycles: dropping the workspace must free them by reference counting alone
+    (in a long-lived process, the site's live preview, a cycle would be kept forever)."""
+    from opsledger.workspace import Workspace
+
+    ws = Workspace(demo, as_of=AS_OF)
+    assert ws.findings() and ws.history_index is not None
+    watched = [weakref.ref(ws.ledger), weakref.ref(ws.history_index), weakref.ref(ws.obligations)]
+    watched.append(weakref.ref(next(iter(ws.ledger.incidents.values()))))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del ws
+        assert [ref() is None for ref in watched] == [True] * len(watched)
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
