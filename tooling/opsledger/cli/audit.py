@@ -11,6 +11,7 @@ from urllib.parse import quote
 import click
 
 from opsledger.audit import selected_rules
+from opsledger.cli import hold_to_exit
 from opsledger.cli.common import (
     no_history_option,
     output_option,
@@ -189,6 +190,7 @@ def audit(
             unavailable=tuple(unavailable),
         )
         write_output(audit_formats()[fmt](report), output)
+        hold_to_exit(ws)
         if unavailable:
             names = ", ".join(rule for rule, _ in unavailable)
             click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)
