@@ -153,6 +153,10 @@ def audit(
 
             # only the loading limits are needed to plan; no record or catalog is read here
             scope = plan(root, changed_since, Workspace(root).policy.limits)
+        if scope is None and not no_history:
+            from opsledger.history.index import read_ahead
+
+            read_ahead(root)  # git walks the history while the records are parsed
         with progress("Loading records") as update:
             ws = Workspace(
                 root,

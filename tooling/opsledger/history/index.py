@@ -16,6 +16,8 @@ use (:mod:`opsledger.history.dates`).
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -27,7 +29,13 @@ from opsledger.errors import HistoryUnusable
 from opsledger.history.assemble import Change, assemble, record_id
 from opsledger.history.dates import build_commits
 from opsledger.history.model import HistoryIndex
-from opsledger.history.store import BlobCache, open_blobs, open_log, repository_key
+from opsledger.history.store import (
+    BlobCache,
+    LogCache,
+    open_blobs,
+    open_log,
+    repository_key,
+)
 from opsledger.loading import Limits, LoadError, load_bytes
 from opsledger.model.layout import KINDS
 from opsledger.parsecache import ParseCache, digest
@@ -198,12 +206,15 @@ def _graph_and_log(
     segment, and every commit after it is read from git again (a gap would silently drop
     commits). The blobs of the commits read from git are read (by ``reader``) while git
     walks the log."""
-    if key is None:
-        return _read_log(root, None, reader)
-    store = open_log(root, f"log {__version__} v4 {','.join(FOLDERS)}", key)
-    graph, parsed, since = _cached_log(root, head, store.chain())
+    ahead = _AHEAD.pop(str(root), None)
+    if ahead is None or ahead.head != head or ahead.key != key:
+        ahead = _Ahead.start(root, head, key, start_log=False)
+    if ahead.store is None:
+        return _read_log(root, None, reader, ahead.log)
+    store = ahead.store
+    graph, parsed, since = ahead.cached
     if since != head:
-        new_graph, new_log = _read_log(root, since, reader)
+        new_graph, new_log = _read_log(root, since, reader, ahead.log)
         graph = new_graph + graph
         parsed += new_log
         log = [(f, [(c.commit, c.status, c.path, c.blob) for c in cs]) for f, cs in new_log]
@@ -212,16 +223,92 @@ def _graph_and_log(
     return graph, parsed
 
 
-def _read_log(root: Path, since: str | None, reader: _BlobReader) -> tuple[Graph, Log]:
+_AHEAD: dict[str, _Ahead] = {}
+
+
+def read_ahead(root: Path, *, use_cache: bool = True) -> None:
+    """Start git's walk of what :func:`build_history` on the whole of ``root`` will read
+    (the commits since the cached log's head), so that git walks it while this process
+    does other work: the full audit parses the working tree meanwhile. Only a head start:
+    nothing is started where history is unusable or nothing is new, and the index is
+    built from the same log either way (a read-ahead for another head or cache is not
+    used)."""
+    try:
+        if gitio.history_problem(root) is not None:
+            return
+        head = gitio.describe_head(root)
+        if head is None:
+            return
+        key = repository_key(root) if use_cache else None
+        _AHEAD[str(root)] = _Ahead.start(root, head, key, start_log=True)
+    except Exception:  # a head start only: build_history reports what went wrong
+        return
+
+
+class _LogAhead:
+    """``gitio.raw_log_chunks`` read in a thread into a queue from the moment it starts."""
+
+    def __init__(self, root: Path, since: str | None) -> None:
+        self._pieces: queue.SimpleQueue[str | BaseException | None] = queue.SimpleQueue()
+        threading.Thread(target=self._run, args=(root, since), daemon=True).start()
+
+    def _run(self, root: Path, since: str | None) -> None:
+        try:
+            for piece in gitio.raw_log_chunks(root, FOLDERS, since):
+                self._pieces.put(piece)
+        except BaseException as exc:  # git's failure: raised where the log is read
+            self._pieces.put(exc)
+        finally:
+            self._pieces.put(None)
+
+    def read(self) -> Iterator[str]:
+        while (piece := self._pieces.get()) is not None:
+            if isinstance(piece, BaseException):
+                raise piece
+            yield piece
+
+
+class _Ahead:
+    """What :func:`_graph_and_log` starts from: the log cache (None without a key), what
+    it holds for ``head`` (graph, log, the head they reach), and the log since then when
+    it is already being read."""
+
+    def __init__(
+        self,
+        head: str,
+        key: bytes | None,
+        store: LogCache | None,
+        cached: tuple[Graph, Log, str | None],
+        log: _LogAhead | None,
+    ) -> None:
+        self.head, self.key, self.store, self.cached, self.log = head, key, store, cached, log
+
+    @classmethod
+    def start(cls, root: Path, head: str, key: bytes | None, *, start_log: bool) -> _Ahead:
+        store = None
+        cached: tuple[Graph, Log, str | None] = ([], [], None)
+        if key is not None:
+            store = open_log(root, f"log {__version__} v4 {','.join(FOLDERS)}", key)
+            cached = _cached_log(root, head, store.chain())
+        since = cached[2]
+        log = _LogAhead(root, since) if start_log and since != head else None
+        return cls(head, key, store, cached, log)
+
+
+def _read_log(
+    root: Path, since: str | None, reader: _BlobReader, early: _LogAhead | None = None
+) -> tuple[Graph, Log]:
     """The commit graph and the parsed log of the commits not reachable from ``since``
     (all with None), read from git: three git processes at once (the graph, the log, and
     ``cat-file`` for the blobs the log names as it names them), while this process parses
-    each blob as it arrives."""
+    each blob as it arrives. ``early``: that log, already being read (:func:`read_ahead`)."""
     log: Log = []
+    text = early.read() if early is not None else None
 
     def walk() -> Iterator[str]:  # runs in the thread writing blob ids to git
         seen: set[str] = set()
-        for fields, changes in parse_log(gitio.raw_log_chunks(root, FOLDERS, exclude=since)):
+        pieces = text if text is not None else gitio.raw_log_chunks(root, FOLDERS, since)
+        for fields, changes in parse_log(pieces):
             log.append((fields, changes))
             for change in changes:
                 blob = change.blob
