@@ -1,11 +1,13 @@
 """Building the history index: one pass over the branch's git history.
 
-Three git calls, whatever the number of records: the commit graph (``rev-list --parents``),
-one ``git log --raw`` over the record folders, and one persistent ``cat-file --batch`` for
-blob contents. Each blob is parsed with the same strict loader as the working tree and
-cached on disk by blob id (a blob id is a hash of the content), so a second run reads only
-new blobs; every cache line carries an integrity check (:mod:`opsledger.history.store`),
-and a line that fails it is discarded, never trusted.
+Three git calls, whatever the number of records, running at the same time: the commit
+graph (``rev-list --parents``), one ``git log --raw`` over the record folders, read as it
+streams, and one persistent ``cat-file --batch`` that is sent each blob id as soon as the
+log names it. Each blob is parsed (while git goes on walking) with the same strict loader
+as the working tree and cached on disk by blob id (a blob id is a hash of the content), so
+a second run reads only new blobs; the parsed log is cached too. Every cache entry carries
+an integrity check (:mod:`opsledger.history.store`), and an entry that fails it is
+discarded, never trusted.
 
 Landing: a commit on the first-parent chain of HEAD lands when it is committed; a commit
 from a merged branch lands with the first-parent merge that brought it in. Versions are
