@@ -7,7 +7,10 @@ name."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from opsledger import gitio
 from opsledger.history.index import FOLDERS, build_history, parse_log
@@ -79,3 +82,38 @@ def test_cache_on_off_cold_warm_extended_and_damaged_give_one_index(repo: Repo) 
         data[len(data) // 2] ^= 0xFF
         path.write_bytes(bytes(data))
         assert snapshot(build_history(root)) == extended
+
+
+def test_log_cache_linked_or_oversized_is_ignored_and_rebuilt(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log cache is read like every cache file: never through a link (here to a good
+    copy of itself elsewhere), never over the size limit; it is rebuilt in place."""
+    from opsledger import cache as cachefile
+
+    hostile_history(repo)
+    root = repo.root
+    plain = snapshot(build_history(root, use_cache=False))
+    assert snapshot(build_history(root)) == plain
+    [log] = Path(os.environ["OPSLEDGER_CACHE_DIR"]).glob("history-log-*.bin")
+    good = log.read_bytes()
+    elsewhere = tmp_path / "elsewhere.bin"
+    elsewhere.write_bytes(good)
+    log.unlink()
+    log.symlink_to(elsewhere)
+    assert snapshot(build_history(root)) == plain
+    assert not log.is_symlink() and log.read_bytes().startswith(b"opsledger cache v1 ")
+    assert elsewhere.read_bytes() == good  # the link's target is never written
+    logs: list[str | None] = []
+    original = gitio.raw_log_chunks
+
+    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+        logs.append(exclude)
+        return original(path, folders, exclude)
+
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    assert snapshot(build_history(root)) == plain
+    assert logs == []  # the rebuilt cache is used
+    monkeypatch.setattr(cachefile, "MAX_CACHE_BYTES", len(good) - 1)
+    assert snapshot(build_history(root)) == plain
+    assert logs == [None]  # over the limit: not read, the whole log read from git again
