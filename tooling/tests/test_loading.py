@@ -281,7 +281,7 @@ def test_without_positions_the_same_data_and_errors(text: str) -> None:
     """``positions=False`` (the history's reads) changes nothing but the positions left out:
     the same data and body, or the same error at the same place."""
     markdown = text.startswith("---")
-    results = []
+    results: list[tuple[object, ...]] = []
     for positions in (True, False):
         try:
             doc = load_text(text, markdown=markdown, positions=positions)
