@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from opsledger import gitio
-from opsledger.history.index import FOLDERS, build_history, parse_log
+from opsledger.history.index import FOLDERS, build_history, parse_log, read_ahead
 from opsledger.history.model import HistoryIndex
 
 from conftest import INCIDENT, Repo, git, git_init
@@ -117,3 +117,33 @@ def test_log_cache_linked_or_oversized_is_ignored_and_rebuilt(
     monkeypatch.setattr(cachefile, "MAX_CACHE_BYTES", len(good) - 1)
     assert snapshot(build_history(root)) == plain
     assert logs == [None]  # over the limit: not read, the whole log read from git again
+
+
+def test_a_read_ahead_is_used_once_and_only_for_its_head(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hostile_history(repo)
+    root = repo.root
+    logs: list[str | None] = []
+    original = gitio.raw_log_chunks
+
+    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+        logs.append(exclude)
+        return original(path, folders, exclude)
+
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    plain = snapshot(build_history(root, use_cache=False))
+    read_ahead(root)
+    assert snapshot(build_history(root)) == plain
+    assert logs == [None, None]  # the read-ahead's log was the build's
+    read_ahead(root)  # nothing new since the cached head: no walk
+    assert snapshot(build_history(root)) == plain and len(logs) == 2
+    head = git(root, "rev-parse", "HEAD").strip()
+    repo.write(MOVED, INCIDENT.replace("status: open", "status: resolved"))
+    commit(root, "resolved", "2026-03-06T09:00:00Z")
+    read_ahead(root)  # walks the new commit
+    assert logs[2:] == [head]
+    repo.write(MOVED, INCIDENT.replace("status: open", "status: closed"))
+    commit(root, "closed", "2026-03-07T09:00:00Z")  # HEAD moved on: the read-ahead is stale
+    assert snapshot(build_history(root)) == snapshot(build_history(root, use_cache=False))
+    assert logs[3] == head and len(logs) == 5  # read again from the cached head; no cache

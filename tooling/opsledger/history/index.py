@@ -252,11 +252,12 @@ class _LogAhead:
 
     def __init__(self, root: Path, since: str | None) -> None:
         self._pieces: queue.SimpleQueue[str | BaseException | None] = queue.SimpleQueue()
-        threading.Thread(target=self._run, args=(root, since), daemon=True).start()
+        pieces = gitio.raw_log_chunks(root, FOLDERS, since)
+        threading.Thread(target=self._run, args=(pieces,), daemon=True).start()
 
-    def _run(self, root: Path, since: str | None) -> None:
+    def _run(self, pieces: Iterator[str]) -> None:
         try:
-            for piece in gitio.raw_log_chunks(root, FOLDERS, since):
+            for piece in pieces:
                 self._pieces.put(piece)
         except BaseException as exc:  # git's failure: raised where the log is read
             self._pieces.put(exc)
