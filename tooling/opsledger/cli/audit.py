@@ -42,6 +42,17 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
+def _history_rule_chosen(select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    """Whether the command line leaves a history rule (``GIT-*``) selected: only then does
+    git start walking the history ahead (the policy's own selection is read later)."""
+    from opsledger.rules import RULES_BY_ID
+    from opsledger.rulesettings import expand
+
+    wanted = set().union(*map(expand, _split(select))) if _split(select) else set(RULES_BY_ID)
+    wanted -= set().union(*map(expand, _split(ignore)))
+    return any(rule.startswith("GIT-") for rule in wanted)
+
+
 def failing(findings: list[Finding], fail_on: str) -> bool:
     if fail_on == "never":
         return False
@@ -154,6 +165,10 @@ def audit(
 
             # only the loading limits are needed to plan; no record or catalog is read here
             scope = plan(root, changed_since, Workspace(root).policy.limits)
+        if scope is None and not no_history and _history_rule_chosen(select, ignore):
+            from opsledger.history.index import read_ahead
+
+            read_ahead(root)  # git walks the history while the records are parsed
         with progress("Loading records") as update:
             ws = Workspace(
                 root,
