@@ -102,6 +102,20 @@ def test_long_tables_split_over_linked_pages(
     # the split pages stay out of the navigation; the first index page is in it
     nav = first.read_text(encoding="utf-8").split('data-md-type="navigation"', 1)[1]
     assert "pages/2" not in nav.split('data-md-type="toc"', 1)[0]
+    # a service's incident table continues on pages of its own, back-linked to the service
+    service = out / (
+        "services/orders-db/index.html" if directory_urls else "services/orders-db.html"
+    )
+    more = [out / f"services/orders-db/incidents/{n}{ext}" for n in (2, 3)]
+    assert all(p.is_file() for p in more), sorted(out.glob("services/**/*.html"))
+    listed: list[str] = []
+    for built in [service, *more]:
+        body = _main(built.read_text(encoding="utf-8"))
+        listed += [posixpath.basename(h.rstrip("/")) for h in INCIDENT_LINK.findall(body)]
+        for href in HREF.findall(body):
+            if "incidents/" in href or "orders-db" in href:
+                assert _resolve(out, built, href).is_file(), (built, href)
+    assert listed == seen
     # a rule with more findings than a page holds: its findings are split the same way
     findings = out / "findings"
     split = sorted(p.relative_to(findings).parts[0] for p in findings.glob(f"*/pages/2{ext}"))

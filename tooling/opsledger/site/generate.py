@@ -29,7 +29,7 @@ from opsledger.site.page_kpis import charts, dashboard, kpis_page
 from opsledger.site.page_problems import candidates_section, portfolio_page, problem_page
 from opsledger.site.page_regulatory import regulatory_page
 from opsledger.site.page_sampling import populations, sampling_page
-from opsledger.site.page_service import service_page
+from opsledger.site.page_service import service_pages
 from opsledger.site.paging import PAGE_ROWS
 
 #: the navigation the generated pages add (title -> page, or a section of them)
@@ -85,8 +85,7 @@ def generate(data: SiteData, *, directory_urls: bool = False, page_rows: int = P
         page = ctx.links.records[prb.id]
         site.records[page] = problem_page(ctx, prb, page)
     for service in ledger.services.values():
-        page = ctx.links.services[service.id]
-        site.records[page] = service_page(ctx, service, page)
+        site.records.update(service_pages(ctx, service, ctx.links.services[service.id]))
     site.records.update(problem_pages(ctx))
     _indexes(ctx, site)
     for name, content in downloads(data).items():

@@ -25,11 +25,12 @@ PAGE_ROWS = 1000
 T = TypeVar("T")
 
 
-def page_names(first: str, count: int) -> list[str]:
-    """The source paths of ``count`` pages whose first page is ``first``."""
+def page_names(first: str, count: int, part: str = "pages") -> list[str]:
+    """The source paths of ``count`` pages whose first page is ``first`` (``part`` names
+    the folder of the others: two tables of one page use two)."""
     folder, name = posixpath.split(first)
     stem = folder if name == "index.md" else first.removesuffix(".md")
-    return [first, *(f"{stem}/pages/{n}.md" for n in range(2, count + 1))]
+    return [first, *(f"{stem}/{part}/{n}.md" for n in range(2, count + 1))]
 
 
 def paged_table(
@@ -41,6 +42,7 @@ def paged_table(
     *,
     page_rows: int,
     label: Callable[[T], str] | None = None,
+    part: str = "pages",
 ) -> dict[str, list[str]]:
     """Page path -> the Markdown lines of its part of the table, with the page links.
 
@@ -49,7 +51,7 @@ def paged_table(
     One page when everything fits; an empty table still has its first page."""
     size = max(1, page_rows)
     chunks = [items[i : i + size] for i in range(0, len(items), size)] or [items[:0]]
-    names = page_names(first, len(chunks))
+    names = page_names(first, len(chunks), part)
     pages: dict[str, list[str]] = {}
     for number, (page, chunk) in enumerate(zip(names, chunks, strict=True), start=1):
         if len(chunks) == 1:
