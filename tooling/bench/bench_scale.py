@@ -164,8 +164,8 @@ def measure(
         if empty_cache:
             shutil.rmtree(cache, ignore_errors=True)
         seconds, peak, status, text = timed_cli(*argv, env=env, timeout=timeout)
-        if status == -9:
-            print(f"  {name}: killed after {timeout:.0f} s")
+        if status < 0:  # the timeout (SIGKILL), or stopped from outside
+            print(f"  {name}: killed by signal {-status} after {seconds:.0f} s, peak {peak:.0f} MB")
             continue
         must(name, (seconds, peak, status, text), ok=(0, 1))
         figures[name] = (seconds, peak)
