@@ -12,9 +12,8 @@ Then each command runs in its own fresh process, in this order, and its wall sec
 peak memory (``ru_maxrss`` of the child from ``wait4``: the largest resident set of the
 process or of any git process it waited for) are printed:
 
-  * ``validate``;
-  * ``audit``, full, empty opsledger cache (parsed records and history index built), then
-    warm;
+  * ``validate``, empty opsledger cache (every record parsed);
+  * ``audit``, full, empty cache (parsed records and history index built), then warm;
   * ``kpi``;
   * the PR gate ``audit --changed-since REV`` (the ten changed records), warm cache and
     empty cache;
@@ -141,7 +140,7 @@ def measure(
     repo: list[str | Path] = ["--repo", root]
     quiet = ["--as-of", AS_OF, "--fail-on", "never", "--format", "json"]
     steps: list[tuple[str, list[str | Path], bool]] = [
-        ("validate", ["validate", "--repo", root], False),
+        ("validate", ["validate", "--repo", root], True),
         ("audit-cold", ["audit", *quiet, "--output", out / "audit.json", "--repo", root], True),
         ("audit-warm", ["audit", *quiet, "--output", out / "audit.json", "--repo", root], False),
         (
@@ -182,7 +181,7 @@ def measure(
 
 
 LABELS = {
-    "validate": "validate",
+    "validate": "validate, empty cache",
     "audit-cold": "audit, full, empty cache",
     "audit-warm": "audit, full, warm cache",
     "kpi": "kpi",
