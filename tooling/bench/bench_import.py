@@ -50,7 +50,7 @@ def main() -> None:
             runs.append(("re-import (nothing changes)", ("import", "servicenow", source, *common)))
             runs.append(("validate (the imported records)", ("validate", "--repo", root)))
         for label, argv in runs:
-            seconds, peak, status, output = timed_cli(*argv)
+            seconds, peak, status, output, _ = timed_cli(*argv)
             if status not in (0,):
                 print(output)
                 raise SystemExit(f"{label}: exit status {status}")

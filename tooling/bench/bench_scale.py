@@ -8,7 +8,8 @@ with the real ``opsledger import servicenow`` in ten batches, each batch committ
 own (ten commits of record history, dated before the policy's adoption day), then ten
 records changed and committed on top for the pull-request gate.
 
-Then each command runs in its own fresh process, in this order, and its wall seconds and
+Then each command runs in its own fresh process, in this order, and its wall seconds, CPU
+seconds (user + system: what a busy machine does not inflate) and
 peak memory (``ru_maxrss`` of the child from ``wait4``: the largest resident set of the
 process or of any git process it waited for) are printed:
 
@@ -39,7 +40,7 @@ import time
 from pathlib import Path
 
 from floors import git_log_seconds
-from servicenow_events import SAMPLE, generate, timed_cli
+from servicenow_events import SAMPLE, Run, generate, timed_cli
 
 from opsledger.scaffold import init_repository
 
@@ -64,10 +65,10 @@ def git(root: Path, *args: str, when: str | None = None) -> str:
     return proc.stdout.strip()
 
 
-def must(label: str, result: tuple[float, float, int, str], ok: tuple[int, ...] = (0,)) -> None:
-    if result[2] not in ok:
-        print(result[3][-4000:])
-        raise SystemExit(f"{label}: exit status {result[2]}")
+def must(label: str, result: Run, ok: tuple[int, ...] = (0,)) -> None:
+    if result.status not in ok:
+        print(result.output[-4000:])
+        raise SystemExit(f"{label}: exit status {result.status}")
 
 
 def build(root: Path, work: Path, size: int) -> dict[str, object]:
@@ -96,8 +97,8 @@ def build(root: Path, work: Path, size: int) -> dict[str, object]:
             ADOPTED_ON,
         )
         must(f"import batch from {first}", result)
-        import_seconds += result[0]
-        import_peak = max(import_peak, result[1])
+        import_seconds += result.seconds
+        import_peak = max(import_peak, result.peak_mb)
         source.unlink()
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", f"import INC{first:07d}.. ({count})", when=IMPORT_DATE)
@@ -127,7 +128,7 @@ def _du(path: Path) -> float:
 
 def measure(
     root: Path, work: Path, size: int, base: str, only: set[str], timeout: float
-) -> dict[str, tuple[float, float]]:
+) -> dict[str, tuple[float, float, float]]:
     cache = work / f"cache-{size}"
     env = {
         **os.environ,
@@ -156,19 +157,26 @@ def measure(
             False,
         ),
     ]
-    figures: dict[str, tuple[float, float]] = {}
+    figures: dict[str, tuple[float, float, float]] = {}
     for name, argv, empty_cache in steps:
         if name not in only:
             continue
         if empty_cache:
             shutil.rmtree(cache, ignore_errors=True)
-        seconds, peak, status, text = timed_cli(*argv, env=env, timeout=timeout)
-        if status < 0:  # the timeout (SIGKILL), or stopped from outside
-            print(f"  {name}: killed by signal {-status} after {seconds:.0f} s, peak {peak:.0f} MB")
+        run = timed_cli(*argv, env=env, timeout=timeout)
+        if run.status < 0:  # the timeout (SIGKILL), or stopped from outside
+            print(
+                f"  {name}: killed by signal {-run.status} after {run.seconds:.0f} s "
+                f"({run.cpu:.0f} s CPU), peak {run.peak_mb:.0f} MB",
+                flush=True,
+            )
             continue
-        must(name, (seconds, peak, status, text), ok=(0, 1))
-        figures[name] = (seconds, peak)
-        print(f"  {name:12} {seconds:9.1f} s {peak:9.0f} MB", flush=True)
+        must(name, run, ok=(0, 1))
+        figures[name] = (run.seconds, run.cpu, run.peak_mb)
+        print(
+            f"  {name:12} {run.seconds:9.1f} s {run.cpu:9.1f} s CPU {run.peak_mb:9.0f} MB",
+            flush=True,
+        )
     if "site" in figures:
         pages = list((out / "site").rglob("*.html"))
         biggest = max(pages, key=lambda p: p.stat().st_size)
@@ -191,26 +199,30 @@ LABELS = {
 }
 
 
-def report(sizes: list[int], figures: dict[int, dict[str, tuple[float, float]]]) -> None:
+def report(sizes: list[int], figures: dict[int, dict[str, tuple[float, float, float]]]) -> None:
+    """Wall seconds, CPU seconds and peak MB per size; growth from the smallest size to the
+    largest beside the growth of the size (the linear one)."""
     small, large = sizes[0], sizes[-1]
-    linear = large / small
     print(f"\n{'command':40}", end="")
     for size in sizes:
-        print(f" {f'{size} s':>10} {f'{size} MB':>10}", end="")
+        print(f" {f'{size} s':>10} {'CPU s':>8} {'MB':>7}", end="")
     if len(sizes) > 1:
-        print(f" {'time x':>8} {'memory x':>9}  ({linear:.1f} = linear)", end="")
+        print(f" {'wall x':>7} {'CPU x':>6} {'MB x':>6}  ({large / small:.1f} = linear)", end="")
     print()
+    nan = (float("nan"),) * 3
     for name in COMMANDS:
         if not any(name in figures[s] for s in sizes):
             continue
         print(f"{LABELS[name]:40}", end="")
         for size in sizes:
-            seconds, peak = figures[size].get(name, (float("nan"), float("nan")))
-            print(f" {seconds:10.1f} {peak:10.0f}", end="")
+            wall, cpu, peak = figures[size].get(name, nan)
+            print(f" {wall:10.1f} {cpu:8.1f} {peak:7.0f}", end="")
         if len(sizes) > 1 and name in figures[small] and name in figures[large]:
-            (s0, m0), (s1, m1) = figures[small][name], figures[large][name]
-            print(f" {s1 / s0:8.1f} {m1 / m0:9.1f}", end="")
-        over = [s for s in sizes if figures[s].get(name, (0, 0))[1] >= MEMORY_LIMIT_MB]
+            ratios = [
+                b / a for a, b in zip(figures[small][name], figures[large][name], strict=True)
+            ]
+            print(" {:7.1f} {:6.1f} {:6.1f}".format(*ratios), end="")
+        over = [s for s in sizes if figures[s].get(name, nan)[2] >= MEMORY_LIMIT_MB]
         print(f"  PEAK >= 4 GiB at {over}" if over else "")
 
 
@@ -226,8 +238,11 @@ def main() -> None:
     sizes = sorted(int(s) for s in args.sizes.split(","))
     only = set(args.only.split(","))
     floor = timed_cli("--version")
-    print(f"floor: interpreter + opsledger imported, no work: {floor[0]:.2f} s {floor[1]:.0f} MB")
-    figures: dict[int, dict[str, tuple[float, float]]] = {}
+    print(
+        f"floor: interpreter + opsledger imported, no work: {floor.seconds:.2f} s "
+        f"{floor.peak_mb:.0f} MB"
+    )
+    figures: dict[int, dict[str, tuple[float, float, float]]] = {}
     try:
         for size in sizes:
             root = work / f"repo-{size}"

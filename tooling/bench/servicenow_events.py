@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve()
 SAMPLE = HERE.parents[1] / "tests" / "data" / "servicenow-incident-events-sample.csv"
@@ -78,17 +79,30 @@ def generate(
     return written
 
 
+class Run(NamedTuple):
+    """One ``opsledger`` run in its own process."""
+
+    seconds: float  # wall
+    peak_mb: float  # ru_maxrss: the largest resident set of the process or of a child
+    status: int  # exit status (negative: the signal that ended it)
+    output: str  # standard output and error
+    cpu: float  # user + system seconds of the process and the processes it waited for
+
+
 def timed_cli(
     *args: str | Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float | None = None,
-) -> tuple[float, float, int, str]:
-    """Seconds, peak RSS (MB) and exit status of one ``opsledger`` run in its own process.
+) -> Run:
+    """Wall seconds, peak RSS (MB), exit status, output and CPU seconds of one ``opsledger``
+    run in its own process.
 
     The peak is the child's ``ru_maxrss`` from ``wait4``: the largest resident set of the
-    process or of any process it waited for (git). Python writes bytecode, as an installed
-    package has it. After ``timeout`` seconds the run is killed (exit status -9)."""
+    process or of any process it waited for (git). CPU seconds do not count the time the
+    process waited for a core on a busy machine; wall seconds do. Python writes bytecode,
+    as an installed package has it. After ``timeout`` seconds the run is killed (exit
+    status -9)."""
     code = "import sys; from opsledger.cli import run; sys.exit(run(sys.argv[1:]))"
     child_env = dict(os.environ if env is None else env)
     child_env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -113,4 +127,5 @@ def timed_cli(
         proc.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         text = output.read().decode("utf-8", "replace")
-    return seconds, usage.ru_maxrss / 1024, proc.returncode, text
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text, cpu)
