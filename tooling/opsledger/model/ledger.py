@@ -265,7 +265,7 @@ def _parse(ledger: Ledger, entry: Entry, cache: ParseCache | None) -> Document:
             result = load_bytes(raw, markdown=markdown, limits=limits)
         except LoadError as exc:
             result = exc
-        cache.put(content, result)
+        result = cache.put(content, result)
     if isinstance(result, LoadError):
         raise result
     return result

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from opsledger.model.records import Change, Incident, Pir, Problem, Record
 from opsledger.site.data import SiteData
 from opsledger.site.links import Links
+from opsledger.site.paging import PAGE_ROWS
 
 
 @dataclass
@@ -16,9 +17,11 @@ class PageContext:
     links: Links
     #: record ID -> IDs of records that name it (caused_by_change, recurrence_of, pir…)
     backlinks: dict[str, list[str]] = field(default_factory=dict)
+    #: rows per page of a long table (:mod:`opsledger.site.paging`)
+    page_rows: int = PAGE_ROWS
 
 
-def make_context(data: SiteData, directory_urls: bool) -> PageContext:
+def make_context(data: SiteData, directory_urls: bool, page_rows: int = PAGE_ROWS) -> PageContext:
     links = Links(directory_urls)
     ledger = data.ledger
     for record in ledger.records():
@@ -30,7 +33,7 @@ def make_context(data: SiteData, directory_urls: bool) -> PageContext:
         for target in _targets(record):
             if target and target != record.id:
                 back[target].append(record.id)
-    return PageContext(data, links, {k: sorted(set(v)) for k, v in back.items()})
+    return PageContext(data, links, {k: sorted(set(v)) for k, v in back.items()}, page_rows)
 
 
 def _targets(record: Record) -> list[str | None]:

@@ -29,7 +29,8 @@ from opsledger.site.page_kpis import charts, dashboard, kpis_page
 from opsledger.site.page_problems import candidates_section, portfolio_page, problem_page
 from opsledger.site.page_regulatory import regulatory_page
 from opsledger.site.page_sampling import populations, sampling_page
-from opsledger.site.page_service import service_page
+from opsledger.site.page_service import service_pages
+from opsledger.site.paging import PAGE_ROWS
 
 #: the navigation the generated pages add (title -> page, or a section of them)
 NAV: list[dict[str, str | list[dict[str, str]]]] = [
@@ -62,8 +63,8 @@ class Site:
     home: str = ""  # Markdown appended to the hand-written home page (or the whole page)
 
 
-def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
-    ctx = make_context(data, directory_urls)
+def generate(data: SiteData, *, directory_urls: bool = False, page_rows: int = PAGE_ROWS) -> Site:
+    ctx = make_context(data, directory_urls, page_rows)
     ledger = data.ledger
     loaded = {r.path for r in ledger.records()} | {"records/services.yaml", "policy.yaml"}
     for path in ledger.files:
@@ -84,8 +85,7 @@ def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
         page = ctx.links.records[prb.id]
         site.records[page] = problem_page(ctx, prb, page)
     for service in ledger.services.values():
-        page = ctx.links.services[service.id]
-        site.records[page] = service_page(ctx, service, page)
+        site.records.update(service_pages(ctx, service, ctx.links.services[service.id]))
     site.records.update(problem_pages(ctx))
     _indexes(ctx, site)
     for name, content in downloads(data).items():
@@ -102,15 +102,15 @@ def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
 
 
 def _indexes(ctx: PageContext, site: Site) -> None:
-    site.pages["incidents/index.md"] = incidents_index(ctx, "incidents/index.md")
-    site.pages["changes/index.md"] = changes_index(ctx, "changes/index.md")
+    _index(site, "incidents/index.md", incidents_index(ctx, "incidents/index.md"))
+    _index(site, "changes/index.md", changes_index(ctx, "changes/index.md"))
     calendar = calendar_pages(ctx)
     site.pages["changes/calendar.md"] = calendar.pop("changes/calendar.md")
     site.records.update(calendar)
-    site.pages["pirs/index.md"] = pirs_index(ctx, "pirs/index.md")
+    _index(site, "pirs/index.md", pirs_index(ctx, "pirs/index.md"))
     site.pages["problems/index.md"] = portfolio_page(ctx)
-    site.pages["runbooks/index.md"] = runbooks_index(ctx, "runbooks/index.md")
-    site.pages["services/index.md"] = services_index(ctx, "services/index.md")
+    _index(site, "runbooks/index.md", runbooks_index(ctx, "runbooks/index.md"))
+    _index(site, "services/index.md", services_index(ctx, "services/index.md"))
     site.pages["actions.md"] = actions_page(ctx)
     site.pages["regulatory.md"] = regulatory_page(ctx)
     site.pages["kpis/index.md"] = kpis_page(ctx)
@@ -124,3 +124,9 @@ def _indexes(ctx: PageContext, site: Site) -> None:
     site.pages["rules/index.md"] = rules.pop("rules/index.md")
     site.records.update(rules)
     site.pages["waivers.md"] = waivers_page(ctx)
+
+
+def _index(site: Site, first: str, pages: dict[str, str]) -> None:
+    """An index's first page in the navigation, its further pages out of it."""
+    site.pages[first] = pages.pop(first)
+    site.records.update(pages)

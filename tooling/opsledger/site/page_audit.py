@@ -9,6 +9,7 @@ from opsledger.findings import Finding
 from opsledger.rules import RULES
 from opsledger.site.common import BAD, OK, head, notice, severity_mark, table
 from opsledger.site.context import PageContext
+from opsledger.site.paging import paged_table
 from opsledger.text.escape import md, md_lines
 
 
@@ -41,34 +42,49 @@ def findings_pages(ctx: PageContext) -> dict[str, str]:
             )
         )
         if page:
-            pages[page] = _rule_findings(ctx, page, rule_id, found)
+            pages.update(_rule_findings(ctx, page, rule_id, found))
     out += table(["Rule", "Checks", "Findings"], rows)
     pages[index] = "\n".join(out) + "\n"
     return pages
 
 
-def _rule_findings(ctx: PageContext, page: str, rule_id: str, found: list[Finding]) -> str:
-    out = head(f"Findings: {rule_id}", hide_toc=True)
-    out += [
-        f"{len(found)} findings ({_counts(found)}). "
-        f"{ctx.links.page(page, f'rules/{rule_id}.md', 'What this rule checks')}.",
-        "",
-    ]
-    from opsledger.site.page_indexes import filter_bar
+def _rule_findings(
+    ctx: PageContext, page: str, rule_id: str, found: list[Finding]
+) -> dict[str, str]:
+    """The findings of one rule: one page, or pages of ``ctx.page_rows`` findings."""
 
-    out += filter_bar("Severity")
-    rows = [
-        (
-            ctx.links.record(page, f.record) if f.record else "",
+    def top(here: str) -> list[str]:
+        lines = head(f"Findings: {rule_id}", hide_toc=True)
+        lines += [
+            f"{len(found)} findings ({_counts(found)}). "
+            f"{ctx.links.page(here, f'rules/{rule_id}.md', 'What this rule checks')}.",
+            "",
+        ]
+        from opsledger.site.page_indexes import filter_bar
+
+        lines += filter_bar("Severity")
+        return lines
+
+    def row(here: str, f: Finding) -> tuple[str, ...]:
+        return (
+            ctx.links.record(here, f.record) if f.record else "",
             md(severity_mark(f)),
             md(f"{f.path}:{f.line}:{f.column}"),
             md_lines(f.message),
             md_lines(f.fix),
         )
-        for f in found
-    ]
-    out += table(["Record", "Severity", "Where", "Finding", "How to fix"], rows)
-    return "\n".join(out) + "\n"
+
+    header = ["Record", "Severity", "Where", "Finding", "How to fix"]
+    parts = paged_table(
+        ctx.links,
+        page,
+        found,
+        header,
+        row,
+        page_rows=ctx.page_rows,
+        label=lambda f: f.record or f.path,
+    )
+    return {name: "\n".join([*top(name), *body]) + "\n" for name, body in parts.items()}
 
 
 def rule_pages(ctx: PageContext) -> dict[str, str]:

@@ -1,14 +1,23 @@
 """Index pages: every incident, change, PIR, runbook and service in one table each,
 filterable by priority, status, service and period and sortable by any column (the
-small local script ``assets/opsledger/tables.js``; without it the table still reads)."""
+small local script ``assets/opsledger/tables.js``; without it the table still reads).
+A long table is split over pages of a bounded size (:mod:`opsledger.site.paging`); the
+filters and sorting then act on the page shown, and the whole list is a download."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 from opsledger.kpis.display import value_text
+from opsledger.model.records import Change, Incident, Pir, Runbook, Service
 from opsledger.site.common import BAD, OK, head, stamp, table, when
 from opsledger.site.context import PageContext
 from opsledger.site.page_docs import overdue, review_state
+from opsledger.site.paging import paged_table
 from opsledger.text.escape import attr, md
+
+T = TypeVar("T")
 
 
 def filter_bar(*columns: str) -> list[str]:
@@ -47,19 +56,54 @@ def _unreadable(ctx: PageContext, page: str, folder: str) -> list[str]:
     return [f"## {BAD} Files that could not be read", "", *table(["File", "Errors"], rows)]
 
 
-def incidents_index(ctx: PageContext, page: str) -> str:
+def _paged(
+    ctx: PageContext,
+    first: str,
+    top: Callable[[str], list[str]],
+    header: list[str],
+    items: Sequence[T],
+    row: Callable[[str, T], Sequence[str]],
+    *,
+    folder: str | None = None,
+    label: Callable[[T], str] | None = None,
+) -> dict[str, str]:
+    """The pages of one index: ``top(page)`` (head, count, filter bar) over each page's rows,
+    then (on the first page) the files of ``folder`` that could not be read."""
+    parts = paged_table(ctx.links, first, items, header, row, page_rows=ctx.page_rows, label=label)
+    pages = {}
+    for page, body in parts.items():
+        tail = _unreadable(ctx, page, folder) if folder and page == first else []
+        pages[page] = "\n".join([*top(page), *body, *tail]) + "\n"
+    return pages
+
+
+def _download(ctx: PageContext, page: str, name: str, count: int) -> str:
+    """Where the whole list is when it does not fit on one page."""
+    if count <= ctx.page_rows:
+        return ""
+    target = ctx.links.page(page, "downloads/index.md", name)
+    return f" Filters and sorting act on the page shown; every row is in {target}."
+
+
+def incidents_index(ctx: PageContext, page: str) -> dict[str, str]:
     zone = ctx.data.ledger.policy.timezone
     incidents = sorted(ctx.data.ledger.incidents.values(), key=lambda i: stamp(i.detected_at))
-    out = head("Incidents", hide_toc=True)
-    out += [
-        f"{len(incidents)} incidents, newest first. Filter by priority, status, service or "
-        "month; click a column heading to sort.",
-        "",
-    ]
-    out += filter_bar("Priority", "Status", "Service", "Month", "Findings")
-    rows = [
-        (
-            ctx.links.record(page, i.id),
+    incidents.reverse()
+
+    def top(here: str) -> list[str]:
+        lines = head("Incidents", hide_toc=True)
+        lines += [
+            f"{len(incidents)} incidents, newest first. Filter by priority, status, service or "
+            "month; click a column heading to sort."
+            + _download(ctx, here, "incidents.csv", len(incidents)),
+            "",
+        ]
+        lines += filter_bar("Priority", "Status", "Service", "Month", "Findings")
+        return lines
+
+    def row(here: str, i: Incident) -> tuple[str, ...]:
+        return (
+            ctx.links.record(here, i.id),
             md(i.title),
             md(i.priority),
             md(i.status),
@@ -68,27 +112,39 @@ def incidents_index(ctx: PageContext, page: str) -> str:
             md(_period(ctx, i.detected_at)),
             md(_findings(ctx, i.id, i.path)),
         )
-        for i in reversed(incidents)
-    ]
+
     header = ["ID", "Title", "Priority", "Status", "Service", "Detected", "Month", "Findings"]
-    out += table(header, rows)
-    out += _unreadable(ctx, page, "records/incidents/")
-    return "\n".join(out) + "\n"
+    return _paged(
+        ctx,
+        page,
+        top,
+        header,
+        incidents,
+        row,
+        folder="records/incidents/",
+        label=lambda i: _period(ctx, i.detected_at),
+    )
 
 
-def changes_index(ctx: PageContext, page: str) -> str:
+def changes_index(ctx: PageContext, page: str) -> dict[str, str]:
     zone = ctx.data.ledger.policy.timezone
     changes = sorted(ctx.data.ledger.changes.values(), key=lambda c: stamp(c.window_start))
-    out = head("Changes", hide_toc=True)
-    out += [
-        f"{len(changes)} change records, latest window first. See also the "
-        f"{ctx.links.page(page, 'changes/calendar.md', 'change calendar')}.",
-        "",
-    ]
-    out += filter_bar("Type", "Risk", "Status", "Service", "Month", "Findings")
-    rows = [
-        (
-            ctx.links.record(page, c.id),
+    changes.reverse()
+
+    def top(here: str) -> list[str]:
+        lines = head("Changes", hide_toc=True)
+        lines += [
+            f"{len(changes)} change records, latest window first. See also the "
+            f"{ctx.links.page(here, 'changes/calendar.md', 'change calendar')}."
+            + _download(ctx, here, "changes.csv", len(changes)),
+            "",
+        ]
+        lines += filter_bar("Type", "Risk", "Status", "Service", "Month", "Findings")
+        return lines
+
+    def row(here: str, c: Change) -> tuple[str, ...]:
+        return (
+            ctx.links.record(here, c.id),
             md(c.title),
             md(c.type),
             md(c.risk),
@@ -98,77 +154,96 @@ def changes_index(ctx: PageContext, page: str) -> str:
             md(_period(ctx, c.window_start)),
             md(_findings(ctx, c.id, c.path)),
         )
-        for c in reversed(changes)
-    ]
+
     header = ["ID", "Title", "Type", "Risk", "Status", "Service", "Window", "Month", "Findings"]
-    out += table(header, rows)
-    out += _unreadable(ctx, page, "records/changes/")
-    return "\n".join(out) + "\n"
+    return _paged(
+        ctx,
+        page,
+        top,
+        header,
+        changes,
+        row,
+        folder="records/changes/",
+        label=lambda c: _period(ctx, c.window_start),
+    )
 
 
-def pirs_index(ctx: PageContext, page: str) -> str:
+def pirs_index(ctx: PageContext, page: str) -> dict[str, str]:
     ledger = ctx.data.ledger
-    out = head("Post-incident reviews", hide_toc=True)
-    out += filter_bar("Status", "Priority", "Service", "Findings")
-    rows = []
-    for pir in sorted(ledger.pirs.values(), key=lambda p: p.id, reverse=True):
+    pirs = sorted(ledger.pirs.values(), key=lambda p: p.id, reverse=True)
+
+    def top(here: str) -> list[str]:
+        lines = head("Post-incident reviews", hide_toc=True)
+        note = _download(ctx, here, "pirs.csv", len(pirs)).strip()
+        lines += [note, ""] if note else []
+        lines += filter_bar("Status", "Priority", "Service", "Findings")
+        return lines
+
+    def row(here: str, pir: Pir) -> tuple[str, ...]:
         inc = ledger.incidents.get(pir.incident or "")
         open_actions = [a for a in pir.actions if a.status in ("open", "in-progress")]
         late = [v for v in ctx.data.verdicts.actions(pir) if overdue(v)]
-        rows.append(
-            (
-                ctx.links.record(page, pir.id),
-                md(pir.title),
-                ctx.links.record(page, pir.incident),
-                md(inc.priority if inc else ""),
-                md(inc.service if inc else ""),
-                md(pir.status),
-                md(f"{len(pir.actions)} ({len(open_actions)} open, {len(late)} overdue)"),
-                md(_findings(ctx, pir.id, pir.path)),
-            )
+        return (
+            ctx.links.record(here, pir.id),
+            md(pir.title),
+            ctx.links.record(here, pir.incident),
+            md(inc.priority if inc else ""),
+            md(inc.service if inc else ""),
+            md(pir.status),
+            md(f"{len(pir.actions)} ({len(open_actions)} open, {len(late)} overdue)"),
+            md(_findings(ctx, pir.id, pir.path)),
         )
+
     header = ["ID", "Title", "Incident", "Priority", "Service", "Status", "Actions", "Findings"]
-    out += table(header, rows)
-    out += _unreadable(ctx, page, "records/pirs/")
-    return "\n".join(out) + "\n"
+    return _paged(ctx, page, top, header, pirs, row, folder="records/pirs/", label=lambda p: p.id)
 
 
-def runbooks_index(ctx: PageContext, page: str) -> str:
-    out = head("Runbooks", hide_toc=True)
-    out += filter_bar("Service", "Owner", "Findings")
-    rows = [
-        (
-            ctx.links.record(page, b.id),
+def runbooks_index(ctx: PageContext, page: str) -> dict[str, str]:
+    books = sorted(ctx.data.ledger.runbooks.values(), key=lambda b: b.id)
+
+    def top(here: str) -> list[str]:
+        lines = head("Runbooks", hide_toc=True)
+        note = _download(ctx, here, "runbooks.csv", len(books)).strip()
+        lines += [note, ""] if note else []
+        lines += filter_bar("Service", "Owner", "Findings")
+        return lines
+
+    def row(here: str, b: Runbook) -> tuple[str, ...]:
+        return (
+            ctx.links.record(here, b.id),
             md(b.title),
             md(", ".join(b.services)),
             md(b.owner),
             md(review_state(b, ctx.data.verdicts.runbook(b))),
             md(_findings(ctx, b.id, b.path)),
         )
-        for b in sorted(ctx.data.ledger.runbooks.values(), key=lambda b: b.id)
-    ]
-    out += table(["ID", "Title", "Service", "Owner", "Review", "Findings"], rows)
-    out += _unreadable(ctx, page, "runbooks/")
-    return "\n".join(out) + "\n"
+
+    header = ["ID", "Title", "Service", "Owner", "Review", "Findings"]
+    return _paged(ctx, page, top, header, books, row, folder="runbooks/", label=lambda b: b.id)
 
 
-def services_index(ctx: PageContext, page: str) -> str:
+def services_index(ctx: PageContext, page: str) -> dict[str, str]:
     ledger = ctx.data.ledger
     counts: dict[str, int] = {}
     for inc in ledger.incidents.values():
         counts[inc.service or ""] = counts.get(inc.service or "", 0) + 1
-    out = head("Services", hide_toc=True)
-    out += filter_bar("Tier", "Owner")
-    rows = [
-        (
-            ctx.links.service(page, s.id),
+
+    def top(here: str) -> list[str]:
+        lines = head("Services", hide_toc=True)
+        note = _download(ctx, here, "services.csv", len(ledger.services)).strip()
+        lines += [note, ""] if note else []
+        lines += filter_bar("Tier", "Owner")
+        return lines
+
+    def row(here: str, s: Service) -> tuple[str, ...]:
+        return (
+            ctx.links.service(here, s.id),
             md(s.name),
             md(s.tier),
             md(s.owner),
             md(value_text(s.availability_target, "percent")),
             md(counts.get(s.id, 0)),
         )
-        for s in ledger.services.values()
-    ]
-    out += table(["ID", "Name", "Tier", "Owner", "Availability target", "Incidents"], rows)
-    return "\n".join(out) + "\n"
+
+    header = ["ID", "Name", "Tier", "Owner", "Availability target", "Incidents"]
+    return _paged(ctx, page, top, header, list(ledger.services.values()), row, label=lambda s: s.id)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from opsledger.kpis.display import value_text
-from opsledger.model.records import Service
+from opsledger.model.records import Change, Incident, Service
 from opsledger.site.common import NONE, fields, head, stamp, table, when
 from opsledger.site.context import PageContext
+from opsledger.site.paging import paged_table
 from opsledger.text.escape import md
 
 
-def service_page(ctx: PageContext, service: Service, page: str) -> str:
+def service_pages(ctx: PageContext, service: Service, page: str) -> dict[str, str]:
+    """The service's page; its incident and change tables continue on further pages
+    (``services/ID/incidents/2.md``…) beyond ``ctx.page_rows`` rows."""
     links = ctx.links
     ledger = ctx.data.ledger
     zone = ledger.policy.timezone
@@ -30,33 +33,57 @@ def service_page(ctx: PageContext, service: Service, page: str) -> str:
     incidents = [i for i in ledger.incidents.values() if i.service == service.id]
     incidents.sort(key=lambda i: stamp(i.detected_at), reverse=True)
     out += [f"## Incidents ({len(incidents)})", ""]
-    rows = [
-        (
-            links.record(page, i.id),
+
+    def incident_row(here: str, i: Incident) -> tuple[str, ...]:
+        return (
+            links.record(here, i.id),
             md(i.title),
             md(i.priority),
             md(i.status),
             md(when(i.detected_at, zone)),
         )
-        for i in incidents
-    ]
-    out += table(["ID", "Title", "Priority", "Status", "Detected"], rows) if rows else ["None.", ""]
+
+    more: dict[str, list[str]] = {}
+    if incidents:
+        header = ["ID", "Title", "Priority", "Status", "Detected"]
+        parts = paged_table(
+            links, page, incidents, header, incident_row, page_rows=ctx.page_rows, part="incidents"
+        )
+        out += parts.pop(page)
+        more |= {
+            name: [f"## Incidents ({len(incidents)})", "", *body] for name, body in parts.items()
+        }
+    else:
+        out += ["None.", ""]
     changes = [c for c in ledger.changes.values() if service.id in c.services]
     changes.sort(key=lambda c: stamp(c.window_start), reverse=True)
     out += [f"## Changes ({len(changes)})", ""]
-    rows = [
-        (
-            links.record(page, c.id),
+
+    def change_row(here: str, c: Change) -> tuple[str, ...]:
+        return (
+            links.record(here, c.id),
             md(c.title),
             md(c.type),
             md(c.status),
             md(when(c.window_start, zone)),
         )
-        for c in changes
-    ]
-    out += table(["ID", "Title", "Type", "Status", "Window start"], rows) if rows else ["None.", ""]
+
+    if changes:
+        header = ["ID", "Title", "Type", "Status", "Window start"]
+        parts = paged_table(
+            links, page, changes, header, change_row, page_rows=ctx.page_rows, part="changes"
+        )
+        out += parts.pop(page)
+        more |= {name: [f"## Changes ({len(changes)})", "", *body] for name, body in parts.items()}
+    else:
+        out += ["None.", ""]
     books = [b for b in ledger.runbooks.values() if service.id in b.services]
     out += ["## Runbooks", ""]
     pairs = [(links.record(page, b.id), md(b.title)) for b in books]
     out += table(["ID", "Title"], pairs) if pairs else [NONE, ""]
-    return "\n".join(out) + "\n"
+    pages = {page: "\n".join(out) + "\n"}
+    title = f"{service.id} — {service.name or 'Service'}"
+    for name, body in more.items():
+        back = f"Continued from {links.service(name, service.id)}."
+        pages[name] = "\n".join([*head(title), back, "", *body]) + "\n"
+    return pages

@@ -43,6 +43,7 @@ from opsledger.outputs import check_site_folder, mark_site_folder
 from opsledger.site.common import head
 from opsledger.site.data import Progress, SiteData, collect
 from opsledger.site.generate import NAV, Site, generate
+from opsledger.site.paging import PAGE_ROWS
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
 
 THEME_DIR = str(Path(__file__).with_name("theme"))
@@ -55,6 +56,8 @@ class OpsledgerConfig(Config):  # type: ignore[no-untyped-call]
     #: build without git history (pages then say history is unavailable, and why); without
     #: it, a shallow clone or a folder outside git stops the build
     no_history = c.Type(bool, default=False)
+    #: rows per page of a long index or findings table (split over pages beyond that)
+    index_page_rows = c.Type(int, default=PAGE_ROWS)
 
 
 def refuse_symlinks(folder: Path, label: str, home: Path | None = None) -> None:
@@ -145,7 +148,11 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         except OpsledgerError as exc:
             self.failure = exc
             raise PluginError(f"opsledger: {exc.message}") from None
-        self.site = site = generate(self.data, directory_urls=config.use_directory_urls)
+        self.site = site = generate(
+            self.data,
+            directory_urls=config.use_directory_urls,
+            page_rows=self.config.index_page_rows,
+        )
         if self.overrides is not None and _inside(self.overrides, Path(config.docs_dir)):
             prefix = self.overrides.relative_to(Path(config.docs_dir)).as_posix() + "/"
             for file in list(files):
