@@ -58,9 +58,11 @@ def read_cache_file(path: Path) -> bytes | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CACHE_BYTES:
             return None
+        # read what fstat saw (a read of the limit would reserve the limit's memory first),
+        # plus one byte: a file that grew meanwhile is being written; it is not read
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(MAX_CACHE_BYTES + 1)
-        return data if len(data) <= MAX_CACHE_BYTES else None
+            data = handle.read(info.st_size + 1)
+        return data if len(data) == info.st_size else None
     except OSError:
         return None
     finally:
