@@ -63,16 +63,15 @@ def _build(
     _logging()
     ws = Workspace(root, as_of=as_of, use_history=not no_history)
     moment = ws.as_of if as_of is not None else None
-    with progress("Loading records") as update:
-        result = build_site(
-            root,
-            output=output,
-            config=config,
-            as_of=moment,
-            progress=update,
-            use_history=not no_history,
-            ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
-        )
+    result = build_site(
+        root,
+        output=output,
+        config=config,
+        as_of=moment,
+        stage=progress,
+        use_history=not no_history,
+        ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
+    )
     if result.config is None:
         click.echo(
             f"opsledger: note: {root} has no mkdocs.yml; built with the packaged "

@@ -27,7 +27,7 @@ import yaml
 from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.outputs import check_site_folder
 from opsledger.site.config_check import check_config, top_level_values
-from opsledger.site.data import Progress
+from opsledger.site.data import Stage
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not our output
 
@@ -85,14 +85,15 @@ def build_site(
     output: Path | None = None,
     config: Path | None = None,
     as_of: datetime | None = None,
-    progress: Progress | None = None,
+    stage: Stage | None = None,
     use_history: bool = True,
     ready: Callable[[], object] | None = None,
 ) -> BuildResult:
     """Build the site of the repository at ``root``; MkDocs' errors become one-line
     :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger).
     ``ready`` runs once the output folder and the configuration have been checked, before
-    MkDocs reads anything (the CLI's history decision: exit 4 before any work)."""
+    MkDocs reads anything (the CLI's history decision: exit 4 before any work). ``stage``
+    shows each phase (loading, history, audit, page generation, rendering) as it runs."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -117,7 +118,7 @@ def build_site(
                     f"{path} does not use the opsledger plugin; add '- opsledger' under plugins:"
                 )
             plugin.as_of_override = as_of
-            plugin.progress = progress
+            plugin.stage = stage
             plugin.no_history_override = not use_history
             guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
             build(cfg)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from opsledger.site.context import PageContext, make_context
-from opsledger.site.data import SiteData
+from opsledger.site.data import Progress, SiteData
 from opsledger.site.downloads import downloads, downloads_page
 from opsledger.site.page_actions import actions_page
 from opsledger.site.page_audit import findings_pages, problem_pages, rule_pages, waivers_page
@@ -62,7 +62,11 @@ class Site:
     home: str = ""  # Markdown appended to the hand-written home page (or the whole page)
 
 
-def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
+def generate(
+    data: SiteData, *, directory_urls: bool = False, progress: Progress | None = None
+) -> Site:
+    """Every page and asset of the site; ``progress`` is told of each record page made
+    (and of the rest, the index pages, downloads and charts, as one last step)."""
     ctx = make_context(data, directory_urls)
     ledger = data.ledger
     loaded = {r.path for r in ledger.records()} | {"records/services.yaml", "policy.yaml"}
@@ -70,22 +74,49 @@ def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
         if path not in loaded:
             ctx.links.add_problem(path)
     site = Site()
+    total = 1 + sum(
+        len(group)
+        for group in (
+            ledger.incidents,
+            ledger.changes,
+            ledger.pirs,
+            ledger.runbooks,
+            ledger.problem_records,
+            ledger.services,
+        )
+    )
+    done = 0
+
+    def made() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None and done % 256 == 0:
+            progress(done, total)
+
     for inc in ledger.incidents.values():
         site.records[ctx.links.records[inc.id]] = incident_page(ctx, inc, ctx.links.records[inc.id])
+        made()
     for change in ledger.changes.values():
         page = ctx.links.records[change.id]
         site.records[page] = change_page(ctx, change, page)
+        made()
     for pir in ledger.pirs.values():
         site.records[ctx.links.records[pir.id]] = pir_page(ctx, pir, ctx.links.records[pir.id])
+        made()
     for book in ledger.runbooks.values():
         page = ctx.links.records[book.id]
         site.records[page] = runbook_page(ctx, book, page)
+        made()
     for prb in ledger.problem_records.values():
         page = ctx.links.records[prb.id]
         site.records[page] = problem_page(ctx, prb, page)
+        made()
     for service in ledger.services.values():
         page = ctx.links.services[service.id]
         site.records[page] = service_page(ctx, service, page)
+        made()
+    if progress is not None:
+        progress(done, total)
     site.records.update(problem_pages(ctx))
     _indexes(ctx, site)
     for name, content in downloads(data).items():
@@ -98,6 +129,8 @@ def generate(data: SiteData, *, directory_urls: bool = False) -> Site:
     site.pages["sampling/index.md"] = sampling_page(data, sampled)
     site.assets.update(charts(data.kpis))
     site.home = dashboard(ctx)
+    if progress is not None:
+        progress(total, total)
     return site
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import types
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from opsledger.errors import OpsledgerError
 from opsledger.model.layout import linked_folder
 from opsledger.outputs import check_site_folder, mark_site_folder
 from opsledger.site.common import head
-from opsledger.site.data import Progress, SiteData, collect
+from opsledger.site.data import Progress, SiteData, Stage, collect
 from opsledger.site.generate import NAV, Site, generate
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
 
@@ -89,9 +90,8 @@ def refuse_symlinks(folder: Path, label: str, home: Path | None = None) -> None:
 
 
 class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-call]
-    #: set by ``opsledger site build``: "now", and a progress callback for loading
+    #: set by ``opsledger site build``: "now"
     as_of_override: datetime | None = None
-    progress: Progress | None = None
     no_history_override: bool = False
     #: the expected failure that stopped the build (``opsledger site build`` re-raises it
     #: with its own exit status, e.g. 4 for unusable history)
@@ -103,6 +103,28 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self.data: SiteData | None = None
         self.home_written = False
         self.overrides: Path | None = None
+        #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
+        self.stage: Stage | None = None
+        self._phase = ExitStack()
+        self._update: Progress | None = None
+        self._done = 0
+        self._total = 0
+
+    # -- progress -----------------------------------------------------------------------
+    def _start(self, label: str, total: int) -> None:
+        self._end()
+        if self.stage is not None:
+            self._update = self._phase.enter_context(self.stage(label))
+        self._done, self._total = 0, total
+
+    def _step(self) -> None:
+        self._done += 1
+        if self._update is not None and (self._done % 32 == 0 or self._done == self._total):
+            self._update(self._done, self._total)
+
+    def _end(self) -> None:
+        self._phase.close()
+        self._update = None
 
     # -- configuration ----------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -141,11 +163,21 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         try:
             as_of = self.as_of_override or self.config.as_of
             use_history = not (self.no_history_override or self.config.no_history)
-            self.data = collect(root, as_of, progress=self.progress, use_history=use_history)
+            if self.stage is not None:
+                self.data = collect(root, as_of, use_history=use_history, stage=self.stage)
+            else:
+                self.data = collect(root, as_of, use_history=use_history)
         except OpsledgerError as exc:
             self.failure = exc
             raise PluginError(f"opsledger: {exc.message}") from None
-        self.site = site = generate(self.data, directory_urls=config.use_directory_urls)
+        if self.stage is not None:
+            with self.stage("Generating pages") as update:
+                site = generate(
+                    self.data, directory_urls=config.use_directory_urls, progress=update
+                )
+        else:
+            site = generate(self.data, directory_urls=config.use_directory_urls)
+        self.site = site
         if self.overrides is not None and _inside(self.overrides, Path(config.docs_dir)):
             prefix = self.overrides.relative_to(Path(config.docs_dir)).as_posix() + "/"
             for file in list(files):
@@ -168,12 +200,15 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         site.pages = site.records = site.assets = {}
         gc.collect()
         gc.freeze()
+        self._start("Rendering pages", len(files.documentation_pages()))
         return files
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        self._end()
         gc.unfreeze()
 
     def on_build_error(self, *, error: Exception) -> None:
+        self._end()
         gc.unfreeze()
 
     def on_page_markdown(
@@ -184,12 +219,14 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         return markdown
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        self._step()
         return clean(html)
 
     # -- theme ----------------------------------------------------------------------------
     def on_env(
         self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files
     ) -> jinja2.Environment:
+        self._start("Writing pages", len(files.documentation_pages()))
         env = sandboxed(env)
         env.globals["opsledger_csp"] = CSP
         if self.overrides is not None:
@@ -197,6 +234,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         return env
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
+        self._step()
         try:
             check_page(output, page.file.src_uri)
         except PageCheckError as exc:
