@@ -20,7 +20,7 @@ from opsledger.model.ledger import Ledger
 from opsledger.obligations import Obligations
 from opsledger.workspace import Progress, Stage, quiet
 
-__all__ = ["Progress", "SiteData", "Stage", "collect"]
+__all__ = ["Progress", "SiteData", "Stage", "collect", "quiet"]
 
 
 @dataclass

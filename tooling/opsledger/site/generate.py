@@ -7,8 +7,10 @@ thousands of pages in it the theme's navigation grows quadratically).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from opsledger.site.common import head
 from opsledger.site.context import PageContext, make_context
 from opsledger.site.data import Progress, SiteData
 from opsledger.site.downloads import downloads, downloads_page
@@ -60,6 +62,23 @@ class Site:
     records: dict[str, str] = field(default_factory=dict)  # Markdown, out of the navigation
     assets: dict[str, str] = field(default_factory=dict)  # CSV, JSON, SVG
     home: str = ""  # Markdown appended to the hand-written home page (or the whole page)
+
+
+#: the home page's title when it is generated whole (no hand-written index.md)
+HOME_TITLE = "Operations governance ledger"
+
+
+def generated_files(site: Site, home_written: bool) -> Iterator[tuple[str, str, bool]]:
+    """Each generated file in the order the site is given it: path, content, and whether
+    it is in the navigation. ``home_written``: the home page is generated whole."""
+    for path, content in site.pages.items():
+        yield path, content, True
+    for path, content in site.records.items():
+        yield path, content, False
+    for path, content in site.assets.items():
+        yield path, content, False
+    if home_written:
+        yield "index.md", "\n".join(head(HOME_TITLE)) + "\n" + site.home, True
 
 
 def generate(
