@@ -300,7 +300,23 @@ class _Sandbox(SandboxedEnvironment):
     hands templates objects whose methods return an unsandboxed environment
     (``config.theme.get_env().from_string(…)``)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: decisions by (type of the object, attribute, type of the value): every check
+        #: below and Jinja's own depend on nothing else (measured: a tenth of the template
+        #: rendering time on 10k pages went into deciding the same few hundred cases)
+        self._decided: dict[tuple[type, str, type], bool] = {}
+
     def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        if obj.__class__ is not type(obj) or value.__class__ is not type(value):
+            return self._decide(obj, attr, value)  # a faked __class__ fools isinstance
+        key = (type(obj), attr, type(value))
+        found = self._decided.get(key)
+        if found is None:
+            found = self._decided[key] = self._decide(obj, attr, value)
+        return found
+
+    def _decide(self, obj: object, attr: str, value: object) -> bool:
         if isinstance(obj, jinja2.Environment | types.ModuleType):
             return False
         if isinstance(value, jinja2.Environment | types.ModuleType):
