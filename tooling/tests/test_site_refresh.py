@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from opsledger.site.build import BuildResult, build_site, refresh_site
+from opsledger.site.build import (
+    BuildResult,
+    build_site,
+    changed_files,
+    records_only,
+    refresh_site,
+    snapshot,
+    watched,
+)
 from opsledger.timeutil import parse_timestamp
 
 from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init
@@ -145,3 +153,24 @@ def test_a_refreshed_site_keeps_the_files_it_did_not_render(repo: Repo, tmp_path
     record.write_text(ACKED.replace("P3", "P2"), encoding="utf-8")
     assert refresh_site(kept)
     assert untouched.stat().st_mtime_ns == stamp - 10**9
+
+
+def test_serve_refreshes_after_record_changes_only(repo: Repo, tmp_path: Path) -> None:
+    """What ``site serve`` refreshes after, and what it builds in full after."""
+    _repo(repo, True)
+    paths = watched(repo.root)
+    seen = snapshot(paths)
+    record = repo.root / "records/incidents/INC-2026-0001.yaml"
+    record.write_text(ACKED.replace("P3", "P2"), encoding="utf-8")
+    repo.write("runbooks/RB-0003.md", RUNBOOK.replace("15 minutes", "10 minutes"))
+    now = snapshot(paths)
+    changed = changed_files(seen, now)
+    assert changed == {str(record), str(repo.root / "runbooks/RB-0003.md")}
+    assert records_only(repo.root, changed)
+    for rel in ("policy.yaml", "site/extra.md", "mkdocs.yml", "schemas/incident.schema.json"):
+        path = repo.root / rel
+        path.write_text(path.read_text() + "\n" if path.exists() else "# Extra\n")
+        later = snapshot(paths)
+        assert str(path) in changed_files(now, later), rel
+        assert not records_only(repo.root, changed_files(now, later)), rel
+        now = later
