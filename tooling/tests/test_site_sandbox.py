@@ -23,7 +23,7 @@ class Disguised:
         self.claimed = claimed
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # noqa: D105
+    def __class__(self) -> type:
         return self.claimed
 
 
