@@ -6,10 +6,12 @@ write history and read it back. Keep each function small and typed.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import importlib.util
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -361,35 +363,70 @@ def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) ->
 
     Raises :class:`~opsledger.errors.OpsledgerError` (history unusable) when git cannot
     read the history: an empty answer would look like a history without records."""
+    return "".join(raw_log_chunks(path, folders, exclude))
+
+
+def raw_log_chunks(
+    path: Path, folders: tuple[str, ...], exclude: str | None = None
+) -> Iterator[str]:
+    """:func:`raw_log` as it arrives, in pieces (their concatenation is :func:`raw_log`'s
+    text): the history index reads blobs while git is still walking the history."""
     repo = _open(path)
     if repo is None:
-        return ""
-    fmt = "%x1e" + "%x00".join(LOG_FIELDS) + "%x00"
+        return
     try:
         if not _has_head(repo):
-            return ""
-        return str(
-            repo.git.log(
-                "--topo-order",
-                "--reverse",
-                "--full-history",
-                "--diff-merges=first-parent",
-                "-z",
-                "--raw",
-                "--no-abbrev",
-                "--no-renames",
-                "--date=raw",
-                f"--format={fmt}",
-                "HEAD",
-                *(["^" + exclude] if exclude else []),
-                "--",
-                *folders,
-            )
-        )
-    except git.GitCommandError as exc:
-        raise _unreadable(exc) from None
+            return
+        top = repo.working_tree_dir or repo.git_dir
     finally:
         repo.close()
+    fmt = "%x1e" + "%x00".join(LOG_FIELDS) + "%x00"
+    args = [
+        git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git",
+        "log",
+        "--topo-order",
+        "--reverse",
+        "--full-history",
+        "--diff-merges=first-parent",
+        "-z",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--date=raw",
+        f"--format={fmt}",
+        "HEAD",
+        *(["^" + exclude] if exclude else []),
+        "--",
+        *folders,
+    ]
+    # git's messages in English, as through GitPython; its errors go to a file, never a
+    # pipe nobody reads while the log is being read
+    env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C"}
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            args, cwd=top, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+        )
+        assert proc.stdout is not None
+        out = proc.stdout.fileno()
+        try:
+            held = ""  # a last newline is git's, not the log's: dropped at the end
+            while data := os.read(out, 1 << 16):
+                text = held + decoder.decode(data)
+                held = "\n" if text.endswith("\n") else ""
+                if text[: len(text) - len(held)]:
+                    yield text[: len(text) - len(held)]
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                yield (held + tail).removesuffix("\n")
+        finally:
+            if proc.poll() is None:
+                proc.kill()  # the reader stopped early
+            proc.stdout.close()
+            status = proc.wait()
+        if status != 0:
+            errors.seek(0)
+            raise _unreadable_text(errors.read().decode("utf-8", "replace")) from None
 
 
 def _has_head(repo: git.Repo) -> bool:
@@ -401,9 +438,13 @@ def _has_head(repo: git.Repo) -> bool:
 
 
 def _unreadable(exc: git.GitCommandError) -> Exception:
+    return _unreadable_text(str(exc.stderr))
+
+
+def _unreadable_text(stderr: str) -> Exception:
     from opsledger.errors import EXIT_SHALLOW, OpsledgerError
 
-    lines = [line.strip() for line in str(exc.stderr).splitlines() if line.strip()]
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     reason = lines[-1].removeprefix("stderr: ").strip("'\" ") if lines else "git failed"
     return OpsledgerError(
         f"git cannot read this branch's history ({reason[:200]}); history rules and figures "
@@ -466,12 +507,17 @@ def read_blob(path: Path, sha: str) -> bytes | None:
     return None
 
 
-def read_blobs(path: Path, shas: list[str]) -> Iterator[tuple[str, bytes | None]]:
+def read_blobs(path: Path, shas: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
     """Each blob's content, in order, through one ``git cat-file --batch --buffer`` run: the
     ids are written by a thread while the answers are read, so git never waits for a
     round trip per blob. None for an id git has no blob for (a damaged repository, or an
-    id that names something else)."""
-    if not shas:
+    id that names something else).
+
+    ``shas`` may be a generator that is still finding them (the history index's walk of
+    the log): it runs in the writing thread, each id is sent as soon as it is found, and
+    an exception it raises is raised here once the blobs sent before it are read."""
+    listed = isinstance(shas, (list, tuple))
+    if listed and not shas:
         return
     repo = git.Repo(path, search_parent_directories=True)
     try:
@@ -481,32 +527,48 @@ def read_blobs(path: Path, shas: list[str]) -> Iterator[tuple[str, bytes | None]
         proc = handle.proc
         assert proc is not None and proc.stdin is not None and proc.stdout is not None
         stdin, stdout = proc.stdin, proc.stdout
+        sent: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        failed: list[BaseException] = []
 
         def feed() -> None:
-            with contextlib.suppress(BrokenPipeError, ValueError):
-                for sha in shas:
-                    stdin.write(sha.encode("ascii") + b"\n")
-                stdin.close()
+            try:
+                with contextlib.suppress(BrokenPipeError, ValueError):
+                    for sha in shas:
+                        stdin.write(sha.encode("ascii") + b"\n")
+                        sent.put(sha)
+                        if not listed:
+                            stdin.flush()  # the next id may be a while coming
+            except BaseException as exc:  # the generator's: raised by the reader
+                failed.append(exc)
+            finally:
+                sent.put(None)
+                with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+                    stdin.close()
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
-        answered = 0
+        finished = False
         try:
-            for sha in shas:
+            while (sha := sent.get()) is not None:
                 header = stdout.readline().split()
-                answered += 1
                 if len(header) != 3:  # "<id> missing", or git stopped
                     yield sha, None
                     continue
                 data = stdout.read(int(header[2]))
                 stdout.read(1)  # the newline after the content
                 yield sha, data if header[1] == b"blob" else None
+            finished = True
         finally:
-            if answered < len(shas):  # the reader stopped early: git may be blocked writing
+            if not finished:  # the reader stopped early: git may be blocked writing
                 proc.kill()
             writer.join()
             with contextlib.suppress(git.GitCommandError, OSError):
                 handle.wait()
+            for stream in (stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+        if failed:
+            raise failed[0]
     finally:
         repo.close()
 

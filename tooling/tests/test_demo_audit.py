@@ -7,14 +7,20 @@ and flag nothing on the records it generated clean.
 
 from __future__ import annotations
 
+import gc
 import json
+import os
+import pstats
+import subprocess
+import sys
+import weakref
 from pathlib import Path
 
 import pytest
 
 from opsledger.demo import generate_demo
 
-from conftest import InvokeCli
+from conftest import ACKED, InvokeCli, Repo, git, git_init
 
 AS_OF = "2026-11-01T00:00:00Z"  # the day after the default 12-month demo ends
 
@@ -131,3 +137,98 @@ def test_demo_has_problems_in_every_state(demo: Path) -> None:
     assert sorted(c.unlinked[-1].id for c in ws.obligations.candidates) == sorted(
         d["record"] for d in candidates
     )
+
+
+def test_audit_output_is_byte_identical_with_the_caches_cold_warm_and_off(
+    demo: Path, cli: InvokeCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speed never changes a result: the JSON and SARIF of the full audit (history rules
+    included) are the same bytes whether the parsed-record and history caches are empty
+    (written by this run), warm (read back) or cannot be kept at all."""
+
+    def outputs(cache: Path) -> dict[str, bytes]:
+        monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(cache))
+        found = {}
+        for form in ("json", "sarif"):
+            out = tmp_path / f"audit.{form}"
+            result = cli(
+                "audit", "--repo", demo, "--as-of", AS_OF, "--format", form,
+                "--fail-on", "never", "--output", out,
+            )  # fmt: skip
+            assert result.status == 0, result.err
+            found[form] = out.read_bytes()
+        return found
+
+    cache = tmp_path / "cache"
+    cold = outputs(cache)
+    kept = sorted(p.name.rsplit("-", 1)[0] for p in cache.iterdir())
+    assert kept == ["history-blobs", "history-log", "records"]  # the warm run reads them
+    warm = outputs(cache)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be\n")
+    off = outputs(blocked / "cache")
+    assert warm == cold
+    assert off == cold
+    assert b'"GIT-PROVENANCE"' in cold["json"] and b'"GIT-PROVENANCE"' in cold["sarif"]
+
+
+def test_the_console_script_writes_the_whole_audit_and_its_status(
+    demo: Path, cli: InvokeCli
+) -> None:
+    """The installed ``opsledger`` ends the process as soon as the audit is written (its
+    records and history are not freed one by one): what it wrote to a pipe and its exit
+    status are those of the same audit run in-process."""
+    args = ["audit", "--repo", str(demo), "--as-of", AS_OF, "--format", "sarif"]
+    exe = Path(sys.executable).parent / "opsledger"
+    env = {**os.environ, "CI": "true"}
+    proc = subprocess.run([exe, *args], capture_output=True, env=env, check=False)
+    inside = cli(*args)
+    assert (proc.returncode, inside.status) == (1, 1), proc.stderr
+    assert len(proc.stdout) > 1 << 16  # more than a pipe holds: written while read
+    assert proc.stdout.decode("utf-8") == inside.out
+    assert proc.stderr.decode("utf-8").splitlines()[-1].endswith("warnings")
+
+
+def test_a_profiled_console_script_still_writes_its_profile(repo: Repo, tmp_path: Path) -> None:
+    """Under a profiler (or a coverage tracer), which writes its results at exit, the
+    console script exits as usual."""
+    repo.write(
+        "records/incidents/INC-2026-0001.yaml", ACKED.replace("INC-2026-0042", "INC-2026-0001")
+    )
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "records")
+    profile = tmp_path / "audit.prof"
+    exe = Path(sys.executable).parent / "opsledger"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", profile, exe, "audit", "--as-of", AS_OF],
+        cwd=repo.root,
+        capture_output=True,
+        env={**os.environ, "CI": "true"},
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert b"files checked" in proc.stderr
+    assert pstats.Stats(str(profile)).get_stats_profile().func_profiles  # the profile is whole
+
+
+def test_a_dropped_workspace_is_freed_without_the_cycle_collector(demo: Path) -> None:
+    """A workspace hides what it loads from the cyclic garbage collector (gc.freeze), which
+    is right only while the records, the history and what the audit derives from them form
+    no reference cycles: dropping the workspace must free them by reference counting alone
+    (in a long-lived process, the site's live preview, a cycle would be kept forever)."""
+    from opsledger.workspace import Workspace
+
+    ws = Workspace(demo, as_of=AS_OF)
+    assert ws.findings() and ws.history_index is not None
+    watched = [weakref.ref(ws.ledger), weakref.ref(ws.history_index), weakref.ref(ws.obligations)]
+    watched.append(weakref.ref(next(iter(ws.ledger.incidents.values()))))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del ws
+        assert [ref() is None for ref in watched] == [True] * len(watched)
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()

@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ def cache_file(kind: str) -> Path:
 
 
 def blob_frames(path: Path) -> tuple[bytes, list[Frame]]:
-    """The blob cache's header and entries, as an attacker without the key sees them."""
+    """A cache file's header and entries, as an attacker without the key sees them."""
     header = path.read_bytes().split(b"\n", 1)[0] + b"\n"
     frames, whole = read_frames(path, header)
     assert whole and frames
@@ -88,15 +89,36 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
+def replaced(value: Any, old: str, new: str) -> Any:
+    """``value`` (a cache entry: tuples, lists, dicts, strings) with ``old`` made ``new``."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, (list, tuple)):
+        return type(value)(replaced(v, old, new) for v in value)
+    if isinstance(value, dict):
+        return {k: replaced(v, old, new) for k, v in value.items()}
+    return value
+
+
 def test_tampered_log_cache_cannot_forge_the_committer(
     warm: tuple[Repo, list[str]], cli: InvokeCli
 ) -> None:
     """Editing who made the commits in the cached log would clear GIT-PROVENANCE."""
     repo, found = warm
-    edit(cache_file("log"), "lena.fischer@example.com", "priya.shah@example.com")
+    path = cache_file("log")
+    header, frames = blob_frames(path)
+    forged = [  # each segment re-encoded with the committer changed, under its old MAC
+        Frame(f.mac, f.name, marshal.dumps(replaced(marshal.loads(f.payload), *SWAP)))
+        for f in frames
+    ]
+    assert forged != frames
+    path.write_bytes(header + frame_bytes(forged))
     assert provenance(cli, repo.root) == found
-    assert "priya.shah@example.com" not in cache_file("log").read_text()  # rewritten
+    assert b"priya.shah@example.com" not in cache_file("log").read_bytes()  # rewritten
     assert provenance(cli, repo.root) == found
+
+
+SWAP = ("lena.fischer@example.com", "priya.shah@example.com")
 
 
 def test_tampered_blob_cache_cannot_change_what_a_version_said(
@@ -143,12 +165,20 @@ def test_damaged_segment_in_the_middle_of_the_log_cache(
     commit(repo.root, "runbook", "2026-03-10T09:00:00Z")
     assert provenance(cli, repo.root) == found  # appends a second segment
     path = cache_file("log")
-    head, first, *rest = path.read_text().splitlines(keepends=True)
-    assert len(rest) == 1
-    path.write_text(head + first[: len(first) // 2] + "\n" + "".join(rest))
+    header, frames = blob_frames(path)
+    assert len(frames) == 2
+    [first] = [f for f in frames if marshal.loads(f.payload)[0] is None]  # base: the root
+    rest = [f for f in frames if f is not first]
+    damaged = bytearray(first.payload)
+    damaged[len(damaged) // 2] ^= 0xFF
+    path.write_bytes(header + frame_bytes([Frame(first.mac, first.name, bytes(damaged)), *rest]))
     assert provenance(cli, repo.root) == found
-    path.write_text(head + "".join(rest))  # the first segment missing altogether
+    path.write_bytes(header + frame_bytes(rest))  # the first segment missing altogether
     assert provenance(cli, repo.root) == found
+    # the log was read from the first commit again: one segment from the root to HEAD
+    roots = [marshal.loads(f.payload) for f in blob_frames(cache_file("log"))[1]]
+    head = git(repo.root, "rev-parse", "HEAD").strip()
+    assert [s[1] for s in roots if s[0] is None] == [head]
 
 
 def test_truncated_cache_files(warm: tuple[Repo, list[str]], cli: InvokeCli) -> None:
@@ -201,7 +231,6 @@ def test_key_is_private_and_outside_the_work_tree(
     key = repo.root / ".git" / "opsledger-cache.key"
     assert stat.S_IMODE(key.stat().st_mode) & 0o077 == 0
     assert git(repo.root, "status", "--porcelain", "--ignored") == ""
-    line = cache_file("log").read_text().splitlines()[1]
-    mac, _, value = line.partition(" ")
-    assert len(mac) == 64 and json.loads(value)
-    assert all(len(frame.mac) == 32 for frame in blob_frames(cache_file("blobs"))[1])
+    for kind in ("log", "blobs"):
+        frames = blob_frames(cache_file(kind))[1]
+        assert frames and all(len(frame.mac) == 32 for frame in frames)

@@ -228,13 +228,13 @@ def test_second_run_logs_only_new_commits(
     history_repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str | None] = []
-    original = gitio.raw_log
+    original = gitio.raw_log_chunks
 
-    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> str:
+    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
         calls.append(exclude)
         return original(path, folders, exclude)
 
-    monkeypatch.setattr(gitio, "raw_log", spy)
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
     root = history_repo.root
     build_history(root)
     first_head = git(root, "rev-parse", "HEAD").strip()

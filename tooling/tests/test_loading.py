@@ -249,3 +249,47 @@ class TestBytes:
         err = self.load_error(link)
         assert "symbolic link" in err.message
         assert "hunter2" not in str(err)
+
+
+#: every refusal of the strict loader, and documents it accepts (positions, front matter)
+_CORPUS = [
+    "id: INC-2026-0001\nstatus: open\nimpact: [a, b]\nnested:\n  - {x: 1, y: ~}\n  - 2.5\n",
+    "a: &x 1\nb: *x\n",
+    "a: x\nb: *a\n",
+    "base: {x: 1}\nrecord:\n  <<: {y: 2}\n",
+    "a: !!str 1\n",
+    "? [a]\n: 1\n",
+    "1: a\n",
+    "a: 1\nb:\n  c: 2\n  c: 3\n",
+    "a: .nan\n",
+    "a: 1e999\n",
+    "a: 1\n---\nb: 2\n",
+    "a: [1, 2\n",
+    "",
+    "~\n",
+    "a: " + "[" * 40 + "]" * 40 + "\n",
+    "'<<': quoted merge key is text\nyes: no\nn: 012\n",
+    "---\nid: PIR-2026-0001\nstatus: draft\n---\n# Summary\n",
+    "---\nid: x\nid: y\n---\nbody\n",
+    "---\n---\nbody\n",
+]
+
+
+@pytest.mark.usefixtures("parser")
+@pytest.mark.parametrize("text", _CORPUS)
+def test_without_positions_the_same_data_and_errors(text: str) -> None:
+    """``positions=False`` (the history's reads) changes nothing but the positions left out:
+    the same data and body, or the same error at the same place."""
+    markdown = text.startswith("---")
+    results: list[tuple[object, ...]] = []
+    for positions in (True, False):
+        try:
+            doc = load_text(text, markdown=markdown, positions=positions)
+            results.append(("data", doc.data, doc.body, doc.body_line))
+            if positions:
+                assert doc.values  # every value has a position
+            else:
+                assert doc.values == {} and doc.keys == {}
+        except LoadError as exc:
+            results.append(("error", exc.message, exc.line, exc.column, exc.hint))
+    assert results[0] == results[1]

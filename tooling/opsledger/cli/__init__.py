@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -124,5 +125,34 @@ def _bug(exc: BaseException, verbose: bool) -> int:
     return EXIT_BUG
 
 
+#: What commands hand over for the end of the process, when the process ends with the
+#: command (the console script, :func:`main`, sets a list here); None for a command run
+#: in-process (tests, the site plugin), whose results are freed as usual.
+held: list[object] | None = None
+
+
+def hold_to_exit(value: object) -> None:
+    """Keep ``value`` (a run's records and history: millions of objects on a large
+    repository) until the process ends, which then ends without freeing them one by one
+    (a third of a second on 10k records). Nothing is kept for an in-process run."""
+    if held is not None:
+        held.append(value)
+
+
 def main() -> None:
-    sys.exit(run())
+    """The console script. A command that held its results for the end of the process
+    (:func:`hold_to_exit`) ends it here at once, once standard output and error are
+    flushed: the operating system frees the memory in one step. Nothing else is left to
+    do at exit (every file is closed, every thread joined, by then). Under a profiler or
+    a coverage tracer, which write their results at exit, the process exits as usual."""
+    global held
+    held = []
+    status = run()
+    if held and sys.gettrace() is None and sys.getprofile() is None:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(status)  # the usual exit reports what could not be written
+        os._exit(status)
+    sys.exit(status)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import click
 
 from opsledger.audit import selected_rules
+from opsledger.cli import hold_to_exit
 from opsledger.cli.common import (
     no_history_option,
     output_option,
@@ -39,6 +40,17 @@ _FIX = "fix it and run again: the audit cannot judge any record until it does"
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def _history_rule_chosen(select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
+    """Whether the command line leaves a history rule (``GIT-*``) selected: only then does
+    git start walking the history ahead (the policy's own selection is read later)."""
+    from opsledger.rules import RULES_BY_ID
+    from opsledger.rulesettings import expand
+
+    wanted = set().union(*map(expand, _split(select))) if _split(select) else set(RULES_BY_ID)
+    wanted -= set().union(*map(expand, _split(ignore)))
+    return any(rule.startswith("GIT-") for rule in wanted)
 
 
 def failing(findings: list[Finding], fail_on: str) -> bool:
@@ -153,6 +165,10 @@ def audit(
 
             # only the loading limits are needed to plan; no record or catalog is read here
             scope = plan(root, changed_since, Workspace(root).policy.limits)
+        if scope is None and not no_history and _history_rule_chosen(select, ignore):
+            from opsledger.history.index import read_ahead
+
+            read_ahead(root)  # git walks the history while the records are parsed
         with progress("Loading records") as update:
             ws = Workspace(
                 root,
@@ -189,6 +205,7 @@ def audit(
             unavailable=tuple(unavailable),
         )
         write_output(audit_formats()[fmt](report), output)
+        hold_to_exit(ws)
         if unavailable:
             names = ", ".join(rule for rule, _ in unavailable)
             click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)

@@ -1,11 +1,13 @@
 """Building the history index: one pass over the branch's git history.
 
-Three git calls, whatever the number of records: the commit graph (``rev-list --parents``),
-one ``git log --raw`` over the record folders, and one persistent ``cat-file --batch`` for
-blob contents. Each blob is parsed with the same strict loader as the working tree and
-cached on disk by blob id (a blob id is a hash of the content), so a second run reads only
-new blobs; every cache line carries an integrity check (:mod:`opsledger.history.store`),
-and a line that fails it is discarded, never trusted.
+Three git calls, whatever the number of records, running at the same time: the commit
+graph (``rev-list --parents``), one ``git log --raw`` over the record folders, read as it
+streams, and one persistent ``cat-file --batch`` that is sent each blob id as soon as the
+log names it. Each blob is parsed (while git goes on walking) with the same strict loader
+as the working tree and cached on disk by blob id (a blob id is a hash of the content), so
+a second run reads only new blobs; the parsed log is cached too. Every cache entry carries
+an integrity check (:mod:`opsledger.history.store`), and an entry that fails it is
+discarded, never trusted.
 
 Landing: a commit on the first-parent chain of HEAD lands when it is committed; a commit
 from a merged branch lands with the first-parent merge that brought it in. Versions are
@@ -16,7 +18,9 @@ use (:mod:`opsledger.history.dates`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,7 +31,13 @@ from opsledger.errors import HistoryUnusable
 from opsledger.history.assemble import Change, assemble, record_id
 from opsledger.history.dates import build_commits
 from opsledger.history.model import HistoryIndex
-from opsledger.history.store import BlobCache, open_blobs, open_store, repository_key
+from opsledger.history.store import (
+    BlobCache,
+    LogCache,
+    open_blobs,
+    open_log,
+    repository_key,
+)
 from opsledger.loading import Limits, LoadError, load_bytes
 from opsledger.model.layout import KINDS
 from opsledger.parsecache import ParseCache, digest
@@ -39,42 +49,60 @@ _FILE_MODES = frozenset({"100644", "100755", "100664"})
 _NOT_A_FILE = {"120000": "a symbolic link, not a file", "160000": "a submodule, not a file"}
 
 
-def parse_log(text: str) -> Iterator[tuple[list[str], list[Change]]]:
-    """Commits (their ``LOG_FIELDS``) with their raw changes, from ``gitio.raw_log``.
+def parse_log(text: str | Iterable[str]) -> Iterator[tuple[list[str], list[Change]]]:
+    """Commits (their ``LOG_FIELDS``) with their raw changes, from ``gitio.raw_log``'s text
+    or from its pieces as they arrive (``gitio.raw_log_chunks``): the same commits either
+    way, each yielded as soon as the next one starts.
 
     A rename or copy (when git was asked to pair them) is read as what it does to paths:
     the old path deleted (for a rename) and the new one added."""
-    tokens = text.split("\0")
-    i, n, width = 0, len(tokens), len(gitio.LOG_FIELDS)
-    while i < n:
-        token = tokens[i].lstrip("\n")
-        if not token.startswith("\x1e"):
-            i += 1
+    tokens = _tokens([text] if isinstance(text, str) else text)
+    width = len(gitio.LOG_FIELDS)
+    token = next(tokens, None)
+    while token is not None:
+        start = token.lstrip("\n")
+        if not start.startswith("\x1e"):
+            token = next(tokens, None)
             continue
-        fields = [token[1:], *tokens[i + 1 : i + width]]
+        fields = [start[1:]]
+        while len(fields) < width and (token := next(tokens, None)) is not None:
+            fields.append(token)
         fields += [""] * (width - len(fields))
-        i += width
-        while i < n and tokens[i] == "":  # the format's terminator
-            i += 1
+        token = next(tokens, None)
+        while token == "":  # the format's terminator
+            token = next(tokens, None)
         changes: list[Change] = []
-        while i < n and tokens[i].lstrip("\n").startswith(":"):
-            meta = tokens[i].lstrip("\n")[1:].split()
+        while token is not None and token.lstrip("\n").startswith(":"):
+            meta = token.lstrip("\n")[1:].split()
             status = meta[4][:1] if len(meta) >= 5 else "M"
             mode = meta[1] if len(meta) >= 2 else "100644"
             new_blob = meta[3] if len(meta) >= 4 else None
-            if status in ("R", "C") and i + 2 < n:
-                old, path = tokens[i + 1], tokens[i + 2]
-                i += 3
+            first = next(tokens, None)
+            second = next(tokens, None) if first is not None else None
+            if status in ("R", "C") and second is not None:
+                assert first is not None
+                old, path = first, second
+                token = next(tokens, None)
                 if status == "R":
                     changes.append(Change(fields[0], "D", old, None))
                 status = "A"
             else:
-                path = tokens[i + 1] if i + 1 < n else ""
-                i += 2
+                path = first if first is not None else ""
+                token = second
             gone = status == "D" or new_blob is None or set(new_blob) == {"0"}
             blob = None if gone else _blob_key(new_blob or "", mode)
             changes.append(Change(fields[0], status, path, blob))
         yield fields, changes
+
+
+def _tokens(pieces: Iterable[str]) -> Iterator[str]:
+    """The NUL-separated tokens of the concatenated ``pieces``."""
+    rest = ""
+    for piece in pieces:
+        parts = (rest + piece).split("\0")
+        rest = parts.pop()
+        yield from parts
+    yield rest
 
 
 def _blob_key(sha: str, mode: str) -> str:
@@ -138,8 +166,13 @@ def build_history(
         return index
     limits = limits or Limits()
     key = repository_key(root) if use_cache else None
+    cache = None
+    if key is not None:
+        namespace = f"blobs {__version__} v4 {limits.max_file_bytes} {limits.max_depth}"
+        cache = open_blobs(root, namespace, key)
+    reader = _BlobReader(root, cache, limits, progress, record_parses)
     if paths is None:
-        graph, parsed = _graph_and_log(root, head, key)
+        graph, parsed = _graph_and_log(root, head, key, reader)
     elif paths:
         # the graph and the first log of the paths are independent git walks: run together
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -153,51 +186,208 @@ def build_history(
     order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
     changes = [c for _, cs in parsed for c in cs if _is_record(c.path)]
     changes.sort(key=lambda c: (position.get(commits[c.commit].landed_sha, -1), order[c.commit]))
-    cache = None
-    if key is not None:
-        namespace = f"blobs {__version__} v4 {limits.max_file_bytes} {limits.max_depth}"
-        cache = open_blobs(root, namespace, key)
-    blobs = {c.blob for c in changes if c.blob is not None}
-    contents = _read_blobs(root, blobs, cache, limits, progress, record_parses)
+    reader.read_rest({c.blob for c in changes if c.blob is not None})
     if cache is not None:
         cache.save(compact=paths is None)
-    assemble(index, changes, commits, contents)
+    assemble(index, changes, commits, reader.contents)
     return index
 
 
+Graph = list[tuple[str, list[str]]]
+Log = list[tuple[list[str], list[Change]]]
+
+
 def _graph_and_log(
-    root: Path, head: str, key: bytes | None
-) -> tuple[list[tuple[str, list[str]]], list[tuple[list[str], list[Change]]]]:
+    root: Path, head: str, key: bytes | None, reader: _BlobReader
+) -> tuple[Graph, Log]:
     """The commit graph and the parsed log up to ``head``. The cache holds segments, each
     the commits since the previous one's head (its ``base``); a run appends one segment for
     the commits since the cached head, when that head is an ancestor of ``head`` (a
-    rewritten history starts afresh). Both are pure functions of commit ids. Segments must
-    chain from the root; a damaged, missing or reordered segment discards the whole log
-    cache (a gap would silently drop commits)."""
-    if key is None:
-        return gitio.commit_graph(root), list(parse_log(gitio.raw_log(root, FOLDERS)))
-    store = open_store(root, "history-log", f"{__version__}:v3:{','.join(FOLDERS)}", key)
-    unusable: tuple[list[Any], list[Any], None] = ([], [], None)
-    graph, parsed, since = unusable if store.damaged else _cached_log(root, head, store.items)
-    if since is None:
-        store.reset()
+    rewritten history starts afresh). Both are pure functions of commit ids. Segments are
+    followed from the root, each found by its base: the chain ends at a damaged or missing
+    segment, and every commit after it is read from git again (a gap would silently drop
+    commits). The blobs of the commits read from git are read (by ``reader``) while git
+    walks the log."""
+    ahead = _AHEAD.pop(str(root), None)
+    if ahead is None or ahead.head != head or ahead.key != key:
+        ahead = _Ahead.start(root, head, key, start_log=False)
+    if ahead.store is None:
+        return _read_log(root, None, reader, ahead.log)
+    store = ahead.store
+    graph, parsed, since = ahead.cached
     if since != head:
-        new_graph = gitio.commit_graph(root, exclude=since)
-        new_log = list(parse_log(gitio.raw_log(root, FOLDERS, exclude=since)))
+        new_graph, new_log = _read_log(root, since, reader, ahead.log)
         graph = new_graph + graph
         parsed += new_log
-        store.add(
-            {
-                "base": since,
-                "head": head,
-                "graph": new_graph,
-                "log": [
-                    (f, [[c.commit, c.status, c.path, c.blob] for c in cs]) for f, cs in new_log
-                ],
-            }
-        )
-        store.save()
+        log = [(f, [(c.commit, c.status, c.path, c.blob) for c in cs]) for f, cs in new_log]
+        store.add(since, head, new_graph, log)
+    store.save()
     return graph, parsed
+
+
+_AHEAD: dict[str, _Ahead] = {}
+
+
+def read_ahead(root: Path, *, use_cache: bool = True) -> None:
+    """Start git's walk of what :func:`build_history` on the whole of ``root`` will read
+    (the commits since the cached log's head), so that git walks it while this process
+    does other work: the full audit parses the working tree meanwhile. Only a head start:
+    nothing is started where history is unusable or nothing is new, and the index is
+    built from the same log either way (a read-ahead for another head or cache is not
+    used)."""
+    try:
+        if gitio.history_problem(root) is not None:
+            return
+        head = gitio.describe_head(root)
+        if head is None:
+            return
+        key = repository_key(root) if use_cache else None
+        _AHEAD[str(root)] = _Ahead.start(root, head, key, start_log=True)
+    except Exception:  # a head start only: build_history reports what went wrong
+        return
+
+
+class _LogAhead:
+    """``gitio.raw_log_chunks`` read in a thread into a queue from the moment it starts."""
+
+    def __init__(self, root: Path, since: str | None) -> None:
+        self._pieces: queue.SimpleQueue[str | BaseException | None] = queue.SimpleQueue()
+        pieces = gitio.raw_log_chunks(root, FOLDERS, since)
+        threading.Thread(target=self._run, args=(pieces,), daemon=True).start()
+
+    def _run(self, pieces: Iterator[str]) -> None:
+        try:
+            for piece in pieces:
+                self._pieces.put(piece)
+        except BaseException as exc:  # git's failure: raised where the log is read
+            self._pieces.put(exc)
+        finally:
+            self._pieces.put(None)
+
+    def read(self) -> Iterator[str]:
+        while (piece := self._pieces.get()) is not None:
+            if isinstance(piece, BaseException):
+                raise piece
+            yield piece
+
+
+class _Ahead:
+    """What :func:`_graph_and_log` starts from: the log cache (None without a key), what
+    it holds for ``head`` (graph, log, the head they reach), and the log since then when
+    it is already being read."""
+
+    def __init__(
+        self,
+        head: str,
+        key: bytes | None,
+        store: LogCache | None,
+        cached: tuple[Graph, Log, str | None],
+        log: _LogAhead | None,
+    ) -> None:
+        self.head, self.key, self.store, self.cached, self.log = head, key, store, cached, log
+
+    @classmethod
+    def start(cls, root: Path, head: str, key: bytes | None, *, start_log: bool) -> _Ahead:
+        store = None
+        cached: tuple[Graph, Log, str | None] = ([], [], None)
+        if key is not None:
+            store = open_log(root, f"log {__version__} v4 {','.join(FOLDERS)}", key)
+            cached = _cached_log(root, head, store.chain())
+        since = cached[2]
+        log = _LogAhead(root, since) if start_log and since != head else None
+        return cls(head, key, store, cached, log)
+
+
+def _read_log(
+    root: Path, since: str | None, reader: _BlobReader, early: _LogAhead | None = None
+) -> tuple[Graph, Log]:
+    """The commit graph and the parsed log of the commits not reachable from ``since``
+    (all with None), read from git: three git processes at once (the graph, the log, and
+    ``cat-file`` for the blobs the log names as it names them), while this process parses
+    each blob as it arrives. ``early``: that log, already being read (:func:`read_ahead`)."""
+    log: Log = []
+    text = early.read() if early is not None else None
+
+    def walk() -> Iterator[str]:  # runs in the thread writing blob ids to git
+        seen: set[str] = set()
+        pieces = text if text is not None else gitio.raw_log_chunks(root, FOLDERS, since)
+        for fields, changes in parse_log(pieces):
+            log.append((fields, changes))
+            for change in changes:
+                blob = change.blob
+                if blob is None or blob in seen or not _is_record(change.path):
+                    continue
+                seen.add(blob)
+                if ":" not in blob:  # not a file (``mode:id``): never read, see read_rest
+                    reader.found += 1
+                    yield blob
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        graph = pool.submit(gitio.commit_graph, root, exclude=since)
+        reader.read(walk())
+        return graph.result(), log
+
+
+class _BlobReader:
+    """The parsed contents of the blobs the index needs (``contents``: blob id -> entry),
+    each read from the cache, else from git and parsed (and cached)."""
+
+    def __init__(
+        self,
+        root: Path,
+        cache: BlobCache | None,
+        limits: Limits,
+        progress: Progress | None,
+        record_parses: ParseCache | None,
+    ) -> None:
+        self.root = root
+        self.cache = cache
+        self.limits = limits
+        self.progress = progress
+        self.record_parses = record_parses
+        self.contents: dict[str, Any] = {}
+        self.found = 0  # blobs named so far (the progress's total)
+        self.done = 0
+
+    def read(self, blobs: Iterable[str]) -> None:
+        """Read ``blobs`` (blob ids, possibly still being found) from git, except those
+        already known or cached."""
+        for blob, raw in gitio.read_blobs(self.root, blobs):
+            if blob not in self.contents:
+                self._add(blob, raw)
+
+    def _add(self, blob: str, raw: bytes | None) -> None:
+        entry = self.cache.get(blob) if self.cache is not None else None
+        if entry is not None:
+            self.contents[blob] = entry
+        elif raw is None:
+            self.contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
+        else:
+            self.contents[blob] = entry = _parse_blob(raw, self.limits, self.record_parses)
+            if self.cache is not None:
+                self.cache.put(blob, entry)
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, max(self.found, self.done))
+
+    def read_rest(self, blobs: set[str]) -> None:
+        """Every blob of ``blobs`` not read yet: what is not a file is never read, cached
+        entries are used, the rest is read from git (one ``cat-file`` run)."""
+        contents = self.contents
+        for blob in blobs:
+            mode, colon, _ = blob.partition(":")
+            if colon:
+                contents[blob] = {"e": _NOT_A_FILE.get(mode, f"not a regular file (mode {mode})")}
+        if self.cache is not None:
+            for blob in blobs:
+                if blob not in contents:
+                    entry = self.cache.get(blob)
+                    if entry is not None:
+                        contents[blob] = entry
+        missing = sorted(b for b in blobs if b not in contents)
+        if missing:
+            self.found = self.done + len(missing)
+            self.read(missing)
 
 
 def _scoped_log(
@@ -241,64 +431,30 @@ def _scoped_log(
         wanted |= earlier
 
 
-def _cached_log(
-    root: Path, head: str, segments: list[Any]
-) -> tuple[list[tuple[str, list[str]]], list[tuple[list[str], list[Change]]], str | None]:
-    """The cached graph and log, and the head they reach; ``since`` None when unusable.
-    (Every line passed its integrity check: this tool wrote it, in this namespace.)"""
-    graph: list[tuple[str, list[str]]] = []
-    parsed: list[tuple[list[str], list[Change]]] = []
+def _cached_log(root: Path, head: str, segments: list[Any]) -> tuple[Graph, Log, str | None]:
+    """The cached graph and log, and the head they reach (None: nothing usable cached, read
+    from the first commit). Each segment passed its integrity check (this tool wrote it, in
+    this namespace) and follows the one before it; the last one's head must be an ancestor
+    of ``head`` (a rewritten history is read afresh)."""
+    graph: Graph = []
+    parsed: Log = []
     base: str | None = None
     width = len(gitio.LOG_FIELDS)
     try:
-        for segment in segments:
-            if segment["base"] != base or not isinstance(segment["head"], str):
+        for _, segment_head, segment_graph, log in segments:
+            if not isinstance(segment_head, str):
                 return [], [], None
-            graph = [(sha, ps) for sha, ps in segment["graph"]] + graph
-            for fields, changes in segment["log"]:
+            graph = [(sha, list(ps)) for sha, ps in segment_graph] + graph
+            for fields, changes in log:
                 if len(fields) != width:
                     return [], [], None
-                parsed.append((fields, [Change(*c) for c in changes]))
-            base = segment["head"]
-    except (KeyError, TypeError, ValueError):
+                parsed.append((list(fields), [Change(*c) for c in changes]))
+            base = segment_head
+    except (TypeError, ValueError):
         return [], [], None
     if base is None or not (base == head or gitio.is_ancestor(root, base, head)):
         return [], [], None
     return graph, parsed, base
-
-
-def _read_blobs(
-    root: Path,
-    blobs: set[str],
-    cache: BlobCache | None,
-    limits: Limits,
-    progress: Progress | None,
-    record_parses: ParseCache | None = None,
-) -> dict[str, Any]:
-    contents: dict[str, Any] = {}
-    for blob in blobs:
-        mode, colon, _ = blob.partition(":")
-        if colon:
-            contents[blob] = {"e": _NOT_A_FILE.get(mode, f"not a regular file (mode {mode})")}
-    if cache is not None:
-        for blob in blobs:
-            if blob not in contents:
-                entry = cache.get(blob)
-                if entry is not None:
-                    contents[blob] = entry
-    missing = sorted(b for b in blobs if b not in contents)
-    if not missing:
-        return contents
-    for done, (blob, raw) in enumerate(gitio.read_blobs(root, missing), 1):
-        if raw is None:
-            contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
-        else:
-            contents[blob] = _parse_blob(raw, limits, record_parses)
-            if cache is not None:
-                cache.put(blob, contents[blob])
-        if progress is not None:
-            progress(done, len(missing))
-    return contents
 
 
 def _parse_blob(
@@ -313,7 +469,11 @@ def _parse_blob(
     content = digest(raw, markdown=markdown)
     found = record_parses.get(content) if record_parses is not None else None
     try:
-        doc = found if found is not None else load_bytes(raw, markdown=markdown, limits=limits)
+        doc = (
+            found
+            if found is not None
+            else load_bytes(raw, markdown=markdown, limits=limits, positions=False)
+        )
         if isinstance(doc, LoadError):
             raise doc
     except LoadError as exc:

@@ -1,21 +1,20 @@
-"""The history index's cache files, each line carrying an integrity check.
+"""The history index's cache files, each entry carrying an integrity check.
 
-The files live outside the repository (:func:`opsledger.cache.cache_dir`). Every line
-carries a MAC (keyed BLAKE2b) of the cache's name, its namespace (opsledger version,
-limits) and the line's JSON, keyed by a random key kept in the repository's git
-directory: a place no pull request writes and no CI cache restore brings. A line that was
-edited, truncated or damaged, or written for another repository (another key), fails its
-check and is discarded, never trusted; the cache is then rewritten from what is still
-valid. The log cache is all or nothing: its segments must chain from the first commit, or
-it is read afresh from git. Without a key (a git directory that cannot be written)
+The files live outside the repository (:func:`opsledger.cache.cache_dir`). Every entry
+carries a MAC (keyed BLAKE2b) of the file's header (format, namespace: opsledger version,
+limits), its name and its content, keyed by a random key kept in the repository's git
+directory: a place no pull request writes and no CI cache restore brings
+(:class:`opsledger.cache.FrameStore`). An entry that was edited, truncated or damaged, or
+written for another repository (another key), fails its check and is discarded, never
+trusted; the cache is then rewritten from what is still valid. The log cache is all or
+nothing: its segments must chain from the first commit to an ancestor of HEAD, or it is
+read afresh from git. Without a key (a git directory that cannot be written)
 nothing is cached: a slower run, never a wrong one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import os
 import re
 import secrets
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from opsledger import gitio
-from opsledger.cache import FrameStore, cache_dir, read_cache_file
+from opsledger.cache import FrameStore, cache_dir
 
 KEY_FILE = "opsledger-cache.key"
 _KEY = re.compile(rb"[0-9a-f]{64}\n?\Z")
@@ -66,89 +65,51 @@ def _read_key(path: Path) -> bytes | None:
     return bytes.fromhex(raw.strip().decode("ascii")) if _KEY.match(raw) else None
 
 
-class JsonLines:
-    """An append-only cache file: a namespace line, then one checked JSON value per line.
-
-    A run appends only what it learned; a different namespace (another opsledger version or
-    limits) starts the file afresh. ``damaged`` counts the lines that failed their check
-    (edited, torn, foreign): they are dropped and the file is rewritten on the next save."""
-
-    def __init__(self, path: Path, name: str, namespace: str, key: bytes) -> None:
-        self.path = path
-        self.namespace = namespace
-        self._prefix = f"{name}\0{namespace}\0".encode()
-        self._key = key
-        self.items: list[Any] = []
-        self.pending: list[Any] = []
-        self.fresh = True
-        self.damaged = 0
-        raw = read_cache_file(path)
-        lines = raw.decode("utf-8", "replace").splitlines(keepends=True) if raw else []
-        try:
-            if lines and json.loads(lines[0]) == {"namespace": namespace}:
-                self.fresh = False
-                for line in lines[1:]:
-                    item = self._verified(line)
-                    if item is None:
-                        self.damaged += 1
-                    else:
-                        self.items.append(item[0])
-        except (ValueError, RecursionError):  # a header line no run of ours wrote
-            self.items, self.fresh = [], True
-        if self.damaged:
-            self.fresh = True  # rewrite without the damaged lines
-
-    def _mac(self, text: str) -> str:
-        data = self._prefix + text.encode()
-        return hashlib.blake2b(data, key=self._key, digest_size=32).hexdigest()
-
-    def _verified(self, line: str) -> tuple[Any] | None:
-        mac, _, text = line.rstrip("\n").partition(" ")
-        if not hmac.compare_digest(mac.encode(), self._mac(text).encode()):
-            return None
-        try:
-            return (json.loads(text),)
-        except ValueError:
-            return None
-
-    def add(self, item: Any) -> None:
-        self.items.append(item)
-        self.pending.append(item)
-
-    def reset(self) -> None:
-        self.items, self.pending, self.fresh = [], [], True
-
-    def _line(self, item: Any) -> str:
-        text = json.dumps(item, separators=(",", ":"))
-        return f"{self._mac(text)} {text}\n"
-
-    def save(self) -> None:
-        if not self.pending and not self.fresh:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if self.fresh:
-                header = json.dumps({"namespace": self.namespace}) + "\n"
-                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(header + "".join(self._line(i) for i in self.items))
-                os.replace(tmp, self.path)
-            else:
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write("".join(self._line(i) for i in self.pending))
-            self.pending, self.fresh, self.damaged = [], False, 0
-        except OSError:
-            pass  # a cache that cannot be written is only a slower run
-
-
 def _file(root: Path, name: str, suffix: str) -> Path:
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
     return cache_dir() / f"{name}-{digest}{suffix}"
 
 
-def open_store(root: Path, name: str, namespace: str, key: bytes) -> JsonLines:
-    """The cache file ``name`` of the repository at ``root``."""
-    return JsonLines(_file(root, name, ".jsonl"), name, namespace, key)
+def open_log(root: Path, namespace: str, key: bytes) -> LogCache:
+    """The parsed-log cache of the repository at ``root``."""
+    return LogCache(FrameStore(_file(root, "history-log", ".bin"), key, namespace))
+
+
+class LogCache:
+    """The parsed log in segments, in a :class:`~opsledger.cache.FrameStore`: each segment
+    holds the commits between its ``base`` (None: from the first commit) and its ``head``,
+    stored under a name made of its base, so the segments are found by following the chain
+    from the first commit, each checked before it is read."""
+
+    def __init__(self, store: FrameStore) -> None:
+        self.store = store
+
+    def chain(self) -> list[Any]:
+        """The segments from the first commit on, each a ``(base, head, graph, log)``
+        tuple, as far as they chain (a segment that fails its check ends the chain)."""
+        segments: list[Any] = []
+        base: str | None = None
+        seen: set[str | None] = set()
+        while base not in seen:
+            seen.add(base)
+            segment = self.store.get(_segment_name(base))
+            if not isinstance(segment, tuple) or len(segment) != 4 or segment[0] != base:
+                break
+            segments.append(segment)
+            base = segment[1]
+        return segments
+
+    def add(self, base: str | None, head: str, graph: Any, log: Any) -> None:
+        self.store.put(_segment_name(base), (base, head, graph, log))
+
+    def save(self) -> None:
+        """Segments this run did not follow (of a rewritten history) are dropped."""
+        self.store.save(compact=True)
+
+
+def _segment_name(base: str | None) -> bytes:
+    text = "" if base is None else base
+    return hashlib.blake2b(text.encode("ascii"), digest_size=32, person=b"segment").digest()
 
 
 def open_blobs(root: Path, namespace: str, key: bytes) -> BlobCache:

@@ -66,15 +66,25 @@ class Document:
 
 
 def load_text(
-    text: str, *, markdown: bool = False, limits: Limits = Limits(), parser: str | None = None
+    text: str,
+    *,
+    markdown: bool = False,
+    limits: Limits = Limits(),
+    parser: str | None = None,
+    positions: bool = True,
 ) -> Document:
-    """Parse already-decoded text (a YAML record, or Markdown with front matter)."""
+    """Parse already-decoded text (a YAML record, or Markdown with front matter).
+    ``positions=False``: the same data, body and errors, without ``values`` and ``keys``."""
     if not markdown:
-        parsed = parse(text, max_depth=limits.max_depth, parser=parser)
+        parsed = parse(text, max_depth=limits.max_depth, parser=parser, positions=positions)
         return Document(parsed.data, parsed.values, parsed.keys)
     split = split_front_matter(text)
     parsed = parse(
-        split.front_matter, max_depth=limits.max_depth, parser=parser, first_line=split.front_line
+        split.front_matter,
+        max_depth=limits.max_depth,
+        parser=parser,
+        first_line=split.front_line,
+        positions=positions,
     )
     return Document(
         parsed.data, parsed.values, parsed.keys, body=split.body, body_line=split.body_line
@@ -82,10 +92,16 @@ def load_text(
 
 
 def load_bytes(
-    raw: bytes, *, markdown: bool, limits: Limits = Limits(), parser: str | None = None
+    raw: bytes,
+    *,
+    markdown: bool,
+    limits: Limits = Limits(),
+    parser: str | None = None,
+    positions: bool = True,
 ) -> Document:
     """Parse a record file's bytes. Raises :class:`LoadError` with a position."""
-    return load_text(decode_strict(raw), markdown=markdown, limits=limits, parser=parser)
+    text = decode_strict(raw)
+    return load_text(text, markdown=markdown, limits=limits, parser=parser, positions=positions)
 
 
 def load_document(path: Path, *, limits: Limits = Limits(), parser: str | None = None) -> Document:

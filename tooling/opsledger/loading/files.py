@@ -11,7 +11,7 @@ from opsledger.loading.errors import LoadError
 DEFAULT_MAX_BYTES = 1024 * 1024
 
 
-def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read ``path`` without following a symlink and without reading more than ``max_bytes``."""
     try:
         info = os.lstat(path)

@@ -28,11 +28,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from opsledger.loading import Limits
+
+if TYPE_CHECKING:  # imported when a body is parsed: most loads never parse one
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 DEFAULTS = Limits()
 DELIMITERS = "[]*~`"
@@ -55,6 +57,8 @@ def parser(max_depth: int) -> MarkdownIt:
     """CommonMark with tables, raw HTML shown as text, every URL kept for the site's
     sanitiser to judge; nesting allowed a little beyond ``max_depth`` so that going over
     it is seen, never silently cut."""
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "maxNesting": 2 * max_depth + 12})
     md.enable("table")
     md.validateLink = lambda url: True  # type: ignore[method-assign]

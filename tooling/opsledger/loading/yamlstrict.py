@@ -51,14 +51,6 @@ class YamlData:
     keys: dict[Path, Pos] = field(default_factory=dict)
 
 
-@dataclass
-class _Frame:
-    container: dict[str, Any] | list[Any]
-    path: Path
-    key: Any = _AWAITING_KEY
-    key_lines: dict[str, int] = field(default_factory=dict)
-
-
 def resolve_plain(text: str, pos: Pos) -> Any:
     """YAML 1.2 (JSON-like) resolution of a plain scalar; NaN and infinities are errors."""
     if text in _NULLS:
@@ -83,31 +75,38 @@ def resolve_plain(text: str, pos: Pos) -> Any:
     return text
 
 
-def _plain(event: Any) -> bool:
-    # PyYAML reports a plain scalar's style as None, libyaml's binding as "".
-    return not event.style and bool(event.implicit[0])
-
-
 def _events(text: str, parser: str) -> Iterator[Any]:
     loader = PARSERS[parser](text)
+    get = loader.get_event
     try:
-        while loader.check_event():
-            yield loader.get_event()
+        while True:  # one call per event: get_event alone, until the stream ends
+            event = get()
+            if event is None:
+                return
+            yield event
+            if type(event) is yaml.StreamEndEvent:
+                return
     finally:
         loader.dispose()
 
 
 def parse(
-    text: str, *, max_depth: int = 32, parser: str | None = None, first_line: int = 1
+    text: str,
+    *,
+    max_depth: int = 32,
+    parser: str | None = None,
+    first_line: int = 1,
+    positions: bool = True,
 ) -> YamlData:
     """Parse one YAML document strictly. Raises :class:`LoadError` on anything not allowed.
 
     ``first_line`` is the file line ``text`` starts on, so positions and messages name
-    file lines (front matter starts on line 2).
+    file lines (front matter starts on line 2). ``positions=False``: the same data and the
+    same errors, without the positions of every value and key (``values`` and ``keys``
+    left empty) for a reader that needs only the data (the history of a record).
     """
-    builder = _Builder(max_depth, first_line)
     try:
-        return builder.build(_events(text, parser or DEFAULT_PARSER))
+        return _build(_events(text, parser or DEFAULT_PARSER), max_depth, first_line, positions)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + first_line, mark.column + 1) if mark else (first_line, 1)
@@ -117,124 +116,149 @@ def parse(
         raise LoadError(f"YAML error: {exc}", first_line, 1) from None
 
 
-class _Builder:
-    """Builds plain data from parser events, refusing everything a record may not hold."""
+_ANCHOR_HINT = "write the value out in full; anchors and aliases make reviews misleading"
+_TAG_HINT = "remove the tag; records hold plain strings, numbers, booleans, lists and mappings"
+_SCALAR = yaml.ScalarEvent
+_MAPPING = yaml.MappingStartEvent
+_SEQUENCE = yaml.SequenceStartEvent
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+#: a plain scalar not starting with one of these is text: no number pattern can match it
+_NUMERIC_START = frozenset("+-.0123456789")
 
-    def __init__(self, max_depth: int, first_line: int) -> None:
-        self.max_depth = max_depth
-        self.first_line = first_line
-        self.result = YamlData(None)
-        self.stack: list[_Frame] = []
 
-    def pos(self, event: Any) -> Pos:
-        mark = event.start_mark
-        return mark.line + self.first_line, mark.column + 1
+def _build(events: Iterator[Any], max_depth: int, first_line: int, positions: bool) -> YamlData:
+    """Plain data from parser events, refusing everything a record may not hold.
 
-    def build(self, events: Iterator[Any]) -> YamlData:
-        documents = 0
-        have_root = False
-        for event in events:
-            kind = type(event)
-            if (
-                kind is yaml.ScalarEvent
-                or kind is yaml.MappingStartEvent
-                or (kind is yaml.SequenceStartEvent)
-            ):
-                self.check_node(event)
-                have_root = self.add(event, kind) or have_root
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                self.stack.pop()
-            elif kind is yaml.AliasEvent:
+    One loop with its state in locals (the parse of every record file and every version
+    in the history runs through it). The stack holds, per open collection: the container,
+    its path, whether it is a mapping, the key awaiting its value (``_AWAITING_KEY`` when
+    the next scalar is a key) and the line each key was first defined on."""
+    result = YamlData(None)
+    values, keys = result.values, result.keys
+    stack: list[list[Any]] = []
+    documents = 0
+    have_root = False
+    awaiting = _AWAITING_KEY
+    for event in events:
+        kind = type(event)
+        if kind is _SCALAR or kind is _MAPPING or kind is _SEQUENCE:
+            if event.anchor is not None:
                 raise LoadError(
-                    f"alias '*{event.anchor}' is not allowed",
-                    *self.pos(event),
-                    hint="write the value out in full; anchors and aliases make reviews misleading",
+                    f"anchor '&{event.anchor}' is not allowed",
+                    *_pos(event, first_line),
+                    hint=_ANCHOR_HINT,
                 )
-            elif kind is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
+            if event.tag is not None:
+                raise LoadError(
+                    f"explicit tag '{event.tag}' is not allowed",
+                    *_pos(event, first_line),
+                    hint=_TAG_HINT,
+                )
+            top = stack[-1] if stack else None
+            if top is not None and top[2] and top[3] is awaiting:
+                top[3] = _key(event, kind, top, first_line, keys if positions else None)
+                continue
+            if kind is _SCALAR:
+                value: Any = (
+                    _resolve(event, first_line)
+                    if not event.style and event.implicit[0]
+                    else event.value
+                )
+            else:
+                if len(stack) >= max_depth:
                     raise LoadError(
-                        "a second YAML document starts here",
-                        *self.pos(event),
-                        hint="a record file holds exactly one document; remove the extra '---'",
+                        f"nesting deeper than {max_depth} levels",
+                        *_pos(event, first_line),
+                        hint="flatten the structure; records are never this deep",
                     )
-        if not have_root or self.result.data is None:
+                value = {} if kind is _MAPPING else []
+            if top is None:
+                path: Path = ()
+                result.data = value
+                have_root = True
+            elif top[2]:
+                path = (*top[1], top[3]) if positions else ()
+                top[0][top[3]] = value
+                top[3] = awaiting
+            else:
+                container = top[0]
+                path = (*top[1], len(container)) if positions else ()
+                container.append(value)
+            if positions:
+                mark = event.start_mark
+                values[path] = (mark.line + first_line, mark.column + 1)
+            if kind is not _SCALAR:
+                stack.append([value, path, kind is _MAPPING, awaiting, {}])
+        elif kind in _ENDS:
+            stack.pop()
+        elif kind is yaml.AliasEvent:
             raise LoadError(
-                "the file holds no YAML data", self.first_line, 1, hint="write the record's fields"
+                f"alias '*{event.anchor}' is not allowed",
+                *_pos(event, first_line),
+                hint=_ANCHOR_HINT,
             )
-        return self.result
-
-    def check_node(self, event: Any) -> None:
-        if event.anchor is not None:
-            raise LoadError(
-                f"anchor '&{event.anchor}' is not allowed",
-                *self.pos(event),
-                hint="write the value out in full; anchors and aliases make reviews misleading",
-            )
-        if event.tag is not None:
-            raise LoadError(
-                f"explicit tag '{event.tag}' is not allowed",
-                *self.pos(event),
-                hint="remove the tag; records hold plain strings, numbers, booleans, "
-                "lists and mappings",
-            )
-
-    def scalar(self, event: Any) -> Any:
-        return resolve_plain(event.value, self.pos(event)) if _plain(event) else event.value
-
-    def add(self, event: Any, kind: type) -> bool:
-        """Attach a scalar or a new collection; True when it is the document's root."""
-        pos = self.pos(event)
-        top = self.stack[-1] if self.stack else None
-        if top is not None and isinstance(top.container, dict) and top.key is _AWAITING_KEY:
-            top.key = self.key(event, top, pos)
-            return False
-        if kind is yaml.ScalarEvent:
-            value: Any = self.scalar(event)
-        else:
-            if len(self.stack) >= self.max_depth:
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
                 raise LoadError(
-                    f"nesting deeper than {self.max_depth} levels",
-                    *pos,
-                    hint="flatten the structure; records are never this deep",
+                    "a second YAML document starts here",
+                    *_pos(event, first_line),
+                    hint="a record file holds exactly one document; remove the extra '---'",
                 )
-            value = {} if kind is yaml.MappingStartEvent else []
-        if top is None:
-            path: Path = ()
-            self.result.data = value
-        elif isinstance(top.container, list):
-            path = (*top.path, len(top.container))
-            top.container.append(value)
-        else:
-            path = (*top.path, top.key)
-            top.container[top.key] = value
-            top.key = _AWAITING_KEY
-        self.result.values[path] = pos
-        if kind is not yaml.ScalarEvent:
-            self.stack.append(_Frame(value, path))
-        return top is None
+    if not have_root or result.data is None:
+        raise LoadError(
+            "the file holds no YAML data", first_line, 1, hint="write the record's fields"
+        )
+    return result
 
-    def key(self, event: Any, frame: _Frame, pos: Pos) -> str:
-        if type(event) is not yaml.ScalarEvent:
-            raise LoadError("a mapping key must be a plain string, not a list or mapping", *pos)
-        key = self.scalar(event)
-        if not isinstance(key, str):
-            raise LoadError(
-                f"key {event.value!s} is not a string",
-                *pos,
-                hint=f'quote it ("{event.value}") or rename it',
-            )
-        if key == "<<" and _plain(event):
-            raise LoadError(
-                "merge key '<<' is not allowed", *pos, hint="write the merged fields out in full"
-            )
-        first = frame.key_lines.get(key)
-        if first is not None:
-            raise LoadError(
-                f"duplicate key '{key}' (first defined on line {first})",
-                *pos,
-                hint="keep one of the two; YAML would silently keep the last",
-            )
-        frame.key_lines[key] = pos[0]
-        self.result.keys[(*frame.path, key)] = pos
-        return key
+
+def _pos(event: Any, first_line: int) -> Pos:
+    mark = event.start_mark
+    return mark.line + first_line, mark.column + 1
+
+
+def _resolve(event: Any, first_line: int) -> Any:
+    """A plain scalar's value (:func:`resolve_plain`, with the common case of text that
+    cannot be a number, null or boolean decided by its first character)."""
+    text = event.value
+    if text and text[0] not in _NUMERIC_START and text[0] not in "~nNtTfF":
+        return text
+    return resolve_plain(text, _pos(event, first_line))
+
+
+def _key(
+    event: Any, kind: type, frame: list[Any], first_line: int, keys: dict[Path, Pos] | None
+) -> str:
+    if kind is not _SCALAR:
+        raise LoadError(
+            "a mapping key must be a plain string, not a list or mapping",
+            *_pos(event, first_line),
+        )
+    plain = not event.style and event.implicit[0]
+    key = _resolve(event, first_line) if plain else event.value
+    if not isinstance(key, str):
+        raise LoadError(
+            f"key {event.value!s} is not a string",
+            *_pos(event, first_line),
+            hint=f'quote it ("{event.value}") or rename it',
+        )
+    if plain and key == "<<":
+        raise LoadError(
+            "merge key '<<' is not allowed",
+            *_pos(event, first_line),
+            hint="write the merged fields out in full",
+        )
+    lines: dict[str, int] = frame[4]
+    first = lines.get(key)
+    line = event.start_mark.line + first_line
+    if first is not None:
+        raise LoadError(
+            f"duplicate key '{key}' (first defined on line {first})",
+            line,
+            event.start_mark.column + 1,
+            hint="keep one of the two; YAML would silently keep the last",
+        )
+    lines[key] = line
+    if keys is not None:
+        keys[(*frame[1], key)] = (line, event.start_mark.column + 1)
+    return key

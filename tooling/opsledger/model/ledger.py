@@ -255,7 +255,7 @@ def _parse(ledger: Ledger, entry: Entry, cache: ParseCache | None) -> Document:
     assert entry.kind is not None
     limits = ledger.policy.limits
     markdown = entry.kind.suffix == ".md"
-    raw = read_bytes(ledger.root / entry.path, limits.max_file_bytes)
+    raw = read_bytes(os.path.join(ledger.root, entry.path), limits.max_file_bytes)
     if cache is None:
         return load_bytes(raw, markdown=markdown, limits=limits)
     content = digest(raw, markdown=markdown)
@@ -299,7 +299,7 @@ def _load_record(
         for _, line, column, message, hint in problems:
             ledger.problems.append(_problem(entry.path, line, column, "SCHEMA", message, fix=hint))
         return
-    stem = Path(entry.path).name[: -len(kind.suffix)]
+    stem = entry.path.rsplit("/", 1)[-1][: -len(kind.suffix)]
     raw_id = doc.data.get("id") if isinstance(doc.data, dict) else None
     record_id = raw_id if isinstance(raw_id, str) else stem
     for path, line, column, message, _ in problems:

@@ -174,8 +174,12 @@ class Obligations:
             self._incidents[inc.id] = found
         return found
 
+    @cached_property
+    def _pirs_by_incident(self) -> dict[str, dict[str, Pir]]:
+        return incidents.pirs_by_incident(self.ledger.pirs)
+
     def reviews(self, inc: Incident) -> list[Pir]:
-        return incidents.reviews_of(inc, self.ledger.pirs)
+        return incidents.reviews_of(inc, self.ledger.pirs, self._pirs_by_incident)
 
     def _pir(self, inc: Incident) -> Verdict | None:
         reviews = self.reviews(inc)

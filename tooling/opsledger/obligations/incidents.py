@@ -185,10 +185,23 @@ def update_cadence(inc: Incident, policy: Policy, as_of: datetime) -> Cadence | 
     return Cadence(state, limit, tuple(gaps), detail)
 
 
-def reviews_of(inc: Incident, pirs: Mapping[str, Pir]) -> list[Pir]:
-    """The PIRs of an incident: the one it names in ``pir`` first, then those naming it."""
+def pirs_by_incident(pirs: Mapping[str, Pir]) -> dict[str, dict[str, Pir]]:
+    """The PIRs by the incident each names (PIR ID -> PIR): built once for a ledger, so
+    finding an incident's PIRs does not walk every PIR (:func:`reviews_of`)."""
+    found: dict[str, dict[str, Pir]] = {}
+    for p in pirs.values():
+        if p.incident is not None:
+            found.setdefault(p.incident, {})[p.id] = p
+    return found
+
+
+def reviews_of(
+    inc: Incident, pirs: Mapping[str, Pir], naming: Mapping[str, Mapping[str, Pir]]
+) -> list[Pir]:
+    """The PIRs of an incident: the one it names in ``pir`` first, then those naming it
+    (``naming``: :func:`pirs_by_incident` of ``pirs``), in ID order."""
     named = pirs.get(inc.pir or "")
-    found = {p.id: p for p in pirs.values() if p.incident == inc.id}
+    found = naming.get(inc.id, {})
     rest = [found[k] for k in sorted(found) if named is None or k != named.id]
     return [named, *rest] if named is not None else rest
 

@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.findings import Finding, Severity, json_pointer
-from opsledger.history.model import HistoryIndex
+from opsledger.history.model import HistoryIndex, RecordHistory
+from opsledger.model.layout import kind_of_id
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Record
 from opsledger.model.settings import Setting
@@ -58,6 +59,20 @@ class Context:
         if self.shared is not None:
             return self.shared
         return Obligations(self.ledger, self.as_of, self.history, self.history_reason)
+
+    @cached_property
+    def record_histories(self) -> tuple[tuple[str, RecordHistory, bool], ...]:
+        """(kind, history, imported) of each record of the history index with at least
+        one version, in ID order: read once for all the history rules."""
+        index = self.history
+        if index is None:
+            return ()
+        found = []
+        for record_id in sorted(index.records):
+            history, kind = index.records[record_id], kind_of_id(record_id)
+            if kind is not None and history.versions:
+                found.append((kind.name, history, index.imported(record_id)))
+        return tuple(found)
 
     def setting(self, setting: Setting, **keys: str) -> Any:
         """A policy setting's typed value (its default when the policy does not set it);

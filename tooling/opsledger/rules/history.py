@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from opsledger.findings import Finding, json_pointer
 from opsledger.history.derive import entry_key, transitions
 from opsledger.history.model import Commit, RecordHistory, Version, diff_fields, identity_key
-from opsledger.model.layout import kind_of_id
 from opsledger.model.ledger import stem_id
 from opsledger.model.regulatory import appended_submissions
 from opsledger.model.settings import (
@@ -152,15 +151,9 @@ class HistoryRule(Rule):
 
     def histories(self, ctx: Context) -> Iterator[tuple[str, RecordHistory]]:
         """(kind, history) of each record of the rule's kinds first committed after adoption."""
-        index = ctx.history
-        if index is None:
-            return
-        for record_id in sorted(index.records):
-            history, kind = index.records[record_id], kind_of_id(record_id)
-            if kind is None or kind.name not in self.kinds or not history.versions:
-                continue
-            if not index.imported(record_id):
-                yield kind.name, history
+        for kind, history, imported in ctx.record_histories:
+            if kind in self.kinds and not imported:
+                yield kind, history
 
     def at(
         self, ctx: Context, history: RecordHistory, message: str, *path: str | int, fix: str
@@ -595,16 +588,13 @@ class GitDeleted(HistoryRule):
     def histories(self, ctx: Context) -> Iterator[tuple[str, RecordHistory]]:
         """Those of :meth:`HistoryRule.histories`, and imported records deleted after
         adoption (their pre-adoption commit times do not matter to a deletion)."""
-        index = ctx.history
-        if index is None:
-            return
-        for record_id in sorted(index.records):
-            history, kind = index.records[record_id], kind_of_id(record_id)
-            if kind is None or kind.name not in self.kinds or not history.versions:
+        since = ctx.history.since if ctx.history is not None else None
+        for kind, history, imported in ctx.record_histories:
+            if kind not in self.kinds:
                 continue
-            after = index.since is None or history.last.landed_at.date() >= index.since
-            if not index.imported(record_id) or (history.deleted and after):
-                yield kind.name, history
+            after = since is None or history.last.landed_at.date() >= since
+            if not imported or (history.deleted and after):
+                yield kind, history
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         ledger = ctx.ledger

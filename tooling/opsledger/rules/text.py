@@ -9,6 +9,7 @@ trailing punctuation), or is shorter than ``statements.min_words`` words or
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from opsledger.model.policy import Policy
 from opsledger.model.settings import INTEGER, LINES, REQUIRED, Setting
@@ -45,12 +46,17 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+@lru_cache(maxsize=8)
+def _lowered(placeholders: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(p.lower() for p in placeholders)
+
+
 def vagueness(text: str | None, policy: Policy) -> str | None:
     """Why ``text`` is not a specific statement, or None when it is."""
     if text is None or not text.strip():
         return "is missing"
     normal = " ".join(text.strip().lower().rstrip(".!").split())
-    if normal in {p.lower() for p in policy.placeholders}:
+    if normal in _lowered(policy.placeholders):
         return f"is a placeholder ({text.strip()!r})"
     count = len(words(text))
     if count < policy.min_words or len(text.strip()) < policy.min_chars:
@@ -63,5 +69,9 @@ def vagueness(text: str | None, policy: Policy) -> str | None:
 
 def contains_phrase(text: str, phrase: str) -> bool:
     """Whole-word, case-insensitive phrase match."""
-    pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.lower().split())) + r"(?!\w)"
-    return re.search(pattern, text.lower()) is not None
+    return _phrase(phrase).search(text.lower()) is not None
+
+
+@lru_cache(maxsize=256)
+def _phrase(phrase: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.lower().split())) + r"(?!\w)")

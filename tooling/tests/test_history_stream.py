@@ -1,0 +1,149 @@
+"""Speed never changes the history index: the log read as it streams from git (blobs read
+and parsed while git walks), the cache cold, warm, extended by new commits or damaged,
+and no cache at all give the same index, on a history with merges, moves, a symbolic link,
+an unparsable version, a file name that is not UTF-8 and control characters in an author
+name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsledger import gitio
+from opsledger.history.index import FOLDERS, build_history, parse_log, read_ahead
+from opsledger.history.model import HistoryIndex
+
+from conftest import INCIDENT, Repo, git, git_init
+
+INC = "records/incidents/INC-2026-0001.yaml"
+MOVED = "records/incidents/2026/INC-2026-0001.yaml"
+LENA = "Lena Fischer <lena.fischer@example.com>"
+ODD = "\x1eMallory\x1e <mallory@example.com>"  # the log's commit marker (git drops it)
+
+
+def commit(root: Path, message: str, date: str, who: str = LENA) -> None:
+    git(root, "add", "-A", date=date, who=who)
+    git(root, "commit", "-q", "-m", message, date=date, who=who)
+
+
+def snapshot(index: HistoryIndex) -> tuple[object, ...]:
+    records = {k: [repr(v) for v in h.versions] for k, h in sorted(index.records.items())}
+    return index.head, records
+
+
+def hostile_history(repo: Repo) -> None:
+    root = repo.root
+    git_init(root)
+    repo.write(INC, INCIDENT)
+    commit(root, "opened", "2026-03-04T09:30:00Z", who=ODD)
+    git(root, "checkout", "-q", "-b", "review")
+    repo.write(INC, INCIDENT.replace("status: open", "status: mitigated"))
+    commit(root, "mitigated on a branch", "2026-03-04T10:00:00Z")
+    git(root, "checkout", "-q", "main")
+    repo.write("records/changes/CHG-2026-0001.yaml", "id: [unclosed\n", dedent=False)
+    commit(root, "a version that does not parse", "2026-03-04T10:30:00Z")
+    git(root, "merge", "-q", "--no-ff", "-m", "merge review", "review", date="2026-03-04T11:00:00Z")
+    (root / "records/incidents/2026").mkdir(parents=True)
+    git(root, "mv", INC, MOVED)
+    os.symlink("../../policy.yaml", root / "records/incidents/INC-2026-0002.yaml")
+    odd = os.fsdecode(b"records/incidents/INC-2026-0003-\xff.yaml")
+    Path(root, odd).write_text(INCIDENT.replace("INC-2026-0001", "INC-2026-0003"))
+    commit(root, "moved, a link and an odd name", "2026-03-05T09:00:00Z", who=ODD)
+
+
+def test_the_streamed_log_reads_as_the_whole_text(repo: Repo) -> None:
+    hostile_history(repo)
+    text = gitio.raw_log(repo.root, FOLDERS)
+    assert "Mallory" in text and "INC-2026-0003-\udcff.yaml" in text
+    whole = list(parse_log(text))
+    assert len(whole) == 5
+    assert list(parse_log(text[i : i + 1] for i in range(len(text)))) == whole
+    assert list(parse_log(gitio.raw_log_chunks(repo.root, FOLDERS))) == whole
+
+
+def test_cache_on_off_cold_warm_extended_and_damaged_give_one_index(repo: Repo) -> None:
+    hostile_history(repo)
+    root = repo.root
+    plain = snapshot(build_history(root, use_cache=False))
+    records = plain[1]
+    assert isinstance(records, dict) and {"INC-2026-0001", "CHG-2026-0001"} <= set(records)
+    assert snapshot(build_history(root)) == plain  # cold cache: written while streaming
+    assert snapshot(build_history(root)) == plain  # warm: nothing read from git
+    repo.write(MOVED, INCIDENT.replace("status: open", "status: resolved"))
+    commit(root, "resolved", "2026-03-06T09:00:00Z")
+    extended = snapshot(build_history(root))  # one more segment
+    assert extended == snapshot(build_history(root, use_cache=False)) != plain
+    cache = Path(os.environ["OPSLEDGER_CACHE_DIR"])
+    for path in cache.glob("history-*.bin"):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+        assert snapshot(build_history(root)) == extended
+
+
+def test_log_cache_linked_or_oversized_is_ignored_and_rebuilt(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log cache is read like every cache file: never through a link (here to a good
+    copy of itself elsewhere), never over the size limit; it is rebuilt in place."""
+    from opsledger import cache as cachefile
+
+    hostile_history(repo)
+    root = repo.root
+    plain = snapshot(build_history(root, use_cache=False))
+    assert snapshot(build_history(root)) == plain
+    [log] = Path(os.environ["OPSLEDGER_CACHE_DIR"]).glob("history-log-*.bin")
+    good = log.read_bytes()
+    elsewhere = tmp_path / "elsewhere.bin"
+    elsewhere.write_bytes(good)
+    log.unlink()
+    log.symlink_to(elsewhere)
+    assert snapshot(build_history(root)) == plain
+    assert not log.is_symlink() and log.read_bytes().startswith(b"opsledger cache v1 ")
+    assert elsewhere.read_bytes() == good  # the link's target is never written
+    logs: list[str | None] = []
+    original = gitio.raw_log_chunks
+
+    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+        logs.append(exclude)
+        return original(path, folders, exclude)
+
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    assert snapshot(build_history(root)) == plain
+    assert logs == []  # the rebuilt cache is used
+    monkeypatch.setattr(cachefile, "MAX_CACHE_BYTES", len(good) - 1)
+    assert snapshot(build_history(root)) == plain
+    assert logs == [None]  # over the limit: not read, the whole log read from git again
+
+
+def test_a_read_ahead_is_used_once_and_only_for_its_head(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hostile_history(repo)
+    root = repo.root
+    logs: list[str | None] = []
+    original = gitio.raw_log_chunks
+
+    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+        logs.append(exclude)
+        return original(path, folders, exclude)
+
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    plain = snapshot(build_history(root, use_cache=False))
+    read_ahead(root)
+    assert snapshot(build_history(root)) == plain
+    assert logs == [None, None]  # the read-ahead's log was the build's
+    read_ahead(root)  # nothing new since the cached head: no walk
+    assert snapshot(build_history(root)) == plain and len(logs) == 2
+    head = git(root, "rev-parse", "HEAD").strip()
+    repo.write(MOVED, INCIDENT.replace("status: open", "status: resolved"))
+    commit(root, "resolved", "2026-03-06T09:00:00Z")
+    read_ahead(root)  # walks the new commit
+    assert logs[2:] == [head]
+    repo.write(MOVED, INCIDENT.replace("status: open", "status: closed"))
+    commit(root, "closed", "2026-03-07T09:00:00Z")  # HEAD moved on: the read-ahead is stale
+    assert snapshot(build_history(root)) == snapshot(build_history(root, use_cache=False))
+    assert logs[3] == head and len(logs) == 5  # read again from the cached head; no cache
