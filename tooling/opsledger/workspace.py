@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
@@ -40,8 +40,15 @@ if TYPE_CHECKING:
     from opsledger.kpis import KpiOptions, KpiReport
 
 Progress = Callable[[int, int], None]
-#: makes a progress callback for a label (a context manager in the CLI); None: quiet
-ProgressFactory = Callable[[str], Progress | None]
+#: one phase of a long run, by its label: a context manager giving the phase's progress
+#: callback (a bar on a terminal: ``cli.common.progress``), or None (quiet)
+Stage = Callable[[str], AbstractContextManager[Progress | None]]
+
+
+def quiet(label: str) -> AbstractContextManager[Progress | None]:
+    """The :data:`Stage` that shows nothing."""
+    return nullcontext(None)
+
 
 NOT_USED = "not used (--no-history)"
 #: KPIs computed from the audit's findings

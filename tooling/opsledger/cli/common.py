@@ -67,13 +67,15 @@ def interactive() -> bool:
 
 @contextmanager
 def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on a terminal, or None (quiet in CI and pipes)."""
+    """A progress callback drawing a bar on a terminal (standard error: standard output
+    stays the command's output), or None (quiet in CI and pipes)."""
     if not interactive():
         yield None
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:

@@ -13,7 +13,16 @@ import click
 from opsledger.cli.common import interactive, no_history_option, progress, repo_option, repo_root
 from opsledger.errors import EXIT_OK, OpsledgerError
 from opsledger.neutral import line
-from opsledger.site.build import build_site, make_server, snapshot, watched
+from opsledger.site.build import (
+    BuildResult,
+    build_site,
+    changed_files,
+    make_server,
+    records_only,
+    refresh_site,
+    snapshot,
+    watched,
+)
 from opsledger.workspace import Workspace
 
 _AS_OF = click.option(
@@ -58,28 +67,29 @@ def _build(
     config: Path | None,
     as_of: str | None,
     no_history: bool,
-) -> Path:
+    keep: bool = False,
+) -> BuildResult:
     root = repo_root(repo)
     _logging()
     ws = Workspace(root, as_of=as_of, use_history=not no_history)
     moment = ws.as_of if as_of is not None else None
-    with progress("Loading records") as update:
-        result = build_site(
-            root,
-            output=output,
-            config=config,
-            as_of=moment,
-            progress=update,
-            use_history=not no_history,
-            ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
-        )
+    result = build_site(
+        root,
+        output=output,
+        config=config,
+        as_of=moment,
+        stage=progress,
+        use_history=not no_history,
+        ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
+        keep=keep,
+    )
     if result.config is None:
         click.echo(
             f"opsledger: note: {root} has no mkdocs.yml; built with the packaged "
             "default configuration",
             err=True,
         )
-    return result.index
+    return result
 
 
 @click.group(name="site")
@@ -113,7 +123,7 @@ def build_command(
     mkdocs.yml (and any file it INHERITs) is checked first: YAML tags that would run Python
     code (!!python/object…, !!python/module, !!python/name outside material, pymdownx and
     markdown) and hooks: are refused with exit status 2."""
-    index = _build(repo, output, config, as_of, no_history)
+    index = _build(repo, output, config, as_of, no_history).index
     click.echo(str(index))
     return EXIT_OK
 
@@ -137,11 +147,15 @@ def serve_command(
 ) -> int:
     """Build the site into a temporary folder and serve it until interrupted (search works
     only when served, not from files opened directly). The site is built again whenever a
-    record, a runbook, a schema, policy.yaml, mkdocs.yml or a page in site/ changes; a build
-    that fails says why in one line and the last good site stays served."""
+    record, a runbook, a schema, policy.yaml, mkdocs.yml or a page in site/ changes: after
+    a change to records or runbooks alone, only the pages whose text changed are rendered
+    again (the same site a full build gives); a build that fails says why in one line and
+    the last good site stays served."""
     root = repo_root(repo)
     with tempfile.TemporaryDirectory(prefix="opsledger-serve-") as tmp:
-        index = _build(repo, Path(tmp), config, as_of, no_history)
+        built: BuildResult | None = _build(repo, Path(tmp), config, as_of, no_history, keep=True)
+        assert built is not None
+        index = built.index
         server = make_server(index.parent, host, port)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -155,15 +169,23 @@ def serve_command(
             while True:
                 time.sleep(_POLL_SECONDS)
                 now = snapshot(paths)
-                if now == seen:
+                changed = changed_files(seen, now)
+                if not changed:
                     continue
                 seen = now
                 try:
-                    _build(repo, Path(tmp), config, as_of, no_history)
+                    pages = None
+                    if built is not None and records_only(root, changed):
+                        pages = refresh_site(built)
+                    if pages is None:
+                        built = None  # a failed build leaves nothing to refresh
+                        built = _build(repo, Path(tmp), config, as_of, no_history, keep=True)
                 except OpsledgerError as exc:
+                    built = None  # half refreshed, or not built: the next change builds in full
                     click.echo(f"opsledger: error: {line(exc.message)}", err=True)
                     continue
-                click.echo("Rebuilt the site", err=True)
+                done = "in full" if pages is None else f"{len(pages)} changed page(s)"
+                click.echo(f"Rebuilt the site ({done})", err=True)
         finally:
             server.shutdown()
             server.server_close()

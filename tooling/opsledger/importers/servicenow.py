@@ -22,8 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -44,14 +43,9 @@ from opsledger.loading import LoadError, load_document, load_text, read_bytes
 from opsledger.model.layout import SERVICES_FILE, refuse_linked_folder
 from opsledger.model.policy import POLICY_FILE, load_policy
 from opsledger.schemas import SchemaSet
+from opsledger.workspace import Progress, Stage, quiet
 
-Progress = Callable[[int, int], None]
 JOURNAL = "import"
-Stage = Callable[[str], AbstractContextManager[Progress | None]]
-
-
-def _quiet(label: str) -> AbstractContextManager[Progress | None]:
-    return nullcontext(None)
 
 
 @dataclass(frozen=True)
@@ -100,7 +94,7 @@ class ImportResult:
 
 
 def import_servicenow(
-    root: Path, path: Path, options: ImportOptions, stage: Stage = _quiet
+    root: Path, path: Path, options: ImportOptions, stage: Stage = quiet
 ) -> ImportResult:
     """Import the export at ``path`` into the repository at ``root``.
 

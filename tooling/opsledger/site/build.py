@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import yaml
@@ -27,11 +27,16 @@ import yaml
 from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.outputs import check_site_folder
 from opsledger.site.config_check import check_config, top_level_values
-from opsledger.site.data import Progress
+from opsledger.site.data import Stage
+
+if TYPE_CHECKING:
+    from opsledger.site.plugin import OpsledgerPlugin
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's banner is not our output
 
 CONFIG = "mkdocs.yml"
+#: each watched file with its modification time and size (:func:`snapshot`)
+Snapshot = dict[str, tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class BuildResult:
     index: Path  # the built index.html
     config: Path | None  # the repository's mkdocs.yml, or None for the packaged default
     pages: int
+    #: the build's plugin, kept for :func:`refresh_site` (``keep=True``), else None
+    plugin: OpsledgerPlugin | None = None
 
 
 def _default_file(name: str) -> str:
@@ -85,17 +92,20 @@ def build_site(
     output: Path | None = None,
     config: Path | None = None,
     as_of: datetime | None = None,
-    progress: Progress | None = None,
+    stage: Stage | None = None,
     use_history: bool = True,
     ready: Callable[[], object] | None = None,
+    keep: bool = False,
 ) -> BuildResult:
     """Build the site of the repository at ``root``; MkDocs' errors become one-line
     :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger).
     ``ready`` runs once the output folder and the configuration have been checked, before
-    MkDocs reads anything (the CLI's history decision: exit 4 before any work)."""
+    MkDocs reads anything (the CLI's history decision: exit 4 before any work). ``stage``
+    shows each phase (loading, history, audit, page generation, rendering) as it runs.
+    ``keep``: the result keeps what :func:`refresh_site` needs to update the site later
+    (``site serve``)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
 
     from opsledger.site.plugin import OpsledgerPlugin, guard_site_dir
 
@@ -109,30 +119,55 @@ def build_site(
         overrides: dict[str, Any] = {}
         if output is not None:
             overrides["site_dir"] = str(Path(os.path.abspath(output)))
-        try:
+        plugin: OpsledgerPlugin | None = None
+        with _failures(lambda: plugin):
             cfg = load_config(config_file=str(path), **overrides)
-            plugin = cfg.plugins.get("opsledger")
-            if not isinstance(plugin, OpsledgerPlugin):
+            found = cfg.plugins.get("opsledger")
+            if not isinstance(found, OpsledgerPlugin):
                 raise OpsledgerError(
                     f"{path} does not use the opsledger plugin; add '- opsledger' under plugins:"
                 )
+            plugin = found
             plugin.as_of_override = as_of
-            plugin.progress = progress
+            plugin.stage = stage
             plugin.no_history_override = not use_history
+            plugin.keep = keep
             guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
             build(cfg)
-        except MkDocsException as exc:
-            failure = getattr(plugin, "failure", None) if "plugin" in locals() else None
-            if isinstance(failure, OpsledgerError):
-                raise failure from None  # its own message and exit status (4: history)
-            raise OpsledgerError(f"site build failed: {exc}") from None
-        except jinja2.TemplateError as exc:  # a theme override the sandbox stopped, or broken
-            raise OpsledgerError(f"site build failed: theme template: {exc}") from None
-        except OSError as exc:
-            raise OpsledgerError(f"site build failed: {exc}") from None
         site_dir = Path(cfg.site_dir)
         pages = sum(1 for _ in site_dir.rglob("*.html"))
-        return BuildResult(site_dir / "index.html", None if default else path, pages)
+        kept = plugin if keep else None
+        return BuildResult(site_dir / "index.html", None if default else path, pages, kept)
+
+
+def refresh_site(result: BuildResult) -> list[str] | None:
+    """Update a site built with ``keep=True`` after records changed: only the pages whose
+    Markdown changed are rendered and written again. The pages rendered again, or None
+    where only a full build gives the same site (then build again in full)."""
+    plugin = result.plugin
+    if plugin is None:
+        return None
+    with _failures(lambda: plugin):
+        return plugin.refresh()
+
+
+@contextmanager
+def _failures(plugin: Callable[[], OpsledgerPlugin | None]) -> Iterator[None]:
+    """MkDocs' and the theme's errors as one-line :class:`OpsledgerError` messages."""
+    from mkdocs.exceptions import MkDocsException
+
+    try:
+        yield
+    except MkDocsException as exc:
+        found = plugin()
+        failure = found.failure if found is not None else None
+        if isinstance(failure, OpsledgerError):
+            raise failure from None  # its own message and exit status (4: history)
+        raise OpsledgerError(f"site build failed: {exc}") from None
+    except jinja2.TemplateError as exc:  # a theme override the sandbox stopped, or broken
+        raise OpsledgerError(f"site build failed: theme template: {exc}") from None
+    except OSError as exc:
+        raise OpsledgerError(f"site build failed: {exc}") from None
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -163,7 +198,7 @@ def watched(root: Path, config: Path | None = None) -> list[Path]:
     return paths
 
 
-def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
+def snapshot(paths: list[Path]) -> Snapshot:
     """Each file under ``paths`` (links not followed) with its modification time and size:
     two snapshots differ when a file was added, removed or changed."""
     seen: dict[str, tuple[int, int]] = {}
@@ -184,6 +219,20 @@ def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
             for name in files:
                 add(os.path.join(here, name))
     return seen
+
+
+def changed_files(before: Snapshot, after: Snapshot) -> set[str]:
+    """The files added, removed or changed between two :func:`snapshot` results."""
+    return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+
+
+def records_only(root: Path, paths: set[str]) -> bool:
+    """Whether every one of ``paths`` is under a record folder (``records/``,
+    ``runbooks/``): what :func:`refresh_site` can follow without a full build."""
+    from opsledger.model.layout import KINDS
+
+    folders = {os.path.join(root, k.folder.split("/")[0]) + os.sep for k in KINDS}
+    return all(any(path.startswith(folder) for folder in folders) for path in paths)
 
 
 def remove_tree(folder: Path) -> None:

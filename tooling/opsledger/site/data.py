@@ -9,7 +9,6 @@ never silently empty. Without ``--no-history`` such a build stops with exit stat
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,8 +18,9 @@ from opsledger.history.model import HistoryIndex
 from opsledger.kpis import KpiOptions, KpiReport
 from opsledger.model.ledger import Ledger
 from opsledger.obligations import Obligations
+from opsledger.workspace import Progress, Stage, quiet
 
-Progress = Callable[[int, int], None]
+__all__ = ["Progress", "SiteData", "Stage", "collect", "quiet"]
 
 
 @dataclass
@@ -70,19 +70,34 @@ def collect(
     *,
     progress: Progress | None = None,
     use_history: bool = True,
+    stage: Stage = quiet,
 ) -> SiteData:
     """Load, audit and measure the repository at ``root`` as of ``as_of`` (a moment, an
     ``--as-of`` text, or None for now), through one :class:`~opsledger.workspace.Workspace`.
 
     Raises :class:`~opsledger.errors.HistoryUnusable` (exit 4) where history cannot be
     trusted, unless ``use_history`` is False (``--no-history``): then every page that would
-    show history says it is unavailable, and why."""
+    show history says it is unavailable, and why.
+
+    ``stage`` shows each phase (loading, history, audit) as it runs; ``progress`` is one
+    callback for all of them instead."""
     from opsledger.workspace import Workspace
 
     ws = Workspace(root, as_of=as_of, use_history=use_history, progress=progress)
     ws.history_state  # noqa: B018 (decided before any work: exit 4 early)
-    findings = ws.findings()
-    kpis = ws.kpis(KpiOptions(as_of=ws.as_of, by=("month",), findings=findings))
+    with stage("Loading records") as update:
+        if update is not None:
+            ws.progress = update
+        ws.ledger  # noqa: B018 (loaded under its progress bar)
+    with stage("Reading history") as update:
+        if update is not None:
+            ws.progress = update
+        ws.history  # noqa: B018 (read under its progress bar)
+    with stage("Auditing") as update:
+        findings = ws.findings()
+        kpis = ws.kpis(KpiOptions(as_of=ws.as_of, by=("month",), findings=findings))
+        if update is not None:
+            update(1, 1)
     return SiteData(
         ws.ledger,
         findings,

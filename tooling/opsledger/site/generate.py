@@ -7,10 +7,12 @@ thousands of pages in it the theme's navigation grows quadratically).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from opsledger.site.common import head
 from opsledger.site.context import PageContext, make_context
-from opsledger.site.data import SiteData
+from opsledger.site.data import Progress, SiteData
 from opsledger.site.downloads import downloads, downloads_page
 from opsledger.site.page_actions import actions_page
 from opsledger.site.page_audit import findings_pages, problem_pages, rule_pages, waivers_page
@@ -63,7 +65,33 @@ class Site:
     home: str = ""  # Markdown appended to the hand-written home page (or the whole page)
 
 
-def generate(data: SiteData, *, directory_urls: bool = False, page_rows: int = PAGE_ROWS) -> Site:
+#: the home page's title when it is generated whole (no hand-written index.md)
+HOME_TITLE = "Operations governance ledger"
+
+
+def generated_files(site: Site, home_written: bool) -> Iterator[tuple[str, str, bool]]:
+    """Each generated file in the order the site is given it: path, content, and whether
+    it is in the navigation. ``home_written``: the home page is generated whole."""
+    for path, content in site.pages.items():
+        yield path, content, True
+    for path, content in site.records.items():
+        yield path, content, False
+    for path, content in site.assets.items():
+        yield path, content, False
+    if home_written:
+        yield "index.md", "\n".join(head(HOME_TITLE)) + "\n" + site.home, True
+
+
+def generate(
+    data: SiteData,
+    *,
+    directory_urls: bool = False,
+    page_rows: int = PAGE_ROWS,
+    progress: Progress | None = None,
+) -> Site:
+    """Every page and asset of the site; ``progress`` is told of each record page made
+    (and of the rest, the index pages, downloads and charts, as one last step);
+    ``page_rows``: the most rows a page of a long table holds."""
     ctx = make_context(data, directory_urls, page_rows)
     ledger = data.ledger
     loaded = {r.path for r in ledger.records()} | {"records/services.yaml", "policy.yaml"}
@@ -71,21 +99,48 @@ def generate(data: SiteData, *, directory_urls: bool = False, page_rows: int = P
         if path not in loaded:
             ctx.links.add_problem(path)
     site = Site()
+    total = 1 + sum(
+        len(group)
+        for group in (
+            ledger.incidents,
+            ledger.changes,
+            ledger.pirs,
+            ledger.runbooks,
+            ledger.problem_records,
+            ledger.services,
+        )
+    )
+    done = 0
+
+    def made() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None and done % 256 == 0:
+            progress(done, total)
+
     for inc in ledger.incidents.values():
         site.records[ctx.links.records[inc.id]] = incident_page(ctx, inc, ctx.links.records[inc.id])
+        made()
     for change in ledger.changes.values():
         page = ctx.links.records[change.id]
         site.records[page] = change_page(ctx, change, page)
+        made()
     for pir in ledger.pirs.values():
         site.records[ctx.links.records[pir.id]] = pir_page(ctx, pir, ctx.links.records[pir.id])
+        made()
     for book in ledger.runbooks.values():
         page = ctx.links.records[book.id]
         site.records[page] = runbook_page(ctx, book, page)
+        made()
     for prb in ledger.problem_records.values():
         page = ctx.links.records[prb.id]
         site.records[page] = problem_page(ctx, prb, page)
+        made()
     for service in ledger.services.values():
         site.records.update(service_pages(ctx, service, ctx.links.services[service.id]))
+        made()
+    if progress is not None:
+        progress(done, total)
     site.records.update(problem_pages(ctx))
     _indexes(ctx, site)
     for name, content in downloads(data).items():
@@ -98,6 +153,8 @@ def generate(data: SiteData, *, directory_urls: bool = False, page_rows: int = P
     site.pages["sampling/index.md"] = sampling_page(data, sampled)
     site.assets.update(charts(data.kpis))
     site.home = dashboard(ctx)
+    if progress is not None:
+        progress(total, total)
     return site
 
 

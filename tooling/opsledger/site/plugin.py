@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import types
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,17 +34,19 @@ from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
+from mkdocs.utils.templates import TemplateContext
 
 from opsledger.errors import OpsledgerError
 from opsledger.model.layout import linked_folder
 from opsledger.outputs import check_site_folder, mark_site_folder
-from opsledger.site.common import head
-from opsledger.site.data import Progress, SiteData, collect
-from opsledger.site.generate import NAV, Site, generate
+from opsledger.site.data import Progress, Stage, collect, quiet
+from opsledger.site.generate import NAV, Site, generate, generated_files
 from opsledger.site.paging import PAGE_ROWS
+from opsledger.site.refresh import Kept, refresh
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
 
 THEME_DIR = str(Path(__file__).with_name("theme"))
@@ -92,10 +95,11 @@ def refuse_symlinks(folder: Path, label: str, home: Path | None = None) -> None:
 
 
 class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-call]
-    #: set by ``opsledger site build``: "now", and a progress callback for loading
+    #: set by ``opsledger site build``: "now"
     as_of_override: datetime | None = None
-    progress: Progress | None = None
     no_history_override: bool = False
+    #: set by ``opsledger site serve``: keep what :meth:`refresh` needs after the build
+    keep: bool = False
     #: the expected failure that stopped the build (``opsledger site build`` re-raises it
     #: with its own exit status, e.g. 4 for unusable history)
     failure: OpsledgerError | None = None
@@ -103,9 +107,32 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def __init__(self) -> None:
         super().__init__()
         self.site: Site | None = None
-        self.data: SiteData | None = None
         self.home_written = False
         self.overrides: Path | None = None
+        self.kept: Kept | None = None
+        self.generated: list[str] = []  # the generated files' paths, in order
+        #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
+        self.stage: Stage | None = None
+        self._phase = ExitStack()
+        self._update: Progress | None = None
+        self._done = 0
+        self._total = 0
+
+    # -- progress -----------------------------------------------------------------------
+    def _start(self, label: str, total: int) -> None:
+        self._end()
+        if self.stage is not None:
+            self._update = self._phase.enter_context(self.stage(label))
+        self._done, self._total = 0, total
+
+    def _step(self) -> None:
+        self._done += 1
+        if self._update is not None and (self._done % 32 == 0 or self._done == self._total):
+            self._update(self._done, self._total)
+
+    def _end(self) -> None:
+        self._phase.close()
+        self._update = None
 
     # -- configuration ----------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -139,49 +166,78 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         return Path(config.config_file_path or "mkdocs.yml").resolve().parent
 
     # -- pages --------------------------------------------------------------------------
-    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
-        root = self._root(config)
+    def _generate(self, config: MkDocsConfig) -> Site:
+        """Load, audit and measure the repository, and make every page from it."""
+        stage = self.stage or quiet
+        as_of = self.as_of_override or self.config.as_of
+        use_history = not (self.no_history_override or self.config.no_history)
         try:
-            as_of = self.as_of_override or self.config.as_of
-            use_history = not (self.no_history_override or self.config.no_history)
-            self.data = collect(root, as_of, progress=self.progress, use_history=use_history)
+            data = collect(self._root(config), as_of, use_history=use_history, stage=stage)
         except OpsledgerError as exc:
             self.failure = exc
             raise PluginError(f"opsledger: {exc.message}") from None
-        self.site = site = generate(
-            self.data,
-            directory_urls=config.use_directory_urls,
-            page_rows=self.config.index_page_rows,
-        )
+        with stage("Generating pages") as update:
+            return generate(
+                data,
+                directory_urls=config.use_directory_urls,
+                page_rows=self.config.index_page_rows,
+                progress=update,
+            )
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        self.site = site = self._generate(config)
         if self.overrides is not None and _inside(self.overrides, Path(config.docs_dir)):
             prefix = self.overrides.relative_to(Path(config.docs_dir)).as_posix() + "/"
             for file in list(files):
                 if file.src_uri.startswith(prefix):
                     files.remove(file)
-        for path, content in site.pages.items():
-            _add(files, config, path, content, InclusionLevel.INCLUDED)
-        for path, content in site.records.items():
-            _add(files, config, path, content, InclusionLevel.NOT_IN_NAV)
-        for path, content in site.assets.items():
-            _add(files, config, path, content, InclusionLevel.NOT_IN_NAV)
         self.home_written = files.get_file_from_path("index.md") is None
-        if self.home_written:
-            home = "\n".join(head("Operations governance ledger")) + "\n" + site.home
-            _add(files, config, "index.md", home, InclusionLevel.INCLUDED)
+        self.generated = []
+        for path, content, in_nav in generated_files(site, self.home_written):
+            _add(files, config, path, content, in_nav)
+            self.generated.append(path)
         # The records, history and findings are not needed any more: free them, and keep
         # the garbage collector from walking the page texts again and again while MkDocs
         # renders thousands of pages (measured: seconds on 10k records).
-        self.data = None
         site.pages = site.records = site.assets = {}
         gc.collect()
         gc.freeze()
+        self._start("Rendering pages", len(files.documentation_pages()))
         return files
 
+    def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
+        if self.keep:
+            self.kept = Kept(config, files, nav, generated=self.generated)
+        return nav
+
+    @event_priority(-100)  # after the search plugin has indexed the page
+    def on_page_context(
+        self, context: TemplateContext, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> TemplateContext:
+        if self.kept is not None:
+            self.kept.indexed(page)
+        return context
+
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        self._end()
         gc.unfreeze()
+        if self.kept is not None:
+            self.kept.built()
 
     def on_build_error(self, *, error: Exception) -> None:
+        self._end()
         gc.unfreeze()
+        self.kept = None
+
+    def refresh(self) -> list[str] | None:
+        """Bring the kept build (``keep``) up to date with the repository: every page is
+        generated again, and only those whose Markdown changed are rendered and written
+        again (with the downloads that changed and the search index); the rest of the
+        built site stays. The pages rendered again, or None where only a full build can
+        give the same site (see :func:`opsledger.site.refresh.refresh`)."""
+        if self.kept is None:
+            return None
+        return refresh(self, self.kept, self._generate(self.kept.config))
 
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
@@ -191,19 +247,24 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         return markdown
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        self._step()
         return clean(html)
 
     # -- theme ----------------------------------------------------------------------------
     def on_env(
         self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files
     ) -> jinja2.Environment:
+        self._start("Writing pages", len(files.documentation_pages()))
         env = sandboxed(env)
         env.globals["opsledger_csp"] = CSP
         if self.overrides is not None:
             _check_templates(env, self.overrides)
+        if self.kept is not None:
+            self.kept.env = env
         return env
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
+        self._step()
         try:
             check_page(output, page.file.src_uri)
         except PageCheckError as exc:
@@ -247,7 +308,23 @@ class _Sandbox(SandboxedEnvironment):
     hands templates objects whose methods return an unsandboxed environment
     (``config.theme.get_env().from_string(…)``)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: decisions by (type of the object, attribute, type of the value): every check
+        #: below and Jinja's own depend on nothing else (measured: a tenth of the template
+        #: rendering time on 10k pages went into deciding the same few hundred cases)
+        self._decided: dict[tuple[type, str, type], bool] = {}
+
     def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        if obj.__class__ is not type(obj) or value.__class__ is not type(value):
+            return self._decide(obj, attr, value)  # a faked __class__ fools isinstance
+        key = (type(obj), attr, type(value))
+        found = self._decided.get(key)
+        if found is None:
+            found = self._decided[key] = self._decide(obj, attr, value)
+        return found
+
+    def _decide(self, obj: object, attr: str, value: object) -> bool:
         if isinstance(obj, jinja2.Environment | types.ModuleType):
             return False
         if isinstance(value, jinja2.Environment | types.ModuleType):
@@ -282,14 +359,13 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def _add(
-    files: Files, config: MkDocsConfig, path: str, content: str, inclusion: InclusionLevel
-) -> None:
+def _add(files: Files, config: MkDocsConfig, path: str, content: str, in_nav: bool) -> None:
     if files.get_file_from_path(path) is not None:
         raise PluginError(
             f"{config.docs_dir}/{path} is generated by opsledger at build time; "
             "remove or rename the hand-written file"
         )
+    inclusion = InclusionLevel.INCLUDED if in_nav else InclusionLevel.NOT_IN_NAV
     files.append(File.generated(config, path, content=content, inclusion=inclusion))
 
 

@@ -1,0 +1,176 @@
+"""``site serve``'s partial rebuild gives exactly the site a full build gives.
+
+Each test builds a repository keeping the build (as ``site serve`` does), changes records,
+refreshes, and compares every file of the refreshed site with a fresh full build of the
+changed repository made with an empty record and history cache (the refresh ran with the
+cache the first build filled): byte for byte, nothing left out.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+from pathlib import Path
+
+import pytest
+
+from opsledger.site.build import (
+    BuildResult,
+    build_site,
+    changed_files,
+    records_only,
+    refresh_site,
+    snapshot,
+    watched,
+)
+from opsledger.timeutil import parse_timestamp
+
+from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init
+
+AS_OF = parse_timestamp("2026-04-01T00:00:00Z")
+CHANGE = """\
+id: CHG-2026-0001
+title: Raise the orders-db connection pool
+type: normal
+status: implemented
+service: orders-db
+risk: low
+requested_by: lena.fischer@example.com
+planned_start: 2026-03-10T20:00:00Z
+planned_end: 2026-03-10T21:00:00Z
+implementation_plan: Raise default_pool_size from 40 to 80 on the pgbouncer deployment.
+rollback_plan: Set default_pool_size back to 40 and restart the pgbouncer pods.
+approvals:
+  - by: omar.haddad@example.com
+    at: 2026-03-09T10:00:00Z
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fixed_build_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MkDocs dates the sitemap with the day it builds: fixed, so a test run that crosses
+    midnight compares like with like."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(AS_OF.timestamp())))
+
+
+def _repo(repo: Repo, own_config: bool) -> Repo:
+    if own_config:
+        repo.write("mkdocs.yml", (PROJECT / "mkdocs.yml").read_text(), dedent=False)
+        repo.write("site/index.md", "# Ledger\n\nHand-written home page.\n")
+    repo.write("records/incidents/INC-2026-0001.yaml", ACKED)
+    repo.write(
+        "records/incidents/INC-2026-0002.yaml",
+        ACKED.replace("INC-2026-0001", "INC-2026-0002").replace("P3", "P2"),
+    )
+    repo.write("records/changes/CHG-2026-0001.yaml", CHANGE)
+    repo.write("runbooks/RB-0003.md", RUNBOOK)
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "records")
+    return repo
+
+
+def _build(repo: Repo, out: Path, *, keep: bool = False) -> BuildResult:
+    return build_site(repo.root, output=out, as_of=AS_OF, keep=keep)
+
+
+def _same_tree(left: Path, right: Path) -> int:
+    """Assert both folders hold the same files with the same bytes; how many there are."""
+    names = {p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()}
+    other = {p.relative_to(right).as_posix() for p in right.rglob("*") if p.is_file()}
+    assert names == other, sorted(names ^ other)
+    differ = [n for n in sorted(names) if not filecmp.cmp(left / n, right / n, shallow=False)]
+    assert differ == [], differ
+    return len(names)
+
+
+def _fresh(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
+    """A full build of the repository as it is now, with an empty cache."""
+    monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path / f"cold-cache-{name}"))
+    out = tmp_path / f"full-{name}"
+    _build(repo, out)
+    return out
+
+
+@pytest.mark.parametrize("own_config", [True, False], ids=["mkdocs.yml", "packaged"])
+def test_a_changed_record_refreshes_to_the_full_build(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_config: bool
+) -> None:
+    _repo(repo, own_config)
+    served = tmp_path / "served"
+    kept = _build(repo, served, keep=True)
+    record = repo.root / "records/incidents/INC-2026-0001.yaml"
+    title = "Orders database connection pool exhausted"
+    record.write_text(ACKED.replace(title, "Checkout <b>errors</b>"), encoding="utf-8")
+    pages = refresh_site(kept)
+    assert pages is not None
+    assert "incidents/INC-2026-0001.md" in pages and "incidents/index.md" in pages
+    assert "incidents/INC-2026-0002.md" not in pages and "runbooks/RB-0003.md" not in pages
+    assert _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "1")) > 20
+    # a second change on the same kept build: the refreshed state is itself refreshable
+    record.write_text(ACKED.replace("P3", "P4"), encoding="utf-8")
+    again = refresh_site(kept)
+    assert again is not None and "incidents/INC-2026-0001.md" in again
+    _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "2"))
+
+
+def test_a_change_nothing_shows_renders_nothing_again(repo: Repo, tmp_path: Path) -> None:
+    _repo(repo, True)
+    served = tmp_path / "served"
+    kept = _build(repo, served, keep=True)
+    before = {p: p.stat().st_mtime_ns for p in served.rglob("*.html")}
+    record = repo.root / "records/incidents/INC-2026-0002.yaml"
+    record.write_text(record.read_text() + "# a comment: no field changed\n", encoding="utf-8")
+    assert refresh_site(kept) == []
+    assert {p: p.stat().st_mtime_ns for p in served.rglob("*.html")} == before
+
+
+def test_an_added_record_needs_a_full_build(repo: Repo, tmp_path: Path) -> None:
+    """A new page changes the set of pages (links, navigation, sitemap): refresh says so."""
+    _repo(repo, True)
+    kept = _build(repo, tmp_path / "served", keep=True)
+    repo.write(
+        "records/incidents/INC-2026-0003.yaml",
+        ACKED.replace("INC-2026-0001", "INC-2026-0003"),
+    )
+    assert refresh_site(kept) is None
+
+
+def test_a_build_not_kept_cannot_be_refreshed(repo: Repo, tmp_path: Path) -> None:
+    _repo(repo, True)
+    assert refresh_site(_build(repo, tmp_path / "out")) is None
+
+
+def test_a_refreshed_site_keeps_the_files_it_did_not_render(repo: Repo, tmp_path: Path) -> None:
+    """The record pages nothing changed are the ones written by the first build."""
+    _repo(repo, True)
+    served = tmp_path / "served"
+    kept = _build(repo, served, keep=True)
+    untouched = served / "runbooks" / "RB-0003.html"
+    stamp = untouched.stat().st_mtime_ns
+    os.utime(untouched, ns=(stamp - 10**9, stamp - 10**9))
+    record = repo.root / "records/incidents/INC-2026-0001.yaml"
+    record.write_text(ACKED.replace("P3", "P2"), encoding="utf-8")
+    assert refresh_site(kept)
+    assert untouched.stat().st_mtime_ns == stamp - 10**9
+
+
+def test_serve_refreshes_after_record_changes_only(repo: Repo, tmp_path: Path) -> None:
+    """What ``site serve`` refreshes after, and what it builds in full after."""
+    _repo(repo, True)
+    paths = watched(repo.root)
+    seen = snapshot(paths)
+    record = repo.root / "records/incidents/INC-2026-0001.yaml"
+    record.write_text(ACKED.replace("P3", "P2"), encoding="utf-8")
+    repo.write("runbooks/RB-0003.md", RUNBOOK.replace("15 minutes", "10 minutes"))
+    now = snapshot(paths)
+    changed = changed_files(seen, now)
+    assert changed == {str(record), str(repo.root / "runbooks/RB-0003.md")}
+    assert records_only(repo.root, changed)
+    for rel in ("policy.yaml", "site/extra.md", "mkdocs.yml", "schemas/incident.schema.json"):
+        path = repo.root / rel
+        path.write_text(path.read_text() + "\n" if path.exists() else "# Extra\n")
+        later = snapshot(paths)
+        assert str(path) in changed_files(now, later), rel
+        assert not records_only(repo.root, changed_files(now, later)), rel
+        now = later
