@@ -269,6 +269,14 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             check_page(output, page.file.src_uri)
         except PageCheckError as exc:
             raise PluginError(str(exc)) from None
+        # The page is written next and its HTML is read by nothing after that (the search
+        # plugin indexed it before the template ran; other pages' templates read only the
+        # navigation): free it rather than hold every page's HTML until the build ends
+        # (at 10^5 records, gigabytes). A kept build (serve) renders a page again from its
+        # Markdown, which stays.
+        page.content = None
+        if not self.keep:
+            page.markdown = None
         return output
 
     def on_post_template(
