@@ -178,3 +178,22 @@ def test_hostile_labels_are_escaped() -> None:
     listing = next(line for line in pages["findings/X.md"] if line.startswith("Pages: "))
     assert "<script>" not in listing and "&lt;script&gt;a" in listing
     assert "\\[b\\](javascript:x)" in listing  # brackets escaped: text, not a link
+
+
+@pytest.mark.parametrize("value", [0, -5, True, "abc", "\x1b[31mred"])
+def test_a_page_size_that_is_not_a_row_count_stops_the_build(
+    repo: Repo,
+    cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    value: object,
+) -> None:
+    _repo(repo, directory_urls=False)
+    config = yaml.safe_load((repo.root / "mkdocs.yml").read_text(encoding="utf-8"))
+    config["plugins"] = ["search", {"opsledger": {"index_page_rows": value}}]
+    repo.write("mkdocs.yml", yaml.safe_dump(config, sort_keys=False))
+    out = tmp_path / "out"
+    result = cli("site", "build", "--repo", repo.root, "--output", out, "--as-of", AS_OF)
+    assert result.status == 2, (result.status, result.err)
+    assert "index_page_rows" in result.err and "at least 1" in result.err
+    assert "\x1b" not in result.err
+    assert not (out / "index.html").exists()

@@ -52,6 +52,15 @@ from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
 THEME_DIR = str(Path(__file__).with_name("theme"))
 
 
+class _Rows(c.Type[int]):
+    """A whole number of rows, at least 1 (``true`` or ``0`` is a mistake, not a size)."""
+
+    def run_validation(self, value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise c.ValidationError(f"expected a whole number of rows, at least 1; got {value!r}")
+        return value
+
+
 class OpsledgerConfig(Config):  # type: ignore[no-untyped-call]
     repo = c.Optional(c.Type(str))  # the governance repository (default: mkdocs.yml's folder)
     as_of = c.Optional(c.Type(str))  # fix "now" (timestamp, or date = end of that day)
@@ -60,7 +69,7 @@ class OpsledgerConfig(Config):  # type: ignore[no-untyped-call]
     #: it, a shallow clone or a folder outside git stops the build
     no_history = c.Type(bool, default=False)
     #: rows per page of a long index or findings table (split over pages beyond that)
-    index_page_rows = c.Type(int, default=PAGE_ROWS)
+    index_page_rows = _Rows(int, default=PAGE_ROWS)
 
 
 def refuse_symlinks(folder: Path, label: str, home: Path | None = None) -> None:
