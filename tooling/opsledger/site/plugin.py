@@ -31,7 +31,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from mkdocs.config import config_options as c
-from mkdocs.config.base import Config
+from mkdocs.config.base import Config, ValidationError
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
@@ -57,7 +57,7 @@ class _Rows(c.Type[int]):
 
     def run_validation(self, value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise c.ValidationError(f"expected a whole number of rows, at least 1; got {value!r}")
+            raise ValidationError(f"expected a whole number of rows, at least 1; got {value!r}")
         return value
 
 
