@@ -114,8 +114,12 @@ class FrameStore:
         self._header = f"opsledger cache v1 {python} {namespace}\n".encode()
         frames, whole = read_frames(path, self._header)
         self._frames = {f.name: f for f in frames}
+        # bytes of the file that no entry holds any more (entries written again since)
+        self._superseded = sum(_FRAME.size + len(f.payload) for f in frames) - sum(
+            _FRAME.size + len(f.payload) for f in self._frames.values()
+        )
         self._used: dict[bytes, Frame] = {}
-        self._new: list[Frame] = []
+        self._new: dict[bytes, Frame] = {}
         self.damaged = not whole  # rewrite on save
 
     def _mac(self, name: bytes, payload: bytes | memoryview) -> bytes:
@@ -126,39 +130,71 @@ class FrameStore:
 
     def get(self, name: bytes) -> Any:
         """The value stored under ``name``, or None (not cached, or its check failed)."""
+        payload = self.checked(name)
+        if payload is None:
+            return None
+        try:
+            return marshal.loads(payload)
+        except (EOFError, ValueError, TypeError):
+            self._used.pop(name, None)
+            self.damaged = True
+            return None
+
+    def checked(self, name: bytes) -> bytes | memoryview | None:
+        """The marshalled payload stored under ``name`` once it passed its check, not
+        decoded (None: not cached, or its check failed): for a caller that checks every
+        entry it relies on first and decodes each only when it is needed."""
         if name in self._used:
-            return marshal.loads(self._used[name].payload)
+            return self._used[name].payload
         frame = self._frames.pop(name, None)
         if frame is None:
             return None
         if not hmac.compare_digest(frame.mac, self._mac(name, frame.payload)):
             self.damaged = True
             return None
-        try:
-            value = marshal.loads(frame.payload)
-        except (EOFError, ValueError, TypeError):
-            self.damaged = True
-            return None
         self._used[name] = frame
-        return value
+        return frame.payload
+
+    def holds(self, name: bytes) -> bool:
+        """An entry is stored under ``name`` (not checked yet: see :meth:`checked`)."""
+        return name in self._used or name in self._frames
 
     def put(self, name: bytes, value: Any) -> None:
         payload = marshal.dumps(value)
         frame = Frame(self._mac(name, payload), name, payload)
-        self._frames.pop(name, None)
-        self._new.append(frame)
+        self.discard(name)
+        self._new[name] = frame
         self._used[name] = frame
+
+    def discard(self, name: bytes) -> None:
+        """Forget the entry under ``name`` (its bytes leave the file when it is next
+        rewritten)."""
+        unwritten = self._new.pop(name, None)
+        for table in (self._frames, self._used):
+            gone = table.pop(name, None)
+            if gone is not None and gone is not unwritten:
+                self._superseded += _FRAME.size + len(gone.payload)
+
+    def clear(self) -> None:
+        """Forget every entry: the next save writes the file afresh."""
+        self._frames, self._used, self._new = {}, {}, {}
+        self.damaged = True
 
     def save(self, *, compact: bool = False) -> None:
         """Append the new entries. Rewrite the file with only the entries this run read or
         wrote when it was damaged, or, with ``compact`` (a run that read everything it
         needs: a full load), when most of it was not used."""
         stale = compact and len(self._frames) > len(self._used)
-        if not (self._new or self.damaged or stale):
+        held = (*self._frames.values(), *self._used.values())
+        live = sum(_FRAME.size + len(f.payload) for f in held)
+        # entries written again (or forgotten) leave their old bytes behind: rewrite the
+        # file once those outweigh what it holds
+        bloated = self._superseded > live
+        if not (self._new or self.damaged or stale or bloated):
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if self.damaged or stale or not self.path.exists():
+            if self.damaged or stale or bloated or not self.path.exists():
                 kept = self._used if (self.damaged and compact) or stale else None
                 frames = list(kept.values()) if kept is not None else self._passing()
                 fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
@@ -167,10 +203,12 @@ class FrameStore:
                 os.replace(tmp, self.path)
             else:
                 with self.path.open("ab") as handle:
-                    handle.write(frame_bytes(self._new))
+                    handle.write(frame_bytes(list(self._new.values())))
         except OSError:
             return
-        self._new, self.damaged = [], False
+        if self.damaged or stale or bloated:
+            self._superseded = 0
+        self._new, self.damaged = {}, False
 
     def _passing(self) -> list[Frame]:
         """Every entry that passes its check: the used ones and the unread ones."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,25 +85,36 @@ def test_cache_on_off_cold_warm_extended_and_damaged_give_one_index(repo: Repo) 
         assert snapshot(build_history(root)) == extended
 
 
-def test_log_cache_linked_or_oversized_is_ignored_and_rebuilt(
-    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", ["log", "index"])
+def test_cache_linked_or_oversized_is_ignored_and_rebuilt(
+    kind: str, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The log cache is read like every cache file: never through a link (here to a good
-    copy of itself elsewhere), never over the size limit; it is rebuilt in place."""
+    """The log cache and the cached index are read like every cache file: never through a
+    link (here to a good copy of itself elsewhere), never over the size limit; each is
+    rebuilt in place."""
     from opsledger import cache as cachefile
+    from opsledger.history import index as history_index
 
     hostile_history(repo)
     root = repo.root
+    cache = Path(os.environ["OPSLEDGER_CACHE_DIR"])
+
+    def build() -> tuple[object, ...]:
+        if kind == "log":  # the log cache is read only where no cached index can be used
+            for path in cache.glob("history-index-*.bin"):
+                path.unlink()
+        return snapshot(build_history(root))
+
     plain = snapshot(build_history(root, use_cache=False))
-    assert snapshot(build_history(root)) == plain
-    [log] = Path(os.environ["OPSLEDGER_CACHE_DIR"]).glob("history-log-*.bin")
-    good = log.read_bytes()
+    assert build() == plain
+    [path] = cache.glob(f"history-{kind}-*.bin")
+    good = path.read_bytes()
     elsewhere = tmp_path / "elsewhere.bin"
     elsewhere.write_bytes(good)
-    log.unlink()
-    log.symlink_to(elsewhere)
-    assert snapshot(build_history(root)) == plain
-    assert not log.is_symlink() and log.read_bytes().startswith(b"opsledger cache v1 ")
+    path.unlink()
+    path.symlink_to(elsewhere)
+    assert build() == plain
+    assert not path.is_symlink() and path.read_bytes().startswith(b"opsledger cache v1 ")
     assert elsewhere.read_bytes() == good  # the link's target is never written
     logs: list[str | None] = []
     original = gitio.raw_log_chunks
@@ -111,12 +123,24 @@ def test_log_cache_linked_or_oversized_is_ignored_and_rebuilt(
         logs.append(exclude)
         return original(path, folders, exclude)
 
+    assembled: list[object] = []
+    assemble = history_index.assemble
+
+    def spy_assemble(*args: Any, **kwargs: Any) -> Any:
+        assembled.append(args)
+        return assemble(*args, **kwargs)
+
     monkeypatch.setattr(gitio, "raw_log_chunks", spy)
-    assert snapshot(build_history(root)) == plain
-    assert logs == []  # the rebuilt cache is used
+    monkeypatch.setattr(history_index, "assemble", spy_assemble)
+    assert build() == plain
+    # the rebuilt cache is used: no log read from git; with the index, nothing assembled
+    assert logs == [] and len(assembled) == (1 if kind == "log" else 0)
     monkeypatch.setattr(cachefile, "MAX_CACHE_BYTES", len(good) - 1)
-    assert snapshot(build_history(root)) == plain
-    assert logs == [None]  # over the limit: not read, the whole log read from git again
+    assembled.clear()
+    assert build() == plain
+    assert len(assembled) == 1  # over the limit: not read, the index assembled again
+    if kind == "log":
+        assert logs == [None]  # the whole log read from git again
 
 
 def test_a_read_ahead_is_used_once_and_only_for_its_head(
@@ -141,7 +165,7 @@ def test_a_read_ahead_is_used_once_and_only_for_its_head(
     head = git(root, "rev-parse", "HEAD").strip()
     repo.write(MOVED, INCIDENT.replace("status: open", "status: resolved"))
     commit(root, "resolved", "2026-03-06T09:00:00Z")
-    read_ahead(root)  # walks the new commit
+    read_ahead(root).wait()  # walks the new commit
     assert logs[2:] == [head]
     repo.write(MOVED, INCIDENT.replace("status: open", "status: closed"))
     commit(root, "closed", "2026-03-07T09:00:00Z")  # HEAD moved on: the read-ahead is stale

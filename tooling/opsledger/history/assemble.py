@@ -75,8 +75,9 @@ def decode(entry: Any) -> tuple[Mapping[str, Any] | None, str | None, str | None
 
 
 @dataclass
-class _Ledger:
-    """Which record holds each path, as the commits are applied."""
+class Assembly:
+    """Which record holds each path, as the commits are applied (kept with a cached index,
+    so that later commits are applied to it: :mod:`opsledger.history.snapshot`)."""
 
     index: HistoryIndex
     live: dict[str, str] = field(default_factory=dict)  # path -> ID key
@@ -173,8 +174,11 @@ def assemble(
     changes: Iterable[Change],
     commits: Mapping[str, Commit],
     contents: Mapping[str, Any],
-) -> None:
-    """Add every record's versions to ``index``; ``changes`` in landing order."""
-    state = _Ledger(index)
+    state: Assembly | None = None,
+) -> Assembly:
+    """Add every record's versions to ``index``; ``changes`` in landing order. ``state``:
+    where the commits before ``changes`` left ``index``, when it was built before."""
+    state = state if state is not None else Assembly(index)
     for sha, group in itertools.groupby(changes, key=lambda c: c.commit):
         state.apply(commits[sha], list(group), contents)
+    return state

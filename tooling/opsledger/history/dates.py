@@ -86,19 +86,26 @@ class Landings:
             return self.times[at - 1]
         return self.times[0] if self.times else self.now
 
+    @property
+    def last(self) -> tuple[int, datetime] | None:
+        """The latest plausible landing (position, time), if any."""
+        return (self.positions[-1], self.times[-1]) if self.positions else None
+
 
 def build_commits(
     parsed: Iterable[list[str]],
     landed: dict[str, str],
     position: dict[str, int],
     now: datetime,
-) -> dict[str, Commit]:
-    """Every commit of the log (its ``gitio.LOG_FIELDS``) with checked dates."""
+    earlier: tuple[int, datetime] | None = None,
+) -> tuple[dict[str, Commit], Landings]:
+    """Every commit of the log (its ``gitio.LOG_FIELDS``) with checked dates, and the
+    plausible landings they were dated from. ``earlier``: the latest plausible landing
+    before every commit of ``parsed`` (the log continues a history read before)."""
     rows = list(parsed)
     own: dict[str, datetime | None] = {f[0]: plausible(f[7], now) for f in rows}
-    landings = Landings(
-        ((position[sha], when) for sha, when in own.items() if sha in position and when), now
-    )
+    found = ((position[sha], when) for sha, when in own.items() if sha in position and when)
+    landings = Landings([earlier, *found] if earlier is not None else found, now)
 
     commits: dict[str, Commit] = {}
     for fields in rows:
@@ -131,4 +138,37 @@ def build_commits(
             signed=sig == "G",
             date_note=" and ".join(notes),
         )
-    return commits
+    return commits, landings
+
+
+#: (the latest date accepted, the earliest date rejected only for being too late)
+Window = tuple[int, int | None]
+
+
+def date_window(parsed: Iterable[list[str]], now: datetime) -> Window:
+    """What the dates of ``parsed`` (``gitio.LOG_FIELDS``) say about ``now``: commits dated
+    by :func:`build_commits` at ``now`` are dated the same at any moment for which
+    :func:`window_holds` (no accepted date is then too late, no late one plausible)."""
+    bound = (now + SKEW).timestamp()
+    latest, late = _EARLIEST, None
+    for fields in parsed:
+        for text in (fields[4].strip(), fields[7].strip()):
+            if not (text.isascii() and text.isdigit() and len(text) <= 12):
+                continue
+            value = int(text)
+            if value > bound:
+                late = value if late is None else min(late, value)
+            elif value > latest:
+                latest = value
+    return latest, late
+
+
+def join_windows(first: Window, second: Window) -> Window:
+    lates = [v for v in (first[1], second[1]) if v is not None]
+    return max(first[0], second[0]), min(lates) if lates else None
+
+
+def window_holds(window: Window, now: datetime) -> bool:
+    bound = (now + SKEW).timestamp()
+    latest, late = window
+    return latest <= bound and (late is None or late > bound)

@@ -21,16 +21,18 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from opsledger import __version__, gitio
+from opsledger.cache import FrameStore
 from opsledger.errors import HistoryUnusable
+from opsledger.history import snapshot
 from opsledger.history.assemble import Change, assemble, record_id
-from opsledger.history.dates import build_commits
-from opsledger.history.model import HistoryIndex
+from opsledger.history.dates import build_commits, date_window, join_windows, window_holds
+from opsledger.history.model import HistoryIndex, Version
 from opsledger.history.store import (
     BlobCache,
     LogCache,
@@ -153,6 +155,10 @@ def build_history(
     files only (a pull request's records: git diffs only them, no log cache). ``now`` (the
     moment the history is read, by default the clock's) bounds plausible commit dates.
 
+    The whole branch's index is cached once assembled (:mod:`opsledger.history.snapshot`):
+    a later run whose HEAD continues the cached head's first-parent chain reads and applies
+    only the commits since; any other run builds it from the log and blob caches.
+
     Raises :class:`HistoryUnusable` (exit status 4) wherever :func:`gitio.history_problem`
     finds the history unusable (shallow clone, replace refs or grafts, no git): no history
     rule or KPI is ever computed from a truncated or rewritten history.
@@ -161,18 +167,80 @@ def build_history(
     if problem is not None:
         raise HistoryUnusable(problem.reason, problem.help)
     head = gitio.describe_head(root)
-    index = HistoryIndex(head=head, since=since)
     if head is None:
-        return index
-    limits = limits or Limits()
-    key = repository_key(root) if use_cache else None
+        return HistoryIndex(head=head, since=since)
+    run = _Run(root, head, since, limits or Limits(), now or datetime.now(UTC), record_parses)
+    return run.build(progress=progress, use_cache=use_cache, paths=paths)
+
+
+class _Run:
+    """What every index of one :func:`build_history` call is built from."""
+
+    def __init__(
+        self,
+        root: Path,
+        head: str,
+        since: date | None,
+        limits: Limits,
+        now: datetime,
+        record_parses: ParseCache | None,
+    ) -> None:
+        self.root, self.head, self.since, self.limits, self.now = root, head, since, limits, now
+        self.record_parses = record_parses
+        self._full: HistoryIndex | None = None
+
+    def build(
+        self,
+        *,
+        progress: Progress | None,
+        use_cache: bool,
+        paths: list[str] | None,
+        use_snapshot: bool = True,
+    ) -> HistoryIndex:
+        key = repository_key(self.root) if use_cache else None
+        if paths is None:
+            ahead = _take_ahead(self.root, self.head, key, use_snapshot=use_snapshot)
+            found = _from_snapshot(self, ahead, progress) if use_snapshot else None
+            return found if found is not None else _build(self, key, progress, None, ahead)
+        return _build(self, key, progress, paths, None)
+
+    def rebuilt(self, record_id: str) -> list[Version]:
+        """``record_id``'s versions in the whole index built afresh, without the cached
+        one (whose entry for it failed its check; the index is cached afresh)."""
+        if self._full is None:
+            self._unmoved()
+            full = self.build(progress=None, use_cache=True, paths=None, use_snapshot=False)
+            self._unmoved()
+            self._full = full
+        found = self._full.records.get(record_id)
+        return list(found.versions) if found is not None else []
+
+    def _unmoved(self) -> None:
+        if gitio.describe_head(self.root) != self.head:
+            raise HistoryUnusable(
+                "the branch moved while its history was being read", "run the command again"
+            )
+
+
+def _build(
+    run: _Run,
+    key: bytes | None,
+    progress: Progress | None,
+    paths: list[str] | None,
+    ahead: _Ahead | None,
+) -> HistoryIndex:
+    """The index built from the log (cached, or read from git) and the blob versions, of
+    the whole branch (``ahead``: what it starts from) or of ``paths``."""
+    root, head, now, limits = run.root, run.head, run.now, run.limits
+    index = HistoryIndex(head=head, since=run.since)
+    record_parses = run.record_parses
     cache = None
     if key is not None:
         namespace = f"blobs {__version__} v4 {limits.max_file_bytes} {limits.max_depth}"
         cache = open_blobs(root, namespace, key)
     reader = _BlobReader(root, cache, limits, progress, record_parses)
-    if paths is None:
-        graph, parsed = _graph_and_log(root, head, key, reader)
+    if ahead is not None:
+        graph, parsed = _graph_and_log(root, head, ahead, reader)
     elif paths:
         # the graph and the first log of the paths are independent git walks: run together
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -182,41 +250,117 @@ def build_history(
     else:
         graph, parsed = gitio.commit_graph(root), []
     landed, position = landing(graph)
-    commits = build_commits((f for f, _ in parsed), landed, position, now or datetime.now(UTC))
+    commits, landings = build_commits((f for f, _ in parsed), landed, position, now)
     order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
     changes = [c for _, cs in parsed for c in cs if _is_record(c.path)]
     changes.sort(key=lambda c: (position.get(commits[c.commit].landed_sha, -1), order[c.commit]))
     reader.read_rest({c.blob for c in changes if c.blob is not None})
     if cache is not None:
         cache.save(compact=paths is None)
-    assemble(index, changes, commits, reader.contents)
+    state = assemble(index, changes, commits, reader.contents)
+    if ahead is not None and ahead.index_store is not None:
+        snapshot.write(
+            ahead.index_store,
+            head=head,
+            limits=(limits.max_file_bytes, limits.max_depth),
+            chain=len(position),
+            last_landing=landings.last,
+            window=date_window((f for f, _ in parsed), now),
+            state=state,
+            base=None,
+        )
     return index
+
+
+def _from_snapshot(run: _Run, ahead: _Ahead, progress: Progress | None) -> HistoryIndex | None:
+    """The index from the cached one, with the commits since its head applied; None when
+    the cache cannot give the index a full build would (none cached, other limits, a date
+    that would be judged otherwise now, a head off the first-parent chain, a record that
+    fails its check)."""
+    head, limits, now = run.head, run.limits, run.now
+    snap = ahead.snap
+    if (
+        snap is None
+        or snap.limits != (limits.max_file_bytes, limits.max_depth)
+        or not window_holds(snap.window, now)
+    ):
+        return None
+    index = snap.index(run.since)
+    if snap.head != head:
+        try:
+            if not _apply_since(run, snap, index, ahead, progress):
+                return None
+        except snapshot.Damaged:
+            return None
+    snap.recover_with(run.rebuilt)
+    return index
+
+
+def _apply_since(
+    run: _Run,
+    snap: snapshot.Snapshot,
+    index: HistoryIndex,
+    ahead: _Ahead,
+    progress: Progress | None,
+) -> bool:
+    """Apply the commits since the cached head to ``index`` (the cached one) and cache
+    the result; False when HEAD does not continue the cached head's first-parent chain."""
+    root, head, limits, now = run.root, run.head, run.limits, run.now
+    state = snap.assembly(index)
+    if state is None:
+        return False
+    early, ahead.log = (ahead.log, None) if ahead.log_since == snap.head else (None, ahead.log)
+    reader = _BlobReader(root, None, limits, progress, run.record_parses)
+    graph, parsed = _read_log(root, snap.head, reader, early)
+    landed, relative = landing(graph)
+    if relative.get(snap.head) != 0:  # HEAD's first parents do not lead to the cached head
+        return False
+    offset = snap.chain - 1  # the cached head's position
+    position = {sha: offset + p for sha, p in relative.items()}
+    rows = [fields for fields, _ in parsed]
+    commits, landings = build_commits(rows, landed, position, now, snap.last_landing_time)
+    order = {fields[0]: i for i, fields in enumerate(rows)}
+    changes = [c for _, cs in parsed for c in cs if _is_record(c.path)]
+    changes.sort(key=lambda c: (position[commits[c.commit].landed_sha], order[c.commit]))
+    reader.read_rest({c.blob for c in changes if c.blob is not None})
+    state = assemble(index, changes, commits, reader.contents, state)
+    index.head = head
+    snapshot.write(
+        snap.store,
+        head=head,
+        limits=snap.limits,
+        chain=offset + len(relative),
+        last_landing=landings.last,
+        window=join_windows(snap.window, date_window(rows, now)),
+        state=state,
+        base=snap,
+    )
+    return True
 
 
 Graph = list[tuple[str, list[str]]]
 Log = list[tuple[list[str], list[Change]]]
 
 
-def _graph_and_log(
-    root: Path, head: str, key: bytes | None, reader: _BlobReader
-) -> tuple[Graph, Log]:
+def _graph_and_log(root: Path, head: str, ahead: _Ahead, reader: _BlobReader) -> tuple[Graph, Log]:
     """The commit graph and the parsed log up to ``head``. The cache holds segments, each
     the commits since the previous one's head (its ``base``); a run appends one segment for
     the commits since the cached head, when that head is an ancestor of ``head`` (a
-    rewritten history starts afresh). Both are pure functions of commit ids. Segments are
-    followed from the root, each found by its base: the chain ends at a damaged or missing
-    segment, and every commit after it is read from git again (a gap would silently drop
-    commits). The blobs of the commits read from git are read (by ``reader``) while git
-    walks the log."""
-    ahead = _AHEAD.pop(str(root), None)
-    if ahead is None or ahead.head != head or ahead.key != key:
-        ahead = _Ahead.start(root, head, key, start_log=False)
-    if ahead.store is None:
-        return _read_log(root, None, reader, ahead.log)
-    store = ahead.store
+    rewritten history starts from the last segment whose head still is). Both are pure
+    functions of commit ids. Segments are followed from the root, each found by its base:
+    the chain ends at a damaged or missing segment, and every commit after it is read from
+    git again (a gap would silently drop commits). The blobs of the commits read from git
+    are read (by ``reader``) while git walks the log."""
+    if ahead.store is None and ahead.key is not None:
+        ahead.start_logs(root, start_log=False)
     graph, parsed, since = ahead.cached
+    early = ahead.log if ahead.log_since == since else None
+    ahead.log = None
+    if ahead.store is None:
+        return _read_log(root, None, reader, early)
+    store = ahead.store
     if since != head:
-        new_graph, new_log = _read_log(root, since, reader, ahead.log)
+        new_graph, new_log = _read_log(root, since, reader, early)
         graph = new_graph + graph
         parsed += new_log
         log = [(f, [(c.commit, c.status, c.path, c.blob) for c in cs]) for f, cs in new_log]
@@ -225,26 +369,58 @@ def _graph_and_log(
     return graph, parsed
 
 
-_AHEAD: dict[str, _Ahead] = {}
+_AHEAD: dict[str, ReadAhead] = {}
 
 
-def read_ahead(root: Path, *, use_cache: bool = True) -> None:
-    """Start git's walk of what :func:`build_history` on the whole of ``root`` will read
-    (the commits since the cached log's head), so that git walks it while this process
-    does other work: the full audit parses the working tree meanwhile. Only a head start:
-    nothing is started where history is unusable or nothing is new, and the index is
-    built from the same log either way (a read-ahead for another head or cache is not
-    used)."""
-    try:
-        if gitio.history_problem(root) is not None:
+def read_ahead(root: Path, *, use_cache: bool = True) -> ReadAhead:
+    """Start, in the background, what :func:`build_history` on the whole of ``root`` will
+    read first: the cached index is opened and checked, and git starts walking the commits
+    since the cached head, while this process does other work (the full audit parses the
+    working tree meanwhile). Only a head start: nothing is started where history is
+    unusable, and the index is built from the same caches and log either way (a read-ahead
+    for another head or cache is not used)."""
+    started = _AHEAD[str(root)] = ReadAhead(root, use_cache)
+    return started
+
+
+class ReadAhead:
+    """A read-ahead running in a thread (:meth:`wait` for it to have started git); its
+    :class:`_Ahead`, or None when it could not start (:func:`build_history` then reports
+    what is wrong)."""
+
+    def __init__(self, root: Path, use_cache: bool) -> None:
+        self._done = threading.Event()
+        self._ahead: _Ahead | None = None
+        threading.Thread(target=self._run, args=(root, use_cache), daemon=True).start()
+
+    def _run(self, root: Path, use_cache: bool) -> None:
+        try:
+            if gitio.history_problem(root) is not None:
+                return
+            head = gitio.describe_head(root)
+            if head is None:
+                return
+            key = repository_key(root) if use_cache else None
+            self._ahead = _Ahead.start(root, head, key, start_log=True)
+        except Exception:  # a head start only: build_history reports what went wrong
             return
-        head = gitio.describe_head(root)
-        if head is None:
-            return
-        key = repository_key(root) if use_cache else None
-        _AHEAD[str(root)] = _Ahead.start(root, head, key, start_log=True)
-    except Exception:  # a head start only: build_history reports what went wrong
-        return
+        finally:
+            self._done.set()
+
+    def wait(self) -> None:
+        self._done.wait()
+
+    def result(self) -> _Ahead | None:
+        self._done.wait()
+        return self._ahead
+
+
+def _take_ahead(root: Path, head: str, key: bytes | None, *, use_snapshot: bool) -> _Ahead:
+    pending = _AHEAD.pop(str(root), None) if use_snapshot else None
+    ahead = pending.result() if pending is not None else None
+    if ahead is None or ahead.head != head or ahead.key != key:
+        ahead = _Ahead.start(root, head, key, start_log=True, use_snapshot=use_snapshot)
+    return ahead
 
 
 class _LogAhead:
@@ -254,6 +430,17 @@ class _LogAhead:
         self._pieces: queue.SimpleQueue[str | BaseException | None] = queue.SimpleQueue()
         pieces = gitio.raw_log_chunks(root, FOLDERS, since)
         threading.Thread(target=self._run, args=(pieces,), daemon=True).start()
+        self._graph: Future[Graph] = Future()  # the commit graph of the same commits
+        threading.Thread(target=self._walk, args=(root, since), daemon=True).start()
+
+    def _walk(self, root: Path, since: str | None) -> None:
+        try:
+            self._graph.set_result(gitio.commit_graph(root, exclude=since))
+        except BaseException as exc:  # raised where the graph is read
+            self._graph.set_exception(exc)
+
+    def graph(self) -> Graph:
+        return self._graph.result()
 
     def _run(self, pieces: Iterator[str]) -> None:
         try:
@@ -272,30 +459,45 @@ class _LogAhead:
 
 
 class _Ahead:
-    """What :func:`_graph_and_log` starts from: the log cache (None without a key), what
-    it holds for ``head`` (graph, log, the head they reach), and the log since then when
-    it is already being read."""
+    """What the index starts from: the cached index when it can continue to ``head``
+    (``snap``, and ``index_store`` to write the index in, None without a key); else the
+    log cache (``store``, None without a key) with what it holds for ``head`` (``cached``:
+    graph, log, the head they reach); and the log since ``log_since`` when it is already
+    being read."""
 
-    def __init__(
-        self,
-        head: str,
-        key: bytes | None,
-        store: LogCache | None,
-        cached: tuple[Graph, Log, str | None],
-        log: _LogAhead | None,
-    ) -> None:
-        self.head, self.key, self.store, self.cached, self.log = head, key, store, cached, log
+    def __init__(self, head: str, key: bytes | None) -> None:
+        self.head, self.key = head, key
+        self.index_store: FrameStore | None = None
+        self.snap: snapshot.Snapshot | None = None
+        self.store: LogCache | None = None
+        self.cached: tuple[Graph, Log, str | None] = ([], [], None)
+        self.log: _LogAhead | None = None
+        self.log_since: str | None = None
 
     @classmethod
-    def start(cls, root: Path, head: str, key: bytes | None, *, start_log: bool) -> _Ahead:
-        store = None
-        cached: tuple[Graph, Log, str | None] = ([], [], None)
+    def start(
+        cls, root: Path, head: str, key: bytes | None, *, start_log: bool, use_snapshot: bool = True
+    ) -> _Ahead:
+        ahead = cls(head, key)
         if key is not None:
-            store = open_log(root, f"log {__version__} v4 {','.join(FOLDERS)}", key)
-            cached = _cached_log(root, head, store.chain())
-        since = cached[2]
-        log = _LogAhead(root, since) if start_log and since != head else None
-        return cls(head, key, store, cached, log)
+            ahead.index_store = store = snapshot.open_store(root, FOLDERS, key)
+            snap = snapshot.read_head(store) if use_snapshot else None
+            if snap is not None and (snap.head == head or gitio.is_ancestor(root, snap.head, head)):
+                ahead.snap = snap
+                if start_log and snap.head != head:
+                    ahead.log, ahead.log_since = _LogAhead(root, snap.head), snap.head
+                return ahead
+        ahead.start_logs(root, start_log=start_log)
+        return ahead
+
+    def start_logs(self, root: Path, *, start_log: bool) -> None:
+        """Open the log cache (the cached index cannot be used)."""
+        if self.key is not None:
+            self.store = open_log(root, f"log {__version__} v4 {','.join(FOLDERS)}", self.key)
+            self.cached = _cached_log(root, self.head, self.store.chain())
+        since = self.cached[2]
+        if start_log and since != self.head:
+            self.log, self.log_since = _LogAhead(root, since), since
 
 
 def _read_log(
@@ -306,26 +508,32 @@ def _read_log(
     ``cat-file`` for the blobs the log names as it names them), while this process parses
     each blob as it arrives. ``early``: that log, already being read (:func:`read_ahead`)."""
     log: Log = []
-    text = early.read() if early is not None else None
-
-    def walk() -> Iterator[str]:  # runs in the thread writing blob ids to git
-        seen: set[str] = set()
-        pieces = text if text is not None else gitio.raw_log_chunks(root, FOLDERS, since)
-        for fields, changes in parse_log(pieces):
-            log.append((fields, changes))
-            for change in changes:
-                blob = change.blob
-                if blob is None or blob in seen or not _is_record(change.path):
-                    continue
-                seen.add(blob)
-                if ":" not in blob:  # not a file (``mode:id``): never read, see read_rest
-                    reader.found += 1
-                    yield blob
-
+    if early is not None:
+        reader.read(_walk(root, since, early.read(), log, reader))
+        return early.graph(), log
     with ThreadPoolExecutor(max_workers=1) as pool:
         graph = pool.submit(gitio.commit_graph, root, exclude=since)
-        reader.read(walk())
+        reader.read(_walk(root, since, None, log, reader))
         return graph.result(), log
+
+
+def _walk(
+    root: Path, since: str | None, text: Iterator[str] | None, log: Log, reader: _BlobReader
+) -> Iterator[str]:
+    """The blobs to read, as the log (``text``, or read from git now) names them; runs in
+    the thread writing blob ids to git, appending each commit to ``log``."""
+    seen: set[str] = set()
+    pieces = text if text is not None else gitio.raw_log_chunks(root, FOLDERS, since)
+    for fields, changes in parse_log(pieces):
+        log.append((fields, changes))
+        for change in changes:
+            blob = change.blob
+            if blob is None or blob in seen or not _is_record(change.path):
+                continue
+            seen.add(blob)
+            if ":" not in blob:  # not a file (``mode:id``): never read, see read_rest
+                reader.found += 1
+                yield blob
 
 
 class _BlobReader:
@@ -434,27 +642,34 @@ def _scoped_log(
 def _cached_log(root: Path, head: str, segments: list[Any]) -> tuple[Graph, Log, str | None]:
     """The cached graph and log, and the head they reach (None: nothing usable cached, read
     from the first commit). Each segment passed its integrity check (this tool wrote it, in
-    this namespace) and follows the one before it; the last one's head must be an ancestor
-    of ``head`` (a rewritten history is read afresh)."""
+    this namespace) and follows the one before it. The segments are used up to the last
+    one whose head is an ancestor of ``head``: after a history was rewritten (a branch
+    reset to an earlier commit, then other commits made), the commits it still shares with
+    the cached one are not read again. Each head is an ancestor of the next one's (a
+    segment is only added after an ancestor), so the last usable one is found by halving."""
+    heads = [segment[1] if isinstance(segment[1], str) else None for segment in segments]
+    if None in heads:
+        return [], [], None
+    low, high = 0, len(heads)  # heads[:low] are ancestors of ``head``; heads[high:] are not
+    while low < high:
+        middle = (low + high) // 2
+        if heads[middle] == head or gitio.is_ancestor(root, str(heads[middle]), head):
+            low = middle + 1
+        else:
+            high = middle
     graph: Graph = []
     parsed: Log = []
-    base: str | None = None
     width = len(gitio.LOG_FIELDS)
     try:
-        for _, segment_head, segment_graph, log in segments:
-            if not isinstance(segment_head, str):
-                return [], [], None
+        for _, _, segment_graph, log in segments[:low]:
             graph = [(sha, list(ps)) for sha, ps in segment_graph] + graph
             for fields, changes in log:
                 if len(fields) != width:
                     return [], [], None
                 parsed.append((list(fields), [Change(*c) for c in changes]))
-            base = segment_head
     except (TypeError, ValueError):
         return [], [], None
-    if base is None or not (base == head or gitio.is_ancestor(root, base, head)):
-        return [], [], None
-    return graph, parsed, base
+    return graph, parsed, heads[low - 1] if low else None
 
 
 def _parse_blob(

@@ -65,14 +65,15 @@ def _read_key(path: Path) -> bytes | None:
     return bytes.fromhex(raw.strip().decode("ascii")) if _KEY.match(raw) else None
 
 
-def _file(root: Path, name: str, suffix: str) -> Path:
+def cache_file(root: Path, name: str, suffix: str) -> Path:
+    """The cache file ``name`` of the repository at ``root``."""
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
     return cache_dir() / f"{name}-{digest}{suffix}"
 
 
 def open_log(root: Path, namespace: str, key: bytes) -> LogCache:
     """The parsed-log cache of the repository at ``root``."""
-    return LogCache(FrameStore(_file(root, "history-log", ".bin"), key, namespace))
+    return LogCache(FrameStore(cache_file(root, "history-log", ".bin"), key, namespace))
 
 
 class LogCache:
@@ -114,7 +115,7 @@ def _segment_name(base: str | None) -> bytes:
 
 def open_blobs(root: Path, namespace: str, key: bytes) -> BlobCache:
     """The parsed-blob cache of the repository at ``root``."""
-    return BlobCache(FrameStore(_file(root, "history-blobs", ".bin"), key, namespace))
+    return BlobCache(FrameStore(cache_file(root, "history-blobs", ".bin"), key, namespace))
 
 
 class BlobCache:
