@@ -122,9 +122,11 @@ def test_extended_commit_by_commit_equals_a_full_build(
     step("deleted", "2026-03-09T09:00:00Z")
     repo.write("records/incidents/INC-2026-0004.yaml", incident(4, "resolved"))
     step("the same ID again", "2026-03-10T09:00:00Z")
+    repo.write("records/incidents/INC-2026-0005.yaml", incident(5))
+    step("dated before git existed", "1970-01-01T00:00:00Z")  # dated from the landing before
     history = build_history(root).get("INC-2026-0009")
     assert history is not None and len(history.versions) == 1  # the new ID's own history
-    assert len(steps) == 6
+    assert len(steps) == 7
 
 
 def test_a_reset_branch_and_a_second_parent_head_are_built_in_full(
