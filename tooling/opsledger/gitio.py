@@ -45,6 +45,13 @@ else:
     git = _lazy("git")
 
 
+def load() -> None:
+    """Import GitPython now, in this thread: call before git is first used from another
+    thread (the lazy import is not thread-safe before Python 3.12: a second thread could
+    see the module half made)."""
+    git.Repo  # noqa: B018 (the attribute access runs the import)
+
+
 def init_repo(path: Path) -> None:
     """``git init`` at ``path`` (created if missing) with ``main`` as the initial branch."""
     path.mkdir(parents=True, exist_ok=True)

@@ -162,8 +162,12 @@ def test_audit_output_is_byte_identical_with_the_caches_cold_warm_and_off(
     cache = tmp_path / "cache"
     cold = outputs(cache)
     kept = sorted(p.name.rsplit("-", 1)[0] for p in cache.iterdir())
-    assert kept == ["history-blobs", "history-log", "records"]  # the warm run reads them
+    # the warm run reads the cached index; without it, the log and blob caches
+    assert kept == ["history-blobs", "history-index", "history-log", "records"]
     warm = outputs(cache)
+    for path in cache.glob("history-index-*"):
+        path.unlink()
+    assert outputs(cache) == cold
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder would be\n")
     off = outputs(blocked / "cache")

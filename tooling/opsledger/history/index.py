@@ -389,6 +389,7 @@ class ReadAhead:
     what is wrong)."""
 
     def __init__(self, root: Path, use_cache: bool) -> None:
+        gitio.load()  # here, before the thread and this one both use git
         self._done = threading.Event()
         self._ahead: _Ahead | None = None
         threading.Thread(target=self._run, args=(root, use_cache), daemon=True).start()
