@@ -263,3 +263,20 @@ def pull_request(root: Path, *ci: str) -> str:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Record the search outage", date="2026-03-05T09:00:00Z")
     return base
+
+
+@pytest.fixture
+def git_logs(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The ``exclude`` of every history log read from git from now on (None: the whole
+    history), in order: what the history index asked git to walk."""
+    from opsledger import gitio
+
+    logs: list[str | None] = []
+    original = gitio.raw_log_chunks
+
+    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+        logs.append(exclude)
+        return original(path, folders, exclude)
+
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    return logs

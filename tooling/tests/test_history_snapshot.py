@@ -10,13 +10,9 @@ from __future__ import annotations
 import json
 import marshal
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from opsledger import gitio
 from opsledger.cache import Frame, frame_bytes, read_frames
 from opsledger.history import index as history_index
 from opsledger.history.index import build_history
@@ -58,22 +54,8 @@ def cache_path(kind: str = "index") -> Path:
     return path
 
 
-@pytest.fixture
-def spy_logs(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
-    """The ``exclude`` of every log read from git (None: the whole history)."""
-    logs: list[str | None] = []
-    original = gitio.raw_log_chunks
-
-    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
-        logs.append(exclude)
-        return original(path, folders, exclude)
-
-    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
-    return logs
-
-
 def test_extended_commit_by_commit_equals_a_full_build(
-    repo: Repo, spy_logs: list[str | None]
+    repo: Repo, git_logs: list[str | None]
 ) -> None:
     root = repo.root
     git_init(root)
@@ -85,10 +67,10 @@ def test_extended_commit_by_commit_equals_a_full_build(
 
     def step(message: str, date: str) -> None:
         commit(root, message, date)
-        spy_logs.clear()
+        git_logs.clear()
         assert cached(root) == fresh(root), message
         steps.append(message)
-        assert spy_logs[0] is not None  # only the new commits were read (then the fresh one)
+        assert git_logs[0] is not None  # only the new commits were read (then the fresh one)
 
     # a branch with two commits, merged: both land with the merge
     git(root, "checkout", "-q", "-b", "review")
@@ -100,7 +82,7 @@ def test_extended_commit_by_commit_equals_a_full_build(
     repo.write("records/incidents/INC-2026-0004.yaml", incident(4))
     commit(root, "meanwhile on main", "2026-03-03T11:00:00Z")
     git(root, "merge", "-q", "--no-ff", "-m", "merge", "review", date="2026-03-04T09:00:00Z")
-    spy_logs.clear()
+    git_logs.clear()
     assert cached(root) == fresh(root)
     # the spelling corrected: the history keeps one name, the valid one
     (root / "records/incidents/inc-2026-0002.yaml").unlink()
@@ -130,7 +112,7 @@ def test_extended_commit_by_commit_equals_a_full_build(
 
 
 def test_a_reset_branch_and_a_second_parent_head_are_built_in_full(
-    repo: Repo, spy_logs: list[str | None]
+    repo: Repo, git_logs: list[str | None]
 ) -> None:
     root = repo.root
     git_init(root)
@@ -158,7 +140,7 @@ def test_a_reset_branch_and_a_second_parent_head_are_built_in_full(
 
 
 def test_a_reset_branch_reuses_the_log_cache_up_to_the_shared_commits(
-    repo: Repo, spy_logs: list[str | None]
+    repo: Repo, git_logs: list[str | None]
 ) -> None:
     """Without a usable cached index, the log cache serves the commits the branch still
     shares with it: only the commits since the last shared segment are read from git."""
@@ -175,9 +157,9 @@ def test_a_reset_branch_reuses_the_log_cache_up_to_the_shared_commits(
     repo.write("records/incidents/INC-2026-0002.yaml", incident(2))
     commit(root, "after the reset", "2026-03-05T09:00:00Z")
     cache_path().unlink()
-    spy_logs.clear()
+    git_logs.clear()
     assert cached(root) == fresh(root)
-    assert spy_logs == [heads[1], None]  # from the last shared head; then the fresh build
+    assert git_logs == [heads[1], None]  # from the last shared head; then the fresh build
 
 
 def test_a_date_that_becomes_plausible_later_is_judged_again(repo: Repo) -> None:
@@ -286,7 +268,7 @@ def test_an_index_read_once_decodes_only_the_records_read(repo: Repo) -> None:
     assert [h.unchanged(h.record_id) for h in stored] == [True, True, False, True, True]  # type: ignore[attr-defined]
 
 
-def test_a_read_ahead_opens_the_cached_index(repo: Repo, spy_logs: list[str | None]) -> None:
+def test_a_read_ahead_opens_the_cached_index(repo: Repo, git_logs: list[str | None]) -> None:
     root = repo.root
     git_init(root)
     repo.write(INC, incident(1))
@@ -295,8 +277,8 @@ def test_a_read_ahead_opens_the_cached_index(repo: Repo, spy_logs: list[str | No
     assert cached(root) == fresh(root)
     repo.write(INC, incident(1, "mitigated"))
     commit(root, "mitigated", "2026-03-03T09:00:00Z")
-    spy_logs.clear()
+    git_logs.clear()
     history_index.read_ahead(root).wait()
-    assert spy_logs == [head]  # git walks the new commit only
+    assert git_logs == [head]  # git walks the new commit only
     assert cached(root) == fresh(root)
-    assert spy_logs == [head, None]  # the build used it; then the fresh build
+    assert git_logs == [head, None]  # the build used it; then the fresh build

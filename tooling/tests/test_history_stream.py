@@ -7,7 +7,6 @@ name."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,11 @@ def test_cache_on_off_cold_warm_extended_and_damaged_give_one_index(repo: Repo) 
 
 @pytest.mark.parametrize("kind", ["log", "index"])
 def test_cache_linked_or_oversized_is_ignored_and_rebuilt(
-    kind: str, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str,
+    repo: Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    git_logs: list[str | None],
 ) -> None:
     """The log cache and the cached index are read like every cache file: never through a
     link (here to a good copy of itself elsewhere), never over the size limit; each is
@@ -116,13 +119,8 @@ def test_cache_linked_or_oversized_is_ignored_and_rebuilt(
     assert build() == plain
     assert not path.is_symlink() and path.read_bytes().startswith(b"opsledger cache v1 ")
     assert elsewhere.read_bytes() == good  # the link's target is never written
-    logs: list[str | None] = []
-    original = gitio.raw_log_chunks
-
-    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
-        logs.append(exclude)
-        return original(path, folders, exclude)
-
+    logs = git_logs
+    logs.clear()
     assembled: list[object] = []
     assemble = history_index.assemble
 
@@ -130,7 +128,6 @@ def test_cache_linked_or_oversized_is_ignored_and_rebuilt(
         assembled.append(args)
         return assemble(*args, **kwargs)
 
-    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
     monkeypatch.setattr(history_index, "assemble", spy_assemble)
     assert build() == plain
     # the rebuilt cache is used: no log read from git; with the index, nothing assembled
@@ -144,18 +141,11 @@ def test_cache_linked_or_oversized_is_ignored_and_rebuilt(
 
 
 def test_a_read_ahead_is_used_once_and_only_for_its_head(
-    repo: Repo, monkeypatch: pytest.MonkeyPatch
+    repo: Repo, git_logs: list[str | None]
 ) -> None:
     hostile_history(repo)
     root = repo.root
-    logs: list[str | None] = []
-    original = gitio.raw_log_chunks
-
-    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
-        logs.append(exclude)
-        return original(path, folders, exclude)
-
-    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    logs = git_logs
     plain = snapshot(build_history(root, use_cache=False))
     read_ahead(root)
     assert snapshot(build_history(root)) == plain
