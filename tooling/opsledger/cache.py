@@ -155,9 +155,15 @@ class FrameStore:
         self._used[name] = frame
         return frame.payload
 
-    def holds(self, name: bytes) -> bool:
-        """An entry is stored under ``name`` (not checked yet: see :meth:`checked`)."""
-        return name in self._used or name in self._frames
+    def take(self, name: bytes) -> bytes | memoryview | None:
+        """:meth:`checked`, the entry then forgotten by this store (a rewrite of the file
+        leaves it out unless it is put again): for a reader that decodes each entry once
+        and keeps what it decoded, so the bytes read are freed once every entry is taken."""
+        payload = self.checked(name)
+        taken = self._used.pop(name, None)
+        if taken is not None and name not in self._new:  # not in the file once rewritten
+            self._superseded += _FRAME.size + len(taken.payload)
+        return payload
 
     def put(self, name: bytes, value: Any) -> None:
         payload = marshal.dumps(value)

@@ -227,7 +227,7 @@ class _Source:
         self._lock = threading.Lock()
 
     def versions(self, record_id: str) -> list[Version]:
-        payload = self.store.checked(_record_name(record_id))
+        payload = self.store.take(_record_name(record_id))
         try:
             rows = marshal.loads(payload) if payload is not None else None
             if isinstance(rows, list):
