@@ -7,6 +7,7 @@ name."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,37 @@ def test_a_read_ahead_is_used_once_and_only_for_its_head(
     commit(root, "closed", "2026-03-07T09:00:00Z")  # HEAD moved on: the read-ahead is stale
     assert snapshot(build_history(root)) == snapshot(build_history(root, use_cache=False))
     assert logs[3] == head and len(logs) == 5  # read again from the cached head; no cache
+
+
+def test_a_scoped_read_ahead_is_used_once_and_only_for_its_paths(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull request's read-ahead (the log of its records' paths and the commit graph,
+    walked while the records are parsed) is the build's, for those paths only."""
+    hostile_history(repo)
+    root = repo.root
+    walked: list[tuple[str, ...]] = []
+    original = gitio.raw_log_chunks
+
+    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+        walked.append(folders)
+        return original(path, folders, exclude)
+
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    paths = [MOVED]
+    plain = snapshot(build_history(root, paths=paths, use_cache=False))
+    rounds = list(walked)
+    assert rounds == [(MOVED,), (MOVED, INC)]  # the move followed back to the old path
+    started = read_ahead(root, paths=paths)
+    assert started is not None
+    started.wait()
+    assert walked == rounds * 2
+    assert snapshot(build_history(root, paths=paths)) == plain
+    assert walked == rounds * 2  # nothing walked again
+    other = read_ahead(root, paths=["records/changes/CHG-2026-0001.yaml"])
+    assert other is not None
+    other.wait()
+    del walked[:]
+    assert snapshot(build_history(root, paths=paths)) == plain
+    assert walked == rounds  # a read-ahead of other paths is not used
+    assert read_ahead(root, paths=[]) is None  # no paths: nothing to walk

@@ -165,10 +165,11 @@ def audit(
 
             # only the loading limits are needed to plan; no record or catalog is read here
             scope = plan(root, changed_since, Workspace(root).policy.limits)
-        if scope is None and not no_history and _history_rule_chosen(select, ignore):
+        if not no_history and _history_rule_chosen(select, ignore):
             from opsledger.history.index import read_ahead
 
-            read_ahead(root)  # git walks the history while the records are parsed
+            # git walks the history while the records are parsed
+            read_ahead(root, paths=None if scope is None else sorted(scope.history))
         with progress("Loading records") as update:
             ws = Workspace(
                 root,

@@ -242,11 +242,9 @@ def _build(
     if ahead is not None:
         graph, parsed = _graph_and_log(root, head, ahead, reader)
     elif paths:
-        # the graph and the first log of the paths are independent git walks: run together
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(gitio.commit_graph, root)
-            parsed = _scoped_log(root, paths, pending.result)
-            graph = pending.result()
+        early = _SCOPED.pop((str(root), tuple(paths)), None)
+        found = early.result(head) if early is not None else None
+        graph, parsed = found if found is not None else _scoped(root, paths)
     else:
         graph, parsed = gitio.commit_graph(root), []
     landed, position = landing(graph)
@@ -370,17 +368,66 @@ def _graph_and_log(root: Path, head: str, ahead: _Ahead, reader: _BlobReader) ->
 
 
 _AHEAD: dict[str, ReadAhead] = {}
+_SCOPED: dict[tuple[str, tuple[str, ...]], ScopedReadAhead] = {}
 
 
-def read_ahead(root: Path, *, use_cache: bool = True) -> ReadAhead:
-    """Start, in the background, what :func:`build_history` on the whole of ``root`` will
-    read first: the cached index is opened and checked, and git starts walking the commits
-    since the cached head, while this process does other work (the full audit parses the
-    working tree meanwhile). Only a head start: nothing is started where history is
-    unusable, and the index is built from the same caches and log either way (a read-ahead
-    for another head or cache is not used)."""
+def read_ahead(
+    root: Path, *, use_cache: bool = True, paths: list[str] | None = None
+) -> ReadAhead | ScopedReadAhead | None:
+    """Start, in the background, what :func:`build_history` on the whole of ``root`` (or
+    on ``paths``) will read first, while this process does other work (the audit parses
+    the records meanwhile): for the whole branch, the cached index is opened and checked
+    and git starts walking the commits since the cached head; for ``paths`` (a pull
+    request's records), git walks their log and the commit graph. Only a head start:
+    nothing is started where history is unusable, and the index is built from the same
+    caches and log either way (a read-ahead for another head, cache or paths is not
+    used)."""
+    if paths is not None:
+        if not paths:
+            return None
+        scoped = _SCOPED[(str(root), tuple(paths))] = ScopedReadAhead(root, paths)
+        return scoped
     started = _AHEAD[str(root)] = ReadAhead(root, use_cache)
     return started
+
+
+def _scoped(root: Path, paths: list[str]) -> tuple[Graph, Log]:
+    """The commit graph and the log of ``paths`` (see :func:`_scoped_log`): independent
+    git walks, run together."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(gitio.commit_graph, root)
+        parsed = _scoped_log(root, paths, pending.result)
+        return pending.result(), parsed
+
+
+class ScopedReadAhead:
+    """:func:`_scoped` running in a thread, with the head it was read at."""
+
+    def __init__(self, root: Path, paths: list[str]) -> None:
+        gitio.load()  # here, before the thread and this one both use git
+        self._done = threading.Event()
+        self._found: tuple[str, tuple[Graph, Log]] | None = None
+        threading.Thread(target=self._run, args=(root, list(paths)), daemon=True).start()
+
+    def _run(self, root: Path, paths: list[str]) -> None:
+        try:
+            if gitio.history_problem(root) is not None:
+                return
+            head = gitio.describe_head(root)
+            if head is not None:
+                self._found = head, _scoped(root, paths)
+        except Exception:  # a head start only: build_history reports what went wrong
+            return
+        finally:
+            self._done.set()
+
+    def wait(self) -> None:
+        self._done.wait()
+
+    def result(self, head: str) -> tuple[Graph, Log] | None:
+        """What was read, when it was read at ``head``."""
+        self._done.wait()
+        return self._found[1] if self._found is not None and self._found[0] == head else None
 
 
 class ReadAhead:
