@@ -32,7 +32,7 @@ from opsledger.errors import HistoryUnusable
 from opsledger.history import snapshot
 from opsledger.history.assemble import Change, assemble, record_id
 from opsledger.history.dates import build_commits, date_window, join_windows, window_holds
-from opsledger.history.model import HistoryIndex, Version
+from opsledger.history.model import Commit, HistoryIndex, Version
 from opsledger.history.store import (
     BlobCache,
     LogCache,
@@ -249,9 +249,7 @@ def _build(
         graph, parsed = gitio.commit_graph(root), []
     landed, position = landing(graph)
     commits, landings = build_commits((f for f, _ in parsed), landed, position, now)
-    order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
-    changes = [c for _, cs in parsed for c in cs if _is_record(c.path)]
-    changes.sort(key=lambda c: (position.get(commits[c.commit].landed_sha, -1), order[c.commit]))
+    changes = _landing_order(parsed, commits, position)
     reader.read_rest({c.blob for c in changes if c.blob is not None})
     if cache is not None:
         cache.save(compact=paths is None)
@@ -268,6 +266,17 @@ def _build(
             base=None,
         )
     return index
+
+
+def _landing_order(
+    parsed: Log, commits: dict[str, Commit], position: dict[str, int]
+) -> list[Change]:
+    """The record files' changes of ``parsed``, in landing order: by the position of the
+    commit they landed with, then in the log's order."""
+    order = {fields[0]: i for i, (fields, _) in enumerate(parsed)}
+    changes = [c for _, cs in parsed for c in cs if _is_record(c.path)]
+    changes.sort(key=lambda c: (position.get(commits[c.commit].landed_sha, -1), order[c.commit]))
+    return changes
 
 
 def _from_snapshot(run: _Run, ahead: _Ahead, progress: Progress | None) -> HistoryIndex | None:
@@ -317,9 +326,7 @@ def _apply_since(
     position = {sha: offset + p for sha, p in relative.items()}
     rows = [fields for fields, _ in parsed]
     commits, landings = build_commits(rows, landed, position, now, snap.last_landing_time)
-    order = {fields[0]: i for i, fields in enumerate(rows)}
-    changes = [c for _, cs in parsed for c in cs if _is_record(c.path)]
-    changes.sort(key=lambda c: (position[commits[c.commit].landed_sha], order[c.commit]))
+    changes = _landing_order(parsed, commits, position)
     reader.read_rest({c.blob for c in changes if c.blob is not None})
     state = assemble(index, changes, commits, reader.contents, state)
     index.head = head
