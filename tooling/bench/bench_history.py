@@ -4,8 +4,9 @@ Prints, in one run:
   * the floor: one bare ``git log --raw`` pass over the same history;
   * the first full index (every cache empty), as a multiple of the floor, beside its goal
     (issue "scale and speed": within 2x the floor);
-  * a second run after 100 new commits (warm cache: only the new commits and their blobs
-    are read), beside its goal: 0.5 s plus the new commits' share of the first run, the
+  * a second run after 100 new commits (warm cache: the assembled index cached by the first
+    run is read, and only the new commits and their blobs are read from git and applied to
+    it), beside its goal: 0.5 s plus the new commits' share of the first run, the
     share being ``first run x 100 / commits`` (the first run's cost per commit, times the
     100 new ones).
 
