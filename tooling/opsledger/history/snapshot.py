@@ -11,7 +11,11 @@ cache says for which moments its dates hold: :func:`~opsledger.history.dates.win
 
 The cache file is a :class:`~opsledger.cache.FrameStore` like the others (keyed MAC per
 entry, key in the git directory): one entry per record (its versions with their commits),
-one for the index's head, order and dating, one for the assembly state. The first is
+one for the index's head, order and dating, one for the assembly state. The first names
+each of the others by its MAC, so that only the entries written with it are used: an older
+entry of a record written again after a newer one, or one another run wrote meanwhile,
+fails like a damaged one (an older description with its own entries is an older index,
+which a later HEAD continues correctly). The first is
 checked when the cache is opened, the assembly state before new commits are applied: one
 that fails and the cache is not used at all (the index is built from git and the other
 caches, and written afresh). A record's entry is checked and decoded when its versions
@@ -41,7 +45,7 @@ from opsledger.history.store import cache_file
 
 _META = hashlib.blake2b(b"meta", digest_size=32, person=b"index").digest()
 _STATE = hashlib.blake2b(b"state", digest_size=32, person=b"index").digest()
-_FORMAT = 2
+_FORMAT = 3
 
 
 def _record_name(record_id: str) -> bytes:
@@ -64,14 +68,15 @@ class Snapshot:
     chain: int  # commits on the first-parent chain up to ``head``
     last_landing: tuple[int, int] | None  # the latest plausible landing: position, time
     window: Window
-    order: list[str]  # record IDs, in the index's order
+    entries: dict[str, bytes]  # record ID -> the MAC of its entry, in the index's order
+    state_mac: bytes  # the MAC of the assembly state's entry
     source: _Source | None = None
 
     def index(self, since: date | None) -> HistoryIndex:
         """The cached index (its records checked and decoded as they are read)."""
         index = HistoryIndex(head=self.head, since=since)
-        self.source = source = _Source(self.store)
-        index.records = {rid: _StoredHistory(rid, source) for rid in self.order}
+        self.source = source = _Source(self.store, self.entries)
+        index.records = {rid: _StoredHistory(rid, source) for rid in self.entries}
         return index
 
     def recover_with(self, rebuild: Callable[[str], list[Version]]) -> None:
@@ -84,7 +89,7 @@ class Snapshot:
     def assembly(self, index: HistoryIndex) -> Assembly | None:
         """Where the assembly of ``index`` (from :meth:`index`) stood, or None when the
         cache cannot say (its check failed)."""
-        state = self.store.get(_STATE)
+        state = self.store.get(_STATE, self.state_mac)
         try:
             live, holders, names = state
             return Assembly(
@@ -109,8 +114,8 @@ def read_head(store: FrameStore) -> Snapshot | None:
     it is first read), or None when none is cached or its description fails its check."""
     meta = store.get(_META)
     try:
-        fmt, head, limits, chain, last_landing, window, order = meta
-        if fmt != _FORMAT or not isinstance(head, str):
+        fmt, head, limits, chain, last_landing, window, entries, state_mac = meta
+        if fmt != _FORMAT or not isinstance(head, str) or not isinstance(entries, dict):
             return None
         return Snapshot(
             store,
@@ -119,7 +124,8 @@ def read_head(store: FrameStore) -> Snapshot | None:
             int(chain),
             tuple(last_landing) if last_landing is not None else None,
             tuple(window),
-            list(order),
+            dict(entries),
+            bytes(state_mac),
         )
     except (TypeError, ValueError):
         return None
@@ -160,15 +166,15 @@ def write(
     if base is None:
         store.clear()
     else:
-        for rid in set(base.order) - set(index.records):
+        for rid in set(base.entries) - set(index.records):
             store.discard(_record_name(rid))
-    for rid, versions in records:
-        store.put(_record_name(rid), versions)
+    macs = {rid: store.put(_record_name(rid), versions) for rid, versions in records}
+    kept = base.entries if base is not None else {}
+    entries = {rid: macs[rid] if rid in macs else kept[rid] for rid in index.records}
     holders = {k: list(paths) for k, paths in state.holders.items()}
-    store.put(_STATE, (state.live, holders, state.names))
+    state_mac = store.put(_STATE, (state.live, holders, state.names))
     landing = (last_landing[0], int(last_landing[1].timestamp()))
-    order = list(index.records)
-    store.put(_META, (_FORMAT, head, limits, chain, landing, window, order))
+    store.put(_META, (_FORMAT, head, limits, chain, landing, window, entries, state_mac))
     store.save()
 
 
@@ -219,8 +225,9 @@ class _Source:
     """Where the cached records are decoded from (each commit made once, however many
     records it changed), and what replaces a record whose entry fails its check."""
 
-    def __init__(self, store: FrameStore) -> None:
+    def __init__(self, store: FrameStore, entries: dict[str, bytes]) -> None:
         self.store = store
+        self.entries = entries
         self.rebuild: Callable[[str], list[Version]] | None = None
         self._commits: dict[str, Commit] = {}
         self._people: dict[tuple[str, str], Identity] = {}
@@ -228,7 +235,7 @@ class _Source:
         self._lock = threading.Lock()
 
     def versions(self, record_id: str) -> list[Version]:
-        payload = self.store.take(_record_name(record_id))
+        payload = self.store.take(_record_name(record_id), self.entries.get(record_id, b""))
         try:
             rows = marshal.loads(payload) if payload is not None else None
             if isinstance(rows, list):
