@@ -166,6 +166,13 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             if name not in config.markdown_extensions:
                 config.markdown_extensions.append(name)
         config.nav = _with_generated_nav(config.nav)
+        if not (self.no_history_override or self.config.no_history):
+            from opsledger.history.index import read_ahead
+
+            # git walks the history (a long log on a large repository, in its own
+            # process) while MkDocs reads the docs folder and the records are parsed;
+            # the index is built from the same log either way
+            read_ahead(self._root(config))
         return config
 
     def _root(self, config: MkDocsConfig) -> Path:
