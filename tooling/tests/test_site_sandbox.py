@@ -12,6 +12,8 @@ from typing import Any
 
 import jinja2
 import pytest
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from opsledger.site.plugin import sandboxed
 
@@ -100,3 +102,39 @@ def test_an_object_faking_its_class_is_decided_each_time(box: Any) -> None:
     # nor does the disguise reach the remembered decision for its real type
     assert box.is_safe_attribute(_Thing(), "claimed", str) is True
     assert box.is_safe_attribute(unsafe, "claimed", str) is False
+
+
+def _same(mine: Any, jinjas: Any) -> bool:
+    if isinstance(jinjas, jinja2.Undefined):
+        return type(mine) is type(jinjas) and mine._undefined_hint == jinjas._undefined_hint
+    if getattr(jinjas, "__wrapped__", None) is not None:  # a sandboxed str.format
+        return getattr(mine, "__wrapped__", None) == jinjas.__wrapped__ and mine is not jinjas
+    return mine is jinjas or mine == jinjas
+
+
+def test_attribute_lookups_are_jinjas_before_and_after_the_decisions_are_remembered(
+    box: Any,
+) -> None:
+    cases = [
+        *CASES,
+        ("text", "format"),
+        ("text", "format_map"),
+        ({"a": 1}, "a"),  # an item reached with a dot
+        ({"a": 1}, "missing"),
+        (_Thing(), "missing"),
+        (Disguised(jinja2.Environment), "claimed"),
+    ]
+    for _ in range(3):  # first decided, then remembered
+        for obj, attr in cases:
+            mine = box.getattr(obj, attr)
+            jinjas = SandboxedEnvironment.getattr(box, obj, attr)
+            assert _same(mine, jinjas), (obj, attr, mine, jinjas)
+
+
+def test_str_format_stays_sandboxed_once_attributes_are_remembered(box: Any) -> None:
+    template = box.from_string("{{ s.upper() }} {{ s.format(x) }}")
+    assert template.render(s="{0}", x=1) == "{0} 1"
+    attack = box.from_string("{{ s.format(x) }}")
+    for _ in range(2):
+        with pytest.raises(SecurityError):
+            attack.render(s="{0.__class__.__mro__}", x=1)

@@ -3,13 +3,14 @@ findings table and the audit trail from git."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from opsledger.findings import Finding
-from opsledger.history.model import value_text
+from opsledger.history.model import diff_fields, value_text
 from opsledger.obligations import Cadence, Verdict
 from opsledger.site.data import SiteData
 from opsledger.site.links import Links
@@ -159,25 +160,28 @@ def audit_trail(data: SiteData, record_id: str) -> list[str]:
     if data.history.imported(record_id):
         out += ["Imported before adoption (first committed before `history.since`).", ""]
     zone = data.ledger.policy.timezone
-    changes = {id(version): found for version, found in history.changes()}
     rows = []
-    previous = False
+    # the fields each readable version changed from the previous readable one, as
+    # RecordHistory.changes() gives them; the first (created) lists none, so its diff
+    # against nothing (every field of the record) is not computed
+    previous: Mapping[str, Any] | None = None
     for version in history.versions:
         commit = version.commit
         if version.deleted:
             event = "deleted " + md(version.path)
         elif version.data is None:
             event = "unreadable: " + md(version.error or "")
-        elif not previous:
-            event, previous = "created " + md(version.path), True
+        elif previous is None:
+            event, previous = "created " + md(version.path), version.data
         else:
             event = (
                 "<br>".join(
                     f"{md(c.field)}: {md(value_text(c.old))} → {md(value_text(c.new))}"
-                    for c in changes.get(id(version), [])
+                    for c in diff_fields(previous, version.data)
                 )
                 or "no field changed"
             )
+            previous = version.data
         landed = (
             "" if commit.landed_sha == commit.sha else f" (landed {when(commit.landed_at, zone)})"
         )

@@ -166,6 +166,13 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             if name not in config.markdown_extensions:
                 config.markdown_extensions.append(name)
         config.nav = _with_generated_nav(config.nav)
+        if not (self.no_history_override or self.config.no_history):
+            from opsledger.history.index import read_ahead
+
+            # git walks the history (a long log on a large repository, in its own
+            # process) while MkDocs reads the docs folder and the records are parsed;
+            # the index is built from the same log either way
+            read_ahead(self._root(config))
         return config
 
     def _root(self, config: MkDocsConfig) -> Path:
@@ -331,6 +338,29 @@ class _Sandbox(SandboxedEnvironment):
         #: below and Jinja's own depend on nothing else (measured: a tenth of the template
         #: rendering time on 10k pages went into deciding the same few hundred cases)
         self._decided: dict[tuple[type, str, type], bool] = {}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Jinja's sandboxed ``obj.attribute``, with a shortcut for the common case (every
+        ``page.title``, ``nav_item.url`` of every page): an attribute already decided safe
+        for these types, whose value is not a method (only ``str.format`` and
+        ``format_map`` are wrapped), is returned as is. Anything else takes Jinja's path."""
+        try:
+            value = getattr(obj, attribute)
+        except AttributeError:  # an item reached with a dot (``config.extra.x``), as Jinja
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):
+                return self.undefined(obj=obj, name=attribute)
+        kind = value.__class__
+        if kind is not types.MethodType and kind is not types.BuiltinMethodType:
+            owner = obj.__class__
+            if (
+                owner is type(obj)
+                and kind is type(value)
+                and self._decided.get((owner, attribute, kind)) is True
+            ):
+                return value
+        return super().getattr(obj, attribute)
 
     def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
         if obj.__class__ is not type(obj) or value.__class__ is not type(value):
