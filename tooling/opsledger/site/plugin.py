@@ -48,6 +48,7 @@ from opsledger.site.generate import NAV, Site, generate, generated_files
 from opsledger.site.paging import PAGE_ROWS
 from opsledger.site.refresh import Kept, refresh
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
+from opsledger.site.search import SearchSpool
 
 THEME_DIR = str(Path(__file__).with_name("theme"))
 
@@ -119,6 +120,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self.home_written = False
         self.overrides: Path | None = None
         self.kept: Kept | None = None
+        #: the search index's entries, set aside page by page (:mod:`opsledger.site.search`)
+        self.spool: SearchSpool | None = None
         self.generated: list[str] = []  # the generated files' paths, in order
         #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
         self.stage: Stage | None = None
@@ -225,11 +228,17 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     ) -> TemplateContext:
         if self.kept is not None:
             self.kept.indexed(page)
+        if self.spool is not None:
+            self.spool.take()
         return context
 
+    @event_priority(-50)  # after the search plugin has written its index
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self._end()
         gc.unfreeze()
+        if self.spool is not None:
+            self.spool.write(config)
+            self.spool = None
         if self.kept is not None:
             self.kept.built()
 
@@ -237,6 +246,9 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self._end()
         gc.unfreeze()
         self.kept = None
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
 
     def refresh(self) -> list[str] | None:
         """Bring the kept build (``keep``) up to date with the repository: every page is
@@ -264,6 +276,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files
     ) -> jinja2.Environment:
         self._start("Writing pages", len(files.documentation_pages()))
+        # A kept build (serve) splits the search plugin's entries by page after the build.
+        self.spool = None if self.keep else SearchSpool.start(config, self)
         env = sandboxed(env)
         env.globals["opsledger_csp"] = CSP
         if self.overrides is not None:

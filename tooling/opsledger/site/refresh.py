@@ -26,19 +26,10 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from opsledger.site.generate import Site, generated_files
+from opsledger.site.search import search_plugin
 
 if TYPE_CHECKING:
     from opsledger.site.plugin import OpsledgerPlugin
-
-#: the theme's search plugin: its index is the one state of a build besides the pages
-SEARCH = "material.plugins.search.plugin"
-
-
-def _search(config: MkDocsConfig) -> Any | None:
-    for plugin in config.plugins.values():
-        if type(plugin).__module__ == SEARCH:
-            return plugin
-    return None
 
 
 @dataclass
@@ -58,7 +49,7 @@ class Kept:
 
     def indexed(self, page: Page) -> None:
         """Called once the search plugin has indexed ``page`` (its page context)."""
-        search = _search(self.config)
+        search = search_plugin(self.config)
         if search is not None:
             self.ends[page.file.src_uri] = len(search.search_index.entries)
 
@@ -69,7 +60,7 @@ class Kept:
         home = self.files.get_file_from_path("index.md")
         if home is not None:
             home.content_string = home.content_string
-        search = _search(self.config)
+        search = search_plugin(self.config)
         if search is None:
             return
         entries: list[dict[str, Any]] = search.search_index.entries
@@ -103,7 +94,7 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
     the search index. Returns the pages rendered again, or None where only a full build
     can give the same site."""
     config, files = kept.config, kept.files
-    search = _search(config)
+    search = search_plugin(config)
     if any(p is not plugin and p is not search for p in config.plugins.values()):
         return None
     new = list(generated_files(site, plugin.home_written))

@@ -1,0 +1,126 @@
+"""The search index written from a spool of each page's entries is the search plugin's own.
+
+Real MkDocs builds of one repository: once as ``opsledger site build`` builds (the entries
+spooled page by page, :mod:`opsledger.site.search`) and once keeping the build as ``site
+serve`` does, where Material's search plugin writes its index itself, unchanged. Every
+file of the two sites is compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+
+from opsledger.site.plugin import OpsledgerPlugin
+from opsledger.site.search import search_plugin
+from opsledger.timeutil import parse_timestamp
+
+from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init
+
+AS_OF = parse_timestamp("2026-04-01T00:00:00Z")
+HOME = """\
+---
+search:
+  boost: 2.5
+tags:
+  - ledger
+  - 2026
+---
+# Ledger
+
+Hand-written home page, with “quotes”, a tab\there, Zürich — and 東京.
+
+## A section with a backslash \\\\ and "double quotes"
+
+Text.
+"""
+HIDDEN = """\
+---
+search:
+  exclude: true
+---
+# Not searched
+
+Nothing here is indexed.
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fixed_build_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MkDocs dates the sitemap with the day it builds."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(AS_OF.timestamp())))
+
+
+def _repo(repo: Repo, plugins: str = "") -> Repo:
+    config = (PROJECT / "mkdocs.yml").read_text()
+    if plugins:
+        config = config.replace("  - opsledger\n", f"  - opsledger\n{plugins}")
+    repo.write("mkdocs.yml", config, dedent=False)
+    repo.write("site/index.md", HOME, dedent=False)
+    repo.write("site/hidden.md", HIDDEN, dedent=False)
+    title = "Orders database connection pool exhausted"
+    repo.write("records/incidents/INC-2026-0001.yaml", ACKED)
+    repo.write(
+        "records/incidents/INC-2026-0002.yaml",
+        ACKED.replace("INC-2026-0001", "INC-2026-0002").replace(title, "Zahlungen <b>gestört</b>"),
+    )
+    repo.write("runbooks/RB-0003.md", RUNBOOK)
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "records")
+    return repo
+
+
+def _build(repo: Repo, out: Path, *, keep: bool) -> Any:
+    """Build with MkDocs itself; the search plugin as the build left it."""
+    config = load_config(config_file=str(repo.root / "mkdocs.yml"), site_dir=str(out))
+    plugin = config.plugins["opsledger"]
+    assert isinstance(plugin, OpsledgerPlugin)
+    plugin.as_of_override = AS_OF
+    plugin.keep = keep
+    build(config)
+    return search_plugin(config)
+
+
+def _same_tree(left: Path, right: Path) -> int:
+    names = {p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()}
+    other = {p.relative_to(right).as_posix() for p in right.rglob("*") if p.is_file()}
+    assert names == other, sorted(names ^ other)
+    differ = [n for n in sorted(names) if not filecmp.cmp(left / n, right / n, shallow=False)]
+    assert differ == [], differ
+    return len(names)
+
+
+def test_the_spooled_index_is_the_search_plugins_own(repo: Repo, tmp_path: Path) -> None:
+    _repo(repo)
+    spooled, own = tmp_path / "spooled", tmp_path / "own"
+    search = _build(repo, spooled, keep=False)
+    assert search.search_index.entries == []  # each page's entries went to the spool
+    search = _build(repo, own, keep=True)
+    assert len(search.search_index.entries) > 20  # the plugin kept and wrote them itself
+    assert _same_tree(spooled, own) > 20
+    index = json.loads((spooled / "search/search_index.json").read_text(encoding="utf-8"))
+    docs = index["docs"]
+    assert [d["location"] for d in docs] == [e["location"] for e in search.search_index.entries]
+    home = [d for d in docs if d["location"] == "index.html"]
+    assert home and home[0]["boost"] == 2.5 and home[0]["tags"] == ["ledger", "2026"]
+    assert any("Zahlungen" in d["title"] for d in docs)
+    assert not any(d["location"].startswith("hidden.html") for d in docs)
+
+
+def test_another_plugin_leaves_the_index_to_the_search_plugin(repo: Repo, tmp_path: Path) -> None:
+    """A plugin other than search and opsledger might read the entries or the file while
+    the build ends: the search plugin then writes its index itself."""
+    _repo(repo, plugins="  - tags\n")
+    search = _build(repo, tmp_path / "with-tags", keep=False)
+    assert len(search.search_index.entries) > 20
+    index = json.loads((tmp_path / "with-tags/search/search_index.json").read_text("utf-8"))
+    assert [d["location"] for d in index["docs"]] == [
+        e["location"] for e in search.search_index.entries
+    ]
