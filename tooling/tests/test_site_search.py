@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import Files
 
+from opsledger.site.generate import Texts
 from opsledger.site.plugin import OpsledgerPlugin
 from opsledger.site.search import search_plugin
 from opsledger.timeutil import parse_timestamp
@@ -124,3 +128,61 @@ def test_another_plugin_leaves_the_index_to_the_search_plugin(repo: Repo, tmp_pa
     assert [d["location"] for d in index["docs"]] == [
         e["location"] for e in search.search_index.entries
     ]
+
+
+class _Files(BasePlugin):  # type: ignore[type-arg,no-untyped-call]
+    """A plugin that only remembers the build's files (after opsledger added its own)."""
+
+    files: Files | None = None
+
+    @event_priority(-100)
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        self.files = files
+        return files
+
+
+def test_generated_pages_are_released_once_read(repo: Repo, tmp_path: Path) -> None:
+    """A build that is not kept drops each generated page's Markdown once MkDocs has read
+    it (a kept build, ``site serve``, holds it: it renders pages again) and writes the
+    same site, file for file."""
+    _repo(repo)
+    held: dict[bool, dict[str, object]] = {}
+    for keep in (False, True):
+        config = load_config(
+            config_file=str(repo.root / "mkdocs.yml"), site_dir=str(tmp_path / str(keep))
+        )
+        plugin = config.plugins["opsledger"]
+        assert isinstance(plugin, OpsledgerPlugin)
+        plugin.as_of_override, plugin.keep = AS_OF, keep
+        seen = config.plugins["files-seen"] = _Files()
+        build(config)
+        assert seen.files is not None
+        pages = [f for f in seen.files.documentation_pages() if f.src_uri in plugin.generated]
+        assert len(pages) > 20
+        held[keep] = {f.src_uri: f._content for f in pages}
+    assert set(held[False].values()) == {None}
+    assert None not in held[True].values()
+    # a page with a character beyond Latin-1 (the em dash of a missing value) is held as
+    # its UTF-8 bytes, an ASCII page as text
+    assert isinstance(held[True]["incidents/INC-2026-0002.md"], bytes)
+    _same_tree(tmp_path / "False", tmp_path / "True")
+
+
+def test_texts_give_back_what_they_were_given() -> None:
+    texts = Texts()
+    samples = {
+        "ascii.md": "# Plain\n",
+        "latin.md": "# Zürich\n",
+        "wide.md": "# Orders — 東京 \U0001f600\n",
+        "surrogate.md": "# lone \ud800 surrogate\n",
+        "bom.csv": "\ufeffid,title\n",
+        "crlf.csv": "a\r\nb\rc\n",
+    }
+    for path, text in samples.items():
+        texts[path] = text
+    assert dict(texts) == samples
+    held = dict(texts.held())
+    assert held["wide.md"] == samples["wide.md"].encode("utf-8")
+    assert held["ascii.md"] == samples["ascii.md"]
+    assert held["surrogate.md"] == samples["surrogate.md"]  # UTF-8 cannot carry it
+    assert held["bom.csv"] == samples["bom.csv"]  # MkDocs would drop the mark from bytes

@@ -106,9 +106,12 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
         file = files.get_file_from_path(path)
         if file is None:
             return None
-        if file.content_string == content:
+        if file.content_string == (content if isinstance(content, str) else content.decode()):
             continue
-        file.content_string = content
+        if isinstance(content, str):
+            file.content_string = content
+        else:
+            file.content_bytes = content
         if file.is_documentation_page():
             pages.add(path)
         else:
