@@ -23,6 +23,7 @@ from mkdocs.structure.files import Files
 from opsledger.site.generate import Texts
 from opsledger.site.plugin import OpsledgerPlugin
 from opsledger.site.search import search_plugin
+from opsledger.site.shelf import pack, unpack
 from opsledger.timeutil import parse_timestamp
 
 from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init
@@ -81,14 +82,21 @@ def _repo(repo: Repo, plugins: str = "") -> Repo:
     return repo
 
 
+_shelved: list[int] = []
+
+
 def _build(repo: Repo, out: Path, *, keep: bool) -> Any:
-    """Build with MkDocs itself; the search plugin as the build left it."""
+    """Build with MkDocs itself; the search plugin as the build left it (and in
+    ``_shelved`` how many pages the shelf still held once the build ended, if it was used)."""
     config = load_config(config_file=str(repo.root / "mkdocs.yml"), site_dir=str(out))
     plugin = config.plugins["opsledger"]
     assert isinstance(plugin, OpsledgerPlugin)
     plugin.as_of_override = AS_OF
     plugin.keep = keep
+    _shelved.clear()
     build(config)
+    if plugin.shelf is not None:
+        _shelved.append(len(plugin.shelf))
     return search_plugin(config)
 
 
@@ -106,6 +114,7 @@ def test_the_spooled_index_is_the_search_plugins_own(repo: Repo, tmp_path: Path)
     spooled, own = tmp_path / "spooled", tmp_path / "own"
     search = _build(repo, spooled, keep=False)
     assert search.search_index.entries == []  # each page's entries went to the spool
+    assert _shelved == [0]  # every page was shelved, then given back before its template
     search = _build(repo, own, keep=True)
     assert len(search.search_index.entries) > 20  # the plugin kept and wrote them itself
     assert _same_tree(spooled, own) > 20
@@ -186,3 +195,14 @@ def test_texts_give_back_what_they_were_given() -> None:
     assert held["ascii.md"] == samples["ascii.md"]
     assert held["surrogate.md"] == samples["surrogate.md"]  # UTF-8 cannot carry it
     assert held["bom.csv"] == samples["bom.csv"]  # MkDocs would drop the mark from bytes
+
+
+def test_packed_texts_come_back_unchanged() -> None:
+    for text in (
+        "",
+        "# Plain",
+        "Zürich — 東京 \U0001f600",
+        "a \ud83d\ude00 pair, a lone \ud800",
+        "\ufeffx\r\n",
+    ):
+        assert unpack(pack(text)) == text

@@ -7,13 +7,14 @@ thousands of pages in it the theme's navigation grows quadratically).
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 
 from opsledger.site.common import head
 from opsledger.site.context import PageContext, make_context
 from opsledger.site.data import Progress, SiteData
-from opsledger.site.downloads import downloads, downloads_page
+from opsledger.site.downloads import downloads_page, each_download
 from opsledger.site.page_actions import actions_page
 from opsledger.site.page_audit import findings_pages, problem_pages, rule_pages, waivers_page
 from opsledger.site.page_calendar import calendar_pages
@@ -76,6 +77,15 @@ class Texts(MutableMapping[str, str]):
 
     def __setitem__(self, path: str, text: str) -> None:
         self._held[path] = _compact(text)
+
+    def hold(self, path: str, content: str | bytes) -> None:
+        """Hold ``content``: a text, or the UTF-8 bytes of one."""
+        if isinstance(content, str):
+            self[path] = content
+        elif content.startswith(codecs.BOM_UTF8):
+            self[path] = content.decode("utf-8")  # held as text (see the class)
+        else:
+            self._held[path] = content
 
     def __delitem__(self, path: str) -> None:
         del self._held[path]
@@ -187,8 +197,8 @@ def generate(
         progress(done, total)
     site.records.update(problem_pages(ctx))
     _indexes(ctx, site)
-    for name, content in downloads(data).items():
-        site.assets[f"downloads/{name}"] = content
+    for name, content in each_download(data):
+        site.assets.hold(f"downloads/{name}", content)
     site.pages["downloads/index.md"] = downloads_page(
         data, (p.removeprefix("downloads/") for p in site.assets)
     )

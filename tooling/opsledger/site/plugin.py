@@ -49,6 +49,7 @@ from opsledger.site.paging import PAGE_ROWS
 from opsledger.site.refresh import Kept, refresh
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
 from opsledger.site.search import SearchSpool
+from opsledger.site.shelf import Shelf, known_plugins_only
 
 THEME_DIR = str(Path(__file__).with_name("theme"))
 
@@ -122,6 +123,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self.kept: Kept | None = None
         #: the search index's entries, set aside page by page (:mod:`opsledger.site.search`)
         self.spool: SearchSpool | None = None
+        #: rendered pages' Markdown and HTML, packed until written (:mod:`.shelf`)
+        self.shelf: Shelf | None = None
         self.generated: list[str] = []  # the generated files' paths, in order
         #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
         self.stage: Stage | None = None
@@ -215,6 +218,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             texts.clear()
         gc.collect()
         gc.freeze()
+        # A kept build (serve) renders pages again later: it holds them as they are.
+        self.shelf = Shelf() if not self.keep and known_plugins_only(config, self) else None
         self._start("Rendering pages", len(files.documentation_pages()))
         return files
 
@@ -223,14 +228,12 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             self.kept = Kept(config, files, nav, generated=self.generated)
         return nav
 
-    @event_priority(-100)  # after the search plugin has indexed the page
+    @event_priority(100)  # before the search plugin indexes the page
     def on_page_context(
         self, context: TemplateContext, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> TemplateContext:
-        if self.kept is not None:
-            self.kept.indexed(page)
-        if self.spool is not None:
-            self.spool.take()
+        if self.shelf is not None:
+            self.shelf.take(page)
         return context
 
     @event_priority(-50)  # after the search plugin has written its index
@@ -247,6 +250,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self._end()
         gc.unfreeze()
         self.kept = None
+        self.shelf = None
         if self.spool is not None:
             self.spool.close()
             self.spool = None
@@ -272,6 +276,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         self._step()
+        if self.shelf is not None:
+            return self.shelf.put(page, clean(html))
         return clean(html)
 
     # -- theme ----------------------------------------------------------------------------
@@ -291,6 +297,11 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
         self._step()
+        # the search plugin indexed the page before its template ran
+        if self.kept is not None:
+            self.kept.indexed(page)
+        if self.spool is not None:
+            self.spool.take()
         try:
             check_page(output, page.file.src_uri)
         except PageCheckError as exc:

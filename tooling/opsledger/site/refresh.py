@@ -48,7 +48,7 @@ class Kept:
     entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def indexed(self, page: Page) -> None:
-        """Called once the search plugin has indexed ``page`` (its page context)."""
+        """Called once the search plugin has indexed ``page`` (after its template)."""
         search = search_plugin(self.config)
         if search is not None:
             self.ends[page.file.src_uri] = len(search.search_index.entries)
