@@ -53,8 +53,8 @@ def csv_bytes(
     header: Sequence[object], rows: Iterable[Sequence[object]], *, lineterminator: str = "\r\n"
 ) -> bytes:
     """:func:`csv_text` encoded as UTF-8, made a few kilobytes at a time rather than from
-    the whole text (a large table's text takes two or four bytes a character). Raises
-    :class:`UnicodeEncodeError` for a text UTF-8 cannot carry (a lone surrogate)."""
+    the whole text (a large table's text takes two or four bytes a character). UTF-8
+    carries every cell: :func:`cell` shows a lone surrogate as an escape."""
     buffer = io.BytesIO()
     text = io.TextIOWrapper(buffer, encoding="utf-8", errors="strict", newline="")
     writer = csv.writer(text, lineterminator=lineterminator)

@@ -62,10 +62,7 @@ def _records(
     def items() -> Iterator[dict[str, Any]]:
         return ({"id": r.id, "path": r.path, "fields": dict(r.data)} for r in chosen)
 
-    try:
-        yield f"{name}.csv", csv_bytes(header, rows())
-    except UnicodeEncodeError:  # a lone surrogate: as text
-        yield f"{name}.csv", _csv(header, rows())
+    yield f"{name}.csv", csv_bytes(header, rows())
     yield f"{name}.json", _json_items(data, "records", items)
 
 
