@@ -13,7 +13,12 @@ written into ``site/``, nothing is committed). It also
   outside the configuration's folder, and reports a broken theme override as one clear
   error;
 * renders every template in a Jinja sandbox (:func:`sandboxed`): an override from the
-  repository cannot reach Python internals.
+  repository cannot reach Python internals;
+* keeps a large build's memory down (at 10^5 records MkDocs and the search plugin held
+  every page's Markdown, HTML and search entries at once): generated pages are held as
+  UTF-8 and dropped once read (:class:`~opsledger.site.generate.Texts`), rendered pages
+  packed until written (:mod:`opsledger.site.shelf`), the search index spooled to a
+  temporary file (:mod:`opsledger.site.search`); the site is the same byte for byte.
 
 Everything else depends only on the page functions; MkDocs internals stay here.
 """

@@ -26,7 +26,7 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from opsledger.site.generate import Site, generated_files
-from opsledger.site.search import search_plugin
+from opsledger.site.search import known_plugins_only, search_plugin
 
 if TYPE_CHECKING:
     from opsledger.site.plugin import OpsledgerPlugin
@@ -95,7 +95,7 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
     can give the same site."""
     config, files = kept.config, kept.files
     search = search_plugin(config)
-    if any(p is not plugin and p is not search for p in config.plugins.values()):
+    if not known_plugins_only(config, plugin):
         return None
     new = list(generated_files(site, plugin.home_written))
     if [path for path, _, _ in new] != kept.generated or kept.env is None:

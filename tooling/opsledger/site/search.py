@@ -41,6 +41,14 @@ def search_plugin(config: MkDocsConfig) -> Any | None:
     return None
 
 
+def known_plugins_only(config: MkDocsConfig, own: object) -> bool:
+    """Whether the configuration's plugins are opsledger (``own``) and at most the
+    theme's search plugin (hooks count as plugins): whether what a build holds between
+    its events is known."""
+    search = search_plugin(config)
+    return all(p is own or p is search for p in config.plugins.values())
+
+
 def entry_json(entry: dict[str, Any]) -> str:
     """One entry as the search plugin serialises it within its index."""
     return json.dumps(entry, separators=(",", ":"), default=str)
@@ -65,7 +73,7 @@ class SearchSpool:
             return None
         if search.is_dirty or search.search_index_prev is not None:
             return None
-        if any(p is not own and p is not search for p in config.plugins.values()):
+        if not known_plugins_only(config, own):
             return None
         index = search.search_index
         if index.entries or not _frame(index).endswith(EMPTY):

@@ -18,17 +18,11 @@ from __future__ import annotations
 
 import zlib
 
-from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 
-from opsledger.site.search import search_plugin
+from opsledger.site.search import known_plugins_only
 
-
-def known_plugins_only(config: MkDocsConfig, own: object) -> bool:
-    """Whether the configuration's plugins are opsledger (``own``) and at most the
-    theme's search plugin (hooks count as plugins)."""
-    search = search_plugin(config)
-    return all(p is own or p is search for p in config.plugins.values())
+__all__ = ["Shelf", "known_plugins_only", "pack", "unpack"]
 
 
 def pack(text: str) -> bytes:
