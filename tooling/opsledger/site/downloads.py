@@ -8,12 +8,12 @@ them for a spreadsheet, with formula-like cells neutralised, header cells includ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from opsledger.kpis import FORMATS
 from opsledger.model.records import Action, Record
-from opsledger.output.spreadsheet import csv_text
+from opsledger.output.spreadsheet import csv_bytes, csv_text
 from opsledger.site.common import head, table
 from opsledger.site.data import SiteData
 from opsledger.text.escape import md
@@ -44,15 +44,44 @@ def _json(data: SiteData, key: str, items: Any) -> str:
     return json.dumps(doc, ensure_ascii=False, default=str) + "\n"  # no indent: C encoder
 
 
-def _records(data: SiteData, records: Iterable[Record]) -> tuple[str, str]:
+def _records(
+    data: SiteData, name: str, records: Iterable[Record]
+) -> Iterator[tuple[str, str | bytes]]:
+    """``name``.csv, then ``name``.json, as their UTF-8 bytes where UTF-8 can carry them
+    (one record at a time: at 10^5 records each text is a hundred million characters)."""
     chosen = list(records)
-    items = [{"id": r.id, "path": r.path, "fields": dict(r.data)} for r in chosen]
     keys: list[str] = []
     for r in chosen:
         keys.extend(k for k in r.data if k not in keys)
     keys = [k for k in keys if k != "id"]
-    rows = [[r.id, r.path, *(_flat(r.data.get(k)) for k in keys)] for r in chosen]
-    return _csv(["id", "path", *keys], rows), _json(data, "records", items)
+    header = ["id", "path", *keys]
+
+    def rows() -> Iterator[list[str]]:
+        return ([r.id, r.path, *(_flat(r.data.get(k)) for k in keys)] for r in chosen)
+
+    def items() -> Iterator[dict[str, Any]]:
+        return ({"id": r.id, "path": r.path, "fields": dict(r.data)} for r in chosen)
+
+    yield f"{name}.csv", csv_bytes(header, rows())
+    yield f"{name}.json", _json_items(data, "records", items)
+
+
+def _json_items(data: SiteData, key: str, items: Callable[[], Iterable[Any]]) -> str | bytes:
+    """``_json(data, key, list(items()))`` as its UTF-8 bytes, made one item at a time
+    (the items of the list are what its JSON text joins with ``", "``); as text where
+    UTF-8 cannot carry it."""
+    frame = _json(data, key, [])
+    assert frame.endswith("[]}\n")
+    parts = [frame[: -len("]}\n")].encode("utf-8")]
+    try:
+        for item in items():
+            if len(parts) > 1:
+                parts.append(b", ")
+            parts.append(json.dumps(item, ensure_ascii=False, default=str).encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: as text
+        return _json(data, key, list(items()))
+    parts.append(b"]}\n")
+    return b"".join(parts)
 
 
 def _action(a: Action) -> dict[str, Any]:
@@ -70,8 +99,17 @@ def _action(a: Action) -> dict[str, Any]:
 
 def downloads(data: SiteData) -> dict[str, str]:
     """File name (under ``downloads/``) -> content."""
+    return {
+        name: content.decode("utf-8") if isinstance(content, bytes) else content
+        for name, content in each_download(data)
+    }
+
+
+def each_download(data: SiteData) -> Iterator[tuple[str, str | bytes]]:
+    """Each download's file name (under ``downloads/``) and content (text, or the
+    record tables' UTF-8 bytes), one at a time (at 10^5 records the downloads are
+    hundreds of megabytes)."""
     ledger = data.ledger
-    files: dict[str, str] = {}
     tables: Mapping[str, Iterable[Record]] = {
         "incidents": ledger.incidents.values(),
         "changes": ledger.changes.values(),
@@ -80,15 +118,15 @@ def downloads(data: SiteData) -> dict[str, str]:
         "problems": ledger.problem_records.values(),
     }
     for name, records in tables.items():
-        files[f"{name}.csv"], files[f"{name}.json"] = _records(data, records)
+        yield from _records(data, name, records)
     services = [
         dict(s)
         for s in (ledger.services_doc.data if ledger.services_doc else [])
         if isinstance(s, dict)
     ]
     keys = list(dict.fromkeys(k for s in services for k in s))
-    files["services.csv"] = _csv(keys, ([_flat(s.get(k)) for k in keys] for s in services))
-    files["services.json"] = _json(data, "services", services)
+    yield "services.csv", _csv(keys, ([_flat(s.get(k)) for k in keys] for s in services))
+    yield "services.json", _json(data, "services", services)
     actions = [
         {"pir": pir.id, "incident": pir.incident, **_action(a)}
         for pir in ledger.pirs.values()
@@ -111,19 +149,18 @@ def downloads(data: SiteData) -> dict[str, str]:
         "verification",
         "tracker",
     ]
-    files["actions.csv"] = _csv(akeys, ([a[k] for k in akeys] for a in actions))
-    files["actions.json"] = _json(data, "actions", actions)
+    yield "actions.csv", _csv(akeys, ([a[k] for k in akeys] for a in actions))
+    yield "actions.json", _json(data, "actions", actions)
     pkeys = ["problem", "id", "title", "type", "owner", "due", "status", "verification", "tracker"]
-    files["problem-actions.csv"] = _csv(pkeys, ([a[k] for k in pkeys] for a in problem_actions))
-    files["problem-actions.json"] = _json(data, "actions", problem_actions)
+    yield "problem-actions.csv", _csv(pkeys, ([a[k] for k in pkeys] for a in problem_actions))
+    yield "problem-actions.json", _json(data, "actions", problem_actions)
     found = [f.as_dict() for f in data.findings]
     fkeys = ["rule", "severity", "record", "path", "line", "column", "message", "fix", "waived"]
-    files["findings.csv"] = _csv(fkeys, ([f[k] for k in fkeys] for f in found))
-    files["findings.json"] = _json(data, "findings", found)
+    yield "findings.csv", _csv(fkeys, ([f[k] for k in fkeys] for f in found))
+    yield "findings.json", _json(data, "findings", found)
     if data.kpis is not None:
-        files["kpis.json"] = FORMATS["json"](data.kpis)
-        files["kpis.csv"] = FORMATS["csv"](data.kpis)
-    return files
+        yield "kpis.json", FORMATS["json"](data.kpis)
+        yield "kpis.csv", FORMATS["csv"](data.kpis)
 
 
 def downloads_page(data: SiteData, names: Iterable[str]) -> str:

@@ -7,13 +7,14 @@ thousands of pages in it the theme's navigation grows quadratically).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import codecs
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 
 from opsledger.site.common import head
 from opsledger.site.context import PageContext, make_context
 from opsledger.site.data import Progress, SiteData
-from opsledger.site.downloads import downloads, downloads_page
+from opsledger.site.downloads import downloads_page, each_download
 from opsledger.site.page_actions import actions_page
 from opsledger.site.page_audit import findings_pages, problem_pages, rule_pages, waivers_page
 from opsledger.site.page_calendar import calendar_pages
@@ -57,11 +58,63 @@ NAV: list[dict[str, str | list[dict[str, str]]]] = [
 ]
 
 
+class Texts(MutableMapping[str, str]):
+    """Generated texts by path, each held as compactly as it can be given back unchanged.
+
+    Python holds a text with one character beyond Latin-1 (an em dash) at two or four bytes
+    a character; nearly every page has one, and the site holds every page at once (at 10^5
+    records a gigabyte). Such a text is held as its UTF-8 bytes, about one byte a
+    character, and decoded again when read (:meth:`held` gives what is held: MkDocs takes
+    either). A text UTF-8 cannot carry (a lone surrogate), or that starts with a byte-order
+    mark (which MkDocs drops when it decodes bytes), is held as it is."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, str | bytes] = {}
+
+    def __getitem__(self, path: str) -> str:
+        held = self._held[path]
+        return held.decode("utf-8") if isinstance(held, bytes) else held
+
+    def __setitem__(self, path: str, text: str) -> None:
+        self._held[path] = _compact(text)
+
+    def hold(self, path: str, content: str | bytes) -> None:
+        """Hold ``content``: a text, or the UTF-8 bytes of one."""
+        if isinstance(content, str):
+            self[path] = content
+        elif content.startswith(codecs.BOM_UTF8):
+            self[path] = content.decode("utf-8")  # held as text (see the class)
+        else:
+            self._held[path] = content
+
+    def __delitem__(self, path: str) -> None:
+        del self._held[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def held(self) -> Iterator[tuple[str, str | bytes]]:
+        """Each path with its text as held: a ``str``, or its UTF-8 ``bytes``."""
+        return iter(self._held.items())
+
+
+def _compact(text: str) -> str | bytes:
+    if text.isascii() or text.startswith("\ufeff"):
+        return text  # one byte a character already; or a mark bytes would lose
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text
+
+
 @dataclass
 class Site:
-    pages: dict[str, str] = field(default_factory=dict)  # Markdown, in the navigation
-    records: dict[str, str] = field(default_factory=dict)  # Markdown, out of the navigation
-    assets: dict[str, str] = field(default_factory=dict)  # CSV, JSON, SVG
+    pages: Texts = field(default_factory=Texts)  # Markdown, in the navigation
+    records: Texts = field(default_factory=Texts)  # Markdown, out of the navigation
+    assets: Texts = field(default_factory=Texts)  # CSV, JSON, SVG
     home: str = ""  # Markdown appended to the hand-written home page (or the whole page)
 
 
@@ -69,14 +122,15 @@ class Site:
 HOME_TITLE = "Operations governance ledger"
 
 
-def generated_files(site: Site, home_written: bool) -> Iterator[tuple[str, str, bool]]:
-    """Each generated file in the order the site is given it: path, content, and whether
-    it is in the navigation. ``home_written``: the home page is generated whole."""
-    for path, content in site.pages.items():
+def generated_files(site: Site, home_written: bool) -> Iterator[tuple[str, str | bytes, bool]]:
+    """Each generated file in the order the site is given it: path, content (as
+    :class:`Texts` holds it: text, or its UTF-8 bytes), and whether it is in the
+    navigation. ``home_written``: the home page is generated whole."""
+    for path, content in site.pages.held():
         yield path, content, True
-    for path, content in site.records.items():
+    for path, content in site.records.held():
         yield path, content, False
-    for path, content in site.assets.items():
+    for path, content in site.assets.held():
         yield path, content, False
     if home_written:
         yield "index.md", "\n".join(head(HOME_TITLE)) + "\n" + site.home, True
@@ -143,8 +197,8 @@ def generate(
         progress(done, total)
     site.records.update(problem_pages(ctx))
     _indexes(ctx, site)
-    for name, content in downloads(data).items():
-        site.assets[f"downloads/{name}"] = content
+    for name, content in each_download(data):
+        site.assets.hold(f"downloads/{name}", content)
     site.pages["downloads/index.md"] = downloads_page(
         data, (p.removeprefix("downloads/") for p in site.assets)
     )

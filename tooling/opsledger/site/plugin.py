@@ -13,7 +13,12 @@ written into ``site/``, nothing is committed). It also
   outside the configuration's folder, and reports a broken theme override as one clear
   error;
 * renders every template in a Jinja sandbox (:func:`sandboxed`): an override from the
-  repository cannot reach Python internals.
+  repository cannot reach Python internals;
+* keeps a large build's memory down (at 10^5 records MkDocs and the search plugin held
+  every page's Markdown, HTML and search entries at once): generated pages are held as
+  UTF-8 and dropped once read (:class:`~opsledger.site.generate.Texts`), rendered pages
+  packed until written (:mod:`opsledger.site.shelf`), the search index spooled to a
+  temporary file (:mod:`opsledger.site.search`); the site is the same byte for byte.
 
 Everything else depends only on the page functions; MkDocs internals stay here.
 """
@@ -48,6 +53,8 @@ from opsledger.site.generate import NAV, Site, generate, generated_files
 from opsledger.site.paging import PAGE_ROWS
 from opsledger.site.refresh import Kept, refresh
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
+from opsledger.site.search import SearchSpool
+from opsledger.site.shelf import Shelf, known_plugins_only
 
 THEME_DIR = str(Path(__file__).with_name("theme"))
 
@@ -119,6 +126,10 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self.home_written = False
         self.overrides: Path | None = None
         self.kept: Kept | None = None
+        #: the search index's entries, set aside page by page (:mod:`opsledger.site.search`)
+        self.spool: SearchSpool | None = None
+        #: rendered pages' Markdown and HTML, packed until written (:mod:`.shelf`)
+        self.shelf: Shelf | None = None
         self.generated: list[str] = []  # the generated files' paths, in order
         #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
         self.stage: Stage | None = None
@@ -215,9 +226,12 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         # The records, history and findings are not needed any more: free them, and keep
         # the garbage collector from walking the page texts again and again while MkDocs
         # renders thousands of pages (measured: seconds on 10k records).
-        site.pages = site.records = site.assets = {}
+        for texts in (site.pages, site.records, site.assets):
+            texts.clear()
         gc.collect()
         gc.freeze()
+        # A kept build (serve) renders pages again later: it holds them as they are.
+        self.shelf = Shelf() if not self.keep and known_plugins_only(config, self) else None
         self._start("Rendering pages", len(files.documentation_pages()))
         return files
 
@@ -226,17 +240,21 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             self.kept = Kept(config, files, nav, generated=self.generated)
         return nav
 
-    @event_priority(-100)  # after the search plugin has indexed the page
+    @event_priority(100)  # before the search plugin indexes the page
     def on_page_context(
         self, context: TemplateContext, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> TemplateContext:
-        if self.kept is not None:
-            self.kept.indexed(page)
+        if self.shelf is not None:
+            self.shelf.take(page)
         return context
 
+    @event_priority(-50)  # after the search plugin has written its index
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         self._end()
         gc.unfreeze()
+        if self.spool is not None:
+            self.spool.write(config)
+            self.spool = None
         if self.kept is not None:
             self.kept.built()
 
@@ -244,6 +262,10 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self._end()
         gc.unfreeze()
         self.kept = None
+        self.shelf = None
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
 
     def refresh(self) -> list[str] | None:
         """Bring the kept build (``keep``) up to date with the repository: every page is
@@ -258,12 +280,16 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
+        if not self.keep and isinstance(page.file, _Generated):
+            page.file.release()  # read: the page has its Markdown (a kept build reads again)
         if page.file.src_uri == "index.md" and not self.home_written and self.site is not None:
             return markdown.rstrip() + "\n\n" + self.site.home
         return markdown
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         self._step()
+        if self.shelf is not None:
+            return self.shelf.put(page, clean(html))
         return clean(html)
 
     # -- theme ----------------------------------------------------------------------------
@@ -271,6 +297,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files
     ) -> jinja2.Environment:
         self._start("Writing pages", len(files.documentation_pages()))
+        # A kept build (serve) splits the search plugin's entries by page after the build.
+        self.spool = None if self.keep else SearchSpool.start(config, self)
         env = sandboxed(env)
         env.globals["opsledger_csp"] = CSP
         if self.overrides is not None:
@@ -281,6 +309,11 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
         self._step()
+        # the search plugin indexed the page before its template ran
+        if self.kept is not None:
+            self.kept.indexed(page)
+        if self.spool is not None:
+            self.spool.take()
         try:
             check_page(output, page.file.src_uri)
         except PageCheckError as exc:
@@ -406,14 +439,25 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def _add(files: Files, config: MkDocsConfig, path: str, content: str, in_nav: bool) -> None:
+def _add(files: Files, config: MkDocsConfig, path: str, content: str | bytes, in_nav: bool) -> None:
     if files.get_file_from_path(path) is not None:
         raise PluginError(
             f"{config.docs_dir}/{path} is generated by opsledger at build time; "
             "remove or rename the hand-written file"
         )
     inclusion = InclusionLevel.INCLUDED if in_nav else InclusionLevel.NOT_IN_NAV
-    files.append(File.generated(config, path, content=content, inclusion=inclusion))
+    files.append(_Generated.generated(config, path, content=content, inclusion=inclusion))
+
+
+class _Generated(File):
+    """A generated page or asset, its content held in memory."""
+
+    def release(self) -> None:
+        """Drop the content once MkDocs has read the page: a build reads it once, before
+        it renders the page, and never again (at 10^5 records the pages' Markdown is half
+        a gigabyte held to the end). Read again, the file fails loudly: it has neither
+        content nor a source path."""
+        self._content = None
 
 
 def _with_generated_nav(nav: Any) -> list[Any]:

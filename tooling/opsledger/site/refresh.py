@@ -26,19 +26,10 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from opsledger.site.generate import Site, generated_files
+from opsledger.site.search import known_plugins_only, search_plugin
 
 if TYPE_CHECKING:
     from opsledger.site.plugin import OpsledgerPlugin
-
-#: the theme's search plugin: its index is the one state of a build besides the pages
-SEARCH = "material.plugins.search.plugin"
-
-
-def _search(config: MkDocsConfig) -> Any | None:
-    for plugin in config.plugins.values():
-        if type(plugin).__module__ == SEARCH:
-            return plugin
-    return None
 
 
 @dataclass
@@ -57,8 +48,8 @@ class Kept:
     entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def indexed(self, page: Page) -> None:
-        """Called once the search plugin has indexed ``page`` (its page context)."""
-        search = _search(self.config)
+        """Called once the search plugin has indexed ``page`` (after its template)."""
+        search = search_plugin(self.config)
         if search is not None:
             self.ends[page.file.src_uri] = len(search.search_index.entries)
 
@@ -69,7 +60,7 @@ class Kept:
         home = self.files.get_file_from_path("index.md")
         if home is not None:
             home.content_string = home.content_string
-        search = _search(self.config)
+        search = search_plugin(self.config)
         if search is None:
             return
         entries: list[dict[str, Any]] = search.search_index.entries
@@ -103,8 +94,8 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
     the search index. Returns the pages rendered again, or None where only a full build
     can give the same site."""
     config, files = kept.config, kept.files
-    search = _search(config)
-    if any(p is not plugin and p is not search for p in config.plugins.values()):
+    search = search_plugin(config)
+    if not known_plugins_only(config, plugin):
         return None
     new = list(generated_files(site, plugin.home_written))
     if [path for path, _, _ in new] != kept.generated or kept.env is None:
@@ -115,9 +106,12 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
         file = files.get_file_from_path(path)
         if file is None:
             return None
-        if file.content_string == content:
+        if file.content_string == (content if isinstance(content, str) else content.decode()):
             continue
-        file.content_string = content
+        if isinstance(content, str):
+            file.content_string = content
+        else:
+            file.content_bytes = content
         if file.is_documentation_page():
             pages.add(path)
         else:

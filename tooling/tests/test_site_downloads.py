@@ -1,0 +1,68 @@
+"""The record downloads, made as UTF-8 bytes one record at a time, are the texts the whole
+tables give: compared with the CSV of every row at once and ``json.dumps`` of the whole
+document."""
+
+from __future__ import annotations
+
+import json
+
+from opsledger.output.spreadsheet import csv_bytes, csv_text
+from opsledger.site.data import collect
+from opsledger.site.downloads import _flat, _json_items, each_download
+
+from conftest import ACKED, AS_OF, Repo
+
+
+def _records(repo: Repo) -> None:
+    title = "Orders database connection pool exhausted"
+    repo.write("records/incidents/INC-2026-0001.yaml", ACKED)
+    repo.write(
+        "records/incidents/INC-2026-0002.yaml",
+        ACKED.replace("INC-2026-0001", "INC-2026-0002").replace(
+            title, '"Zahlungen — 東京 \\U0001F600, \\"quoted\\", =1+1"'
+        )
+        + "notes: |\n  two\n  lines, a tab\there\n",
+    )
+
+
+def test_record_downloads_are_the_whole_tables_texts(repo: Repo) -> None:
+    _records(repo)
+    data = collect(repo.root, AS_OF, use_history=False)
+    made = dict(each_download(data))
+    records = list(data.ledger.incidents.values())
+    assert len(records) == 2
+    keys: list[str] = []
+    for r in records:
+        keys.extend(k for k in r.data if k not in keys)
+    keys = [k for k in keys if k != "id"]
+    rows = [[r.id, r.path, *(_flat(r.data.get(k)) for k in keys)] for r in records]
+    csv_whole = csv_text(["id", "path", *keys], rows)
+    doc = {
+        "version": 1,
+        "commit": data.commit,
+        "as_of": data.as_of.isoformat(),
+        "records": [{"id": r.id, "path": r.path, "fields": dict(r.data)} for r in records],
+    }
+    json_whole = json.dumps(doc, ensure_ascii=False, default=str) + "\n"
+    assert "東京" in json_whole and "東京" in csv_whole
+    assert made["incidents.csv"] == csv_whole.encode("utf-8")
+    assert made["incidents.json"] == json_whole.encode("utf-8")
+    # a kind with no records: the frame alone
+    empty = json.dumps({**doc, "records": []}, ensure_ascii=False, default=str) + "\n"
+    assert made["pirs.json"] == empty.encode("utf-8")
+
+
+def test_a_text_utf8_cannot_carry_stays_text(repo: Repo) -> None:
+    data = collect(repo.root, AS_OF, use_history=False)
+    items = [{"id": "x\ud800"}, {"id": "y"}]
+    made = _json_items(data, "records", lambda: items)
+    assert isinstance(made, str)
+    doc = {"version": 1, "commit": data.commit, "as_of": data.as_of.isoformat()}
+    assert made == json.dumps({**doc, "records": items}, ensure_ascii=False, default=str) + "\n"
+
+
+def test_csv_bytes_are_the_csv_texts_utf8() -> None:
+    rows = [["=cmd", "line\r\nbreak", "Zürich — 東京"], [1.5, None, '"q"', "lone \ud800"]]
+    for terminator in ("\r\n", "\n"):
+        text = csv_text(["a", "b", "c"], rows, lineterminator=terminator)
+        assert csv_bytes(["a", "b", "c"], rows, lineterminator=terminator) == text.encode()
