@@ -138,8 +138,11 @@ def write(
 ) -> None:
     """Keep ``state.index`` (at ``head``) in ``store``: with ``base`` (the snapshot it was
     extended from), only the records the new commits changed are written again; without,
-    the file is written afresh. Nothing is kept when a date cannot be kept exactly (an
-    index dated from the moment of the run, having no plausible date)."""
+    the file is written afresh. Nothing is kept when a date cannot be kept exactly: an
+    index without a plausible landing dates its commits from the moment of the run, which
+    the next run's moment is not (even at a whole second, as an ``--as-of`` is)."""
+    if last_landing is None:
+        return
     index = state.index
     rows: dict[str, tuple[Any, ...] | None] = {}
     records: list[tuple[str, list[tuple[Any, ...]]]] = []
@@ -163,9 +166,7 @@ def write(
         store.put(_record_name(rid), versions)
     holders = {k: list(paths) for k, paths in state.holders.items()}
     store.put(_STATE, (state.live, holders, state.names))
-    landing = None
-    if last_landing is not None:
-        landing = (last_landing[0], int(last_landing[1].timestamp()))
+    landing = (last_landing[0], int(last_landing[1].timestamp()))
     order = list(index.records)
     store.put(_META, (_FORMAT, head, limits, chain, landing, window, order))
     store.save()
