@@ -128,9 +128,10 @@ class FrameStore:
         check.update(payload)
         return check.digest()
 
-    def get(self, name: bytes) -> Any:
-        """The value stored under ``name``, or None (not cached, or its check failed)."""
-        payload = self.checked(name)
+    def get(self, name: bytes, mac: bytes | None = None) -> Any:
+        """The value stored under ``name``, or None (not cached, or its check failed);
+        ``mac``: see :meth:`checked`."""
+        payload = self.checked(name, mac)
         if payload is None:
             return None
         try:
@@ -140,37 +141,45 @@ class FrameStore:
             self.damaged = True
             return None
 
-    def checked(self, name: bytes) -> bytes | memoryview | None:
+    def checked(self, name: bytes, mac: bytes | None = None) -> bytes | memoryview | None:
         """The marshalled payload stored under ``name`` once it passed its check, not
         decoded (None: not cached, or its check failed): for a caller that checks every
-        entry it relies on first and decodes each only when it is needed."""
-        if name in self._used:
-            return self._used[name].payload
-        frame = self._frames.pop(name, None)
+        entry it relies on first and decodes each only when it is needed. With ``mac``,
+        only the entry :meth:`put` returned that MAC for: entries that depend on each
+        other name each other's MACs, so an older entry (still in the file, with a valid
+        MAC) moved after a newer one, or entries of two runs appending at once, are never
+        read together."""
+        frame = self._used.get(name)
         if frame is None:
+            frame = self._frames.pop(name, None)
+            if frame is None:
+                return None
+            if not hmac.compare_digest(frame.mac, self._mac(name, frame.payload)):
+                self.damaged = True
+                return None
+            self._used[name] = frame
+        if mac is not None and not hmac.compare_digest(frame.mac, mac):
             return None
-        if not hmac.compare_digest(frame.mac, self._mac(name, frame.payload)):
-            self.damaged = True
-            return None
-        self._used[name] = frame
         return frame.payload
 
-    def take(self, name: bytes) -> bytes | memoryview | None:
+    def take(self, name: bytes, mac: bytes | None = None) -> bytes | memoryview | None:
         """:meth:`checked`, the entry then forgotten by this store (a rewrite of the file
         leaves it out unless it is put again): for a reader that decodes each entry once
         and keeps what it decoded, so the bytes read are freed once every entry is taken."""
-        payload = self.checked(name)
+        payload = self.checked(name, mac)
         taken = self._used.pop(name, None)
         if taken is not None and name not in self._new:  # not in the file once rewritten
             self._superseded += _FRAME.size + len(taken.payload)
         return payload
 
-    def put(self, name: bytes, value: Any) -> None:
+    def put(self, name: bytes, value: Any) -> bytes:
+        """Store ``value`` under ``name``; its entry's MAC (see :meth:`checked`)."""
         payload = marshal.dumps(value)
         frame = Frame(self._mac(name, payload), name, payload)
         self.discard(name)
         self._new[name] = frame
         self._used[name] = frame
+        return frame.mac
 
     def discard(self, name: bytes) -> None:
         """Forget the entry under ``name`` (its bytes leave the file when it is next

@@ -11,8 +11,11 @@ cache says for which moments its dates hold: :func:`~opsledger.history.dates.win
 
 The cache file is a :class:`~opsledger.cache.FrameStore` like the others (keyed MAC per
 entry, key in the git directory): one entry per record (its versions with their commits),
-one for the index's head, order and dating, one for the assembly state. The first is
-checked when the cache is opened, the assembly state before new commits are applied: one
+one for the index's head, order and dating, one for the assembly state. The first names
+the MAC of each of the others as that write made them: the file is appended to, so an older
+entry of a record (valid, of an earlier head) or another run's entries may follow the ones
+it describes, and those are never read with it. The first is checked when the cache is
+opened, the assembly state before new commits are applied: one
 that fails and the cache is not used at all (the index is built from git and the other
 caches, and written afresh). A record's entry is checked and decoded when its versions
 are first read, so a run that reads a few records' histories checks and decodes only
@@ -41,7 +44,7 @@ from opsledger.history.store import cache_file
 
 _META = hashlib.blake2b(b"meta", digest_size=32, person=b"index").digest()
 _STATE = hashlib.blake2b(b"state", digest_size=32, person=b"index").digest()
-_FORMAT = 2
+_FORMAT = 3
 
 
 def _record_name(record_id: str) -> bytes:
@@ -65,12 +68,16 @@ class Snapshot:
     last_landing: tuple[int, int] | None  # the latest plausible landing: position, time
     window: Window
     order: list[str]  # record IDs, in the index's order
+    #: the MAC of each record's entry and of the assembly state's, as written with this
+    #: description: an entry under the same name but of another write is never read
+    macs: dict[str, bytes]
+    state_mac: bytes
     source: _Source | None = None
 
     def index(self, since: date | None) -> HistoryIndex:
         """The cached index (its records checked and decoded as they are read)."""
         index = HistoryIndex(head=self.head, since=since)
-        self.source = source = _Source(self.store)
+        self.source = source = _Source(self.store, self.macs)
         index.records = {rid: _StoredHistory(rid, source) for rid in self.order}
         return index
 
@@ -84,7 +91,7 @@ class Snapshot:
     def assembly(self, index: HistoryIndex) -> Assembly | None:
         """Where the assembly of ``index`` (from :meth:`index`) stood, or None when the
         cache cannot say (its check failed)."""
-        state = self.store.get(_STATE)
+        state = self.store.get(_STATE, self.state_mac)
         try:
             live, holders, names = state
             return Assembly(
@@ -109,8 +116,8 @@ def read_head(store: FrameStore) -> Snapshot | None:
     it is first read), or None when none is cached or its description fails its check."""
     meta = store.get(_META)
     try:
-        fmt, head, limits, chain, last_landing, window, order = meta
-        if fmt != _FORMAT or not isinstance(head, str):
+        fmt, head, limits, chain, last_landing, window, order, macs, state_mac = meta
+        if fmt != _FORMAT or not isinstance(head, str) or len(order) != len(macs):
             return None
         return Snapshot(
             store,
@@ -120,6 +127,8 @@ def read_head(store: FrameStore) -> Snapshot | None:
             tuple(last_landing) if last_landing is not None else None,
             tuple(window),
             list(order),
+            dict(zip(order, macs, strict=True)),
+            bytes(state_mac),
         )
     except (TypeError, ValueError):
         return None
@@ -146,8 +155,10 @@ def write(
     index = state.index
     rows: dict[str, tuple[Any, ...] | None] = {}
     records: list[tuple[str, list[tuple[Any, ...]]]] = []
+    macs: dict[str, bytes] = {}
     for rid, history in index.records.items():
-        if isinstance(history, _StoredHistory) and history.unchanged(rid):
+        if isinstance(history, _StoredHistory) and history.unchanged(rid) and base is not None:
+            macs[rid] = base.macs[rid]  # its entry as that description named it
             continue
         versions = []
         for version in history.versions:
@@ -163,12 +174,13 @@ def write(
         for rid in set(base.order) - set(index.records):
             store.discard(_record_name(rid))
     for rid, versions in records:
-        store.put(_record_name(rid), versions)
+        macs[rid] = store.put(_record_name(rid), versions)
     holders = {k: list(paths) for k, paths in state.holders.items()}
-    store.put(_STATE, (state.live, holders, state.names))
+    state_mac = store.put(_STATE, (state.live, holders, state.names))
     landing = (last_landing[0], int(last_landing[1].timestamp()))
     order = list(index.records)
-    store.put(_META, (_FORMAT, head, limits, chain, landing, window, order))
+    named = [macs[rid] for rid in order]
+    store.put(_META, (_FORMAT, head, limits, chain, landing, window, order, named, state_mac))
     store.save()
 
 
@@ -219,8 +231,9 @@ class _Source:
     """Where the cached records are decoded from (each commit made once, however many
     records it changed), and what replaces a record whose entry fails its check."""
 
-    def __init__(self, store: FrameStore) -> None:
+    def __init__(self, store: FrameStore, macs: dict[str, bytes]) -> None:
         self.store = store
+        self.macs = macs
         self.rebuild: Callable[[str], list[Version]] | None = None
         self._commits: dict[str, Commit] = {}
         self._people: dict[tuple[str, str], Identity] = {}
@@ -228,7 +241,7 @@ class _Source:
         self._lock = threading.Lock()
 
     def versions(self, record_id: str) -> list[Version]:
-        payload = self.store.take(_record_name(record_id))
+        payload = self.store.take(_record_name(record_id), self.macs.get(record_id, b""))
         try:
             rows = marshal.loads(payload) if payload is not None else None
             if isinstance(rows, list):
