@@ -446,3 +446,45 @@ def test_an_index_built_cold_and_warm_over_every_head(repo: Repo) -> None:
         git(root, "checkout", "-q", "--detach", sha)
         same(root)
     assert build_history(root).head == heads[0]
+
+
+def test_the_branch_moving_while_the_new_commits_are_read(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit lands after git walked the commit graph since the cached head and before it
+    walks the log (a pull in another terminal): the index kept must be the one of the head
+    it names, and the next run's index a full build's."""
+    import threading
+    from collections.abc import Iterator
+
+    from opsledger import gitio
+
+    root = start(repo, 2)
+    repo.write(INC, incident(1, "mitigated"))
+    commit(root, "mitigated", "2026-03-03T09:00:00Z")
+    graph, log = gitio.commit_graph, gitio.raw_log_chunks
+    walked = threading.Event()
+    moved: list[str] = []
+
+    def graph_then_signal(path: Path, exclude: str | None = None) -> list[tuple[str, list[str]]]:
+        found = graph(path, exclude)
+        walked.set()
+        return found
+
+    def pull_then_log(
+        path: Path, folders: tuple[str, ...], exclude: str | None = None
+    ) -> Iterator[str]:
+        if not moved:
+            assert walked.wait(30)
+            repo.write(INC, incident(1, "resolved"))
+            commit(root, "pulled meanwhile", "2026-03-04T09:00:00Z")
+            moved.append(head(root))
+        yield from log(path, folders, exclude)
+
+    monkeypatch.setattr(gitio, "commit_graph", graph_then_signal)
+    monkeypatch.setattr(gitio, "raw_log_chunks", pull_then_log)
+    build_history(root)
+    monkeypatch.setattr(gitio, "commit_graph", graph)
+    monkeypatch.setattr(gitio, "raw_log_chunks", log)
+    assert moved
+    same(root)
