@@ -466,20 +466,22 @@ def test_the_branch_moving_while_the_new_commits_are_read(
     walked = threading.Event()
     moved: list[str] = []
 
-    def graph_then_signal(path: Path, exclude: str | None = None) -> list[tuple[str, list[str]]]:
-        found = graph(path, exclude)
+    def graph_then_signal(
+        path: Path, exclude: str | None = None, tip: str = "HEAD"
+    ) -> list[tuple[str, list[str]]]:
+        found = graph(path, exclude, tip=tip)
         walked.set()
         return found
 
     def pull_then_log(
-        path: Path, folders: tuple[str, ...], exclude: str | None = None
+        path: Path, folders: tuple[str, ...], exclude: str | None = None, tip: str = "HEAD"
     ) -> Iterator[str]:
         if not moved:
             assert walked.wait(30)
             repo.write(INC, incident(1, "resolved"))
             commit(root, "pulled meanwhile", "2026-03-04T09:00:00Z")
             moved.append(head(root))
-        yield from log(path, folders, exclude)
+        yield from log(path, folders, exclude, tip=tip)
 
     monkeypatch.setattr(gitio, "commit_graph", graph_then_signal)
     monkeypatch.setattr(gitio, "raw_log_chunks", pull_then_log)
