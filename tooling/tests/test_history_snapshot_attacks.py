@@ -490,3 +490,44 @@ def test_the_branch_moving_while_the_new_commits_are_read(
     monkeypatch.setattr(gitio, "raw_log_chunks", log)
     assert moved
     same(root)
+
+
+def test_unreadable_versions_links_and_odd_names_in_new_commits(repo: Repo) -> None:
+    root = start(repo, 2)
+    repo.write(INC, "id: [unclosed\n")  # unreadable: the file name says the ID
+    commit(root, "broken YAML", "2026-03-03T09:00:00Z")
+    same(root)
+    repo.write(INC, incident(1).replace("id: INC-2026-0001", "id: 42"))
+    commit(root, "an id that is not a string", "2026-03-04T09:00:00Z")
+    same(root)
+    (root / inc(2)).unlink()
+    (root / inc(2)).symlink_to("INC-2026-0001.yaml")
+    commit(root, "a record made a link", "2026-03-05T09:00:00Z")
+    same(root)
+    odd = os.fsencode(root / "records/incidents") + b"/INC-2026-\xff\xfe.yaml"
+    with open(odd, "wb") as handle:
+        handle.write(incident(7).encode())
+    commit(root, "a file name that is not UTF-8", "2026-03-06T09:00:00Z")
+    same(root)
+    os.unlink(odd)
+    repo.write(inc(1), incident(1, "resolved"))
+    commit(root, "and gone again", "2026-03-07T09:00:00Z")
+    same(root)
+
+
+def test_replace_refs_or_a_shallow_clone_after_caching(repo: Repo, tmp_path: Path) -> None:
+    from opsledger.errors import HistoryUnusable
+
+    root = start(repo, 1)
+    repo.write(INC, incident(1, "mitigated"))
+    commit(root, "mitigated", "2026-03-03T09:00:00Z")
+    same(root)
+    git(root, "replace", "--graft", head(root))  # the cached head made a root
+    with pytest.raises(HistoryUnusable):
+        build_history(root)
+    git(root, "replace", "-d", head(root))
+    same(root)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{root}", str(shallow))
+    with pytest.raises(HistoryUnusable):
+        build_history(shallow)
