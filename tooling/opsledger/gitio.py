@@ -337,9 +337,12 @@ def is_ancestor(path: Path, older: str, newer: str) -> bool:
         repo.close()
 
 
-def commit_graph(path: Path, exclude: str | None = None) -> list[tuple[str, list[str]]]:
-    """Every commit reachable from HEAD (and not from ``exclude``) with its parents,
-    children before parents."""
+def commit_graph(
+    path: Path, exclude: str | None = None, *, tip: str = "HEAD"
+) -> list[tuple[str, list[str]]]:
+    """Every commit reachable from ``tip`` (and not from ``exclude``) with its parents,
+    children before parents. ``tip``: a commit id read before, so that every walk of one
+    run sees the same commits however the branch moves meanwhile."""
     repo = _open(path)
     if repo is None:
         return []
@@ -347,7 +350,7 @@ def commit_graph(path: Path, exclude: str | None = None) -> list[tuple[str, list
         if not _has_head(repo):
             return []
         limit = ["^" + exclude] if exclude else []
-        output = str(repo.git.rev_list("--parents", "--topo-order", "HEAD", *limit))
+        output = str(repo.git.rev_list("--parents", "--topo-order", tip, *limit))
     except git.GitCommandError as exc:
         raise _unreadable(exc) from None
     finally:
@@ -374,10 +377,11 @@ def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) ->
 
 
 def raw_log_chunks(
-    path: Path, folders: tuple[str, ...], exclude: str | None = None
+    path: Path, folders: tuple[str, ...], exclude: str | None = None, *, tip: str = "HEAD"
 ) -> Iterator[str]:
     """:func:`raw_log` as it arrives, in pieces (their concatenation is :func:`raw_log`'s
-    text): the history index reads blobs while git is still walking the history."""
+    text): the history index reads blobs while git is still walking the history. ``tip``:
+    as for :func:`commit_graph`."""
     repo = _open(path)
     if repo is None:
         return
@@ -401,7 +405,7 @@ def raw_log_chunks(
         "--no-renames",
         "--date=raw",
         f"--format={fmt}",
-        "HEAD",
+        tip,
         *(["^" + exclude] if exclude else []),
         "--",
         *folders,

@@ -274,9 +274,11 @@ def git_logs(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     logs: list[str | None] = []
     original = gitio.raw_log_chunks
 
-    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+    def spy(
+        path: Path, folders: tuple[str, ...], exclude: str | None = None, tip: str = "HEAD"
+    ) -> Iterator[str]:
         logs.append(exclude)
-        return original(path, folders, exclude)
+        return original(path, folders, exclude, tip=tip)
 
     monkeypatch.setattr(gitio, "raw_log_chunks", spy)
     return logs

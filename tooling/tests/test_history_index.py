@@ -230,9 +230,11 @@ def test_second_run_logs_only_new_commits(
     calls: list[str | None] = []
     original = gitio.raw_log_chunks
 
-    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+    def spy(
+        path: Path, folders: tuple[str, ...], exclude: str | None = None, tip: str = "HEAD"
+    ) -> Iterator[str]:
         calls.append(exclude)
-        return original(path, folders, exclude)
+        return original(path, folders, exclude, tip=tip)
 
     monkeypatch.setattr(gitio, "raw_log_chunks", spy)
     root = history_repo.root

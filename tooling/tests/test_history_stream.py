@@ -174,9 +174,11 @@ def test_a_scoped_read_ahead_is_used_once_and_only_for_its_paths(
     walked: list[tuple[str, ...]] = []
     original = gitio.raw_log_chunks
 
-    def spy(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> Iterator[str]:
+    def spy(
+        path: Path, folders: tuple[str, ...], exclude: str | None = None, tip: str = "HEAD"
+    ) -> Iterator[str]:
         walked.append(folders)
-        return original(path, folders, exclude)
+        return original(path, folders, exclude, tip=tip)
 
     monkeypatch.setattr(gitio, "raw_log_chunks", spy)
     paths = [MOVED]

@@ -246,7 +246,7 @@ def _build(
         found = early.result(head) if early is not None else None
         graph, parsed = found if found is not None else _scoped(root, paths)
     else:
-        graph, parsed = gitio.commit_graph(root), []
+        graph, parsed = gitio.commit_graph(root, tip=head), []
     landed, position = landing(graph)
     commits, landings = build_commits((f for f, _ in parsed), landed, position, now)
     changes = _landing_order(parsed, commits, position)
@@ -318,7 +318,7 @@ def _apply_since(
         return False
     early, ahead.log = (ahead.log, None) if ahead.log_since == snap.head else (None, ahead.log)
     reader = _BlobReader(root, None, limits, progress, run.record_parses)
-    graph, parsed = _read_log(root, snap.head, reader, early)
+    graph, parsed = _read_log(root, head, snap.head, reader, early)
     landed, relative = landing(graph)
     if relative.get(snap.head) != 0:  # HEAD's first parents do not lead to the cached head
         return False
@@ -362,10 +362,10 @@ def _graph_and_log(root: Path, head: str, ahead: _Ahead, reader: _BlobReader) ->
     early = ahead.log if ahead.log_since == since else None
     ahead.log = None
     if ahead.store is None:
-        return _read_log(root, None, reader, early)
+        return _read_log(root, head, None, reader, early)
     store = ahead.store
     if since != head:
-        new_graph, new_log = _read_log(root, since, reader, early)
+        new_graph, new_log = _read_log(root, head, since, reader, early)
         graph = new_graph + graph
         parsed += new_log
         log = [(f, [(c.commit, c.status, c.path, c.blob) for c in cs]) for f, cs in new_log]
@@ -481,16 +481,16 @@ def _take_ahead(root: Path, head: str, key: bytes | None, *, use_snapshot: bool)
 class _LogAhead:
     """``gitio.raw_log_chunks`` read in a thread into a queue from the moment it starts."""
 
-    def __init__(self, root: Path, since: str | None) -> None:
+    def __init__(self, root: Path, head: str, since: str | None) -> None:
         self._pieces: queue.SimpleQueue[str | BaseException | None] = queue.SimpleQueue()
-        pieces = gitio.raw_log_chunks(root, FOLDERS, since)
+        pieces = gitio.raw_log_chunks(root, FOLDERS, since, tip=head)
         threading.Thread(target=self._run, args=(pieces,), daemon=True).start()
         self._graph: Future[Graph] = Future()  # the commit graph of the same commits
-        threading.Thread(target=self._walk, args=(root, since), daemon=True).start()
+        threading.Thread(target=self._walk, args=(root, head, since), daemon=True).start()
 
-    def _walk(self, root: Path, since: str | None) -> None:
+    def _walk(self, root: Path, head: str, since: str | None) -> None:
         try:
-            self._graph.set_result(gitio.commit_graph(root, exclude=since))
+            self._graph.set_result(gitio.commit_graph(root, exclude=since, tip=head))
         except BaseException as exc:  # raised where the graph is read
             self._graph.set_exception(exc)
 
@@ -540,7 +540,7 @@ class _Ahead:
             if snap is not None and (snap.head == head or gitio.is_ancestor(root, snap.head, head)):
                 ahead.snap = snap
                 if start_log and snap.head != head:
-                    ahead.log, ahead.log_since = _LogAhead(root, snap.head), snap.head
+                    ahead.log, ahead.log_since = _LogAhead(root, head, snap.head), snap.head
                 return ahead
         ahead.start_logs(root, start_log=start_log)
         return ahead
@@ -552,33 +552,39 @@ class _Ahead:
             self.cached = _cached_log(root, self.head, self.store.chain())
         since = self.cached[2]
         if start_log and since != self.head:
-            self.log, self.log_since = _LogAhead(root, since), since
+            self.log, self.log_since = _LogAhead(root, self.head, since), since
 
 
 def _read_log(
-    root: Path, since: str | None, reader: _BlobReader, early: _LogAhead | None = None
+    root: Path, head: str, since: str | None, reader: _BlobReader, early: _LogAhead | None = None
 ) -> tuple[Graph, Log]:
-    """The commit graph and the parsed log of the commits not reachable from ``since``
-    (all with None), read from git: three git processes at once (the graph, the log, and
-    ``cat-file`` for the blobs the log names as it names them), while this process parses
-    each blob as it arrives. ``early``: that log, already being read (:func:`read_ahead`)."""
+    """The commit graph and the parsed log of the commits reachable from ``head`` (never
+    ``HEAD``, which may move meanwhile) and not from ``since`` (all with None), read from
+    git: three git processes at once (the graph, the log, and ``cat-file`` for the blobs
+    the log names as it names them), while this process parses each blob as it arrives.
+    ``early``: that log, already being read (:func:`read_ahead`)."""
     log: Log = []
     if early is not None:
-        reader.read(_walk(root, since, early.read(), log, reader))
+        reader.read(_walk(root, head, since, early.read(), log, reader))
         return early.graph(), log
     with ThreadPoolExecutor(max_workers=1) as pool:
-        graph = pool.submit(gitio.commit_graph, root, exclude=since)
-        reader.read(_walk(root, since, None, log, reader))
+        graph = pool.submit(gitio.commit_graph, root, exclude=since, tip=head)
+        reader.read(_walk(root, head, since, None, log, reader))
         return graph.result(), log
 
 
 def _walk(
-    root: Path, since: str | None, text: Iterator[str] | None, log: Log, reader: _BlobReader
+    root: Path,
+    head: str,
+    since: str | None,
+    text: Iterator[str] | None,
+    log: Log,
+    reader: _BlobReader,
 ) -> Iterator[str]:
     """The blobs to read, as the log (``text``, or read from git now) names them; runs in
     the thread writing blob ids to git, appending each commit to ``log``."""
     seen: set[str] = set()
-    pieces = text if text is not None else gitio.raw_log_chunks(root, FOLDERS, since)
+    pieces = text if text is not None else gitio.raw_log_chunks(root, FOLDERS, since, tip=head)
     for fields, changes in parse_log(pieces):
         log.append((fields, changes))
         for change in changes:
