@@ -363,7 +363,9 @@ def commit_graph(
     return graph
 
 
-def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) -> str:
+def raw_log(
+    path: Path, folders: tuple[str, ...], exclude: str | None = None, *, tip: str = "HEAD"
+) -> str:
     """One ``git log`` over every commit reachable from HEAD that touched ``folders``:
     NUL-separated commit fields (``LOG_FIELDS``, the first prefixed with U+001E) followed by
     the commit's raw changes (``-z --raw --no-abbrev``), oldest first. Renames are never
@@ -373,7 +375,7 @@ def raw_log(path: Path, folders: tuple[str, ...], exclude: str | None = None) ->
 
     Raises :class:`~opsledger.errors.OpsledgerError` (history unusable) when git cannot
     read the history: an empty answer would look like a history without records."""
-    return "".join(raw_log_chunks(path, folders, exclude))
+    return "".join(raw_log_chunks(path, folders, exclude, tip=tip))
 
 
 def raw_log_chunks(

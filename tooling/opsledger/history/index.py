@@ -244,7 +244,7 @@ def _build(
     elif paths:
         early = _SCOPED.pop((str(root), tuple(paths)), None)
         found = early.result(head) if early is not None else None
-        graph, parsed = found if found is not None else _scoped(root, paths)
+        graph, parsed = found if found is not None else _scoped(root, paths, head)
     else:
         graph, parsed = gitio.commit_graph(root, tip=head), []
     landed, position = landing(graph)
@@ -398,12 +398,12 @@ def read_ahead(
     return started
 
 
-def _scoped(root: Path, paths: list[str]) -> tuple[Graph, Log]:
-    """The commit graph and the log of ``paths`` (see :func:`_scoped_log`): independent
-    git walks, run together."""
+def _scoped(root: Path, paths: list[str], head: str) -> tuple[Graph, Log]:
+    """The commit graph and the log of ``paths`` (see :func:`_scoped_log`) up to ``head``:
+    independent git walks, run together."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(gitio.commit_graph, root)
-        parsed = _scoped_log(root, paths, pending.result)
+        pending = pool.submit(gitio.commit_graph, root, tip=head)
+        parsed = _scoped_log(root, paths, pending.result, head)
         return pending.result(), parsed
 
 
@@ -422,7 +422,7 @@ class ScopedReadAhead:
                 return
             head = gitio.describe_head(root)
             if head is not None:
-                self._found = head, _scoped(root, paths)
+                self._found = head, _scoped(root, paths, head)
         except Exception:  # a head start only: build_history reports what went wrong
             return
         finally:
@@ -660,7 +660,7 @@ class _BlobReader:
 
 
 def _scoped_log(
-    root: Path, paths: list[str], graph: Callable[[], list[tuple[str, list[str]]]]
+    root: Path, paths: list[str], graph: Callable[[], list[tuple[str, list[str]]]], head: str
 ) -> list[tuple[list[str], list[Change]]]:
     """The log of ``paths`` and of the paths their records had before a move: a record
     first added at a path in a commit that deleted a file of the same ID is followed back
@@ -670,7 +670,7 @@ def _scoped_log(
     wanted, examined = set(paths), set()
     parents: dict[str, list[str]] | None = None
     while True:
-        parsed = list(parse_log(gitio.raw_log(root, tuple(sorted(wanted)))))
+        parsed = list(parse_log(gitio.raw_log(root, tuple(sorted(wanted)), tip=head)))
         if parents is None:  # ``graph`` gives the commit graph once it is ready
             parents = dict(graph())
         oldest: dict[str, Change] = {}
