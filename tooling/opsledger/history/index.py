@@ -18,6 +18,7 @@ use (:mod:`opsledger.history.dates`).
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -170,7 +171,16 @@ def build_history(
     if head is None:
         return HistoryIndex(head=head, since=since)
     run = _Run(root, head, since, limits or Limits(), now or datetime.now(UTC), record_parses)
-    return run.build(progress=progress, use_cache=use_cache, paths=paths)
+    # the index is hundreds of thousands of objects in no reference cycle: the cyclic
+    # collector, left on, would walk them (and whatever else the process holds) again and
+    # again while they are made
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return run.build(progress=progress, use_cache=use_cache, paths=paths)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Run:
