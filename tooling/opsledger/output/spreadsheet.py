@@ -19,6 +19,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from opsledger.neutral import lines
 
@@ -37,15 +38,22 @@ def cell(value: object) -> str | int | float:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def _write_rows(
+    stream: Any, header: Sequence[object], rows: Iterable[Sequence[object]], lineterminator: str
+) -> None:
+    """The header row and every row onto ``stream``, each cell through :func:`cell`."""
+    writer = csv.writer(stream, lineterminator=lineterminator)
+    writer.writerow([cell(value) for value in header])
+    for row in rows:
+        writer.writerow([cell(value) for value in row])
+
+
 def csv_text(
     header: Sequence[object], rows: Iterable[Sequence[object]], *, lineterminator: str = "\r\n"
 ) -> str:
     """The whole CSV: the header row and every row, each cell through :func:`cell`."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=lineterminator)
-    writer.writerow([cell(value) for value in header])
-    for row in rows:
-        writer.writerow([cell(value) for value in row])
+    _write_rows(buffer, header, rows, lineterminator)
     return buffer.getvalue()
 
 
@@ -57,10 +65,7 @@ def csv_bytes(
     carries every cell: :func:`cell` shows a lone surrogate as an escape."""
     buffer = io.BytesIO()
     text = io.TextIOWrapper(buffer, encoding="utf-8", errors="strict", newline="")
-    writer = csv.writer(text, lineterminator=lineterminator)
-    writer.writerow([cell(value) for value in header])
-    for row in rows:
-        writer.writerow([cell(value) for value in row])
+    _write_rows(text, header, rows, lineterminator)
     text.flush()
     data = buffer.getvalue()
     text.detach()
