@@ -6,7 +6,11 @@ name."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,15 @@ from typing import Any
 import pytest
 
 from opsledger import gitio
-from opsledger.history.index import FOLDERS, build_history, parse_log, read_ahead
+from opsledger.cli import run
+from opsledger.history import index
+from opsledger.history.index import (
+    FOLDERS,
+    START_THREAD,
+    build_history,
+    parse_log,
+    read_ahead,
+)
 from opsledger.history.model import HistoryIndex
 
 from conftest import INCIDENT, Repo, git, git_init
@@ -198,3 +210,34 @@ def test_a_scoped_read_ahead_is_used_once_and_only_for_its_paths(
     assert snapshot(build_history(root, paths=paths)) == plain
     assert walked == rounds  # a read-ahead of other paths is not used
     assert read_ahead(root, paths=[]) is None  # no paths: nothing to walk
+
+
+def _read_ahead_running() -> bool:
+    return any(t.name == START_THREAD and t.is_alive() for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("scoped", [False, True])
+def test_a_run_that_stops_leaves_no_read_ahead_writing_into_the_repository(
+    repo: Repo, tmp_path: Path, scoped: bool
+) -> None:
+    """An audit that stops on an invalid policy after its read-ahead started returns only
+    once the read-ahead is past writing the cache key into the git directory: a caller in
+    the same process (a test, ``mkdocs serve``) may remove the repository at once."""
+    for attempt in range(3):
+        root = tmp_path / f"gov-{scoped}-{attempt}"
+        shutil.copytree(repo.root, root)
+        git_init(root)
+        (root / INC).parent.mkdir(parents=True, exist_ok=True)
+        (root / INC).write_text(INCIDENT, encoding="utf-8")
+        commit(root, "opened", "2026-03-04T09:30:00Z")
+        (root / "policy.yaml").write_text("limits: [unclosed\n", encoding="utf-8")
+        args = ["audit", "--repo", str(root)]
+        if scoped:
+            commit(root, "policy broken", "2026-03-04T10:30:00Z")
+            args += ["--changed-since", "HEAD~1"]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert run(args) == 2, err.getvalue()
+        assert err.getvalue().startswith("opsledger: error: policy.yaml:2:1: YAML syntax error")
+        assert not _read_ahead_running() and not index._AHEAD and not index._SCOPED
+        shutil.rmtree(root)  # nothing writes into it any more

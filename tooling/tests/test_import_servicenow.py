@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from opsledger.errors import OpsledgerError
 from opsledger.importers import ImportOptions, import_servicenow
 from opsledger.importers.incident import clean_line
 from opsledger.importers.policyedit import with_since
@@ -891,6 +892,9 @@ def test_policy_since_is_a_one_line_edit() -> None:
     end = base.index("priorities:")
     no_block = base[:start] + base[end:]
     assert with_since(no_block, day, schemas) == no_block + 'history:\n  since: "2026-03-02"\n'
+    with pytest.raises(OpsledgerError) as broken:  # one position, named once
+        with_since("history: [unclosed\n", day, schemas)
+    assert broken.value.message.startswith("policy.yaml:2:1: YAML syntax error: ")
 
 
 @needs_sample

@@ -5,10 +5,12 @@ start gives: byte for byte."""
 from __future__ import annotations
 
 import filecmp
+import threading
 from pathlib import Path
 
 import pytest
 
+from opsledger.errors import OpsledgerError
 from opsledger.history import index
 from opsledger.site.build import build_site
 from opsledger.timeutil import parse_timestamp
@@ -72,3 +74,18 @@ def test_no_history_build_reads_nothing_ahead(
     monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path / "cache"))
     build_site(repo.root, output=tmp_path / "out", as_of=AS_OF, use_history=False)
     assert calls == []
+
+
+def test_a_build_that_stops_leaves_no_read_ahead_writing_into_the_repository(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build stopped by an invalid policy returns once its read-ahead is past writing
+    the cache key into the git directory (``mkdocs serve`` and tests live on after it)."""
+    _history(repo)
+    monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path / "cache"))
+    repo.write("policy.yaml", "limits: [unclosed\n", dedent=False)
+    with pytest.raises(OpsledgerError, match=r"policy\.yaml:2:1: YAML syntax error"):
+        build_site(repo.root, output=tmp_path / "out", as_of=AS_OF)
+    running = [t for t in threading.enumerate() if t.name == index.START_THREAD]
+    assert not [t for t in running if t.is_alive()] and not index._AHEAD
+    assert (repo.root / ".git" / "opsledger-cache.key").is_file()  # written before return

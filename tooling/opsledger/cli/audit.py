@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -158,7 +158,7 @@ def audit(
     as the run's failure. The exit status stays 2 (or 4).
     """
     root = repo_root(repo)
-    with stops_reported(root, fmt, output):
+    with stops_reported(root, fmt, output), ExitStack() as stack:
         scope = None
         if changed_since is not None:
             from opsledger.scope import plan
@@ -166,10 +166,11 @@ def audit(
             # only the loading limits are needed to plan; no record or catalog is read here
             scope = plan(root, changed_since, Workspace(root).policy.limits)
         if not no_history and _history_rule_chosen(select, ignore):
-            from opsledger.history.index import read_ahead
+            from opsledger.history.index import reading_ahead
 
             # git walks the history while the records are parsed
-            read_ahead(root, paths=None if scope is None else sorted(scope.history))
+            history = None if scope is None else sorted(scope.history)
+            stack.enter_context(reading_ahead(root, paths=history))
         with progress("Loading records") as update:
             ws = Workspace(
                 root,

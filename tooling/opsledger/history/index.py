@@ -23,6 +23,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -385,6 +386,8 @@ def _graph_and_log(root: Path, head: str, ahead: _Ahead, reader: _BlobReader) ->
 
 
 _AHEAD: dict[str, ReadAhead] = {}
+#: the name of a read-ahead's starting thread (the one that may write the cache key)
+START_THREAD = "opsledger-read-ahead"
 _SCOPED: dict[tuple[str, tuple[str, ...]], ScopedReadAhead] = {}
 
 
@@ -408,6 +411,30 @@ def read_ahead(
     return started
 
 
+def drop_read_ahead(root: Path) -> None:
+    """Forget the read-aheads for ``root`` that no index used (the run stopped first: an
+    invalid policy, a record too large), once each is past its start, which may write the
+    cache key into the git directory: nothing of a run that has returned writes into the
+    repository (an in-process caller, a test or ``mkdocs serve``, may remove or change it
+    at once). A git walk already under way only reads, and ends with the process."""
+    for started in [_SCOPED.pop(k) for k in list(_SCOPED) if k[0] == str(root)]:
+        started.wait()
+    pending = _AHEAD.pop(str(root), None)
+    if pending is not None:
+        pending.wait()
+
+
+@contextmanager
+def reading_ahead(root: Path, *, paths: list[str] | None = None) -> Iterator[None]:
+    """:func:`read_ahead` for the block's run, then :func:`drop_read_ahead` whatever the
+    block did with it."""
+    read_ahead(root, paths=paths)
+    try:
+        yield
+    finally:
+        drop_read_ahead(root)
+
+
 def _scoped(root: Path, paths: list[str], head: str) -> tuple[Graph, Log]:
     """The commit graph and the log of ``paths`` (see :func:`_scoped_log`) up to ``head``:
     independent git walks, run together."""
@@ -424,7 +451,9 @@ class ScopedReadAhead:
         gitio.load()  # here, before the thread and this one both use git
         self._done = threading.Event()
         self._found: tuple[str, tuple[Graph, Log]] | None = None
-        threading.Thread(target=self._run, args=(root, list(paths)), daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(root, list(paths)), name=START_THREAD, daemon=True
+        ).start()
 
     def _run(self, root: Path, paths: list[str]) -> None:
         try:
@@ -456,7 +485,9 @@ class ReadAhead:
         gitio.load()  # here, before the thread and this one both use git
         self._done = threading.Event()
         self._ahead: _Ahead | None = None
-        threading.Thread(target=self._run, args=(root, use_cache), daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(root, use_cache), name=START_THREAD, daemon=True
+        ).start()
 
     def _run(self, root: Path, use_cache: bool) -> None:
         try:

@@ -25,7 +25,7 @@ def _data(text: str) -> tuple[Any, Any]:
     try:
         doc = load_text(text)
     except LoadError as exc:
-        raise OpsledgerError(f"policy.yaml:{exc.line}:{exc.column}: {exc}") from None
+        raise OpsledgerError(exc.at("policy.yaml")) from None
     return doc, doc.data
 
 

@@ -143,7 +143,9 @@ def _import(
         try:
             raw = read_bytes(root / POLICY_FILE)  # refuses links, FIFOs, devices
             policy_edit = raw, with_since(raw.decode("utf-8"), day, schemas)
-        except (LoadError, UnicodeDecodeError) as exc:
+        except LoadError as exc:
+            raise OpsledgerError(exc.at(POLICY_FILE)) from None
+        except UnicodeDecodeError as exc:
             raise OpsledgerError(f"{POLICY_FILE}: {exc}") from None
         result.since_set = day
     ctx = Context(scanned.columns, scanned.order, options.timezone, options.mapping, scanned.events)

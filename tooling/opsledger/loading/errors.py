@@ -16,3 +16,7 @@ class LoadError(Exception):
     def __str__(self) -> str:
         text = f"{self.line}:{self.column}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
+
+    def at(self, path: str) -> str:
+        """The one line naming ``path``, the position and the problem: ``path:line:col: ...``."""
+        return f"{path}:{self}"

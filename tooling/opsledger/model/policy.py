@@ -125,7 +125,7 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
     try:
         doc = load_document(path)
     except LoadError as exc:
-        raise ConfigError(f"{POLICY_FILE}:{exc.line}:{exc.column}: {exc}") from None
+        raise ConfigError(exc.at(POLICY_FILE)) from None
     problems = schemas.check("policy", doc)
     if problems:
         first = problems[0]

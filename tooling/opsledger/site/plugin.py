@@ -128,6 +128,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self.kept: Kept | None = None
         #: the search index's entries, set aside page by page (:mod:`opsledger.site.search`)
         self.spool: SearchSpool | None = None
+        self.ahead: Path | None = None  # the repository a read-ahead was started for
         #: rendered pages' Markdown and HTML, packed until written (:mod:`.shelf`)
         self.shelf: Shelf | None = None
         self.generated: list[str] = []  # the generated files' paths, in order
@@ -183,7 +184,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             # git walks the history (a long log on a large repository, in its own
             # process) while MkDocs reads the docs folder and the records are parsed;
             # the index is built from the same log either way
-            read_ahead(self._root(config))
+            self.ahead = self._root(config)
+            read_ahead(self.ahead)
         return config
 
     def _root(self, config: MkDocsConfig) -> Path:
@@ -250,6 +252,11 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
 
     @event_priority(-50)  # after the search plugin has written its index
     def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self.ahead is not None:  # used by the build, unless it read no history
+            from opsledger.history.index import drop_read_ahead
+
+            drop_read_ahead(self.ahead)
+            self.ahead = None
         self._end()
         gc.unfreeze()
         if self.spool is not None:
@@ -259,6 +266,11 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             self.kept.built()
 
     def on_build_error(self, *, error: Exception) -> None:
+        if self.ahead is not None:  # a build that stopped before its history was read
+            from opsledger.history.index import drop_read_ahead
+
+            drop_read_ahead(self.ahead)
+            self.ahead = None
         self._end()
         gc.unfreeze()
         self.kept = None
