@@ -14,9 +14,11 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
@@ -81,14 +83,49 @@ def _conforms(check: Any) -> Any:
     return predicate
 
 
-def format_checker() -> jsonschema.FormatChecker:
-    """jsonschema's checker (with its format extras) with opsledger's own formats on top."""
+#: the formats whose checker comes from rfc3987_syntax, which compiles some forty grammars
+#: when imported (over 2 s, on every run that needed jsonschema: jsonschema imports it
+#: whole for its format extras); imported only for a schema that uses one of them
+IRI_FORMATS = {"iri": "iri", "iri-reference": "iri_reference"}  # format: its rule
+_SLOW_LIBRARY = "rfc3987_syntax"
+
+
+def python_jsonschema() -> ModuleType:
+    """jsonschema (the Python engine), imported without rfc3987_syntax unless something
+    imported that already: :func:`format_checker` adds its two formats where a schema uses
+    them, so every format a schema names is still checked."""
+    if "jsonschema" not in sys.modules and _SLOW_LIBRARY not in sys.modules:
+        sys.modules[_SLOW_LIBRARY] = None  # type: ignore[assignment]  # its import fails
+        try:
+            import jsonschema
+        finally:
+            if sys.modules.get(_SLOW_LIBRARY, False) is None:
+                del sys.modules[_SLOW_LIBRARY]
     import jsonschema
 
-    checker = jsonschema.FormatChecker()
+    return jsonschema
+
+
+def format_checker(used: set[str] | frozenset[str] = frozenset()) -> jsonschema.FormatChecker:
+    """jsonschema's checker (with its format extras) with opsledger's own formats on top,
+    and the IRI formats where ``used`` (the formats a schema names) holds one."""
+    checker: jsonschema.FormatChecker = python_jsonschema().FormatChecker()
     for name, check in FORMATS.items():
         checker.checks(name, raises=ValueError)(check)
+    for name in set(IRI_FORMATS) & set(used) - set(checker.checkers):
+        try:
+            from rfc3987_syntax import is_valid_syntax  # type: ignore[import-untyped]
+        except ImportError:  # not installed: jsonschema would not check it either
+            break
+        checker.checks(name, raises=ValueError)(_iri_check(is_valid_syntax, IRI_FORMATS[name]))
     return checker
+
+
+def _iri_check(is_valid_syntax: Any, rule: str) -> Any:
+    def check(instance: object) -> bool:
+        return not isinstance(instance, str) or bool(is_valid_syntax(rule, instance))
+
+    return check
 
 
 def _formats_used(node: Any) -> set[str]:
@@ -209,8 +246,7 @@ class SchemaSet:
             self._fast[kind] = _fast_validator(self._schemas[kind])
 
     def _explain_bad_schema(self, kind: str) -> None:
-        import jsonschema
-
+        jsonschema = python_jsonschema()
         path = self.directory / f"{kind}.schema.json"
         try:
             jsonschema.Draft202012Validator.check_schema(self._raw[kind])
@@ -221,7 +257,7 @@ class SchemaSet:
     def validator(self, kind: str) -> jsonschema.Draft202012Validator:
         """The Python jsonschema validator for ``kind`` (built on first use)."""
         if kind not in self._slow:
-            import jsonschema
+            jsonschema = python_jsonschema()
             from referencing import Registry, Resource
 
             refusing = Registry(retrieve=refuse_retrieval)  # type: ignore[call-arg]
@@ -229,7 +265,9 @@ class SchemaSet:
                 f"{SHARED}.schema.json", Resource.from_contents(self._raw[SHARED])
             )
             self._slow[kind] = jsonschema.Draft202012Validator(
-                self._schemas[kind], registry=registry, format_checker=format_checker()
+                self._schemas[kind],
+                registry=registry,
+                format_checker=format_checker(_formats_used(self._schemas[kind])),
             )
         return self._slow[kind]
 

@@ -22,17 +22,19 @@ from opsledger.timeutil import parse_timestamp
 
 from conftest import InvokeCli, Repo, git, git_init
 
-#: a process that loads opsledger, waits until the file named first exists, then runs the
-#: command: processes started one after another begin their work at the same moment
+#: a process that loads opsledger, says so by creating the file named second, waits until
+#: the file named first exists, then runs the command: processes started one after another
+#: begin their work at the same moment
 TOGETHER = """\
 import sys, time
 from pathlib import Path
 from opsledger.cli import run
 import opsledger.approve, opsledger.scaffold, opsledger.model.ledger
 go = Path(sys.argv[1])
+Path(sys.argv[2]).touch()
 while not go.exists():
     time.sleep(0.0005)
-sys.exit(run(sys.argv[2:]))
+sys.exit(run(sys.argv[3:]))
 """
 HOLD = """\
 import sys, time
@@ -72,18 +74,25 @@ def together(
     """Start every run as its own process and let them begin at the same moment."""
     script = tmp_path / "together.py"
     script.write_text(TOGETHER)
-    go = tmp_path / f"go-{time.monotonic_ns()}"
+    stamp = time.monotonic_ns()
+    go = tmp_path / f"go-{stamp}"
+    ready = [tmp_path / f"ready-{stamp}-{n}" for n in range(len(runs))]
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), str(go), *args],
+            [sys.executable, str(script), str(go), str(flag), *args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for args, env in runs
+        for (args, env), flag in zip(runs, ready, strict=True)
     ]
-    time.sleep(3)  # every process has loaded opsledger and waits
+    deadline = time.monotonic() + 120
+    # every process has loaded opsledger and waits (or one has ended: its result says why)
+    while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in procs):
+            break
+        time.sleep(0.01)
     go.touch()
     done = []
     for proc in procs:

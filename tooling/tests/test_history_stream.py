@@ -210,6 +210,8 @@ def test_a_scoped_read_ahead_is_used_once_and_only_for_its_paths(
     assert snapshot(build_history(root, paths=paths)) == plain
     assert walked == rounds  # a read-ahead of other paths is not used
     assert read_ahead(root, paths=[]) is None  # no paths: nothing to walk
+    index.drop_read_ahead(root)  # the unused one is forgotten
+    assert not [key for key in index._SCOPED if key[0] == str(root)]
 
 
 def _read_ahead_running() -> bool:
@@ -239,5 +241,6 @@ def test_a_run_that_stops_leaves_no_read_ahead_writing_into_the_repository(
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             assert run(args) == 2, err.getvalue()
         assert err.getvalue().startswith("opsledger: error: policy.yaml:2:1: YAML syntax error")
-        assert not _read_ahead_running() and not index._AHEAD and not index._SCOPED
+        assert not _read_ahead_running() and str(root) not in index._AHEAD
+        assert not [key for key in index._SCOPED if key[0] == str(root)]
         shutil.rmtree(root)  # nothing writes into it any more

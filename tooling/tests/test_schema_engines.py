@@ -122,3 +122,57 @@ def test_fast_path_keeps_the_placed_messages() -> None:
     doc = load_text("id: RB-0001\ntitle: t\nservices: [x]\nowner: a@b.co\nlast_reviewed: no\n")
     (problem,) = schemas.check("runbook", doc)
     assert (problem.line, problem.column) == (5, 16)
+
+
+#: run in a fresh interpreter: an invalid record checked with the project's schemas, then a
+#: schema that names the IRI formats; prints what was imported when, and the verdicts
+LAZY_IRI = """\
+import json, shutil, sys, tempfile
+from pathlib import Path
+from opsledger.loading import load_text
+from opsledger.schemas import SchemaSet
+project, folder = Path(sys.argv[1]), Path(tempfile.mkdtemp())
+shutil.copytree(project / "schemas", folder / "schemas")
+text = (folder / "schemas/incident.schema.json").read_text(encoding="utf-8")
+schemas = SchemaSet(folder / "schemas")
+bad = schemas.check("incident", load_text("id: INC-2026-0001\\npriority: P9\\n"))
+print(bool(bad), "rfc3987_syntax" in sys.modules)
+data = json.loads(text)
+data["properties"]["homepage"] = {"type": "string", "format": "iri"}
+data["properties"]["link"] = {"type": "string", "format": "iri-reference"}
+(folder / "schemas/incident.schema.json").write_text(json.dumps(data), encoding="utf-8")
+iri = SchemaSet(folder / "schemas")
+for value in ("https://example.com/\\u00e4", "https://exa mple.com/", "relative/\\u00e4"):
+    quoted = json.dumps(value)
+    found = iri.check("incident", load_text(f"homepage: {quoted}\\nlink: {quoted}\\n"))
+    print(sorted({str(p.path[0]) for p in found if p.path and p.path[0] in ("homepage", "link")}))
+"""
+
+
+#: jsonschema's own verdicts on the same values, imported as it imports itself
+REFERENCE = """\
+import sys, jsonschema
+checker = jsonschema.FormatChecker()
+assert {"iri", "iri-reference"} <= set(checker.checkers)
+for value in ("https://example.com/\\u00e4", "https://exa mple.com/", "relative/\\u00e4"):
+    pairs = (("homepage", "iri"), ("link", "iri-reference"))
+    print(sorted(f for f, fmt in pairs if not checker.conforms(value, fmt)))
+"""
+
+
+def test_the_slow_iri_library_is_imported_only_for_a_schema_that_uses_it() -> None:
+    """jsonschema imports rfc3987_syntax (over 2 s of grammar compiling) for its two IRI
+    formats; an invalid record costs no such import, and a schema naming those formats has
+    them checked as jsonschema itself checks them."""
+    import subprocess
+    import sys
+
+    ours = subprocess.run(
+        [sys.executable, "-c", LAZY_IRI, str(PROJECT)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert ours[0] == "True False"  # problems found, the library not imported
+    reference = subprocess.run(
+        [sys.executable, "-c", REFERENCE], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert ours[1:] == reference
+    assert reference == ["[]", "['homepage', 'link']", "['homepage']"]  # relative: a reference
