@@ -264,10 +264,11 @@ class SchemaSet:
             registry: Registry[Any] = refusing.with_resource(
                 f"{SHARED}.schema.json", Resource.from_contents(self._raw[SHARED])
             )
+            # the shared definitions too: a reference into one (``#/$defs/x/items``, an
+            # anchor) is resolved through the registry, not inlined
+            used = _formats_used(self._schemas[kind]) | _formats_used(self._raw[SHARED])
             self._slow[kind] = jsonschema.Draft202012Validator(
-                self._schemas[kind],
-                registry=registry,
-                format_checker=format_checker(_formats_used(self._schemas[kind])),
+                self._schemas[kind], registry=registry, format_checker=format_checker(used)
             )
         return self._slow[kind]
 

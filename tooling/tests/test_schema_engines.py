@@ -176,3 +176,43 @@ def test_the_slow_iri_library_is_imported_only_for_a_schema_that_uses_it() -> No
     ).stdout.splitlines()
     assert ours[1:] == reference
     assert reference == ["[]", "['homepage', 'link']", "['homepage']"]  # relative: a reference
+
+
+#: run in a fresh interpreter (the test process has imported jsonschema whole, IRI formats
+#: included): the IRI formats named only in the shared definitions, reached through
+#: references that are not inlined (a pointer into a definition, an anchor)
+SHARED_IRI = """\
+import json, shutil, sys, tempfile
+from pathlib import Path
+from opsledger.loading import load_text
+from opsledger.schemas import SchemaSet
+project, folder = Path(sys.argv[1]), Path(tempfile.mkdtemp())
+shutil.copytree(project / "schemas", folder / "schemas")
+defs_path = folder / "schemas/defs.schema.json"
+incident_path = folder / "schemas/incident.schema.json"
+defs = json.loads(defs_path.read_text(encoding="utf-8"))
+defs["$defs"]["pages"] = {"properties": {"home": {"type": "string", "format": "iri"}}}
+defs["$defs"]["place"] = {"$anchor": "place", "type": "string", "format": "iri-reference"}
+defs_path.write_text(json.dumps(defs), encoding="utf-8")
+incident = json.loads(incident_path.read_text(encoding="utf-8"))
+incident["properties"]["homepage"] = {"$ref": "defs.schema.json#/$defs/pages/properties/home"}
+incident["properties"]["link"] = {"$ref": "defs.schema.json#place"}
+incident_path.write_text(json.dumps(incident), encoding="utf-8")
+schemas = SchemaSet(folder / "schemas")
+found = schemas.check("incident", load_text('homepage: "https://exa mple.com/"\\nlink: "a b"\\n'))
+print(sorted({str(p.path[0]) for p in found if p.path and p.path[0] in ("homepage", "link")}))
+"""
+
+
+def test_an_iri_format_named_in_the_shared_definitions_is_checked() -> None:
+    """A format named only in ``defs.schema.json``, behind a reference that is resolved,
+    not inlined, is checked as jsonschema checks it (the IRI formats are added for the
+    formats a kind's schema can reach, not only those it names itself)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", SHARED_IRI, str(PROJECT)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["['homepage', 'link']"]
