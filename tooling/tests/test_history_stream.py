@@ -220,11 +220,21 @@ def _read_ahead_running() -> bool:
 
 @pytest.mark.parametrize("scoped", [False, True])
 def test_a_run_that_stops_leaves_no_read_ahead_writing_into_the_repository(
-    repo: Repo, tmp_path: Path, scoped: bool
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scoped: bool
 ) -> None:
-    """An audit that stops on an invalid policy after its read-ahead started returns only
-    once the read-ahead is past writing the cache key into the git directory: a caller in
-    the same process (a test, ``mkdocs serve``) may remove the repository at once."""
+    """An audit that stops after its read-ahead started (an invalid policy; for a pull
+    request's records, a path that is no record) returns only once the read-ahead is past
+    writing the cache key into the git directory, and forgets it: a caller in the same
+    process (a test, ``mkdocs serve``) may remove the repository at once."""
+    started: list[object] = []
+    real = index.read_ahead
+
+    def spy(root: Path, **kwargs: Any) -> object:
+        found = real(root, **kwargs)
+        started.append(found)
+        return found
+
+    monkeypatch.setattr(index, "read_ahead", spy)
     for attempt in range(3):
         root = tmp_path / f"gov-{scoped}-{attempt}"
         shutil.copytree(repo.root, root)
@@ -232,15 +242,21 @@ def test_a_run_that_stops_leaves_no_read_ahead_writing_into_the_repository(
         (root / INC).parent.mkdir(parents=True, exist_ok=True)
         (root / INC).write_text(INCIDENT, encoding="utf-8")
         commit(root, "opened", "2026-03-04T09:30:00Z")
-        (root / "policy.yaml").write_text("limits: [unclosed\n", encoding="utf-8")
         args = ["audit", "--repo", str(root)]
-        if scoped:
-            commit(root, "policy broken", "2026-03-04T10:30:00Z")
-            args += ["--changed-since", "HEAD~1"]
+        if scoped:  # the policy is read before the read-ahead: the stop comes after it
+            (root / INC).write_text(INCIDENT.replace("status: open", "status: resolved"))
+            commit(root, "resolved", "2026-03-04T10:30:00Z")
+            args += ["--changed-since", "HEAD~1", str(root / "records/no-such-record.yaml")]
+            stop = f"opsledger: error: {root}/records/no-such-record.yaml: no such file"
+        else:
+            (root / "policy.yaml").write_text("limits: [unclosed\n", encoding="utf-8")
+            stop = "opsledger: error: policy.yaml:2:1: YAML syntax error"
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             assert run(args) == 2, err.getvalue()
-        assert err.getvalue().startswith("opsledger: error: policy.yaml:2:1: YAML syntax error")
+        assert err.getvalue().startswith(stop), err.getvalue()
+        kind = index.ScopedReadAhead if scoped else index.ReadAhead
+        assert len(started) == attempt + 1 and isinstance(started[-1], kind)
         assert not _read_ahead_running() and str(root) not in index._AHEAD
         assert not [key for key in index._SCOPED if key[0] == str(root)]
         shutil.rmtree(root)  # nothing writes into it any more
