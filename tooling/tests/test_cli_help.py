@@ -133,3 +133,25 @@ def test_a_module_that_cannot_be_imported_first_is_named() -> None:
     assert done.returncode == 0, done.stderr
     missing = "opsledger.no_such_module"
     assert done.stdout == f"{missing}: ModuleNotFoundError: No module named '{missing}'\n"
+
+
+@pytest.mark.slow
+def test_every_module_imports_in_a_fresh_interpreter() -> None:
+    """Each module of the package imported first in an interpreter of its own: what the
+    forked check above cannot see, a module that reaches a library's submodule it never
+    imports (``import mkdocs`` then ``mkdocs.plugins.BasePlugin``), which works there only
+    because the parent imported that submodule before forking."""
+    import pkgutil
+
+    import opsledger
+
+    names = sorted(m.name for m in pkgutil.walk_packages(opsledger.__path__, "opsledger."))
+    assert len(names) > 100
+    failed = []
+    for name in names:
+        done = subprocess.run(
+            [sys.executable, "-c", f"import {name}"], capture_output=True, text=True
+        )
+        if done.returncode:
+            failed.append(f"{name}: {done.stderr.strip().splitlines()[-1]}")
+    assert not failed, "\n".join(failed)
