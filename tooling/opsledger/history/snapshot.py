@@ -281,6 +281,12 @@ class _Source:
         return found
 
 
+def untouched(history: RecordHistory) -> bool:
+    """Whether ``history`` is a cached record's, as cached: never decoded, so never
+    changed, and not renamed."""
+    return isinstance(history, _StoredHistory) and history.unchanged(history.record_id)
+
+
 class _StoredHistory(RecordHistory):
     """A record's cached history, its versions checked and decoded when first read."""
 
