@@ -83,7 +83,12 @@ def main_history(repo: Repo) -> None:
     )
     # the id edited in place: INC-4 is deleted, INC-14 lives at INC-4's path
     repo.write(INC.format("INC-2026-0004"), incident(14), dedent=False)
+    # a file named for one ID holding another: INC-31 lives at INC-30's path
+    repo.write(INC.format("INC-2026-0030"), incident(31), dedent=False)
     commit(root, "renamed and re-identified", "2026-03-06T09:00:00Z", who=TOM)
+    # the id corrected to the file's name: INC-31 is deleted at INC-30's path
+    repo.write(INC.format("INC-2026-0030"), incident(30), dedent=False)
+    commit(root, "id corrected", "2026-03-06T10:00:00Z", who=TOM)
     (root / INC.format("INC-2026-0005")).unlink()
     repo.write(INC.format("2026/INC-2026-0006"), rewritten(incident(6)), dedent=False)
     repo.write(CHG, "id: [unclosed\n", dedent=False)
@@ -163,6 +168,14 @@ def pr_unparsable_and_merges(repo: Repo) -> None:
     git(root, "merge", "-q", "-m", "octopus", "three", "four", date="2026-03-10T13:00:00Z")
 
 
+def pr_path_of_another_id(repo: Repo) -> None:
+    """The file where another ID (deleted since) last lived, edited: the audit shows that
+    record's findings at this path."""
+    path = repo.root / INC.format("INC-2026-0030")
+    path.write_text(path.read_text().replace("Checkout", "The checkout"))
+    commit(repo.root, "edit", "2026-03-10T09:00:00Z", who=TOM)
+
+
 def pr_pir_duplicate_and_restore(repo: Repo) -> None:
     """The PIR edited (its incident reported through it), INC-1 added again at a second
     path, and INC-5 (deleted on main) added back rewritten."""
@@ -180,6 +193,7 @@ PULL_REQUESTS: dict[str, Callable[[Repo], None]] = {
     "hostile past": pr_touch_the_past,
     "unparsable, merges, octopus": pr_unparsable_and_merges,
     "PIR, duplicate, restored": pr_pir_duplicate_and_restore,
+    "path of another ID": pr_path_of_another_id,
 }
 
 

@@ -32,7 +32,7 @@ from opsledger import __version__, gitio
 from opsledger.cache import FrameStore
 from opsledger.errors import HistoryUnusable
 from opsledger.history import snapshot
-from opsledger.history.assemble import Change, assemble, record_id
+from opsledger.history.assemble import Assembly, Change, assemble, record_id
 from opsledger.history.dates import build_commits, date_window, join_windows, window_holds
 from opsledger.history.model import Commit, HistoryIndex, Version
 from opsledger.history.store import (
@@ -308,17 +308,19 @@ def _from_snapshot(run: _Run, ahead: _Ahead, progress: Progress | None) -> Histo
     the cache cannot give the index a full build would (none cached, other limits, a date
     that would be judged otherwise now, a head off the first-parent chain, a record that
     fails its check)."""
-    index = _continued(run, ahead, progress, keep=True)
-    if index is not None and ahead.snap is not None:
-        ahead.snap.recover_with(run.rebuilt)
-    return index
+    found = _continued(run, ahead, progress, keep=True)
+    if found is None or ahead.snap is None:
+        return None
+    ahead.snap.recover_with(run.rebuilt)
+    return found[0]
 
 
 def _continued(
     run: _Run, ahead: _Ahead, progress: Progress | None, *, keep: bool
-) -> HistoryIndex | None:
+) -> tuple[HistoryIndex, Assembly | None] | None:
     """The cached index with the commits since its head applied (and cached when
-    ``keep``), or None when the cache cannot give the index a full build would (see
+    ``keep``), with where its assembly then stands (None: nothing was applied, not read),
+    or None when the cache cannot give the index a full build would (see
     :func:`_from_snapshot`)."""
     limits = run.limits
     snap = ahead.snap
@@ -330,12 +332,12 @@ def _continued(
         return None
     index = snap.index(run.since)
     if snap.head == run.head:
-        return index
+        return index, None
     try:
-        applied = _apply_since(run, snap, index, ahead, progress, keep=keep)
+        state = _apply_since(run, snap, index, ahead, progress, keep=keep)
     except snapshot.Damaged:
         return None
-    return index if applied else None
+    return (index, state) if state is not None else None
 
 
 def _apply_since(
@@ -346,20 +348,20 @@ def _apply_since(
     progress: Progress | None,
     *,
     keep: bool = True,
-) -> bool:
+) -> Assembly | None:
     """Apply the commits since the cached head to ``index`` (the cached one) and, when
-    ``keep``, cache the result; False when HEAD does not continue the cached head's
-    first-parent chain."""
+    ``keep``, cache the result; where the assembly then stands, or None when HEAD does not
+    continue the cached head's first-parent chain."""
     root, head, limits, now = run.root, run.head, run.limits, run.now
     state = snap.assembly(index)
     if state is None:
-        return False
+        return None
     early, ahead.log = (ahead.log, None) if ahead.log_since == snap.head else (None, ahead.log)
     reader = _BlobReader(root, None, limits, progress, run.record_parses)
     graph, parsed = _read_log(root, head, snap.head, reader, early)
     landed, relative = landing(graph)
     if relative.get(snap.head) != 0:  # HEAD's first parents do not lead to the cached head
-        return False
+        return None
     offset = snap.chain - 1  # the cached head's position
     position = {sha: offset + p for sha, p in relative.items()}
     rows = [fields for fields, _ in parsed]
@@ -379,7 +381,7 @@ def _apply_since(
             state=state,
             base=snap,
         )
-    return True
+    return state
 
 
 def _gate_index(
@@ -398,32 +400,40 @@ def _gate_index(
         ahead = _Ahead.start(root, head, key, start_log=True, logs=False)
     if ahead is None or ahead.snap is None:
         return None
-    index = _continued(run, ahead, progress, keep=False)
-    if index is None:
+    found = _continued(run, ahead, progress, keep=False)
+    if found is None:
+        return None
+    index, state = found
+    state = state if state is not None else ahead.snap.assembly(index)
+    if state is None:  # the cached assembly state fails its check
         return None
     try:
-        found = _restricted(index, records)
+        restricted = _restricted(index, state, records)
     except snapshot.Damaged:  # a reported record's entry fails its check: built from git
         return None
     _SCOPED.pop((str(root), tuple(paths)), None)
-    return found
+    return restricted
 
 
-def _restricted(index: HistoryIndex, records: Collection[str]) -> HistoryIndex:
-    """``index`` with only the histories whose findings a run reporting ``records`` (IDs
-    and paths) can show, each the same object as in ``index``: the records named (IDs
-    compared case-insensitively, a path by the ID its file name says: a file deleted on
-    the branch), those the commits applied since the cached head changed (a record
-    deleted or renamed away on the branch), and, for each of their deletions, the record
-    that took the deleted one's content (its successor, which the rules compare it
-    with). Only those records' cached entries are decoded."""
+def _restricted(index: HistoryIndex, state: Assembly, records: Collection[str]) -> HistoryIndex:
+    """``index`` (assembled as ``state`` says) with only the histories whose findings a
+    run reporting ``records`` (IDs and paths) can show, each the same object as in
+    ``index``: the records named (IDs compared case-insensitively, a path by the ID its
+    file name says), those whose last version is at a path named (the audit shows a record
+    it did not load there: one deleted or renamed away), those the commits applied since
+    the cached head changed, and, for each of their deletions, the record that took the
+    deleted one's content (its successor, which the rules compare it with). Only those
+    records' cached entries are decoded."""
     spelled = {rid.casefold(): rid for rid in index.records}
     wanted: set[str] = set()
+    paths: set[str] = set()
     for item in records:
         if "/" not in item:
             wanted.add(item.casefold())
         elif _is_record(item):
             wanted.add((record_id(item, None) or "").casefold())
+            paths.add(item)
+    wanted |= {key for key, path in state.lasts.items() if path in paths}
     chosen = {spelled[key] for key in wanted if key in spelled}
     chosen |= {rid for rid, history in index.records.items() if not snapshot.untouched(history)}
     heirs = {

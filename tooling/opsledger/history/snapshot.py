@@ -45,7 +45,7 @@ from opsledger.history.store import cache_file
 
 _META = hashlib.blake2b(b"meta", digest_size=32, person=b"index").digest()
 _STATE = hashlib.blake2b(b"state", digest_size=32, person=b"index").digest()
-_FORMAT = 3
+_FORMAT = 4
 
 
 def _record_name(record_id: str) -> bytes:
@@ -91,12 +91,13 @@ class Snapshot:
         cache cannot say (its check failed)."""
         state = self.store.get(_STATE, self.state_mac)
         try:
-            live, holders, names = state
+            live, holders, names, lasts = state
             return Assembly(
                 index,
                 dict(live),
                 {k: dict.fromkeys(paths) for k, paths in holders.items()},
                 dict(names),
+                dict(lasts),
             )
         except (TypeError, ValueError, AttributeError):
             return None
@@ -172,7 +173,7 @@ def write(
     kept = base.entries if base is not None else {}
     entries = {rid: macs[rid] if rid in macs else kept[rid] for rid in index.records}
     holders = {k: list(paths) for k, paths in state.holders.items()}
-    state_mac = store.put(_STATE, (state.live, holders, state.names))
+    state_mac = store.put(_STATE, (state.live, holders, state.names, state.lasts))
     landing = (last_landing[0], int(last_landing[1].timestamp()))
     store.put(_META, (_FORMAT, head, limits, chain, landing, window, entries, state_mac))
     store.save()
