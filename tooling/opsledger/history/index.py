@@ -408,22 +408,24 @@ def _gate_index(
     if state is None:  # the cached assembly state fails its check
         return None
     try:
-        restricted = _restricted(index, state, records)
+        restricted = _restricted(index, state, ahead.snap.touched(index), records)
     except snapshot.Damaged:  # a reported record's entry fails its check: built from git
         return None
     _SCOPED.pop((str(root), tuple(paths)), None)
     return restricted
 
 
-def _restricted(index: HistoryIndex, state: Assembly, records: Collection[str]) -> HistoryIndex:
+def _restricted(
+    index: HistoryIndex, state: Assembly, touched: set[str], records: Collection[str]
+) -> HistoryIndex:
     """``index`` (assembled as ``state`` says) with only the histories whose findings a
     run reporting ``records`` (IDs and paths) can show, each the same object as in
     ``index``: the records named (IDs compared case-insensitively, a path by the ID its
     file name says), those whose last version is at a path named (the audit shows a record
     it did not load there: one deleted or renamed away), those the commits applied since
-    the cached head changed, and, for each of their deletions, the record that took the
-    deleted one's content (its successor, which the rules compare it with). Only those
-    records' cached entries are decoded."""
+    the cached head changed (``touched``), and, for each of their deletions, the record
+    that took the deleted one's content (its successor, which the rules compare it with).
+    Only those records' cached entries are decoded."""
     spelled = {rid.casefold(): rid for rid in index.records}
     wanted: set[str] = set()
     paths: set[str] = set()
@@ -435,7 +437,7 @@ def _restricted(index: HistoryIndex, state: Assembly, records: Collection[str]) 
             paths.add(item)
     wanted |= {key for key, path in state.lasts.items() if path in paths}
     chosen = {spelled[key] for key in wanted if key in spelled}
-    chosen |= {rid for rid, history in index.records.items() if not snapshot.untouched(history)}
+    chosen |= touched
     heirs = {
         spelled.get(version.successor.casefold())
         for rid in chosen

@@ -79,6 +79,14 @@ class Snapshot:
         index.records = {rid: _StoredHistory(rid, source) for rid in self.entries}
         return index
 
+    def touched(self, index: HistoryIndex) -> set[str]:
+        """The IDs of ``index``'s (from :meth:`index`) records that may differ from the
+        cached ones: new or spelt anew, or decoded (applying commits decodes only the
+        records they change)."""
+        decoded = self.source.decoded if self.source is not None else set()
+        records = index.records.keys()
+        return (records - self.entries.keys()) | (decoded & records)
+
     def recover_with(self, rebuild: Callable[[str], list[Version]]) -> None:
         """From now on, a record whose entry fails its check takes its versions from
         ``rebuild`` (record ID -> its versions in a full build); until then, such a record
@@ -234,8 +242,10 @@ class _Source:
         self._people: dict[tuple[str, str], Identity] = {}
         self._times: dict[int, datetime] = {}
         self._lock = threading.Lock()
+        self.decoded: set[str] = set()  # the records whose entries were read
 
     def versions(self, record_id: str) -> list[Version]:
+        self.decoded.add(record_id)
         payload = self.store.take(_record_name(record_id), self.entries.get(record_id, b""))
         try:
             rows = marshal.loads(payload) if payload is not None else None
@@ -280,12 +290,6 @@ class _Source:
         if found is None:
             found = self._times[seconds] = datetime.fromtimestamp(seconds, UTC)
         return found
-
-
-def untouched(history: RecordHistory) -> bool:
-    """Whether ``history`` is a cached record's, as cached: never decoded, so never
-    changed, and not renamed."""
-    return isinstance(history, _StoredHistory) and history.unchanged(history.record_id)
 
 
 class _StoredHistory(RecordHistory):
