@@ -45,8 +45,25 @@ approvals:
 """
 
 
+PIR10 = "records/pirs/PIR-2026-0010.md"
+
+
+def pir(number: int, incident: int) -> str:
+    return PIR.replace("PIR-2026-0001", f"PIR-2026-{number:04d}").replace(
+        "INC-2026-0001", f"INC-2026-{incident:04d}"
+    )
+
+
 def incident(number: int, text: str = CLOSED) -> str:
     return text.replace("INC-2026-0001", f"INC-2026-{number:04d}")
+
+
+#: a P2 incident: its PIR is due within 10 business days of resolution
+MAJOR = incident(10).replace("P3", "P2") + (
+    "commander: lena.fischer@example.com\n"
+    "bridge_opened_at: 2026-03-04T09:15:00Z\n"
+    "pir: PIR-2026-0010\n"
+)
 
 
 def commit(root: Path, message: str, when: str, who: str = LENA) -> None:
@@ -71,9 +88,11 @@ def main_history(repo: Repo) -> None:
     for number in range(1, 8):
         repo.write(INC.format(f"INC-2026-{number:04d}"), incident(number), dedent=False)
     commit(root, "incidents closed", "2026-03-04T12:05:00Z")
+    repo.write(INC.format("INC-2026-0010"), MAJOR, dedent=False)
     repo.write(PIR1, PIR, dedent=False)
+    repo.write(PIR10, pir(10, 10), dedent=False)
     repo.write(CHG, CHANGE, dedent=False)
-    commit(root, "PIR approved, change recorded", "2026-03-05T10:00:00Z", who=PRIYA)
+    commit(root, "PIRs approved, change recorded", "2026-03-05T10:00:00Z", who=PRIYA)
     # renamed to another ID and rewritten: INC-3 is deleted, INC-13 takes its content
     move(repo, INC.format("INC-2026-0003"), INC.format("INC-2026-0013"), rewritten(incident(3)))
     repo.write(
@@ -176,6 +195,14 @@ def pr_path_of_another_id(repo: Repo) -> None:
     commit(repo.root, "edit", "2026-03-10T09:00:00Z", who=TOM)
 
 
+def pr_second_pir(repo: Repo) -> None:
+    """A second PIR of INC-10 (a P2: its PIR is due within 10 business days), approved
+    late: INC-10 is reported through it; the first, approved in time, is loaded, not
+    reported (when a PIR landed shows in no audit finding, only whether one is missing)."""
+    repo.write("records/pirs/PIR-2026-0011.md", pir(11, 10), dedent=False)
+    commit(repo.root, "second PIR", "2026-03-27T09:00:00Z", who=PRIYA)
+
+
 def pr_pir_duplicate_and_restore(repo: Repo) -> None:
     """The PIR edited (its incident reported through it), INC-1 added again at a second
     path, and INC-5 (deleted on main) added back rewritten."""
@@ -194,6 +221,7 @@ PULL_REQUESTS: dict[str, Callable[[Repo], None]] = {
     "unparsable, merges, octopus": pr_unparsable_and_merges,
     "PIR, duplicate, restored": pr_pir_duplicate_and_restore,
     "path of another ID": pr_path_of_another_id,
+    "second PIR": pr_second_pir,
 }
 
 
@@ -300,6 +328,8 @@ def test_warm_gate_is_the_cold_gate_and_the_full_audit(
     assert warm == cold
     caches.fresh()
     _, full = audit(cli, root)
+    print(
+        [(f["rule"], f["record"], f["message"]) for f in warm_found if "0010" in f["record"]]
     assert warm_found == reported(full, root)
     assert history_findings(
         warm_found
