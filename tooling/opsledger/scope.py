@@ -15,7 +15,9 @@ the changed IDs, not by parsing every file.
 History: the changed files, deleted and renamed-away paths included (a record renamed to
 another ID is a deletion the gate must see), and the paths of the records reported; the
 history index follows each back through earlier moves, so the gate judges a record's
-history as the full audit does.
+history as the full audit does. Where the cached index of the whole branch (main's, left
+by a full audit) continues to HEAD, the gate takes the reported records' histories from it
+instead (``build_history``'s ``records``: :attr:`Scope.report`).
 """
 
 from __future__ import annotations

@@ -103,6 +103,7 @@ class Workspace:
         use_history: bool = True,
         subset: Sequence[Path] | None = None,
         history_paths: Sequence[str] | None = None,
+        history_records: Collection[str] | None = None,
         progress: Progress | None = None,
         history_cache: bool = True,
     ) -> None:
@@ -114,6 +115,7 @@ class Workspace:
         self.use_history = use_history
         self._subset = subset
         self._history_paths = history_paths
+        self._history_records = history_records
         self.progress = progress
         self._findings: dict[tuple[object, ...], list[Finding]] = {}
         self._obligations: dict[bool, Obligations] = {}
@@ -193,6 +195,7 @@ class Workspace:
                 limits=self.policy.limits,
                 progress=self.progress,
                 paths=list(self._history_paths) if self._history_paths is not None else None,
+                records=self._history_records,
                 use_cache=self.history_cache,
                 # the run's record parses, when the records were loaded first
                 record_parses=self.ledger.parsed if "ledger" in self.__dict__ else None,

@@ -83,6 +83,8 @@ class Assembly:
     live: dict[str, str] = field(default_factory=dict)  # path -> ID key
     holders: dict[str, dict[str, None]] = field(default_factory=dict)  # ID key -> paths
     names: dict[str, str] = field(default_factory=dict)  # ID key -> its spelling
+    #: ID key -> the path of its last version (where the audit shows a record not loaded)
+    lasts: dict[str, str] = field(default_factory=dict)
 
     def name(self, key: str, rid: str) -> None:
         """Record ``rid`` as a spelling of ``key``: the first spelling that is a valid ID
@@ -128,6 +130,7 @@ class Assembly:
                 continue  # the same blob landing again through a merge's first-parent diff
             version = Version(commit, change.path, change.blob, data, error, body)
             history.versions.append(version)
+            self.lasts[key] = change.path
             gained.setdefault(key, version)
         born = {k: v for k, v in gained.items() if not was_live.get(k)}
         budget = PAIRING_BUDGET
@@ -139,6 +142,7 @@ class Assembly:
             heir, budget = _successor(history, paths, born, key, budget)
             successor = self.names[heir] if heir is not None else None
             history.versions.append(Version(commit, path, None, None, successor=successor))
+            self.lasts[key] = path
 
 
 def _repeated(history: RecordHistory, change: Change) -> bool:

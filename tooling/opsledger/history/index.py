@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -32,7 +32,7 @@ from opsledger import __version__, gitio
 from opsledger.cache import FrameStore
 from opsledger.errors import HistoryUnusable
 from opsledger.history import snapshot
-from opsledger.history.assemble import Change, assemble, record_id
+from opsledger.history.assemble import Assembly, Change, assemble, record_id
 from opsledger.history.dates import build_commits, date_window, join_windows, window_holds
 from opsledger.history.model import Commit, HistoryIndex, Version
 from opsledger.history.store import (
@@ -152,6 +152,7 @@ def build_history(
     paths: list[str] | None = None,
     now: datetime | None = None,
     record_parses: ParseCache | None = None,
+    records: Collection[str] | None = None,
 ) -> HistoryIndex:
     """The history index of the branch checked out at ``root``; with ``paths``, of those
     files only (a pull request's records: git diffs only them, no log cache). ``now`` (the
@@ -160,6 +161,14 @@ def build_history(
     The whole branch's index is cached once assembled (:mod:`opsledger.history.snapshot`):
     a later run whose HEAD continues the cached head's first-parent chain reads and applies
     only the commits since; any other run builds it from the log and blob caches.
+
+    ``records`` (with ``paths``): the IDs and paths of the records whose findings the run
+    reports (a pull request's: :class:`opsledger.scope.Scope`). Where the cached index can
+    be continued to HEAD, it is, in memory only (a pull request's head never replaces the
+    branch's cached index), and restricted to those records (:func:`_restricted`): the
+    same histories the whole branch's index gives them, without reading the log of
+    ``paths``. Otherwise (nothing cached, other limits, dates judged otherwise now, HEAD
+    off the cached chain, a damaged entry) the index of ``paths`` is built as without it.
 
     Raises :class:`HistoryUnusable` (exit status 4) wherever :func:`gitio.history_problem`
     finds the history unusable (shallow clone, replace refs or grafts, no git): no history
@@ -178,6 +187,10 @@ def build_history(
     enabled = gc.isenabled()
     gc.disable()
     try:
+        if paths and records is not None and use_cache:
+            found = _gate_index(run, paths, records, progress)
+            if found is not None:
+                return found
         return run.build(progress=progress, use_cache=use_cache, paths=paths)
     finally:
         if enabled:
@@ -295,23 +308,36 @@ def _from_snapshot(run: _Run, ahead: _Ahead, progress: Progress | None) -> Histo
     the cache cannot give the index a full build would (none cached, other limits, a date
     that would be judged otherwise now, a head off the first-parent chain, a record that
     fails its check)."""
-    head, limits, now = run.head, run.limits, run.now
+    found = _continued(run, ahead, progress, keep=True)
+    if found is None or ahead.snap is None:
+        return None
+    ahead.snap.recover_with(run.rebuilt)
+    return found[0]
+
+
+def _continued(
+    run: _Run, ahead: _Ahead, progress: Progress | None, *, keep: bool
+) -> tuple[HistoryIndex, Assembly | None] | None:
+    """The cached index with the commits since its head applied (and cached when
+    ``keep``), with where its assembly then stands (None: nothing was applied, not read),
+    or None when the cache cannot give the index a full build would (see
+    :func:`_from_snapshot`)."""
+    limits = run.limits
     snap = ahead.snap
     if (
         snap is None
         or snap.limits != (limits.max_file_bytes, limits.max_depth)
-        or not window_holds(snap.window, now)
+        or not window_holds(snap.window, run.now)
     ):
         return None
     index = snap.index(run.since)
-    if snap.head != head:
-        try:
-            if not _apply_since(run, snap, index, ahead, progress):
-                return None
-        except snapshot.Damaged:
-            return None
-    snap.recover_with(run.rebuilt)
-    return index
+    if snap.head == run.head:
+        return index, None
+    try:
+        state = _apply_since(run, snap, index, ahead, progress, keep=keep)
+    except snapshot.Damaged:
+        return None
+    return (index, state) if state is not None else None
 
 
 def _apply_since(
@@ -320,19 +346,22 @@ def _apply_since(
     index: HistoryIndex,
     ahead: _Ahead,
     progress: Progress | None,
-) -> bool:
-    """Apply the commits since the cached head to ``index`` (the cached one) and cache
-    the result; False when HEAD does not continue the cached head's first-parent chain."""
+    *,
+    keep: bool = True,
+) -> Assembly | None:
+    """Apply the commits since the cached head to ``index`` (the cached one) and, when
+    ``keep``, cache the result; where the assembly then stands, or None when HEAD does not
+    continue the cached head's first-parent chain."""
     root, head, limits, now = run.root, run.head, run.limits, run.now
     state = snap.assembly(index)
     if state is None:
-        return False
+        return None
     early, ahead.log = (ahead.log, None) if ahead.log_since == snap.head else (None, ahead.log)
     reader = _BlobReader(root, None, limits, progress, run.record_parses)
     graph, parsed = _read_log(root, head, snap.head, reader, early)
     landed, relative = landing(graph)
     if relative.get(snap.head) != 0:  # HEAD's first parents do not lead to the cached head
-        return False
+        return None
     offset = snap.chain - 1  # the cached head's position
     position = {sha: offset + p for sha, p in relative.items()}
     rows = [fields for fields, _ in parsed]
@@ -341,17 +370,83 @@ def _apply_since(
     reader.read_rest({c.blob for c in changes if c.blob is not None})
     state = assemble(index, changes, commits, reader.contents, state)
     index.head = head
-    snapshot.write(
-        snap.store,
-        head=head,
-        limits=snap.limits,
-        chain=offset + len(relative),
-        last_landing=landings.last,
-        window=join_windows(snap.window, date_window(rows, now)),
-        state=state,
-        base=snap,
-    )
-    return True
+    if keep:
+        snapshot.write(
+            snap.store,
+            head=head,
+            limits=snap.limits,
+            chain=offset + len(relative),
+            last_landing=landings.last,
+            window=join_windows(snap.window, date_window(rows, now)),
+            state=state,
+            base=snap,
+        )
+    return state
+
+
+def _gate_index(
+    run: _Run, paths: list[str], records: Collection[str], progress: Progress | None
+) -> HistoryIndex | None:
+    """The cached index of the whole branch continued to HEAD (never cached) and
+    restricted to ``records``, or None when it cannot be (see :func:`build_history`)."""
+    root, head = run.root, run.head
+    key = repository_key(root)
+    if key is None:
+        return None
+    early = _SCOPED.get((str(root), tuple(paths)))
+    if early is not None and early.tried(head, key):
+        ahead = early.ahead  # what the read-ahead found (it walked ``paths`` without one)
+    else:
+        ahead = _Ahead.start(root, head, key, start_log=True, logs=False)
+    if ahead is None or ahead.snap is None:
+        return None
+    found = _continued(run, ahead, progress, keep=False)
+    if found is None:
+        return None
+    index, state = found
+    state = state if state is not None else ahead.snap.assembly(index)
+    if state is None:  # the cached assembly state fails its check
+        return None
+    try:
+        restricted = _restricted(index, state, ahead.snap.touched(index), records)
+    except snapshot.Damaged:  # a reported record's entry fails its check: built from git
+        return None
+    _SCOPED.pop((str(root), tuple(paths)), None)
+    return restricted
+
+
+def _restricted(
+    index: HistoryIndex, state: Assembly, touched: set[str], records: Collection[str]
+) -> HistoryIndex:
+    """``index`` (assembled as ``state`` says) with only the histories whose findings a
+    run reporting ``records`` (IDs and paths) can show, each the same object as in
+    ``index``: the records named (IDs compared case-insensitively, a path by the ID its
+    file name says), those whose last version is at a path named (the audit shows a record
+    it did not load there: one deleted or renamed away), those the commits applied since
+    the cached head changed (``touched``), and, for each of their deletions, the record
+    that took the deleted one's content (its successor, which the rules compare it with).
+    Only those records' cached entries are decoded."""
+    spelled = {rid.casefold(): rid for rid in index.records}
+    wanted: set[str] = set()
+    paths: set[str] = set()
+    for item in records:
+        if "/" not in item:
+            wanted.add(item.casefold())
+        elif _is_record(item):
+            wanted.add((record_id(item, None) or "").casefold())
+            paths.add(item)
+    wanted |= {key for key, path in state.lasts.items() if path in paths}
+    chosen = {spelled[key] for key in wanted if key in spelled}
+    chosen |= touched
+    heirs = {
+        spelled.get(version.successor.casefold())
+        for rid in chosen
+        for version in index.records[rid].versions
+        if version.successor is not None
+    }
+    chosen |= {rid for rid in heirs if rid is not None}
+    kept = {rid: history for rid, history in index.records.items() if rid in chosen}
+    return HistoryIndex(head=index.head, records=kept, since=index.since)
 
 
 Graph = list[tuple[str, list[str]]]
@@ -405,7 +500,7 @@ def read_ahead(
     if paths is not None:
         if not paths:
             return None
-        scoped = _SCOPED[(str(root), tuple(paths))] = ScopedReadAhead(root, paths)
+        scoped = _SCOPED[(str(root), tuple(paths))] = ScopedReadAhead(root, paths, use_cache)
         return scoped
     started = _AHEAD[str(root)] = ReadAhead(root, use_cache)
     return started
@@ -445,23 +540,36 @@ def _scoped(root: Path, paths: list[str], head: str) -> tuple[Graph, Log]:
 
 
 class ScopedReadAhead:
-    """:func:`_scoped` running in a thread, with the head it was read at."""
+    """What :func:`build_history` of ``paths`` reads first, in a thread, with the head it
+    was read at: the cached index of the whole branch when it continues to that head
+    (``ahead``: opened and checked, the commits since it being read), else :func:`_scoped`
+    (``paths`` and the commit graph walked: both would compete for the same cores)."""
 
-    def __init__(self, root: Path, paths: list[str]) -> None:
+    def __init__(self, root: Path, paths: list[str], use_cache: bool = True) -> None:
         gitio.load()  # here, before the thread and this one both use git
         self._done = threading.Event()
         self._found: tuple[str, tuple[Graph, Log]] | None = None
+        self._tried: tuple[str, bytes] | None = None  # head and key the cache was tried at
+        self.ahead: _Ahead | None = None
         threading.Thread(
-            target=self._run, args=(root, list(paths)), name=START_THREAD, daemon=True
+            target=self._run, args=(root, list(paths), use_cache), name=START_THREAD, daemon=True
         ).start()
 
-    def _run(self, root: Path, paths: list[str]) -> None:
+    def _run(self, root: Path, paths: list[str], use_cache: bool) -> None:
         try:
             if gitio.history_problem(root) is not None:
                 return
             head = gitio.describe_head(root)
-            if head is not None:
-                self._found = head, _scoped(root, paths, head)
+            if head is None:
+                return
+            if use_cache:
+                key = repository_key(root)
+                ahead = _Ahead.start(root, head, key, start_log=True, logs=False)
+                self._tried = (head, key) if key is not None else None
+                if ahead.snap is not None:
+                    self.ahead = ahead
+                    return
+            self._found = head, _scoped(root, paths, head)
         except Exception:  # a head start only: build_history reports what went wrong
             return
         finally:
@@ -469,6 +577,12 @@ class ScopedReadAhead:
 
     def wait(self) -> None:
         self._done.wait()
+
+    def tried(self, head: str, key: bytes) -> bool:
+        """Whether the cached index was tried at ``head`` with ``key`` (``ahead`` is then
+        what was found)."""
+        self._done.wait()
+        return self._tried == (head, key)
 
     def result(self, head: str) -> tuple[Graph, Log] | None:
         """What was read, when it was read at ``head``."""
@@ -572,8 +686,17 @@ class _Ahead:
 
     @classmethod
     def start(
-        cls, root: Path, head: str, key: bytes | None, *, start_log: bool, use_snapshot: bool = True
+        cls,
+        root: Path,
+        head: str,
+        key: bytes | None,
+        *,
+        start_log: bool,
+        use_snapshot: bool = True,
+        logs: bool = True,
     ) -> _Ahead:
+        """``logs``: open the log cache (and start the log it does not hold) when the
+        cached index cannot continue to ``head``."""
         ahead = cls(head, key)
         if key is not None:
             ahead.index_store = store = snapshot.open_store(root, FOLDERS, key)
@@ -583,7 +706,8 @@ class _Ahead:
                 if start_log and snap.head != head:
                     ahead.log, ahead.log_since = _LogAhead(root, head, snap.head), snap.head
                 return ahead
-        ahead.start_logs(root, start_log=start_log)
+        if logs:
+            ahead.start_logs(root, start_log=start_log)
         return ahead
 
     def start_logs(self, root: Path, *, start_log: bool) -> None:

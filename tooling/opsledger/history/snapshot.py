@@ -45,7 +45,7 @@ from opsledger.history.store import cache_file
 
 _META = hashlib.blake2b(b"meta", digest_size=32, person=b"index").digest()
 _STATE = hashlib.blake2b(b"state", digest_size=32, person=b"index").digest()
-_FORMAT = 3
+_FORMAT = 4
 
 
 def _record_name(record_id: str) -> bytes:
@@ -79,6 +79,14 @@ class Snapshot:
         index.records = {rid: _StoredHistory(rid, source) for rid in self.entries}
         return index
 
+    def touched(self, index: HistoryIndex) -> set[str]:
+        """The IDs of ``index``'s (from :meth:`index`) records that may differ from the
+        cached ones: new or spelt anew, or decoded (applying commits decodes only the
+        records they change)."""
+        decoded = self.source.decoded if self.source is not None else set()
+        records = index.records.keys()
+        return (records - self.entries.keys()) | (decoded & records)
+
     def recover_with(self, rebuild: Callable[[str], list[Version]]) -> None:
         """From now on, a record whose entry fails its check takes its versions from
         ``rebuild`` (record ID -> its versions in a full build); until then, such a record
@@ -91,12 +99,13 @@ class Snapshot:
         cache cannot say (its check failed)."""
         state = self.store.get(_STATE, self.state_mac)
         try:
-            live, holders, names = state
+            live, holders, names, lasts = state
             return Assembly(
                 index,
                 dict(live),
                 {k: dict.fromkeys(paths) for k, paths in holders.items()},
                 dict(names),
+                dict(lasts),
             )
         except (TypeError, ValueError, AttributeError):
             return None
@@ -172,7 +181,7 @@ def write(
     kept = base.entries if base is not None else {}
     entries = {rid: macs[rid] if rid in macs else kept[rid] for rid in index.records}
     holders = {k: list(paths) for k, paths in state.holders.items()}
-    state_mac = store.put(_STATE, (state.live, holders, state.names))
+    state_mac = store.put(_STATE, (state.live, holders, state.names, state.lasts))
     landing = (last_landing[0], int(last_landing[1].timestamp()))
     store.put(_META, (_FORMAT, head, limits, chain, landing, window, entries, state_mac))
     store.save()
@@ -233,8 +242,10 @@ class _Source:
         self._people: dict[tuple[str, str], Identity] = {}
         self._times: dict[int, datetime] = {}
         self._lock = threading.Lock()
+        self.decoded: set[str] = set()  # the records whose entries were read
 
     def versions(self, record_id: str) -> list[Version]:
+        self.decoded.add(record_id)
         payload = self.store.take(_record_name(record_id), self.entries.get(record_id, b""))
         try:
             rows = marshal.loads(payload) if payload is not None else None

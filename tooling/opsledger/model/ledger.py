@@ -163,17 +163,20 @@ def load_ledger(
         if entry.kind is not None and not entry.problem:
             ledger.known.setdefault(stem_id(entry.path).casefold(), []).append(entry.path)
     ledger.partial = paths is not None
-    entries = everything if paths is None else list(_selected(root, paths, everything))
+    entries = (
+        everything if paths is None else _in_order(_selected(root, paths, everything), everything)
+    )
+    unread = _Unread(everything, entries) if paths is not None else None
     # a full load reads back what the last run parsed (opsledger.parsecache); a few files
     # given on the command line are parsed afresh, without opening git for a key
     cache = open_cache(root, policy.limits) if paths is None else None
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}  # ID (casefolded) -> the file that holds it
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
         if entry.kind is None or entry.problem:
             ledger.strays.append(Stray(entry.path, entry.problem))
         else:
-            _load_record(ledger, entry, seen, cache)
+            _load_record(ledger, entry, seen, cache, unread)
         if progress is not None:
             progress(done, len(entries))
     if cache is not None:
@@ -191,6 +194,29 @@ def stem_id(path: str) -> str:
         number = rest.split("-", 1)[0]
         return f"{head}-{number}"
     return stem
+
+
+def _in_order(entries: Iterable[Entry], everything: list[Entry]) -> list[Entry]:
+    """``entries`` in the order a full load reads them (the first file with an ID holds
+    it: a partial load finds the same holder)."""
+    order = {e.path: i for i, e in enumerate(everything)}
+    return sorted(entries, key=lambda e: order.get(e.path, len(order)))
+
+
+class _Unread:
+    """In a partial load, the record files not read, known by the ID their name says: one
+    that a full load reads before a loaded file holds that ID first."""
+
+    def __init__(self, everything: list[Entry], entries: list[Entry]) -> None:
+        self.order = {e.path: i for i, e in enumerate(everything)}
+        self.reading = {e.path for e in entries}
+
+    def holder(self, named: Iterable[str], path: str) -> str | None:
+        """The first of ``named`` (files named for an ID) not read and read before ``path``
+        in a full load."""
+        at = self.order.get(path, len(self.order))
+        order, reading = self.order, self.reading
+        return next((p for p in named if p not in reading and order.get(p, at) < at), None)
 
 
 def _selected(root: Path, paths: Iterable[Path], everything: list[Entry]) -> Iterator[Entry]:
@@ -290,7 +316,11 @@ def _parse_and_check(
 
 
 def _load_record(
-    ledger: Ledger, entry: Entry, seen: dict[str, str], cache: ParseCache | None
+    ledger: Ledger,
+    entry: Entry,
+    seen: dict[str, str],
+    cache: ParseCache | None,
+    unread: _Unread | None = None,
 ) -> None:
     assert entry.kind is not None
     kind = entry.kind
@@ -314,7 +344,7 @@ def _load_record(
                 pointer=json_pointer(tuple(path)),
             )
         )
-    if isinstance(raw_id, str) and not _see_id(ledger, entry, doc, raw_id, stem, seen):
+    if isinstance(raw_id, str) and not _see_id(ledger, entry, doc, raw_id, stem, seen, unread):
         return
     record = RECORD_TYPES[kind.name].build(record_id, entry.path, doc)
     table: dict[str, Record] = getattr(
@@ -325,18 +355,23 @@ def _load_record(
 
 
 def _see_id(
-    ledger: Ledger, entry: Entry, doc: Document, record_id: str, stem: str, seen: dict[str, str]
+    ledger: Ledger,
+    entry: Entry,
+    doc: Document,
+    record_id: str,
+    stem: str,
+    seen: dict[str, str],
+    unread: _Unread | None = None,
 ) -> bool:
     """Record the file's ``id`` for REF-ID; False when another file already holds it
-    (compared case-insensitively; in a partial load, also the files not read): the
-    record is then not registered."""
+    (compared case-insensitively; in a partial load, also a file not read that a full load
+    reads first): the record is then not registered, as in a full load."""
     assert entry.kind is not None
     line, column = doc.position(("id",))
     folded = record_id.casefold()
     first = seen.get(folded)
-    if first is None and ledger.partial:  # files not loaded still hold their IDs
-        others = [p for p in ledger.known.get(folded, ()) if p != entry.path]
-        first = others[0] if others else None
+    if first is None and unread is not None:  # files not loaded still hold their IDs
+        first = unread.holder(ledger.known.get(folded, ()), entry.path)
     ledger.ids.append(IdSeen(entry.path, entry.kind.name, stem, record_id, line, column, first))
     if first is not None:
         return False
