@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,29 @@ from opsledger.loading import yamlstrict
 
 PROJECT = Path(__file__).resolve().parents[2]
 PROJECT_SCHEMAS = PROJECT / "schemas"
+
+
+def project_copy(dest: Path) -> Path:
+    """This project's source tree as a checkout holds it (the files git tracks and the new
+    ones it does not ignore, as they are in the working tree), copied to ``dest``: what a
+    test builds or installs from there writes into its own folder. Building in place shares
+    PROJECT/build between tests running at once (setuptools' bdist folder: a parallel
+    install failed with "File exists")."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = PROJECT / name
+        if not source.is_file():  # deleted in the working tree and not yet committed
+            continue
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return dest
+
 
 SERVICES = """\
 - id: orders-db

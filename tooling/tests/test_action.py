@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import PLACEHOLDER_INCIDENT, PROJECT, git
+from conftest import PLACEHOLDER_INCIDENT, PROJECT, git, project_copy
 from conftest import pull_request as make_pull_request
 
 pytestmark = pytest.mark.slow
@@ -38,16 +38,18 @@ class Run:
 class Runner:
     """The parts of a GitHub runner a composite Action's steps read."""
 
-    def __init__(self, temp: Path) -> None:
+    def __init__(self, temp: Path, action: Path) -> None:
         self.temp = temp
         self.temp.mkdir(parents=True, exist_ok=True)
+        #: the Action's folder, as the runner checks it out (its own copy)
+        self.action = action
         self.installed: dict[str, str] | None = None
 
     def run(self, workspace: Path, event: str, inputs: dict[str, str], base: str = "") -> Run:
         values = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
         values |= inputs
         context = {
-            "github.action_path": str(PROJECT),
+            "github.action_path": str(self.action),
             "github.event_name": event,
             "github.event.pull_request.base.sha": base,
             "github.action_repository": "",
@@ -118,7 +120,8 @@ class Runner:
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
-    return Runner(tmp_path_factory.mktemp("runner"))
+    action = project_copy(tmp_path_factory.mktemp("action"))
+    return Runner(tmp_path_factory.mktemp("runner"), action)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ACKED, PROJECT, SERVICES, git, git_init
+from conftest import ACKED, PROJECT, SERVICES, git, git_init, project_copy
 
 pytestmark = pytest.mark.slow
 
@@ -43,10 +43,11 @@ def test_the_wheel_holds_every_data_file_and_runs_from_a_fresh_environment(
     tmp_path: Path,
 ) -> None:
     dist = tmp_path / "dist"
-    run(sys.executable, "-m", "build", "--wheel", "--outdir", dist, PROJECT)
+    source = project_copy(tmp_path / "source")
+    run(sys.executable, "-m", "build", "--wheel", "--outdir", dist, source)
     (wheel,) = dist.glob("opsledger-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    package = PROJECT / "tooling/opsledger"
+    package = source / "tooling/opsledger"
     data = [
         p
         for folder in ("defaults", "site/theme")
