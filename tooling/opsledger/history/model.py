@@ -211,7 +211,9 @@ def _walk(prefix: str, old: Any, new: Any, out: list[FieldChange]) -> None:
         return
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         for key in dict.fromkeys([*old, *new]):
-            _walk(f"{prefix}{key}.", old.get(key), new.get(key), out)
+            before, after = old.get(key), new.get(key)
+            if before != after:  # most fields of a version are unchanged: no call for them
+                _walk(f"{prefix}{key}.", before, after, out)
         return
     if isinstance(old, list) and isinstance(new, list):
         a, b = _keyed(old), _keyed(new)

@@ -16,6 +16,7 @@ instead of publishing an unprotected page.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import nh3
 
@@ -56,10 +57,11 @@ def _filter(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def clean(fragment: str) -> str:
-    """The allow-listed form of a page body."""
-    return nh3.clean(
-        fragment,
+@cache
+def _cleaner() -> nh3.Cleaner:
+    """One sanitiser for every page (``nh3.clean`` builds its allow-lists again on each
+    call: a tenth of the time a page body takes)."""
+    return nh3.Cleaner(
         tags=TAGS,
         clean_content_tags={"script", "style"},
         attributes=ATTRIBUTES,
@@ -68,6 +70,11 @@ def clean(fragment: str) -> str:
         link_rel="noopener noreferrer",
         url_schemes=URL_SCHEMES,
     )
+
+
+def clean(fragment: str) -> str:
+    """The allow-listed form of a page body."""
+    return _cleaner().clean(fragment)
 
 
 _HEAD = re.compile(r"\A\s*<!doctype html>\s*<html[^>]*>\s*<head>\s*", re.IGNORECASE)
