@@ -2,22 +2,25 @@
 
 Reported: the records whose files changed since the merge base with REF (committed,
 staged, unstaged or untracked), the records they reference and the records that reference
-them, so a PIR changed in a PR is judged together with its incident.
+them, so a PIR changed in a PR is judged together with its incident (a referenced ID
+no file is named for is not reported: the gate shows records by their files).
 
 Loaded, so the cross-record rules judge those records against the whole repository
 without reading it all: the reported records, the changes that share a service with a
-changed change (collisions), the other PIRs of a changed PIR's incident (one PIR per
-incident), the ``recurrence_of`` chain of a changed incident (cycles), every runbook and
-the service catalog. Every other record is known by its file name (ID uniqueness and
+changed change (collisions), every PIR of a reported incident (one PIR per incident, and
+whether an approved one was due), the ``recurrence_of`` chain of a changed incident
+(cycles), the files holding a referenced ID no file is named for, every runbook and the
+service catalog. Every other record is known by its file name (ID uniqueness and
 reference existence need nothing more). Linked records are found with one ``git grep`` for
 the changed IDs, not by parsing every file.
 
 History: the changed files, deleted and renamed-away paths included (a record renamed to
-another ID is a deletion the gate must see), and the paths of the records reported; the
+another ID is a deletion the gate must see), the paths of the records reported and of
+the PIRs of the incidents reported (when one was first approved decides INC-PIR); the
 history index follows each back through earlier moves, so the gate judges a record's
 history as the full audit does. Where the cached index of the whole branch (main's, left
 by a full audit) continues to HEAD, the gate takes the reported records' histories from it
-instead (``build_history``'s ``records``: :attr:`Scope.report`).
+instead (``build_history``'s ``records``: :attr:`Scope.report` and :attr:`Scope.history`).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def _refs_in(data: object) -> set[str]:
 class Scope:
     load: frozenset[str]  # repository paths to load fully
     report: frozenset[str]  # record IDs and paths whose findings are reported
-    history: frozenset[str]  # paths whose history the GIT-* rules need (deleted ones too)
+    history: frozenset[str]  # paths whose history the GIT-* rules and INC-PIR need (deleted too)
 
 
 def plan(root: Path, ref: str, limits: Limits) -> Scope:
@@ -116,15 +119,25 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
         if p in present
     }
     referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
+    # a referenced ID no file is named for: the files that hold it in their ``id`` are
+    # among those mentioning it (loaded so that the reference resolves as in a full load)
+    unnamed = {rid for rid in referenced if rid not in by_id}
+    holders = gitio.files_mentioning(root, unnamed, FOLDERS) & present
     runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
+    report_paths = set(changed_records) | linking | referenced_paths
+    # every reported incident is judged with all its PIRs (INC-PIR), their histories too
+    incident_folder = KIND_BY_NAME["incident"].folder + "/"
+    reviewed |= {stem_id(p) for p in report_paths if p.startswith(incident_folder)}
     other_pirs = gitio.files_mentioning(root, reviewed, (pir_folder.rstrip("/"),)) & present
     chain = _chain(root, chains, by_id, limits)
-    report_paths = set(changed_records) | linking | referenced_paths
-    report = {stem_id(p) for p in report_paths} | ids | referenced | changed
-    load = report_paths | same_service | runbooks | other_pirs | chain
+    # reported: records with a file in the scope (a referenced ID without one has no
+    # file to show, and its history could only be found by walking the whole branch)
+    report = {stem_id(p) for p in report_paths} | ids | changed
+    load = report_paths | same_service | runbooks | other_pirs | chain | holders
     folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
     deleted = {p for p in changed if p.startswith(folders) and p not in present}
-    return Scope(frozenset(load), frozenset(report), frozenset(report_paths | deleted))
+    history = report_paths | deleted | other_pirs
+    return Scope(frozenset(load), frozenset(report), frozenset(history))
 
 
 def _chain(root: Path, starts: set[str], by_id: dict[str, list[str]], limits: Limits) -> set[str]:

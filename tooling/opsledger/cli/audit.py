@@ -178,7 +178,8 @@ def audit(
                 use_history=not no_history,
                 subset=None if scope is None else [root / p for p in sorted(scope.load)],
                 history_paths=None if scope is None else sorted(scope.history),
-                history_records=None if scope is None else scope.report,
+                # the reported records, and the records whose histories their verdicts read
+                history_records=None if scope is None else scope.report | scope.history,
                 progress=update,
             )
             ws.ledger  # noqa: B018 (loaded under the progress bar)

@@ -1,0 +1,220 @@
+"""Attacks on the PR gate with main's cached index (see test_gate_snapshot.py): hostile
+pull requests, some on a main that did something odd first, for which the gate with
+main's cache must give the output of the gate with an empty cache and the full audit's
+findings for the records it reports, without walking more than the commits since main's
+cached head and without writing main's cache. Real git repositories, the real CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from test_gate_snapshot import (
+    CHANGE,
+    CHG,
+    INC,
+    PIR10,
+    Caches,
+    audit,
+    commit,
+    incident,
+    main_history,
+    move,
+    pir,
+    reported,
+)
+from test_history_renames import CLOSED, LENA, PIR, PIR1, PRIYA, TOM, rewritten
+
+from opsledger import gitio
+from opsledger.history.index import FOLDERS
+
+from conftest import InvokeCli, Repo, git
+
+Step = Callable[[Repo], None]
+Walked = list[tuple[tuple[str, ...], str | None]]
+
+
+def nothing(repo: Repo) -> None:
+    pass
+
+
+@pytest.fixture(name="caches")
+def _caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Caches:
+    return Caches(tmp_path / "caches", monkeypatch)
+
+
+@pytest.fixture(name="walked")
+def _walked(monkeypatch: pytest.MonkeyPatch) -> Walked:
+    """(paths, exclude) of every log git is asked to walk from now on."""
+    found: Walked = []
+    original = gitio.raw_log_chunks
+
+    def spy(
+        path: Path, folders: tuple[str, ...], exclude: str | None = None, tip: str = "HEAD"
+    ) -> Iterator[str]:
+        found.append((tuple(folders), exclude))
+        return original(path, folders, exclude, tip=tip)
+
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    return found
+
+
+# -- main first -----------------------------------------------------------------------------
+
+
+def main_misnamed(repo: Repo) -> None:
+    """INC-41 held in a file named INC-40."""
+    repo.write(INC.format("INC-2026-0040"), incident(41), dedent=False)
+    commit(repo.root, "misnamed", "2026-03-09T12:00:00Z", who=TOM)
+
+
+def main_pir_reopened(repo: Repo) -> None:
+    """PIR-10, approved in time, set back to draft."""
+    repo.write(PIR10, pir(10, 10).replace("status: approved", "status: draft"), dedent=False)
+    commit(repo.root, "PIR-10 reopened", "2026-03-09T12:00:00Z", who=TOM)
+
+
+def main_lower_case_id(repo: Repo) -> None:
+    repo.write(INC.format("inc-2026-0050"), incident(50).replace("INC-", "inc-"), dedent=False)
+    commit(repo.root, "lower case", "2026-03-09T12:00:00Z", who=TOM)
+
+
+# -- the pull requests ----------------------------------------------------------------------
+
+
+def pr_refers_to_unnamed(repo: Repo) -> None:
+    """References to INC-5 (deleted on main) and to INC-41 (no file is named for it): the
+    first has no file to report; the second resolves, as in a full load."""
+    for number, target in ((1, "INC-2026-0005"), (2, "INC-2026-0041")):
+        path = repo.root / INC.format(f"INC-2026-{number:04d}")
+        path.write_text(path.read_text() + f"recurrence_of: {target}\n")
+    commit(repo.root, "recurrences", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_change_names_incident(repo: Repo) -> None:
+    """The change names INC-10 (a P2 whose PIR was approved in time): INC-10 is reported
+    and judged with its PIR, which the pull request does not touch."""
+    repo.write(CHG, CHANGE + "related_incident: INC-2026-0010\n", dedent=False)
+    commit(repo.root, "related incident", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_second_draft_pir(repo: Repo) -> None:
+    """A draft second PIR of INC-10, whose first PIR was approved in time and is a draft
+    again: INC-10's PIR was approved in time (the first PIR's history says when)."""
+    text = pir(11, 10).replace("status: approved", "status: draft")
+    repo.write("records/pirs/PIR-2026-0011.md", text, dedent=False)
+    commit(repo.root, "second PIR", "2026-03-10T09:00:00Z", who=PRIYA)
+
+
+def pr_renames(repo: Repo) -> None:
+    """A case-only rename with an edit, a move into another kind's folder, a runbook
+    renamed to another slug, and a record moved out of records/ and back, edited."""
+    root = repo.root
+    git(root, "mv", INC.format("INC-2026-0001"), INC.format("inc-2026-0001"))
+    repo.write(INC.format("inc-2026-0001"), rewritten(CLOSED), dedent=False)
+    move(
+        repo,
+        INC.format("INC-2026-0002"),
+        CHG.replace("CHG-2026-0001", "INC-2026-0002"),
+        incident(2),
+    )
+    git(root, "mv", "runbooks/RB-0003-orders-db-pool.md", "runbooks/RB-0003-pool.md")
+    (root / "archive").mkdir()
+    git(root, "mv", INC.format("INC-2026-0007"), "archive/INC-2026-0007.yaml")
+    commit(root, "moved", "2026-03-10T09:00:00Z", who=TOM)
+    git(root, "mv", "archive/INC-2026-0007.yaml", INC.format("INC-2026-0007"))
+    repo.write(INC.format("INC-2026-0007"), rewritten(incident(7)), dedent=False)
+    commit(root, "back", "2026-03-10T10:00:00Z", who=TOM)
+
+
+def pr_spelling_corrected(repo: Repo) -> None:
+    """An ID first committed in lower case (on main), corrected with its file's name."""
+    move(repo, INC.format("inc-2026-0050"), INC.format("INC-2026-0050"), rewritten(incident(50)))
+    commit(repo.root, "spelling", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_crafted_names(repo: Repo) -> None:
+    """File names with a space, a leading dash, a newline, non-ASCII letters and glob
+    characters (a path given to git is a pattern)."""
+    names = ("INC-2026-0001 copy", "-INC-2026-0041", "INC-2026-0042\nx", "INC-2026-ÖÖ", "INC-*")
+    for name in names:
+        repo.write(INC.format(name), rewritten(CLOSED), dedent=False)
+    repo.write(INC.format("INC-2026-000[1-9]"), rewritten(CLOSED), dedent=False)
+    commit(repo.root, "names", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_backdated_approval(repo: Repo) -> None:
+    """Tom adds Lena's approval to the change and edits the approved PIR, in a commit
+    dated before main's cached head."""
+    text = CHANGE.replace("medium", "low") + (
+        "  - by: lena.fischer@example.com\n    at: 2026-03-05T13:00:00Z\n    decision: approved\n"
+    )
+    repo.write(CHG, text, dedent=False)
+    repo.write(PIR1, PIR.replace("Checkout failed.", "Checkout failed badly."), dedent=False)
+    commit(repo.root, "approval", "2026-03-02T09:00:00Z", who=TOM)
+
+
+def pr_adoption_moved(repo: Repo) -> None:
+    """history.since moved after most of main's records (they become imported)."""
+    path = repo.root / "policy.yaml"
+    path.write_text(path.read_text().replace("  since: null", "  since: 2026-03-06"))
+    repo.write(INC.format("INC-2026-0001"), rewritten(CLOSED), dedent=False)
+    commit(repo.root, "adopted later", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_merges_old_branch(repo: Repo) -> None:
+    """A branch forked from main before its cached head, editing records then, merged in."""
+    root = repo.root
+    git(root, "checkout", "-q", "-b", "old", "main~3")
+    repo.write(INC.format("INC-2026-0002"), rewritten(incident(2)), dedent=False)
+    repo.write(PIR1, PIR.replace("status: approved", "status: draft"), dedent=False)
+    commit(root, "old edits", "2026-03-06T12:00:00Z", who=LENA)
+    git(root, "checkout", "-q", "pr")
+    git(root, "merge", "-q", "--no-ff", "-m", "merge old", "old", date="2026-03-10T11:00:00Z")
+
+
+def pr_uncommitted(repo: Repo) -> None:
+    """Nothing committed: HEAD is main's cached head."""
+    repo.write(INC.format("INC-2026-0001"), rewritten(CLOSED), dedent=False)
+    repo.write(INC.format("INC-2026-0051"), incident(51), dedent=False)
+
+
+ATTACKS: dict[str, tuple[Step, Step]] = {
+    "references without a file named for them": (main_misnamed, pr_refers_to_unnamed),
+    "a change names an incident": (nothing, pr_change_names_incident),
+    "second PIR, the first reopened": (main_pir_reopened, pr_second_draft_pir),
+    "renames": (nothing, pr_renames),
+    "spelling corrected": (main_lower_case_id, pr_spelling_corrected),
+    "crafted names": (nothing, pr_crafted_names),
+    "backdated approval": (nothing, pr_backdated_approval),
+    "adoption moved": (nothing, pr_adoption_moved),
+    "old branch merged": (nothing, pr_merges_old_branch),
+    "uncommitted": (nothing, pr_uncommitted),
+}
+
+
+@pytest.mark.parametrize("steps", ATTACKS.values(), ids=list(ATTACKS))
+def test_warm_gate_holds(
+    repo: Repo, cli: InvokeCli, caches: Caches, walked: Walked, steps: tuple[Step, Step]
+) -> None:
+    on_main, pull_request = steps
+    main_history(repo)
+    on_main(repo)
+    root = repo.root
+    caches.use(caches.main)
+    audit(cli, root)  # main's full audit: its index cached
+    cached = caches.index_file().read_bytes()
+    head = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", "-b", "pr")
+    pull_request(repo)
+    del walked[:]
+    warm, warm_found = audit(cli, root, "--changed-since", "main")
+    assert all(w == (FOLDERS, head) for w in walked), walked  # the cache continued
+    assert caches.index_file().read_bytes() == cached
+    caches.fresh()
+    cold, _ = audit(cli, root, "--changed-since", "main")
+    assert warm == cold
+    caches.fresh()
+    _, full = audit(cli, root)
+    assert warm_found == reported(full, root)
