@@ -484,6 +484,20 @@ def deletions(
 ) -> dict[str, list[str]]:
     """For each (commit, parent), the files under ``folders`` the commit deleted compared
     with that parent (renames never paired). One ``git diff-tree --stdin`` call."""
+    found: dict[str, list[str]] = {}
+    for commit, changes in name_status(path, pairs, folders).items():
+        gone = [name for status, name in changes if status == "D"]
+        if gone:
+            found[commit] = gone
+    return found
+
+
+def name_status(
+    path: Path, pairs: list[tuple[str, str]], folders: tuple[str, ...]
+) -> dict[str, list[tuple[str, str]]]:
+    """For each (commit, parent), the files under ``folders`` the commit changed compared
+    with that parent, each as (status letter, path) (renames never paired). One
+    ``git diff-tree --stdin`` call."""
     repo = _open(path)
     if repo is None or not pairs:
         return {}
@@ -497,7 +511,7 @@ def deletions(
         raise _unreadable(exc) from None
     finally:
         repo.close()
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[tuple[str, str]]] = {}
     tokens = output.split("\0")
     commit, i = "", 0
     while i < len(tokens):
@@ -505,8 +519,7 @@ def deletions(
         if len(token) in (40, 64) and all(c in "0123456789abcdef" for c in token):
             commit, i = token, i + 1
         elif token and i + 1 < len(tokens):
-            if token == "D":
-                found.setdefault(commit, []).append(tokens[i + 1])
+            found.setdefault(commit, []).append((token[:1], tokens[i + 1]))
             i += 2
         else:
             i += 1

@@ -80,6 +80,14 @@ def main_lower_case_id(repo: Repo) -> None:
     commit(repo.root, "lower case", "2026-03-09T12:00:00Z", who=TOM)
 
 
+def main_copy_then_delete(repo: Repo) -> None:
+    """INC-2 copied into a year folder, its first file deleted later: a move in two steps."""
+    repo.write(INC.format("2026/INC-2026-0002"), incident(2), dedent=False)
+    commit(repo.root, "copied", "2026-03-09T12:00:00Z", who=TOM)
+    (repo.root / INC.format("INC-2026-0002")).unlink()
+    commit(repo.root, "old file removed", "2026-03-09T13:00:00Z", who=TOM)
+
+
 # -- the pull requests ----------------------------------------------------------------------
 
 
@@ -174,6 +182,27 @@ def pr_merges_old_branch(repo: Repo) -> None:
     git(root, "merge", "-q", "--no-ff", "-m", "merge old", "old", date="2026-03-10T11:00:00Z")
 
 
+def pr_edit_moved(repo: Repo) -> None:
+    """INC-2, moved in two steps on main, edited: first committed on time, at its old path."""
+    repo.write(INC.format("2026/INC-2026-0002"), rewritten(incident(2)), dedent=False)
+    commit(repo.root, "edit", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_new_at_renamed_path(repo: Repo) -> None:
+    """A new record at the path of INC-3, which main renamed to another ID: INC-3's
+    deletion names the record that took its content, whose file the pull request does not
+    touch."""
+    repo.write(INC.format("INC-2026-0003"), incident(33), dedent=False)
+    commit(repo.root, "a new record at an old path", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_implausible_date(repo: Repo) -> None:
+    """A commit dated before git existed: it counts as landed with the nearest earlier
+    landing on the branch (main's last), not the last one of the paths it touched."""
+    repo.write(INC.format("INC-2026-0001"), rewritten(CLOSED), dedent=False)
+    commit(repo.root, "from 2001", "@1000000000 +0000", who=TOM)
+
+
 def pr_uncommitted(repo: Repo) -> None:
     """Nothing committed: HEAD is main's cached head."""
     repo.write(INC.format("INC-2026-0001"), rewritten(CLOSED), dedent=False)
@@ -191,6 +220,10 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
     "adoption moved": (nothing, pr_adoption_moved),
     "old branch merged": (nothing, pr_merges_old_branch),
     "uncommitted": (nothing, pr_uncommitted),
+    # the gate without a cache once walked only the pull request's paths here
+    "moved in two steps": (main_copy_then_delete, pr_edit_moved),
+    "new record at a renamed-away path": (nothing, pr_new_at_renamed_path),
+    "implausible date": (nothing, pr_implausible_date),
 }
 
 

@@ -33,7 +33,13 @@ from opsledger.cache import FrameStore
 from opsledger.errors import HistoryUnusable
 from opsledger.history import snapshot
 from opsledger.history.assemble import Assembly, Change, assemble, record_id
-from opsledger.history.dates import build_commits, date_window, join_windows, window_holds
+from opsledger.history.dates import (
+    build_commits,
+    date_window,
+    join_windows,
+    plausible,
+    window_holds,
+)
 from opsledger.history.model import Commit, HistoryIndex, Version
 from opsledger.history.store import (
     BlobCache,
@@ -252,9 +258,14 @@ def _build(
     progress: Progress | None,
     paths: list[str] | None,
     ahead: _Ahead | None,
+    *,
+    whole: bool = False,
 ) -> HistoryIndex:
     """The index built from the log (cached, or read from git) and the blob versions, of
-    the whole branch (``ahead``: what it starts from) or of ``paths``."""
+    the whole branch (``ahead``: what it starts from; ``whole``: its log read from git,
+    nothing cached but blobs) or of ``paths``. Where the log of ``paths`` could judge their
+    records otherwise than the whole branch's (:func:`_beyond_paths`), it is not guessed
+    at: the index is built from the whole branch's log."""
     root, head, now, limits = run.root, run.head, run.now, run.limits
     index = HistoryIndex(head=head, since=run.since)
     record_parses = run.record_parses
@@ -265,6 +276,8 @@ def _build(
     reader = _BlobReader(root, cache, limits, progress, record_parses)
     if ahead is not None:
         graph, parsed = _graph_and_log(root, head, ahead, reader)
+    elif whole:
+        graph, parsed = _read_log(root, head, None, reader)
     elif paths:
         early = _SCOPED.pop((str(root), tuple(paths)), None)
         found = early.result(head) if early is not None else None
@@ -278,6 +291,8 @@ def _build(
     if cache is not None:
         cache.save(compact=paths is None)
     state = assemble(index, changes, commits, reader.contents)
+    if paths and not whole and _beyond_paths(root, parsed, dict(graph), index):
+        return _build(run, key, progress, None, None, whole=True)
     if ahead is not None and ahead.index_store is not None:
         snapshot.write(
             ahead.index_store,
@@ -290,6 +305,45 @@ def _build(
             base=None,
         )
     return index
+
+
+def _beyond_paths(
+    root: Path, parsed: Log, parents: dict[str, list[str]], index: HistoryIndex
+) -> bool:
+    """Whether the log of some record files (``parsed``, assembled as ``index``) may judge
+    their records otherwise than the whole branch's log: a commit that deleted one of its
+    records also added or changed a record file outside it (that file may hold the same
+    record, moved, or the one that took the deleted one's content: its successor); a file
+    of it was first added where the parent commit had a file named for the same ID outside
+    it (a copy: that ID's history is in that file's log too); a commit date is implausible
+    (it is replaced by the nearest earlier landing on the branch, which this log may not
+    hold)."""
+    now = datetime.now(UTC)
+    if any(plausible(f[4], now) is None or plausible(f[7], now) is None for f, _ in parsed):
+        return True
+    walked = {c.path for _, changes in parsed for c in changes}
+    deleting = {v.commit.sha for h in index.records.values() for v in h.versions if v.deleted}
+    pairs = [(sha, parents[sha][0]) for sha in sorted(deleting) if parents.get(sha)]
+    for touched in gitio.name_status(root, pairs, FOLDERS).values():
+        if any(s != "D" and _is_record(p) and p not in walked for s, p in touched):
+            return True
+    first: dict[str, Change] = {}
+    for _, changes in parsed:
+        for change in changes:
+            first.setdefault(change.path, change)
+    born: dict[str, set[str]] = {}  # commit -> IDs (by file name, casefolded) it first added
+    for path, change in first.items():
+        rid = record_id(path, None)
+        if change.status == "A" and parents.get(change.commit) and rid:
+            born.setdefault(change.commit, set()).add(rid.casefold())
+    for sha, ids in sorted(born.items()):
+        before = gitio.tree_blobs(root, parents[sha][0], FOLDERS)
+        if any(
+            p not in walked and _is_record(p) and (record_id(p, None) or "").casefold() in ids
+            for p in before
+        ):
+            return True
+    return False
 
 
 def _landing_order(
