@@ -378,6 +378,26 @@ def raw_log(
     return "".join(raw_log_chunks(path, folders, exclude, tip=tip))
 
 
+def paths_named(path: Path, patterns: list[str], *, tip: str = "HEAD") -> set[str]:
+    """Every path matching one of ``patterns`` (glob pathspecs, ``**`` any folders, ASCII
+    case ignored) that a commit reachable from ``tip`` added, changed or deleted (a
+    merge: against its first parent). One ``git log`` call."""
+    repo = _open(path)
+    if repo is None or not patterns:
+        return set()
+    try:
+        if not _has_head(repo):
+            return set()
+        args = ["--format=", "--name-only", "-z", "--no-renames", "--full-history"]
+        args += ["--diff-merges=first-parent", tip, "--"]
+        output = str(repo.git.log(*args, *(f":(glob,icase){p}" for p in patterns)))
+    except git.GitCommandError as exc:
+        raise _unreadable(exc) from None
+    finally:
+        repo.close()
+    return {name.strip("\n") for name in output.split("\0") if name.strip("\n")}
+
+
 def raw_log_chunks(
     path: Path, folders: tuple[str, ...], exclude: str | None = None, *, tip: str = "HEAD"
 ) -> Iterator[str]:

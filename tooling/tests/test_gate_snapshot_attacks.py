@@ -203,6 +203,18 @@ def pr_implausible_date(repo: Repo) -> None:
     commit(repo.root, "from 2001", "@1000000000 +0000", who=TOM)
 
 
+def pr_id_to_deleted(repo: Repo) -> None:
+    """INC-2's ``id`` edited in place to INC-5, deleted on main: INC-5's history goes on."""
+    repo.write(INC.format("INC-2026-0002"), incident(5), dedent=False)
+    commit(repo.root, "id edited to a deleted one", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_deleted_back_elsewhere(repo: Repo) -> None:
+    """INC-5, deleted on main, added back in a year folder: its history goes on."""
+    repo.write(INC.format("2026/INC-2026-0005"), incident(5), dedent=False)
+    commit(repo.root, "added back", "2026-03-10T09:00:00Z", who=TOM)
+
+
 def pr_uncommitted(repo: Repo) -> None:
     """Nothing committed: HEAD is main's cached head."""
     repo.write(INC.format("INC-2026-0001"), rewritten(CLOSED), dedent=False)
@@ -224,6 +236,8 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
     "moved in two steps": (main_copy_then_delete, pr_edit_moved),
     "new record at a renamed-away path": (nothing, pr_new_at_renamed_path),
     "implausible date": (nothing, pr_implausible_date),
+    "id edited to a deleted one": (nothing, pr_id_to_deleted),
+    "deleted one added back elsewhere": (nothing, pr_deleted_back_elsewhere),
 }
 
 

@@ -291,7 +291,7 @@ def _build(
     if cache is not None:
         cache.save(compact=paths is None)
     state = assemble(index, changes, commits, reader.contents)
-    if paths and not whole and _beyond_paths(root, parsed, dict(graph), index):
+    if paths and not whole and _beyond_paths(root, head, parsed, dict(graph), index):
         return _build(run, key, progress, None, None, whole=True)
     if ahead is not None and ahead.index_store is not None:
         snapshot.write(
@@ -308,16 +308,16 @@ def _build(
 
 
 def _beyond_paths(
-    root: Path, parsed: Log, parents: dict[str, list[str]], index: HistoryIndex
+    root: Path, head: str, parsed: Log, parents: dict[str, list[str]], index: HistoryIndex
 ) -> bool:
     """Whether the log of some record files (``parsed``, assembled as ``index``) may judge
     their records otherwise than the whole branch's log: a commit that deleted one of its
     records also added or changed a record file outside it (that file may hold the same
     record, moved, or the one that took the deleted one's content: its successor); a file
-    of it was first added where the parent commit had a file named for the same ID outside
-    it (a copy: that ID's history is in that file's log too); a commit date is implausible
-    (it is replaced by the nearest earlier landing on the branch, which this log may not
-    hold)."""
+    outside it was ever named for one of its records' IDs (a copy, a move in two steps, an
+    ID given again after its record was deleted: that ID's history is in that file's log
+    too); a commit date is implausible (it is replaced by the nearest earlier landing on
+    the branch, which this log may not hold)."""
     now = datetime.now(UTC)
     if any(plausible(f[4], now) is None or plausible(f[7], now) is None for f, _ in parsed):
         return True
@@ -327,23 +327,21 @@ def _beyond_paths(
     for touched in gitio.name_status(root, pairs, FOLDERS).values():
         if any(s != "D" and _is_record(p) and p not in walked for s, p in touched):
             return True
-    first: dict[str, Change] = {}
-    for _, changes in parsed:
-        for change in changes:
-            first.setdefault(change.path, change)
-    born: dict[str, set[str]] = {}  # commit -> IDs (by file name, casefolded) it first added
-    for path, change in first.items():
-        rid = record_id(path, None)
-        if change.status == "A" and parents.get(change.commit) and rid:
-            born.setdefault(change.commit, set()).add(rid.casefold())
-    for sha, ids in sorted(born.items()):
-        before = gitio.tree_blobs(root, parents[sha][0], FOLDERS)
-        if any(
-            p not in walked and _is_record(p) and (record_id(p, None) or "").casefold() in ids
-            for p in before
-        ):
-            return True
-    return False
+    patterns = [p for rid in index.records for p in _named_for(rid)]
+    named = gitio.paths_named(root, patterns, tip=head)
+    ids = {rid.casefold() for rid in index.records}
+    return any(
+        p not in walked and _is_record(p) and (record_id(p, None) or "").casefold() in ids
+        for p in named
+    )
+
+
+def _named_for(record_id: str) -> list[str]:
+    """Glob patterns of the files whose names say ``record_id`` (:func:`record_id`)."""
+    escaped = "".join("\\" + c if c in "*?[]\\" else c for c in record_id)
+    if record_id.upper().startswith("RB-"):
+        return [f"runbooks/**/{escaped}-*", f"runbooks/**/{escaped}.*"]
+    return [f"records/**/{escaped}.*"]
 
 
 def _landing_order(
