@@ -7,20 +7,21 @@ no file is named for is not reported: the gate shows records by their files).
 
 Loaded, so the cross-record rules judge those records against the whole repository
 without reading it all: the reported records, the changes that share a service with a
-changed change (collisions), every PIR of a reported incident (one PIR per incident, and
-whether an approved one was due), the ``recurrence_of`` chain of a changed incident
-(cycles), the files holding a referenced ID no file is named for, every runbook and the
-service catalog. Every other record is known by its file name (ID uniqueness and
-reference existence need nothing more). Linked records are found with one ``git grep`` for
-the changed IDs, not by parsing every file.
+changed change (collisions), every PIR of a reported incident and the one it names (one
+PIR per incident, and whether an approved one was due), the ``recurrence_of`` chain of a
+changed incident (cycles), the files holding a referenced ID no file is named for, every
+runbook and the service catalog. Every other record is known by its file name (ID
+uniqueness and reference existence need nothing more). Linked records are found with one
+``git grep`` for the changed IDs, not by parsing every file.
 
 History: the changed files, deleted and renamed-away paths included (a record renamed to
-another ID is a deletion the gate must see), the paths of the records reported and of
-the PIRs of the incidents reported (when one was first approved decides INC-PIR); the
-history index follows each back through earlier moves, so the gate judges a record's
-history as the full audit does. Where the cached index of the whole branch (main's, left
-by a full audit) continues to HEAD, the gate takes the reported records' histories from it
-instead (``build_history``'s ``records``: :attr:`Scope.report` and :attr:`Scope.history`).
+another ID is a deletion the gate must see), the paths of the records reported and of the
+PIRs of the incidents reported, and the paths that the PIR an incident names had when its
+file is gone (when one was first approved decides INC-PIR); the history index follows each
+back through earlier moves, so the gate judges a record's history as the full audit does.
+Where the cached index of the whole branch (main's, left by a full audit) continues to
+HEAD, the gate takes the reported records' histories from it instead (``build_history``'s
+``records``: :attr:`Scope.report` and :attr:`Scope.history`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsledger import gitio
+from opsledger.history.assemble import name_patterns
 from opsledger.loading import Limits, LoadError, load_document
 from opsledger.model.layout import KIND_BY_NAME, walk
 from opsledger.model.ledger import stem_id
@@ -129,6 +131,12 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     incident_folder = KIND_BY_NAME["incident"].folder + "/"
     reviewed |= {stem_id(p) for p in report_paths if p.startswith(incident_folder)}
     other_pirs = gitio.files_mentioning(root, reviewed, (pir_folder.rstrip("/"),)) & present
+    # and with the PIR it names, whose history says when it was first approved even when
+    # its file is gone: the paths files named for it had are walked too
+    named = _named_pirs(root, {p for p in report_paths if p.startswith(incident_folder)}, limits)
+    other_pirs |= {p for pid in named for p in by_id.get(pid, [])}
+    patterns = [pattern for pid in named - by_id.keys() for pattern in name_patterns(pid)]
+    gone_pirs = {p for p in gitio.paths_named(root, patterns) if p not in present}
     chain = _chain(root, chains, by_id, limits)
     # reported: records with a file in the scope (a referenced ID without one has no
     # file to show, and its history could only be found by walking the whole branch)
@@ -136,8 +144,21 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     load = report_paths | same_service | runbooks | other_pirs | chain | holders
     folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
     deleted = {p for p in changed if p.startswith(folders) and p not in present}
-    history = report_paths | deleted | other_pirs
+    history = report_paths | deleted | other_pirs | gone_pirs
     return Scope(frozenset(load), frozenset(report), frozenset(history))
+
+
+def _named_pirs(root: Path, incidents: set[str], limits: Limits) -> set[str]:
+    """The PIR IDs the incident files ``incidents`` name in ``pir``."""
+    found: set[str] = set()
+    for path in sorted(incidents):
+        try:
+            data = load_document(root / path, limits=limits).data
+        except LoadError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("pir"), str):
+            found.add(data["pir"])
+    return found
 
 
 def _chain(root: Path, starts: set[str], by_id: dict[str, list[str]], limits: Limits) -> set[str]:

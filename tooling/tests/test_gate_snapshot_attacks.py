@@ -88,6 +88,12 @@ def main_copy_then_delete(repo: Repo) -> None:
     commit(repo.root, "old file removed", "2026-03-09T13:00:00Z", who=TOM)
 
 
+def main_pir_deleted(repo: Repo) -> None:
+    """PIR-10, approved in time, deleted."""
+    (repo.root / PIR10).unlink()
+    commit(repo.root, "PIR-10 deleted", "2026-03-09T12:00:00Z", who=TOM)
+
+
 # -- the pull requests ----------------------------------------------------------------------
 
 
@@ -225,6 +231,7 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
     "references without a file named for them": (main_misnamed, pr_refers_to_unnamed),
     "a change names an incident": (nothing, pr_change_names_incident),
     "second PIR, the first reopened": (main_pir_reopened, pr_second_draft_pir),
+    "an incident's PIR deleted": (main_pir_deleted, pr_change_names_incident),
     "renames": (nothing, pr_renames),
     "spelling corrected": (main_lower_case_id, pr_spelling_corrected),
     "crafted names": (nothing, pr_crafted_names),

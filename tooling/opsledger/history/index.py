@@ -32,7 +32,7 @@ from opsledger import __version__, gitio
 from opsledger.cache import FrameStore
 from opsledger.errors import HistoryUnusable
 from opsledger.history import snapshot
-from opsledger.history.assemble import Assembly, Change, assemble, record_id
+from opsledger.history.assemble import Assembly, Change, assemble, name_patterns, record_id
 from opsledger.history.dates import (
     build_commits,
     date_window,
@@ -327,21 +327,13 @@ def _beyond_paths(
     for touched in gitio.name_status(root, pairs, FOLDERS).values():
         if any(s != "D" and _is_record(p) and p not in walked for s, p in touched):
             return True
-    patterns = [p for rid in index.records for p in _named_for(rid)]
+    patterns = [p for rid in index.records for p in name_patterns(rid)]
     named = gitio.paths_named(root, patterns, tip=head)
     ids = {rid.casefold() for rid in index.records}
     return any(
         p not in walked and _is_record(p) and (record_id(p, None) or "").casefold() in ids
         for p in named
     )
-
-
-def _named_for(record_id: str) -> list[str]:
-    """Glob patterns of the files whose names say ``record_id`` (:func:`record_id`)."""
-    escaped = "".join("\\" + c if c in "*?[]\\" else c for c in record_id)
-    if record_id.upper().startswith("RB-"):
-        return [f"runbooks/**/{escaped}-*", f"runbooks/**/{escaped}.*"]
-    return [f"records/**/{escaped}.*"]
 
 
 def _landing_order(
