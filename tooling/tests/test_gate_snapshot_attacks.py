@@ -272,3 +272,23 @@ def test_warm_gate_holds(
     caches.fresh()
     _, full = audit(cli, root)
     assert warm_found == reported(full, root)
+
+
+def pr_id_once_held_by_a_misnamed_file(repo: Repo) -> None:
+    """INC-2's ``id`` edited to INC-31, which main held only in the file named INC-30 (its
+    ``id`` corrected to INC-30 since)."""
+    repo.write(INC.format("INC-2026-0002"), incident(31), dedent=False)
+    commit(repo.root, "id edited to INC-31", "2026-03-10T09:00:00Z", who=TOM)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: the gate without a cache finds an ID's files by their names; INC-31's "
+    "past in a file named otherwise is not in the pull request's paths log, so it reports a "
+    "late first commit the full audit does not (finding it would mean reading every blob "
+    "of the branch, as a full build does)",
+)
+def test_cold_gate_misses_an_id_once_held_by_a_misnamed_file(
+    repo: Repo, cli: InvokeCli, caches: Caches, walked: Walked
+) -> None:
+    test_warm_gate_holds(repo, cli, caches, walked, (nothing, pr_id_once_held_by_a_misnamed_file))
