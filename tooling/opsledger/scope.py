@@ -7,9 +7,9 @@ no file is named for is not reported: the gate shows records by their files).
 
 Loaded, so the cross-record rules judge those records against the whole repository
 without reading it all: the reported records, the changes that share a service with a
-changed change (collisions), every PIR of a reported incident and the one it names (one
+reported change (collisions), every PIR of a reported incident and the one it names (one
 PIR per incident, and whether an approved one was due), the ``recurrence_of`` chain of a
-changed incident (cycles), the files holding a referenced ID no file is named for, every
+reported incident (cycles), the files holding a referenced ID no file is named for, every
 runbook and the service catalog. Every other record is known by its file name (ID
 uniqueness and reference existence need nothing more). Linked records are found with one
 ``git grep`` for the changed IDs, not by parsing every file.
@@ -93,33 +93,17 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     changed_records = sorted(p for p in changed if p in present)
     ids = {stem_id(p) for p in changed_records}
     referenced: set[str] = set()
-    services: set[str] = set()
-    reviewed: set[str] = set()  # incidents of changed PIRs
-    chains: set[str] = set()  # recurrence_of of changed incidents
+    reviewed: set[str] = set()  # incidents of changed PIRs, and reported incidents
     pir_folder = KIND_BY_NAME["pir"].folder + "/"
+    parsed: dict[str, object] = {}
     for path in changed_records:
-        try:
-            data = load_document(root / path, limits=limits).data
-        except LoadError:
-            continue  # the audit reports it
+        data = parsed[path] = _data(root, path, limits)
         referenced |= _refs_in(data)
         if isinstance(data, dict) and path.startswith(pir_folder):
             reviewed |= {data["incident"]} if isinstance(data.get("incident"), str) else set()
-        if isinstance(data, dict) and isinstance(data.get("recurrence_of"), str):
-            chains.add(data["recurrence_of"])
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             ids.add(data["id"])
-        if path.startswith(KIND_BY_NAME["change"].folder + "/") and isinstance(data, dict):
-            listed = data.get("services")
-            services |= (
-                {s for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
-            )
     linking = gitio.files_mentioning(root, ids, FOLDERS) & present
-    same_service = {
-        p
-        for p in gitio.files_mentioning(root, services, (KIND_BY_NAME["change"].folder,))
-        if p in present
-    }
     referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
     # a referenced ID no file is named for: the files that hold it in their ``id`` are
     # among those mentioning it (loaded so that the reference resolves as in a full load)
@@ -127,13 +111,35 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     holders = gitio.files_mentioning(root, unnamed, FOLDERS) & present
     runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
     report_paths = set(changed_records) | linking | referenced_paths
-    # every reported incident is judged with all its PIRs (INC-PIR), their histories too
+    # every reported record, changed or not, is judged with what the cross-record rules
+    # need of it: a change with the changes sharing a service (collisions), an incident
+    # with its PIRs and the one it names (INC-PIR: the named one's history too, at the
+    # paths files named for it had when its file is gone) and its recurrence_of chain
+    services: set[str] = set()
+    chains: set[str] = set()
+    named: set[str] = set()  # PIRs named by reported incidents
+    change_folder = KIND_BY_NAME["change"].folder + "/"
     incident_folder = KIND_BY_NAME["incident"].folder + "/"
-    reviewed |= {stem_id(p) for p in report_paths if p.startswith(incident_folder)}
+    for path in sorted(report_paths):
+        if not path.startswith((change_folder, incident_folder)):
+            continue
+        data = parsed[path] if path in parsed else _data(root, path, limits)
+        if not isinstance(data, dict):
+            continue
+        listed = data.get("services")
+        if path.startswith(change_folder) and isinstance(listed, list):
+            services |= {s for s in listed if isinstance(s, str)}
+        if path.startswith(incident_folder):
+            reviewed.add(stem_id(path))
+            for key, found in (("recurrence_of", chains), ("pir", named)):
+                if isinstance(data.get(key), str):
+                    found.add(data[key])
+    same_service = {
+        p
+        for p in gitio.files_mentioning(root, services, (change_folder.rstrip("/"),))
+        if p in present
+    }
     other_pirs = gitio.files_mentioning(root, reviewed, (pir_folder.rstrip("/"),)) & present
-    # and with the PIR it names, whose history says when it was first approved even when
-    # its file is gone: the paths files named for it had are walked too
-    named = _named_pirs(root, {p for p in report_paths if p.startswith(incident_folder)}, limits)
     other_pirs |= {p for pid in named for p in by_id.get(pid, [])}
     patterns = [pattern for pid in named - by_id.keys() for pattern in name_patterns(pid)]
     gone_pirs = {p for p in gitio.paths_named(root, patterns) if p not in present}
@@ -148,17 +154,13 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     return Scope(frozenset(load), frozenset(report), frozenset(history))
 
 
-def _named_pirs(root: Path, incidents: set[str], limits: Limits) -> set[str]:
-    """The PIR IDs the incident files ``incidents`` name in ``pir``."""
-    found: set[str] = set()
-    for path in sorted(incidents):
-        try:
-            data = load_document(root / path, limits=limits).data
-        except LoadError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("pir"), str):
-            found.add(data["pir"])
-    return found
+def _data(root: Path, path: str, limits: Limits) -> object:
+    """The parsed content of the file at ``path``, or None when it does not parse (the
+    audit reports it)."""
+    try:
+        return load_document(root / path, limits=limits).data
+    except LoadError:
+        return None
 
 
 def _chain(root: Path, starts: set[str], by_id: dict[str, list[str]], limits: Limits) -> set[str]:

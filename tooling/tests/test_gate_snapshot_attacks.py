@@ -94,6 +94,13 @@ def main_pir_deleted(repo: Repo) -> None:
     commit(repo.root, "PIR-10 deleted", "2026-03-09T12:00:00Z", who=TOM)
 
 
+def main_colliding_change(repo: Repo) -> None:
+    """CHG-2 on orders-db, its window overlapping CHG-1's."""
+    text = CHANGE.replace("CHG-2026-0001", "CHG-2026-0002").replace("22:00", "22:30")
+    repo.write(CHG.replace("0001", "0002"), text, dedent=False)
+    commit(repo.root, "second change", "2026-03-09T12:00:00Z", who=PRIYA)
+
+
 # -- the pull requests ----------------------------------------------------------------------
 
 
@@ -119,6 +126,13 @@ def pr_second_draft_pir(repo: Repo) -> None:
     text = pir(11, 10).replace("status: approved", "status: draft")
     repo.write("records/pirs/PIR-2026-0011.md", text, dedent=False)
     commit(repo.root, "second PIR", "2026-03-10T09:00:00Z", who=PRIYA)
+
+
+def pr_incident_names_change(repo: Repo) -> None:
+    """INC-1 now names CHG-1 as its cause: CHG-1 is reported, and collides with CHG-2."""
+    path = repo.root / INC.format("INC-2026-0001")
+    path.write_text(path.read_text() + "caused_by_change: CHG-2026-0001\n")
+    commit(repo.root, "cause", "2026-03-10T09:00:00Z", who=TOM)
 
 
 def pr_renames(repo: Repo) -> None:
@@ -232,6 +246,7 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
     "a change names an incident": (nothing, pr_change_names_incident),
     "second PIR, the first reopened": (main_pir_reopened, pr_second_draft_pir),
     "an incident's PIR deleted": (main_pir_deleted, pr_change_names_incident),
+    "an incident names a colliding change": (main_colliding_change, pr_incident_names_change),
     "renames": (nothing, pr_renames),
     "spelling corrected": (main_lower_case_id, pr_spelling_corrected),
     "crafted names": (nothing, pr_crafted_names),
