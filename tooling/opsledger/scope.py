@@ -6,13 +6,14 @@ them, so a PIR changed in a PR is judged together with its incident (a reference
 no file is named for is not reported: the gate shows records by their files).
 
 Loaded, so the cross-record rules judge those records against the whole repository
-without reading it all: the reported records, the changes that share a service with a
-reported change (collisions), every PIR of a reported incident and the one it names (one
-PIR per incident, and whether an approved one was due), the ``recurrence_of`` chain of a
-reported incident (cycles), the files holding a referenced ID no file is named for, every
-runbook and the service catalog. Every other record is known by its file name (ID
-uniqueness and reference existence need nothing more). Linked records are found with one
-``git grep`` for the changed IDs, not by parsing every file.
+without reading it all: the reported records and the records they reference, the changes
+that share a service with a reported change (collisions), every PIR of a reported
+incident and the one it names (one PIR per incident, and whether an approved one was
+due), the ``recurrence_of`` chain of a reported incident (cycles), the files holding a
+referenced ID no file is named for, every runbook and the service catalog. Every other
+record is known by its file name (ID uniqueness and reference existence need nothing
+more). Linked records are found with one ``git grep`` for the changed IDs, not by parsing
+every file.
 
 History: the changed files, deleted and renamed-away paths included (a record renamed to
 another ID is a deletion the gate must see), the paths of the records reported and of the
@@ -105,27 +106,23 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
             ids.add(data["id"])
     linking = gitio.files_mentioning(root, ids, FOLDERS) & present
     referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
-    # a referenced ID no file is named for: the files that hold it in their ``id`` are
-    # among those mentioning it (loaded so that the reference resolves as in a full load)
-    unnamed = {rid for rid in referenced if rid not in by_id}
-    holders = gitio.files_mentioning(root, unnamed, FOLDERS) & present
     runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
     report_paths = set(changed_records) | linking | referenced_paths
     # every reported record, changed or not, is judged with what the cross-record rules
-    # need of it: a change with the changes sharing a service (collisions), an incident
-    # with its PIRs and the one it names (INC-PIR: the named one's history too, at the
-    # paths files named for it had when its file is gone) and its recurrence_of chain
+    # need of it: the records it references, a change with the changes sharing a service
+    # (collisions), an incident with its PIRs and the one it names (INC-PIR: the named
+    # one's history too, at the paths files named for it had when its file is gone) and
+    # its recurrence_of chain
     services: set[str] = set()
     chains: set[str] = set()
     named: set[str] = set()  # PIRs named by reported incidents
     change_folder = KIND_BY_NAME["change"].folder + "/"
     incident_folder = KIND_BY_NAME["incident"].folder + "/"
     for path in sorted(report_paths):
-        if not path.startswith((change_folder, incident_folder)):
-            continue
         data = parsed[path] if path in parsed else _data(root, path, limits)
         if not isinstance(data, dict):
             continue
+        referenced |= _refs_in(data)
         listed = data.get("services")
         if path.startswith(change_folder) and isinstance(listed, list):
             services |= {s for s in listed if isinstance(s, str)}
@@ -134,6 +131,11 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
             for key, found in (("recurrence_of", chains), ("pir", named)):
                 if isinstance(data.get(key), str):
                     found.add(data[key])
+    linked = {p for rid in referenced for p in by_id.get(rid, [])}
+    # a referenced ID no file is named for: the files that hold it in their ``id`` are
+    # among those mentioning it (loaded so that the reference resolves as in a full load)
+    unnamed = {rid for rid in referenced if rid not in by_id}
+    holders = gitio.files_mentioning(root, unnamed, FOLDERS) & present
     same_service = {
         p
         for p in gitio.files_mentioning(root, services, (change_folder.rstrip("/"),))
@@ -147,7 +149,7 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     # reported: records with a file in the scope (a referenced ID without one has no
     # file to show, and its history could only be found by walking the whole branch)
     report = {stem_id(p) for p in report_paths} | ids | changed
-    load = report_paths | same_service | runbooks | other_pirs | chain | holders
+    load = report_paths | linked | same_service | runbooks | other_pirs | chain | holders
     folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
     deleted = {p for p in changed if p.startswith(folders) and p not in present}
     history = report_paths | deleted | other_pirs | gone_pirs

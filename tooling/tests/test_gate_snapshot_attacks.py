@@ -32,6 +32,7 @@ from opsledger.history.index import FOLDERS
 from conftest import InvokeCli, Repo, git
 
 Step = Callable[[Repo], None]
+PRB = "records/problems/PRB-2026-0007.md"
 Walked = list[tuple[tuple[str, ...], str | None]]
 
 
@@ -101,6 +102,15 @@ def main_colliding_change(repo: Repo) -> None:
     commit(repo.root, "second change", "2026-03-09T12:00:00Z", who=PRIYA)
 
 
+def main_problem(repo: Repo) -> None:
+    """PRB-7 on INC-1, resolved by CHG-1."""
+    from opsledger.rules.examples import BASE
+
+    text = BASE["problem"][1].replace("INC-2026-0042", "INC-2026-0001")
+    repo.write(PRB, text.replace("CHG-2026-0107", "CHG-2026-0001"), dedent=False)
+    commit(repo.root, "problem", "2026-03-09T12:00:00Z", who=TOM)
+
+
 # -- the pull requests ----------------------------------------------------------------------
 
 
@@ -133,6 +143,13 @@ def pr_incident_names_change(repo: Repo) -> None:
     path = repo.root / INC.format("INC-2026-0001")
     path.write_text(path.read_text() + "caused_by_change: CHG-2026-0001\n")
     commit(repo.root, "cause", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_incident_edited(repo: Repo) -> None:
+    """INC-1 edited: PRB-7, which lists it, is reported, and judged with its fix change."""
+    path = repo.root / INC.format("INC-2026-0001")
+    path.write_text(path.read_text().replace("Checkout", "The checkout"))
+    commit(repo.root, "edit", "2026-03-10T09:00:00Z", who=TOM)
 
 
 def pr_renames(repo: Repo) -> None:
@@ -247,6 +264,7 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
     "second PIR, the first reopened": (main_pir_reopened, pr_second_draft_pir),
     "an incident's PIR deleted": (main_pir_deleted, pr_change_names_incident),
     "an incident names a colliding change": (main_colliding_change, pr_incident_names_change),
+    "a problem's fix change": (main_problem, pr_incident_edited),
     "renames": (nothing, pr_renames),
     "spelling corrected": (main_lower_case_id, pr_spelling_corrected),
     "crafted names": (nothing, pr_crafted_names),
