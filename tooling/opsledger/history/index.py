@@ -289,7 +289,9 @@ def _build(
     changes = _landing_order(parsed, commits, position)
     reader.read_rest({c.blob for c in changes if c.blob is not None})
     if cache is not None:
-        cache.save(compact=paths is None)
+        # a gate's whole-branch fallback reads a pull request's head: it drops no blob of
+        # another branch's history (main's, which the next full audit reads)
+        cache.save(compact=paths is None and not whole)
     state = assemble(index, changes, commits, reader.contents)
     if paths and not whole and _beyond_paths(root, head, parsed, dict(graph), index):
         return _build(run, key, progress, None, None, whole=True)
