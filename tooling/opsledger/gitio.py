@@ -378,19 +378,19 @@ def raw_log(
     return "".join(raw_log_chunks(path, folders, exclude, tip=tip))
 
 
-def paths_named(path: Path, patterns: list[str], *, tip: str = "HEAD") -> set[str]:
-    """Every path matching one of ``patterns`` (glob pathspecs, ``**`` any folders, ASCII
-    case ignored) that a commit reachable from ``tip`` added, changed or deleted (a
-    merge: against its first parent). One ``git log`` call."""
+def paths_ever(path: Path, folders: tuple[str, ...], *, tip: str = "HEAD") -> set[str]:
+    """Every path under ``folders`` that a commit reachable from ``tip`` added, changed or
+    deleted (a merge: against its first parent). One ``git log`` call over those folders
+    only (git prunes every other tree)."""
     repo = _open(path)
-    if repo is None or not patterns:
+    if repo is None or not folders:
         return set()
     try:
         if not _has_head(repo):
             return set()
         args = ["--format=", "--name-only", "-z", "--no-renames", "--full-history"]
         args += ["--diff-merges=first-parent", tip, "--"]
-        output = str(repo.git.log(*args, *(f":(glob,icase){p}" for p in patterns)))
+        output = str(repo.git.log(*args, *(f":(literal){f}" for f in folders)))
     except git.GitCommandError as exc:
         raise _unreadable(exc) from None
     finally:

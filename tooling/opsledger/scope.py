@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsledger import gitio
-from opsledger.history.assemble import name_patterns
+from opsledger.history.assemble import record_id
 from opsledger.loading import Limits, LoadError, load_document
 from opsledger.model.layout import KIND_BY_NAME, walk
 from opsledger.model.ledger import stem_id
@@ -143,8 +143,12 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     }
     other_pirs = gitio.files_mentioning(root, reviewed, (pir_folder.rstrip("/"),)) & present
     other_pirs |= {p for pid in named for p in by_id.get(pid, [])}
-    patterns = [pattern for pid in named - by_id.keys() for pattern in name_patterns(pid)]
-    gone_pirs = {p for p in gitio.paths_named(root, patterns) if p not in present}
+    gone = {pid.casefold() for pid in named - by_id.keys()}
+    gone_pirs = {
+        p
+        for p in (gitio.paths_ever(root, (pir_folder.rstrip("/"),)) if gone else ())
+        if p not in present and (record_id(p, None) or "").casefold() in gone
+    }
     chain = _chain(root, chains, by_id, limits)
     # reported: records with a file in the scope (a referenced ID without one has no
     # file to show, and its history could only be found by walking the whole branch)

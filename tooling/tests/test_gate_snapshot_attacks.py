@@ -272,7 +272,13 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
     "adoption moved": (nothing, pr_adoption_moved),
     "old branch merged": (nothing, pr_merges_old_branch),
     "uncommitted": (nothing, pr_uncommitted),
-    # the gate without a cache once walked only the pull request's paths here
+}
+#: where the gate without a cache, walking only the pull request's paths, judges otherwise
+#: than the full audit (the gate with main's cache does not): known limits, each a strict
+#: xfail below. Reading the whole branch's log when unsure made that gate take minutes on
+#: the 10k-record / 30k-commit benchmark repository (an ``icase`` glob log, then a full
+#: rebuild), against its 3 s goal
+COLD_LIMITS: dict[str, tuple[Step, Step]] = {
     "moved in two steps": (main_copy_then_delete, pr_edit_moved),
     "new record at a renamed-away path": (nothing, pr_new_at_renamed_path),
     "implausible date": (nothing, pr_implausible_date),
@@ -285,6 +291,43 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
 def test_warm_gate_holds(
     repo: Repo, cli: InvokeCli, caches: Caches, walked: Walked, steps: tuple[Step, Step]
 ) -> None:
+    attack(repo, cli, caches, walked, steps, cold=True)
+
+
+@pytest.mark.parametrize("steps", COLD_LIMITS.values(), ids=list(COLD_LIMITS))
+def test_warm_gate_holds_where_the_cold_gate_does_not(
+    repo: Repo, cli: InvokeCli, caches: Caches, walked: Walked, steps: tuple[Step, Step]
+) -> None:
+    attack(repo, cli, caches, walked, steps, cold=False)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: without a cache the gate walks the log of the pull request's paths; a "
+    "record's past at other paths (a copy, an ID given again, a path reused) or the landing "
+    "an implausible date takes from the branch is not in it, and it judges otherwise than "
+    "the full audit",
+)
+@pytest.mark.parametrize("steps", COLD_LIMITS.values(), ids=list(COLD_LIMITS))
+def test_cold_gate_limits(
+    repo: Repo, cli: InvokeCli, caches: Caches, walked: Walked, steps: tuple[Step, Step]
+) -> None:
+    attack(repo, cli, caches, walked, steps, cold=True)
+
+
+def attack(
+    repo: Repo,
+    cli: InvokeCli,
+    caches: Caches,
+    walked: Walked,
+    steps: tuple[Step, Step],
+    *,
+    cold: bool,
+) -> None:
+    """Main's history and ``steps``' first on main, its full audit (index cached), then
+    ``steps``' second on a pull request branch: the gate with main's cache continues it
+    without writing it and reports the full audit's findings of its records; ``cold``: the
+    gate with an empty cache prints the same."""
     on_main, pull_request = steps
     main_history(repo)
     on_main(repo)
@@ -300,11 +343,12 @@ def test_warm_gate_holds(
     assert all(w == (FOLDERS, head) for w in walked), walked  # the cache continued
     assert caches.index_file().read_bytes() == cached
     caches.fresh()
-    cold, _ = audit(cli, root, "--changed-since", "main")
-    assert warm == cold
-    caches.fresh()
     _, full = audit(cli, root)
     assert warm_found == reported(full, root)
+    if cold:
+        caches.fresh()
+        without, _ = audit(cli, root, "--changed-since", "main")
+        assert warm == without
 
 
 def pr_id_once_held_by_a_misnamed_file(repo: Repo) -> None:
@@ -324,4 +368,4 @@ def pr_id_once_held_by_a_misnamed_file(repo: Repo) -> None:
 def test_cold_gate_misses_an_id_once_held_by_a_misnamed_file(
     repo: Repo, cli: InvokeCli, caches: Caches, walked: Walked
 ) -> None:
-    test_warm_gate_holds(repo, cli, caches, walked, (nothing, pr_id_once_held_by_a_misnamed_file))
+    attack(repo, cli, caches, walked, (nothing, pr_id_once_held_by_a_misnamed_file), cold=True)

@@ -61,15 +61,6 @@ def record_id(path: str, data: Any) -> str | None:
     return stem or None
 
 
-def name_patterns(record_id: str) -> list[str]:
-    """Glob patterns (``**`` any folders; for ASCII case-insensitive matching) of the files
-    whose names say ``record_id`` (as :func:`record_id` reads a name), and perhaps others."""
-    escaped = "".join("\\" + c if c in "*?[]\\" else c for c in record_id)
-    if record_id.upper().startswith("RB-"):
-        return [f"runbooks/**/{escaped}-*", f"runbooks/**/{escaped}.*"]
-    return [f"records/**/{escaped}.*"]
-
-
 def decode(entry: Any) -> tuple[Mapping[str, Any] | None, str | None, str | None]:
     """A parsed blob entry as (data, error, body)."""
     if not isinstance(entry, Mapping):

@@ -32,14 +32,8 @@ from opsledger import __version__, gitio
 from opsledger.cache import FrameStore
 from opsledger.errors import HistoryUnusable
 from opsledger.history import snapshot
-from opsledger.history.assemble import Assembly, Change, assemble, name_patterns, record_id
-from opsledger.history.dates import (
-    build_commits,
-    date_window,
-    join_windows,
-    plausible,
-    window_holds,
-)
+from opsledger.history.assemble import Assembly, Change, assemble, record_id
+from opsledger.history.dates import build_commits, date_window, join_windows, window_holds
 from opsledger.history.model import Commit, HistoryIndex, Version
 from opsledger.history.store import (
     BlobCache,
@@ -258,14 +252,9 @@ def _build(
     progress: Progress | None,
     paths: list[str] | None,
     ahead: _Ahead | None,
-    *,
-    whole: bool = False,
 ) -> HistoryIndex:
     """The index built from the log (cached, or read from git) and the blob versions, of
-    the whole branch (``ahead``: what it starts from; ``whole``: its log read from git,
-    nothing cached but blobs) or of ``paths``. Where the log of ``paths`` could judge their
-    records otherwise than the whole branch's (:func:`_beyond_paths`), it is not guessed
-    at: the index is built from the whole branch's log."""
+    the whole branch (``ahead``: what it starts from) or of ``paths``."""
     root, head, now, limits = run.root, run.head, run.now, run.limits
     index = HistoryIndex(head=head, since=run.since)
     record_parses = run.record_parses
@@ -276,8 +265,6 @@ def _build(
     reader = _BlobReader(root, cache, limits, progress, record_parses)
     if ahead is not None:
         graph, parsed = _graph_and_log(root, head, ahead, reader)
-    elif whole:
-        graph, parsed = _read_log(root, head, None, reader)
     elif paths:
         early = _SCOPED.pop((str(root), tuple(paths)), None)
         found = early.result(head) if early is not None else None
@@ -289,12 +276,8 @@ def _build(
     changes = _landing_order(parsed, commits, position)
     reader.read_rest({c.blob for c in changes if c.blob is not None})
     if cache is not None:
-        # a gate's whole-branch fallback reads a pull request's head: it drops no blob of
-        # another branch's history (main's, which the next full audit reads)
-        cache.save(compact=paths is None and not whole)
+        cache.save(compact=paths is None)
     state = assemble(index, changes, commits, reader.contents)
-    if paths and not whole and _beyond_paths(root, head, parsed, dict(graph), index):
-        return _build(run, key, progress, None, None, whole=True)
     if ahead is not None and ahead.index_store is not None:
         snapshot.write(
             ahead.index_store,
@@ -307,35 +290,6 @@ def _build(
             base=None,
         )
     return index
-
-
-def _beyond_paths(
-    root: Path, head: str, parsed: Log, parents: dict[str, list[str]], index: HistoryIndex
-) -> bool:
-    """Whether the log of some record files (``parsed``, assembled as ``index``) may judge
-    their records otherwise than the whole branch's log: a commit that deleted one of its
-    records also added or changed a record file outside it (that file may hold the same
-    record, moved, or the one that took the deleted one's content: its successor); a file
-    outside it was ever named for one of its records' IDs (a copy, a move in two steps, an
-    ID given again after its record was deleted: that ID's history is in that file's log
-    too); a commit date is implausible (it is replaced by the nearest earlier landing on
-    the branch, which this log may not hold)."""
-    now = datetime.now(UTC)
-    if any(plausible(f[4], now) is None or plausible(f[7], now) is None for f, _ in parsed):
-        return True
-    walked = {c.path for _, changes in parsed for c in changes}
-    deleting = {v.commit.sha for h in index.records.values() for v in h.versions if v.deleted}
-    pairs = [(sha, parents[sha][0]) for sha in sorted(deleting) if parents.get(sha)]
-    for touched in gitio.name_status(root, pairs, FOLDERS).values():
-        if any(s != "D" and _is_record(p) and p not in walked for s, p in touched):
-            return True
-    patterns = [p for rid in index.records for p in name_patterns(rid)]
-    named = gitio.paths_named(root, patterns, tip=head)
-    ids = {rid.casefold() for rid in index.records}
-    return any(
-        p not in walked and _is_record(p) and (record_id(p, None) or "").casefold() in ids
-        for p in named
-    )
 
 
 def _landing_order(
