@@ -160,3 +160,56 @@ def test_cache_files_that_are_not_files_are_never_read(repo: Repo, cli: InvokeCl
     )  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
     assert json.loads(done.stdout) == cold
+
+
+def gate(cli: InvokeCli, root: Path) -> tuple[str, int]:
+    result = cli(
+        "audit", "--repo", root, "--as-of", AS_OF, "--changed-since", "main", "--format", "json"
+    )
+    assert result.status in (0, 1), result.err
+    return result.out, result.status
+
+
+def test_a_large_gate_reads_the_cache_and_never_writes_it(
+    repo: Repo, cli: InvokeCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partial load of many records (a PR gate judging its records with all that its
+    cross-record rules read) takes the parses main's full audit kept: its output is the
+    output of parsing afresh, a tampered entry is still never read, and the cache file is
+    left as it was (a partial load never writes it)."""
+    from opsledger.model import ledger
+    from opsledger.parsecache import ParseCache
+
+    committed(repo)
+    linking = ACKED.replace("0042", "0004").replace("title: ", "title: After INC-2026-0001, ")
+    assert "INC-2026-0001" in linking and "priority: P3" in linking
+    repo.write("records/incidents/INC-2026-0004.yaml", linking, dedent=False)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "a record naming INC-2026-0001")
+    git(repo.root, "branch", "-M", "main")
+    audit(cli, repo.root)  # main's full audit: every parse cached
+    git(repo.root, "checkout", "-q", "-b", "pr")
+    text = (repo.root / INC).read_text(encoding="utf-8")
+    (repo.root / INC).write_text(text.replace("priority: P3", "priority: P2"), encoding="utf-8")
+    git(repo.root, "commit", "-q", "-am", "pull request")
+    fresh = gate(cli, repo.root)  # a few records: parsed afresh
+    [path] = cache_files()
+    kept = path.read_bytes()
+    hits: list[bool] = []
+    original = ParseCache.get
+
+    def spy(self: ParseCache, content: bytes) -> Any:
+        found = original(self, content)
+        hits.append(found is not None)
+        return found
+
+    monkeypatch.setattr(ParseCache, "get", spy)
+    monkeypatch.setattr(ledger, "PARTIAL_FROM_CACHE", 1)
+    assert gate(cli, repo.root) == fresh
+    # the changed record parsed afresh, the one naming it (reported, unchanged) from the cache
+    assert True in hits and False in hits, hits
+    assert path.read_bytes() == kept
+    # tampered entries (the priority each record had on main) are refused, not read
+    assert kept.count(b"P3") == 2
+    path.write_bytes(kept.replace(b"P3", b"P1"))
+    assert gate(cli, repo.root) == fresh

@@ -167,9 +167,12 @@ def load_ledger(
         everything if paths is None else _in_order(_selected(root, paths, everything), everything)
     )
     unread = _Unread(everything, entries) if paths is not None else None
-    # a full load reads back what the last run parsed (opsledger.parsecache); a few files
-    # given on the command line are parsed afresh, without opening git for a key
-    cache = open_cache(root, policy.limits) if paths is None else None
+    # a full load reads back what the last run parsed (opsledger.parsecache); so does a
+    # large partial one (a PR gate judging its records with every record its cross-record
+    # rules read), which never writes it; a few files given on the command line are parsed
+    # afresh, without opening git for a key
+    cached = paths is None or len(entries) >= PARTIAL_FROM_CACHE
+    cache = open_cache(root, policy.limits, read_only=paths is not None) if cached else None
     seen: dict[str, str] = {}  # ID (casefolded) -> the file that holds it
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
@@ -179,11 +182,16 @@ def load_ledger(
             _load_record(ledger, entry, seen, cache, unread)
         if progress is not None:
             progress(done, len(entries))
-    if cache is not None:
+    if cache is not None and paths is None:
         cache.save()
         ledger.parsed = cache
     ledger.problems.sort()
     return ledger
+
+
+#: a partial load of this many records or more reads the parse cache (about what opening
+#: it costs: git for the repository's key, the cache file read)
+PARTIAL_FROM_CACHE = 200
 
 
 def stem_id(path: str) -> str:
