@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from opsledger import gitio
 from opsledger.cli import run
 from opsledger.loading import yamlstrict
 
@@ -293,8 +294,6 @@ def pull_request(root: Path, *ci: str) -> str:
 def git_logs(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     """The ``exclude`` of every history log read from git from now on (None: the whole
     history), in order: what the history index asked git to walk."""
-    from opsledger import gitio
-
     logs: list[str | None] = []
     original = gitio.raw_log_chunks
 
@@ -306,3 +305,47 @@ def git_logs(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
 
     monkeypatch.setattr(gitio, "raw_log_chunks", spy)
     return logs
+
+
+# -- the PR gate with main's cached index (test_gate_snapshot*.py) ----------------------
+
+
+@pytest.fixture
+def walked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[str, ...], str | None]]:
+    """(paths, exclude) of every log git is asked to walk from now on."""
+    found: list[tuple[tuple[str, ...], str | None]] = []
+    original = gitio.raw_log_chunks
+
+    def spy(
+        path: Path, folders: tuple[str, ...], exclude: str | None = None, tip: str = "HEAD"
+    ) -> Iterator[str]:
+        found.append((tuple(folders), exclude))
+        return original(path, folders, exclude, tip=tip)
+
+    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
+    return found
+
+
+class Caches:
+    """Cache folders: ``main``'s (where a full audit of main left its index), fresh ones."""
+
+    def __init__(self, base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.base, self.monkeypatch, self.count = base, monkeypatch, 0
+        self.main = base / "main"
+
+    def use(self, folder: Path) -> Path:
+        self.monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(folder))
+        return folder
+
+    def fresh(self) -> Path:
+        self.count += 1
+        return self.use(self.base / f"fresh-{self.count}")
+
+    def index_file(self) -> Path:
+        (found,) = self.main.glob("history-index-*.bin")
+        return found
+
+
+@pytest.fixture
+def caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Caches:
+    return Caches(tmp_path / "caches", monkeypatch)

@@ -7,21 +7,20 @@ are the full audit's for the records it reports. Real git repositories, the real
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_history_renames import CLOSED, LENA, PIR, PIR1, PRIYA, TOM, rewritten
 
-from opsledger import gitio
 from opsledger.cache import Frame, frame_bytes, read_frames
 from opsledger.history.index import FOLDERS
 from opsledger.history.snapshot import _record_name
 from opsledger.loading import Limits
 from opsledger.scope import plan
 
-from conftest import AS_OF, RUNBOOK, InvokeCli, Repo, git, git_init
+from conftest import AS_OF, RUNBOOK, Caches, InvokeCli, Repo, git, git_init
 
 INC = "records/incidents/{}.yaml"
 CHG = "records/changes/CHG-2026-0001.yaml"
@@ -223,47 +222,6 @@ PULL_REQUESTS: dict[str, Callable[[Repo], None]] = {
     "path of another ID": pr_path_of_another_id,
     "second PIR": pr_second_pir,
 }
-
-
-@pytest.fixture
-def walked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[str, ...], str | None]]:
-    """(paths, exclude) of every log git is asked to walk from now on."""
-    found: list[tuple[tuple[str, ...], str | None]] = []
-    original = gitio.raw_log_chunks
-
-    def spy(
-        path: Path, folders: tuple[str, ...], exclude: str | None = None, tip: str = "HEAD"
-    ) -> Iterator[str]:
-        found.append((tuple(folders), exclude))
-        return original(path, folders, exclude, tip=tip)
-
-    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
-    return found
-
-
-class Caches:
-    """Cache folders: ``main``'s (where a full audit of main left its index), fresh ones."""
-
-    def __init__(self, base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.base, self.monkeypatch, self.count = base, monkeypatch, 0
-        self.main = base / "main"
-
-    def use(self, folder: Path) -> Path:
-        self.monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(folder))
-        return folder
-
-    def fresh(self) -> Path:
-        self.count += 1
-        return self.use(self.base / f"fresh-{self.count}")
-
-    def index_file(self) -> Path:
-        (found,) = self.main.glob("history-index-*.bin")
-        return found
-
-
-@pytest.fixture
-def caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Caches:
-    return Caches(tmp_path / "caches", monkeypatch)
 
 
 def audit(cli: InvokeCli, root: Path, *args: str) -> tuple[str, list[dict[str, Any]]]:

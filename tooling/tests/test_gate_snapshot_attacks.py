@@ -6,8 +6,7 @@ cached head and without writing main's cache. Real git repositories, the real CL
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from test_gate_snapshot import (
@@ -15,7 +14,6 @@ from test_gate_snapshot import (
     CHG,
     INC,
     PIR10,
-    Caches,
     audit,
     commit,
     incident,
@@ -26,10 +24,9 @@ from test_gate_snapshot import (
 )
 from test_history_renames import CLOSED, LENA, PIR, PIR1, PRIYA, TOM, rewritten
 
-from opsledger import gitio
 from opsledger.history.index import FOLDERS
 
-from conftest import InvokeCli, Repo, git
+from conftest import Caches, InvokeCli, Repo, git
 
 Step = Callable[[Repo], None]
 PRB = "records/problems/PRB-2026-0007.md"
@@ -38,27 +35,6 @@ Walked = list[tuple[tuple[str, ...], str | None]]
 
 def nothing(repo: Repo) -> None:
     pass
-
-
-@pytest.fixture(name="caches")
-def _caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Caches:
-    return Caches(tmp_path / "caches", monkeypatch)
-
-
-@pytest.fixture(name="walked")
-def _walked(monkeypatch: pytest.MonkeyPatch) -> Walked:
-    """(paths, exclude) of every log git is asked to walk from now on."""
-    found: Walked = []
-    original = gitio.raw_log_chunks
-
-    def spy(
-        path: Path, folders: tuple[str, ...], exclude: str | None = None, tip: str = "HEAD"
-    ) -> Iterator[str]:
-        found.append((tuple(folders), exclude))
-        return original(path, folders, exclude, tip=tip)
-
-    monkeypatch.setattr(gitio, "raw_log_chunks", spy)
-    return found
 
 
 # -- main first -----------------------------------------------------------------------------
