@@ -129,6 +129,7 @@ def run_audit(ledger: Ledger, options: AuditOptions) -> list[Finding]:
         options.history,
         options.obligations,
         options.history_reason,
+        None if options.only_records is None else frozenset(options.only_records),
     )
     overrides = {k.strip().upper(): v for k, v in policy.severity.items()}
     findings: list[Finding] = []

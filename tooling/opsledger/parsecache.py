@@ -36,10 +36,7 @@ def digest(raw: bytes, *, markdown: bool) -> bytes:
 class ParseCache:
     """Parsed records by content digest, for one repository and one set of limits."""
 
-    def __init__(self, path: Path, key: bytes, limits: Limits, *, read_only: bool = False) -> None:
-        #: read back what a full load kept, keep nothing (a partial load: what it parses is
-        #: not worth the encoding, and it never saves)
-        self.read_only = read_only
+    def __init__(self, path: Path, key: bytes, limits: Limits) -> None:
         namespace = (
             f"records {__version__} packed-positions {yamlstrict.DEFAULT_PARSER} "
             f"{limits.max_file_bytes} {limits.max_depth}"
@@ -59,16 +56,15 @@ class ParseCache:
     def put(self, content: bytes, result: Document | LoadError) -> Document | LoadError:
         """Keep ``result``; return it as the next run reads it back (positions packed), so
         a first run holds no more than a warm one."""
-        if self.read_only:
-            return result
         item = _encode(result)
         self.store.put(content, item)
         return _decode(item)
 
-    def save(self) -> None:
-        """A full load read every record: entries for files no longer there are dropped
-        when they outnumber the live ones."""
-        self.store.save(compact=True)
+    def save(self, *, compact: bool = True) -> None:
+        """Append the new entries. ``compact``: the run read every record (a full load),
+        so entries for files no longer there are dropped when they outnumber the live
+        ones; a partial load drops nothing."""
+        self.store.save(compact=compact)
 
 
 class Positions(dict[DataPath, Pos]):
@@ -165,7 +161,7 @@ def _decode(item: Any) -> Document | LoadError:
     )
 
 
-def open_cache(root: Path, limits: Limits, *, read_only: bool = False) -> ParseCache | None:
+def open_cache(root: Path, limits: Limits) -> ParseCache | None:
     """The parse cache of the repository at ``root``, or None when it has no key."""
     from opsledger.history.store import repository_key  # git only when a cache is wanted
 
@@ -173,4 +169,4 @@ def open_cache(root: Path, limits: Limits, *, read_only: bool = False) -> ParseC
     if key is None:
         return None
     name = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-    return ParseCache(cache_dir() / f"records-{name}.bin", key, limits, read_only=read_only)
+    return ParseCache(cache_dir() / f"records-{name}.bin", key, limits)

@@ -159,14 +159,19 @@ def _fast_validator(schema: dict[str, Any]) -> Any:
         return None
 
 
-def _read_json(path: Path) -> Any:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        dupes = {k for k in keys if keys.count(k) > 1}
-        if dupes:
-            raise ConfigError(f"{path}: duplicate key {sorted(dupes)[0]!r} in schema")
-        return dict(pairs)
+#: schema sets built in this process, by directory and schema bytes (the most recent last)
+_BUILT: dict[bytes, SchemaSet] = {}
+_KEEP = 4
 
+
+def _read_files(directory: Path) -> dict[str, bytes]:
+    """The bytes of every schema file in ``directory`` (shared definitions first)."""
+    if directory.is_symlink():
+        raise ConfigError(f"{directory}: the schemas folder may not be a symbolic link")
+    return {name: _read_schema(directory / f"{name}.schema.json") for name in (SHARED, *KINDS)}
+
+
+def _read_schema(path: Path) -> bytes:
     if path.is_symlink():
         raise ConfigError(f"{path}: schemas may not be symbolic links")
     if not os.path.lexists(path):
@@ -174,10 +179,21 @@ def _read_json(path: Path) -> Any:
             f"{path}: schema missing; restore it from 'opsledger init' or the project's schemas/"
         )
     try:  # a FIFO or device named like a schema is refused unopened
-        text = read_bytes(path, SCHEMA_MAX_BYTES).decode("utf-8")
-        return json.loads(text, object_pairs_hook=no_duplicates)
+        return read_bytes(path, SCHEMA_MAX_BYTES)
     except LoadError as exc:
         raise ConfigError(f"{path}: {exc.message}") from None
+
+
+def _parse_json(path: Path, data: bytes) -> Any:
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        dupes = {k for k in keys if keys.count(k) > 1}
+        if dupes:
+            raise ConfigError(f"{path}: duplicate key {sorted(dupes)[0]!r} in schema")
+        return dict(pairs)
+
+    try:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except UnicodeDecodeError:
@@ -221,18 +237,32 @@ class SchemaSet:
     document is invalid (its format extras take most of a second to import).
     """
 
-    def __init__(self, directory: Path) -> None:
-        if directory.is_symlink():
-            raise ConfigError(f"{directory}: the schemas folder may not be a symbolic link")
+    @classmethod
+    def of(cls, directory: Path) -> SchemaSet:
+        """The set for ``directory``, built once per process for the same schema bytes (a
+        run reads its policy, plans a PR gate's scope and loads its records with one; a
+        changed file is a new set)."""
+        files = _read_files(directory)
+        key = hashlib.sha256(os.fsencode(os.path.abspath(directory)))
+        for name, data in files.items():
+            key.update(b"\0%s\0%d\0" % (name.encode(), len(data)))
+            key.update(data)
+        built = _BUILT.pop(key.digest(), None) or cls(directory, files)
+        _BUILT[key.digest()] = built  # the most recent last
+        while len(_BUILT) > _KEEP:
+            del _BUILT[next(iter(_BUILT))]
+        return built
+
+    def __init__(self, directory: Path, files: dict[str, bytes] | None = None) -> None:
+        """The validators of the schemas in ``directory`` (``files``: their bytes, read)."""
+        if files is None:
+            files = _read_files(directory)
         self.directory = directory
-        self.digest = hashlib.sha256()
-        raw = {name: _read_json(directory / f"{name}.schema.json") for name in (SHARED, *KINDS)}
+        raw = {name: _parse_json(directory / f"{name}.schema.json", files[name]) for name in files}
         for name, document in raw.items():  # before any engine sees a reference
             check_references(
                 directory / f"{name}.schema.json", document, f"{SHARED}.schema.json", raw[SHARED]
             )
-        for name in sorted(raw):
-            self.digest.update(json.dumps(raw[name], sort_keys=True).encode())
         self._raw = raw
         self._schemas: dict[str, dict[str, Any]] = {}
         self._fast: dict[str, Any] = {}

@@ -27,13 +27,14 @@ HEAD, the gate takes the reported records' histories from it instead (``build_hi
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from opsledger import gitio
 from opsledger.history.assemble import record_id
 from opsledger.loading import Limits, LoadError, load_document
-from opsledger.model.layout import KIND_BY_NAME, walk
+from opsledger.model.layout import KIND_BY_NAME, Entry, walk
 from opsledger.model.ledger import stem_id
 from opsledger.model.records import Change, Incident, Pir, Problem, Record
 
@@ -81,12 +82,14 @@ class Scope:
     load: frozenset[str]  # repository paths to load fully
     report: frozenset[str]  # record IDs and paths whose findings are reported
     history: frozenset[str]  # paths whose history the GIT-* rules and INC-PIR need (deleted too)
+    walked: tuple[Entry, ...] = ()  # the walk of the record folders the plan read
 
 
 def plan(root: Path, ref: str, limits: Limits) -> Scope:
     """What to load and what to report for the changes since ``ref``."""
     changed = set(gitio.changed_paths(root, ref))
-    files = [e.path for e in walk(root) if e.kind is not None]
+    walked = tuple(walk(root))
+    files = [e.path for e in walked if e.kind is not None]
     present = set(files)
     by_id: dict[str, list[str]] = {}
     for path in files:
@@ -135,13 +138,13 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     # a referenced ID no file is named for: the files that hold it in their ``id`` are
     # among those mentioning it (loaded so that the reference resolves as in a full load)
     unnamed = {rid for rid in referenced if rid not in by_id}
-    holders = gitio.files_mentioning(root, unnamed, FOLDERS) & present
-    same_service = {
-        p
-        for p in gitio.files_mentioning(root, services, (change_folder.rstrip("/"),))
-        if p in present
-    }
-    other_pirs = gitio.files_mentioning(root, reviewed, (pir_folder.rstrip("/"),)) & present
+    with ThreadPoolExecutor(max_workers=3) as pool:  # three git greps at once
+        holding = pool.submit(gitio.files_mentioning, root, unnamed, FOLDERS)
+        serving = pool.submit(gitio.files_mentioning, root, services, (change_folder.rstrip("/"),))
+        reviewing = pool.submit(gitio.files_mentioning, root, reviewed, (pir_folder.rstrip("/"),))
+        holders = holding.result() & present
+        same_service = serving.result() & present
+        other_pirs = reviewing.result() & present
     other_pirs |= {p for pid in named for p in by_id.get(pid, [])}
     gone = {pid.casefold() for pid in named - by_id.keys()}
     gone_pirs = {
@@ -157,7 +160,7 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
     deleted = {p for p in changed if p.startswith(folders) and p not in present}
     history = report_paths | deleted | other_pirs | gone_pirs
-    return Scope(frozenset(load), frozenset(report), frozenset(history))
+    return Scope(frozenset(load), frozenset(report), frozenset(history), walked)
 
 
 def _data(root: Path, path: str, limits: Limits) -> object:

@@ -29,7 +29,7 @@ from opsledger import gitio
 from opsledger.errors import HistoryUnusable
 from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex
-from opsledger.model.layout import KINDS
+from opsledger.model.layout import KINDS, Entry
 from opsledger.model.ledger import Ledger, load_ledger
 from opsledger.model.policy import Policy, load_policy
 from opsledger.obligations import Obligations
@@ -104,6 +104,8 @@ class Workspace:
         subset: Sequence[Path] | None = None,
         history_paths: Sequence[str] | None = None,
         history_records: Collection[str] | None = None,
+        judged: Collection[str] | None = None,
+        walked: Sequence[Entry] | None = None,
         progress: Progress | None = None,
         history_cache: bool = True,
     ) -> None:
@@ -116,6 +118,8 @@ class Workspace:
         self._subset = subset
         self._history_paths = history_paths
         self._history_records = history_records
+        self._judged = judged
+        self._walked = walked
         self.progress = progress
         self._findings: dict[tuple[object, ...], list[Finding]] = {}
         self._obligations: dict[bool, Obligations] = {}
@@ -126,7 +130,13 @@ class Workspace:
         """Every record (or the run's subset: the PR gate's scope, validate's paths)."""
         subset = list(self._subset) if self._subset is not None else None
         with _loading():
-            return load_ledger(self.root, subset, progress=self.progress)
+            return load_ledger(
+                self.root,
+                subset,
+                progress=self.progress,
+                judged=self._judged,
+                walked=self._walked,
+            )
 
     @cached_property
     def policy(self) -> Policy:
@@ -138,7 +148,7 @@ class Workspace:
         if "ledger" in self.__dict__:
             policy = self.ledger.policy
         else:
-            policy = load_policy(self.root, SchemaSet(self.root / "schemas"))
+            policy = load_policy(self.root, SchemaSet.of(self.root / "schemas"))
         check_rule_settings(policy)
         return policy
 

@@ -170,13 +170,13 @@ def gate(cli: InvokeCli, root: Path) -> tuple[str, int]:
     return result.out, result.status
 
 
-def test_a_large_gate_reads_the_cache_and_never_writes_it(
+def test_a_large_gate_reads_the_cache_and_adds_to_it(
     repo: Repo, cli: InvokeCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A partial load of many records (a PR gate judging its records with all that its
-    cross-record rules read) takes the parses main's full audit kept: its output is the
-    output of parsing afresh, a tampered entry is still never read, and the cache file is
-    left as it was (a partial load never writes it)."""
+    cross-record rules read) takes the parses main's full audit kept and adds what it
+    parsed, dropping nothing: its output is the output of parsing afresh, its second run
+    parses nothing, and a tampered entry is still never read."""
     from opsledger.model import ledger
     from opsledger.parsecache import ParseCache
 
@@ -192,7 +192,7 @@ def test_a_large_gate_reads_the_cache_and_never_writes_it(
     text = (repo.root / INC).read_text(encoding="utf-8")
     (repo.root / INC).write_text(text.replace("priority: P3", "priority: P2"), encoding="utf-8")
     git(repo.root, "commit", "-q", "-am", "pull request")
-    fresh = gate(cli, repo.root)  # a few records: parsed afresh
+    fresh = gate(cli, repo.root)  # a few records: parsed afresh, the cache not opened
     [path] = cache_files()
     kept = path.read_bytes()
     hits: list[bool] = []
@@ -208,8 +208,13 @@ def test_a_large_gate_reads_the_cache_and_never_writes_it(
     assert gate(cli, repo.root) == fresh
     # the changed record parsed afresh, the one naming it (reported, unchanged) from the cache
     assert True in hits and False in hits, hits
-    assert path.read_bytes() == kept
+    grown = path.read_bytes()
+    assert grown.startswith(kept) and len(grown) > len(kept)  # appended, nothing dropped
+    assert b"P2" in grown[len(kept) :]  # the changed record's parse
+    hits.clear()
+    assert gate(cli, repo.root) == fresh
+    assert hits and all(hits), hits  # a second run parses nothing
     # tampered entries (the priority each record had on main) are refused, not read
     assert kept.count(b"P3") == 2
-    path.write_bytes(kept.replace(b"P3", b"P1"))
+    path.write_bytes(grown.replace(b"P3", b"P1"))
     assert gate(cli, repo.root) == fresh

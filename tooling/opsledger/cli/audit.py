@@ -60,24 +60,30 @@ def failing(findings: list[Finding], fail_on: str) -> bool:
     return any(f.severity in levels and not f.waived for f in findings)
 
 
-def rule_metas(rules: Sequence[Rule], root: Path) -> tuple[RuleMeta, ...]:
-    """What the formatters show of each rule: its documentation as text and Markdown, and
-    its page on the published site when ``mkdocs.yml`` gives the site's address."""
+def rule_metas(rules: Sequence[Rule], root: Path, fmt: str) -> tuple[RuleMeta, ...]:
+    """What the formatters show of each rule: its documentation as text and Markdown (for
+    SARIF, the one format that shows it: rendering every rule's takes a tenth of a second),
+    and its page on the published site when ``mkdocs.yml`` gives the site's address."""
     from opsledger.site.config_check import rule_page_address
 
     address = rule_page_address(root / "mkdocs.yml")
+    documented = fmt in DOCUMENTED_FORMATS
     return tuple(
         RuleMeta(
             r.id,
             r.severity,
             r.summary,
             r.kinds,
-            r.documentation(),
-            "\n".join(r.documentation_markdown()).strip() + "\n",
+            r.documentation() if documented else "",
+            "\n".join(r.documentation_markdown()).strip() + "\n" if documented else "",
             "" if address is None else address.format(rule=quote(r.id)),
         )
         for r in rules
     )
+
+
+#: the formats that show each rule's documentation (SARIF's rule descriptors)
+DOCUMENTED_FORMATS = frozenset({"sarif"})
 
 
 def subjects(ledger: Ledger, only: set[str] | None) -> tuple[Subject, ...]:
@@ -180,6 +186,8 @@ def audit(
                 history_paths=None if scope is None else sorted(scope.history),
                 # the reported records, and the records whose histories their verdicts read
                 history_records=None if scope is None else scope.report | scope.history,
+                judged=None if scope is None else scope.report,
+                walked=None if scope is None else scope.walked,
                 progress=update,
             )
             ws.ledger  # noqa: B018 (loaded under the progress bar)
@@ -204,7 +212,7 @@ def audit(
             tuple(findings),
             len(ws.ledger.files) if only is None else len(only),
             extra={"commit": ws.commit, "as_of": format_timestamp(ws.as_of)},
-            rules=rule_metas(rules, root),
+            rules=rule_metas(rules, root, fmt),
             subjects=subjects(ws.ledger, only),
             unavailable=tuple(unavailable),
         )
@@ -225,12 +233,12 @@ def stops_reported(root: Path, fmt: str, output: Path | None) -> Iterator[None]:
         yield
     except OpsledgerError as exc:
         if fmt in CI_FORMATS:
-            report = failure_report(root, exc.message, located=isinstance(exc, ConfigError))
+            report = failure_report(root, exc.message, fmt, located=isinstance(exc, ConfigError))
             write_output(audit_formats()[fmt](report), output)
         raise
 
 
-def failure_report(root: Path, message: str, *, located: bool) -> Report:
+def failure_report(root: Path, message: str, fmt: str, *, located: bool) -> Report:
     """A run that stopped with ``message``. For a configuration error (``located``), one
     SCHEMA finding at the file, line and column the message begins with
     (``policy.yaml:12:3: …``; line 1 of a file it names without a line; line 1 of the
@@ -249,7 +257,7 @@ def failure_report(root: Path, message: str, *, located: bool) -> Report:
         "audit",
         (finding,) if located else (),
         0,
-        rules=rule_metas([RULES_BY_ID["SCHEMA"]()], root),
+        rules=rule_metas([RULES_BY_ID["SCHEMA"]()], root, fmt),
         failure=message,
     )
 

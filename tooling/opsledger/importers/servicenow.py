@@ -118,7 +118,7 @@ def import_servicenow(
 def _import(
     root: Path, path: Path, options: ImportOptions, stage: Stage, state: Path
 ) -> ImportResult:
-    schemas = SchemaSet(root / "schemas")
+    schemas = SchemaSet.of(root / "schemas")
     policy = load_policy(root, schemas)
     with stage("Reading the export") as update:
         scanned = scan(

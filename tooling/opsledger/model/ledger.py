@@ -10,7 +10,7 @@ REF-ID rule; loading only keeps a duplicate ID's later file out of the tables.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,14 +151,21 @@ def load_ledger(
     paths: Iterable[Path] | None = None,
     *,
     progress: Progress | None = None,
+    judged: Collection[str] | None = None,
+    walked: Sequence[Entry] | None = None,
 ) -> Ledger:
-    """Load the repository at ``root``; with ``paths``, only those record files (and folders)."""
+    """Load the repository at ``root``; with ``paths``, only those record files (and folders).
+
+    ``judged``: the record IDs and paths whose findings the run reports (the PR gate's),
+    when it reports only those; the others are not checked against their schemas.
+    ``walked``: the run's :func:`walk` of ``root``, when it has one.
+    """
     root = Path(os.path.abspath(root))
-    schemas = SchemaSet(root / "schemas")
+    schemas = SchemaSet.of(root / "schemas")
     policy = load_policy(root, schemas)
     ledger = Ledger(root, policy, schemas)
     _load_services(ledger)
-    everything = list(walk(root))
+    everything = list(walk(root)) if walked is None else list(walked)
     for entry in everything:
         if entry.kind is not None and not entry.problem:
             ledger.known.setdefault(stem_id(entry.path).casefold(), []).append(entry.path)
@@ -169,21 +176,22 @@ def load_ledger(
     unread = _Unread(everything, entries) if paths is not None else None
     # a full load reads back what the last run parsed (opsledger.parsecache); so does a
     # large partial one (a PR gate judging its records with every record its cross-record
-    # rules read), which never writes it; a few files given on the command line are parsed
-    # afresh, without opening git for a key
+    # rules read), which adds what it parsed and drops nothing; a few files given on the
+    # command line are parsed afresh, without opening git for a key
     cached = paths is None or len(entries) >= PARTIAL_FROM_CACHE
-    cache = open_cache(root, policy.limits, read_only=paths is not None) if cached else None
+    cache = open_cache(root, policy.limits) if cached else None
     seen: dict[str, str] = {}  # ID (casefolded) -> the file that holds it
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
         if entry.kind is None or entry.problem:
             ledger.strays.append(Stray(entry.path, entry.problem))
         else:
-            _load_record(ledger, entry, seen, cache, unread)
+            _load_record(ledger, entry, seen, cache, unread, judged)
         if progress is not None:
             progress(done, len(entries))
-    if cache is not None and paths is None:
-        cache.save()
+    if cache is not None:
+        cache.save(compact=paths is None)
+    if paths is None:
         ledger.parsed = cache
     ledger.problems.sort()
     return ledger
@@ -230,8 +238,18 @@ class _Unread:
 def _selected(root: Path, paths: Iterable[Path], everything: list[Entry]) -> Iterator[Entry]:
     chosen: dict[str, Entry] = {}
     reported = {e.path: e for e in everything if e.problem}
+    # a path the walk found as a file takes the walk's entry: the walk refused every link
+    # on the way to it (what linked_folder and classify would find again with a stat per
+    # step; the PR gate names over a thousand such paths)
+    walked = {e.path: e for e in everything if not e.problem}
+    top = os.path.join(os.fspath(root), "")
     for given in paths:
-        path = Path(os.path.abspath(given))
+        text = os.path.abspath(given)
+        known = walked.get(text[len(top) :]) if text.startswith(top) and os.sep == "/" else None
+        if known is not None:
+            chosen[known.path] = known
+            continue
+        path = Path(text)
         try:
             rel = path.relative_to(root).as_posix()
         except ValueError:
@@ -306,15 +324,23 @@ def _parse(ledger: Ledger, entry: Entry, cache: ParseCache | None) -> Document:
 
 
 def _parse_and_check(
-    ledger: Ledger, entry: Entry, cache: ParseCache | None = None
+    ledger: Ledger,
+    entry: Entry,
+    cache: ParseCache | None = None,
+    judged: Collection[str] | None = None,
 ) -> tuple[Document | None, list[list[Any]]]:
-    """The document and its problems ``[path | None, line, column, message, hint]``."""
+    """The document and its problems ``[path | None, line, column, message, hint]``; with
+    ``judged`` (the IDs and paths whose findings the run reports), a document parsed but
+    neither at nor holding one of them is not checked against its schema: a problem found
+    would not be reported, and its record is built the same either way."""
     assert entry.kind is not None
     limits = ledger.policy.limits
     try:
         doc = _parse(ledger, entry, cache)
     except LoadError as exc:
         return None, [[None, exc.line, exc.column, exc.message, exc.hint]]
+    if judged is not None and entry.path not in judged and _ids(entry, doc)[2] not in judged:
+        return doc, []
     checked = ledger.schemas.check(entry.kind.name, doc)
     problems = [[list(p.path), p.line, p.column, p.message, ""] for p in checked]
     if doc.body is not None:  # a body over the Markdown limits: its line, and why
@@ -329,17 +355,16 @@ def _load_record(
     seen: dict[str, str],
     cache: ParseCache | None,
     unread: _Unread | None = None,
+    judged: Collection[str] | None = None,
 ) -> None:
     assert entry.kind is not None
     kind = entry.kind
-    doc, problems = _parse_and_check(ledger, entry, cache)
+    doc, problems = _parse_and_check(ledger, entry, cache, judged)
     if doc is None:
         for _, line, column, message, hint in problems:
             ledger.problems.append(_problem(entry.path, line, column, "SCHEMA", message, fix=hint))
         return
-    stem = entry.path.rsplit("/", 1)[-1][: -len(kind.suffix)]
-    raw_id = doc.data.get("id") if isinstance(doc.data, dict) else None
-    record_id = raw_id if isinstance(raw_id, str) else stem
+    stem, raw_id, record_id = _ids(entry, doc)
     for path, line, column, message, _ in problems:
         ledger.problems.append(
             _problem(
@@ -352,7 +377,7 @@ def _load_record(
                 pointer=json_pointer(tuple(path)),
             )
         )
-    if isinstance(raw_id, str) and not _see_id(ledger, entry, doc, raw_id, stem, seen, unread):
+    if raw_id is not None and not _see_id(ledger, entry, doc, raw_id, stem, seen, unread):
         return
     record = RECORD_TYPES[kind.name].build(record_id, entry.path, doc)
     table: dict[str, Record] = getattr(
@@ -360,6 +385,16 @@ def _load_record(
         TABLES[kind.name],
     )
     table.setdefault(record_id, record)
+
+
+def _ids(entry: Entry, doc: Document) -> tuple[str, str | None, str]:
+    """The file's stem, the ``id`` it holds (None when it holds none as text) and the ID
+    of its record (that ``id``, else the stem)."""
+    assert entry.kind is not None
+    stem = entry.path.rsplit("/", 1)[-1][: -len(entry.kind.suffix)]
+    raw_id = doc.data.get("id") if isinstance(doc.data, dict) else None
+    held = raw_id if isinstance(raw_id, str) else None
+    return stem, held, held if held is not None else stem
 
 
 def _see_id(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import inspect
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.findings import Finding, Severity, json_pointer
@@ -38,6 +38,7 @@ DOC_SECTIONS = (
 )
 #: the sections holding YAML examples (shown as code blocks)
 EXAMPLE_SECTIONS = ("Failing example", "Passing example")
+R = TypeVar("R", bound=Record)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,18 @@ class Context:
     history: HistoryIndex | None = None
     shared: Obligations | None = field(default=None, compare=False)
     history_reason: str = HISTORY_UNAVAILABLE
+    #: the record IDs and paths whose findings the run reports (the PR gate's), or None
+    only: frozenset[str] | None = None
+
+    def judged(self, table: Mapping[str, R]) -> Iterable[R]:
+        """The records of ``table`` a rule judging one record at a time judges: all of
+        them, or those the run reports. Their verdicts still read every record loaded (the
+        gate loads what each reported record's verdict needs); a record loaded only for
+        that is not judged, as its findings would not be reported."""
+        only = self.only
+        if only is None:
+            return table.values()
+        return [r for r in table.values() if r.id in only or r.path in only]
 
     @cached_property
     def obligations(self) -> Obligations:

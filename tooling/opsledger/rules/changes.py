@@ -139,7 +139,7 @@ class ChgRollback(ChangeRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             why = vagueness(chg.rollback_plan, policy)
             if why:
                 yield self.finding(
@@ -192,7 +192,7 @@ class ChgTesting(ChangeRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             if chg.type not in TESTED_TYPES:
                 continue
             why = vagueness(chg.testing_summary, policy)
@@ -239,7 +239,7 @@ class ChgImpact(ChangeRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             why = vagueness(chg.impact, policy)
             if why:
                 yield self.finding(
@@ -295,7 +295,7 @@ class ChgApproval(ChangeRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             tp = type_policy(ctx, chg)
             if tp is None or tp.approvals_required <= 0 or chg.status not in APPROVED_OR_LATER:
                 continue
@@ -386,7 +386,7 @@ class ChgSod(ChangeRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             roles = {
                 "requester": person(chg.requested_by),
                 "implementer": person(chg.implementer),
@@ -442,7 +442,7 @@ class ChgApprovedBefore(ChangeRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             v = ctx.obligations.change(chg).approval_before_window
             if v is None or not v.failed:
                 continue
@@ -491,7 +491,7 @@ class ChgNotice(ChangeRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             v = ctx.obligations.change(chg).notice
             if v is None or not v.failed:
                 continue
@@ -543,7 +543,7 @@ class ChgFreeze(ChangeRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         freezes = ctx.ledger.policy.freeze_windows
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             start, end = chg.window_start, chg.window_end
             if start is None or end is None or chg.status == "cancelled":
                 continue
@@ -689,7 +689,7 @@ class ChgEmergency(ChangeRule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
         tp = policy.change_types.get("emergency")
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             if chg.type != "emergency" or chg.status == "cancelled":
                 continue
             if not (chg.related_incident or "").strip():
@@ -756,7 +756,7 @@ class ChgOutcome(ChangeRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
-        for chg in ctx.ledger.changes.values():
+        for chg in ctx.judged(ctx.ledger.changes):
             if chg.status not in CARRIED_OUT:
                 continue
             expected = OUTCOMES[chg.status]

@@ -115,7 +115,7 @@ class IncTimes(IncidentRule):
     ORDER = ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             previous: tuple[str, datetime] | None = None
             for field in self.ORDER:
                 value = getattr(inc, field)
@@ -207,7 +207,7 @@ class IncAck(IncidentRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             v = ctx.obligations.incident(inc).acknowledgement
             if v is None or not v.failed:
                 continue
@@ -254,7 +254,7 @@ class IncNotify(IncidentRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             v = ctx.obligations.incident(inc).initial_notification
             if v is None or not v.failed:
                 continue
@@ -306,7 +306,7 @@ class IncCadence(IncidentRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             cadence = ctx.obligations.incident(inc).cadence
             if cadence is None:
                 continue
@@ -359,7 +359,7 @@ class IncBridge(IncidentRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             v = ctx.obligations.incident(inc).bridge
             if v is None or not v.failed:
                 continue
@@ -400,7 +400,7 @@ class IncStatement(IncidentRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             fields = ["impact"] + (["resolution"] if inc.status in RESOLVED else [])
             for field in fields:
                 if field in inc.import_gaps:
@@ -449,7 +449,7 @@ class IncEscalation(IncidentRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             for esc in inc.escalations:
                 for field in ("context", "troubleshooting", "impact_assessment"):
                     why = vagueness(getattr(esc, field), policy)
@@ -495,7 +495,7 @@ class IncPir(IncidentRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             v = ctx.obligations.incident(inc).pir
             if v is None or v.state != "missing":
                 continue

@@ -200,7 +200,7 @@ class PirSections(SectionsRule, PirRule):
         return policy.pir_sections
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for pir in ctx.ledger.pirs.values():
+        for pir in ctx.judged(ctx.ledger.pirs):
             yield from self.sections(ctx, pir, pir.sections)
 
 
@@ -249,7 +249,7 @@ class PirActions(PirRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         today = ctx.calendar.local_date(ctx.as_of)
-        for pir in ctx.ledger.pirs.values():
+        for pir in ctx.judged(ctx.ledger.pirs):
             raw = pir.data.get("actions")
             if not pir.actions:
                 if raw is None or raw == []:  # anything else is SCHEMA's
@@ -378,7 +378,7 @@ class PirVague(PirRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for pir in ctx.ledger.pirs.values():
+        for pir in ctx.judged(ctx.ledger.pirs):
             yield from title_findings(self, ctx, pir, pir.actions)
 
 
@@ -435,7 +435,7 @@ class PirOverdue(PirRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for pir in ctx.ledger.pirs.values():
+        for pir in ctx.judged(ctx.ledger.pirs):
             for action, v in zip(pir.actions, ctx.obligations.actions(pir), strict=True):
                 if v is None or v.state != "missing":
                     continue
@@ -478,7 +478,7 @@ class PirReview(PirRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for pir in ctx.ledger.pirs.values():
+        for pir in ctx.judged(ctx.ledger.pirs):
             if pir.status != "approved":
                 continue
             if any(r.decision == "approved" and not r.by for r in pir.reviewers):

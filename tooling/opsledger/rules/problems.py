@@ -187,7 +187,7 @@ class PrbKnownError(SectionsRule, ProblemRule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         ledger = ctx.ledger
         policy = ledger.policy
-        for prb in ledger.problem_records.values():
+        for prb in ctx.judged(ledger.problem_records):
             yield from future(self, ctx, prb, "opened_at", "known_error_at")
             if prb.status in KNOWN:
                 yield from self._content(ctx, prb, policy)
@@ -273,7 +273,7 @@ class PrbActions(ProblemRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         today = ctx.calendar.local_date(ctx.as_of)
-        for prb in ctx.ledger.problem_records.values():
+        for prb in ctx.judged(ctx.ledger.problem_records):
             raw = prb.data.get("actions")
             if not prb.actions:
                 if prb.status in ACTIVE and (raw is None or raw == []):
@@ -313,7 +313,7 @@ class PrbFix(ProblemRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for prb in ctx.ledger.problem_records.values():
+        for prb in ctx.judged(ctx.ledger.problem_records):
             if prb.status not in RESOLVED:
                 continue
             v = ctx.obligations.problem(prb).fix_change
@@ -374,7 +374,7 @@ class PrbRecurred(ProblemRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for prb in ctx.ledger.problem_records.values():
+        for prb in ctx.judged(ctx.ledger.problem_records):
             v = ctx.obligations.problem(prb).fix_held
             if v is None or not v.failed:
                 continue

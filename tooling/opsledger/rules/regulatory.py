@@ -105,7 +105,7 @@ class RegClassify(Rule):
         policy = ctx.ledger.policy
         if not policy.regulatory:
             return
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             for clock in ctx.obligations.regulatory(inc):
                 v = clock.verdict
                 if clock.stage is None and v.failed:
@@ -198,7 +198,7 @@ class RegDeadline(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         if not ctx.ledger.policy.regulatory:
             return
-        for inc in ctx.ledger.incidents.values():
+        for inc in ctx.judged(ctx.ledger.incidents):
             for clock in ctx.obligations.regulatory(inc):
                 v = clock.verdict
                 if clock.stage is None or not v.failed:

@@ -72,7 +72,7 @@ class RbSections(SectionsRule, RunbookRule):
         return policy.runbook_sections
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for runbook in ctx.ledger.runbooks.values():
+        for runbook in ctx.judged(ctx.ledger.runbooks):
             yield from self.sections(ctx, runbook, runbook.sections)
 
 
@@ -108,7 +108,7 @@ class RbStale(RunbookRule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        for rb in ctx.ledger.runbooks.values():
+        for rb in ctx.judged(ctx.ledger.runbooks):
             v = ctx.obligations.runbook(rb)
             if v is None or v.state != "missing":
                 continue
