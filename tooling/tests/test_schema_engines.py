@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -216,3 +217,27 @@ def test_an_iri_format_named_in_the_shared_definitions_is_checked() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["['homepage', 'link']"]
+
+
+def test_one_schema_set_per_process_for_the_same_bytes(tmp_path: Path) -> None:
+    """A run reads the schemas for its plan, its policy and its records: one set is built
+    for the same bytes in the same folder; another folder, or an edited schema, is a new
+    set, which validates by the new rules."""
+    import shutil
+
+    folder = tmp_path / "schemas"
+    shutil.copytree(PROJECT / "schemas", folder)
+    first = SchemaSet.of(folder)
+    assert SchemaSet.of(folder) is first
+    elsewhere = tmp_path / "other" / "schemas"
+    shutil.copytree(folder, elsewhere)
+    assert SchemaSet.of(elsewhere) is not first
+    [record] = sorted((PROJECT / "records" / "incidents").rglob("*.yaml"))[:1]
+    data = load_text(record.read_text(encoding="utf-8")).data
+    assert first.is_valid("incident", data)
+    schema = folder / "incident.schema.json"
+    text = schema.read_text(encoding="utf-8")
+    schema.write_text(text.replace('"required": [', '"required": ["zz",', 1), encoding="utf-8")
+    edited = SchemaSet.of(folder)
+    assert edited is not first and not edited.is_valid("incident", data)
+    assert SchemaSet.of(elsewhere).is_valid("incident", data)
