@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -155,3 +156,27 @@ def test_every_module_imports_in_a_fresh_interpreter() -> None:
         if done.returncode:
             failed.append(f"{name}: {done.stderr.strip().splitlines()[-1]}")
     assert not failed, "\n".join(failed)
+
+
+def test_an_internal_error_is_one_line_and_its_traceback_only_with_verbose(
+    cli: InvokeCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A genuine bug (no input reaches one: here a loader made to fail) exits 3 with one
+    line; ``-v`` adds the traceback (imported only then)."""
+    from opsledger.model import ledger
+
+    assert cli("init", tmp_path / "gov").status == 0
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug\nspanning lines")
+
+    monkeypatch.setattr(ledger, "walk", broken)
+    quiet = cli("validate", "--repo", tmp_path / "gov")
+    assert quiet.status == 3 and "Traceback" not in quiet.err
+    assert quiet.err.strip().splitlines() == [
+        "opsledger: internal error: RuntimeError: a bug\\nspanning lines (run with -v for "
+        "details; please report it)"
+    ]
+    loud = cli("-v", "validate", "--repo", tmp_path / "gov")
+    assert loud.status == 3
+    assert "Traceback (most recent call last)" in loud.err and "RuntimeError" in loud.err

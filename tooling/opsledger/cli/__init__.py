@@ -12,7 +12,6 @@ import importlib
 import io
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -116,6 +115,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 def _bug(exc: BaseException, verbose: bool) -> int:
     """A genuine bug: one line, the traceback only with -v."""
     if verbose:
+        import traceback  # only here: it costs every run about 20 ms to import
+
         traceback.print_exception(exc)
     click.echo(
         f"opsledger: internal error: {type(exc).__name__}: {line(exc)} (run with -v for "
