@@ -118,8 +118,10 @@ class Workspace:
         self._subset = subset
         self._history_paths = history_paths
         self._history_records = history_records
+        #: the record IDs and paths whose findings the run reports (the PR gate's): the
+        #: other records loaded are read for them, neither schema-checked nor judged
         self._judged = judged
-        self._walked = walked
+        self._walked = walked  # the run's walk of the record folders, when it has one
         self.progress = progress
         self._findings: dict[tuple[object, ...], list[Finding]] = {}
         self._obligations: dict[bool, Obligations] = {}
@@ -260,6 +262,8 @@ class Workspace:
         :meth:`unavailable_rules`."""
         from opsledger.audit import AuditOptions, run_audit, selected_rules
 
+        if self._judged is not None:  # loaded to report only those: never more
+            only = set(self._judged) if only is None else set(only) & set(self._judged)
         key = (tuple(select), tuple(ignore), None if only is None else frozenset(only))
         if key not in self._findings:
             rules = selected_rules(self.policy, select, ignore)
