@@ -382,3 +382,56 @@ def test_gate_falls_back_to_the_paths_log_when_the_cache_cannot_continue(
     assert any(w[0] != FOLDERS for w in walked)
     caches.fresh()
     assert audit(cli, root, "--changed-since", "main")[0] == broken
+
+
+def scoped_file(folder: Path) -> Path:
+    (found,) = folder.glob("history-scoped-*.bin")
+    return found
+
+
+@pytest.mark.parametrize(
+    "pull_request",
+    [pr_rename, pr_unparsable_and_merges, pr_pir_duplicate_and_restore],
+    ids=["renamed to another ID", "unparsable, merges, octopus", "PIR, duplicate, restored"],
+)
+def test_a_gate_run_again_reads_its_walk_back(
+    repo: Repo,
+    cli: InvokeCli,
+    caches: Caches,
+    walked: list[tuple[tuple[str, ...], str | None]],
+    pull_request: Callable[[Repo], None],
+) -> None:
+    """Without main's cache, the gate walks the log of the pull request's paths; run again
+    at the same head on the same records (a CI job run again, a local run before
+    committing) it reads that walk back and prints the same, walking nothing. A damaged
+    entry, or a new commit, is walked again: the output stays an empty cache's."""
+    main_history(repo)
+    root = repo.root
+    git(root, "checkout", "-q", "-b", "pr")
+    pull_request(repo)
+    own = caches.fresh()
+    del walked[:]
+    first, _ = audit(cli, root, "--changed-since", "main")
+    assert walked  # the paths' log
+    del walked[:]
+    assert audit(cli, root, "--changed-since", "main")[0] == first
+    assert not walked
+
+    path = scoped_file(own)
+    header = path.read_bytes().split(b"\n", 1)[0] + b"\n"
+    (frame,), whole = read_frames(path, header)
+    assert whole
+    payload = bytearray(frame.payload)
+    payload[len(payload) // 2] ^= 1
+    path.write_bytes(header + frame_bytes([Frame(frame.mac, frame.name, bytes(payload))]))
+    del walked[:]
+    assert audit(cli, root, "--changed-since", "main")[0] == first
+    assert walked  # the damaged walk is not read: walked again
+
+    repo.write(INC.format("INC-2026-0002"), incident(2), dedent=False)
+    commit(root, "another record", "2026-03-11T09:00:00Z", who=TOM)
+    del walked[:]
+    moved, _ = audit(cli, root, "--changed-since", "main")
+    assert walked  # another head: walked again
+    caches.fresh()
+    assert audit(cli, root, "--changed-since", "main")[0] == moved

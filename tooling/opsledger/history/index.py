@@ -40,6 +40,7 @@ from opsledger.history.store import (
     LogCache,
     open_blobs,
     open_log,
+    open_scoped,
     repository_key,
 )
 from opsledger.loading import Limits, LoadError, load_bytes
@@ -155,7 +156,9 @@ def build_history(
     records: Collection[str] | None = None,
 ) -> HistoryIndex:
     """The history index of the branch checked out at ``root``; with ``paths``, of those
-    files only (a pull request's records: git diffs only them, no log cache). ``now`` (the
+    files only (a pull request's records: git diffs only them; that walk is kept for a run
+    again at the same head on the same paths, see :class:`~opsledger.history.store.
+    ScopedCache`). ``now`` (the
     moment the history is read, by default the clock's) bounds plausible commit dates.
 
     The whole branch's index is cached once assembled (:mod:`opsledger.history.snapshot`):
@@ -268,7 +271,7 @@ def _build(
     elif paths:
         early = _SCOPED.pop((str(root), tuple(paths)), None)
         found = early.result(head) if early is not None else None
-        graph, parsed = found if found is not None else _scoped(root, paths, head)
+        graph, parsed = found if found is not None else _scoped(root, paths, head, key)
     else:
         graph, parsed = gitio.commit_graph(root, tip=head), []
     landed, position = landing(graph)
@@ -474,8 +477,7 @@ def _graph_and_log(root: Path, head: str, ahead: _Ahead, reader: _BlobReader) ->
         new_graph, new_log = _read_log(root, head, since, reader, early)
         graph = new_graph + graph
         parsed += new_log
-        log = [(f, [(c.commit, c.status, c.path, c.blob) for c in cs]) for f, cs in new_log]
-        store.add(since, head, new_graph, log)
+        store.add(since, head, new_graph, _encoded_log(new_log))
     store.save()
     return graph, parsed
 
@@ -530,13 +532,47 @@ def reading_ahead(root: Path, *, paths: list[str] | None = None) -> Iterator[Non
         drop_read_ahead(root)
 
 
-def _scoped(root: Path, paths: list[str], head: str) -> tuple[Graph, Log]:
+def _scoped(root: Path, paths: list[str], head: str, key: bytes | None) -> tuple[Graph, Log]:
     """The commit graph and the log of ``paths`` (see :func:`_scoped_log`) up to ``head``:
-    independent git walks, run together."""
+    independent git walks, run together; read back from the cache (``key``: the
+    repository's, None for none) when the last gate walked the same paths to the same head."""
+    store = open_scoped(root, f"scoped {__version__} v1 {','.join(FOLDERS)}", key) if key else None
+    found = _cached_scoped(store.get(head, paths)) if store is not None else None
+    if found is not None:
+        assert store is not None
+        store.save()
+        return found
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(gitio.commit_graph, root, tip=head)
         parsed = _scoped_log(root, paths, pending.result, head)
-        return pending.result(), parsed
+        graph = pending.result()
+    if store is not None:
+        store.put(head, paths, graph, _encoded_log(parsed))
+        store.save()
+    return graph, parsed
+
+
+def _encoded_log(parsed: Log) -> list[Any]:
+    """``parsed`` as the caches hold it (marshal's types only)."""
+    return [(f, [(c.commit, c.status, c.path, c.blob) for c in cs]) for f, cs in parsed]
+
+
+def _cached_scoped(item: Any) -> tuple[Graph, Log] | None:
+    """The graph and log of a cached scoped walk, or None when it is not one."""
+    if item is None:
+        return None
+    width = len(gitio.LOG_FIELDS)
+    try:
+        graph_part, log_part = item
+        graph: Graph = [(str(sha), [str(p) for p in ps]) for sha, ps in graph_part]
+        parsed: Log = []
+        for fields, changes in log_part:
+            if len(fields) != width:
+                return None
+            parsed.append((list(fields), [Change(*c) for c in changes]))
+    except (TypeError, ValueError):
+        return None
+    return graph, parsed
 
 
 class ScopedReadAhead:
@@ -562,14 +598,14 @@ class ScopedReadAhead:
             head = gitio.describe_head(root)
             if head is None:
                 return
+            key = repository_key(root) if use_cache else None
             if use_cache:
-                key = repository_key(root)
                 ahead = _Ahead.start(root, head, key, start_log=True, logs=False)
                 self._tried = (head, key) if key is not None else None
                 if ahead.snap is not None:
                     self.ahead = ahead
                     return
-            self._found = head, _scoped(root, paths, head)
+            self._found = head, _scoped(root, paths, head, key)
         except Exception:  # a head start only: build_history reports what went wrong
             return
         finally:

@@ -108,6 +108,43 @@ class LogCache:
         self.store.save(compact=True)
 
 
+def open_scoped(root: Path, namespace: str, key: bytes) -> ScopedCache:
+    """The PR gate's cache of one scoped walk of the repository at ``root``."""
+    return ScopedCache(FrameStore(cache_file(root, "history-scoped", ".bin"), key, namespace))
+
+
+class ScopedCache:
+    """The commit graph and the log of a pull request's paths up to a head (what the PR
+    gate reads from git without main's cached index: the paths' log over every commit), in
+    a :class:`~opsledger.cache.FrameStore`, by head and paths: both are pure functions of
+    commit ids, so a gate run again at the same head on the same records (a CI job run
+    again, a local run before committing) reads them back. The file keeps the last walk
+    read or written."""
+
+    def __init__(self, store: FrameStore) -> None:
+        self.store = store
+
+    def get(self, head: str, paths: list[str]) -> Any:
+        found = self.store.get(_scoped_name(head, paths))
+        if not isinstance(found, tuple) or len(found) != 4 or found[:2] != (head, tuple(paths)):
+            return None
+        return found[2], found[3]
+
+    def put(self, head: str, paths: list[str], graph: Any, log: Any) -> None:
+        self.store.put(_scoped_name(head, paths), (head, tuple(paths), graph, log))
+
+    def save(self) -> None:
+        """Only the walk this run used is kept."""
+        self.store.save(compact=True)
+
+
+def _scoped_name(head: str, paths: list[str]) -> bytes:
+    text = "\0".join([head, *paths])
+    return hashlib.blake2b(
+        text.encode("utf-8", "surrogateescape"), digest_size=32, person=b"scoped"
+    ).digest()
+
+
 def _segment_name(base: str | None) -> bytes:
     text = "" if base is None else base
     return hashlib.blake2b(text.encode("ascii"), digest_size=32, person=b"segment").digest()
