@@ -209,6 +209,7 @@ class Workspace:
                 paths=list(self._history_paths) if self._history_paths is not None else None,
                 records=self._history_records,
                 use_cache=self.history_cache,
+                usable=True,  # history_state found it usable
                 # the run's record parses, when the records were loaded first
                 record_parses=self.ledger.parsed if "ledger" in self.__dict__ else None,
             )

@@ -154,6 +154,7 @@ def build_history(
     now: datetime | None = None,
     record_parses: ParseCache | None = None,
     records: Collection[str] | None = None,
+    usable: bool = False,
 ) -> HistoryIndex:
     """The history index of the branch checked out at ``root``; with ``paths``, of those
     files only (a pull request's records: git diffs only them; that walk is kept for a run
@@ -175,9 +176,11 @@ def build_history(
 
     Raises :class:`HistoryUnusable` (exit status 4) wherever :func:`gitio.history_problem`
     finds the history unusable (shallow clone, replace refs or grafts, no git): no history
-    rule or KPI is ever computed from a truncated or rewritten history.
+    rule or KPI is ever computed from a truncated or rewritten history. ``usable``: the
+    run decided so a moment before (:attr:`opsledger.workspace.Workspace.history_state`),
+    so the same five git calls are not made again.
     """
-    problem = gitio.history_problem(root)
+    problem = None if usable else gitio.history_problem(root)
     if problem is not None:
         raise HistoryUnusable(problem.reason, problem.help)
     head = gitio.describe_head(root)

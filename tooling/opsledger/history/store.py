@@ -118,8 +118,8 @@ class ScopedCache:
     gate reads from git without main's cached index: the paths' log over every commit), in
     a :class:`~opsledger.cache.FrameStore`, by head and paths: both are pure functions of
     commit ids, so a gate run again at the same head on the same records (a CI job run
-    again, a local run before committing) reads them back. The file keeps the last walk
-    read or written."""
+    again, a local run before committing) reads them back. Walks a run did not read are
+    dropped once they outnumber those it read or wrote."""
 
     def __init__(self, store: FrameStore) -> None:
         self.store = store
@@ -134,7 +134,6 @@ class ScopedCache:
         self.store.put(_scoped_name(head, paths), (head, tuple(paths), graph, log))
 
     def save(self) -> None:
-        """Only the walk this run used is kept."""
         self.store.save(compact=True)
 
 
