@@ -619,9 +619,14 @@ def read_blobs(path: Path, shas: Iterable[str]) -> Iterator[tuple[str, bytes | N
         repo.close()
 
 
-def files_mentioning(path: Path, words: set[str], folders: tuple[str, ...]) -> set[str]:
+def files_mentioning(
+    path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool = True
+) -> set[str]:
     """Files under ``folders`` (working tree, tracked or not) containing any of ``words`` as a
-    whole word, relative to ``path``. One ``git grep`` call, whatever the number of words."""
+    whole word (``whole``; else anywhere), relative to ``path``. One ``git grep`` call,
+    whatever the number of words. A word holding a NUL is left out: no argument can carry
+    one, and no file git reads as text holds one that a record's text could name."""
+    words = {word for word in words if "\0" not in word}
     if not words:
         return set()
     repo = _open(path)
@@ -630,7 +635,7 @@ def files_mentioning(path: Path, words: set[str], folders: tuple[str, ...]) -> s
     try:
         top = Path(repo.working_tree_dir or path).resolve()
         prefix = Path(path).resolve().relative_to(top).as_posix()
-        args = ["-l", "-z", "-w", "-F", "--untracked", "-I"]
+        args = ["-l", "-z", *(["-w"] if whole else []), "-F", "--untracked", "-I"]
         for word in sorted(words):
             args += ["-e", word]
         scoped = [f"{'' if prefix == '.' else prefix + '/'}{f}" for f in folders]

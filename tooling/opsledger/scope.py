@@ -107,7 +107,17 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
             reviewed |= {data["incident"]} if isinstance(data.get("incident"), str) else set()
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             ids.add(data["id"])
-    linking = gitio.files_mentioning(root, ids, FOLDERS) & present
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # a record can spell a word with a YAML escape ("pay\\x6Dents" in double quotes),
+        # which git grep, reading text, does not see: every record file with a backslash
+        # is read too, and counted wherever its data names the word (a repository full of
+        # them only makes the gate slower)
+        escaping = pool.submit(gitio.files_mentioning, root, {"\\"}, FOLDERS, whole=False)
+        linking = gitio.files_mentioning(root, ids, FOLDERS) & present
+        escaped = sorted(escaping.result() & present)
+    for path in escaped:
+        parsed.setdefault(path, _data(root, path, limits))
+    linking |= {p for p in escaped if _refs_in(parsed[p]) & ids}
     referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
     runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
     report_paths = set(changed_records) | linking | referenced_paths
@@ -145,6 +155,22 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
         holders = holding.result() & present
         same_service = serving.result() & present
         other_pirs = reviewing.result() & present
+    for path in escaped:
+        data = parsed[path]
+        if not isinstance(data, dict):
+            continue
+        held, incident = data.get("id"), data.get("incident")
+        if isinstance(held, str) and held in unnamed:
+            holders.add(path)
+        listed = data.get("services")
+        if (
+            path.startswith(change_folder)
+            and isinstance(listed, list)
+            and services & {s for s in listed if isinstance(s, str)}
+        ):
+            same_service.add(path)
+        if path.startswith(pir_folder) and isinstance(incident, str) and incident in reviewed:
+            other_pirs.add(path)
     other_pirs |= {p for pid in named for p in by_id.get(pid, [])}
     gone = {pid.casefold() for pid in named - by_id.keys()}
     gone_pirs = {

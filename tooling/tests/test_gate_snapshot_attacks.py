@@ -78,6 +78,17 @@ def main_colliding_change(repo: Repo) -> None:
     commit(repo.root, "second change", "2026-03-09T12:00:00Z", who=PRIYA)
 
 
+def main_escaped_colliding_change(repo: Repo) -> None:
+    """CHG-2 overlapping CHG-1 on orders-db, the service spelled with a YAML escape (git
+    grep, reading the text, does not see "orders-db" in it)."""
+    text = CHANGE.replace("CHG-2026-0001", "CHG-2026-0002").replace("22:00", "22:30")
+    text = text.replace("services: [orders-db]", 'services: ["orders\\x2Ddb"]')
+    text = text.replace("orders-db pool", "connection pool")
+    assert 'services: ["orders\\x2Ddb"]' in text and "orders-db" not in text
+    repo.write(CHG.replace("0001", "0002"), text, dedent=False)
+    commit(repo.root, "second change, escaped", "2026-03-09T12:00:00Z", who=PRIYA)
+
+
 def main_problem(repo: Repo) -> None:
     """PRB-7 on INC-1, resolved by CHG-1."""
     from opsledger.rules.examples import BASE
@@ -119,6 +130,25 @@ def pr_incident_names_change(repo: Repo) -> None:
     path = repo.root / INC.format("INC-2026-0001")
     path.write_text(path.read_text() + "caused_by_change: CHG-2026-0001\n")
     commit(repo.root, "cause", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def pr_nul_bytes(repo: Repo) -> None:
+    """NUL characters (YAML escapes) where the gate's plan greps for words: a service of a
+    reported change, the id of a changed record, the incident of a changed PIR. No argument
+    can carry one: the gate must still judge, never stop with an internal error."""
+    repo.write(CHG, CHANGE.replace("[orders-db]", '[orders-db, "a\\0b"]'), dedent=False)
+    path = repo.root / INC.format("INC-2026-0001")
+    path.write_text(path.read_text() + "caused_by_change: CHG-2026-0001\n")
+    repo.write(
+        INC.format("INC-2026-0061"),
+        incident(61).replace("id: INC-2026-0061", 'id: "INC-2026-0061\\0"'),
+        dedent=False,
+    )
+    text = pir(12, 10).replace("incident: INC-2026-0010", 'incident: "INC-2026-0010\\0"')
+    assert '"INC-2026-0010\\0"' in text
+    assert '"INC-2026-0061\\0"' in (repo.root / INC.format("INC-2026-0061")).read_text()
+    repo.write("records/pirs/PIR-2026-0012.md", text, dedent=False)
+    commit(repo.root, "NUL characters", "2026-03-10T09:00:00Z", who=TOM)
 
 
 def pr_incident_edited(repo: Repo) -> None:
@@ -240,6 +270,11 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
     "second PIR, the first reopened": (main_pir_reopened, pr_second_draft_pir),
     "an incident's PIR deleted": (main_pir_deleted, pr_change_names_incident),
     "an incident names a colliding change": (main_colliding_change, pr_incident_names_change),
+    "the colliding change's service escaped": (
+        main_escaped_colliding_change,
+        pr_incident_names_change,
+    ),
+    "NUL characters where the plan greps": (main_colliding_change, pr_nul_bytes),
     "a problem's fix change": (main_problem, pr_incident_edited),
     "renames": (nothing, pr_renames),
     "spelling corrected": (main_lower_case_id, pr_spelling_corrected),
