@@ -63,8 +63,12 @@ class ParseCache:
     def save(self, *, compact: bool = True) -> None:
         """Append the new entries. ``compact``: the run read every record (a full load),
         so entries for files no longer there are dropped when they outnumber the live
-        ones; a partial load drops nothing."""
-        self.store.save(compact=compact)
+        ones. A partial load drops nothing: it only appends to a whole file written under
+        the same limits and version, and leaves any other (damaged, or another run's: a
+        pull request that changes the limits) for the next full load to rewrite."""
+        store = self.store
+        if compact or not store.damaged or not store.path.exists():
+            store.save(compact=compact)
 
 
 class Positions(dict[DataPath, Pos]):

@@ -82,7 +82,7 @@ class Scope:
     load: frozenset[str]  # repository paths to load fully
     report: frozenset[str]  # record IDs and paths whose findings are reported
     history: frozenset[str]  # paths whose history the GIT-* rules and INC-PIR need (deleted too)
-    walked: tuple[Entry, ...] = ()  # the walk of the record folders the plan read
+    walked: tuple[Entry, ...] | None = None  # the walk of the record folders the plan read
 
 
 def plan(root: Path, ref: str, limits: Limits) -> Scope:

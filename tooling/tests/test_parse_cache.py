@@ -218,3 +218,34 @@ def test_a_large_gate_reads_the_cache_and_adds_to_it(
     assert kept.count(b"P3") == 2
     path.write_bytes(grown.replace(b"P3", b"P1"))
     assert gate(cli, repo.root) == fresh
+
+
+def test_a_gate_under_other_limits_leaves_mains_parse_cache_alone(
+    repo: Repo, cli: InvokeCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull request that changes the loading limits parses under other limits: its gate
+    neither reads main's parses nor rewrites main's cache file with its own (a partial load
+    only appends to a whole file written under the same limits); the next full audit under
+    those limits rewrites it."""
+    from opsledger.model import ledger
+
+    committed(repo)
+    git(repo.root, "branch", "-M", "main")
+    audit(cli, repo.root)  # main's full audit: every parse cached
+    [path] = cache_files()
+    kept = path.read_bytes()
+    git(repo.root, "checkout", "-q", "-b", "pr")
+    policy = repo.root / "policy.yaml"
+    text = policy.read_text(encoding="utf-8")
+    assert "max_file_bytes: 1048576" in text
+    policy.write_text(text.replace("max_file_bytes: 1048576", "max_file_bytes: 1048575"))
+    record = repo.root / INC
+    record.write_text(record.read_text(encoding="utf-8").replace("P3", "P2"), encoding="utf-8")
+    git(repo.root, "commit", "-q", "-am", "other limits")
+    monkeypatch.setattr(ledger, "PARTIAL_FROM_CACHE", 1)
+    fresh = gate(cli, repo.root)
+    assert path.read_bytes() == kept
+    monkeypatch.setattr(ledger, "PARTIAL_FROM_CACHE", 10**6)
+    assert gate(cli, repo.root) == fresh  # parsed afresh, the cache not opened: the same
+    audit(cli, repo.root)  # a full audit under the new limits writes its own
+    assert path.read_bytes() != kept
