@@ -116,8 +116,9 @@ def open_scoped(root: Path, namespace: str, key: bytes) -> ScopedCache:
 class ScopedCache:
     """The commit graph and the log of a pull request's paths up to a head (what the PR
     gate reads from git without main's cached index: the paths' log over every commit), in
-    a :class:`~opsledger.cache.FrameStore`, by head and paths: both are pure functions of
-    commit ids, so a gate run again at the same head on the same records (a CI job run
+    a :class:`~opsledger.cache.FrameStore`, by head and paths: both are functions of commit
+    ids (and, for each commit's signature status, of this machine's trust setup, as in the
+    log cache), so a gate run again at the same head on the same records (a CI job run
     again, a local run before committing) reads them back. Walks a run did not read are
     dropped once they outnumber those it read or wrote."""
 
