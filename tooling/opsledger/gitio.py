@@ -623,10 +623,31 @@ def files_mentioning(
     path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool = True
 ) -> set[str]:
     """Files under ``folders`` (working tree, tracked or not) containing any of ``words`` as a
-    whole word (``whole``; else anywhere), relative to ``path``. One ``git grep`` call,
-    whatever the number of words. A word holding a NUL is left out: no argument can carry
-    one, and no file git reads as text holds one that a record's text could name."""
-    words = {word for word in words if "\0" not in word}
+    whole word (``whole``; else anywhere), relative to ``path``: one ``git grep`` call
+    whatever the number of words, read from its standard input (one per line: a word across
+    lines finds more files, never fewer), as no argument list holds a record's worth.
+
+    git refuses a pattern much longer than 32,000 characters: a longer word is looked for
+    by its first :data:`GREP_PREFIX` characters anywhere (a second call; every file holding
+    the word holds them). A word no file git reads as text can hold is left out: one with a
+    NUL or a lone surrogate (a record's text cannot hold either: the strict loader refuses
+    them, and one spelled as an escape is found as an escape). Raises
+    :class:`~opsledger.errors.OpsledgerError` when git grep fails: no match is never
+    assumed."""
+    words = {word for word in words if "\0" not in word and _utf8(word) is not None}
+    short = {word for word in words if len(word) <= GREP_PREFIX}
+    found = _grep(path, short, folders, whole=whole)
+    long_words = {word[:GREP_PREFIX] for word in words - short}
+    return found | _grep(path, long_words, folders, whole=False)
+
+
+#: the longest word given to git grep whole (see :func:`files_mentioning`)
+GREP_PREFIX = 16_384
+
+
+def _grep(path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool) -> set[str]:
+    from opsledger.errors import OpsledgerError
+
     if not words:
         return set()
     repo = _open(path)
@@ -635,17 +656,35 @@ def files_mentioning(
     try:
         top = Path(repo.working_tree_dir or path).resolve()
         prefix = Path(path).resolve().relative_to(top).as_posix()
-        args = ["-l", "-z", *(["-w"] if whole else []), "-F", "--untracked", "-I"]
-        for word in sorted(words):
-            args += ["-e", word]
+        args = ["git", "grep", "-l", "-z", *(["-w"] if whole else []), "-F", "--untracked"]
         scoped = [f"{'' if prefix == '.' else prefix + '/'}{f}" for f in folders]
-        output = str(repo.git.grep(*args, "--", *scoped))
-    except git.GitCommandError:  # no match: git grep exits 1
-        return set()
+        with tempfile.TemporaryFile() as patterns:
+            patterns.write("".join(f"{word}\n" for word in sorted(words)).encode("utf-8"))
+            patterns.seek(0)
+            output = str(
+                repo.git.execute([*args, "-I", "-f", "-", "--", *scoped], istream=patterns)
+            )
+    except git.GitCommandError as exc:
+        if exc.status == 1:  # no match
+            return set()
+        lines = [line.strip() for line in str(exc.stderr).splitlines() if line.strip()]
+        reason = lines[-1].removeprefix("stderr: ").strip("'\" ") if lines else "git failed"
+        raise OpsledgerError(
+            f"git grep failed ({reason[:200]}), so the records linked to the changed ones "
+            "cannot be found; repair the repository, or run the full audit (without "
+            "--changed-since)"
+        ) from None
     finally:
         repo.close()
     strip = "" if prefix == "." else prefix + "/"
     return {n[len(strip) :] for n in output.split("\0") if n.startswith(strip) and n}
+
+
+def _utf8(text: str) -> bytes | None:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 # --- approvals: who is committing, and a commit of one file ---

@@ -151,6 +151,18 @@ def pr_nul_bytes(repo: Repo) -> None:
     commit(repo.root, "NUL characters", "2026-03-10T09:00:00Z", who=TOM)
 
 
+def pr_long_words(repo: Repo) -> None:
+    """A reported change whose services no argument list can carry (one word of 200,000
+    characters, an empty one, one across lines): the gate reads its words from standard
+    input, and judges as the full audit does."""
+    long_word = "x" * 200_000
+    listed = f'[orders-db, "{long_word}", "", "pay\\nments"]'
+    repo.write(CHG, CHANGE.replace("[orders-db]", listed), dedent=False)
+    path = repo.root / INC.format("INC-2026-0001")
+    path.write_text(path.read_text() + "caused_by_change: CHG-2026-0001\n")
+    commit(repo.root, "long words", "2026-03-10T09:00:00Z", who=TOM)
+
+
 def pr_incident_edited(repo: Repo) -> None:
     """INC-1 edited: PRB-7, which lists it, is reported, and judged with its fix change."""
     path = repo.root / INC.format("INC-2026-0001")
@@ -275,6 +287,7 @@ ATTACKS: dict[str, tuple[Step, Step]] = {
         pr_incident_names_change,
     ),
     "NUL characters where the plan greps": (main_colliding_change, pr_nul_bytes),
+    "words no argument list can carry": (main_colliding_change, pr_long_words),
     "a problem's fix change": (main_problem, pr_incident_edited),
     "renames": (nothing, pr_renames),
     "spelling corrected": (main_lower_case_id, pr_spelling_corrected),
