@@ -562,12 +562,17 @@ def _encoded_log(parsed: Log) -> list[Any]:
 
 def _cached_scoped(item: Any) -> tuple[Graph, Log] | None:
     """The graph and log of a cached scoped walk, or None when it is not one."""
-    if item is None:
+    if not isinstance(item, tuple) or len(item) != 2:
         return None
+    return _decoded(*item)
+
+
+def _decoded(graph_part: Any, log_part: Any) -> tuple[Graph, Log] | None:
+    """A graph and a log as the caches hold them (see :func:`_encoded_log`), or None when
+    they are not."""
     width = len(gitio.LOG_FIELDS)
     try:
-        graph_part, log_part = item
-        graph: Graph = [(str(sha), [str(p) for p in ps]) for sha, ps in graph_part]
+        graph: Graph = [(sha, list(ps)) for sha, ps in graph_part]
         parsed: Log = []
         for fields, changes in log_part:
             if len(fields) != width:
@@ -924,16 +929,12 @@ def _cached_log(root: Path, head: str, segments: list[Any]) -> tuple[Graph, Log,
             high = middle
     graph: Graph = []
     parsed: Log = []
-    width = len(gitio.LOG_FIELDS)
-    try:
-        for _, _, segment_graph, log in segments[:low]:
-            graph = [(sha, list(ps)) for sha, ps in segment_graph] + graph
-            for fields, changes in log:
-                if len(fields) != width:
-                    return [], [], None
-                parsed.append((list(fields), [Change(*c) for c in changes]))
-    except (TypeError, ValueError):
-        return [], [], None
+    for _, _, segment_graph, log in segments[:low]:
+        found = _decoded(segment_graph, log)
+        if found is None:
+            return [], [], None
+        graph = found[0] + graph
+        parsed += found[1]
     return graph, parsed, heads[low - 1] if low else None
 
 
