@@ -4,7 +4,8 @@ live in :mod:`opsledger.rulesettings`) and caps.
 The audit never prints; it returns findings for the formatters.
 
 One record must not be able to drown the report (a PIR with 70,000 actions once made
-480,000 findings, 4 GB of memory and a 407 MB SARIF file): :func:`cap` lists at most
+480,000 findings, 4 GB of memory and a 407 MB SARIF file): :func:`~opsledger.findings.cap`
+(beside the Finding, so ``validate`` applies it without importing the rules) lists at most
 ``limits.max_findings_per_rule_per_record`` findings of one rule for one record; the last
 of them then says "…and N more". It is error when any finding it stands for is an
 unwaived error, so the gate's verdict and each record's pass/fail (the KPIs, the site) are
@@ -16,19 +17,20 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from opsledger.calendar import BusinessCalendar
-from opsledger.findings import Finding
+from opsledger.findings import Finding, cap
+from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Policy
-from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
+from opsledger.obligations import Obligations
 from opsledger.rules import Context
 from opsledger.rulesettings import INTEGRITY, selected_rules
 
-__all__ = ["AuditOptions", "run_audit", "selected_rules"]
+__all__ = ["AuditOptions", "cap", "run_audit", "selected_rules"]
 
 
 @dataclass(frozen=True)
@@ -67,57 +69,6 @@ def _waived(finding: Finding, policy: Policy, ctx: Context) -> bool:
         ):
             return True
     return False
-
-
-@dataclass
-class _Overflow:
-    """The findings of one rule and record beyond those listed."""
-
-    first: Finding
-    count: int = 0
-    levels: set[tuple[str, bool]] = field(default_factory=set)  # (severity, waived)
-
-    def add(self, finding: Finding) -> None:
-        self.count += 1
-        self.levels.add((finding.severity, finding.waived))
-
-    def summary(self, limit: int) -> Finding:
-        first = self.first
-        if self.count == 1:
-            return first
-        active = {severity for severity, waived in self.levels if not waived}
-        pool = active or {severity for severity, _ in self.levels}
-        subject = first.record or first.path
-        return dataclasses.replace(
-            first,
-            severity="error" if "error" in pool else "warning",
-            waived=not active,
-            message=f"…and {self.count} more {first.rule} findings for {subject}, not listed "
-            f"(at most {limit} are listed per rule and record)",
-            fix="fix those listed and run again, or raise "
-            "limits.max_findings_per_rule_per_record in policy.yaml",
-        )
-
-
-def cap(findings: Iterable[Finding], limit: int) -> Iterator[Finding]:
-    """At most ``limit`` findings per rule and record (``limit`` >= 2): the first
-    ``limit - 1`` as they come, then one finding for all the others (itself when it is the
-    only one). Streams: memory grows with the records, not with the findings. Capping
-    capped findings changes nothing."""
-    seen: dict[tuple[str, str], int] = {}
-    overflow: dict[tuple[str, str], _Overflow] = {}
-    for finding in findings:
-        key = (finding.rule, finding.record or finding.path)
-        count = seen.get(key, 0)
-        if count < limit - 1:
-            seen[key] = count + 1
-            yield finding
-            continue
-        if key not in overflow:
-            overflow[key] = _Overflow(finding)
-        overflow[key].add(finding)
-    for rest in overflow.values():
-        yield rest.summary(limit)
 
 
 def run_audit(ledger: Ledger, options: AuditOptions) -> list[Finding]:

@@ -21,12 +21,15 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
+from opsledger import rules as registry
 from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.model.layout import KINDS
 from opsledger.model.policy import Policy
-from opsledger.rules import RULES, RULES_BY_ID, Rule
+
+if TYPE_CHECKING:
+    from opsledger.rules import Rule
 
 INTEGRITY = frozenset({"SCHEMA", "REF-ID", "WAIVER-EXPIRED"})
 _WILDCARDS = re.compile(r"[*?\[]")
@@ -38,12 +41,14 @@ def expand(token: str) -> set[str]:
     token = token.strip().upper()
     if not token:
         return set()
-    matches = {rid for rid in RULES_BY_ID if rid == token or fnmatch.fnmatchcase(rid, token)}
-    return matches or {rid for rid in RULES_BY_ID if rid.startswith(token + "-")}
+    matches = {
+        rid for rid in registry.RULES_BY_ID if rid == token or fnmatch.fnmatchcase(rid, token)
+    }
+    return matches or {rid for rid in registry.RULES_BY_ID if rid.startswith(token + "-")}
 
 
 def _unknown(item: str, where: str) -> str:
-    return f"unknown rule {item!r} in {where}; valid rules: {', '.join(RULES_BY_ID)}"
+    return f"unknown rule {item!r} in {where}; valid rules: {', '.join(registry.RULES_BY_ID)}"
 
 
 def _expand_all(items: Iterable[str], where: str) -> set[str]:
@@ -66,14 +71,14 @@ def selected_rules(policy: Policy, select: Iterable[str], ignore: Iterable[str])
     select, ignore = tuple(select), tuple(ignore)
     cli_select = _expand_all(select, "--select")
     from_policy = _expand_all(policy.select, "policy.yaml rules.select")
-    wanted = cli_select or (from_policy | INTEGRITY if from_policy else set(RULES_BY_ID))
+    wanted = cli_select or (from_policy | INTEGRITY if from_policy else set(registry.RULES_BY_ID))
     unwanted = _expand_all(ignore, "--ignore") | _expand_all(policy.ignore, "rules.ignore")
     if unwanted & INTEGRITY:
         raise OpsledgerError(
             f"--ignore {','.join(ignore)}: {', '.join(sorted(unwanted & INTEGRITY))} cannot be "
             "ignored (integrity rules always run); use --select to focus a run on other rules"
         )
-    rules = [rule() for rule in RULES if rule.id in wanted and rule.id not in unwanted]
+    rules = [rule() for rule in registry.RULES if rule.id in wanted and rule.id not in unwanted]
     if not rules:
         given = " ".join([*(f"--select {s}" for s in select), *(f"--ignore {i}" for i in ignore)])
         raise OpsledgerError(
@@ -104,7 +109,7 @@ def check_rule_settings(policy: Policy) -> None:
                 )
     for name in policy.severity:
         rule = name.strip().upper()
-        if rule not in RULES_BY_ID:
+        if rule not in registry.RULES_BY_ID:
             fail(("rules", "severity", name), _unknown(name, "rules.severity"), key=True)
         if rule in INTEGRITY:
             fail(
@@ -117,7 +122,7 @@ def check_rule_settings(policy: Policy) -> None:
         at = ("waivers", waiver.index, "rule")
         if _WILDCARDS.search(rule):
             fail(at, f"waiver rule {waiver.rule!r} is a pattern; a waiver names one rule ID")
-        if rule not in RULES_BY_ID:
+        if rule not in registry.RULES_BY_ID:
             fail(at, _unknown(waiver.rule, "waivers"))
         if rule in INTEGRITY:
             fail(

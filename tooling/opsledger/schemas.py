@@ -230,7 +230,8 @@ def inline_shared(node: Any, shared: dict[str, Any], prefix: str, *, local: bool
 
 
 class SchemaSet:
-    """Validators for every record kind, built once per run.
+    """Validators for every record kind, each compiled when first used (every schema is
+    checked when the set is built).
 
     Valid documents (the common case) are recognised by jsonschema-rs. Python jsonschema,
     whose errors carry the paths we place and explain, is imported and built only when a
@@ -267,13 +268,19 @@ class SchemaSet:
         self._schemas: dict[str, dict[str, Any]] = {}
         self._fast: dict[str, Any] = {}
         self._slow: dict[str, jsonschema.Draft202012Validator] = {}
-        for kind in KINDS:
+        for kind in KINDS:  # every schema is judged now: a broken one stops any run
             if not jsonschema_rs.meta.is_valid(raw[kind]):
                 self._explain_bad_schema(kind)
+
+    def _schema(self, kind: str) -> dict[str, Any]:
+        """The ``kind`` schema with the shared definitions inlined (on first use: a
+        ``validate`` of one incident compiles the incident schema alone)."""
+        if kind not in self._schemas:
+            raw = self._raw
             self._schemas[kind] = inline_shared(
                 raw[kind], raw[SHARED].get("$defs", {}), f"{SHARED}.schema.json#/$defs/"
             )
-            self._fast[kind] = _fast_validator(self._schemas[kind])
+        return self._schemas[kind]
 
     def _explain_bad_schema(self, kind: str) -> None:
         jsonschema = python_jsonschema()
@@ -296,15 +303,17 @@ class SchemaSet:
             )
             # the shared definitions too: a reference into one (``#/$defs/x/items``, an
             # anchor) is resolved through the registry, not inlined
-            used = _formats_used(self._schemas[kind]) | _formats_used(self._raw[SHARED])
+            used = _formats_used(self._schema(kind)) | _formats_used(self._raw[SHARED])
             self._slow[kind] = jsonschema.Draft202012Validator(
-                self._schemas[kind], registry=registry, format_checker=format_checker(used)
+                self._schema(kind), registry=registry, format_checker=format_checker(used)
             )
         return self._slow[kind]
 
     def is_valid(self, kind: str, data: Any) -> bool:
         """Does ``data`` match the ``kind`` schema? (jsonschema-rs when it can answer)"""
-        fast = self._fast.get(kind)
+        if kind not in self._fast:  # built on first use, as the schema is inlined
+            self._fast[kind] = _fast_validator(self._schema(kind))
+        fast = self._fast[kind]
         if fast is None:
             return not any(True for _ in self.validator(kind).iter_errors(data))
         return bool(fast.is_valid(data))

@@ -28,16 +28,16 @@ from typing import TYPE_CHECKING
 from opsledger import gitio
 from opsledger.errors import HistoryUnusable
 from opsledger.findings import Finding
-from opsledger.history.model import HistoryIndex
 from opsledger.model.layout import KINDS, Entry
 from opsledger.model.ledger import Ledger, load_ledger
 from opsledger.model.policy import Policy, load_policy
-from opsledger.obligations import Obligations
 from opsledger.schemas import SchemaSet
 from opsledger.timeutil import as_of_moment
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where first used: ``validate`` needs none of them
+    from opsledger.history.model import HistoryIndex
     from opsledger.kpis import KpiOptions, KpiReport
+    from opsledger.obligations import Obligations
 
 Progress = Callable[[int, int], None]
 #: one phase of a long run, by its label: a context manager giving the phase's progress
@@ -218,7 +218,7 @@ class Workspace:
     def history_index(self) -> HistoryIndex | None:
         """The history index, or None when unavailable (see :attr:`history_note`)."""
         found = self.history
-        return found if isinstance(found, HistoryIndex) else None
+        return None if isinstance(found, HistoryUnavailable) else found
 
     @property
     def history_note(self) -> str:
@@ -238,6 +238,8 @@ class Workspace:
         of rules or KPIs without history ones): then no git is read, and the times only
         git can establish (a PIR's approval, an action's completion) are unverified, which
         no rule acts on."""
+        from opsledger.obligations import Obligations
+
         key = history
         if key not in self._obligations:
             index = self.history_index if history else None
@@ -248,6 +250,8 @@ class Workspace:
     def obligations_at(self, moment: datetime) -> Obligations:
         """The obligations decided as of another moment (a report's "at the end of the
         week"): the same functions, another "now"."""
+        from opsledger.obligations import Obligations
+
         if moment == self.as_of:
             return self.obligations
         return Obligations(self.ledger, moment, self.history_index, self.history_note)

@@ -19,8 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from opsledger.audit import cap
-from opsledger.findings import Finding
+from opsledger.findings import Finding, cap
 from opsledger.loading import Limits
 from opsledger.loading.markdown import check_body, parse_body
 from opsledger.output import Report, RuleMeta

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from opsledger.audit import cap
 from opsledger.cli.common import output_option, progress, repo_option, repo_root, write_output
 from opsledger.errors import EXIT_FINDINGS, EXIT_OK
+from opsledger.findings import cap
 from opsledger.output import FORMATS, Report, summary_line
 from opsledger.rules.references import load_findings
 from opsledger.rulesettings import check_rule_settings

@@ -16,10 +16,11 @@ from typing import Literal
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.findings import Finding
+from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Change, Incident, Pir, Record
-from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
+from opsledger.obligations import Obligations
 from opsledger.period import Period
 
 Unit = Literal["count", "ratio", "minutes", "hours", "days", "percent"]

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from opsledger.errors import OpsledgerError
 from opsledger.findings import Finding
+from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.history.model import HistoryIndex
 from opsledger.kpis.aggregate import (
     DIMENSIONS,
@@ -27,7 +28,7 @@ from opsledger.kpis.base import Excluded, Kpi, KpiContext, Observation, Sample, 
 from opsledger.kpis.registry import KPIS, KPIS_BY_ID
 from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Target
-from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
+from opsledger.obligations import Obligations
 from opsledger.period import Period, check_day
 
 

@@ -38,6 +38,7 @@ from functools import cached_property
 from typing import Any
 
 from opsledger.calendar import BusinessCalendar
+from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.history.derive import first_done, first_with_status
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
@@ -55,7 +56,6 @@ from opsledger.obligations import (
 from opsledger.obligations.problems import Cluster
 from opsledger.obligations.verdict import FAILED, Cadence, Gap, State, Verdict
 
-HISTORY_UNAVAILABLE = "history unavailable"
 IMPORTED = "imported before adoption"
 
 

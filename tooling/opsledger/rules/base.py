@@ -16,18 +16,20 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from opsledger.calendar import BusinessCalendar
 from opsledger.findings import Finding, Severity, json_pointer
-from opsledger.history.model import HistoryIndex, RecordHistory
+from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.model.layout import kind_of_id
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Record
 from opsledger.model.settings import Setting
-from opsledger.obligations import HISTORY_UNAVAILABLE, Obligations
-from opsledger.rules.examples import Examples
-from opsledger.text.escape import md, md_code_spans
+
+if TYPE_CHECKING:  # imported where used: ``validate`` judges REF-ID without them
+    from opsledger.calendar import BusinessCalendar
+    from opsledger.history.model import HistoryIndex, RecordHistory
+    from opsledger.obligations import Obligations
+    from opsledger.rules.examples import Examples
 
 DOC_SECTIONS = (
     "What it checks",
@@ -71,6 +73,8 @@ class Context:
         """The run's obligations (the workspace's, else decided here for this context)."""
         if self.shared is not None:
             return self.shared
+        from opsledger.obligations import Obligations
+
         return Obligations(self.ledger, self.as_of, self.history, self.history_reason)
 
     @cached_property
@@ -144,6 +148,8 @@ class Rule:
         """The documentation as Markdown lines: the opening paragraph, then one ``##``
         heading per section, examples as YAML code blocks (the site's rule page and the
         SARIF ``help.markdown`` show the same text)."""
+        from opsledger.text.escape import md, md_code_spans
+
         intro = cls.documentation().split("\n\n", 1)[0]
         body = [md_code_spans(" ".join(intro.split())), ""]
         for name, text in cls.doc_sections().items():
