@@ -12,7 +12,7 @@ import pytest
 
 from opsledger.cli import COMMANDS, cli
 
-from conftest import InvokeCli
+from conftest import INCIDENT, InvokeCli, Repo
 
 
 def commands(
@@ -72,6 +72,64 @@ def test_starting_up_loads_neither_git_nor_the_site(argv: list[str]) -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "LOADED []" in done.stdout, done.stdout
+
+
+#: the audit's machinery, which ``validate`` (YAML, schemas, IDs) does not run
+AUDIT_MODULES = (
+    "opsledger.audit",
+    "opsledger.obligations",
+    "opsledger.history.model",
+    "opsledger.calendar",
+    "opsledger.rules.incidents",
+    "opsledger.rules.history",
+    "git.repo",
+)
+
+
+def _validate_in_a_fresh_interpreter(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    probe = (
+        "import sys\n"
+        "from opsledger.cli import run\n"
+        f"status = run(['validate', '--repo', {str(root)!r}, *{list(args)!r}])\n"
+        f"loaded = [m for m in {AUDIT_MODULES!r} if m in sys.modules]\n"
+        "print('STATUS', status, 'LOADED', loaded)\n"
+    )
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+
+
+def test_validating_a_file_loads_none_of_the_audit(repo: Repo) -> None:
+    """What a pre-commit hook runs on every commit: ``validate`` of one record reads the
+    record, its schema and the policy; it imports no rule family beyond REF-ID's, no
+    obligation, history or calendar module and not GitPython. Its verdicts stay those of
+    the full audit (the hostile case below: a record that fails its schema)."""
+    path = repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
+    done = _validate_in_a_fresh_interpreter(repo.root, str(path))
+    assert "STATUS 0 LOADED []" in done.stdout, done.stdout + done.stderr
+    repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT + "bogus: 1\n")
+    done = _validate_in_a_fresh_interpreter(repo.root, str(path))
+    assert "STATUS 1 LOADED []" in done.stdout, done.stdout + done.stderr
+    assert "SCHEMA" in done.stdout and "bogus" in done.stdout
+
+
+def test_validate_reads_the_rule_registry_when_the_policy_names_a_rule(repo: Repo) -> None:
+    """The registry is loaded only when the policy names rules, and then in full: a waiver
+    naming a rule that does not exist stops validate (exit 2, at its line), as it stops the
+    audit, in an interpreter that has loaded no rule before."""
+    path = repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
+    policy = repo.root / "policy.yaml"
+    text = policy.read_text(encoding="utf-8")
+    assert "\nwaivers: []\n" in text
+    text = text.replace(
+        "\nwaivers: []\n",
+        "\nwaivers:\n  - rule: INC-ACKK\n    record: INC-2026-0001\n"
+        "    reason: accepted until the paging migration ends\n"
+        "    expires: 2099-01-01\n    approved_by: lead@example.com\n",
+    )
+    policy.write_text(text, encoding="utf-8")
+    done = _validate_in_a_fresh_interpreter(repo.root, str(path))
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "INC-ACKK" in row)
+    assert "STATUS 2" in done.stdout, done.stdout + done.stderr
+    assert f"policy.yaml:{line}:" in done.stderr and "unknown rule 'INC-ACKK'" in done.stderr
 
 
 #: a fresh interpreter that imports the libraries opsledger uses (never opsledger), then
