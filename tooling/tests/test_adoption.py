@@ -3,6 +3,7 @@ server rebuilds on edits, the package declares its licence and version once."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -83,7 +84,9 @@ def _wait_for(check: object, seconds: float = 90) -> None:
         try:
             if callable(check) and check():
                 return
-        except OSError:
+        # not served yet, or a page read while the rebuild rewrote it (its length changed
+        # under the response: http.client.IncompleteRead); asked again
+        except (OSError, http.client.HTTPException):
             pass
         time.sleep(0.5)
     raise AssertionError("the served site did not change")
