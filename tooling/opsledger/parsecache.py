@@ -36,6 +36,9 @@ def digest(raw: bytes, *, markdown: bool) -> bytes:
 class ParseCache:
     """Parsed records by content digest, for one repository and one set of limits."""
 
+    #: the key of a file's content (:func:`digest`)
+    digest = staticmethod(digest)
+
     def __init__(self, path: Path, key: bytes, limits: Limits) -> None:
         namespace = (
             f"records {__version__} packed-positions {yamlstrict.DEFAULT_PARSER} "

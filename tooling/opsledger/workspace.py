@@ -25,7 +25,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from opsledger import gitio
 from opsledger.errors import HistoryUnusable
 from opsledger.findings import Finding
 from opsledger.model.layout import KINDS, Entry
@@ -164,6 +163,8 @@ class Workspace:
 
     @cached_property
     def commit(self) -> str | None:
+        from opsledger import gitio
+
         return gitio.describe_head(self.root)
 
     @cached_property
@@ -173,6 +174,8 @@ class Workspace:
         if self.commit is None:
             return {}
         folders = tuple(dict.fromkeys(k.folder for k in KINDS))
+        from opsledger import gitio
+
         return gitio.tree_blobs(self.root, self.commit, folders)
 
     # -- history ------------------------------------------------------------------------
@@ -184,6 +187,8 @@ class Workspace:
         Raises :class:`~opsledger.errors.HistoryUnusable` (exit 4) where history cannot
         be trusted and ``--no-history`` was not given."""
         self.as_of  # noqa: B018 (a bad --as-of or policy is a usage error, before history)
+        from opsledger import gitio
+
         problem = gitio.history_problem(self.root)
         if not self.use_history:
             return HistoryUnavailable(f"{problem.reason} (--no-history)" if problem else NOT_USED)

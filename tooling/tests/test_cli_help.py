@@ -82,6 +82,8 @@ AUDIT_MODULES = (
     "opsledger.calendar",
     "opsledger.rules.incidents",
     "opsledger.rules.history",
+    "opsledger.gitio",  # git is not asked anything
+    "opsledger.parsecache",  # a few files are parsed afresh, without a key from git
     "git.repo",
 )
 

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsledger.errors import ConfigError
 from opsledger.findings import Finding, json_pointer
@@ -40,8 +40,10 @@ from opsledger.model.records import (
     Runbook,
     Service,
 )
-from opsledger.parsecache import ParseCache, digest, open_cache
 from opsledger.schemas import SchemaSet
+
+if TYPE_CHECKING:  # opened only by a load that reads the cache (not a few files)
+    from opsledger.parsecache import ParseCache
 
 Progress = Callable[[int, int], None]
 #: record kind -> the Ledger attribute holding its records
@@ -179,7 +181,11 @@ def load_ledger(
     # rules read), which adds what it parsed and drops nothing; a few files given on the
     # command line are parsed afresh, without opening git for a key
     cached = paths is None or len(entries) >= PARTIAL_FROM_CACHE
-    cache = open_cache(root, policy.limits) if cached else None
+    cache = None
+    if cached:
+        from opsledger.parsecache import open_cache
+
+        cache = open_cache(root, policy.limits)
     seen: dict[str, str] = {}  # ID (casefolded) -> the file that holds it
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
@@ -310,7 +316,7 @@ def _parse(ledger: Ledger, entry: Entry, cache: ParseCache | None) -> Document:
     raw = read_bytes(os.path.join(ledger.root, entry.path), limits.max_file_bytes)
     if cache is None:
         return load_bytes(raw, markdown=markdown, limits=limits)
-    content = digest(raw, markdown=markdown)
+    content = cache.digest(raw, markdown=markdown)
     result = cache.get(content)
     if result is None:
         try:
