@@ -87,8 +87,21 @@ class Scope:
 
 def plan(root: Path, ref: str, limits: Limits) -> Scope:
     """What to load and what to report for the changes since ``ref``."""
-    changed = set(gitio.changed_paths(root, ref))
-    walked = tuple(walk(root))
+    gitio.load()  # in this thread, before the pool's threads use git
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # git finds the changed files, and the record files with a backslash (below), while
+        # this thread walks the tree
+        changing = pool.submit(gitio.changed_paths, root, ref)
+        # a record can spell a word with a YAML escape ("pay\\x6Dents" in double quotes),
+        # which git grep, reading text, does not see: every record file with a backslash
+        # is read too, and counted wherever its data names the word (a repository full of
+        # them only makes the gate slower)
+        escaping = pool.submit(gitio.files_mentioning, root, {"\\"}, FOLDERS, whole=False)
+        try:
+            walked = tuple(walk(root))
+        finally:
+            changed = set(changing.result())  # what is wrong with the ref or clone, first
+        escaped_any = escaping.result()
     files = [e.path for e in walked if e.kind is not None]
     present = set(files)
     by_id: dict[str, list[str]] = {}
@@ -107,14 +120,8 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
             reviewed |= {data["incident"]} if isinstance(data.get("incident"), str) else set()
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             ids.add(data["id"])
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # a record can spell a word with a YAML escape ("pay\\x6Dents" in double quotes),
-        # which git grep, reading text, does not see: every record file with a backslash
-        # is read too, and counted wherever its data names the word (a repository full of
-        # them only makes the gate slower)
-        escaping = pool.submit(gitio.files_mentioning, root, {"\\"}, FOLDERS, whole=False)
-        linking = gitio.files_mentioning(root, ids, FOLDERS) & present
-        escaped = sorted(escaping.result() & present)
+    linking = gitio.files_mentioning(root, ids, FOLDERS) & present
+    escaped = sorted(escaped_any & present)
     for path in escaped:
         parsed.setdefault(path, _data(root, path, limits))
     linking |= {p for p in escaped if _refs_in(parsed[p]) & ids}
