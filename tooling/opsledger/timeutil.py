@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
@@ -100,6 +101,14 @@ def parse_timestamp(text: str) -> datetime:
     """``2026-03-04T09:12:00Z`` or ``…+01:00`` → aware UTC datetime; ValueError otherwise."""
     if not isinstance(text, str):
         raise ValueError("a timestamp must be a string like 2026-03-04T09:12:00Z")
+    return _timestamp(text)
+
+
+#: Each timestamp of a record is read twice in a row, by its schema's format check and by
+#: the typed record (and again in each version of its history): the last few thousand are
+#: kept (a datetime is immutable; a string that is not a timestamp raises each time).
+@lru_cache(maxsize=4096)
+def _timestamp(text: str) -> datetime:
     match = _TIMESTAMP.match(text)
     if match is None:
         if re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+\Z", text):
