@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None)
     parser.add_argument("--gate-runs", type=int, default=5, help="warm PR gate runs (median)")
     args = parser.parse_args()
+    if args.gate_runs < 1:
+        parser.error("--gate-runs must be at least 1")
     base = args.keep or Path(tempfile.mkdtemp(prefix="opsledger-bench-"))
     root = base / f"audit-{args.records}-{args.commits}"
     if not root.exists():

@@ -5,7 +5,7 @@ The audit never prints; it returns findings for the formatters.
 
 One record must not be able to drown the report (a PIR with 70,000 actions once made
 480,000 findings, 4 GB of memory and a 407 MB SARIF file): :func:`~opsledger.findings.cap`
-(beside the Finding, so ``validate`` applies it without importing the rules) lists at most
+(beside the Finding, so ``validate`` applies it without importing the audit) lists at most
 ``limits.max_findings_per_rule_per_record`` findings of one rule for one record; the last
 of them then says "…and N more". It is error when any finding it stands for is an
 unwaived error, so the gate's verdict and each record's pass/fail (the KPIs, the site) are

@@ -200,13 +200,30 @@ def _parse_json(path: Path, data: bytes) -> Any:
         raise ConfigError(f"{path}: schema is not UTF-8") from None
 
 
-def inline_shared(node: Any, shared: dict[str, Any], prefix: str, *, local: bool = False) -> Any:
+class RecursiveDefinition(ValueError):
+    """A shared definition that refers to itself, directly or through others."""
+
+    def __init__(self, chain: tuple[str, ...]) -> None:
+        super().__init__(" -> ".join(chain))
+        self.chain = chain
+
+
+def inline_shared(
+    node: Any,
+    shared: dict[str, Any],
+    prefix: str,
+    *,
+    local: bool = False,
+    within: tuple[str, ...] = (),
+) -> Any:
     """``node`` with every ``$ref`` to the shared definitions replaced by the definition.
 
     ``prefix`` is how other schemas refer to them (``defs.schema.json#/$defs/``); inside a
     definition being inlined (``local``), its own ``#/$defs/`` references are shared ones too.
-    The shared definitions are not recursive, so inlining is exact; it halves validation
-    time because jsonschema no longer resolves a reference for every value.
+    Inlining is exact because the shared definitions are not recursive (one that is raises
+    :class:`RecursiveDefinition`; ``within``: the definitions being inlined around
+    ``node``); it halves validation time because jsonschema no longer resolves a reference
+    for every value.
     """
     if isinstance(node, dict):
         ref = node.get("$ref")
@@ -217,15 +234,20 @@ def inline_shared(node: Any, shared: dict[str, Any], prefix: str, *, local: bool
             elif local and ref.startswith("#/$defs/"):
                 name = ref[len("#/$defs/") :]
         if name is not None and name in shared:
+            if name in within:
+                raise RecursiveDefinition((*within[within.index(name) :], name))
             rest = {
-                k: inline_shared(v, shared, prefix, local=local)
+                k: inline_shared(v, shared, prefix, local=local, within=within)
                 for k, v in node.items()
                 if k != "$ref"
             }
-            return {**inline_shared(shared[name], shared, prefix, local=True), **rest}
-        return {k: inline_shared(v, shared, prefix, local=local) for k, v in node.items()}
+            found = inline_shared(shared[name], shared, prefix, local=True, within=(*within, name))
+            return {**found, **rest}
+        return {
+            k: inline_shared(v, shared, prefix, local=local, within=within) for k, v in node.items()
+        }
     if isinstance(node, list):
-        return [inline_shared(item, shared, prefix, local=local) for item in node]
+        return [inline_shared(item, shared, prefix, local=local, within=within) for item in node]
     return node
 
 
@@ -268,18 +290,35 @@ class SchemaSet:
         self._schemas: dict[str, dict[str, Any]] = {}
         self._fast: dict[str, Any] = {}
         self._slow: dict[str, jsonschema.Draft202012Validator] = {}
-        for kind in KINDS:  # every schema is judged now: a broken one stops any run
+        # every schema is judged now, so a broken one stops any run: not a JSON Schema, or
+        # a shared definition that refers to itself (it could not be inlined)
+        for kind in KINDS:
             if not jsonschema_rs.meta.is_valid(raw[kind]):
                 self._explain_bad_schema(kind)
+        shared = self._shared()
+        for name in shared:
+            self._inline({"$ref": f"{SHARED}.schema.json#/$defs/{name}"})
+
+    def _shared(self) -> dict[str, Any]:
+        found = self._raw[SHARED].get("$defs", {})
+        return found if isinstance(found, dict) else {}
+
+    def _inline(self, node: Any) -> Any:
+        try:
+            return inline_shared(node, self._shared(), f"{SHARED}.schema.json#/$defs/")
+        except RecursiveDefinition as exc:
+            raise ConfigError(
+                f"{self.directory / f'{SHARED}.schema.json'}: the shared definition "
+                f"{exc.chain[0]!r} refers to itself ({' -> '.join(exc.chain)}); shared "
+                "definitions are copied into each schema and may not be recursive"
+            ) from None
 
     def _schema(self, kind: str) -> dict[str, Any]:
-        """The ``kind`` schema with the shared definitions inlined (on first use: a
-        ``validate`` of one incident compiles the incident schema alone)."""
+        """The ``kind`` schema with the shared definitions inlined, on first use (a
+        ``validate`` of a few files compiles the schemas of their kinds, the policy's and
+        the service catalog's, not the others)."""
         if kind not in self._schemas:
-            raw = self._raw
-            self._schemas[kind] = inline_shared(
-                raw[kind], raw[SHARED].get("$defs", {}), f"{SHARED}.schema.json#/$defs/"
-            )
+            self._schemas[kind] = self._inline(self._raw[kind])
         return self._schemas[kind]
 
     def _explain_bad_schema(self, kind: str) -> None:

@@ -286,6 +286,41 @@ def test_a_fifo_named_like_a_schema_is_a_config_error(repo: Repo) -> None:
     assert "defs.schema.json: is not a regular file" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("definitions", "chain"),
+    [
+        ({"line": {"type": "string", "not": {"$ref": "#/$defs/line"}}}, "line -> line"),
+        (
+            {
+                "line": {"$ref": "#/$defs/loop"},
+                "loop": {"type": "array", "items": {"$ref": "#/$defs/line"}},
+            },
+            "line -> loop -> line",
+        ),
+    ],
+)
+def test_a_shared_definition_that_refers_to_itself_is_a_config_error(
+    repo: Repo, definitions: dict[str, object], chain: str
+) -> None:
+    """The shared definitions are copied into each schema: one that refers to itself would
+    be copied without end (an internal error, exit 3, before). It stops every run, whatever
+    kinds of record the run reads: validate of one incident, and of nothing but the policy."""
+    import json
+
+    path = repo.root / "schemas/defs.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["$defs"].update(definitions)
+    path.write_text(json.dumps(schema, indent=2), encoding="utf-8")
+    repo.write(INC, RESOLVED)
+    for args in ((INC,), ("policy.yaml",), ()):
+        proc = run_exe(repo, "validate", *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert f"defs.schema.json: the shared definition 'line' refers to itself ({chain})" in (
+            proc.stderr
+        )
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
 # ------------------------------------------------------------------ validate / audit: not records
 
 
