@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 KINDS = ("incident", "change", "pir", "runbook", "problem", "services", "policy")
 SHARED = "defs"
 SCHEMA_MAX_BYTES = 4 * 1024 * 1024
+#: no schema of ours nests a dozen levels deep: one nested deeper than this, as written or
+#: once the shared definitions are copied in, is refused before any walker of it (the
+#: reference check, inlining, either engine) recurses that deep
+SCHEMA_MAX_DEPTH = 64
+SCHEMA_MAX_DEPTH_INLINED = 256
+_DEPTH_HELP = "schemas are never nested this deep; restore them from 'opsledger init'"
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 _DEPENDENT = re.compile(r"^'(.+)' is a dependency of '(.+)'$")
 
@@ -193,11 +199,29 @@ def _parse_json(path: Path, data: bytes) -> Any:
         return dict(pairs)
 
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+        found = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: schema is not UTF-8") from None
+    except RecursionError:  # the decoder's own limit, about a thousand levels
+        raise ConfigError(f"{path}: nested too deeply to be read; {_DEPTH_HELP}") from None
+    if _deeper_than(found, SCHEMA_MAX_DEPTH):
+        raise ConfigError(f"{path}: nested more than {SCHEMA_MAX_DEPTH} levels deep; {_DEPTH_HELP}")
+    return found
+
+
+def _deeper_than(node: Any, limit: int) -> bool:
+    """Does ``node`` nest more than ``limit`` mappings and lists deep? (no recursion)"""
+    stack = [(node, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return False
 
 
 class RecursiveDefinition(ValueError):
@@ -303,22 +327,32 @@ class SchemaSet:
         found = self._raw[SHARED].get("$defs", {})
         return found if isinstance(found, dict) else {}
 
-    def _inline(self, node: Any) -> Any:
+    def _inline(self, node: Any, kind: str = SHARED) -> Any:
+        """``node`` (of the ``kind`` schema) with the shared definitions copied in."""
+        path = self.directory / f"{kind}.schema.json"
         try:
-            return inline_shared(node, self._shared(), f"{SHARED}.schema.json#/$defs/")
+            found = inline_shared(node, self._shared(), f"{SHARED}.schema.json#/$defs/")
         except RecursiveDefinition as exc:
             raise ConfigError(
                 f"{self.directory / f'{SHARED}.schema.json'}: the shared definition "
                 f"{exc.chain[0]!r} refers to itself ({' -> '.join(exc.chain)}); shared "
                 "definitions are copied into each schema and may not be recursive"
             ) from None
+        except RecursionError:
+            found = None
+        if found is None or _deeper_than(found, SCHEMA_MAX_DEPTH_INLINED):
+            raise ConfigError(
+                f"{path}: nested more than {SCHEMA_MAX_DEPTH_INLINED} levels deep once the "
+                f"shared definitions are copied in; {_DEPTH_HELP}"
+            )
+        return found
 
     def _schema(self, kind: str) -> dict[str, Any]:
         """The ``kind`` schema with the shared definitions inlined, on first use (a
         ``validate`` of a few files compiles the schemas of their kinds, the policy's and
         the service catalog's, not the others)."""
         if kind not in self._schemas:
-            self._schemas[kind] = self._inline(self._raw[kind])
+            self._schemas[kind] = self._inline(self._raw[kind], kind)
         return self._schemas[kind]
 
     def _explain_bad_schema(self, kind: str) -> None:

@@ -321,6 +321,58 @@ def test_a_shared_definition_that_refers_to_itself_is_a_config_error(
         assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def _nested(levels: int, leaf: object) -> object:
+    node = leaf
+    for _ in range(levels):
+        node = {"type": "array", "items": node}
+    return node
+
+
+def _chained(count: int, levels: int) -> dict[str, object]:
+    """``count`` shared definitions, each ``levels`` deep, each ending in the next."""
+    chain: dict[str, object] = {f"d{count}": {"type": "string"}}
+    for i in range(count):
+        chain[f"d{i}"] = _nested(levels, {"$ref": f"#/$defs/d{i + 1}"})
+    return chain
+
+
+@pytest.mark.parametrize(
+    ("schema", "change", "message"),
+    [
+        ("defs", lambda s: "[" * 100_000 + "]" * 100_000, "nested too deeply to be read"),
+        ("defs", lambda s: {**s, "$defs": {**s["$defs"], "deep": _nested(70, {})}}, "more than 64"),
+        ("incident", lambda s: {**s, "$defs": {"deep": _nested(70, {})}}, "more than 64"),
+        (
+            "defs",
+            lambda s: {**s, "$defs": {**s["$defs"], **_chained(12, 40)}},
+            "more than 256 levels deep once the shared definitions are copied in",
+        ),
+    ],
+    ids=["past-the-decoder", "deep-definition", "deep-kind", "deep-once-inlined"],
+)
+def test_a_schema_nested_too_deeply_is_a_config_error(
+    repo: Repo, schema: str, change: object, message: str
+) -> None:
+    """Siblings of the recursive definition: a schema nested past the JSON decoder's limit,
+    or shared definitions only a few levels deep each but chained to hundreds of levels
+    once copied in, stopped a run reading such a record with an internal error
+    (RecursionError, exit 3). Every schema nested beyond a bound none of ours comes near
+    (64 levels as written, 256 once the definitions are copied in) is now one line naming
+    the file (exit 2), before any walker of it (the reference check, inlining, either
+    engine) recurses that deep, whatever kinds the run reads."""
+    import json
+
+    path = repo.root / f"schemas/{schema}.schema.json"
+    changed = change(json.loads(path.read_text(encoding="utf-8")))  # type: ignore[operator]
+    text = changed if isinstance(changed, str) else json.dumps(changed)
+    path.write_text(text, encoding="utf-8")
+    repo.write(INC, RESOLVED)
+    proc = run_exe(repo, "validate", INC)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{schema}.schema.json: " in proc.stderr and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 # ------------------------------------------------------------------ validate / audit: not records
 
 
