@@ -211,6 +211,40 @@ def _parse_json(path: Path, data: bytes) -> Any:
     return found
 
 
+#: keywords whose values are data, not schemas: a "pattern" key inside them is not a regex
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
+
+
+def _check_patterns(path: Path, schema: Any) -> None:
+    """Every regular expression of ``schema`` (``pattern``, the keys of
+    ``patternProperties``) compiles as Python's ``re`` reads it, which the Python engine
+    uses: one that does not was an internal error when a record was checked against it."""
+    stack: list[tuple[Any, str]] = [(schema, "")]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, f"{pointer}/{i}") for i, item in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        found = [("pattern", node["pattern"])] if isinstance(node.get("pattern"), str) else []
+        if isinstance(node.get("patternProperties"), dict):
+            found += [("patternProperties", key) for key in node["patternProperties"]]
+        for keyword, pattern in found:
+            try:
+                re.compile(pattern)
+            except (re.error, RecursionError, OverflowError) as exc:
+                reason = exc.msg if isinstance(exc, re.error) else type(exc).__name__
+                raise ConfigError(
+                    f"{path}: {keyword} {short(pattern)} at {pointer or '/'} is not a regular "
+                    f"expression ({reason}); write one that ECMA 262 and Python both read"
+                ) from None
+        for key, value in node.items():
+            if key not in _DATA_KEYWORDS:
+                escaped = key.replace("~", "~0").replace("/", "~1")
+                stack.append((value, f"{pointer}/{escaped}"))
+
+
 def _deeper_than(node: Any, limit: int) -> bool:
     """Does ``node`` nest more than ``limit`` mappings and lists deep? (no recursion)"""
     stack = [(node, 1)]
@@ -257,7 +291,7 @@ def inline_shared(
                 name = ref[len(prefix) :]
             elif local and ref.startswith("#/$defs/"):
                 name = ref[len("#/$defs/") :]
-        if name is not None and name in shared:
+        if name is not None and isinstance(shared.get(name), dict):  # a boolean one stays a $ref
             if name in within:
                 raise RecursiveDefinition((*within[within.index(name) :], name))
             rest = {
@@ -316,9 +350,10 @@ class SchemaSet:
         self._slow: dict[str, jsonschema.Draft202012Validator] = {}
         # every schema is judged now, so a broken one stops any run: not a JSON Schema, or
         # a shared definition that refers to itself (it could not be inlined)
-        for kind in KINDS:
+        for kind in (SHARED, *KINDS):
             if not jsonschema_rs.meta.is_valid(raw[kind]):
                 self._explain_bad_schema(kind)
+            _check_patterns(directory / f"{kind}.schema.json", raw[kind])
         shared = self._shared()
         for name in shared:
             self._inline({"$ref": f"{SHARED}.schema.json#/$defs/{name}"})

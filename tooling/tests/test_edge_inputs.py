@@ -373,6 +373,65 @@ def test_a_schema_nested_too_deeply_is_a_config_error(
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(", "missing ), unterminated subpattern"),
+        ("(?<=a+)b", "look-behind requires fixed-width pattern"),
+        ("a{2,1}", "min repeat greater than max repeat"),
+    ],
+)
+@pytest.mark.parametrize("keyword", ["pattern", "patternProperties"])
+def test_a_schema_pattern_that_is_not_a_regex_is_a_config_error(
+    repo: Repo, pattern: str, reason: str, keyword: str
+) -> None:
+    """A pattern Python's ``re`` cannot compile was an internal error (exit 3) once a record
+    reached it. It is one line naming the file, the keyword and where it is (exit 2), for
+    every run; the same text inside data (an ``enum`` value) is not a pattern."""
+    import json
+
+    path = repo.root / "schemas/incident.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    title = schema["properties"]["title"]
+    if keyword == "pattern":
+        schema["properties"]["title"] = {**title, "pattern": pattern}
+    else:
+        schema["properties"]["extra"] = {"type": "object", "patternProperties": {pattern: {}}}
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    repo.write(INC, RESOLVED)
+    for args in ((INC,), ("policy.yaml",)):
+        proc = run_exe(repo, "validate", *args)
+        assert proc.returncode == 2, proc.stderr
+        where = "/properties/title" if keyword == "pattern" else "/properties/extra"
+        assert f"incident.schema.json: {keyword} " in proc.stderr and where in proc.stderr
+        assert reason in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    schema["properties"]["title"] = {**title, "not": {"enum": [{"pattern": pattern}]}}
+    schema["properties"].pop("extra", None)
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    proc = run_exe(repo, "validate", INC)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_shared_definition_that_is_not_a_schema_is_a_config_error(repo: Repo) -> None:
+    """The shared definitions are held to the meta-schema as the record schemas are: a
+    definition that is a number was an internal error where it was inlined (exit 3). A
+    boolean one is a schema: it is referred to, not copied in."""
+    import json
+
+    path = repo.root / "schemas/defs.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    repo.write(INC, RESOLVED)
+    for value, status in ((5, 2), (True, 0)):
+        path.write_text(
+            json.dumps({**schema, "$defs": {**schema["$defs"], "line": value}}), encoding="utf-8"
+        )
+        proc = run_exe(repo, "validate", INC)
+        assert proc.returncode == status, proc.stderr
+    path.write_text(json.dumps({**schema, "$defs": {**schema["$defs"], "line": 5}}), "utf-8")
+    proc = run_exe(repo, "validate", INC)
+    assert "defs.schema.json: not a valid JSON Schema" in proc.stderr
+
+
 # ------------------------------------------------------------------ validate / audit: not records
 
 
