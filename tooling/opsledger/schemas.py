@@ -309,6 +309,13 @@ def inline_shared(
     return node
 
 
+def packaged_schemas() -> Path:
+    """The schemas opsledger ships (``opsledger init`` copies them into a repository)."""
+    from importlib import resources
+
+    return Path(str(resources.files("opsledger") / "defaults" / "schemas"))
+
+
 class SchemaSet:
     """Validators for every record kind, each compiled when first used (every schema is
     checked when the set is built).
@@ -339,6 +346,7 @@ class SchemaSet:
         if files is None:
             files = _read_files(directory)
         self.directory = directory
+        self._files = files
         raw = {name: _parse_json(directory / f"{name}.schema.json", files[name]) for name in files}
         for name, document in raw.items():  # before any engine sees a reference
             check_references(
@@ -357,6 +365,17 @@ class SchemaSet:
         shared = self._shared()
         for name in shared:
             self._inline({"$ref": f"{SHARED}.schema.json#/$defs/{name}"})
+
+    def same_as(self, directory: Path, kind: str) -> bool:
+        """Is the ``kind`` schema, with the shared definitions, byte for byte the one in
+        ``directory``?"""
+        try:
+            return all(
+                self._files[name] == (directory / f"{name}.schema.json").read_bytes()
+                for name in (kind, SHARED)
+            )
+        except OSError:
+            return False
 
     def _shared(self) -> dict[str, Any]:
         found = self._raw[SHARED].get("$defs", {})

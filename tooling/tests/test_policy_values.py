@@ -191,7 +191,69 @@ def test_empty_business_days_is_refused_even_by_a_looser_schema(repo: Repo, cli:
     line = set_policy(repo, "business_days: [mon, tue, wed, thu, fri]", "business_days: []")
     result = cli("audit", "--repo", repo.root)
     assert result.status == 2, result.err
-    assert f"policy.yaml:{line}:16: business_days is empty" in result.err
+    # opsledger's own policy schema refuses it first; check_honourable would too
+    assert f"policy.yaml:{line}:16: " in result.err
+    assert "opsledger's own policy schema" in result.err and result.err.count("\n") == 1
+
+
+def _loosen_policy_schema(repo: Repo) -> None:
+    (repo.root / "schemas" / "policy.schema.json").write_text('{"type": "object"}\n', "utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ("late_record_business_days: 2", "late_record_business_days: abc", "abc"),
+        (
+            "business_days: [mon, tue, wed, thu, fri]",
+            "business_days: [mon, funday]",
+            "business_days",
+        ),
+        ("min_words: 4", "min_words: [1]", "min_words"),
+        ("pir_due_business_days: 5", "pir_due_business_days: 999999999", "999999999"),
+        ("known_error_within: 20", "known_error_within: 3000000", "3000000"),
+    ],
+)
+def test_a_looser_policy_schema_cannot_loosen_what_the_tool_reads(
+    repo: Repo, cli: InvokeCli, old: str, new: str, needle: str
+) -> None:
+    """schemas/policy.schema.json comes from pull requests like the policy: a copy that
+    allows anything let a value of another type or range through to the code that reads
+    the policy (ValueError, TypeError, KeyError, OverflowError: exit 3 in validate, audit
+    and kpi). The policy is also held to opsledger's own schema, at the value's line."""
+    _loosen_policy_schema(repo)
+    line = set_policy(repo, old, new)
+    for command in (["validate"], ["audit"], ["kpi", "--format", "json"]):
+        result = cli(*command, "--repo", repo.root)
+        assert result.status == 2, (command, result.err)
+        assert f"policy.yaml:{line}:" in result.err, result.err
+        assert "opsledger's own policy schema" in result.err and result.err.count("\n") == 1
+
+
+def test_a_looser_policy_schema_cannot_drop_a_block_the_tool_reads(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    _loosen_policy_schema(repo)
+    path = repo.root / "policy.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("\nstatements:\n") + 1
+    end = text.index("\n\n", start)
+    path.write_text(text[:start] + text[end + 2 :], encoding="utf-8")
+    result = cli("audit", "--repo", repo.root)
+    assert result.status == 2, result.err
+    assert "statements" in result.err and "opsledger's own policy schema" in result.err
+
+
+def test_a_problem_deadline_years_away_is_a_config_error(repo: Repo, cli: InvokeCli) -> None:
+    """``problems.known_error_within`` had no maximum: 3,000,000 business days overflowed
+    the date of every problem's deadline (exit 3). Ten years of business days at most."""
+    line = set_policy(repo, "known_error_within: 20", "known_error_within: 3000000")
+    for command in (["validate"], ["audit"], ["kpi", "--format", "json"]):
+        result = cli(*command, "--repo", repo.root)
+        assert result.status == 2, (command, result.err)
+        assert f"policy.yaml:{line}:23: 3000000 is greater than the maximum of 2600" in result.err
+    set_policy(repo, "known_error_within: 3000000", "known_error_within: 2600")
+    assert cli("validate", "--repo", repo.root).status == 0
 
 
 @pytest.mark.parametrize("zone", ["America", "Europe", "Etc", "../../etc/passwd", "/etc/localtime"])

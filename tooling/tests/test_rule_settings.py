@@ -293,9 +293,20 @@ REOPENED = INCIDENT.replace("status: open", "status: closed") + (
 )
 
 
-def with_new_rule(repo: Repo, setting: str) -> Repo:
-    schema = policy_schema(declared([*RULES, IncReopenedLate]))
-    (repo.root / "schemas/policy.schema.json").write_text(render(schema), encoding="utf-8")
+def with_new_rule(repo: Repo, setting: str, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """The rule declared and both copies of the policy schema regenerated, as
+    ``python -m opsledger.rules.policy_schema`` does (the packaged copy here a folder of
+    the test's: the policy is held to it too)."""
+    import shutil
+
+    from opsledger.model import policy as policy_module
+
+    schema = render(policy_schema(declared([*RULES, IncReopenedLate])))
+    (repo.root / "schemas/policy.schema.json").write_text(schema, encoding="utf-8")
+    packaged = repo.root.parent / "packaged-schemas"
+    shutil.copytree(defaults_dir() / "schemas", packaged, dirs_exist_ok=True)
+    (packaged / "policy.schema.json").write_text(schema, encoding="utf-8")
+    monkeypatch.setattr(policy_module, "packaged_schemas", lambda: packaged)
     policy = repo.root / "policy.yaml"
     policy.write_text(policy.read_text(encoding="utf-8") + setting, encoding="utf-8")
     repo.write("records/incidents/INC-2026-0001.yaml", REOPENED)
@@ -309,18 +320,24 @@ def findings(repo: Repo) -> list[Finding]:
     return list(IncReopenedLate().check(ctx))
 
 
-def test_a_new_rule_reads_its_new_setting_without_a_policy_field(repo: Repo) -> None:
-    with_new_rule(repo, "sample_rule:\n  reopen_within: 3d\n")
+def test_a_new_rule_reads_its_new_setting_without_a_policy_field(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_new_rule(repo, "sample_rule:\n  reopen_within: 3d\n", monkeypatch)
     assert [f.message for f in findings(repo)] == ["reopened late"]  # 4 days after closure
 
 
-def test_a_new_setting_has_its_declared_default(repo: Repo) -> None:
-    with_new_rule(repo, "")
+def test_a_new_setting_has_its_declared_default(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_new_rule(repo, "", monkeypatch)
     assert findings(repo) == []  # 4 days is within the default 7d
 
 
-def test_the_generated_schema_types_the_new_setting(repo: Repo) -> None:
-    with_new_rule(repo, "sample_rule:\n  reopen_within: soon\n")
+def test_the_generated_schema_types_the_new_setting(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_new_rule(repo, "sample_rule:\n  reopen_within: soon\n", monkeypatch)
     with pytest.raises(ConfigError, match="'soon' is not valid: a duration like 15m"):
         load_ledger(repo.root)
 

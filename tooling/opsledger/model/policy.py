@@ -19,7 +19,7 @@ from opsledger.loading import Document, Limits, LoadError, load_document
 from opsledger.model import fields as f
 from opsledger.model.policyread import PolicyReader, check_honourable, freeze_span
 from opsledger.model.regulatory import Regime, read_regimes
-from opsledger.schemas import SchemaSet
+from opsledger.schemas import SchemaSet, packaged_schemas
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 POLICY_FILE = "policy.yaml"
@@ -127,10 +127,17 @@ def load_policy(root: Path, schemas: SchemaSet) -> Policy:
     except LoadError as exc:
         raise ConfigError(exc.at(POLICY_FILE)) from None
     problems = schemas.check("policy", doc)
+    own = ""
+    if not problems and not schemas.same_as(packaged_schemas(), "policy"):
+        # the policy is read by the shape opsledger's own schema gives it: a repository's
+        # copy may be stricter, never looser (a value of another type or range would stop
+        # the run with an internal error, or be read otherwise)
+        problems = SchemaSet.of(packaged_schemas()).check("policy", doc)
+        own = " (opsledger's own policy schema; schemas/policy.schema.json allows it)"
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ConfigError(f"{POLICY_FILE}:{first.line}:{first.column}: {first.message}{more}")
+        raise ConfigError(f"{POLICY_FILE}:{first.line}:{first.column}: {first.message}{more}{own}")
     read = PolicyReader(doc, POLICY_FILE)
     policy = _build(doc, read)
     check_honourable(policy, read)

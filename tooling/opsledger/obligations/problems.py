@@ -42,7 +42,7 @@ CANDIDATE_WINDOW = Setting(
 )
 KNOWN_ERROR_WITHIN = Setting(
     "problems.known_error_within",
-    INTEGER.refine(minimum=0),
+    INTEGER.refine(minimum=0, maximum=2600),  # ten years of business days
     20,
     "business days from a problem's opened_at by which its root cause and workaround are "
     "established (known_error_at)",
