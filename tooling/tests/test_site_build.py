@@ -8,6 +8,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from opsledger.site.generate import NAV
 
@@ -338,3 +341,71 @@ def test_times_keep_their_seconds() -> None:
     assert when(datetime(2026, 3, 1, 15, 0, 1, tzinfo=UTC), zone) == "2026-03-01 15:00:01 +00:00"
     assert when(datetime(2026, 3, 1, 15, 0, 0, tzinfo=UTC), zone) == "2026-03-01 15:00 +00:00"
     assert when(datetime(2026, 7, 1, 15, 0, 0, tzinfo=UTC), zone) == "2026-07-01 16:00 +01:00"
+
+
+_DEEP_LIST = "# Deep\n\n" + "".join("    " * i + "- x\n" for i in range(800))
+
+
+def _theme_override(repo: Repo) -> None:
+    text = (repo.root / "mkdocs.yml").read_text(encoding="utf-8")
+    text = text.replace("  name: material\n", "  name: material\n  custom_dir: site/overrides\n", 1)
+    (repo.root / "mkdocs.yml").write_text(text, encoding="utf-8")
+    repo.write("site/overrides/partials/footer.html", "{{ 1 // 0 }}\n")
+
+
+def _config(old: str, new: str):  # type: ignore[no-untyped-def]
+    def change(repo: Repo) -> None:
+        text = (repo.root / "mkdocs.yml").read_text(encoding="utf-8")
+        assert old in text, old
+        (repo.root / "mkdocs.yml").write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda r: r.write("site/deep.md", _DEEP_LIST), "site/deep.md:19:1: Markdown lists"),
+        (
+            lambda r: r.write("site/deep.md", "# D\n\n" + "[" * 20000 + "x" + "]" * 20000),
+            "site/deep.md:3:1: 40000 link and emphasis delimiters",
+        ),
+        (_theme_override, "ZeroDivisionError: integer division or modulo by zero (raised in "),
+        (
+            _config(
+                "      permalink: true\n",
+                "      permalink: true\n      slugify: !!python/name:markdown.util.code_escape\n",
+            ),
+            "TypeError: code_escape() takes 1 positional argument",
+        ),
+        (
+            _config("  - tables\n", "  - tables\n  - admonition: {x: 1}\n"),
+            "Failed to load extension 'admonition'",
+        ),
+    ],
+    ids=["page-nested-800-deep", "page-of-brackets", "template-error", "slugify", "extension"],
+)
+def test_a_page_or_configuration_mkdocs_cannot_build_is_one_line(
+    repo: Repo, tmp_path: Path, change: Any, said: str
+) -> None:
+    """Found by an attack: a hand-written page nested 800 deep (RecursionError in the
+    Markdown renderer), a theme override dividing by zero and a Markdown extension given a
+    function that does not fit were internal errors (exit 3); a paragraph of 40,000
+    brackets took minutes; an extension's bad option printed MkDocs' traceback on a line
+    of its own. Each is now one line, exit status 2, at once."""
+    _site_files(repo)
+    _records(repo)
+    change(repo)
+    exe = Path(sys.executable).parent / "opsledger"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CI": "true"}
+    args = ["site", "build", "--repo", str(repo.root), "--output", str(tmp_path / "o")]
+    proc = subprocess.run(
+        [str(exe), *args, "--as-of", AS_OF, "--no-history"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert said in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -45,20 +45,47 @@ _CONFIG = click.option(
 _POLL_SECONDS = 1.0
 
 
+def _gist(message: str) -> str:
+    """A message of MkDocs on one line: its first line, and its last when it has more (a
+    configuration error carries a whole traceback)."""
+    lines = [text for text in message.strip().splitlines() if text.strip()] or [""]
+    return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1].strip()}"
+
+
 class _Echo(logging.Handler):
-    """MkDocs' warnings and errors, one line each on standard error."""
+    """MkDocs' warnings, one line each on standard error. Its errors are held: a build that
+    then fails says so in one line that carries the last of them (:func:`_build`); one
+    that succeeds prints them after."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.errors: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(line(f"{record.levelname.lower()}: {record.getMessage()}"), err=True)
+        if record.levelno >= logging.ERROR:
+            self.errors.append(_gist(record.getMessage()))
+            return
+        click.echo(line(f"{record.levelname.lower()}: {_gist(record.getMessage())}"), err=True)
+
+    def print_held(self) -> None:
+        """Print the errors held (a build or refresh that did not fail). Not ``flush``,
+        which logging calls at exit for every handler."""
+        for error in self.errors:
+            click.echo(line(f"error: {error}"), err=True)
+        self.errors.clear()
 
 
-def _logging() -> None:
+_ECHO = _Echo()
+
+
+def _logging() -> _Echo:
     log = logging.getLogger("mkdocs")
-    if not any(isinstance(h, _Echo) for h in log.handlers):
-        handler = _Echo(logging.WARNING)
-        log.addHandler(handler)
+    if _ECHO not in log.handlers:
+        log.addHandler(_ECHO)
     log.setLevel(logging.INFO if interactive() else logging.WARNING)
     log.propagate = False
+    _ECHO.errors.clear()
+    return _ECHO
 
 
 def _build(
@@ -70,19 +97,24 @@ def _build(
     keep: bool = False,
 ) -> BuildResult:
     root = repo_root(repo)
-    _logging()
+    echo = _logging()
     ws = Workspace(root, as_of=as_of, use_history=not no_history)
     moment = ws.as_of if as_of is not None else None
-    result = build_site(
-        root,
-        output=output,
-        config=config,
-        as_of=moment,
-        stage=progress,
-        use_history=not no_history,
-        ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
-        keep=keep,
-    )
+    try:
+        result = build_site(
+            root,
+            output=output,
+            config=config,
+            as_of=moment,
+            stage=progress,
+            use_history=not no_history,
+            ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
+            keep=keep,
+        )
+    except OpsledgerError as exc:
+        _fold(exc, echo)
+        raise
+    echo.print_held()
     if result.config is None:
         click.echo(
             f"opsledger: note: {root} has no mkdocs.yml; built with the packaged "
@@ -90,6 +122,15 @@ def _build(
             err=True,
         )
     return result
+
+
+def _fold(exc: OpsledgerError, echo: _Echo) -> None:
+    """Add what MkDocs said of a failure (the page it was reading) to its one line."""
+    said = [e for e in echo.errors if e not in exc.message and e != "Aborted with a BuildError!"]
+    echo.errors.clear()
+    if said:
+        exc.message = f"{exc.message} (MkDocs: {said[-1]})"
+        exc.args = (exc.message,)
 
 
 @click.group(name="site")
@@ -176,12 +217,15 @@ def serve_command(
                 try:
                     pages = None
                     if built is not None and records_only(root, changed):
+                        _ECHO.errors.clear()
                         pages = refresh_site(built)
+                        _ECHO.print_held()
                     if pages is None:
                         built = None  # a failed build leaves nothing to refresh
                         built = _build(repo, Path(tmp), config, as_of, no_history, keep=True)
                 except OpsledgerError as exc:
                     built = None  # half refreshed, or not built: the next change builds in full
+                    _fold(exc, _ECHO)
                     click.echo(f"opsledger: error: {line(exc.message)}", err=True)
                     continue
                 done = "in full" if pages is None else f"{len(pages)} changed page(s)"

@@ -168,6 +168,38 @@ def _failures(plugin: Callable[[], OpsledgerPlugin | None]) -> Iterator[None]:
         raise OpsledgerError(f"site build failed: theme template: {exc}") from None
     except OSError as exc:
         raise OpsledgerError(f"site build failed: {exc}") from None
+    except OpsledgerError:
+        raise
+    except Exception as exc:
+        where = _raised_in(exc)
+        if where is None:
+            raise  # opsledger's own code: an internal error (exit 3), a bug to report
+        # raised by what mkdocs.yml and the theme overrides bring in (a Markdown extension
+        # given a function that does not fit, a template dividing by zero): the
+        # repository's configuration, exit status 2
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise OpsledgerError(
+            f"site build failed: {type(exc).__name__}: {first} (raised in {where}; check "
+            "mkdocs.yml and the theme overrides)"
+        ) from None
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _raised_in(exc: BaseException) -> str | None:
+    """Where ``exc`` was raised: the module or file of the innermost frame, or None when
+    that is opsledger's own Python code."""
+    tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = tb.tb_frame.f_code.co_filename
+    if filename.endswith(".py") and os.path.abspath(filename).startswith(_PACKAGE + os.sep):
+        return None
+    module = tb.tb_frame.f_globals.get("__name__")
+    return module if isinstance(module, str) and module != "__main__" else filename
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

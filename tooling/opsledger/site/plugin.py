@@ -46,6 +46,8 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils.templates import TemplateContext
 
 from opsledger.errors import OpsledgerError
+from opsledger.loading import Limits
+from opsledger.loading.markdown import check_body
 from opsledger.model.layout import linked_folder
 from opsledger.outputs import check_site_folder, mark_site_folder
 from opsledger.site.data import Progress, Stage, collect, quiet
@@ -132,6 +134,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         #: rendered pages' Markdown and HTML, packed until written (:mod:`.shelf`)
         self.shelf: Shelf | None = None
         self.generated: list[str] = []  # the generated files' paths, in order
+        self.limits = Limits()  # the policy's, once the repository is read
         #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
         self.stage: Stage | None = None
         self._phase = ExitStack()
@@ -205,6 +208,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         except OpsledgerError as exc:
             self.failure = exc
             raise PluginError(f"opsledger: {exc.message}") from None
+        self.limits = data.ledger.policy.limits
         with stage("Generating pages") as update:
             return generate(
                 data,
@@ -221,6 +225,10 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
                 if file.src_uri.startswith(prefix):
                     files.remove(file)
         self.home_written = files.get_file_from_path("index.md") is None
+        problem = _written_page_problem(files, config, self.limits)
+        if problem is not None:
+            self.failure = OpsledgerError(problem)  # the whole message: site build says it
+            raise PluginError(problem)  # plain mkdocs build: its own error, no traceback
         self.generated = []
         for path, content, in_nav in generated_files(site, self.home_written):
             _add(files, config, path, content, in_nav)
@@ -459,6 +467,21 @@ def _add(files: Files, config: MkDocsConfig, path: str, content: str | bytes, in
         )
     inclusion = InclusionLevel.INCLUDED if in_nav else InclusionLevel.NOT_IN_NAV
     files.append(_Generated.generated(config, path, content=content, inclusion=inclusion))
+
+
+def _written_page_problem(files: Files, config: MkDocsConfig, limits: Limits) -> str | None:
+    """The hand-written pages (``site/``) are held to the Markdown limits of a record body:
+    nested past ``limits.max_markdown_depth`` the Markdown renderer recursed until Python
+    stopped it (an internal error), and a paragraph of tens of thousands of ``[`` took it
+    minutes. The first page over a limit, at its line, or None."""
+    for file in files.documentation_pages():
+        if isinstance(file, _Generated) or file.abs_src_path is None:
+            continue
+        found = check_body(file.content_string, limits)
+        if found:
+            where = f"{config.docs_dir}/{file.src_uri}:{found[0].line}:1"
+            return f"{where}: {found[0].message}; split or flatten the page"
+    return None
 
 
 class _Generated(File):
