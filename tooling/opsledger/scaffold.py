@@ -18,7 +18,7 @@ from pathlib import Path
 from opsledger import ci, fileedit, gitio
 from opsledger.errors import OpsledgerError
 from opsledger.loading.text import forbidden_in_line
-from opsledger.model.layout import KIND_BY_NAME, Kind, refuse_linked_folder, walk
+from opsledger.model.layout import KIND_BY_NAME, MAX_ID, Kind, refuse_linked_folder, walk
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Incident
 from opsledger.obligations.problems import PROBLEM_SECTIONS
@@ -72,9 +72,17 @@ def next_id(
     prefix = kind.example.split("-")[0]
     if kind_name == "runbook":
         used = used_numbers(ledger, kind, None, taken, history=history)
-        return f"{prefix}-{max(used, default=0) + 1:04d}"
-    used = used_numbers(ledger, kind, year, taken, history=history)
-    return f"{prefix}-{year}-{max(used, default=0) + 1:04d}"
+        found = f"{prefix}-{max(used, default=0) + 1:04d}"
+    else:
+        used = used_numbers(ledger, kind, year, taken, history=history)
+        found = f"{prefix}-{year}-{max(used, default=0) + 1:04d}"
+    if len(found) > MAX_ID:  # after a record numbered with every digit an ID may hold
+        raise OpsledgerError(
+            f"no {kind_name} ID is left after the highest one used ({max(used)}): the next "
+            f"would be {len(found)} characters, over the {MAX_ID} the schemas take; give "
+            "the record an unused lower number by hand"
+        )
+    return found
 
 
 def slug(title: str) -> str:

@@ -480,3 +480,17 @@ def test_a_fifo_in_the_site_sources_is_refused(cli: InvokeCli, tmp_path: Path, w
     proc = run_exe(fresh, "site", "build", "--output", str(tmp_path / "out"), timeout=90)
     assert proc.returncode == 2, proc.stderr
     assert "is not a regular file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_no_id_left_after_the_longest_number_is_a_usage_error(repo: Repo) -> None:
+    """Found by an attack: after a record numbered with every digit an ID may hold
+    (``INC-2026-`` and 31 nines, 40 characters), ``opsledger new`` wrote ``INC-2026-1``
+    and 31 zeros, 41 characters, which its own schema refuses. It says no ID is left."""
+    longest = "INC-2026-" + "9" * 31
+    repo.write(f"records/incidents/{longest}.yaml", RESOLVED.replace("INC-2026-0001", longest))
+    assert run_exe(repo, "validate").returncode == 0
+    args = ("--title", "Checkout errors", "--as-of", "2026-06-01", "--no-history")
+    proc = run_exe(repo, "new", "incident", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert "no incident ID is left" in proc.stderr and "over the 40" in proc.stderr
+    assert not list((repo.root / "records/incidents").rglob("INC-2026-1*.yaml"))

@@ -21,13 +21,11 @@ from typing import Any
 from opsledger.importers.mapping import number_of
 from opsledger.importers.render import render
 from opsledger.loading import LoadError, load_text, read_bytes
-from opsledger.model.layout import KIND_BY_NAME, walk
+from opsledger.model.layout import KIND_BY_NAME, MAX_ID, walk
 
 PROBLEMS = KIND_BY_NAME["problem"]
 MODELINE = "# yaml-language-server: $schema=../../schemas/problem.schema.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:-]+")
-#: the longest record ID the schemas take (an exported number too long makes no record)
-MAX_ID = 40
 
 
 def external_key(raw: str) -> str:

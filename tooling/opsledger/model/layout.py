@@ -27,6 +27,9 @@ class Kind:
     slug_allowed: bool = False
 
 
+#: the longest record ID the schemas take (their ``*_id`` definitions' maxLength)
+MAX_ID = 40
+
 KINDS: tuple[Kind, ...] = (
     Kind(
         "incident",
