@@ -12,6 +12,7 @@ import functools
 import http.server
 import os
 import shutil
+import sysconfig
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -185,21 +186,27 @@ def _failures(plugin: Callable[[], OpsledgerPlugin | None]) -> Iterator[None]:
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"])
 
 
 def _raised_in(exc: BaseException) -> str | None:
-    """Where ``exc`` was raised: the module or file of the innermost frame, or None when
-    that is opsledger's own Python code."""
+    """Who raised ``exc``: the module (or template file) of the innermost frame that is
+    not the standard library's, or None when that frame is opsledger's own Python code
+    (a standard-library function opsledger called wrongly is opsledger's bug)."""
+    frames = []
     tb = exc.__traceback__
-    if tb is None:
-        return None
-    while tb.tb_next is not None:
+    while tb is not None:
+        frames.append(tb.tb_frame)
         tb = tb.tb_next
-    filename = tb.tb_frame.f_code.co_filename
-    if filename.endswith(".py") and os.path.abspath(filename).startswith(_PACKAGE + os.sep):
-        return None
-    module = tb.tb_frame.f_globals.get("__name__")
-    return module if isinstance(module, str) and module != "__main__" else filename
+    for frame in reversed(frames):
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if filename.endswith(".py") and filename.startswith(_PACKAGE + os.sep):
+            return None
+        if filename.startswith(_STDLIB + os.sep) and "site-packages" not in filename:
+            continue
+        module = frame.f_globals.get("__name__")
+        return module if isinstance(module, str) and module != "__main__" else filename
+    return None
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
