@@ -1027,3 +1027,78 @@ def test_command_help_documents_the_defaults(cli: InvokeCli) -> None:
     assert result.status == 0
     for text in ("1 - Critical=P1", "--timezone", "--date-format", "--dry-run", "cmdb_ci"):
         assert text in result.out
+
+
+_ATTACK_HEADER = "number,incident_state,opened_at,sys_updated_at,priority,sys_mod_count,caused_by"
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        (
+            "INC1,New,2016-02-29 01:16+99:99,2016-02-29 01:20+99:99,2 - High,0,",
+            "has a timezone offset +99:99 outside -23:59 to +23:59",
+        ),
+        ("INC1,New,2016-02-29 01:16,2016-02-29 01:20,2 - High,²,", "is not a whole number"),
+        (
+            "INC1,New,2016-02-29 01:16,2016-02-29 01:20,2 - High," + "9" * 4301 + ",",
+            "is not a whole number below a billion",
+        ),
+        (
+            "INC1,New,1900-01-01 00:00+23:59,1900-01-01 00:00+23:59,2 - High,0,",
+            "is on the first or last day of 1900-2999",
+        ),
+        (
+            "INC1,New,2999-12-31 23:59-23:59,2999-12-31 23:59-23:59,2 - High,0,",
+            "is on the first or last day of 1900-2999",
+        ),
+    ],
+    ids=["offset-99h", "unicode-digit", "4301-digits", "utc-before-1900", "utc-after-2999"],
+)
+def test_a_row_no_record_can_hold_is_skipped_with_its_line(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, row: str, said: str
+) -> None:
+    """Found by an attack: an offset of 24 hours or more (ValueError), a count written with
+    a Unicode digit or 4,301 digits (ValueError) were internal errors (exit 3); a time on
+    1900-01-01 east of UTC imported as 1899, which the schema then refuses. Each row is
+    skipped at its line (exit 1) and nothing is written."""
+    source = tmp_path / "attack.csv"
+    source.write_text(f"{_ATTACK_HEADER}\n{row}\n", encoding="utf-8")
+    result = run(cli, repo, source)
+    assert result.status == 1, result.err
+    assert "attack.csv:2: " in result.err and said in result.err, result.err
+    assert not list((repo.root / "records/incidents").rglob("*.yaml"))
+
+
+def test_a_linked_change_number_no_id_can_hold_is_not_linked(
+    repo: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    source = tmp_path / "attack.csv"
+    row = "INC1,New,2016-02-29 01:16,2016-02-29 01:20,2 - High,0,CHG" + "9" * 4301
+    source.write_text(f"{_ATTACK_HEADER}\n{row}\n", encoding="utf-8")
+    result = run(cli, repo, source)
+    assert result.status == 0, result.err
+    assert "caused_by_change" not in record(repo, "INC-2016-0001")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "said"),
+    [
+        ("utf-16", "does not end a line with a single newline byte"),
+        ("utf-32-le", "does not end a line with a single newline byte"),
+        ("rot13", "unknown text encoding"),
+        ("base64", "unknown text encoding"),
+        ("zlib", "unknown text encoding"),
+    ],
+)
+def test_an_encoding_the_file_cannot_be_read_in_is_a_usage_error(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, encoding: str, said: str
+) -> None:
+    """``--encoding utf-16`` on a file without a byte-order mark, and codecs that are not
+    text encodings (rot13, base64, zlib), were internal errors (exit 3)."""
+    source = tmp_path / "attack.csv"
+    row = "INC1,New,2016-02-29 01:16,2016-02-29 01:20,2 - High,0,"
+    source.write_text(f"{_ATTACK_HEADER}\n{row}\n", encoding="utf-8")
+    result = run(cli, repo, source, "--encoding", encoding)
+    assert result.status == 2, result.err
+    assert f"--encoding {encoding!r}: " in result.err and said in result.err

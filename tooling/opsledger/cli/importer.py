@@ -48,10 +48,19 @@ def _zone(name: str | None) -> ZoneInfo | None:
 
 
 def _encoding(name: str) -> str:
+    """A text encoding in which a line of the file ends with one newline byte (the file is
+    read line by line, so a wrong byte is reported at its line)."""
     try:
-        return codecs.lookup(name).name
+        found = codecs.lookup(name).name
+        newline = "\n".encode(found)  # LookupError for a codec that is not a text encoding
     except LookupError:
-        raise OpsledgerError(f"--encoding {name!r}: unknown encoding") from None
+        raise OpsledgerError(f"--encoding {name!r}: unknown text encoding") from None
+    if newline != b"\n":
+        raise OpsledgerError(
+            f"--encoding {name!r}: the file is read line by line and {found} does not end a "
+            "line with a single newline byte; export the file as UTF-8"
+        )
+    return found
 
 
 @import_group.command(name="servicenow")

@@ -175,6 +175,11 @@ class Source:
                         f"(byte 0x{raw[exc.start]:02X} at column {exc.start + 1}); "
                         "export the file as UTF-8 or pass --encoding"
                     ) from None
+                except UnicodeError as exc:  # a decoder's own refusal (no byte-order mark)
+                    raise OpsledgerError(
+                        f"{self.path}:{line_no}: not valid {self.encoding} ({exc}); "
+                        "export the file as UTF-8 or pass --encoding"
+                    ) from None
                 if "\x00" in text:
                     raise OpsledgerError(
                         f"{self.path}:{line_no}: contains NUL bytes; this is not a CSV text file"

@@ -87,7 +87,10 @@ def _parts(text: str) -> _Parts | str:
         else:
             sign = -1 if tz[0] == "-" else 1
             digits = tz[1:].replace(":", "")
-            offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            hours, minutes = int(digits[:2]), int(digits[2:])
+            if hours > 23 or minutes > 59:
+                return f"has a timezone offset {tz} outside -23:59 to +23:59"
+            offset = sign * timedelta(hours=hours, minutes=minutes)
     return _Parts(
         int(match["a"]),
         int(match["b"]),
@@ -112,9 +115,14 @@ def _fields(parts: _Parts, order: str) -> tuple[int, int, int] | None:
     return parts.c, parts.a, parts.b
 
 
+#: a local date on the first or last day of :data:`YEARS` may be another year in UTC (an
+#: offset or a zone of up to a day): such a value is refused, as one outside them
+_EDGES = ((YEARS[0], 1, 1), (YEARS[1], 12, 31))
+
+
 def _valid(parts: _Parts, order: str) -> bool:
     fields = _fields(parts, order)
-    if fields is None or not YEARS[0] <= fields[0] <= YEARS[1]:
+    if fields is None or not YEARS[0] <= fields[0] <= YEARS[1] or fields in _EDGES:
         return False
     try:
         datetime(*fields, parts.hour, parts.minute, parts.second)
@@ -141,9 +149,14 @@ def problem(text: str, order: str | None = None) -> str | None:
         return None
     if not (parts.year_first or parts.year_last):
         return f"{text!r} has no four-digit year"
-    years = [f[0] for o in ((order,) if order else ORDERS) if (f := _fields(parts, o))]
-    if years and not any(YEARS[0] <= year <= YEARS[1] for year in years):
+    found = [f for o in ((order,) if order else ORDERS) if (f := _fields(parts, o))]
+    if found and not any(YEARS[0] <= f[0] <= YEARS[1] for f in found):
         return f"{text!r} has a year outside {YEARS[0]}-{YEARS[1]}"
+    if found and all(f in _EDGES for f in found if YEARS[0] <= f[0] <= YEARS[1]):
+        return (
+            f"{text!r} is on the first or last day of {YEARS[0]}-{YEARS[1]}, which its time "
+            "in UTC may fall outside"
+        )
     if order is None:
         return f"{text!r} is not a real date and time"
     return f"{text!r} is not a date in the {SHOWN[order]} format"

@@ -116,7 +116,9 @@ def service_key(value: str) -> str:
 def number_of(external: str) -> int | None:
     """``INC0012345`` → 12345; None when the value has no trailing number."""
     match = _NUMBER.match(external)
-    return int(match.group(1)) if match else None
+    if match is None or len(match.group(1)) > 1000:
+        return None  # no number, or one of digits int() refuses (over 4,300) or no ID holds
+    return int(match.group(1))
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,9 @@ def plan(root: Path, links: Mapping[str, list[Linked]]) -> tuple[list[Planned], 
         year = min(x.detected_at for x in linked)[:4]
         digits = number_of(re.sub(r"[^0-9]", "", key) or "x")
         if digits is None:
-            skipped.append(f"problem_id {number!r} has no number to name its record; not imported")
+            skipped.append(
+                f"problem_id {number[:40]!r} has no number to name its record; not imported"
+            )
             continue
         record = f"PRB-{year}-{digits:04d}"
         if len(record) > MAX_ID:

@@ -80,8 +80,8 @@ def _row_problem(
             return number, f"{shown} is empty"
     for name in _COUNTS:
         value = get(name)(row)
-        if value and not value.isdigit():
-            return number, f"{name} {value[:20]!r} is not a whole number"
+        if value and not (value.isascii() and value.isdigit() and len(value) <= 9):
+            return number, f"{name} {value[:20]!r} is not a whole number below a billion"
     for name in _DATES:
         value = get(name)(row)
         if value:
