@@ -27,7 +27,9 @@ from opsledger.timeutil import format_timestamp
 TODO = "TBD"
 CHOOSE_SERVICE = "choose-a-service"
 _ATTEMPTS = 100
-_NUMBER = re.compile(r"([A-Z]+)-(?:([0-9]{4})-)?([0-9]{4,})")
+#: a record number an ID can hold (MAX_ID characters at most): a longer run of digits, in a
+#: name or an id no schema takes, numbers nothing (int() refuses 4,300 digits)
+_NUMBER = re.compile(r"([A-Z]+)-(?:([0-9]{4})-)?([0-9]{4,40})(?![0-9])")
 
 
 def defaults() -> Path:

@@ -494,3 +494,27 @@ def test_no_id_left_after_the_longest_number_is_a_usage_error(repo: Repo) -> Non
     assert proc.returncode == 2, proc.stderr
     assert "no incident ID is left" in proc.stderr and "over the 40" in proc.stderr
     assert not list((repo.root / "records/incidents").rglob("INC-2026-1*.yaml"))
+
+
+def test_numbers_of_thousands_of_digits_are_no_numbers(repo: Repo) -> None:
+    """``int()`` refuses a string of over 4,300 digits (ValueError, exit 3 before): a
+    record id of 5,000 digits (which its schema refuses) numbers nothing for ``opsledger
+    new``, and a committed version with a priority of 5,000 digits ranks nothing for the
+    priority-downgrade KPI."""
+    import re
+
+    priority = re.search(r"priority: (P[0-9])", RESOLVED)
+    assert priority is not None
+    huge = "INC-2026-" + "9" * 5000
+    repo.write(INC, RESOLVED.replace("priority: " + priority[1], "priority: P" + "9" * 5000))
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-q", "-m", "a priority no rank holds")
+    repo.write(INC, RESOLVED)
+    git(repo.root, "commit", "-q", "-a", "-m", "fixed")
+    proc = run_exe(repo, "kpi", "--as-of", "2026-11-01")
+    assert proc.returncode in (0, 1), proc.stderr
+    repo.write("records/incidents/INC-2026-0002.yaml", RESOLVED.replace("INC-2026-0001", huge))
+    proc = run_exe(repo, "new", "incident", "--title", "Checkout errors", "--as-of", "2026-06-01")
+    assert proc.returncode == 0, proc.stderr
+    assert "INC-2026-0003" in proc.stdout

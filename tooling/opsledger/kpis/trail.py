@@ -25,7 +25,7 @@ def _rank(name: Any) -> tuple[int, str] | None:
     """P1 < P2 < … (a larger rank is a lower priority); None for a non-priority value."""
     if not isinstance(name, str):
         return None
-    match = re.fullmatch(r"P([0-9]+)", name)
+    match = re.fullmatch(r"P([0-9]{1,9})", name)  # a past version's priority is unchecked
     return (int(match[1]), name) if match else None
 
 
