@@ -122,6 +122,52 @@ def test_inherited_files_are_checked_too(repo: Repo, cli: InvokeCli, tmp_path: P
     assert result.status == 2 and "INHERIT loops" in result.err
 
 
+@pytest.mark.parametrize(
+    ("first", "said"),
+    [
+        ("INHERIT: !ENV [NOPE, site/evil.yml]\n", "INHERIT names its file through a tag"),
+        ("<<: {INHERIT: site/evil.yml}\n", "a YAML merge key (<<)"),
+        ("<<: {hooks: [site/evil_hook.py]}\n", "a YAML merge key (<<)"),
+        ("? !ENV [NOPE, INHERIT]\n: site/evil.yml\n", "a mapping key that is not plain text"),
+        ("? [INHERIT]\n: site/evil.yml\n", "a mapping key that is not plain text"),
+    ],
+    ids=["inherit-through-env", "inherit-in-merge", "hooks-in-merge", "env-key", "list-key"],
+)
+def test_a_key_or_inherit_the_check_cannot_read_is_refused(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, first: str, said: str
+) -> None:
+    """Found by an attack: INHERIT given through !ENV, INHERIT or hooks: inside a YAML merge
+    key, or a key that MkDocs constructs into INHERIT, reached a file with
+    !!python/object/apply (or a hook) that the check never read: the code ran and the site
+    built (exit 0). Each is refused before MkDocs reads the file."""
+    flag = tmp_path / "pwned"
+    repo.write("site/evil.yml", f'site_author: !!python/object/apply:os.system ["touch {flag}"]\n')
+    repo.write("site/evil_hook.py", f"open({str(flag)!r}, 'w').write('ran')\n")
+    config = site_files(repo)
+    config.write_text(first + config.read_text(encoding="utf-8"), encoding="utf-8")
+    result = build(cli, repo, tmp_path / "o")
+    assert result.status == 2, result.err
+    assert "mkdocs.yml:1:" in result.err and said in result.err, result.err
+    assert not flag.exists()
+
+
+@pytest.mark.parametrize("where", ["/etc", "..", "../records"])
+def test_the_plugins_overrides_stay_in_the_docs_folder(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, where: str
+) -> None:
+    """Found by an attack: the opsledger plugin's ``overrides`` option was joined to the
+    docs folder unchecked: an absolute path or '..' published the machine's files (or the
+    raw repository) with the site, and '/' walked the whole disk."""
+    config = site_files(repo)
+    text = config.read_text(encoding="utf-8")
+    assert "  - opsledger\n" in text
+    config.write_text(text.replace("  - opsledger\n", f"  - opsledger: {{overrides: {where}}}\n"))
+    result = build(cli, repo, tmp_path / "o")
+    assert result.status == 2, result.err
+    assert "the opsledger overrides" in result.err and "is outside" in result.err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").rglob("policy.yaml"))
+
+
 def test_allowed_tags_build(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     """The Markdown extension objects Material's documentation uses, and MkDocs' !ENV."""
     site_files(

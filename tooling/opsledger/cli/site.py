@@ -129,7 +129,12 @@ def _fold(exc: OpsledgerError, echo: _Echo) -> None:
     said = [e for e in echo.errors if e not in exc.message and e != "Aborted with a BuildError!"]
     echo.errors.clear()
     if said:
-        exc.message = f"{exc.message} (MkDocs: {said[-1]})"
+        aborted = "Aborted with a BuildError!"  # says nothing MkDocs' own error does not
+        exc.message = (
+            exc.message.replace(aborted, said[-1])
+            if aborted in exc.message
+            else f"{exc.message} (MkDocs: {said[-1]})"
+        )
         exc.args = (exc.message,)
 
 

@@ -15,7 +15,10 @@ object, and refuse (exit status 2, naming file, line and column):
 * a ``hooks:`` entry (Python files run by MkDocs; a site built by opsledger needs none);
 * aliases that refer to themselves or expand past :data:`MAX_NODES` values (a "billion
   laughs" document that MkDocs would expand while it reads its configuration);
-* an ``INHERIT:`` that leaves the repository, is a symbolic link, or loops.
+* an ``INHERIT:`` that leaves the repository, is a symbolic link, or loops, or that names
+  its file through a tag (``!ENV``) or a structure;
+* a YAML merge key (``<<``) or a tagged or structured mapping key: either becomes
+  ``INHERIT`` or ``hooks`` only when MkDocs constructs it.
 
 Plain ``mkdocs build`` reads the file before the opsledger plugin runs, so only these two
 commands can protect a build; ``mkdocs.yml`` and ``site/`` stay under CODEOWNERS, and the
@@ -171,17 +174,25 @@ def _check(path: Path, homes: tuple[Path, ...], chain: list[Path]) -> None:
                 f"{_where(path, node)}: {why}; opsledger site build refuses it (a name such as "
                 "!!python/name:pymdownx.superfences.fence_code_format is allowed)"
             )
+    for node in _walk(root):
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                _check_key(path, key)
     if not isinstance(root, yaml.MappingNode):
         return
     for key, value in root.value:
-        if not isinstance(key, yaml.ScalarNode):
-            continue
         if key.value == "hooks":
             raise ConfigError(
                 f"{_where(path, key)}: hooks: makes MkDocs run Python files from the "
                 "repository; opsledger site build refuses them (its plugin needs none)"
             )
-        if key.value == "INHERIT" and isinstance(value, yaml.ScalarNode):
+        if key.value == "INHERIT":
+            if not (isinstance(value, yaml.ScalarNode) and value.tag == _YAML + "str"):
+                raise ConfigError(
+                    f"{_where(path, value)}: INHERIT names its file through a tag or a "
+                    "structure; write the file's path plainly, so that this check reads the "
+                    "file MkDocs will"
+                )
             parent = Path(os.path.normpath(path.parent / value.value))
             if not _inside(parent, homes):
                 raise ConfigError(
@@ -191,6 +202,27 @@ def _check(path: Path, homes: tuple[Path, ...], chain: list[Path]) -> None:
             if not parent.is_file():
                 raise ConfigError(f"{_where(path, value)}: INHERIT names a missing file")
             _check(parent, homes, [*chain, path])
+
+
+#: the tags a mapping key may carry: plain YAML scalars, whose value is their text
+_KEY_TAGS = frozenset(_YAML + name for name in ("str", "int", "float", "bool", "null"))
+
+
+def _check_key(path: Path, key: yaml.Node) -> None:
+    """A mapping key must be plain text (or a plain number): a merge key (``<<``) or a
+    tagged or structured key (``? !ENV [NOPE, INHERIT]``) becomes ``INHERIT`` or ``hooks``
+    only when MkDocs constructs it, out of this check's sight."""
+    if isinstance(key, yaml.ScalarNode) and key.tag in _KEY_TAGS:
+        return
+    what = (
+        "a YAML merge key (<<)"
+        if key.tag == _YAML + "merge"
+        else "a mapping key that is not plain text"
+    )
+    raise ConfigError(
+        f"{_where(path, key)}: {what} hides which key it is until MkDocs reads the file; "
+        "opsledger site build refuses it: write the keys out plainly"
+    )
 
 
 def top_level_values(path: Path) -> dict[str, str]:

@@ -170,6 +170,9 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             refuse_symlinks(Path(config.theme.custom_dir), "theme.custom_dir", home)
             self.overrides = Path(config.theme.custom_dir)
         elif (docs / self.config.overrides).is_dir():
+            # inside docs_dir, without links: an absolute path or '..' would publish the
+            # machine's files (and '/' would walk them all)
+            refuse_symlinks(docs / self.config.overrides, "the opsledger overrides", docs)
             self.overrides = docs / self.config.overrides
             dirs.insert(0, str(self.overrides))
             position = 1
