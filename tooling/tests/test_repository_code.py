@@ -151,6 +151,23 @@ def test_a_key_or_inherit_the_check_cannot_read_is_refused(
     assert not flag.exists()
 
 
+@pytest.mark.parametrize("document", ["!ENV [NOPE, {INHERIT: site/evil.yml}]", "[1, 2]"])
+def test_a_configuration_that_is_not_a_plain_mapping_is_refused(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, document: str
+) -> None:
+    """Found in the last read of the fix above: a tagged document
+    (``!ENV [NOPE, {INHERIT: site/evil.yml}]``) becomes a mapping with INHERIT only when
+    MkDocs constructs it; the inherited file's code ran (the build then failed)."""
+    flag = tmp_path / "pwned"
+    repo.write("site/evil.yml", f'site_author: !!python/object/apply:os.system ["touch {flag}"]\n')
+    site_files(repo)
+    (repo.root / "mkdocs.yml").write_text(document + "\n", encoding="utf-8")
+    result = build(cli, repo, tmp_path / "o")
+    assert result.status == 2, result.err
+    assert "mkdocs.yml:1:1: a MkDocs configuration is a plain mapping" in result.err
+    assert not flag.exists()
+
+
 @pytest.mark.parametrize("where", ["/etc", "..", "../records"])
 def test_the_plugins_overrides_stay_in_the_docs_folder(
     repo: Repo, cli: InvokeCli, tmp_path: Path, where: str

@@ -178,8 +178,13 @@ def _check(path: Path, homes: tuple[Path, ...], chain: list[Path]) -> None:
         if isinstance(node, yaml.MappingNode):
             for key, _ in node.value:
                 _check_key(path, key)
-    if not isinstance(root, yaml.MappingNode):
-        return
+    if not (isinstance(root, yaml.MappingNode) and root.tag == _YAML + "map"):
+        # a tagged root (!ENV [NOPE, {INHERIT: …}]) becomes a mapping only when MkDocs
+        # constructs it, with keys this check would not see at the top
+        raise ConfigError(
+            f"{_where(path, root)}: a MkDocs configuration is a plain mapping of keys; "
+            "opsledger site build refuses any other document"
+        )
     for key, value in root.value:
         if key.value == "hooks":
             raise ConfigError(
