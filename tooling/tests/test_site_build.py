@@ -370,6 +370,10 @@ def _config(old: str, new: str):  # type: ignore[no-untyped-def]
             lambda r: r.write("site/deep.md", "# D\n\n" + "[" * 20000 + "x" + "]" * 20000),
             "site/deep.md:3:1: 40000 link and emphasis delimiters",
         ),
+        (
+            lambda r: r.write_bytes("site/bad.md", b"# Bad \xff\xfe bytes\n"),
+            "site/bad.md: not valid UTF-8 (byte 7)",
+        ),
         (_theme_override, "ZeroDivisionError: integer division or modulo by zero (raised in "),
         (
             _config(
@@ -383,7 +387,14 @@ def _config(old: str, new: str):  # type: ignore[no-untyped-def]
             "Failed to load extension 'admonition'",
         ),
     ],
-    ids=["page-nested-800-deep", "page-of-brackets", "template-error", "slugify", "extension"],
+    ids=[
+        "page-nested-800-deep",
+        "page-of-brackets",
+        "page-not-utf8",
+        "template-error",
+        "slugify",
+        "extension",
+    ],
 )
 def test_a_page_or_configuration_mkdocs_cannot_build_is_one_line(
     repo: Repo, tmp_path: Path, change: Any, said: str

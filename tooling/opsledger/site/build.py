@@ -202,6 +202,8 @@ def _raised_in(exc: BaseException) -> str | None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if filename.endswith(".py") and filename.startswith(_PACKAGE + os.sep):
             return None
+        if frame.f_code.co_filename.startswith("<frozen "):  # the standard library, frozen
+            continue
         if filename.startswith(_STDLIB + os.sep) and "site-packages" not in filename:
             continue
         module = frame.f_globals.get("__name__")

@@ -480,7 +480,12 @@ def _written_page_problem(files: Files, config: MkDocsConfig, limits: Limits) ->
     for file in files.documentation_pages():
         if isinstance(file, _Generated) or file.abs_src_path is None:
             continue
-        found = check_body(file.content_string, limits)
+        try:
+            text = file.content_string
+        except UnicodeDecodeError as exc:
+            where = f"{config.docs_dir}/{file.src_uri}"
+            return f"{where}: not valid UTF-8 (byte {exc.start + 1}); save the page as UTF-8"
+        found = check_body(text, limits)
         if found:
             where = f"{config.docs_dir}/{file.src_uri}:{found[0].line}:1"
             return f"{where}: {found[0].message}; split or flatten the page"
