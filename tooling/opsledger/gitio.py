@@ -249,13 +249,21 @@ def describe_head(path: Path) -> str | None:
 
 def changed_paths(path: Path, ref: str) -> list[str]:
     """Files changed since the merge base of ``ref`` and HEAD: committed, staged, unstaged
-    and untracked, relative to ``path`` (the governance repository's root).
+    and untracked, relative to ``path`` (the governance repository's root). Committed
+    means touched by any commit since the merge base, not only what differs from it: an
+    edit undone by a later commit, or a record added then deleted, is still in the
+    history the GIT-* rules judge.
 
-    Raises :class:`~opsledger.errors.OpsledgerError` with what to do for an unknown ref, a
-    shallow clone or a folder outside git.
+    Raises :class:`~opsledger.errors.OpsledgerError` with what to do for an unknown ref (or
+    one git would take for an option), a shallow clone or a folder outside git.
     """
     from opsledger.errors import EXIT_SHALLOW, OpsledgerError
 
+    if not ref or ref.startswith("-"):
+        raise OpsledgerError(
+            f"--changed-since: {_shown_ref(ref)} is not a branch, tag or commit; pass the "
+            "branch the pull request goes into (for example origin/main)"
+        )
     repo = _open(path)
     if repo is None:
         raise OpsledgerError(f"--changed-since needs a git repository; {path} is not in one")
@@ -266,17 +274,25 @@ def changed_paths(path: Path, ref: str) -> list[str]:
             base = repo.git.merge_base(ref, "HEAD").strip()
         except git.GitCommandError:
             raise OpsledgerError(
-                f"--changed-since: unknown ref {ref!r} or no common history with HEAD; fetch "
-                f"it first (for example 'git fetch origin main') and pass origin/main"
+                f"--changed-since: unknown ref {_shown_ref(ref)} or no common history with "
+                "HEAD; fetch it first (for example 'git fetch origin main') and pass origin/main"
             ) from None
         top = Path(repo.working_tree_dir or path)
         prefix = Path(path).resolve().relative_to(top.resolve()).as_posix()
         names = repo.git.diff("--name-only", "-z", "--no-renames", base, "--", ".").split("\0")
         names += repo.git.ls_files("--others", "--exclude-standard", "-z").split("\0")
+        touched = ["--format=", "--name-only", "-z", "--no-renames", "--full-history"]
+        touched += ["--diff-merges=first-parent", f"{base}..HEAD", "--", "."]
+        names += [n.strip("\n") for n in repo.git.log(*touched).split("\0")]
     finally:
         repo.close()
     strip = "" if prefix == "." else prefix + "/"
     return sorted({n[len(strip) :] for n in names if n and n.startswith(strip)})
+
+
+def _shown_ref(ref: str) -> str:
+    """A ref as an error message names it: quoted, and cut when long."""
+    return repr(ref if len(ref) <= 80 else ref[:79] + "…")
 
 
 def user_email(path: Path) -> str | None:
@@ -661,8 +677,10 @@ def _grep(path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool)
         with tempfile.TemporaryFile() as patterns:
             patterns.write("".join(f"{word}\n" for word in sorted(words)).encode("utf-8"))
             patterns.seek(0)
+            # every file as text: a .gitattributes marking records binary (``-diff``) must
+            # not hide them from the search
             output = str(
-                repo.git.execute([*args, "-I", "-f", "-", "--", *scoped], istream=patterns)
+                repo.git.execute([*args, "--text", "-f", "-", "--", *scoped], istream=patterns)
             )
     except git.GitCommandError as exc:
         if exc.status == 1:  # no match

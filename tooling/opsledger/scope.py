@@ -34,8 +34,9 @@ from pathlib import Path
 from opsledger import gitio
 from opsledger.history.assemble import record_id
 from opsledger.loading import Limits, LoadError, load_document
-from opsledger.model.layout import KIND_BY_NAME, Entry, walk
+from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, Entry, walk
 from opsledger.model.ledger import stem_id
+from opsledger.model.policy import POLICY_FILE
 from opsledger.model.records import Change, Incident, Pir, Problem, Record
 
 FOLDERS = ("records", "runbooks")
@@ -74,7 +75,7 @@ def _refs_in(data: object) -> set[str]:
         items = data.get(key)
         if isinstance(items, list):
             refs |= {r for r in items if isinstance(r, str)}
-    return refs
+    return {r for r in refs if r}  # an empty one names no record (every file "mentions" it)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,27 @@ class Scope:
     report: frozenset[str]  # record IDs and paths whose findings are reported
     history: frozenset[str]  # paths whose history the GIT-* rules and INC-PIR need (deleted too)
     walked: tuple[Entry, ...] | None = None  # the walk of the record folders the plan read
+    #: why every record is judged (a changed file every verdict may read), or ""
+    everything: str = ""
+
+
+#: files any record's verdict may read: a change to one is judged by the full audit
+EVERY_VERDICT = (POLICY_FILE, SERVICES_FILE)
+#: folders of such files
+EVERY_VERDICT_FOLDERS = ("schemas/",)
+
+
+def reads_everything(path: str) -> bool:
+    """Does a change to the repository file ``path`` bear on every record's verdict? The
+    policy, the service catalog, the schemas, and a ``.gitattributes`` (how git shows,
+    compares and searches the files the gate reads through it: one marking the records
+    binary would hide them from git grep; one giving them another working-tree encoding
+    would make a changed file look unchanged to git diff)."""
+    return (
+        path in EVERY_VERDICT
+        or path.startswith(EVERY_VERDICT_FOLDERS)
+        or path.rsplit("/", 1)[-1] == ".gitattributes"
+    )
 
 
 def plan(root: Path, ref: str, limits: Limits) -> Scope:
@@ -102,8 +124,14 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
         finally:
             changed = set(changing.result())  # what is wrong with the ref or clone, first
         escaped_any = escaping.result()
+    widening = sorted(p for p in changed if reads_everything(p))
+    if widening:
+        shown = ", ".join(widening[:3]) + (", …" if len(widening) > 3 else "")
+        return Scope(frozenset(), frozenset(), frozenset(), walked, everything=shown)
     files = [e.path for e in walked if e.kind is not None]
     present = set(files)
+    # a changed file in a record folder that is no record (REF-ID: "not a record file")
+    strays = {e.path for e in walked if e.kind is None} & changed
     by_id: dict[str, list[str]] = {}
     for path in files:
         by_id.setdefault(stem_id(path), []).append(path)
@@ -118,7 +146,7 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
         referenced |= _refs_in(data)
         if isinstance(data, dict) and path.startswith(pir_folder):
             reviewed |= {data["incident"]} if isinstance(data.get("incident"), str) else set()
-        if isinstance(data, dict) and isinstance(data.get("id"), str):
+        if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
             ids.add(data["id"])
     linking = gitio.files_mentioning(root, ids, FOLDERS) & present
     escaped = sorted(escaped_any & present)
@@ -190,6 +218,7 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     # file to show, and its history could only be found by walking the whole branch)
     report = {stem_id(p) for p in report_paths} | ids | changed
     load = report_paths | linked | same_service | runbooks | other_pirs | chain | holders
+    load |= strays
     folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
     deleted = {p for p in changed if p.startswith(folders) and p not in present}
     history = report_paths | deleted | other_pirs | gone_pirs

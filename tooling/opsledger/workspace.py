@@ -107,11 +107,16 @@ class Workspace:
         walked: Sequence[Entry] | None = None,
         progress: Progress | None = None,
         history_cache: bool = True,
+        gate: bool = False,
     ) -> None:
         self.root = root
         #: False for a throw-away checkout (a sample verified at its commit): its history
         #: is read afresh, and no cache file is left for a folder that is gone
         self.history_cache = history_cache
+        #: a pull request's gate (even one judging every record): main's caches are read
+        #: and added to, never replaced (its history index is not cached at the pull
+        #: request's head, its parses under the pull request's limits are not compacted)
+        self.gate = gate
         self._as_of = as_of
         self.use_history = use_history
         self._subset = subset
@@ -137,6 +142,7 @@ class Workspace:
                 progress=self.progress,
                 judged=self._judged,
                 walked=self._walked,
+                append_only=self.gate,
             )
 
     @cached_property
@@ -215,6 +221,7 @@ class Workspace:
                 records=self._history_records,
                 use_cache=self.history_cache,
                 usable=True,  # history_state found it usable
+                keep=not self.gate,
                 # the run's record parses, when the records were loaded first
                 record_parses=self.ledger.parsed if "ledger" in self.__dict__ else None,
             )

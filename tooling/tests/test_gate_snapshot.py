@@ -231,9 +231,12 @@ def audit(cli: InvokeCli, root: Path, *args: str) -> tuple[str, list[dict[str, A
 
 
 def reported(found: list[dict[str, Any]], root: Path) -> list[dict[str, Any]]:
-    """The findings the gate reports: of the records (IDs or paths) in its scope."""
-    keep = plan(root, "main", Limits()).report
-    return [f for f in found if f["record"] in keep or f["path"] in keep]
+    """The findings the gate reports: of the records (IDs or paths) in its scope, or every
+    one where the pull request changed what every verdict may read (the policy)."""
+    scope = plan(root, "main", Limits())
+    if scope.everything:
+        return found
+    return [f for f in found if f["record"] in scope.report or f["path"] in scope.report]
 
 
 def history_findings(found: list[dict[str, Any]]) -> list[dict[str, Any]]:

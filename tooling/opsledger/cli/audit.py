@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -10,6 +11,7 @@ from urllib.parse import quote
 
 import click
 
+from opsledger import neutral
 from opsledger.audit import selected_rules
 from opsledger.cli import hold_to_exit
 from opsledger.cli.common import (
@@ -166,11 +168,20 @@ def audit(
     root = repo_root(repo)
     with stops_reported(root, fmt, output), ExitStack() as stack:
         scope = None
+        gate = changed_since is not None
         if changed_since is not None:
             from opsledger.scope import plan
 
             # only the loading limits are needed to plan; no record or catalog is read here
             scope = plan(root, changed_since, Workspace(root).policy.limits)
+            if scope.everything:
+                click.echo(
+                    f"opsledger: note: {neutral.line(scope.everything)} changed since "
+                    f"{neutral.short(changed_since, 80)}, which every record's verdict may "
+                    "read: every record is audited",
+                    err=True,
+                )
+                scope = None
         if not no_history and _history_rule_chosen(select, ignore):
             from opsledger.history.index import reading_ahead
 
@@ -189,6 +200,7 @@ def audit(
                 judged=None if scope is None else scope.report,
                 walked=None if scope is None else scope.walked,
                 progress=update,
+                gate=gate,  # main's caches are read, never replaced
             )
             ws.ledger  # noqa: B018 (loaded under the progress bar)
         only: set[str] | None = None
@@ -210,7 +222,7 @@ def audit(
         report = Report(
             "audit",
             tuple(findings),
-            len(ws.ledger.files) if only is None else len(only),
+            len(ws.ledger.files) if only is None else _files_in(ws.ledger, only),
             extra={"commit": ws.commit, "as_of": format_timestamp(ws.as_of)},
             rules=rule_metas(rules, root, fmt),
             subjects=subjects(ws.ledger, only),
@@ -270,10 +282,17 @@ def _relative(root: Path, name: str) -> str | None:
     return target.relative_to(root.absolute()).as_posix()
 
 
+def _files_in(ledger: Ledger, only: set[str]) -> int:
+    """How many of the loaded files the run reports on: ``only`` names each by its path or
+    its record's ID (or both: counted once)."""
+    ids = {record.path: record.id for record in ledger.records()}
+    return sum(1 for path in ledger.files if path in only or ids.get(path, path) in only)
+
+
 def _records_at(ledger: Ledger, root: Path, paths: tuple[Path, ...]) -> set[str]:
     wanted: set[str] = set()
     for given in paths:
-        target = given.absolute()
+        target = Path(os.path.abspath(given))  # "records/../records" is "records"
         try:
             rel = target.relative_to(root).as_posix()
         except ValueError:

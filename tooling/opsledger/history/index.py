@@ -155,6 +155,7 @@ def build_history(
     record_parses: ParseCache | None = None,
     records: Collection[str] | None = None,
     usable: bool = False,
+    keep: bool = True,
 ) -> HistoryIndex:
     """The history index of the branch checked out at ``root``; with ``paths``, of those
     files only (a pull request's records: git diffs only them; that walk is kept for a run
@@ -178,7 +179,10 @@ def build_history(
     finds the history unusable (shallow clone, replace refs or grafts, no git): no history
     rule or KPI is ever computed from a truncated or rewritten history. ``usable``: the
     run decided so a moment before (:attr:`opsledger.workspace.Workspace.history_state`),
-    so the same five git calls are not made again.
+    so the same five git calls are not made again. ``keep``: False for a pull request's
+    gate judging every record (a change to the policy): the whole branch's index is read
+    from the cache and continued as a full audit does, but never cached at the pull
+    request's head.
     """
     problem = None if usable else gitio.history_problem(root)
     if problem is not None:
@@ -187,6 +191,7 @@ def build_history(
     if head is None:
         return HistoryIndex(head=head, since=since)
     run = _Run(root, head, since, limits or Limits(), now or datetime.now(UTC), record_parses)
+    run.keep = keep
     # the index is hundreds of thousands of objects in no reference cycle: the cyclic
     # collector, left on, would walk them (and whatever else the process holds) again and
     # again while they are made
@@ -218,6 +223,8 @@ class _Run:
         self.root, self.head, self.since, self.limits, self.now = root, head, since, limits, now
         self.record_parses = record_parses
         self._full: HistoryIndex | None = None
+        #: the whole branch's index is cached once assembled (see build_history)
+        self.keep = True
 
     def build(
         self,
@@ -284,7 +291,7 @@ def _build(
     if cache is not None:
         cache.save(compact=paths is None)
     state = assemble(index, changes, commits, reader.contents)
-    if ahead is not None and ahead.index_store is not None:
+    if run.keep and ahead is not None and ahead.index_store is not None:
         snapshot.write(
             ahead.index_store,
             head=head,
@@ -314,7 +321,7 @@ def _from_snapshot(run: _Run, ahead: _Ahead, progress: Progress | None) -> Histo
     the cache cannot give the index a full build would (none cached, other limits, a date
     that would be judged otherwise now, a head off the first-parent chain, a record that
     fails its check)."""
-    found = _continued(run, ahead, progress, keep=True)
+    found = _continued(run, ahead, progress, keep=run.keep)
     if found is None or ahead.snap is None:
         return None
     ahead.snap.recover_with(run.rebuilt)

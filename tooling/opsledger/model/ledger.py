@@ -155,12 +155,15 @@ def load_ledger(
     progress: Progress | None = None,
     judged: Collection[str] | None = None,
     walked: Sequence[Entry] | None = None,
+    append_only: bool = False,
 ) -> Ledger:
     """Load the repository at ``root``; with ``paths``, only those record files (and folders).
 
     ``judged``: the record IDs and paths whose findings the run reports (the PR gate's),
     when it reports only those; the others are not checked against their schemas.
-    ``walked``: the run's :func:`walk` of ``root``, when it has one.
+    ``walked``: the run's :func:`walk` of ``root``, when it has one. ``append_only``: a
+    full load that saves its parses as a partial one does (a pull request's gate judging
+    every record: main's cache is added to, never rewritten).
     """
     root = Path(os.path.abspath(root))
     schemas = SchemaSet.of(root / "schemas")
@@ -196,7 +199,7 @@ def load_ledger(
         if progress is not None:
             progress(done, len(entries))
     if cache is not None:
-        cache.save(compact=paths is None)
+        cache.save(compact=paths is None and not append_only)
     if paths is None:
         ledger.parsed = cache
     ledger.problems.sort()
@@ -394,12 +397,14 @@ def _load_record(
 
 
 def _ids(entry: Entry, doc: Document) -> tuple[str, str | None, str]:
-    """The file's stem, the ``id`` it holds (None when it holds none as text) and the ID
-    of its record (that ``id``, else the stem)."""
+    """The file's stem, the ``id`` it holds (None when it holds none as text, or an empty
+    one) and the ID of its record (that ``id``, else the stem)."""
     assert entry.kind is not None
     stem = entry.path.rsplit("/", 1)[-1][: -len(entry.kind.suffix)]
     raw_id = doc.data.get("id") if isinstance(doc.data, dict) else None
-    held = raw_id if isinstance(raw_id, str) else None
+    # an empty ``id`` holds none, as the history reads it (its schema error says so): a
+    # record keyed "" would be what every empty reference (``pir: ""``) found
+    held = raw_id if isinstance(raw_id, str) and raw_id else None
     return stem, held, held if held is not None else stem
 
 

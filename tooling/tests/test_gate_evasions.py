@@ -1,0 +1,198 @@
+"""Pull requests shaped to pass the PR gate (``audit --changed-since``) while the full
+audit of the same tree fails: each must be caught by the gate, with the finding the full
+audit gives. Real git repositories, the real CLI, the gate with an empty cache and with
+main's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_gate_snapshot import CHANGE, CHG, INC, audit, commit, main_history
+from test_history_renames import CLOSED, TOM
+
+from conftest import Caches, InvokeCli, Repo, git
+
+Step = Callable[[Repo], None]
+#: a second change on CHG-2026-0001's service, in an overlapping window
+COLLIDING = CHANGE.replace("CHG-2026-0001", "CHG-2026-0002").replace("23:00:00Z", "23:30:00Z")
+
+
+def gate_and_full(
+    repo: Repo, cli: InvokeCli, caches: Caches, on_main: Step, pull_request: Step
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """``on_main`` on main (its full audit cached), then ``pull_request`` on a branch: the
+    gate's findings with main's cache, with an empty cache, and the full audit's."""
+    main_history(repo)
+    on_main(repo)
+    caches.use(caches.main)
+    audit(cli, repo.root)
+    git(repo.root, "checkout", "-q", "-b", "pr")
+    pull_request(repo)
+    _, warm = audit(cli, repo.root, "--changed-since", "main")
+    caches.fresh()
+    _, cold = audit(cli, repo.root, "--changed-since", "main")
+    caches.fresh()
+    _, full = audit(cli, repo.root)
+    return warm, cold, full
+
+
+def nothing(repo: Repo) -> None:
+    pass
+
+
+def marked_binary(repo: Repo) -> None:
+    """Every record marked binary for git (``-diff``): git grep skips binary files."""
+    repo.write(".gitattributes", "records/** -diff\n", dedent=False)
+    commit(repo.root, "attributes", "2026-03-09T11:00:00Z", who=TOM)
+
+
+def colliding_change(repo: Repo) -> None:
+    repo.write(CHG.replace("0001", "0002"), COLLIDING, dedent=False)
+    commit(repo.root, "a colliding change", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def attributes_and_colliding_change(repo: Repo) -> None:
+    marked_binary(repo)
+    colliding_change(repo)
+
+
+def service_renamed(repo: Repo) -> None:
+    """The catalog's service renamed: every record naming the old one breaks."""
+    path = repo.root / "records/services.yaml"
+    path.write_text(path.read_text().replace("id: orders-db", "id: orders-database"))
+    commit(repo.root, "catalog", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def schema_tightened(repo: Repo) -> None:
+    """A field every incident lacks made required."""
+    path = repo.root / "schemas/incident.schema.json"
+    path.write_text(path.read_text().replace('"required": [', '"required": ["x_extra", ', 1))
+    commit(repo.root, "schema", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def stray_file(repo: Repo) -> None:
+    """A copy of a record under a name that is no record file's."""
+    text = (repo.root / INC.format("INC-2026-0001")).read_text()
+    repo.write("records/incidents/INC-2026-0100.yml", text, dedent=False)
+    commit(repo.root, "stray", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def edited_then_reverted(repo: Repo) -> None:
+    """A closed incident's priority changed, then the commit reverted: no net change."""
+    path = repo.root / INC.format("INC-2026-0001")
+    text = path.read_text()
+    path.write_text(text.replace("priority: P3", "priority: P4"))
+    commit(repo.root, "lower", "2026-03-10T09:00:00Z", who=TOM)
+    path.write_text(text)
+    commit(repo.root, "revert", "2026-03-10T10:00:00Z", who=TOM)
+
+
+def added_then_deleted(repo: Repo) -> None:
+    path = INC.format("INC-2026-0040")
+    repo.write(path, CLOSED.replace("INC-2026-0001", "INC-2026-0040"), dedent=False)
+    commit(repo.root, "add", "2026-03-10T09:00:00Z", who=TOM)
+    (repo.root / path).unlink()
+    commit(repo.root, "delete", "2026-03-10T10:00:00Z", who=TOM)
+
+
+def found(findings: list[dict[str, Any]], rule: str, where: str) -> list[dict[str, Any]]:
+    return [f for f in findings if f["rule"] == rule and where in (f["path"], f["record"])]
+
+
+CAUGHT: dict[str, tuple[Step, Step, str, str]] = {
+    # (on main, on the pull request, a rule, the record or path it must be reported at)
+    "records marked binary on main": (
+        marked_binary,
+        colliding_change,
+        "CHG-COLLISION",
+        "CHG-2026-0002",
+    ),
+    "records marked binary by the pull request": (
+        nothing,
+        attributes_and_colliding_change,
+        "CHG-COLLISION",
+        "CHG-2026-0002",
+    ),
+    "a service renamed in the catalog": (nothing, service_renamed, "REF-LINK", "CHG-2026-0001"),
+    "a schema tightened": (nothing, schema_tightened, "SCHEMA", "INC-2026-0002"),
+    "a file in a record folder that is no record": (
+        nothing,
+        stray_file,
+        "REF-ID",
+        "records/incidents/INC-2026-0100.yml",
+    ),
+    "an edit reverted": (nothing, edited_then_reverted, "GIT-AFTER-CLOSE", "INC-2026-0001"),
+    "a record added then deleted": (nothing, added_then_deleted, "GIT-DELETED", "INC-2026-0040"),
+}
+
+
+@pytest.mark.parametrize("steps", CAUGHT.values(), ids=list(CAUGHT))
+def test_the_gate_catches(
+    repo: Repo, cli: InvokeCli, caches: Caches, steps: tuple[Step, Step, str, str]
+) -> None:
+    on_main, pull_request, rule, where = steps
+    warm, cold, full = gate_and_full(repo, cli, caches, on_main, pull_request)
+    expected = found(full, rule, where)
+    assert expected, f"the full audit gives no {rule} at {where}: the case tests nothing"
+    assert found(warm, rule, where) == expected
+    assert found(cold, rule, where) == expected
+
+
+def test_a_changed_catalog_is_judged_for_every_record(
+    repo: Repo, cli: InvokeCli, caches: Caches
+) -> None:
+    """A change to what every verdict may read (here the service catalog) makes the gate
+    the full audit: the same findings, and a note saying why."""
+    warm, cold, full = gate_and_full(repo, cli, caches, nothing, service_renamed)
+    assert warm == cold == full
+    result = cli("audit", "--changed-since", "main", "--repo", str(repo.root))
+    assert "records/services.yaml changed since main" in result.err
+    assert "every record is audited" in result.err
+
+
+@pytest.mark.parametrize("ref", ["--fork-point", "--octopus", "-", ""])
+def test_a_ref_git_would_read_as_an_option_is_refused(repo: Repo, cli: InvokeCli, ref: str) -> None:
+    main_history(repo)
+    git(repo.root, "checkout", "-q", "-b", "pr")
+    colliding_change(repo)
+    result = cli("audit", f"--changed-since={ref}", "--repo", str(repo.root))
+    assert result.status == 2, result.err
+    assert "is not a branch, tag or commit" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_a_long_unknown_ref_is_cut_in_the_message(repo: Repo, cli: InvokeCli) -> None:
+    main_history(repo)
+    result = cli("audit", "--changed-since", "x" * 5000, "--repo", str(repo.root))
+    assert result.status == 2
+    assert "unknown ref" in result.err
+    assert len(result.err) < 400
+
+
+def test_an_empty_id_is_no_record_empty_references_find(repo: Repo, cli: InvokeCli) -> None:
+    """An incident whose ``id`` is empty is reported for it (SCHEMA), and is not what the
+    other incidents' missing references (read as empty) find: no other record gets a
+    finding it did not have."""
+    main_history(repo)
+    _, before = audit(cli, repo.root)
+    path = repo.root / INC.format("INC-2026-0002")
+    path.write_text(path.read_text().replace("id: INC-2026-0002", 'id: ""'))
+    _, after = audit(cli, repo.root)
+    assert found(after, "SCHEMA", "records/incidents/INC-2026-0002.yaml")
+    others = [f for f in after if f["path"] != "records/incidents/INC-2026-0002.yaml"]
+    assert [f for f in others if f not in before] == []
+
+
+def test_files_checked_counts_each_file_once(repo: Repo, cli: InvokeCli) -> None:
+    main_history(repo)
+    one = INC.format("INC-2026-0001")
+    result = cli("audit", str(repo.root / one), "--repo", str(repo.root))
+    assert "1 files checked" in result.err
+    folder = Path("records") / ".." / "records" / "incidents"
+    result = cli("audit", str(repo.root / folder), "--repo", str(repo.root))
+    assert result.status in (0, 1), result.err
+    files = sum(1 for p in (repo.root / "records/incidents").rglob("*.yaml"))
+    assert f"{files} files checked" in result.err
