@@ -42,6 +42,7 @@ class ParseCache:
     def __init__(self, path: Path, key: bytes, limits: Limits) -> None:
         namespace = (
             f"records {__version__} packed-positions {yamlstrict.DEFAULT_PARSER} "
+            f"strict{yamlstrict.STRICTNESS} "
             f"{limits.max_file_bytes} {limits.max_depth}"
         )
         self.store = FrameStore(path, key, namespace)

@@ -459,11 +459,12 @@ def test_codeclimate_report_for_gitlab(repo: Repo, cli: InvokeCli) -> None:
 
 
 def test_codeclimate_text_is_inert(repo: Repo, cli: InvokeCli) -> None:
-    hostile = VAGUE.replace("service: orders-db", 'service: "x\\u202e::error::pwned\\n"')
+    # a line separator (a bidi override written as an escape is refused at loading)
+    hostile = VAGUE.replace("service: orders-db", 'service: "x\\u2028::error::pwned\\n"')
     repo.write("records/incidents/INC-2026-0001.yaml", hostile)
     issues = json.loads(audit(cli, repo, "--format", "codeclimate")[1])
     (link,) = [i for i in issues if i["check_name"] == "REF-LINK"]
-    assert "\u202e" not in link["description"] and "\n" not in link["description"]
+    assert "\u2028" not in link["description"] and "\n" not in link["description"]
 
 
 def test_junit_cases_name_their_file(repo: Repo, cli: InvokeCli) -> None:

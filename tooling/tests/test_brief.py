@@ -73,3 +73,46 @@ def test_record_text_cannot_inject_markdown(repo: Repo, cli: InvokeCli) -> None:
 def test_unknown_incident(repo: Repo, cli: InvokeCli) -> None:
     result = cli("brief", "INC-2026-0404", "--repo", repo.root)
     assert result.status == 2 and "no such incident" in result.err
+
+
+def test_an_incident_claimed_by_two_files_is_refused_not_picked(repo: Repo, cli: InvokeCli) -> None:
+    """Two files hold INC-1 (a copy in another folder, its priority changed): the brief
+    does not choose one; it names both, as approve does."""
+    repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
+    repo.write("records/incidents/2026/INC-2026-0001.yaml", INCIDENT.replace("P3", "P4"))
+    result = cli("brief", "INC-2026-0001", "--repo", repo.root, "--no-history")
+    assert result.status == 2 and result.out == ""
+    assert "claimed by several files" in result.err
+    assert "records/incidents/2026/INC-2026-0001.yaml" in result.err
+    assert "records/incidents/INC-2026-0001.yaml" in result.err
+    # another file holding the ID in its ``id`` is a claimant too
+    (repo.root / "records/incidents/2026/INC-2026-0001.yaml").unlink()
+    repo.write("records/incidents/INC-2026-0009.yaml", INCIDENT.replace("P3", "P4"))
+    result = cli("brief", "INC-2026-0001", "--repo", repo.root, "--no-history")
+    assert result.status == 2 and "records/incidents/INC-2026-0009.yaml" in result.err
+
+
+def test_an_incident_that_does_not_load_is_named_not_missing(repo: Repo, cli: InvokeCli) -> None:
+    repo.write("records/incidents/INC-2026-0001.yaml", "id: [unclosed\n", dedent=False)
+    result = cli("brief", "INC-2026-0001", "--repo", repo.root, "--no-history")
+    assert result.status == 2 and "no such incident" not in result.err
+    assert "records/incidents/INC-2026-0001.yaml does not load" in result.err
+
+
+def test_history_of_an_id_claimed_by_two_files_says_so(repo: Repo, cli: InvokeCli) -> None:
+    """``opsledger history`` shows an ID's versions; held by two files, they interleave:
+    a note names both files."""
+    repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
+    git_init(repo.root)
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "one")
+    repo.write("records/incidents/2026/INC-2026-0001.yaml", INCIDENT.replace("P3", "P4"))
+    git(repo.root, "add", "-A", date="2026-03-02T10:00:00Z")
+    git(repo.root, "commit", "-qm", "a twin", date="2026-03-02T10:00:00Z")
+    result = cli("history", "INC-2026-0001", "--repo", repo.root)
+    assert result.status == 0
+    assert "claimed by several files" in result.err
+    assert "records/incidents/2026/INC-2026-0001.yaml" in result.err
+    (repo.root / "records/incidents/2026/INC-2026-0001.yaml").unlink()
+    single = cli("history", "INC-2026-0001", "--repo", repo.root)
+    assert "claimed" not in single.err

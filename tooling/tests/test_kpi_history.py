@@ -363,6 +363,30 @@ def test_reopen_rate_counts_status_reversal_in_history(repo: Repo) -> None:
     assert (result.value, result.n, result.notes) == (0.5, 2, ())
 
 
+@pytest.mark.parametrize("bad", [["resolved"], {"a": 1}, 5])
+def test_reopen_rate_reads_a_past_status_that_is_no_text_as_none(repo: Repo, bad: Any) -> None:
+    """A past version's fields were never schema-checked: a status that is a list or a
+    mapping is no status (it neither resolves nor reopens), and never an error."""
+    done = {
+        k: RESOLVED_P1[k] for k in ("acknowledged_at", "mitigated_at", "resolved_at", "resolution")
+    }
+    incident(repo, 1, "2026-04-02T08:00:00Z", status="resolved", **done)
+    history = index(
+        (
+            "INC-2026-0001",
+            [
+                version("INC-2026-0001", "2026-04-02T11:00:00Z", {"status": "resolved"}),
+                version("INC-2026-0001", "2026-04-03T11:00:00Z", {"status": bad}),
+                version("INC-2026-0001", "2026-04-04T11:00:00Z", {"status": "open"}),
+                version("INC-2026-0001", "2026-04-05T11:00:00Z", {"status": "resolved"}),
+            ],
+        ),
+    )
+    result = kpi(repo, "reopen_rate", history=history, as_of="2026-04-10T00:00:00Z")
+    # resolved -> (not a status) -> open: no resolved-to-open transition is recorded
+    assert (result.value, result.n) == (0.0, 1)
+
+
 # --- on a real git repository ----------------------------------------------------------
 
 

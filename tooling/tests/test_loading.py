@@ -36,6 +36,34 @@ class TestYamlRefusals:
         assert (err.line, err.column) == (2, 4)
         assert "alias" in err.message
 
+    @pytest.mark.parametrize(
+        ("text", "column", "char"),
+        [
+            ('title: "checkout \\e[2J down"\n', 8, "U+001B ESCAPE"),
+            ('title: "a \\u202e b"\n', 8, "U+202E"),
+            ('title: "a \\x00 b"\n', 8, "NUL"),
+            ('title: "a \\0 b"\n', 8, "NUL"),
+            ('title: "zero\\u200bwidth"\n', 8, "U+200B"),
+            ('title: "a \\N b"\n', 8, "U+0085"),
+            ('title: "tag \\U000E0041"\n', 8, "U+E0041"),
+            ('"k\\e": v\n', 1, "U+001B ESCAPE"),
+            ('list:\n  - ok\n  - "x\\x1by"\n', 5, "U+001B ESCAPE"),
+        ],
+    )
+    def test_a_character_written_as_an_escape_is_held_to_the_text_rules(
+        self, text: str, column: int, char: str
+    ) -> None:
+        """A double-quoted scalar (a value or a key) may spell any character as an escape:
+        what it gives is refused as the same character in the file's text is."""
+        err = error(text)
+        assert "forbidden character" in err.message and char in err.message
+        assert "escape" in err.message
+        assert err.column == column
+
+    def test_escapes_of_allowed_characters_still_load(self) -> None:
+        doc = load_text('title: "tab\\there \\"quoted\\" \\u00e9t\\u00e9 \\\\ end"\n')
+        assert doc.data == {"title": 'tab\there "quoted" été \\ end'}
+
     def test_merge_key(self) -> None:
         err = error("base: {x: 1}\nrecord:\n  <<: {y: 2}\n")
         assert "merge key" in err.message

@@ -68,12 +68,13 @@ def test_suggest_with_nothing_to_suggest_and_hostile_titles(repo: Repo, cli: Inv
     path = repo.root / "records/incidents/INC-2026-0073.yaml"
     text = path.read_text(encoding="utf-8").replace(
         "title: Orders-db pool exhausted again (73)",
-        'title: "x\\u001b]8;;evil\\u0007 ::error ::pwned"',
+        # (ESC and BEL written as escapes are refused at loading: test_loading.py)
+        'title: "x\\r]8;;evil\\u2028 ::error ::pwned"',
     )
     path.write_text(text, encoding="utf-8")
     shown = cli("problems", "suggest", "--repo", repo.root, "--as-of", AS_OF)
-    assert shown.status == 0
-    assert "\x1b" not in shown.out and "\x07" not in shown.out
+    assert shown.status == 0 and "INC-2026-0073" in shown.out
+    assert "\r" not in shown.out and "\u2028" not in shown.out
 
 
 def test_new_problem_prefills_from_its_incidents(repo: Repo, cli: InvokeCli) -> None:

@@ -334,12 +334,12 @@ def test_duplicate_service_id(repo: Repo) -> None:
 
 def test_long_or_hostile_ids_are_clipped_and_escaped(repo: Repo) -> None:
     repo.write("records/incidents/INC-2026-0001.yaml", INCIDENT)
-    hostile = INCIDENT.replace("id: INC-2026-0001", 'id: "INC-2026-0001\\u202e' + "9" * 60 + '"')
+    hostile = INCIDENT.replace("id: INC-2026-0001", 'id: "INC-2026-0001\\u2028' + "9" * 60 + '"')
     repo.write("records/incidents/INC-2026-0002.yaml", hostile)
     (message,) = [h.message for h in ref_id(repo)]
     assert (
         message
-        == "file name 'INC-2026-0002' does not match id 'INC-2026-0001\\\\u202e" + "9" * 20 + "…'"
+        == "file name 'INC-2026-0002' does not match id 'INC-2026-0001\\\\u2028" + "9" * 20 + "…'"
     )
 
 

@@ -440,6 +440,45 @@ def test_verify_of_a_crafted_zip_is_not_a_bundle(
     assert "not a sample bundle" in result.err and result.err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=str
+)
+def test_verify_of_a_zip_with_damaged_compressed_data_is_not_a_bundle(
+    history: Repo, cli: InvokeCli, tmp_path: Path, method: int
+) -> None:
+    """Each of zipfile's decompressors raises its own error on damaged data."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as zf:
+        zf.writestr("b/manifest.json", b'{"version": 1, "files": {}}' * 200)
+    data = bytearray(buffer.getvalue())
+    local = data.index(b"PK\x03\x04")
+    start = local + 30 + int.from_bytes(data[local + 26 : local + 28], "little")
+    start += int.from_bytes(data[local + 28 : local + 30], "little")
+    for at in range(start + 4, start + 40):
+        data[at] ^= 0xFF
+    archive = tmp_path / "b.zip"
+    archive.write_bytes(bytes(data))
+    result = cli("sample", "verify", archive, "--repo", history.root)
+    _one_line(result, 2)
+    assert "not a sample bundle" in result.err and result.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", [5, True, None, {"a": 1}, "INC-2026-0001", ["x"] * 5000])
+def test_verify_names_a_manifest_sample_of_any_shape(
+    history: Repo, cli: InvokeCli, tmp_path: Path, value: object
+) -> None:
+    out = tmp_path / "b"
+    draw(cli, history, out)
+    path = out / "manifest.json"
+    data = json.loads(path.read_text())
+    data["sample"] = value
+    path.write_text(json.dumps(data))
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    [line] = [line for line in result.out.splitlines() if "sample: " in line]
+    assert "but the rule gives" in line and len(line) < 1000
+
+
 def test_n_larger_than_the_population_takes_it_whole(
     history: Repo, cli: InvokeCli, tmp_path: Path
 ) -> None:

@@ -256,14 +256,16 @@ def test_history_prints_identities_fields_and_values_inert(repo: Repo, cli: Invo
     git(repo.root, "commit", "-q", "-m", "open", who="Eve\x1b]0;owned\x07 <eve@example.com>")
     repo.write(
         "records/incidents/INC-2026-0001.yaml",
-        ACKED + '"::error file=x::field": "\\e[2J\\n::error::value ##vso[x]1"\n',
+        # (ESC written as an escape is refused at loading: test_loading.py; a carriage
+        # return is not, and rewrites a terminal line)
+        ACKED + '"::error file=x::field": "x\\r[2J\\n::error::value ##vso[x]1"\n',
     )
     git(repo.root, "commit", "-q", "-am", "edit", date="2026-03-02T10:00:00Z")
     result = cli("history", "INC-2026-0001", "--repo", repo.root)
     assert result.status == 0, result.err
     assert_inert(result.out)
     assert "Eve\\x1b]0;owned <eve@example.com>" in result.out  # git itself drops the BEL
-    assert "\\::error file=x::field: (none) -> \\x1b[2J ::error::value #\\#vso[x]1" in result.out
+    assert "\\::error file=x::field: (none) -> x [2J ::error::value #\\#vso[x]1" in result.out
     data = cli("history", "INC-2026-0001", "--repo", repo.root, "--format", "json")
     assert_inert(data.out)
     assert json.loads(data.out)["trail"][0]["author"]["name"] == "Eve\x1b]0;owned"
@@ -274,8 +276,8 @@ def test_brief_and_report_are_inert(repo: Repo, cli: InvokeCli) -> None:
         "records/incidents/INC-2026-0001.yaml",
         ACKED.replace(
             "impact: Checkout requests failed intermittently for about a fifth of customers.",
-            'impact: "::error file=x::boom \\e]0;t\\a ##vso[task.x]1"',
-        ).replace("title: Orders", 'title: "\\u202e"\nx_title: Orders'),
+            'impact: "::error file=x::boom \\r]0;t\\r ##vso[task.x]1"',
+        ).replace("title: Orders", 'title: "\\u2028"\nx_title: Orders'),
     )
     brief = cli("brief", "INC-2026-0001", "--repo", repo.root)
     assert brief.status == 0, brief.err
@@ -289,7 +291,7 @@ def test_brief_and_report_are_inert(repo: Repo, cli: InvokeCli) -> None:
 def test_kpi_table_markdown_and_json_are_inert(repo: Repo, cli: InvokeCli) -> None:
     repo.write(
         "records/incidents/INC-2026-0001.yaml",
-        ACKED.replace("service: orders-db", 'service: "::error::[/bold]\\e[31m##vso[x]"'),
+        ACKED.replace("service: orders-db", 'service: "::error::[/bold]\\r[31m##vso[x]"'),
     )
     for fmt in ("table", "markdown", "json", "csv"):
         result = cli(
@@ -306,13 +308,13 @@ def test_kpi_table_on_a_terminal_shows_rich_markup_as_text(
 
     repo.write(
         "records/incidents/INC-2026-0001.yaml",
-        ACKED.replace("service: orders-db", 'service: "[/bold]\\e[31m"'),
+        ACKED.replace("service: orders-db", 'service: "[/bold]\\r[31m"'),
     )
     monkeypatch.setattr(kpi, "on_terminal", lambda: True)
     result = cli("kpi", "--repo", repo.root, "--as-of", AS_OF, "--by", "service")
     assert result.status == 0, result.err  # rich markup in a service key is not a crash
-    assert "[/bold]\\x1b[31m" in result.out
-    assert "\x1b" not in result.out
+    assert "[/bold]\\r[31m" in result.out
+    assert "\r" not in result.out
 
 
 def test_import_report_lines_are_inert(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:

@@ -73,7 +73,18 @@ def brief_command(
     if regime is None and (stage is not None or fmt == "json"):
         raise OpsledgerError("--stage and --format json go with --regulatory REGIME")
     ws = Workspace(repo_root(repo), use_history=not no_history, as_of=as_of)
+    claimed = ws.ledger.claimants(incident_id)
+    if len(claimed) > 1:
+        raise OpsledgerError(
+            f"{incident_id} is claimed by several files ({', '.join(claimed)}); keep one "
+            "(the audit reports the others: REF-ID) and run again"
+        )
     if incident_id not in ws.ledger.incidents:
+        if claimed:
+            raise OpsledgerError(
+                f"{incident_id}: {claimed[0]} does not load as an incident; "
+                f"'opsledger validate {claimed[0]}' says why"
+            )
         raise OpsledgerError(f"{incident_id}: no such incident in this repository")
     ws.history  # noqa: B018 (decided up front: exit 4 before any work)
     if regime is not None:

@@ -37,6 +37,18 @@ def history(record_id: str, fmt: str, repo: Path | None) -> int:
     found = index.get(record_id)
     if found is None:
         raise OpsledgerError(f"{record_id}: no such record in this branch's history")
+    from opsledger.model.ledger import load_ledger
+
+    claimed = load_ledger(ws.root, []).claimants(record_id)  # the walk only: file names
+    if len(claimed) > 1:
+        click.echo(
+            line(
+                f"opsledger: note: {record_id} is claimed by several files "
+                f"({', '.join(claimed)}): the trail holds the versions of each, by ID; the "
+                "audit reports the duplicate (REF-ID)"
+            ),
+            err=True,
+        )
     rows = trail(found)
     if fmt == "json":
         document = trail_document(index, record_id, rows)

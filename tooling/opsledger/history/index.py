@@ -43,7 +43,7 @@ from opsledger.history.store import (
     open_scoped,
     repository_key,
 )
-from opsledger.loading import Limits, LoadError, load_bytes
+from opsledger.loading import Limits, LoadError, load_bytes, yamlstrict
 from opsledger.model.layout import KINDS
 from opsledger.parsecache import ParseCache, digest
 
@@ -273,7 +273,10 @@ def _build(
     record_parses = run.record_parses
     cache = None
     if key is not None:
-        namespace = f"blobs {__version__} v4 {limits.max_file_bytes} {limits.max_depth}"
+        namespace = (
+            f"blobs {__version__} v4 strict{yamlstrict.STRICTNESS} "
+            f"{limits.max_file_bytes} {limits.max_depth}"
+        )
         cache = open_blobs(root, namespace, key)
     reader = _BlobReader(root, cache, limits, progress, record_parses)
     if ahead is not None:

@@ -42,6 +42,7 @@ from opsledger.history.assemble import Assembly
 from opsledger.history.dates import Window
 from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
 from opsledger.history.store import cache_file
+from opsledger.loading.yamlstrict import STRICTNESS
 
 _META = hashlib.blake2b(b"meta", digest_size=32, person=b"index").digest()
 _STATE = hashlib.blake2b(b"state", digest_size=32, person=b"index").digest()
@@ -54,7 +55,7 @@ def _record_name(record_id: str) -> bytes:
 
 
 def open_store(root: Path, folders: Iterable[str], key: bytes) -> FrameStore:
-    namespace = f"index {__version__} v{_FORMAT} {','.join(folders)}"
+    namespace = f"index {__version__} v{_FORMAT} strict{STRICTNESS} {','.join(folders)}"
     return FrameStore(cache_file(root, "history-index", ".bin"), key, namespace)
 
 

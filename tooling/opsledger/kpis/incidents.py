@@ -23,6 +23,7 @@ from opsledger.kpis.base import (
     observe,
     sample,
 )
+from opsledger.model.fields import text
 from opsledger.model.records import Incident
 
 RESOLVED = frozenset({"resolved", "closed"})
@@ -203,8 +204,15 @@ def reopened_in_history(ctx: KpiContext, inc: Incident) -> tuple[bool, bool]:
     history = ctx.history.get(inc.id)
     if history is None:
         return False, False
-    resolved = any((v.data or {}).get("status") in RESOLVED for v in history.readable())
-    back = any(t.old in RESOLVED and t.new in UNRESOLVED for t in transitions(history, "status"))
+    # a past version's status is unchecked (a list, a mapping): only text is a status
+    resolved = any(text(v.data or {}, "status") in RESOLVED for v in history.readable())
+    back = any(
+        isinstance(t.old, str)
+        and isinstance(t.new, str)
+        and t.old in RESOLVED
+        and t.new in UNRESOLVED
+        for t in transitions(history, "status")
+    )
     return resolved, back
 
 

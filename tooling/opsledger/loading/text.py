@@ -21,7 +21,7 @@ _BOMS = {
 # Mongolian vowel separator; zero-width and directional marks; bidi embeddings, overrides
 # and isolates; word joiner and invisible operators; BOM inside text; interlinear
 # annotation controls; tag characters.
-_FORBIDDEN = re.compile(
+FORBIDDEN = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
 )
@@ -49,7 +49,7 @@ def describe_char(char: str) -> str:
 def forbidden_in_line(text: str) -> str | None:
     """The first character a record would refuse in a one-line value (a control,
     invisible or bidirectional character, or a line break), described; None when clean."""
-    match = _FORBIDDEN.search(text) or re.search("[\r\n]", text)
+    match = FORBIDDEN.search(text) or re.search("[\r\n]", text)
     return describe_char(match.group()) if match else None
 
 
@@ -70,7 +70,7 @@ def decode_strict(raw: bytes) -> str:
             column,
             hint="save the file as UTF-8",
         ) from None
-    match = _FORBIDDEN.search(text)
+    match = FORBIDDEN.search(text)
     if match:
         line, column = _position(text, match.start())
         raise LoadError(

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from opsledger.loading.errors import LoadError
+from opsledger.loading.text import FORBIDDEN, describe_char
 
 Path = tuple[str | int, ...]
 Pos = tuple[int, int]
@@ -32,6 +33,10 @@ PARSERS: dict[str, type[Any]] = {"pure": yaml.SafeLoader}
 if getattr(yaml, "CSafeLoader", None) is not None:  # libyaml present
     PARSERS["c"] = yaml.CSafeLoader
 DEFAULT_PARSER = "c" if "c" in PARSERS else "pure"
+#: what the loader refuses, as a version: part of every cache of parses (records, history
+#: blobs, the assembled index), raised whenever the loader refuses more, so that no cache
+#: hands back a parse the loader would now refuse
+STRICTNESS = 2
 
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,17})\Z")
 _FLOAT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\Z")
@@ -159,6 +164,8 @@ def _build(events: Iterator[Any], max_depth: int, first_line: int, positions: bo
                 top[3] = _key(event, kind, top, first_line, keys if positions else None)
                 continue
             if kind is _SCALAR:
+                if event.style == '"':
+                    _unescaped(event, first_line)
                 value: Any = (
                     _resolve(event, first_line)
                     if not event.style and event.implicit[0]
@@ -212,6 +219,19 @@ def _build(events: Iterator[Any], max_depth: int, first_line: int, positions: bo
     return result
 
 
+def _unescaped(event: Any, first_line: int) -> None:
+    """A double-quoted scalar spells characters as escapes (``"\\e"``, ``"\\u202e"``,
+    ``"\\0"``): what they give is held to what the file's own text is (no control,
+    invisible or bidirectional character)."""
+    match = FORBIDDEN.search(event.value)
+    if match is not None:
+        raise LoadError(
+            f"forbidden character {describe_char(match.group())} (written as an escape)",
+            *_pos(event, first_line),
+            hint="remove the escape: control, invisible and bidirectional characters can hide text",
+        )
+
+
 def _pos(event: Any, first_line: int) -> Pos:
     mark = event.start_mark
     return mark.line + first_line, mark.column + 1
@@ -235,6 +255,8 @@ def _key(
             *_pos(event, first_line),
         )
     plain = not event.style and event.implicit[0]
+    if event.style == '"':
+        _unescaped(event, first_line)
     key = _resolve(event, first_line) if plain else event.value
     if not isinstance(key, str):
         raise LoadError(

@@ -115,6 +115,15 @@ class Ledger:
             stem_id(path) == record_id for path in self.known.get(record_id.casefold(), ())
         )
 
+    def claimants(self, record_id: str) -> list[str]:
+        """Every file named for ``record_id`` or holding it in its ``id`` (compared
+        case-insensitively, as REF-ID does): more than one is a duplicate the audit
+        reports, and a command showing one record by its ID must not pick one silently."""
+        wanted = record_id.casefold()
+        found = dict.fromkeys(self.known.get(wanted, ()))
+        found.update(dict.fromkeys(s.path for s in self.ids if s.id.casefold() == wanted))
+        return sorted(found)
+
     def records(self) -> Iterator[Record]:
         yield from self.incidents.values()
         yield from self.changes.values()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import lzma
 import os
 import re
 import stat
@@ -283,7 +284,7 @@ def _compare(
     derived_manifest = json.loads(derived[MANIFEST])
     if data.get("sample") != derived_manifest["sample"]:
         report.problems.append(
-            f"sample: {', '.join(map(str, data.get('sample') or []))} in {MANIFEST}, but the "
+            f"sample: {_listed(data.get('sample'))} in {MANIFEST}, but the "
             f"rule gives {', '.join(derived_manifest['sample'])}"
         )
     for name in sorted(derived):
@@ -293,6 +294,16 @@ def _compare(
             report.problems.append(f"{name}: missing (the repository gives it at the commit)")
     for name in sorted(set(found) - set(derived) - named):
         report.problems.append(f"{name}: not part of the bundle the repository gives")
+
+
+def _listed(value: object) -> str:
+    """A manifest's ``sample`` as the message shows it: the IDs of a list, else what the
+    manifest holds instead (a bundle may come from anywhere), cut when long."""
+    if isinstance(value, list):
+        shown = ", ".join(map(str, value))
+    else:
+        shown = f"not a list of record IDs ({json.dumps(value, default=str)})"
+    return shown if len(shown) <= 400 else shown[:399] + "…"
 
 
 @contextmanager
@@ -307,7 +318,15 @@ def unpacked(path: Path) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="opsledger-verify-") as tmp:
         try:
             top = _extract(path, Path(tmp))
-        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+        except (  # what each of zipfile's decompressors raises on damaged data
+            zipfile.BadZipFile,
+            zlib.error,
+            lzma.LZMAError,
+            EOFError,
+            RuntimeError,
+            NotImplementedError,
+            ValueError,
+        ) as exc:
             raise OpsledgerError(f"{path}: not a sample bundle: {exc}") from None
         except OSError as exc:
             why = exc.strerror or str(exc)
