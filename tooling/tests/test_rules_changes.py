@@ -814,3 +814,18 @@ def test_partially_invalid_records_do_not_crash_any_rule(repo: Repo) -> None:
     assert {"CHG-ROLLBACK", "CHG-TESTING", "CHG-IMPACT", "CHG-EMERGENCY", "CHG-OUTCOME"} <= rules
     assert all(f.line >= 1 and f.column >= 1 and f.fix for f in findings)
     assert not [f for f in findings if f.record == "CHG-2026-0107"]
+
+
+def test_a_decision_dated_after_now_is_a_finding_and_does_not_count(repo: Repo) -> None:
+    """The second approval dated after --as-of: reported at its ``at``, and the change
+    lacks its second valid approval (it has not been given yet)."""
+    write(repo, edit("    at: 2026-03-10T21:00:00Z\n", "    at: 2026-07-01T09:00:00Z\n"))
+    found = [f for f in audit_all(repo) if f.rule == "CHG-APPROVAL"]
+    ahead = [f for f in found if f.message.startswith("approved by")]
+    assert [(f.pointer, f.line) for f in ahead] == [("/approvals/1/at", 31)]
+    assert "omar.haddad@example.com is dated 2026-07-01T09:00:00Z" in ahead[0].message
+    [count] = [f for f in found if "required approvals" in f.message]
+    assert "1 of 2 required approvals are valid" in count.message
+    assert "after now (2026-06-01T00:00:00Z)" in count.message
+    # the same file judged after that date: nothing is wrong with it
+    assert [f for f in audit_all(repo, "2026-07-02T00:00:00Z") if f.rule == "CHG-APPROVAL"] == []

@@ -654,3 +654,14 @@ def test_partially_invalid_records_report_only_what_can_be_judged(repo: Repo) ->
         "action A1 has no type",
         "action A1 verification is missing",
     ]
+
+
+def test_a_review_dated_after_now_is_a_finding_and_does_not_count(repo: Repo) -> None:
+    """The only independent approval dated after --as-of: reported at its ``at``, and the
+    approved PIR has no independent approval yet."""
+    write_pir(repo, edit("    at: 2026-03-09T15:00:00Z\n", "    at: 2026-09-01T15:00:00Z\n"))
+    hits = audit_rule(repo, "PIR-REVIEW", "2026-06-01T00:00:00Z")
+    messages = [h.message for h in hits]
+    assert any("is dated 2026-09-01T15:00:00Z, after now" in m for m in messages), messages
+    assert any(m.startswith("PIR is approved but") for m in messages), messages
+    assert audit_rule(repo, "PIR-REVIEW", "2026-09-02T00:00:00Z") == []

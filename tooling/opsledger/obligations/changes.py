@@ -40,8 +40,11 @@ def required_approvals(policy: Policy, tp: ChangeTypePolicy, chg: Change) -> int
     return max(tp.approvals_required, policy.risk_approvals.get(chg.risk or "", 0))
 
 
-def not_counted(policy: Policy, tp: ChangeTypePolicy, chg: Change, a: Approval) -> str | None:
-    """Why an approval entry does not count towards the change's approvals, or None."""
+def not_counted(
+    policy: Policy, tp: ChangeTypePolicy, chg: Change, a: Approval, as_of: datetime
+) -> str | None:
+    """Why an approval entry does not count towards the change's approvals, or None (an
+    approval dated after now, ``as_of``, has not been given yet)."""
     if a.decision != "approved":
         return f"decision is {a.decision or 'missing'}"
     if not person(a.by):
@@ -52,12 +55,17 @@ def not_counted(policy: Policy, tp: ChangeTypePolicy, chg: Change, a: Approval) 
         return f"role {a.role} may not approve {chg.type} changes"
     if person(a.by) not in policy.approvers.get(a.role, frozenset()):
         return f"not listed in approvers.{a.role}"
+    if a.at is not None and a.at > as_of:
+        return f"dated {ts(a.at)}, after now ({ts(as_of)})"
     return None
 
 
-def valid_approvals(policy: Policy, tp: ChangeTypePolicy, chg: Change) -> list[Approval]:
-    """Approvals that count: approved, by an allowed person in an allowed role."""
-    return [a for a in chg.approvals if not_counted(policy, tp, chg, a) is None]
+def valid_approvals(
+    policy: Policy, tp: ChangeTypePolicy, chg: Change, as_of: datetime
+) -> list[Approval]:
+    """Approvals that count: approved, by an allowed person in an allowed role, not dated
+    after now."""
+    return [a for a in chg.approvals if not_counted(policy, tp, chg, a, as_of) is None]
 
 
 def earliest_per_person(approvals: list[Approval]) -> list[Approval]:
@@ -138,7 +146,7 @@ def approval_before_window(chg: Change, policy: Policy, as_of: datetime) -> Verd
     ):
         return None
     required = required_approvals(policy, tp, chg)
-    valid = valid_approvals(policy, tp, chg)
+    valid = valid_approvals(policy, tp, chg, as_of)
     timed = earliest_per_person(valid)
     in_time = [a for a in timed if a.at is not None and a.at <= start]
     untimed = {person(a.by) for a in valid if a.at is None} - {person(a.by) for a in timed}
@@ -232,7 +240,7 @@ def retrospective_approval(
     limit = (
         f"the deadline {ts(due)} ({plural(days, 'business day')} after {began[1]} {ts(began[0])})"
     )
-    valid = valid_approvals(policy, tp, chg)
+    valid = valid_approvals(policy, tp, chg, as_of)
     timed = earliest_per_person(valid)
     name = "retrospective approval"
     in_time = [a for a in timed if a.at is not None and a.at <= due]

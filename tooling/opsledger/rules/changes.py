@@ -267,6 +267,10 @@ class ChgApproval(ChangeRule):
       retrospective deadline (see CHG-EMERGENCY) has passed, or earlier as soon as they
       record as many approved entries as required.
 
+      An approval or rejection dated after now (``--as-of``) has not been given yet: it is
+      a finding at its ``at`` whatever the change's status, and an approval so dated does
+      not count.
+
     Why auditors care:
       Change approval is the central control of change management; an approval by someone
       without the authority to give it is no approval at all.
@@ -296,6 +300,7 @@ class ChgApproval(ChangeRule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         policy = ctx.ledger.policy
         for chg in ctx.judged(ctx.ledger.changes):
+            yield from self._future(ctx, chg)
             tp = type_policy(ctx, chg)
             if tp is None or tp.approvals_required <= 0 or chg.status not in APPROVED_OR_LATER:
                 continue
@@ -308,7 +313,7 @@ class ChgApproval(ChangeRule):
             counted: set[str] = set()
             reasons: list[str] = []
             for a in approved:
-                why = not_counted(policy, tp, chg, a)
+                why = not_counted(policy, tp, chg, a, ctx.as_of)
                 if why is None and person(a.by) in counted:
                     why = "already counted"
                 if why is None:
@@ -329,6 +334,20 @@ class ChgApproval(ChangeRule):
                 fix=f"get approval from people listed under approvers for "
                 f"{' or '.join(tp.approver_roles) or 'an allowed role'}",
             )
+
+    def _future(self, ctx: Context, chg: Change) -> Iterator[Finding]:
+        for a in chg.approvals:
+            if a.at is not None and a.at > ctx.as_of:
+                yield self.finding(
+                    chg,
+                    f"{a.decision or 'decision'} by {a.by or 'an unnamed approver'} is dated "
+                    f"{ts(a.at)}, after now ({ts(ctx.as_of)})",
+                    "approvals",
+                    a.index,
+                    "at",
+                    fix="record the time the decision was given; a decision cannot be "
+                    "recorded ahead of time",
+                )
 
     def _rejections(self, chg: Change) -> Iterator[Finding]:
         for a in chg.approvals:

@@ -20,6 +20,7 @@ from opsledger.rules.base import Context, Rule
 from opsledger.rules.examples import overlays
 from opsledger.rules.text import PLACEHOLDERS, STATEMENTS, contains_phrase, vagueness, words
 from opsledger.timeutil import format_duration as dur
+from opsledger.timeutil import format_timestamp as ts
 
 #: First words that announce an intention rather than a deliverable; PIR-VAGUE flags a
 #: title starting with one of them unless it names something measurable.
@@ -455,7 +456,9 @@ class PirReview(PirRule):
     What it checks:
       A PIR with ``status: approved`` has at least one ``reviewers`` entry with
       ``decision: approved`` whose ``by`` is not one of ``authors`` (e-mail addresses
-      compared case-insensitively, surrounding spaces ignored).
+      compared case-insensitively, surrounding spaces ignored). A review dated after now
+      (``--as-of``) has not been given yet: it is a finding at its ``at`` whatever the
+      PIR's status, and an approval so dated does not count.
 
     Why auditors care:
       Authors approving their own review is no review: segregation of duties applies to
@@ -479,12 +482,28 @@ class PirReview(PirRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for pir in ctx.judged(ctx.ledger.pirs):
+            ahead = [(r, r.at) for r in pir.reviewers if r.at is not None and r.at > ctx.as_of]
+            for r, at in ahead:
+                yield self.finding(
+                    pir,
+                    f"review by {r.by or 'an unnamed reviewer'} is dated {ts(at)}, after "
+                    f"now ({ts(ctx.as_of)})",
+                    "reviewers",
+                    r.index,
+                    "at",
+                    fix="record the time the review was given; a review cannot be recorded "
+                    "ahead of time",
+                )
             if pir.status != "approved":
                 continue
             if any(r.decision == "approved" and not r.by for r in pir.reviewers):
                 continue  # an approval without a readable reviewer is SCHEMA's
             authors = {a.strip().casefold() for a in pir.authors}
-            approvals = [r.by for r in pir.reviewers if r.decision == "approved" and r.by]
+            approvals = [
+                r.by
+                for r in pir.reviewers
+                if r.decision == "approved" and r.by and not any(r is f for f, _ in ahead)
+            ]
             if any(by.strip().casefold() not in authors for by in approvals):
                 continue
             if not pir.reviewers:
