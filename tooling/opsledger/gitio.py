@@ -247,9 +247,11 @@ def describe_head(path: Path) -> str | None:
         repo.close()
 
 
-def changed_paths(path: Path, ref: str) -> list[str]:
+def changed_paths(path: Path, ref: str, folders: tuple[str, ...] = ()) -> list[str]:
     """Files changed since the merge base of ``ref`` and HEAD: committed, staged, unstaged
-    and untracked, relative to ``path`` (the governance repository's root). Committed
+    and untracked (under ``folders``, ignored ones too: a walk of them reads every file),
+    relative to ``path`` (the governance repository's root); a changed submodule or
+    nested clone is named by its folder. Committed
     means touched by any commit since the merge base, not only what differs from it: an
     edit undone by a later commit, or a record added then deleted, is still in the
     history the GIT-* rules judge.
@@ -281,13 +283,17 @@ def changed_paths(path: Path, ref: str) -> list[str]:
         prefix = Path(path).resolve().relative_to(top.resolve()).as_posix()
         names = repo.git.diff("--name-only", "-z", "--no-renames", base, "--", ".").split("\0")
         names += repo.git.ls_files("--others", "--exclude-standard", "-z").split("\0")
+        if folders:
+            inside = [f if prefix == "." else f"{prefix}/{f}" for f in folders]
+            names += repo.git.ls_files("--others", "-z", "--", *inside).split("\0")
         touched = ["--format=", "--name-only", "-z", "--no-renames", "--full-history"]
         touched += ["--diff-merges=first-parent", f"{base}..HEAD", "--", "."]
         names += [n.strip("\n") for n in repo.git.log(*touched).split("\0")]
     finally:
         repo.close()
     strip = "" if prefix == "." else prefix + "/"
-    return sorted({n[len(strip) :] for n in names if n and n.startswith(strip)})
+    found = {n.rstrip("/")[len(strip) :] for n in names if n and n.startswith(strip)}
+    return sorted(found - {""})
 
 
 def _shown_ref(ref: str) -> str:
@@ -673,6 +679,7 @@ def _grep(path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool)
         top = Path(repo.working_tree_dir or path).resolve()
         prefix = Path(path).resolve().relative_to(top).as_posix()
         args = ["git", "grep", "-l", "-z", *(["-w"] if whole else []), "-F", "--untracked"]
+        args.append("--no-exclude-standard")  # ignored files too: the walk reads them
         scoped = [f"{'' if prefix == '.' else prefix + '/'}{f}" for f in folders]
         with tempfile.TemporaryFile() as patterns:
             patterns.write("".join(f"{word}\n" for word in sorted(words)).encode("utf-8"))

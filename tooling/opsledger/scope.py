@@ -34,12 +34,13 @@ from pathlib import Path
 from opsledger import gitio
 from opsledger.history.assemble import record_id
 from opsledger.loading import Limits, LoadError, load_document
-from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, Entry, walk
+from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, Entry, record_path, walk
 from opsledger.model.ledger import stem_id
 from opsledger.model.policy import POLICY_FILE
 from opsledger.model.records import Change, Incident, Pir, Problem, Record
 
 FOLDERS = ("records", "runbooks")
+RUNBOOKS = KIND_BY_NAME["runbook"].folder + "/"
 
 
 def references(record: Record) -> set[str]:
@@ -113,7 +114,7 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     with ThreadPoolExecutor(max_workers=2) as pool:
         # git finds the changed files, and the record files with a backslash (below), while
         # this thread walks the tree
-        changing = pool.submit(gitio.changed_paths, root, ref)
+        changing = pool.submit(gitio.changed_paths, root, ref, FOLDERS)
         # a record can spell a word with a YAML escape ("pay\\x6Dents" in double quotes),
         # which git grep, reading text, does not see: every record file with a backslash
         # is read too, and counted wherever its data names the word (a repository full of
@@ -128,15 +129,23 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     if widening:
         shown = ", ".join(widening[:3]) + (", …" if len(widening) > 3 else "")
         return Scope(frozenset(), frozenset(), frozenset(), walked, everything=shown)
+    # a changed folder (a submodule's gitlink, an untracked nested clone) stands for
+    # every file the walk finds in it
+    folders_changed = tuple(d + "/" for d in changed if (root / d).is_dir())
+    if folders_changed:
+        changed |= {e.path for e in walked if e.path.startswith(folders_changed)}
     files = [e.path for e in walked if e.kind is not None]
     present = set(files)
     # a changed file in a record folder that is no record (REF-ID: "not a record file")
     strays = {e.path for e in walked if e.kind is None} & changed
+    folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
+    deleted = {p for p in changed if p.startswith(folders) and p not in present}
     by_id: dict[str, list[str]] = {}
     for path in files:
         by_id.setdefault(stem_id(path), []).append(path)
     changed_records = sorted(p for p in changed if p in present)
-    ids = {stem_id(p) for p in changed_records}
+    # a deleted or renamed-away record's ID too: the records naming it are judged again
+    ids = {stem_id(p) for p in changed_records} | {stem_id(p) for p in deleted if record_path(p)}
     referenced: set[str] = set()
     reviewed: set[str] = set()  # incidents of changed PIRs, and reported incidents
     pir_folder = KIND_BY_NAME["pir"].folder + "/"
@@ -152,7 +161,10 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     escaped = sorted(escaped_any & present)
     for path in escaped:
         parsed.setdefault(path, _data(root, path, limits))
-    linking |= {p for p in escaped if _refs_in(parsed[p]) & ids}
+    linking |= {p for p in escaped if _refs_in(parsed[p]) & ids or _held(parsed[p]) in ids}
+    # the files named for a changed ID, or holding it, whatever their case (REF-ID)
+    folded = {i.casefold() for i in ids}
+    linking |= {p for p in files if stem_id(p).casefold() in folded}
     referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
     runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
     report_paths = set(changed_records) | linking | referenced_paths
@@ -217,12 +229,19 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     # reported: records with a file in the scope (a referenced ID without one has no
     # file to show, and its history could only be found by walking the whole branch)
     report = {stem_id(p) for p in report_paths} | ids | changed
+    if any(p.startswith(RUNBOOKS) for p in changed):
+        # the catalog's findings read the runbooks (RB-COVERAGE, a runbook it names)
+        report.add(SERVICES_FILE)
     load = report_paths | linked | same_service | runbooks | other_pirs | chain | holders
     load |= strays
-    folders = tuple(k.folder + "/" for k in KIND_BY_NAME.values())
-    deleted = {p for p in changed if p.startswith(folders) and p not in present}
     history = report_paths | deleted | other_pirs | gone_pirs
     return Scope(frozenset(load), frozenset(report), frozenset(history), walked)
+
+
+def _held(data: object) -> str | None:
+    """The ``id`` a record file's data holds, when it holds one as text."""
+    held = data.get("id") if isinstance(data, dict) else None
+    return held if isinstance(held, str) and held else None
 
 
 def _data(root: Path, path: str, limits: Limits) -> object:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_gate_snapshot import CHANGE, CHG, INC, audit, commit, main_history
+from test_gate_snapshot import CHANGE, CHG, INC, audit, commit, main_history, move
 from test_history_renames import CLOSED, TOM
 
 from conftest import Caches, InvokeCli, Repo, git
@@ -98,6 +98,82 @@ def added_then_deleted(repo: Repo) -> None:
     commit(repo.root, "delete", "2026-03-10T10:00:00Z", who=TOM)
 
 
+RUNBOOK_PATH = "runbooks/RB-0003-orders-db-pool.md"
+
+
+def runbook_to_dot_file(repo: Repo) -> None:
+    """A runbook renamed to a name the walk skips: gone, and its ID with it."""
+    git(repo.root, "mv", RUNBOOK_PATH, "runbooks/.RB-0003-orders-db-pool.md")
+    commit(repo.root, "hidden", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def runbook_to_readme(repo: Repo) -> None:
+    git(repo.root, "mv", RUNBOOK_PATH, "runbooks/README.md")
+    commit(repo.root, "hidden", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def incident_to_dot_folder(repo: Repo) -> None:
+    (repo.root / "records/incidents/.old").mkdir()
+    git(repo.root, "mv", INC.format("INC-2026-0001"), "records/incidents/.old/INC-2026-0001.yaml")
+    commit(repo.root, "hidden", "2026-03-10T09:00:00Z", who=TOM)
+
+
+ESCAPED = INC.format("2026/INC-2026-0002")
+
+
+def escaped_id(repo: Repo) -> None:
+    """INC-2, moved to a year folder, its ``id`` spelled with an escape: the same ID, not
+    the same text."""
+    text = (repo.root / INC.format("INC-2026-0002")).read_text()
+    text = text.replace("id: INC-2026-0002", 'id: "INC-2026-000\\x32"')
+    move(repo, INC.format("INC-2026-0002"), ESCAPED, text)
+    commit(repo.root, "escaped", "2026-03-09T11:00:00Z", who=TOM)
+
+
+def duplicate_of_escaped(repo: Repo) -> None:
+    """A copy read before it (2025/ before 2026/): the duplicate is the file on main."""
+    text = (repo.root / ESCAPED).read_text()
+    repo.write(
+        "records/incidents/2025/INC-2026-0002.yaml",
+        text.replace('id: "INC-2026-000\\x32"', "id: INC-2026-0002"),
+        dedent=False,
+    )
+    commit(repo.root, "duplicate", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def nested_repository(repo: Repo) -> None:
+    """A year folder that is a git repository of its own, added as a submodule link."""
+    folder = repo.root / "records/incidents/2027"
+    folder.mkdir(parents=True)
+    text = CLOSED.replace("INC-2026-0001", "INC-2027-0001").replace("P3", "P9")
+    (folder / "INC-2027-0001.yaml").write_text(text)
+    git(folder, "init", "-q")
+    git(folder, "add", "-A")
+    git(folder, "commit", "-qm", "nested")
+    commit(repo.root, "a nested repository", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def ignored_untracked(repo: Repo) -> None:
+    """A record not committed, in a folder git is told to ignore (a local run)."""
+    exclude = repo.root / ".git/info/exclude"
+    exclude.write_text(exclude.read_text() + "records/incidents/2027/\n")
+    text = CLOSED.replace("INC-2026-0001", "INC-2027-0001").replace("P3", "P9")
+    repo.write("records/incidents/2027/INC-2027-0001.yaml", text, dedent=False)
+
+
+def catalog_without_runbooks(repo: Repo) -> None:
+    """orders-db (tier 1) covered only by RB-3's own services list."""
+    path = repo.root / "records/services.yaml"
+    path.write_text(path.read_text().replace("  runbooks: [RB-0003]\n", ""))
+    commit(repo.root, "catalog", "2026-03-09T11:00:00Z", who=TOM)
+
+
+def runbook_serves_another(repo: Repo) -> None:
+    path = repo.root / RUNBOOK_PATH
+    path.write_text(path.read_text().replace("services: [orders-db]", "services: [storefront]"))
+    commit(repo.root, "runbook moved to another service", "2026-03-10T09:00:00Z", who=TOM)
+
+
 def found(findings: list[dict[str, Any]], rule: str, where: str) -> list[dict[str, Any]]:
     return [f for f in findings if f["rule"] == rule and where in (f["path"], f["record"])]
 
@@ -126,6 +202,44 @@ CAUGHT: dict[str, tuple[Step, Step, str, str]] = {
     ),
     "an edit reverted": (nothing, edited_then_reverted, "GIT-AFTER-CLOSE", "INC-2026-0001"),
     "a record added then deleted": (nothing, added_then_deleted, "GIT-DELETED", "INC-2026-0040"),
+    "a runbook renamed to a dot file: deleted": (
+        nothing,
+        runbook_to_dot_file,
+        "GIT-DELETED",
+        "RB-0003",
+    ),
+    "a runbook renamed to a dot file: the catalog names it": (
+        nothing,
+        runbook_to_dot_file,
+        "REF-LINK",
+        "records/services.yaml",
+    ),
+    "a runbook renamed README.md": (nothing, runbook_to_readme, "GIT-DELETED", "RB-0003"),
+    "an incident moved into a dot folder": (
+        nothing,
+        incident_to_dot_folder,
+        "GIT-DELETED",
+        "INC-2026-0001",
+    ),
+    "a duplicate of an ID spelled with an escape": (
+        escaped_id,
+        duplicate_of_escaped,
+        "REF-ID",
+        ESCAPED,
+    ),
+    "a nested repository": (nothing, nested_repository, "REF-ID", "records/incidents/2027"),
+    "an ignored untracked record": (
+        nothing,
+        ignored_untracked,
+        "SCHEMA",
+        "records/incidents/2027/INC-2027-0001.yaml",
+    ),
+    "a runbook no longer covering a tier-1 service": (
+        catalog_without_runbooks,
+        runbook_serves_another,
+        "RB-COVERAGE",
+        "records/services.yaml",
+    ),
 }
 
 
@@ -196,3 +310,24 @@ def test_files_checked_counts_each_file_once(repo: Repo, cli: InvokeCli) -> None
     assert result.status in (0, 1), result.err
     files = sum(1 for p in (repo.root / "records/incidents").rglob("*.yaml"))
     assert f"{files} files checked" in result.err
+
+
+def test_records_in_a_nested_repository_are_refused_by_every_command(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    """A record folder (or a folder in one) that is a git repository of its own holds
+    records whose history is not this repository's: validate and audit refuse it, whether
+    given the folder, a file in it or nothing."""
+    main_history(repo)
+    nested_repository(repo)
+    inside = repo.root / "records/incidents/2027/INC-2027-0001.yaml"
+    for args in ((), (str(inside),), (str(inside.parent),)):
+        result = cli("validate", *args, "--repo", str(repo.root))
+        assert result.status == 1, result.err
+        assert "records/incidents/2027" in result.out
+        assert "a git repository of its own" in result.out
+        assert "P9" not in result.out  # never read
+    # the record folder itself
+    git(repo.root / "records/changes", "init", "-q")
+    result = cli("validate", "--repo", str(repo.root))
+    assert "records/changes:1:1: error REF-ID is a git repository of its own" in result.out

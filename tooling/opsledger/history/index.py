@@ -44,7 +44,7 @@ from opsledger.history.store import (
     repository_key,
 )
 from opsledger.loading import Limits, LoadError, load_bytes, yamlstrict
-from opsledger.model.layout import KINDS
+from opsledger.model.layout import record_path
 from opsledger.parsecache import ParseCache, digest
 
 FOLDERS = ("records", "runbooks")
@@ -140,7 +140,7 @@ def landing(graph: list[tuple[str, list[str]]]) -> tuple[dict[str, str], dict[st
 
 
 def _is_record(path: str) -> bool:
-    return any(path.startswith(k.folder + "/") and path.endswith(k.suffix) for k in KINDS)
+    return record_path(path)
 
 
 def build_history(

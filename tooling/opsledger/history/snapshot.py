@@ -46,7 +46,7 @@ from opsledger.loading.yamlstrict import STRICTNESS
 
 _META = hashlib.blake2b(b"meta", digest_size=32, person=b"index").digest()
 _STATE = hashlib.blake2b(b"state", digest_size=32, person=b"index").digest()
-_FORMAT = 4
+_FORMAT = 5  # 5: records at paths the walk skips are not records
 
 
 def _record_name(record_id: str) -> bytes:

@@ -90,6 +90,10 @@ class Entry:
 
 
 LINKED = "is a symbolic link; links are refused and never followed"
+NESTED = (
+    "is a git repository of its own (a submodule or a nested clone), whose history is not "
+    "this repository's; move its records into the governance repository"
+)
 
 
 def linked_folder(root: Path, rel: str) -> str | None:
@@ -115,6 +119,22 @@ def refuse_linked_folder(root: Path, rel: str) -> None:
         )
 
 
+def nested_folder(root: Path, rel: str) -> str | None:
+    """The first folder on the way from a record folder to the repository path ``rel``
+    (the record folder and ``rel`` included) that is a git repository of its own (it holds
+    a ``.git``), or None."""
+    parts = rel.split("/")
+    for kind in KINDS:
+        if rel == kind.folder or rel.startswith(kind.folder + "/"):
+            start = kind.folder.count("/") + 1
+            for end in range(start, len(parts) + 1):
+                folder = "/".join(parts[:end])
+                if os.path.lexists(os.path.join(root, folder, ".git")):
+                    return folder
+            return None
+    return None
+
+
 def walk(root: Path) -> Iterator[Entry]:
     """Every file under the record folders, in a stable order."""
     reported: set[str] = set()
@@ -128,6 +148,9 @@ def walk(root: Path) -> Iterator[Entry]:
             continue
         if not base.is_dir():
             continue
+        if os.path.lexists(base / ".git"):
+            yield Entry(kind.folder, kind, NESTED)
+            continue
         top = len(os.fspath(base)) + 1  # paths below are built as text: cheap at 10^5 files
         for folder, dirs, files in os.walk(base, followlinks=False):
             dirs.sort()
@@ -139,6 +162,9 @@ def walk(root: Path) -> Iterator[Entry]:
                     yield Entry(prefix + name, kind, LINKED)
                 elif name.startswith("."):
                     dirs.remove(name)
+                elif os.path.lexists(os.path.join(folder, name, ".git")):
+                    dirs.remove(name)
+                    yield Entry(prefix + name, kind, NESTED)
             for name in sorted(files):
                 if name.startswith(".") or name in IGNORED_NAMES:
                     continue
@@ -164,6 +190,9 @@ def classify(root: Path, path: Path) -> Entry | None:
             linked = linked_folder(root, str(PurePosixPath(rel).parent))
             if linked is not None:
                 return Entry(rel, kind, f"is inside {linked}, which {LINKED}")
+            nested = nested_folder(root, str(PurePosixPath(rel).parent))
+            if nested is not None:
+                return Entry(rel, kind, f"is inside {nested}, which {NESTED}")
             if not rel.endswith(kind.suffix):
                 return Entry(
                     rel,
@@ -172,6 +201,19 @@ def classify(root: Path, path: Path) -> Entry | None:
                 )
             return Entry(rel, kind)
     return None
+
+
+def record_path(rel: str) -> bool:
+    """Could the repository path ``rel`` hold a record, as :func:`walk` reads them: in a
+    record folder, named with its kind's suffix, not a file the walk skips (a dot file, a
+    folder's README.md) nor inside a dot folder. The history reads records at these paths
+    only: a record moved to ``.INC-2026-0002.yaml`` or ``runbooks/README.md`` has left."""
+    name = rel.rsplit("/", 1)[-1]
+    return (
+        any(rel.startswith(k.folder + "/") and rel.endswith(k.suffix) for k in KINDS)
+        and name not in IGNORED_NAMES
+        and not any(part.startswith(".") for part in rel.split("/"))
+    )
 
 
 def skipped(rel: str) -> bool:

@@ -27,6 +27,7 @@ from opsledger.model.layout import (
     classify,
     governed,
     linked_folder,
+    nested_folder,
     walk,
 )
 from opsledger.model.policy import POLICY_FILE, Policy, load_policy
@@ -273,7 +274,12 @@ def _selected(root: Path, paths: Iterable[Path], everything: list[Entry]) -> Ite
         except ValueError:
             raise ConfigError(f"{given}: outside the repository {root}") from None
         linked = linked_folder(root, rel)
-        if linked in reported:  # a record folder that is (or is inside) a symbolic link
+        nested = nested_folder(root, rel)
+        if rel in reported:  # what the walk refused (a nested repository, a link)
+            chosen[rel] = reported[rel]
+        elif nested in reported:  # inside a record folder that is a repository of its own
+            chosen[nested] = reported[nested]
+        elif linked in reported:  # a record folder that is (or is inside) a symbolic link
             chosen[linked] = reported[linked]
         elif path.is_dir() and linked is None:
             prefix = "" if rel == "." else rel + "/"
