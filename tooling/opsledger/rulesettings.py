@@ -136,6 +136,11 @@ def check_rule_settings(policy: Policy) -> None:
                 f"waiver record {waiver.record!r} would waive {rule} for every record; "
                 "name one record (INC-2026-0042), or a kind and year (INC-2026-*)",
             )
+    from opsledger.sampling.settings import SIZES, out_of_order
+
+    wrong = out_of_order(SIZES.read(doc.data))
+    if wrong is not None:
+        fail(("sampling", "sizes", wrong[0]), wrong[1])
 
 
 def too_broad(pattern: str) -> bool:

@@ -764,3 +764,32 @@ def test_the_default_sizes_are_the_specifications(population: int, size: int) ->
 
     sizes = SIZES.type.convert([dict(entry) for entry in DEFAULT_SIZES])  # type: ignore[misc]
     assert size_for(population, sizes) == size
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ("[{up_to: 50, size: 5}, {up_to: 20, size: 2}, {size: 40}]", "up_to 20 must be larger"),
+        ("[{size: 5}, {up_to: 20, size: 2}]", "only the last entry may omit up_to"),
+    ],
+)
+def test_sizes_out_of_order_are_refused_by_every_command(
+    history: Repo, cli: InvokeCli, tmp_path: Path, sizes: str, message: str
+) -> None:
+    """One policy, one verdict: the table ``sample`` cannot use is refused by the audit,
+    the KPIs and validate too, at its place in policy.yaml."""
+    policy = history.root / "policy.yaml"
+    text = policy.read_text()
+    start = text.index("sampling:\n  sizes:\n")
+    end = text.index("\n\n", start)
+    policy.write_text(text[:start] + f"sampling:\n  sizes: {sizes}" + text[end:])
+    line = text[:start].count("\n") + 2  # the "  sizes: [...]" line
+    for args in (
+        ["audit", "--repo", history.root],
+        ["kpi", "--repo", history.root],
+        ["validate", "--repo", history.root],
+        sample_args(history.root, tmp_path / "out"),
+    ):
+        result = cli(*args)
+        assert result.status == 2, (args, result.err)
+        assert message in result.err and f"policy.yaml:{line}:" in result.err

@@ -60,24 +60,33 @@ SIZES = Setting(
 SETTINGS: tuple[Setting, ...] = (SIZES,)
 
 
-def size_for(population: int, sizes: Sequence[tuple[int | None, int]]) -> int:
-    """The sample size for a population of ``population`` records (at most all of them).
-
-    Raises :class:`ConfigError` when the table is out of order: each ``up_to`` larger
-    than the one before, and only the last entry without one."""
+def out_of_order(sizes: Sequence[tuple[int | None, int]]) -> tuple[int, str] | None:
+    """Where the table is out of order and why (each ``up_to`` larger than the one before,
+    only the last entry without one), or None. Every command refuses such a policy
+    (:func:`opsledger.rulesettings.check_rule_settings`), not only ``sample``."""
     last = 0
     for position, (up_to, _) in enumerate(sizes):
         if up_to is None and position != len(sizes) - 1:
-            raise ConfigError(
-                "policy.yaml sampling.sizes: only the last entry may omit up_to (it covers "
-                "every larger population)"
+            return position, (
+                "sampling.sizes: only the last entry may omit up_to (it covers every larger "
+                "population)"
             )
         if up_to is not None and up_to <= last:
-            raise ConfigError(
-                f"policy.yaml sampling.sizes: up_to {up_to} must be larger than the entry "
-                "before it; list the entries from the smallest population up"
+            return position, (
+                f"sampling.sizes: up_to {up_to} must be larger than the entry before it; "
+                "list the entries from the smallest population up"
             )
         last = up_to or last
+    return None
+
+
+def size_for(population: int, sizes: Sequence[tuple[int | None, int]]) -> int:
+    """The sample size for a population of ``population`` records (at most all of them).
+
+    Raises :class:`ConfigError` when the table is out of order (:func:`out_of_order`)."""
+    wrong = out_of_order(sizes)
+    if wrong is not None:
+        raise ConfigError(f"policy.yaml {wrong[1]}")
     for up_to, size in sizes:
         if up_to is None or population <= up_to:
             return min(size, population)
