@@ -114,3 +114,16 @@ def test_kpi_days_beyond_the_calendar_are_usage_errors(
         f"opsledger: error: {option} {day!r}: year {day[:4]} is outside the supported range "
         "1900-2999"
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "period"), [("monthly", "2999-12"), ("weekly", "2999-W52"), ("monthly", "1900-01")]
+)
+def test_the_first_and_last_periods_of_the_range_are_reported(
+    repo: Repo, cli: InvokeCli, kind: str, period: str
+) -> None:
+    """2999-12 ends on 3000-01-01 (excluded): a period inside the range, not an error
+    about an --until nobody gave."""
+    result = cli("report", kind, "--period", period, "--repo", repo.root, "--no-history")
+    assert result.status == 0, result.err
+    assert "--until" not in result.err

@@ -30,6 +30,7 @@ from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Target
 from opsledger.obligations import Obligations
 from opsledger.period import Period, check_day
+from opsledger.timeutil import YEARS
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,10 @@ class KpiReport:
 
 def check_options(ledger: Ledger, options: KpiOptions) -> None:
     """Usage and configuration errors, as one-line messages."""
-    for day, option in ((options.since, "--since"), (options.until, "--until")):
-        if day is not None:
-            check_day(day, option)
+    if options.since is not None:
+        check_day(options.since, "--since")
+    if options.until is not None and options.until != date(YEARS[1] + 1, 1, 1):
+        check_day(options.until, "--until")  # the end, excluded: 2999-12 ends on 3000-01-01
     if options.since and options.until and options.since >= options.until:
         raise OpsledgerError(f"--since {options.since} must be before --until {options.until}")
     for dimension in options.by:
