@@ -293,6 +293,12 @@ def changed_paths(path: Path, ref: str, folders: tuple[str, ...] = ()) -> list[s
         repo.close()
     strip = "" if prefix == "." else prefix + "/"
     found = {n.rstrip("/")[len(strip) :] for n in names if n and n.startswith(strip)}
+    # a .gitattributes above the governance repository applies to its files too
+    found |= {
+        os.path.relpath(n, prefix)
+        for n in names
+        if n and not n.startswith(strip) and n.rsplit("/", 1)[-1] == ".gitattributes"
+    }
     return sorted(found - {""})
 
 
@@ -452,7 +458,7 @@ def raw_log_chunks(
         tip,
         *(["^" + exclude] if exclude else []),
         "--",
-        *folders,
+        *(f":(literal){f}" for f in folders),  # a record's path is no pattern
     ]
     # git's messages in English, as through GitPython; its errors go to a file, never a
     # pipe nobody reads while the log is being read

@@ -229,6 +229,8 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     # reported: records with a file in the scope (a referenced ID without one has no
     # file to show, and its history could only be found by walking the whole branch)
     report = {stem_id(p) for p in report_paths} | ids | changed
+    # an incident's other PIRs carry the finding that it has several (REF-LINK)
+    report |= other_pirs | {stem_id(p) for p in other_pirs}
     if any(p.startswith(RUNBOOKS) for p in changed):
         # the catalog's findings read the runbooks (RB-COVERAGE, a runbook it names)
         report.add(SERVICES_FILE)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from test_gate_snapshot import CHANGE, CHG, INC, audit, commit, main_history, move
-from test_history_renames import CLOSED, TOM
+from test_history_renames import CLOSED, PIR1, TOM
 
 from conftest import Caches, InvokeCli, Repo, git
 
@@ -174,6 +174,20 @@ def runbook_serves_another(repo: Repo) -> None:
     commit(repo.root, "runbook moved to another service", "2026-03-10T09:00:00Z", who=TOM)
 
 
+def incident_names_a_pir_to_come(repo: Repo) -> None:
+    """INC-1 names PIR-9, which does not exist yet (PIR-1 reviews it)."""
+    path = repo.root / INC.format("INC-2026-0001")
+    path.write_text(path.read_text() + "pir: PIR-2026-0009\n")
+    commit(repo.root, "names its PIR", "2026-03-09T11:00:00Z", who=TOM)
+
+
+def second_pir_named(repo: Repo) -> None:
+    """PIR-9 added for INC-1: PIR-1, unchanged, is now its second PIR."""
+    text = (repo.root / PIR1).read_text().replace("PIR-2026-0001", "PIR-2026-0009")
+    repo.write("records/pirs/PIR-2026-0009.md", text, dedent=False)
+    commit(repo.root, "the named PIR", "2026-03-10T09:00:00Z", who=TOM)
+
+
 def found(findings: list[dict[str, Any]], rule: str, where: str) -> list[dict[str, Any]]:
     return [f for f in findings if f["rule"] == rule and where in (f["path"], f["record"])]
 
@@ -233,6 +247,12 @@ CAUGHT: dict[str, tuple[Step, Step, str, str]] = {
         ignored_untracked,
         "SCHEMA",
         "records/incidents/2027/INC-2027-0001.yaml",
+    ),
+    "a second PIR for an incident: the finding on the other": (
+        incident_names_a_pir_to_come,
+        second_pir_named,
+        "REF-LINK",
+        "PIR-2026-0001",
     ),
     "a runbook no longer covering a tier-1 service": (
         catalog_without_runbooks,
@@ -331,3 +351,45 @@ def test_records_in_a_nested_repository_are_refused_by_every_command(
     git(repo.root / "records/changes", "init", "-q")
     result = cli("validate", "--repo", str(repo.root))
     assert "records/changes:1:1: error REF-ID is a git repository of its own" in result.out
+
+
+@pytest.mark.parametrize(("count", "depth"), [(450, 1), (600, 15)], ids=["many", "long"])
+def test_a_pull_request_of_many_records_or_long_paths_is_judged_as_the_full_audit(
+    repo: Repo, cli: InvokeCli, caches: Caches, count: int, depth: int
+) -> None:
+    """Beyond what is worth reading path by path (or what fits on git's command line:
+    600 paths of about 3,700 characters), the gate reads the whole branch's history: no
+    internal error, the full audit's findings."""
+
+    def many(repo: Repo) -> None:
+        folder = "records/incidents/" + "/".join(["d" * 240] * depth)
+        for n in range(count):
+            number = f"INC-2027-{n + 1000:04d}"
+            text = CLOSED.replace("INC-2026-0001", number).replace("P3", "P9" if n % 7 else "P3")
+            repo.write(f"{folder}/{number}.yaml", text, dedent=False)
+        commit(repo.root, "bulk import", "2026-03-10T09:00:00Z", who=TOM)
+
+    warm, cold, full = gate_and_full(repo, cli, caches, nothing, many)
+    new = [f for f in full if f["path"].startswith("records/incidents/d")]
+    assert len({f["path"] for f in new if f["rule"] == "SCHEMA"}) == count - len(range(0, count, 7))
+    assert [f for f in warm if f in new] == new
+    assert [f for f in cold if f in new] == new
+
+
+def test_a_gitattributes_above_a_nested_governance_repository_widens_the_gate(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    """The governance repository in a folder of a larger one (run without history): a
+    .gitattributes above it applies to its files too."""
+    outer = repo.root.parent
+    repo.write(INC.format("INC-2026-0001"), CLOSED, dedent=False)
+    git(outer, "init", "-q", "-b", "main")
+    git(outer, "add", "-A")
+    git(outer, "commit", "-qm", "start")
+    git(outer, "checkout", "-q", "-b", "pr")
+    (outer / ".gitattributes").write_text("gov/records/** -diff\n")
+    git(outer, "add", "-A")
+    git(outer, "commit", "-qm", "attributes")
+    result = cli("audit", "--changed-since", "main", "--no-history", "--repo", str(repo.root))
+    assert result.status in (0, 1), result.err
+    assert "../.gitattributes changed since main" in result.err

@@ -48,6 +48,9 @@ class TestYamlRefusals:
             ('title: "tag \\U000E0041"\n', 8, "U+E0041"),
             ('"k\\e": v\n', 1, "U+001B ESCAPE"),
             ('list:\n  - ok\n  - "x\\x1by"\n', 5, "U+001B ESCAPE"),
+            ('title: "a \\uFFFE"\n', 8, "U+FFFE noncharacter"),
+            ('title: "a \\U0010FFFF"\n', 8, "U+10FFFF noncharacter"),
+            ('title: "a \\uFDD0"\n', 8, "U+FDD0 noncharacter"),
         ],
     )
     def test_a_character_written_as_an_escape_is_held_to_the_text_rules(
@@ -59,6 +62,13 @@ class TestYamlRefusals:
         assert "forbidden character" in err.message and char in err.message
         assert "escape" in err.message
         assert err.column == column
+
+    @pytest.mark.parametrize("escape", ["\\ud800", "\\U00110000"])
+    def test_an_escape_of_no_character_is_an_error_not_a_crash(self, escape: str) -> None:
+        """A lone surrogate or a code point beyond Unicode: each parser refuses it (the
+        pure-Python one raised a ValueError of its own)."""
+        err = error(f'title: "{escape}"\n')
+        assert err.line == 1
 
     def test_escapes_of_allowed_characters_still_load(self) -> None:
         doc = load_text('title: "tab\\there \\"quoted\\" \\u00e9t\\u00e9 \\\\ end"\n')

@@ -202,7 +202,12 @@ def build_history(
             found = _gate_index(run, paths, records, progress)
             if found is not None:
                 return found
-        return run.build(progress=progress, use_cache=use_cache, paths=paths)
+        if paths and not scoped_worth(paths):
+            paths = None  # the whole branch: see SCOPED_MAX_PATHS
+        try:
+            return run.build(progress=progress, use_cache=use_cache, paths=paths)
+        except _TooWide:  # the paths' earlier paths made them too many
+            return run.build(progress=progress, use_cache=use_cache, paths=None)
     finally:
         if enabled:
             gc.enable()
@@ -501,6 +506,23 @@ START_THREAD = "opsledger-read-ahead"
 _SCOPED: dict[tuple[str, tuple[str, ...]], ScopedReadAhead] = {}
 
 
+#: the most paths, and characters of paths, whose log is read path by path (a pull
+#: request's records): beyond, git matching every path against every commit takes longer
+#: than reading the whole branch, and the paths would not fit on git's command line; the
+#: whole branch's index is read instead (the full audit's)
+SCOPED_MAX_PATHS = 400
+SCOPED_MAX_CHARS = 64 * 1024
+
+
+class _TooWide(Exception):
+    """Following the paths back through moves made them more than :func:`scoped_worth`."""
+
+
+def scoped_worth(paths: list[str]) -> bool:
+    """Is the log of ``paths`` read path by path (else the whole branch's)?"""
+    return len(paths) <= SCOPED_MAX_PATHS and sum(len(p) + 12 for p in paths) <= SCOPED_MAX_CHARS
+
+
 def read_ahead(
     root: Path, *, use_cache: bool = True, paths: list[str] | None = None
 ) -> ReadAhead | ScopedReadAhead | None:
@@ -512,6 +534,8 @@ def read_ahead(
     nothing is started where history is unusable, and the index is built from the same
     caches and log either way (a read-ahead for another head, cache or paths is not
     used)."""
+    if paths is not None and not scoped_worth(paths):
+        paths = None  # build_history reads the whole branch for them too
     if paths is not None:
         if not paths:
             return None
@@ -889,6 +913,8 @@ def _scoped_log(
     wanted, examined = set(paths), set()
     parents: dict[str, list[str]] | None = None
     while True:
+        if not scoped_worth(sorted(wanted)):
+            raise _TooWide
         parsed = list(parse_log(gitio.raw_log(root, tuple(sorted(wanted)), tip=head)))
         if parents is None:  # ``graph`` gives the commit graph once it is ready
             parents = dict(graph())

@@ -42,8 +42,15 @@ def describe_char(char: str) -> str:
             "\x7f": "DELETE",
             "\n": "LINE FEED",
             "\r": "CARRIAGE RETURN",
-        }.get(char, "control character")
+        }.get(char, _unnamed(char))
     return f"U+{ord(char):04X} {name}"
+
+
+def _unnamed(char: str) -> str:
+    category = unicodedata.category(char)
+    if category == "Cs":
+        return "lone surrogate"
+    return "control character" if category == "Cc" else "noncharacter"
 
 
 def forbidden_in_line(text: str) -> str | None:

@@ -36,7 +36,7 @@ DEFAULT_PARSER = "c" if "c" in PARSERS else "pure"
 #: what the loader refuses, as a version: part of every cache of parses (records, history
 #: blobs, the assembled index), raised whenever the loader refuses more, so that no cache
 #: hands back a parse the loader would now refuse
-STRICTNESS = 2
+STRICTNESS = 3
 
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,17})\Z")
 _FLOAT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\Z")
@@ -119,6 +119,11 @@ def parse(
         raise LoadError(f"YAML syntax error: {problem}", line, column) from None
     except yaml.YAMLError as exc:
         raise LoadError(f"YAML error: {exc}", first_line, 1) from None
+    except ValueError as exc:
+        # the pure-Python scanner's chr() of an escape beyond U+10FFFF ("\\U00110000")
+        if (parser or DEFAULT_PARSER) != "pure":
+            raise
+        raise LoadError(f"YAML syntax error: {exc}", first_line, 1) from None
 
 
 _ANCHOR_HINT = "write the value out in full; anchors and aliases make reviews misleading"
@@ -219,11 +224,20 @@ def _build(events: Iterator[Any], max_depth: int, first_line: int, positions: bo
     return result
 
 
+#: what no text holds, which only an escape can write: lone surrogates and the Unicode
+#: noncharacters (U+FDD0..U+FDEF and the last two code points of every plane)
+_NOT_TEXT = re.compile(
+    "[\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+    + "]"
+)
+
+
 def _unescaped(event: Any, first_line: int) -> None:
     """A double-quoted scalar spells characters as escapes (``"\\e"``, ``"\\u202e"``,
     ``"\\0"``): what they give is held to what the file's own text is (no control,
     invisible or bidirectional character)."""
-    match = FORBIDDEN.search(event.value)
+    match = FORBIDDEN.search(event.value) or _NOT_TEXT.search(event.value)
     if match is not None:
         raise LoadError(
             f"forbidden character {describe_char(match.group())} (written as an escape)",
