@@ -258,8 +258,20 @@ class TestBytes:
             ("id: x\nsta\u200btus: open\n".encode(), 2, 4, "ZERO WIDTH SPACE"),
             ("id: x\nimpact: ok \u202eevil\n".encode(), 2, 12, "RIGHT-TO-LEFT OVERRIDE"),
             ("id: x\nimpact: \u2066x\u2069\n".encode(), 2, 9, "LEFT-TO-RIGHT ISOLATE"),
+            ("id: x\ntitle: a\u3164b\n".encode(), 2, 9, "HANGUL FILLER"),
+            ("id: x\ntitle: a\u034fb\n".encode(), 2, 9, "COMBINING GRAPHEME JOINER"),
+            ("id: x\ntitle: ab\U0001d173\n".encode(), 2, 10, "MUSICAL SYMBOL BEGIN BEAM"),
         ],
-        ids=["nul", "esc", "zero-width-in-key", "bidi-override", "bidi-isolate"],
+        ids=[
+            "nul",
+            "esc",
+            "zero-width-in-key",
+            "bidi-override",
+            "bidi-isolate",
+            "hangul-filler",
+            "grapheme-joiner",
+            "musical-format",
+        ],
     )
     def test_forbidden_characters(
         self, tmp_path: Path, data: bytes, line: int, column: int, name: str
@@ -267,6 +279,10 @@ class TestBytes:
         err = self.load_error(self.write(tmp_path, data))
         assert (err.line, err.column) == (line, column)
         assert name in err.message
+
+    def test_emoji_with_a_variation_selector_is_text(self, tmp_path: Path) -> None:
+        doc = load_document(self.write(tmp_path, "id: x\ntitle: \u26a0\ufe0f degraded\n".encode()))
+        assert doc.data == {"id": "x", "title": "\u26a0\ufe0f degraded"}
 
     def test_tabs_and_crlf_are_fine(self, tmp_path: Path) -> None:
         doc = load_document(self.write(tmp_path, b"id: x\r\ntitle: 'a\tb'\r\n"))

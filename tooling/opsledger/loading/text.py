@@ -17,13 +17,16 @@ _BOMS = {
     b"\xfe\xff": "a UTF-16 byte-order mark",
 }
 
-# C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphen; Arabic letter mark;
-# Mongolian vowel separator; zero-width and directional marks; bidi embeddings, overrides
-# and isolates; word joiner and invisible operators; BOM inside text; interlinear
-# annotation controls; tag characters.
+# C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphen; combining grapheme
+# joiner; Arabic letter mark; Hangul fillers; Khmer inherent vowels; Mongolian variation
+# selectors and vowel separator; zero-width and directional marks; bidi embeddings,
+# overrides and isolates; word joiner and invisible operators; BOM inside text;
+# interlinear annotation controls; musical formatting; tag characters. (The variation
+# selectors U+FE00..U+FE0F stay: emoji are written with them.)
 FORBIDDEN = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
+    "\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff"
+    "\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e007f]"
 )
 
 

@@ -36,7 +36,7 @@ DEFAULT_PARSER = "c" if "c" in PARSERS else "pure"
 #: what the loader refuses, as a version: part of every cache of parses (records, history
 #: blobs, the assembled index), raised whenever the loader refuses more, so that no cache
 #: hands back a parse the loader would now refuse
-STRICTNESS = 3
+STRICTNESS = 4
 
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,17})\Z")
 _FLOAT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\Z")
