@@ -648,12 +648,18 @@ def read_blobs(path: Path, shas: Iterable[str]) -> Iterator[tuple[str, bytes | N
 
 
 def files_mentioning(
-    path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool = True
+    path: Path,
+    words: set[str],
+    folders: tuple[str, ...],
+    *,
+    whole: bool = True,
+    icase: bool = False,
 ) -> set[str]:
     """Files under ``folders`` (working tree, tracked or not) containing any of ``words`` as a
-    whole word (``whole``; else anywhere), relative to ``path``: one ``git grep`` call
-    whatever the number of words, read from its standard input (one per line: a word across
-    lines finds more files, never fewer), as no argument list holds a record's worth.
+    whole word (``whole``; else anywhere; in any case with ``icase``), relative to
+    ``path``: one ``git grep`` call whatever the number of words, read from its standard
+    input (one per line: a word across lines finds more files, never fewer), as no
+    argument list holds a record's worth.
 
     git refuses a pattern much longer than 32,000 characters: a longer word is looked for
     by its first :data:`GREP_PREFIX` characters anywhere (a second call; every file holding
@@ -664,16 +670,18 @@ def files_mentioning(
     assumed."""
     words = {word for word in words if "\0" not in word and _utf8(word) is not None}
     short = {word for word in words if len(word) <= GREP_PREFIX}
-    found = _grep(path, short, folders, whole=whole)
+    found = _grep(path, short, folders, whole=whole, icase=icase)
     long_words = {word[:GREP_PREFIX] for word in words - short}
-    return found | _grep(path, long_words, folders, whole=False)
+    return found | _grep(path, long_words, folders, whole=False, icase=icase)
 
 
 #: the longest word given to git grep whole (see :func:`files_mentioning`)
 GREP_PREFIX = 16_384
 
 
-def _grep(path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool) -> set[str]:
+def _grep(
+    path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool, icase: bool = False
+) -> set[str]:
     from opsledger.errors import OpsledgerError
 
     if not words:
@@ -686,6 +694,8 @@ def _grep(path: Path, words: set[str], folders: tuple[str, ...], *, whole: bool)
         prefix = Path(path).resolve().relative_to(top).as_posix()
         args = ["git", "grep", "-l", "-z", *(["-w"] if whole else []), "-F", "--untracked"]
         args.append("--no-exclude-standard")  # ignored files too: the walk reads them
+        if icase:
+            args.append("-i")
         scoped = [f"{'' if prefix == '.' else prefix + '/'}{f}" for f in folders]
         with tempfile.TemporaryFile() as patterns:
             patterns.write("".join(f"{word}\n" for word in sorted(words)).encode("utf-8"))

@@ -157,13 +157,19 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
             reviewed |= {data["incident"]} if isinstance(data.get("incident"), str) else set()
         if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
             ids.add(data["id"])
-    linking = gitio.files_mentioning(root, ids, FOLDERS) & present
+    # any case: an ID is unique case-insensitively (REF-ID), so a file holding it in
+    # another case is judged with it
+    linking = gitio.files_mentioning(root, ids, FOLDERS, icase=True) & present
     escaped = sorted(escaped_any & present)
     for path in escaped:
         parsed.setdefault(path, _data(root, path, limits))
-    linking |= {p for p in escaped if _refs_in(parsed[p]) & ids or _held(parsed[p]) in ids}
-    # the files named for a changed ID, or holding it, whatever their case (REF-ID)
     folded = {i.casefold() for i in ids}
+    linking |= {
+        p
+        for p in escaped
+        if _refs_in(parsed[p]) & ids or (_held(parsed[p]) or "").casefold() in folded
+    }
+    # the files named for a changed ID, whatever their case (REF-ID)
     linking |= {p for p in files if stem_id(p).casefold() in folded}
     referenced_paths = {p for rid in referenced for p in by_id.get(rid, [])}
     runbooks = {p for p in files if p.startswith(KIND_BY_NAME["runbook"].folder + "/")}
@@ -229,8 +235,13 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     # reported: records with a file in the scope (a referenced ID without one has no
     # file to show, and its history could only be found by walking the whole branch)
     report = {stem_id(p) for p in report_paths} | ids | changed
-    # an incident's other PIRs carry the finding that it has several (REF-LINK)
-    report |= other_pirs | {stem_id(p) for p in other_pirs}
+    # an incident's other PIRs carry the finding that it has several (REF-LINK): those
+    # reviewing a reported incident are reported (their incident and its PIRs are loaded;
+    # a PIR that only mentions it, or names another, is loaded for what the rules read)
+    reviewing_pirs = {
+        p for p in other_pirs if _reviews(parsed.get(p) or _data(root, p, limits), reviewed)
+    }
+    report |= reviewing_pirs | {stem_id(p) for p in reviewing_pirs}
     if any(p.startswith(RUNBOOKS) for p in changed):
         # the catalog's findings read the runbooks (RB-COVERAGE, a runbook it names)
         report.add(SERVICES_FILE)
@@ -238,6 +249,12 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     load |= strays
     history = report_paths | deleted | other_pirs | gone_pirs
     return Scope(frozenset(load), frozenset(report), frozenset(history), walked)
+
+
+def _reviews(data: object, incidents: set[str]) -> bool:
+    """Does the PIR whose data is ``data`` review one of ``incidents``?"""
+    incident = data.get("incident") if isinstance(data, dict) else None
+    return isinstance(incident, str) and incident in incidents
 
 
 def _held(data: object) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_gate_snapshot import CHANGE, CHG, INC, audit, commit, main_history, move
+from test_gate_snapshot import CHANGE, CHG, INC, audit, commit, main_history, move, pir, reported
 from test_history_renames import CLOSED, PIR1, TOM
 
 from conftest import Caches, InvokeCli, Repo, git
@@ -188,6 +188,32 @@ def second_pir_named(repo: Repo) -> None:
     commit(repo.root, "the named PIR", "2026-03-10T09:00:00Z", who=TOM)
 
 
+def pirs_of_another_incident(repo: Repo) -> None:
+    """PIR-5 and PIR-7 both review INC-2; PIR-5's text mentions INC-1."""
+    text = pir(5, 2).replace("Checkout failed.", "Checkout failed, as in INC-2026-0001.")
+    repo.write("records/pirs/PIR-2026-0005.md", text, dedent=False)
+    repo.write("records/pirs/PIR-2026-0007.md", pir(7, 2), dedent=False)
+    commit(repo.root, "two PIRs for INC-2", "2026-03-09T11:00:00Z", who=TOM)
+
+
+def pir_edited(repo: Repo) -> None:
+    path = repo.root / PIR1
+    path.write_text(path.read_text().replace("Checkout failed.", "Checkout failed badly."))
+    commit(repo.root, "PIR-1 edited", "2026-03-10T09:00:00Z", who=TOM)
+
+
+def lower_case_holder(repo: Repo) -> None:
+    """INC-50's file holds the ID inc-2026-0100 (lower case: a schema error on main)."""
+    text = CLOSED.replace("INC-2026-0001", "inc-2026-0100")
+    repo.write(INC.format("INC-2026-0050"), text, dedent=False)
+    commit(repo.root, "lower case", "2026-03-09T11:00:00Z", who=TOM)
+
+
+def same_id_upper_case(repo: Repo) -> None:
+    repo.write(INC.format("INC-2026-0100"), CLOSED.replace("0001", "0100"), dedent=False)
+    commit(repo.root, "INC-100", "2026-03-10T09:00:00Z", who=TOM)
+
+
 def found(findings: list[dict[str, Any]], rule: str, where: str) -> list[dict[str, Any]]:
     return [f for f in findings if f["rule"] == rule and where in (f["path"], f["record"])]
 
@@ -254,6 +280,18 @@ CAUGHT: dict[str, tuple[Step, Step, str, str]] = {
         "REF-LINK",
         "PIR-2026-0001",
     ),
+    "a PIR mentioning a reported incident, reviewing another": (
+        pirs_of_another_incident,
+        pir_edited,
+        "PIR-REVIEW",  # any rule: the gate's report is checked against the full audit's
+        "PIR-2026-0001",
+    ),
+    "an ID held in lower case by another file": (
+        lower_case_holder,
+        same_id_upper_case,
+        "REF-ID",
+        "INC-2026-0100",
+    ),
     "a runbook no longer covering a tier-1 service": (
         catalog_without_runbooks,
         runbook_serves_another,
@@ -270,21 +308,38 @@ def test_the_gate_catches(
     on_main, pull_request, rule, where = steps
     warm, cold, full = gate_and_full(repo, cli, caches, on_main, pull_request)
     expected = found(full, rule, where)
-    assert expected, f"the full audit gives no {rule} at {where}: the case tests nothing"
+    assert expected or rule == "PIR-REVIEW", f"no {rule} at {where}: the case tests nothing"
     assert found(warm, rule, where) == expected
     assert found(cold, rule, where) == expected
+    # and for every record the gate reports, the full audit's findings: no more, no fewer
+    assert warm == reported(full, repo.root)
+    assert cold == warm
 
 
 def test_a_changed_catalog_is_judged_for_every_record(
     repo: Repo, cli: InvokeCli, caches: Caches
 ) -> None:
     """A change to what every verdict may read (here the service catalog) makes the gate
-    the full audit: the same findings, and a note saying why."""
-    warm, cold, full = gate_and_full(repo, cli, caches, nothing, service_renamed)
-    assert warm == cold == full
+    the full audit: the same findings, and a note saying why. Main's history caches are
+    read, not written (the pull request's head is not cached as main's)."""
+    main_history(repo)
+    caches.use(caches.main)
+    audit(cli, repo.root)
+    held = {f.name: f.read_bytes() for f in caches.main.glob("history-*.bin")}
+    assert len(held) >= 3  # the index, the log and the blobs
+    # forked before main's head: main's index cannot be continued, the log is read
+    git(repo.root, "checkout", "-q", "-b", "pr", "main~1")
+    service_renamed(repo)
     result = cli("audit", "--changed-since", "main", "--repo", str(repo.root))
     assert "records/services.yaml changed since main" in result.err
     assert "every record is audited" in result.err
+    assert {f.name: f.read_bytes() for f in caches.main.glob("history-*.bin")} == held
+    _, warm = audit(cli, repo.root, "--changed-since", "main")
+    caches.fresh()
+    _, cold = audit(cli, repo.root, "--changed-since", "main")
+    caches.fresh()
+    _, full = audit(cli, repo.root)
+    assert warm == cold == full
 
 
 @pytest.mark.parametrize("ref", ["--fork-point", "--octopus", "-", ""])
@@ -374,6 +429,7 @@ def test_a_pull_request_of_many_records_or_long_paths_is_judged_as_the_full_audi
     assert len({f["path"] for f in new if f["rule"] == "SCHEMA"}) == count - len(range(0, count, 7))
     assert [f for f in warm if f in new] == new
     assert [f for f in cold if f in new] == new
+    assert [f for f in warm if f not in full] == [] == [f for f in cold if f not in full]
 
 
 def test_a_gitattributes_above_a_nested_governance_repository_widens_the_gate(

@@ -285,7 +285,7 @@ def _build(
         cache = open_blobs(root, namespace, key)
     reader = _BlobReader(root, cache, limits, progress, record_parses)
     if ahead is not None:
-        graph, parsed = _graph_and_log(root, head, ahead, reader)
+        graph, parsed = _graph_and_log(root, head, ahead, reader, keep=run.keep)
     elif paths:
         early = _SCOPED.pop((str(root), tuple(paths)), None)
         found = early.result(head) if early is not None else None
@@ -296,8 +296,8 @@ def _build(
     commits, landings = build_commits((f for f, _ in parsed), landed, position, now)
     changes = _landing_order(parsed, commits, position)
     reader.read_rest({c.blob for c in changes if c.blob is not None})
-    if cache is not None:
-        cache.save(compact=paths is None)
+    if cache is not None:  # a pull request's gate only adds to main's (keep)
+        cache.save(compact=paths is None and run.keep)
     state = assemble(index, changes, commits, reader.contents)
     if run.keep and ahead is not None and ahead.index_store is not None:
         snapshot.write(
@@ -474,7 +474,9 @@ Graph = list[tuple[str, list[str]]]
 Log = list[tuple[list[str], list[Change]]]
 
 
-def _graph_and_log(root: Path, head: str, ahead: _Ahead, reader: _BlobReader) -> tuple[Graph, Log]:
+def _graph_and_log(
+    root: Path, head: str, ahead: _Ahead, reader: _BlobReader, *, keep: bool = True
+) -> tuple[Graph, Log]:
     """The commit graph and the parsed log up to ``head``. The cache holds segments, each
     the commits since the previous one's head (its ``base``); a run appends one segment for
     the commits since the cached head, when that head is an ancestor of ``head`` (a
@@ -495,8 +497,10 @@ def _graph_and_log(root: Path, head: str, ahead: _Ahead, reader: _BlobReader) ->
         new_graph, new_log = _read_log(root, head, since, reader, early)
         graph = new_graph + graph
         parsed += new_log
-        store.add(since, head, new_graph, _encoded_log(new_log))
-    store.save()
+        if keep:  # a pull request's head is not cached (see build_history's keep)
+            store.add(since, head, new_graph, _encoded_log(new_log))
+    if keep:
+        store.save()
     return graph, parsed
 
 

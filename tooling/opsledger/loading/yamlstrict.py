@@ -36,7 +36,7 @@ DEFAULT_PARSER = "c" if "c" in PARSERS else "pure"
 #: what the loader refuses, as a version: part of every cache of parses (records, history
 #: blobs, the assembled index), raised whenever the loader refuses more, so that no cache
 #: hands back a parse the loader would now refuse
-STRICTNESS = 4
+STRICTNESS = 5
 
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,17})\Z")
 _FLOAT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\Z")
@@ -224,13 +224,8 @@ def _build(events: Iterator[Any], max_depth: int, first_line: int, positions: bo
     return result
 
 
-#: what no text holds, which only an escape can write: lone surrogates and the Unicode
-#: noncharacters (U+FDD0..U+FDEF and the last two code points of every plane)
-_NOT_TEXT = re.compile(
-    "[\ud800-\udfff\ufdd0-\ufdef"
-    + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
-    + "]"
-)
+#: what no UTF-8 text holds, which only an escape can write: lone surrogates
+_NOT_TEXT = re.compile("[\ud800-\udfff]")
 
 
 def _unescaped(event: Any, first_line: int) -> None:
