@@ -402,10 +402,17 @@ def test_records_in_a_nested_repository_are_refused_by_every_command(
         assert "records/incidents/2027" in result.out
         assert "a git repository of its own" in result.out
         assert "P9" not in result.out  # never read
-    # the record folder itself
+    # the record folder itself, and records/ above the record folders
     git(repo.root / "records/changes", "init", "-q")
     result = cli("validate", "--repo", str(repo.root))
     assert "records/changes:1:1: error REF-ID is a git repository of its own" in result.out
+    git(repo.root / "records", "init", "-q")
+    result = cli("validate", "--repo", str(repo.root))
+    assert "records:1:1: error REF-ID is a git repository of its own" in result.out
+    assert "INC-2026-0001" not in result.out  # no record under it is read
+    # and nothing is written into one
+    made = cli("new", "incident", "--repo", str(repo.root), "--title", "x")
+    assert made.status == 2 and "is a git repository of its own" in made.err
 
 
 @pytest.mark.parametrize(("count", "depth"), [(450, 1), (600, 15)], ids=["many", "long"])

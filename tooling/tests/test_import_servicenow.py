@@ -1102,3 +1102,20 @@ def test_an_encoding_the_file_cannot_be_read_in_is_a_usage_error(
     result = run(cli, repo, source, "--encoding", encoding)
     assert result.status == 2, result.err
     assert f"--encoding {encoding!r}: " in result.err and said in result.err
+
+
+@needs_sample
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_no_record_is_imported_into_a_nested_repository(
+    repo: Repo, cli: InvokeCli, dry_run: bool
+) -> None:
+    """A year folder that is a git repository of its own: every command refuses what it
+    holds, so the import writes nothing there and says why."""
+    (repo.root / "records/incidents/2016").mkdir(parents=True)
+    (repo.root / "records/incidents/2016/.git").write_text("gitdir: /elsewhere\n")
+    result = run(cli, repo, SAMPLE, *(["--dry-run"] if dry_run else []))
+    assert result.status == 2, result.err
+    assert "records/incidents/2016 is a git repository of its own" in result.err
+    assert list((repo.root / "records/incidents/2016").iterdir()) == [
+        repo.root / "records/incidents/2016/.git"
+    ]

@@ -276,6 +276,8 @@ class _Writer:
     assigned: dict[str, str] = field(default_factory=dict)
     journal: Journal | None = None
     sources: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> line, number
+    #: the year folders written into, each checked once (no link, no nested repository)
+    folders: set[str] = field(default_factory=set)
 
     def add(self, built: Built | Skipped) -> dict[str, Any] | None:
         """Stage one incident; its record's data, or None when it was not imported."""
@@ -319,7 +321,11 @@ class _Writer:
             )
             return None
         self.assigned[folded] = f"{built.number} in this export"
-        rel = f"{INCIDENTS.folder}/{built.year}/{record_id}{INCIDENTS.suffix}"
+        folder = f"{INCIDENTS.folder}/{built.year}"
+        if folder not in self.folders:
+            refuse_linked_folder(self.root, folder)  # every command would skip the record
+            self.folders.add(folder)
+        rel = f"{folder}/{record_id}{INCIDENTS.suffix}"
         data = {"id": record_id, **built.data}
         self._stage(rel, render(data, modeline=_modeline(rel)), None, built)
         return Outcome("create", record_id, rel, built.number), data

@@ -117,17 +117,19 @@ def refuse_linked_folder(root: Path, rel: str) -> None:
             f"{root / linked} {LINKED}; nothing is written through it (replace the link "
             "with the folder itself)"
         )
+    nested = nested_folder(root, rel)
+    if nested is not None:  # every command would refuse what is written there
+        raise OpsledgerError(f"{root / nested} {NESTED}; nothing is written into it")
 
 
 def nested_folder(root: Path, rel: str) -> str | None:
-    """The first folder on the way from a record folder to the repository path ``rel``
-    (the record folder and ``rel`` included) that is a git repository of its own (it holds
-    a ``.git``), or None."""
+    """The first folder on the way from the repository's root to the path ``rel`` in a
+    record folder (``records/`` and ``rel`` included) that is a git repository of its own
+    (it holds a ``.git``), or None."""
     parts = rel.split("/")
     for kind in KINDS:
         if rel == kind.folder or rel.startswith(kind.folder + "/"):
-            start = kind.folder.count("/") + 1
-            for end in range(start, len(parts) + 1):
+            for end in range(1, len(parts) + 1):
                 folder = "/".join(parts[:end])
                 if os.path.lexists(os.path.join(root, folder, ".git")):
                     return folder
@@ -148,8 +150,11 @@ def walk(root: Path) -> Iterator[Entry]:
             continue
         if not base.is_dir():
             continue
-        if os.path.lexists(base / ".git"):
-            yield Entry(kind.folder, kind, NESTED)
+        nested = nested_folder(root, kind.folder)
+        if nested is not None:
+            if nested not in reported:
+                reported.add(nested)
+                yield Entry(nested, kind, NESTED)
             continue
         top = len(os.fspath(base)) + 1  # paths below are built as text: cheap at 10^5 files
         for folder, dirs, files in os.walk(base, followlinks=False):
