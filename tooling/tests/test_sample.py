@@ -440,6 +440,19 @@ def test_verify_of_a_crafted_zip_is_not_a_bundle(
     assert "not a sample bundle" in result.err and result.err.count("\n") == 1
 
 
+def test_verify_of_a_file_that_is_no_zip_says_so(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    archive = tmp_path / "b.zip"
+    archive.write_bytes(b"not a zip at all")
+    result = cli("sample", "verify", archive, "--repo", history.root)
+    _one_line(result, 2)
+    assert "not a sample bundle: not a zip archive" in result.err
+    missing = cli("sample", "verify", tmp_path / "gone.zip", "--repo", history.root)
+    _one_line(missing, 2)
+    assert "no such bundle folder" in missing.err
+
+
 @pytest.mark.parametrize(
     "method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=str
 )

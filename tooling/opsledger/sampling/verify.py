@@ -313,8 +313,10 @@ def unpacked(path: Path) -> Iterator[Path]:
     if path.is_dir():
         yield path
         return
-    if not path.is_file() or not zipfile.is_zipfile(path):
+    if not path.is_file():
         raise OpsledgerError(f"{path}: no such bundle folder (or bundle .zip)")
+    if not zipfile.is_zipfile(path):
+        raise OpsledgerError(f"{path}: not a sample bundle: not a zip archive")
     with tempfile.TemporaryDirectory(prefix="opsledger-verify-") as tmp:
         try:
             top = _extract(path, Path(tmp))
