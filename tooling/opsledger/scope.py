@@ -34,6 +34,7 @@ from pathlib import Path
 from opsledger import gitio
 from opsledger.history.assemble import record_id
 from opsledger.loading import Limits, LoadError, load_document
+from opsledger.model.fields import text
 from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, Entry, record_path, walk
 from opsledger.model.ledger import stem_id
 from opsledger.model.policy import POLICY_FILE
@@ -155,8 +156,9 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
         referenced |= _refs_in(data)
         if isinstance(data, dict) and path.startswith(pir_folder):
             reviewed |= {data["incident"]} if isinstance(data.get("incident"), str) else set()
-        if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
-            ids.add(data["id"])
+        held = _held(data)
+        if held is not None:
+            ids.add(held)
     # any case: an ID is unique case-insensitively (REF-ID), so a file holding it in
     # another case is judged with it
     linking = gitio.files_mentioning(root, ids, FOLDERS, icase=True) & present
@@ -253,14 +255,13 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
 
 def _reviews(data: object, incidents: set[str]) -> bool:
     """Does the PIR whose data is ``data`` review one of ``incidents``?"""
-    incident = data.get("incident") if isinstance(data, dict) else None
-    return isinstance(incident, str) and incident in incidents
+    return isinstance(data, dict) and text(data, "incident") in incidents
 
 
 def _held(data: object) -> str | None:
-    """The ``id`` a record file's data holds, when it holds one as text."""
-    held = data.get("id") if isinstance(data, dict) else None
-    return held if isinstance(held, str) and held else None
+    """The ``id`` a record file's data holds, when it holds one as text (an empty one
+    holds none, as the ledger and the history read it)."""
+    return (text(data, "id") or None) if isinstance(data, dict) else None
 
 
 def _data(root: Path, path: str, limits: Limits) -> object:
