@@ -5,10 +5,16 @@ document."""
 from __future__ import annotations
 
 import json
+import os
+import unicodedata
+from pathlib import Path
 
+import pytest
+
+from opsledger.neutral import json_text
 from opsledger.output.spreadsheet import csv_bytes, csv_text
 from opsledger.site.data import collect
-from opsledger.site.downloads import _flat, _json_items, each_download
+from opsledger.site.downloads import _flat, _json, _json_items, each_download
 
 from conftest import ACKED, AS_OF, Repo
 
@@ -43,22 +49,51 @@ def test_record_downloads_are_the_whole_tables_texts(repo: Repo) -> None:
         "as_of": data.as_of.isoformat(),
         "records": [{"id": r.id, "path": r.path, "fields": dict(r.data)} for r in records],
     }
-    json_whole = json.dumps(doc, ensure_ascii=False, default=str) + "\n"
+    json_whole = json_text(json.dumps(doc, ensure_ascii=False, default=str)) + "\n"
     assert "東京" in json_whole and "東京" in csv_whole
     assert made["incidents.csv"] == csv_whole.encode("utf-8")
     assert made["incidents.json"] == json_whole.encode("utf-8")
     # a kind with no records: the frame alone
-    empty = json.dumps({**doc, "records": []}, ensure_ascii=False, default=str) + "\n"
+    empty = json_text(json.dumps({**doc, "records": []}, ensure_ascii=False, default=str)) + "\n"
     assert made["pirs.json"] == empty.encode("utf-8")
 
 
-def test_a_text_utf8_cannot_carry_stays_text(repo: Repo) -> None:
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "x\ud800",  # a lone surrogate: a file name or git identity that is no UTF-8
+        "x\udcff.yaml",
+        "Mallory \u202e\x9b31m",  # a bidi override and a C1 control sequence introducer
+        "a\u2028b\x1b]8;;https://evil.example\x07c",
+        "##vso[task.setvariable variable=x]1",
+    ],
+)
+def test_json_downloads_are_utf8_and_inert(repo: Repo, hostile: str) -> None:
     data = collect(repo.root, AS_OF, use_history=False)
-    items = [{"id": "x\ud800"}, {"id": "y"}]
+    items = [{"id": hostile, "fields": {"title": hostile}}, {"id": "y"}]
     made = _json_items(data, "records", lambda: items)
-    assert isinstance(made, str)
+    text = made.decode("utf-8")  # always bytes, always UTF-8
+    assert not any(unicodedata.category(c) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for c in text[:-1])
+    assert "##" not in text
     doc = {"version": 1, "commit": data.commit, "as_of": data.as_of.isoformat()}
-    assert made == json.dumps({**doc, "records": items}, ensure_ascii=False, default=str) + "\n"
+    assert json.loads(text) == {**doc, "records": items}  # the same values, escaped
+    assert json.loads(_json(data, "findings", items)) == {**doc, "findings": items}
+
+
+def test_site_build_with_a_file_name_that_is_no_utf8(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One stray file whose name is no UTF-8 is reported, and the site builds; its name
+    reaches the findings download escaped."""
+    _records(repo)
+    folder = os.fsencode(repo.root / "records/incidents")
+    with open(os.path.join(folder, b"\xff.yaml"), "wb") as handle:
+        handle.write(ACKED.encode())
+    out = tmp_path / "out"
+    result = cli("site", "build", "--repo", repo.root, "--output", out, "--no-history")
+    assert result.status == 0, result.err
+    raw = (out / "downloads/findings.json").read_bytes()
+    found = json.loads(raw.decode("utf-8"))["findings"]
+    assert any(f["path"] == "records/incidents/\udcff.yaml" for f in found), found
+    assert b"\\udcff.yaml" in raw
 
 
 def test_csv_bytes_are_the_csv_texts_utf8() -> None:

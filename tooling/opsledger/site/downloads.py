@@ -13,6 +13,7 @@ from typing import Any
 
 from opsledger.kpis import FORMATS
 from opsledger.model.records import Action, Record
+from opsledger.neutral import json_text
 from opsledger.output.spreadsheet import csv_bytes, csv_text
 from opsledger.site.common import head, table
 from opsledger.site.data import SiteData
@@ -39,9 +40,16 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return csv_text(header, rows)  # every cell neutralised, the header row too
 
 
+def _dumps(value: Any) -> str:
+    """JSON text that parses to ``value``, with every control, format and separator
+    character and every lone surrogate (a file name or git identity that is no UTF-8) as
+    ``\\uXXXX``: inert wherever the file is opened, and always encodable as UTF-8."""
+    return json_text(json.dumps(value, ensure_ascii=False, default=str))  # C encoder
+
+
 def _json(data: SiteData, key: str, items: Any) -> str:
     doc = {"version": 1, "commit": data.commit, "as_of": data.as_of.isoformat(), key: items}
-    return json.dumps(doc, ensure_ascii=False, default=str) + "\n"  # no indent: C encoder
+    return _dumps(doc) + "\n"
 
 
 def _records(
@@ -66,20 +74,16 @@ def _records(
     yield f"{name}.json", _json_items(data, "records", items)
 
 
-def _json_items(data: SiteData, key: str, items: Callable[[], Iterable[Any]]) -> str | bytes:
+def _json_items(data: SiteData, key: str, items: Callable[[], Iterable[Any]]) -> bytes:
     """``_json(data, key, list(items()))`` as its UTF-8 bytes, made one item at a time
-    (the items of the list are what its JSON text joins with ``", "``); as text where
-    UTF-8 cannot carry it."""
+    (the items of the list are what its JSON text joins with ``", "``)."""
     frame = _json(data, key, [])
     assert frame.endswith("[]}\n")
     parts = [frame[: -len("]}\n")].encode("utf-8")]
-    try:
-        for item in items():
-            if len(parts) > 1:
-                parts.append(b", ")
-            parts.append(json.dumps(item, ensure_ascii=False, default=str).encode("utf-8"))
-    except UnicodeEncodeError:  # a lone surrogate: as text
-        return _json(data, key, list(items()))
+    for item in items():
+        if len(parts) > 1:
+            parts.append(b", ")
+        parts.append(_dumps(item).encode("utf-8"))
     parts.append(b"]}\n")
     return b"".join(parts)
 
