@@ -127,6 +127,9 @@ class Workspace:
         self._judged = judged
         self._walked = walked  # the run's walk of the record folders, when it has one
         self.progress = progress
+        #: an index read earlier in this process from the same commit and history
+        #: settings (``site serve``: :mod:`opsledger.site.carry`), used instead of reading
+        self.carried: HistoryIndex | None = None
         self._findings: dict[tuple[object, ...], list[Finding]] = {}
         self._obligations: dict[bool, Obligations] = {}
 
@@ -209,6 +212,8 @@ class Workspace:
         state = self.history_state
         if state is not None:
             return state
+        if self.carried is not None:
+            return self.carried
         from opsledger.history.index import build_history
 
         with _loading():

@@ -114,6 +114,37 @@ def test_a_changed_record_refreshes_to_the_full_build(
     _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "2"))
 
 
+def test_a_refresh_reads_history_again_only_after_a_commit(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history index (and the audit trails and bodies made from it) is carried from
+    one build to the next while HEAD stays; after a commit the refreshed site shows it,
+    as a full build does."""
+    _repo(repo, True)
+    served = tmp_path / "served"
+    kept = _build(repo, served, keep=True)
+    assert kept.plugin is not None and kept.plugin.carry is not None
+    carry = kept.plugin.carry
+    first = carry.history
+    assert first is not None and carry.trails and carry.bodies
+    book = repo.root / "runbooks/RB-0003.md"
+    book.write_text(RUNBOOK.replace("one at a time", "one **at a time**"), encoding="utf-8")
+    pages = refresh_site(kept)
+    assert pages is not None and "runbooks/RB-0003.md" in pages
+    assert carry.history is first  # HEAD unchanged: the same index, not read again
+    assert "<strong>at a time</strong>" in (served / "runbooks/RB-0003.html").read_text()
+    _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "body"))
+    record = repo.root / "records/incidents/INC-2026-0001.yaml"
+    record.write_text(ACKED.replace("a fifth", "a quarter"), encoding="utf-8")
+    git(repo.root, "commit", "-qam", "impact", date="2026-03-20T10:00:00Z")
+    record.write_text(ACKED.replace("a fifth", "a third"), encoding="utf-8")
+    pages = refresh_site(kept)
+    assert pages is not None and "incidents/INC-2026-0001.md" in pages
+    assert carry.history is not None and carry.history is not first
+    assert "impact: Checkout" in (served / "incidents/INC-2026-0001.html").read_text()
+    _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "commit"))
+
+
 def test_a_change_nothing_shows_renders_nothing_again(repo: Repo, tmp_path: Path) -> None:
     _repo(repo, True)
     served = tmp_path / "served"

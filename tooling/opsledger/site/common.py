@@ -149,7 +149,18 @@ def _rule_ids() -> set[str]:
 
 
 def audit_trail(data: SiteData, record_id: str) -> list[str]:
-    """Every commit that touched the record: who, when, and which fields changed."""
+    """Every commit that touched the record: who, when, and which fields changed (made
+    once under ``site serve`` while its history index is carried: :mod:`.carry`)."""
+    carry = data.carry
+    if carry is None or data.history is None or data.history is not carry.history:
+        return _audit_trail(data, record_id)
+    found = carry.trails.get(record_id)
+    if found is None:
+        found = carry.trails[record_id] = _audit_trail(data, record_id)
+    return found
+
+
+def _audit_trail(data: SiteData, record_id: str) -> list[str]:
     out = ["## Audit trail", ""]
     if data.history is None:
         reason = data.history_notice or "history unavailable"

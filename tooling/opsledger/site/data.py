@@ -18,6 +18,7 @@ from opsledger.history.model import HistoryIndex
 from opsledger.kpis import KpiOptions, KpiReport
 from opsledger.model.ledger import Ledger
 from opsledger.obligations import Obligations
+from opsledger.site.carry import Carry
 from opsledger.workspace import Progress, Stage, quiet
 
 __all__ = ["Progress", "SiteData", "Stage", "collect", "quiet"]
@@ -38,6 +39,8 @@ class SiteData:
     obligations: Obligations | None = None
     by_record: dict[str, list[Finding]] = field(default_factory=dict)
     by_path: dict[str, list[Finding]] = field(default_factory=dict)
+    #: what ``site serve`` carries between builds (audit trails, rendered bodies), or None
+    carry: Carry | None = None
 
     @property
     def verdicts(self) -> Obligations:
@@ -71,6 +74,7 @@ def collect(
     progress: Progress | None = None,
     use_history: bool = True,
     stage: Stage = quiet,
+    carry: Carry | None = None,
 ) -> SiteData:
     """Load, audit and measure the repository at ``root`` as of ``as_of`` (a moment, an
     ``--as-of`` text, or None for now), through one :class:`~opsledger.workspace.Workspace`.
@@ -80,7 +84,8 @@ def collect(
     show history says it is unavailable, and why.
 
     ``stage`` shows each phase (loading, history, audit) as it runs; ``progress`` is one
-    callback for all of them instead."""
+    callback for all of them instead. ``carry``: what ``site serve`` keeps from its last
+    build (:mod:`opsledger.site.carry`), used where still valid and updated."""
     from opsledger.workspace import Workspace
 
     ws = Workspace(root, as_of=as_of, use_history=use_history, progress=progress)
@@ -89,6 +94,8 @@ def collect(
         if update is not None:
             ws.progress = update
         ws.ledger  # noqa: B018 (loaded under its progress bar)
+    if carry is not None:
+        ws.carried = carry.history_for(ws)
     with stage("Reading history") as update:
         if update is not None:
             ws.progress = update
@@ -98,6 +105,8 @@ def collect(
         kpis = ws.kpis(KpiOptions(as_of=ws.as_of, by=("month",), findings=findings))
         if update is not None:
             update(1, 1)
+    if carry is not None:
+        carry.keep(ws)
     return SiteData(
         ws.ledger,
         findings,
@@ -108,4 +117,5 @@ def collect(
         ws.commit,
         blobs=ws.blobs,
         obligations=ws.obligations,
+        carry=carry,
     )

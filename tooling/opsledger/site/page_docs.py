@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from opsledger.loading import Limits
 from opsledger.model.records import Action, Pir, Problem, Runbook
 from opsledger.obligations import Verdict
 from opsledger.site.body import render_body
@@ -19,6 +18,7 @@ from opsledger.site.common import (
     when,
 )
 from opsledger.site.context import PageContext
+from opsledger.site.data import SiteData
 from opsledger.site.records_common import linked_section, schema_notice
 from opsledger.text.escape import md, md_lines
 
@@ -68,10 +68,17 @@ def overdue(verdict: Verdict | None) -> bool:
     return verdict is not None and verdict.state == "missing"
 
 
-def _body(text: str | None, limits: Limits) -> list[str]:
+def body_lines(data: SiteData, text: str | None) -> list[str]:
+    """A record's Markdown body, rendered (once under ``site serve``: :mod:`.carry`)."""
     if not text or not text.strip():
         return ["(empty body)", ""]
-    return [render_body(text, limits=limits), ""]
+    limits = data.ledger.policy.limits
+    if data.carry is None:
+        return [render_body(text, limits=limits), ""]
+    found = data.carry.bodies.get((text, limits))
+    if found is None:
+        found = data.carry.bodies[(text, limits)] = render_body(text, limits=limits)
+    return [found, ""]
 
 
 def pir_page(ctx: PageContext, pir: Pir, page: str) -> str:
@@ -98,7 +105,7 @@ def pir_page(ctx: PageContext, pir: Pir, page: str) -> str:
         out += ["None recorded.", ""]
     out += ["## Actions", ""]
     out += actions_table(ctx, pir) if pir.actions else [f"{BAD} No actions recorded.", ""]
-    out += ["## Review", "", *_body(pir.doc.body, policy.limits)]
+    out += ["## Review", "", *body_lines(ctx.data, pir.doc.body)]
     out += linked_section(ctx, page, pir, [("Incident", pir.incident)])
     out += findings_section(ctx.data, links, page, ctx.data.findings_of(pir.id, pir.path))
     out += audit_trail(ctx.data, pir.id)
@@ -130,7 +137,7 @@ def runbook_page(ctx: PageContext, book: Runbook, page: str) -> str:
             ("File", md(book.path)),
         ]
     )
-    out += ["## Runbook", "", *_body(book.doc.body, ctx.data.ledger.policy.limits)]
+    out += ["## Runbook", "", *body_lines(ctx.data, book.doc.body)]
     out += linked_section(ctx, page, book, [])
     out += findings_section(ctx.data, links, page, ctx.data.findings_of(book.id, book.path))
     out += audit_trail(ctx.data, book.id)

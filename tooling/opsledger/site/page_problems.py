@@ -26,7 +26,7 @@ from opsledger.site.common import (
     when,
 )
 from opsledger.site.context import PageContext
-from opsledger.site.page_docs import _body, actions_table
+from opsledger.site.page_docs import actions_table, body_lines
 from opsledger.site.page_indexes import filter_bar
 from opsledger.site.records_common import linked_section, schema_notice
 from opsledger.text.escape import md, md_lines
@@ -179,7 +179,7 @@ def problem_page(ctx: PageContext, prb: Problem, page: str) -> str:
     out += table(["When", "What", "Record"], rows) if rows else ["Nothing dated yet.", ""]
     out += ["## Actions", ""]
     out += actions_table(ctx, prb) if prb.actions else ["No actions recorded.", ""]
-    out += ["## Investigation", "", *_body(prb.doc.body, ledger.policy.limits)]
+    out += ["## Investigation", "", *body_lines(ctx.data, prb.doc.body)]
     named: list[tuple[str, str | None]] = [("Incident", i) for i in prb.incidents]
     named += [("Runbook", r) for r in prb.runbooks] + [("Fix change", prb.fix_change)]
     out += linked_section(ctx, page, prb, named)

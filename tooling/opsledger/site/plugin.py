@@ -50,6 +50,7 @@ from opsledger.loading import Limits
 from opsledger.loading.markdown import check_body
 from opsledger.model.layout import linked_folder
 from opsledger.outputs import check_site_folder, mark_site_folder
+from opsledger.site.carry import Carry
 from opsledger.site.data import Progress, Stage, collect, quiet
 from opsledger.site.generate import NAV, Site, generate, generated_files
 from opsledger.site.paging import PAGE_ROWS
@@ -128,6 +129,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self.home_written = False
         self.overrides: Path | None = None
         self.kept: Kept | None = None
+        #: what a kept build (serve) carries to the next (:mod:`opsledger.site.carry`)
+        self.carry: Carry | None = None
         #: the search index's entries, set aside page by page (:mod:`opsledger.site.search`)
         self.spool: SearchSpool | None = None
         self.ahead: Path | None = None  # the repository a read-ahead was started for
@@ -207,7 +210,15 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         as_of = self.as_of_override or self.config.as_of
         use_history = not (self.no_history_override or self.config.no_history)
         try:
-            data = collect(self._root(config), as_of, use_history=use_history, stage=stage)
+            if self.keep and self.carry is None:
+                self.carry = Carry()
+            data = collect(
+                self._root(config),
+                as_of,
+                use_history=use_history,
+                stage=stage,
+                carry=self.carry if self.keep else None,
+            )
         except OpsledgerError as exc:
             self.failure = exc
             raise PluginError(f"opsledger: {exc.message}") from None

@@ -1,0 +1,58 @@
+"""What a served site carries from one build to the next (``opsledger site serve``).
+
+After a record changes, ``serve`` generates every page again (:mod:`.refresh`). Two parts
+of that work depend on nothing a working-tree edit can change, and are carried over:
+
+* the history index: it is read from the commits alone, so while ``HEAD`` and the
+  policy's history settings are the same it is the same index, its records' versions
+  already decoded. Whether history is usable is still decided afresh on every build (a
+  clone made shallow meanwhile stops the build with exit status 4, as ever);
+* each record's audit trail as the site shows it (made from that index and the policy's
+  timezone only), and each rendered Markdown body (made from its text and the limits).
+
+Anything else (a new commit, another timezone or ``history.since``) starts afresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from opsledger.loading import Limits
+
+if TYPE_CHECKING:
+    from opsledger.history.model import HistoryIndex
+    from opsledger.workspace import Workspace
+
+
+def _key(ws: Workspace) -> tuple[object, ...]:
+    """What the carried history and audit trails are made from, besides the commits."""
+    policy = ws.policy
+    return (ws.commit, policy.history_since, policy.limits, policy.timezone)
+
+
+@dataclass
+class Carry:
+    key: tuple[object, ...] | None = None
+    history: HistoryIndex | None = None
+    #: record ID -> its audit trail's Markdown lines, made from :attr:`history`
+    trails: dict[str, list[str]] = field(default_factory=dict)
+    #: (Markdown text, limits) -> the body's HTML
+    bodies: dict[tuple[str, Limits], str] = field(default_factory=dict)
+
+    def history_for(self, ws: Workspace) -> HistoryIndex | None:
+        """The index read by the last build, when ``ws`` would read the same one."""
+        if self.history is None or ws.commit is None or _key(ws) != self.key:
+            return None
+        return self.history
+
+    def keep(self, ws: Workspace) -> None:
+        """Carry what ``ws`` read to the next build (the audit trails start afresh with
+        another index)."""
+        history = ws.history_index
+        if history is None or ws.commit is None:
+            self.key, self.history, self.trails = None, None, {}
+            return
+        key = _key(ws)
+        if history is not self.history or key != self.key:
+            self.key, self.history, self.trails = key, history, {}
