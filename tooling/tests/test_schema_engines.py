@@ -45,6 +45,8 @@ HOSTILE: list[Any] = [
     "a@b.c",
     "a @b.c",
     "line\nbreak",
+    "line\u2028break",
+    "paragraph\u2029break",
     "\u00a0",
     "inc-2026-0001",
     "RB-0003",

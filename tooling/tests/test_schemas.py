@@ -48,6 +48,18 @@ def test_bad_timestamps(value: str, reason: str) -> None:
     assert reason in problems[0].message
 
 
+@pytest.mark.parametrize("brk", ["\\n", "\\r", "\\L", "\\P"], ids=["LF", "CR", "U+2028", "U+2029"])
+def test_a_one_line_field_holds_no_line_break(brk: str) -> None:
+    """A title is one line: no line feed, carriage return, nor the Unicode line and
+    paragraph separators (which split a line for Python, JavaScript and many readers)."""
+    title = "Orders database connection pool exhausted"
+    text = INCIDENT.replace(title, f'"Orders database{brk}pool exhausted"')
+    assert messages(check("incident", text)) == [
+        f"{load_text(text).data['title']!r} is not valid: a single line of text"
+    ]
+    assert check("incident", INCIDENT.replace(title, '"Orders database\\tpool"')) == []
+
+
 def test_unquoted_and_impossible_dates() -> None:
     text = (
         "id: RB-0003\ntitle: Orders DB pool\nservices: [orders-db]\n"
