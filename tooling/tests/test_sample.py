@@ -11,6 +11,7 @@ import io
 import json
 import os
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -438,6 +439,49 @@ def test_verify_of_a_crafted_zip_is_not_a_bundle(
     result = cli("sample", "verify", archive, "--repo", history.root)
     _one_line(result, 2)
     assert "not a sample bundle" in result.err and result.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("twin", "forged_first"),
+    [
+        ("b/summary.md", True),
+        ("b/summary.md", False),
+        ("b/SUMMARY.md", True),  # one file on a case-insensitive disk
+        ("b/./summary.md", True),
+        ("b//summary.md", False),
+    ],
+)
+def test_verify_refuses_a_zip_holding_a_name_twice(
+    history: Repo, cli: InvokeCli, tmp_path: Path, twin: str, forged_first: bool
+) -> None:
+    """Which copy of a name an unpacker keeps differs between tools: a bundle holding a
+    name twice is refused, whichever copy is the genuine one."""
+    draw(cli, history, tmp_path / "b")
+    genuine = sorted(p for p in (tmp_path / "b").rglob("*") if p.is_file())
+    archive = tmp_path / "b.zip"
+    with zipfile.ZipFile(archive, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate it writes
+        if forged_first:
+            zf.writestr(twin, b"forged")
+        for path in genuine:
+            zf.writestr(path.relative_to(tmp_path).as_posix(), path.read_bytes())
+        if not forged_first:
+            zf.writestr(twin, b"forged")
+    result = cli("sample", "verify", archive, "--repo", history.root)
+    _one_line(result, 2)
+    assert "not a sample bundle: it holds " in result.err and " twice " in result.err
+    assert "summary.md" in result.err.lower()
+
+
+def test_verify_shows_a_long_member_name_cut(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    archive = tmp_path / "b.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("b/../" + "x" * 5000, b"")
+    result = cli("sample", "verify", archive, "--repo", history.root)
+    _one_line(result, 2)
+    assert "unsafe name" in result.err and len(result.err) < 400
 
 
 def test_verify_of_a_file_that_is_no_zip_says_so(

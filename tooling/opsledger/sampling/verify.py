@@ -336,6 +336,11 @@ def unpacked(path: Path) -> Iterator[Path]:
         yield top
 
 
+def _shown(name: str) -> str:
+    """An archive member's name as a message shows it: quoted, cut when long."""
+    return repr(name if len(name) <= 120 else name[:119] + "…")
+
+
 def _extract(path: Path, tmp: Path) -> Path:
     """Unpack the archive at ``path`` into ``tmp`` (each name checked, every size bounded
     by what is actually read, not by what the archive declares); the one folder it holds."""
@@ -346,17 +351,25 @@ def _extract(path: Path, tmp: Path) -> Path:
     with zipfile.ZipFile(path) as zf:
         declared = 0
         tops: set[str] = set()
+        # one entry per name: an unpacker keeps the first copy of a name, or the last, or
+        # (on a case-insensitive disk) either of two names differing in case; the copy
+        # verified must be the only one an auditor can get
+        names: dict[tuple[str, ...], str] = {}
         for info in zf.infolist():
             parts = PurePosixPath(info.filename).parts
+            key = tuple(part.casefold() for part in parts)
+            if key in names and not info.is_dir():
+                raise refuse(f"it holds {_shown(info.filename)} twice (as {_shown(names[key])})")
+            names.setdefault(key, info.filename)
             declared += info.file_size
             if info.filename.startswith("/") or ".." in parts or "\\" in info.filename or not parts:
-                raise refuse(f"it holds the unsafe name {info.filename!r}")
+                raise refuse(f"it holds the unsafe name {_shown(info.filename)}")
             if len(parts) > MAX_DEPTH + 1:
                 raise refuse(f"an entry is nested deeper than {MAX_DEPTH} folders")
             if declared > MAX_ZIP_BYTES:
                 raise refuse(f"it expands beyond {MAX_ZIP_BYTES} bytes")
             if info.flag_bits & 0x1:
-                raise refuse(f"{info.filename!r} is encrypted")
+                raise refuse(f"{_shown(info.filename)} is encrypted")
             tops.add(parts[0])
         if len(tops) != 1:
             raise refuse("a bundle archive holds one folder")
@@ -370,6 +383,6 @@ def _extract(path: Path, tmp: Path) -> Path:
                 data = stream.read(MAX_FILE_BYTES + 1)
             total += len(data)
             if len(data) > MAX_FILE_BYTES or total > MAX_ZIP_BYTES:
-                raise refuse(f"{info.filename!r} expands beyond what a bundle holds")
+                raise refuse(f"{_shown(info.filename)} expands beyond what a bundle holds")
             target.write_bytes(data)
         return Path(tmp, tops.pop())
