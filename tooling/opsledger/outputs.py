@@ -7,8 +7,10 @@ site is built into, ``site build --output`` or ``site_dir`` of ``mkdocs.yml``
 (:func:`check_site_folder`; MkDocs empties that folder before every build).
 
 Governed are the record folders, ``schemas/``, the site sources (``site/``, the configured
-``docs_dir`` and theme overrides), ``.git`` and ``.github/``, and the files ``policy.yaml``,
-``mkdocs.yml``, ``.pre-commit-config.yaml`` and ``CODEOWNERS``. Paths are compared after
+``docs_dir`` and theme overrides), ``.git``, ``.github/`` and ``.gitlab/``, and the files
+``policy.yaml``, ``mkdocs.yml``, ``.pre-commit-config.yaml``, ``.gitlab-ci.yml``,
+``.gitattributes`` and ``CODEOWNERS`` (at the root or in ``docs/``; ``.github/`` and
+``.gitlab/`` are governed whole). Paths are compared after
 resolving ``..`` and symbolic links, against the repository in use and every other
 governance repository (a folder holding ``policy.yaml``) above the output.
 """
@@ -30,10 +32,19 @@ from opsledger.model.policy import POLICY_FILE
 GOVERNED_FOLDERS = tuple(
     sorted(
         {k.folder.split("/")[0] for k in KINDS}
-        | {"schemas", "site", ".git", ".github", ".opsledger-state"}
+        | {"schemas", "site", ".git", ".github", ".gitlab", ".opsledger-state"}
     )
 )
-GOVERNED_FILES = (POLICY_FILE, "mkdocs.yml", ".pre-commit-config.yaml", "CODEOWNERS")
+GOVERNED_FILES = (
+    POLICY_FILE,
+    "mkdocs.yml",
+    ".pre-commit-config.yaml",
+    ".gitlab-ci.yml",
+    ".gitattributes",
+    # where GitHub and GitLab read the code owners who must approve a change
+    "CODEOWNERS",
+    "docs/CODEOWNERS",
+)
 #: left in a folder a site was built into: the next build may empty it again
 SITE_MARK = ".opsledger-site"
 _SITE_FILES = ("index.html", "sitemap.xml", "404.html", SITE_MARK)
@@ -156,22 +167,16 @@ def check_output_folder(
 #: a bundle holds a few hundred files at most, a few folders deep
 _BUNDLE_MAX_FILES = 100_000
 _BUNDLE_MAX_DEPTH = 8
-_MANIFEST_MAX_BYTES = 64 * 1024 * 1024
+MANIFEST_MAX_BYTES = 64 * 1024 * 1024
 
 
-def _not_a_bundle(folder: Path) -> str:
-    """Why ``folder`` is not an earlier sample bundle ("" when it is one)."""
-    manifest = folder / "manifest.json"
+def sample_manifest_files(raw: bytes) -> dict[str, object] | None:
+    """The files an opsledger sample manifest lists (by name), or None when ``raw`` is
+    not one."""
     try:
-        info = os.lstat(manifest)
-    except FileNotFoundError:
-        return "holds no manifest.json, so it is not an earlier sample bundle"
-    if not stat.S_ISREG(info.st_mode) or info.st_size > _MANIFEST_MAX_BYTES:
-        return "its manifest.json is not a regular file of a sample bundle"
-    try:
-        data = json.loads(manifest.read_bytes())
+        data = json.loads(raw)
     except (ValueError, RecursionError):
-        return "its manifest.json is not an opsledger sample manifest"
+        return None
     listed = data.get("files") if isinstance(data, dict) else None
     if (
         not isinstance(data, dict)
@@ -181,6 +186,21 @@ def _not_a_bundle(folder: Path) -> str:
         or not isinstance(data.get("rule"), str)
         or not isinstance(listed, dict)
     ):
+        return None
+    return listed
+
+
+def _not_a_bundle(folder: Path) -> str:
+    """Why ``folder`` is not an earlier sample bundle ("" when it is one)."""
+    manifest = folder / "manifest.json"
+    try:
+        info = os.lstat(manifest)
+    except FileNotFoundError:
+        return "holds no manifest.json, so it is not an earlier sample bundle"
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MANIFEST_MAX_BYTES:
+        return "its manifest.json is not a regular file of a sample bundle"
+    listed = sample_manifest_files(manifest.read_bytes())
+    if listed is None:
         return "its manifest.json is not an opsledger sample manifest"
     expected = {*listed, "manifest.json"}
     count = 0

@@ -70,6 +70,7 @@ REFUSED_FOLDERS = [
     ".git",
     ".git/opsledger-site",
     ".github",
+    ".gitlab",
 ]
 
 
@@ -204,6 +205,13 @@ GOVERNED_FILES = [
     "site/index.md",
     ".git/config",
     ".github/workflows/governance.yml",
+    ".github/CODEOWNERS",
+    ".gitlab-ci.yml",  # GitLab's CI configuration, written by init --ci gitlab
+    ".gitlab/CODEOWNERS",
+    "docs/CODEOWNERS",
+    "CODEOWNERS",
+    ".pre-commit-config.yaml",
+    ".gitattributes",
 ]
 
 

@@ -670,6 +670,43 @@ def test_zip_is_staged_safely_and_a_non_file_archive_is_refused_first(
     assert victim.read_text() == "keep\n"
 
 
+def test_zip_force_replaces_only_an_earlier_bundle_archive(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    """--force replaces OUTPUT.zip only when it is an earlier bundle's archive, as it
+    replaces the folder only when it is an earlier bundle."""
+    out = tmp_path / "b"
+    draw(cli, history, out, "--zip")
+    assert cli(*sample_args(history.root, out, "--zip", "--force")).status == 0
+    earlier = (tmp_path / "b.zip").read_bytes()
+    manifest = (out / "manifest.json").read_bytes()
+
+    def archive(*extra: tuple[str, str], keep: bool = True) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zf:
+            if keep:
+                with zipfile.ZipFile(io.BytesIO(earlier)) as old:
+                    for info in old.infolist():
+                        zf.writestr(info, old.read(info))
+            for name, text in extra:
+                zf.writestr(name, text)
+        return buffer.getvalue()
+
+    for name, content in [
+        ("plain text", b"precious\n"),
+        ("a zip of other files", archive(("b/notes.txt", "mine"), keep=False)),
+        ("a bundle archive with a file added", archive(("b/notes.txt", "mine"))),
+        ("a bundle archive of another folder", earlier.replace(b"b/", b"x/")),
+        ("a damaged zip", earlier[: len(earlier) // 2]),
+    ]:
+        (tmp_path / "b.zip").write_bytes(content)
+        result = cli(*sample_args(history.root, out, "--zip", "--force"))
+        assert result.status == 2, name
+        assert "--force replaces only an earlier sample bundle" in result.err, name
+        assert (tmp_path / "b.zip").read_bytes() == content, name
+        assert (out / "manifest.json").read_bytes() == manifest, name
+
+
 def test_a_shallow_clone_stops_with_exit_4(history: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{history.root}", str(clone))

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import lzma
 import os
 import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from opsledger.errors import OpsledgerError
-from opsledger.outputs import check_output_file, check_output_folder
+from opsledger.outputs import (
+    MANIFEST_MAX_BYTES,
+    check_output_file,
+    check_output_folder,
+    sample_manifest_files,
+)
 from opsledger.sampling.bundle import Bundle, derive
 from opsledger.sampling.population import (
     Request,
@@ -96,7 +103,46 @@ def check_archive(folder: Path, *, force: bool) -> Path:
         raise OpsledgerError(
             f"--zip: {archive} exists (pass --force to replace it, or choose another --output)"
         )
+    why = _not_a_bundle_archive(archive, folder.name)
+    if why:
+        raise OpsledgerError(
+            f"--zip {archive}: {why}; --force replaces only an earlier sample bundle: "
+            "choose another --output"
+        )
     return archive
+
+
+def _not_a_bundle_archive(archive: Path, name: str) -> str:
+    """Why ``archive`` is not an earlier bundle archive of the folder ``name`` ("" when it
+    is one): a zip of that one folder, its ``manifest.json`` an opsledger sample manifest
+    listing every file the archive holds."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            files = {i.filename for i in infos}
+            manifest = (
+                zf.getinfo(f"{name}/manifest.json") if f"{name}/manifest.json" in files else None
+            )
+            if manifest is None or manifest.file_size > MANIFEST_MAX_BYTES:
+                return "exists and holds no manifest.json of a sample bundle"
+            with zf.open(manifest) as stream:
+                listed = sample_manifest_files(stream.read(MANIFEST_MAX_BYTES + 1))
+    except (  # what a damaged archive raises (as sample verify lists them)
+        zipfile.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        OSError,
+        ValueError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+    ):
+        return "exists and is not a zip archive of a sample bundle"
+    if listed is None:
+        return "exists and its manifest.json is not an opsledger sample manifest"
+    if files != {f"{name}/{n}" for n in (*listed, "manifest.json")}:
+        return "exists and holds files its manifest.json does not list"
+    return ""
 
 
 def write(bundle: Bundle, folder: Path, *, force: bool, zip_too: bool) -> Path | None:
