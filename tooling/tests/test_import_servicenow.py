@@ -615,6 +615,27 @@ def test_nothing_imported_means_no_adoption(repo: Repo, cli: InvokeCli, tmp_path
     assert (repo.root / "policy.yaml").read_bytes() == policy
 
 
+@pytest.mark.parametrize("blocked", ["records/incidents/2016", "records/incidents"])
+def test_a_file_where_a_folder_goes_stops_the_import_before_anything_is_written(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, blocked: str
+) -> None:
+    source = tiny(tmp_path / "f.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
+    target = repo.root / blocked
+    if target.is_dir():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("not a folder\n")
+    policy = (repo.root / "policy.yaml").read_bytes()
+    result = run(cli, repo, source)
+    assert result.status == 2, result.out + result.err
+    assert result.err.strip().splitlines() == [
+        f"opsledger: error: {target} is not a folder; nothing can be written into it "
+        "(move the file away, then run again)"
+    ]
+    assert (repo.root / "policy.yaml").read_bytes() == policy
+    assert target.read_text() == "not a folder\n"
+
+
 def test_large_numbers_keep_all_their_digits(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     source = tiny(tmp_path / "n.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
     source.write_text(source.read_text().replace("INC0001000", "INC0123456"))

@@ -316,6 +316,18 @@ def test_ids_are_never_reused_even_after_deletion(cli: InvokeCli, tmp_path: Path
     assert result.out.strip() == "records/incidents/2027/INC-2027-0001.yaml"
 
 
+def test_new_where_a_file_stands_for_the_year_folder(cli: InvokeCli, tmp_path: Path) -> None:
+    root = init_repo(cli, tmp_path)
+    (root / "records/changes/2026").write_text("not a folder\n")
+    result = cli("new", "change", "--repo", root, "--as-of", NOW, "--no-history")
+    assert result.status == 2
+    assert result.err.strip().splitlines() == [
+        f"opsledger: error: {root / 'records/changes/2026'} is not a folder; nothing can be "
+        "written into it (move the file away, then run again)"
+    ]
+    assert (root / "records/changes/2026").read_text() == "not a folder\n"
+
+
 def test_new_outside_git_still_works(cli: InvokeCli, tmp_path: Path) -> None:
     root = tmp_path / "plain"
     cli("init", root)
@@ -332,6 +344,7 @@ def test_new_outside_git_still_works(cli: InvokeCli, tmp_path: Path) -> None:
         ("x\x1b[31mred", "U+001B ESCAPE"),
         ("two\n::error::lines", "U+000A LINE FEED"),
         ("abc\u202edef", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("one\u2028two", "U+2028 LINE SEPARATOR"),
     ],
 )
 def test_a_title_the_record_would_refuse_is_a_usage_error(

@@ -63,7 +63,7 @@ def _unnamed(char: str) -> str:
 def forbidden_in_line(text: str) -> str | None:
     """The first character a record would refuse in a one-line value (a control,
     invisible or bidirectional character, or a line break), described; None when clean."""
-    match = FORBIDDEN.search(text) or re.search("[\r\n]", text)
+    match = FORBIDDEN.search(text) or re.search("[\r\n\u2028\u2029]", text)
     return describe_char(match.group()) if match else None
 
 

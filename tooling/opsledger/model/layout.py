@@ -110,7 +110,8 @@ def linked_folder(root: Path, rel: str) -> str | None:
 
 def refuse_linked_folder(root: Path, rel: str) -> None:
     """Raise :class:`OpsledgerError` when writing under ``rel`` would go through a link
-    (``opsledger new`` or ``import`` would write wherever it points)."""
+    (``opsledger new`` or ``import`` would write wherever it points), into a repository of
+    its own, or where a file stands in for a folder on the way."""
     linked = linked_folder(root, rel)
     if linked is not None:
         raise OpsledgerError(
@@ -120,6 +121,14 @@ def refuse_linked_folder(root: Path, rel: str) -> None:
     nested = nested_folder(root, rel)
     if nested is not None:  # every command would refuse what is written there
         raise OpsledgerError(f"{root / nested} {NESTED}; nothing is written into it")
+    parts = rel.split("/")
+    for end in range(1, len(parts) + 1):
+        folder = os.path.join(root, *parts[:end])
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            raise OpsledgerError(
+                f"{folder} is not a folder; nothing can be written into it (move the file "
+                "away, then run again)"
+            )
 
 
 def nested_folder(root: Path, rel: str) -> str | None:
