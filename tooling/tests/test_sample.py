@@ -473,9 +473,7 @@ def test_verify_refuses_a_zip_holding_a_name_twice(
     assert "summary.md" in result.err.lower()
 
 
-def test_verify_shows_a_long_member_name_cut(
-    history: Repo, cli: InvokeCli, tmp_path: Path
-) -> None:
+def test_verify_shows_a_long_member_name_cut(history: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     archive = tmp_path / "b.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("b/../" + "x" * 5000, b"")
