@@ -636,6 +636,33 @@ def test_a_file_where_a_folder_goes_stops_the_import_before_anything_is_written(
     assert target.read_text() == "not a folder\n"
 
 
+def test_a_local_time_the_clocks_skipped_is_reported_never_imported(
+    repo: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    """27/3/2016 01:30 never happened in Europe/London (01:00 GMT became 02:00 BST): its
+    incident is reported with its line and skipped; the repeated hour in October is read
+    as its first occurrence, as the module says."""
+    source = tiny(
+        tmp_path / "d.csv",
+        [
+            ("27/3/2016 01:30", "27/3/2016 03:00"),
+            ("27/3/2016 00:59", "27/3/2016 02:00"),
+            ("30/10/2016 01:30", "30/10/2016 02:30"),
+        ],
+    )
+    result = run(cli, repo, source)
+    assert result.status == 1, result.out + result.err
+    assert (
+        f"opsledger: {source}:2: '27/3/2016 01:30' does not exist in Europe/London (the clocks "
+        "went forward past it); correct the row, or check --timezone; not imported (INC0001000)"
+    ) in result.err.splitlines()
+    assert "2 created" in result.out
+    assert not (repo.root / "records/incidents/2016/INC-2016-1000.yaml").exists()
+    assert record(repo, "INC-2016-1001")["detected_at"] == "2016-03-27T00:59:00Z"
+    assert record(repo, "INC-2016-1001")["resolved_at"] == "2016-03-27T01:00:00Z"
+    assert record(repo, "INC-2016-1002")["detected_at"] == "2016-10-30T00:30:00Z"
+
+
 def test_large_numbers_keep_all_their_digits(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     source = tiny(tmp_path / "n.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
     source.write_text(source.read_text().replace("INC0001000", "INC0123456"))

@@ -13,7 +13,10 @@ not matter; the order of day and month does, and it is decided from the whole fi
 
 Local times are read in the instance's timezone (``--timezone``) and converted to UTC; a
 value that carries its own offset (``…Z``, ``…+01:00``) keeps it. Nothing naive is ever
-written. In the repeated hour when clocks go back, a local time means its first occurrence.
+written. In the repeated hour when clocks go back, a local time means its first occurrence;
+a local time the clocks skipped (the hour lost when they go forward) names no moment at
+all, and its incident is reported and skipped (:class:`NoSuchTime`): an export in the
+instance's timezone never holds one, so the row or ``--timezone`` is wrong.
 """
 
 from __future__ import annotations
@@ -176,6 +179,10 @@ def local_year(text: str, order: str) -> int:
     return fields[0]
 
 
+class NoSuchTime(ValueError):
+    """A local time that does not exist in the timezone (the clocks went forward past it)."""
+
+
 @lru_cache(maxsize=CACHE)
 def to_utc(text: str, order: str, zone: tzinfo | None) -> datetime:
     """The instant ``text`` names (aware, UTC). ValueError if it is not a date under
@@ -193,7 +200,15 @@ def to_utc(text: str, order: str, zone: tzinfo | None) -> datetime:
     else:
         raise ValueError(f"{text!r} has no timezone and none was given")
     local = datetime(*fields, parts.hour, parts.minute, parts.second, tzinfo=where)
-    return local.astimezone(UTC)
+    moment = local.astimezone(UTC)
+    if parts.offset is None and moment.astimezone(where).replace(tzinfo=None) != local.replace(
+        tzinfo=None
+    ):
+        raise NoSuchTime(
+            f"{text[:40]!r} does not exist in {where} (the clocks went forward past it); "
+            "correct the row, or check --timezone"
+        )
+    return moment
 
 
 @dataclass

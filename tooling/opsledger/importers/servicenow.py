@@ -32,6 +32,7 @@ from opsledger import fileedit
 from opsledger.errors import OpsledgerError
 from opsledger.importers import problems as problem_import
 from opsledger.importers.csvsource import Source
+from opsledger.importers.dates import NoSuchTime
 from opsledger.importers.incident import Built, Context, Skipped, build
 from opsledger.importers.mapping import FieldMap, number_of
 from opsledger.importers.policyedit import with_since
@@ -156,7 +157,12 @@ def _import(
         with stage("Building records") as update:
             again = Source(path, options.encoding, update)
             for number, rows in _groups(again, scanned):
-                data = writer.add(build(number, rows, ctx))
+                try:
+                    built = build(number, rows, ctx)
+                except NoSuchTime as exc:
+                    lines = [line for line, _ in rows]
+                    built = Skipped(number, (min(lines), max(lines)), f"{exc}; not imported")
+                data = writer.add(built)
                 named = [problem_of(row) for _, row in rows if problem_of(row)]
                 if data is not None and named:
                     links.setdefault(named[-1], []).append(_linked(data))
