@@ -663,6 +663,13 @@ def test_a_local_time_the_clocks_skipped_is_reported_never_imported(
     assert record(repo, "INC-2016-1002")["detected_at"] == "2016-10-30T00:30:00Z"
 
 
+def test_a_long_number_is_quoted_cut(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
+    source = tiny(tmp_path / "n.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
+    source.write_text(source.read_text().replace("INC0001000", "INC" + "9" * 200_000))
+    result = run(cli, repo, source)
+    assert result.status == 1 and len(result.out + result.err) < 2000, len(result.err)
+
+
 def test_large_numbers_keep_all_their_digits(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     source = tiny(tmp_path / "n.csv", [("29/2/2016 10:00", "29/2/2016 11:00")])
     source.write_text(source.read_text().replace("INC0001000", "INC0123456"))

@@ -473,6 +473,19 @@ def test_verify_refuses_a_zip_holding_a_name_twice(
     assert "summary.md" in result.err.lower()
 
 
+@pytest.mark.parametrize("field", ["seed", "kind"])
+def test_verify_quotes_a_long_manifest_value_cut(
+    history: Repo, cli: InvokeCli, tmp_path: Path, field: str
+) -> None:
+    out = tmp_path / "b"
+    manifest = draw(cli, history, out)
+    manifest[field] = "x" * 100_000
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = cli("sample", "verify", out, "--repo", history.root)
+    _one_line(result, 1)
+    assert "x" * 79 + "…" in result.out and len(result.out + result.err) < 1000
+
+
 def test_verify_shows_a_long_member_name_cut(history: Repo, cli: InvokeCli, tmp_path: Path) -> None:
     archive = tmp_path / "b.zip"
     with zipfile.ZipFile(archive, "w") as zf:

@@ -256,7 +256,7 @@ def _report(result: ImportResult, zone: str | None) -> None:
     echo = _echo
     _recovery(result)
     for problem in result.problems[:SHOW_PROBLEMS]:
-        about = f" ({problem.number})" if problem.number else ""
+        about = f" ({_clip(problem.number, 40)})" if problem.number else ""
         where = f"{result.source}:{problem.line}: " if problem.line else ""
         echo(f"opsledger: {where}{problem.message}{about}", err=True)
     if len(result.problems) > SHOW_PROBLEMS:
