@@ -141,13 +141,19 @@ def _approve(
 
 
 def _load(root: Path, record_id: str) -> tuple[Ledger, Change | Pir]:
-    """The ledger with just ``record_id`` loaded (one walk, one file read), and the record."""
-    paths = load_ledger(root, []).known.get(record_id.casefold(), [])
-    if not paths:
+    """The ledger and the record. Every record is loaded, as the audit loads them: a file
+    named otherwise may hold the ID in its ``id`` field, and which file is the record then
+    depends on their order, so an ID claimed by several files is refused (as ``brief``
+    refuses it)."""
+    ledger = load_ledger(root)
+    claimed = ledger.claimants(record_id)
+    if not claimed:
         raise OpsledgerError(f"{record_id}: no such change or PIR in this repository")
-    if len(paths) > 1:
-        raise OpsledgerError(f"{record_id} is claimed by several files ({', '.join(paths)})")
-    ledger = load_ledger(root, [root / paths[0]])
+    if len(claimed) > 1:
+        raise OpsledgerError(
+            f"{record_id} is claimed by several files ({', '.join(claimed)}); keep one "
+            "(the audit reports the others: REF-ID) and run again"
+        )
     wanted = record_id.casefold()
     record = next((r for r in ledger.records() if r.id.casefold() == wanted), None)
     if isinstance(record, Change | Pir):
@@ -158,7 +164,7 @@ def _load(root: Path, record_id: str) -> tuple[Ledger, Change | Pir]:
         )
     where = ""
     for problem in ledger.problems:
-        if problem.path == paths[0]:
+        if problem.path == claimed[0]:
             where = f" ({problem.path}:{problem.line}:{problem.column}: {problem.message})"
             break
     raise OpsledgerError(f"{record_id} cannot be read{where}; fix it first (opsledger validate)")

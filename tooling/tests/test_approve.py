@@ -345,6 +345,24 @@ def test_duplicate_and_dirty_file_refused(gov: Repo, cli: InvokeCli) -> None:
     assert git(gov.root, "log", "--format=%s", "-1") == "records\n"
 
 
+@pytest.mark.parametrize("other", ["CHG-2026-0100.yaml", "CHG-2026-0200.yaml", "x.yaml"])
+def test_an_id_another_file_also_claims_is_refused(
+    gov: Repo, cli: InvokeCli, other: str
+) -> None:
+    """A file named otherwise that holds the ID in its ``id`` field claims it too: which of
+    the two the audit judges as the record depends on their order, so neither is edited
+    (as ``brief`` refuses to pick one)."""
+    folder = (gov.root / CHG_PATH).parent
+    copy = CHG.replace("type: normal ", "type: normal")
+    (folder / other).write_text(copy, encoding="utf-8")
+    before = (gov.root / CHG_PATH).read_bytes()
+    result = cli("approve", "CHG-2026-0107", "--role", "cab", "--repo", gov.root)
+    assert result.status == 2, result.err
+    assert "CHG-2026-0107 is claimed by several files (" in result.err
+    assert f"{folder.relative_to(gov.root).as_posix()}/{other}" in result.err
+    assert (gov.root / CHG_PATH).read_bytes() == before
+
+
 def test_failed_commit_leaves_the_file_as_it_was(gov: Repo, cli: InvokeCli) -> None:
     hook = gov.root / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho 'records are frozen today' >&2\nexit 1\n")
