@@ -346,9 +346,7 @@ def test_duplicate_and_dirty_file_refused(gov: Repo, cli: InvokeCli) -> None:
 
 
 @pytest.mark.parametrize("other", ["CHG-2026-0100.yaml", "CHG-2026-0200.yaml", "x.yaml"])
-def test_an_id_another_file_also_claims_is_refused(
-    gov: Repo, cli: InvokeCli, other: str
-) -> None:
+def test_an_id_another_file_also_claims_is_refused(gov: Repo, cli: InvokeCli, other: str) -> None:
     """A file named otherwise that holds the ID in its ``id`` field claims it too: which of
     the two the audit judges as the record depends on their order, so neither is edited
     (as ``brief`` refuses to pick one)."""
