@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import shlex
 import queue
 import subprocess
 import sys
@@ -137,6 +138,11 @@ NESTED_HELP = (
     "history is read only when the governance repository (the folder holding policy.yaml) "
     "is the root of its git repository; make it a repository of its own"
 )
+DUBIOUS_HELP = (
+    "git refuses to read a repository another user owns (a CI container running as another "
+    "user than the checkout's owner); if you trust it, run 'git config --global --add "
+    "safe.directory {path}' and run again"
+)
 NO_GIT_HELP = (
     "this folder is not in a git repository, so there is no history to read; run in the "
     "governance repository's git checkout"
@@ -162,7 +168,11 @@ def history_problem(path: Path) -> HistoryProblem | None:
     if repo is None:
         return HistoryProblem("no git history here", NO_GIT_HELP)
     try:
-        if str(repo.git.rev_parse("--is-shallow-repository")).strip() == "true":
+        try:
+            shallow = str(repo.git.rev_parse("--is-shallow-repository")).strip()
+        except git.GitCommandError as exc:  # git refuses this repository outright
+            return _refused(exc, Path(repo.working_tree_dir or path))
+        if shallow == "true":
             return HistoryProblem("shallow clone", SHALLOW_HELP)
         base = os.environ.get("GIT_REPLACE_REF_BASE") or "refs/replace/"
         if str(repo.git.for_each_ref("--count=1", "--format=%(refname)", base)).strip():
@@ -180,6 +190,23 @@ def history_problem(path: Path) -> HistoryProblem | None:
     finally:
         repo.close()
     return None
+
+
+def _refused(exc: git.GitCommandError, top: Path) -> HistoryProblem:
+    """Why git will not read the repository at ``top`` at all, and what to do."""
+    said = str(exc.stderr or "")
+    if "dubious ownership" in said:
+        return HistoryProblem(
+            "repository owned by another user",
+            DUBIOUS_HELP.format(path=shlex.quote(str(top))),
+        )
+    first = next((line for line in said.splitlines() if line.strip()), "")
+    first = first.strip().removeprefix("stderr:").strip().strip("'")
+    return HistoryProblem(
+        "git cannot read the repository",
+        f"git stopped: {first[:200] or f'exit status {exc.status}'}; fix what it says (or run "
+        "without history: --no-history) and run again",
+    )
 
 
 def _unreadable_head(repo: git.Repo) -> HistoryProblem | None:
@@ -235,13 +262,18 @@ def _open(path: Path) -> git.Repo | None:
 
 
 def describe_head(path: Path) -> str | None:
-    """The commit ``HEAD`` points at, or None outside git or before the first commit."""
+    """The commit ``HEAD`` points at, or None outside git, before the first commit, or
+    where git will not read the repository."""
     repo = _open(path)
     if repo is None:
         return None
     try:
         return str(repo.head.commit.hexsha)
     except ValueError:  # no commits yet
+        return None
+    except (git.GitCommandError, OSError):
+        # git refuses the repository (another user's: see history_problem, which stops
+        # every run that needs history); under --no-history the run names no commit
         return None
     finally:
         repo.close()
@@ -270,7 +302,14 @@ def changed_paths(path: Path, ref: str, folders: tuple[str, ...] = ()) -> list[s
     if repo is None:
         raise OpsledgerError(f"--changed-since needs a git repository; {path} is not in one")
     try:
-        if repo.git.rev_parse("--is-shallow-repository").strip() == "true":
+        try:
+            shallow = repo.git.rev_parse("--is-shallow-repository").strip()
+        except git.GitCommandError as exc:  # git refuses this repository outright
+            refused = _refused(exc, Path(repo.working_tree_dir or path))
+            raise OpsledgerError(
+                f"--changed-since: {refused.reason}: {refused.help}", status=EXIT_SHALLOW
+            ) from None
+        if shallow == "true":
             raise OpsledgerError(f"--changed-since: {SHALLOW_HELP}", status=EXIT_SHALLOW)
         try:
             base = repo.git.merge_base(ref, "HEAD").strip()

@@ -11,6 +11,7 @@ unavailable, and why.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -62,6 +63,12 @@ def _copy(origin: Path, target: Path, how: str) -> Path:
             (target / ".git/info/grafts").write_text(head + "\n")
     elif how == "no git":
         shutil.copytree(origin, target, ignore=shutil.ignore_patterns(".git"))
+    elif how == "owned":  # a CI container running as another user than the checkout's owner
+        if os.geteuid() != 0:
+            pytest.skip("giving the checkout to another user needs root")
+        git(origin, "clone", "-q", f"file://{origin}", str(target))
+        for path in [target, *target.rglob("*")]:
+            os.lchown(path, 12345, 12345)
     return target
 
 
@@ -82,7 +89,16 @@ FIX = {
     "replaced": ("replace refs", "git replace -d"),
     "grafts": ("grafts", "remove that file"),
     "no git": ("no git history here", "git checkout"),
+    "owned": ("repository owned by another user", "git config --global --add safe.directory"),
 }
+
+
+@pytest.fixture(autouse=True)
+def _no_user_git_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """git as the tests run it: no global or system setting (a safe.directory of the
+    machine's) changes what a checkout is."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
 
 
 @pytest.mark.parametrize("how", sorted(FIX))
@@ -222,6 +238,20 @@ def test_a_head_git_cannot_read_is_unusable_history(
     monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(empty))
     result = cli("audit", "--repo", fresh, "--as-of", AS_OF, "--select", "GIT")
     assert result.status == 4 and "history unreadable" in result.err
+
+
+def test_the_gate_in_a_checkout_git_refuses_stops_with_status_4(
+    origin: Path, tmp_path: Path, cli: InvokeCli
+) -> None:
+    root = _copy(origin, tmp_path / "checkout", "owned")
+    result = cli("audit", "--repo", root, "--changed-since", "HEAD~1", "--as-of", AS_OF)
+    assert result.status == 4, result.err
+    assert result.err.strip().splitlines() == [
+        "opsledger: error: --changed-since: repository owned by another user: git refuses to "
+        "read a repository another user owns (a CI container running as another user than the "
+        "checkout's owner); if you trust it, run 'git config --global --add safe.directory "
+        f"{root}' and run again"
+    ]
 
 
 def test_an_unborn_branch_is_an_empty_history(origin: Path, tmp_path: Path, cli: InvokeCli) -> None:
