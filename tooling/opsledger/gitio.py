@@ -11,8 +11,8 @@ import contextlib
 import hashlib
 import importlib.util
 import os
-import shlex
 import queue
+import shlex
 import subprocess
 import sys
 import tempfile
