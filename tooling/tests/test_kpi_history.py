@@ -357,10 +357,29 @@ def test_reopen_rate_counts_status_reversal_in_history(repo: Repo) -> None:
             "INC-2026-0002",
             [version("INC-2026-0002", "2026-04-02T11:00:00Z", {"status": "resolved"})],
         ),
+        # 0003 closed -> resolved with a reopened entry, then closed again with the entry
+        # deleted: the committed reopen still counts
+        (
+            "INC-2026-0003",
+            [
+                version("INC-2026-0003", "2026-04-02T11:00:00Z", {"status": "closed"}),
+                version(
+                    "INC-2026-0003",
+                    "2026-04-03T11:00:00Z",
+                    {"status": "resolved", "reopened": [{"at": "2026-04-03T10:00:00Z"}]},
+                ),
+                version("INC-2026-0003", "2026-04-04T11:00:00Z", {"status": "closed"}),
+            ],
+        ),
     )
+    incident(repo, 3, "2026-04-02T08:00:00Z", status="resolved", **done)
     result = kpi(repo, "reopen_rate", history=history, as_of="2026-04-10T00:00:00Z")
-    # 1 reopened of 2 resolved = 0.5
-    assert (result.value, result.n, result.notes) == (0.5, 2, ())
+    # 2 reopened of 3 resolved
+    assert (round(result.value, 6), result.n, result.notes) == (0.666667, 3, ())
+    assert sorted(o.record for o in result.observations if o.value) == [
+        "INC-2026-0001",
+        "INC-2026-0003",
+    ]
 
 
 @pytest.mark.parametrize("bad", [["resolved"], {"a": 1}, 5])

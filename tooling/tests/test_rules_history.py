@@ -343,6 +343,43 @@ def test_after_close_proper_reopen_is_not_an_edit(repo: Repo) -> None:
     assert hits[0].message.startswith("closed_at, resolution, resolved_at, status changed after")
 
 
+def test_after_close_a_reopen_excuses_only_itself(repo: Repo) -> None:
+    """A reopen is the status, the new reopened entry and what the states it leaves held,
+    cleared: any other field the same commit changes is an edit after closure, and
+    rewriting an earlier reopen entry is no reopen at all."""
+    entry = "reopened:\n  - at: 2026-03-06T10:00:00Z\n    reason: Errors returned at peak.\n"
+    reopen = (
+        CLOSED.replace("status: closed", "status: resolved").replace(
+            "closed_at: 2026-03-05T09:00:00Z\n", ""
+        )
+        + entry
+    )
+    sneaky = reopen.replace("priority: P3", "priority: P4").replace("about a fifth of", "a few")
+    repo.write(INC_PATH, sneaky, dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(sneaky)))
+    assert [h.message.split(" changed after")[0] for h in hits] == ["impact, priority"]
+    moved = reopen.replace("resolved_at: 2026-03-04T11:00:00Z", "resolved_at: 2026-03-04T10:30:00Z")
+    repo.write(INC_PATH, moved, dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(moved)))
+    assert [h.message.split(" changed after")[0] for h in hits] == ["resolved_at"]
+    # a closed incident that was reopened before: rewriting that entry while adding one
+    twice = CLOSED + entry
+    again = (
+        twice.replace("status: closed", "status: resolved")
+        .replace("closed_at: 2026-03-05T09:00:00Z\n", "")
+        .replace("Errors returned at peak.", "Nothing happened.")
+        + "  - at: 2026-03-10T10:00:00Z\n    reason: Errors again.\n"
+    )
+    history = [
+        version(INCIDENT, "2026-03-04T09:30:00Z", path=INC_PATH),
+        version(twice, "2026-03-07T09:05:00Z", path=INC_PATH),
+        version(again, "2026-03-10T10:05:00Z", TOM, path=INC_PATH),
+    ]
+    repo.write(INC_PATH, again, dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history))
+    assert len(hits) == 1 and hits[0].message.startswith("closed_at, reopened.0.reason, ")
+
+
 def test_after_close_late_resolution_notice_is_allowed_backfill_is_not(repo: Repo) -> None:
     late = CLOSED + NOTICE.format(at="2026-03-06T09:00:00Z", kind="resolution")
     repo.write(INC_PATH, late, dedent=False)

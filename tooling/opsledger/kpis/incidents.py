@@ -198,7 +198,8 @@ def communication_completeness(ctx: KpiContext) -> Sample:
 
 
 def reopened_in_history(ctx: KpiContext, inc: Incident) -> tuple[bool, bool]:
-    """(was resolved at some point, went back to open/mitigated) as the history shows."""
+    """(was resolved at some point, reopened) as the history shows: reopened when a commit
+    moved the status back to open/mitigated, or a committed version recorded a reopen."""
     if ctx.history is None or ctx.imported(inc.id):
         return False, False
     history = ctx.history.get(inc.id)
@@ -213,7 +214,12 @@ def reopened_in_history(ctx: KpiContext, inc: Incident) -> tuple[bool, bool]:
         and t.new in UNRESOLVED
         for t in transitions(history, "status")
     )
-    return resolved, back
+    # a reopen recorded in a committed version counts even if a later commit deleted it
+    recorded = any(
+        isinstance((v.data or {}).get("reopened"), list) and (v.data or {})["reopened"]
+        for v in history.readable()
+    )
+    return resolved, back or recorded
 
 
 def reopen_rate(ctx: KpiContext) -> Sample:

@@ -118,7 +118,8 @@ KPIS: tuple[Kpi, ...] = (
         "ratio",
         "ratio",
         f"{_PERIOD} Incidents reopened / incidents resolved at some point. Reopened: a "
-        "reopened entry, or (from git history) a commit that moved the status from "
+        "reopened entry (now, or in any committed version: a trail deleted later still "
+        "counts), or (from git history) a commit that moved the status from "
         "resolved/closed back to open/mitigated without one.",
         incidents.reopen_rate,
     ),

@@ -307,11 +307,13 @@ class GitAfterClose(HistoryRule):
     @staticmethod
     def _edits(kind: str, before: Version, after: Version) -> list[str]:
         old, new = before.data or {}, after.data or {}
-        if kind == "incident" and old.get("status") != new.get("status"):
-            reopens = new.get("reopened")
-            if isinstance(reopens, list) and len(reopens) > len(old.get("reopened") or []):
-                return []  # a reopen, recorded with its reason
-        fields = [c.field for c in diff_fields(old, new)]
+        changes = diff_fields(old, new)
+        if kind == "incident" and _reopen(old, new):
+            # a reopen, recorded with its reason: the status, the new reopened entries
+            # and what belonged to the states it leaves, cleared, are the reopen
+            # itself; anything else the same commit changes is an edit after closure
+            changes = [c for c in changes if not _part_of_reopen(c.field, c.new)]
+        fields = [c.field for c in changes]
         if kind in ("pir", "problem"):
             fields = [f for f in fields if not _progress(f)]
         if kind == "problem" and _appended(old.get("incidents"), new.get("incidents")):
@@ -356,6 +358,27 @@ class GitAfterClose(HistoryRule):
             fields[0].split(".")[0] if fields[0] != "(unreadable)" else "status",
             fix=fixes[kind],
         )
+
+
+def _reopen(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """``new`` reopens ``old``: another status, and ``reopened`` entries added at the end
+    of the list, the earlier ones unchanged."""
+    before, after = old.get("reopened") or [], new.get("reopened")
+    return (
+        old.get("status") != new.get("status")
+        and isinstance(after, list)
+        and len(after) > len(before)
+        and _appended(before, after)
+    )
+
+
+#: what reopening an incident may clear: the times and the resolution of the states it leaves
+_REOPEN_CLEARS = ("closed_at", "resolved_at", "mitigated_at", "resolution")
+
+
+def _part_of_reopen(field: str, value: Any) -> bool:
+    top = field.split(".")[0]
+    return top in ("status", "reopened") or (top in _REOPEN_CLEARS and value is None)
 
 
 def _appended(old: Any, new: Any) -> bool:
