@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from conftest import ACKED, InvokeCli, Repo, git, git_init
 
 INCIDENT = ACKED.replace("status: open", "status: resolved") + (
@@ -116,3 +118,41 @@ def test_history_of_an_id_claimed_by_two_files_says_so(repo: Repo, cli: InvokeCl
     (repo.root / "records/incidents/2026/INC-2026-0001.yaml").unlink()
     single = cli("history", "INC-2026-0001", "--repo", repo.root)
     assert "claimed" not in single.err
+
+
+def test_what_lands_after_as_of_is_not_done_yet_anywhere(repo: Repo, cli: InvokeCli) -> None:
+    """A PIR approved, and an action done, in a commit after --as-of: as of then the PIR is
+    not approved and the action is open, in the brief, the audit and the KPIs alike."""
+    incident = INCIDENT.replace("priority: P3", "priority: P2") + (
+        "commander: lena.fischer@example.com\nbridge_opened_at: 2026-03-04T09:20:00Z\n"
+    )
+    soon = PIR.replace('due: "2026-04-30", status: open', 'due: "2026-03-10", status: open')
+    repo.write("records/incidents/INC-2026-0001.yaml", incident)
+    repo.write("records/pirs/PIR-2026-0001.md", soon.replace("approved", "draft"), dedent=False)
+    git_init(repo.root)
+    git(repo.root, "add", "-A", date="2026-03-04T11:00:00Z")
+    git(repo.root, "commit", "-qm", "record", date="2026-03-04T11:00:00Z")
+    done = soon.replace('due: "2026-03-10", status: open', 'due: "2026-03-10", status: done')
+    repo.write("records/pirs/PIR-2026-0001.md", done, dedent=False)
+    git(repo.root, "commit", "-qam", "approved, done", date="2026-03-20T10:00:00Z")
+    expected = {
+        # as of: (PIR verdict, action verdict, pir_on_time_rate, action_on_time_rate)
+        "2026-03-06T12:00:00Z": ("not yet due", "not yet due", (None, 0), (None, 0)),
+        "2026-03-12T12:00:00Z": ("not yet due", "missed (not done)", (None, 0), (0.0, 1)),
+        "2026-03-19T12:00:00Z": ("missed (not done)", "missed (not done)", (0.0, 1), (0.0, 1)),
+        "2026-03-25T12:00:00Z": ("missed (late)", "missed (late)", (0.0, 1), (0.0, 1)),
+    }
+    for as_of, (pir, action, pir_kpi, action_kpi) in expected.items():
+        brief = cli("brief", "INC-2026-0001", "--repo", repo.root, "--as-of", as_of)
+        assert brief.status == 0, brief.err
+        assert f"| PIR | {pir} |" in brief.out, (as_of, brief.out)
+        assert f"| 2026-03-10 | done | {action} |" in brief.out, (as_of, brief.out)
+        kpi = cli(
+            "kpi", "--repo", repo.root, "--as-of", as_of, "--format", "json",
+            "--kpi", "pir_on_time_rate", "--kpi", "action_on_time_rate",
+        )  # fmt: skip
+        found = {k["id"]: (k["value"], k["n"]) for k in json.loads(kpi.out)["kpis"]}
+        assert found == {"pir_on_time_rate": pir_kpi, "action_on_time_rate": action_kpi}, as_of
+        audit = cli("audit", "--repo", repo.root, "--as-of", as_of, "--format", "json")
+        overdue = [f for f in json.loads(audit.out)["findings"] if f["rule"] == "PIR-OVERDUE"]
+        assert bool(overdue) == (action == "missed (not done)"), (as_of, overdue)

@@ -48,6 +48,14 @@ def action_due(
             days = (action.due - today).days
             detail = f"due {action.due.isoformat()} (in {days_text(days)}), status {action.status}"
         return Verdict("action", state, due, None, None, None, path, action.index, detail)
+    if done_landed is not None and done_landed > as_of:
+        # done on the branch only after "now" (--as-of): still open then
+        state = "missing" if as_of > due else "pending"
+        detail = (
+            f"not done on the branch by {today.isoformat()} (--as-of); due "
+            f"{action.due.isoformat()}"
+        )
+        return Verdict("action", state, due, None, None, None, path, action.index, detail)
     if done_landed is None:
         detail = f"done; when cannot be verified ({unknown}); due {action.due.isoformat()}"
         return Verdict("action", "unverified", due, None, None, None, path, action.index, detail)

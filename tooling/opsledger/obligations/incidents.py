@@ -238,7 +238,16 @@ def pir_due(
     due = calendar.deadline(inc.resolved_at, days)
     approved = [r for r in reviews if r.status == "approved"]
     allows = f"{days} business days after resolution"
-    state: State
+    if approved_landed is not None and approved_landed > as_of:
+        # approved on the branch only after "now" (--as-of): not approved yet then, as the
+        # KPI counts it (one verdict, whatever comes later)
+        state: State = "missing" if as_of > due else "pending"
+        when = "was due" if state == "missing" else "due"
+        detail = (
+            f"no PIR approved on the branch by {ts(as_of)} (--as-of); an approved PIR {when} "
+            f"by {ts(due)} ({allows})"
+        )
+        return Verdict("PIR", state, due, inc.resolved_at, None, None, ("pir",), None, detail)
     if approved_landed is not None:
         state = "met" if approved_landed <= due else "late"
         detail = (
