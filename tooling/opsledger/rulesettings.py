@@ -88,6 +88,23 @@ def selected_rules(policy: Policy, select: Iterable[str], ignore: Iterable[str])
     return rules
 
 
+def check_kpi_targets(policy: Policy) -> None:
+    """Refuse a ``kpi_targets`` entry that names no KPI: the KPIs, the reports and the site
+    would stop on it (exit status 2), so the gate stops on it first, at its line."""
+    if not policy.kpi_targets:
+        return
+    from opsledger.kpis.registry import KPIS_BY_ID  # not for validate of records alone
+
+    for name in policy.kpi_targets:
+        if name not in KPIS_BY_ID:
+            line, column = policy.doc.position(("kpi_targets", name), key=True)
+            shown = name if len(name) <= 80 else name[:79] + "…"
+            raise ConfigError(
+                f"{policy.path}:{line}:{column}: unknown KPI {shown!r} in kpi_targets; "
+                f"valid KPIs: {', '.join(KPIS_BY_ID)}"
+            )
+
+
 def check_rule_settings(policy: Policy) -> None:
     """Refuse rule settings and waivers in policy.yaml that would disable the gate."""
     doc = policy.doc

@@ -153,13 +153,14 @@ class Workspace:
         """The policy; read alone (without any record) unless the ledger is loaded. Rule
         settings and waivers that would disable the gate are refused here (exit 2), before
         any history is read."""
-        from opsledger.rulesettings import check_rule_settings
+        from opsledger.rulesettings import check_kpi_targets, check_rule_settings
 
         if "ledger" in self.__dict__:
             policy = self.ledger.policy
         else:
             policy = load_policy(self.root, SchemaSet.of(self.root / "schemas"))
         check_rule_settings(policy)
+        check_kpi_targets(policy)
         return policy
 
     @cached_property

@@ -189,9 +189,18 @@ def test_usage_errors_are_one_line(repo: Repo, cli: InvokeCli) -> None:
     unknown = cli("kpi", "--repo", repo.root, "--kpi", "mttx")
     assert unknown.status == 2 and "unknown KPI 'mttx'" in unknown.err
     policy = repo.root / "policy.yaml"
-    policy.write_text(policy.read_text().replace("  mttb:\n", "  mtbb:\n"))
-    typo = cli("kpi", "--repo", repo.root)
-    assert typo.status == 2 and "kpi_targets names unknown KPIs ['mtbb']" in typo.err
+    text = policy.read_text().replace("  mttb:\n", "  mtbb:\n")
+    policy.write_text(text)
+    line = text[: text.index("  mtbb:")].count("\n") + 1
+    where = f"policy.yaml:{line}:3: unknown KPI 'mtbb' in kpi_targets; valid KPIs: "
+    # every command that reads the policy stops at the line, the gate and validate too
+    for command in (("kpi",), ("audit",), ("report", "weekly", "--period", "2026-W10")):
+        typo = cli(*command, "--repo", repo.root)
+        assert typo.status == 2, (command, typo.err)
+        assert typo.err.count("\n") == 1 and where in typo.err, (command, typo.err)
+    for validated in ((), (str(policy),)):
+        typo = cli("validate", "--repo", repo.root, *validated)
+        assert typo.status == 2 and where in typo.err, typo.err
 
 
 def test_help_documents_every_option(cli: InvokeCli) -> None:

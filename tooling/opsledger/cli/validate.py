@@ -11,7 +11,7 @@ from opsledger.errors import EXIT_FINDINGS, EXIT_OK
 from opsledger.findings import cap
 from opsledger.output import FORMATS, Report, summary_line
 from opsledger.rules.references import load_findings
-from opsledger.rulesettings import check_rule_settings
+from opsledger.rulesettings import check_kpi_targets, check_rule_settings
 from opsledger.workspace import Workspace
 
 
@@ -37,6 +37,8 @@ def validate(paths: tuple[Path, ...], fmt: str, output: Path | None, repo: Path 
         ws = Workspace(repo_root(repo), subset=paths or None, progress=update)
         ledger = ws.ledger
     check_rule_settings(ledger.policy)  # a waiver or ignore that would disable the gate
+    if not paths or any(Path(p).name == "policy.yaml" for p in paths):
+        check_kpi_targets(ledger.policy)  # the policy is checked whole when it is validated
     listed = cap(load_findings(ledger), ledger.policy.limits.max_findings_per_rule_per_record)
     report = Report("validate", tuple(sorted(listed)), len(ledger.files))
     write_output(FORMATS[fmt](report), output)

@@ -108,12 +108,9 @@ def check_options(ledger: Ledger, options: KpiOptions) -> None:
     for kpi_id in options.only:
         if kpi_id not in KPIS_BY_ID:
             raise OpsledgerError(f"unknown KPI {kpi_id!r}; valid KPIs: {', '.join(KPIS_BY_ID)}")
-    unknown = sorted(set(ledger.policy.kpi_targets) - set(KPIS_BY_ID))
-    if unknown:
-        raise OpsledgerError(
-            f"policy.yaml kpi_targets names unknown KPIs {unknown}; "
-            f"valid KPIs: {', '.join(KPIS_BY_ID)}"
-        )
+    from opsledger.rulesettings import check_kpi_targets
+
+    check_kpi_targets(ledger.policy)
 
 
 def compute_kpis(
