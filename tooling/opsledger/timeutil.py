@@ -202,15 +202,28 @@ def parse_month(text: str) -> tuple[date, date]:
     return start, date(start.year + (start.month == 12), start.month % 12 + 1, 1)
 
 
+#: names the zone database of a machine holds that are no IANA zone: the machine's own
+#: setting (``localtime`` links to it), the default rules of POSIX TZ strings; the
+#: ``posix/`` and ``right/`` trees are copies with other leap-second handling
+_HOST_ZONES = frozenset({"localtime", "posixrules"})
+
+
 def load_zone(name: object) -> ZoneInfo:
     """An IANA time zone by name (``Europe/London``); ValueError for anything else.
 
     A folder of the zone database (``America``), a path, an empty name or a file that is
-    not a zone are refused with the same message, never an OS error.
+    not a zone are refused with the same message, never an OS error; so are the files
+    of a machine's zone database that are no IANA zone (``localtime``: whatever zone
+    the machine is set to).
     """
     hint = "use an IANA name such as Europe/London"
     if not isinstance(name, str) or not name or name.startswith("/") or ".." in name:
         raise ValueError(f"unknown timezone {name!r}; {hint}")
+    if name in _HOST_ZONES or name.startswith(("posix/", "right/")):
+        raise ValueError(
+            f"timezone {name!r} is a file of this machine's zone database, not an IANA zone "
+            f"(what it means depends on the machine that runs the tool); {hint}"
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):

@@ -269,6 +269,27 @@ def test_timezone_that_is_not_a_zone_is_a_config_error(
             assert f"unknown timezone {zone!r}" in result.err
 
 
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "posix/Europe/London", "right/UTC"])
+def test_a_zone_the_machine_decides_is_a_config_error(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, zone: str
+) -> None:
+    """``localtime`` is whatever zone the machine running the tool is set to: the same
+    commit would give other deadlines and KPIs on another machine."""
+    line = set_policy(repo, "timezone: Europe/London", f"timezone: {zone}")
+    for command in ("validate", "audit", "kpi"):
+        result = cli(command, "--repo", repo.root)
+        assert result.status == 2, result.err
+        assert result.err.count("\n") == 1, result.err
+        assert f"policy.yaml:{line}:11: timezone {zone!r} is a file of this machine's" in (
+            result.err
+        )
+    set_policy(repo, f"timezone: {zone}", "timezone: Europe/London")
+    export = tmp_path / "export.csv"
+    export.write_text("number,opened_at\nINC0000001,2026-03-04 09:12:00\n", encoding="utf-8")
+    result = cli("import", "servicenow", export, "--timezone", zone, "--repo", repo.root)
+    assert result.status == 2 and "--timezone" in result.err, result.err
+
+
 @pytest.mark.parametrize("zone", ["Europe", "America", "Etc/", ""])
 def test_import_timezone_that_is_not_a_zone_is_a_usage_error(
     repo: Repo, cli: InvokeCli, tmp_path: Path, zone: str

@@ -52,8 +52,7 @@ def action_due(
         # done on the branch only after "now" (--as-of): still open then
         state = "missing" if as_of > due else "pending"
         detail = (
-            f"not done on the branch by {today.isoformat()} (--as-of); due "
-            f"{action.due.isoformat()}"
+            f"not done on the branch by {today.isoformat()} (--as-of); due {action.due.isoformat()}"
         )
         return Verdict("action", state, due, None, None, None, path, action.index, detail)
     if done_landed is None:
