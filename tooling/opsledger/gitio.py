@@ -406,10 +406,11 @@ def is_ancestor(path: Path, older: str, newer: str) -> bool:
 
 def commit_graph(
     path: Path, exclude: str | None = None, *, tip: str = "HEAD"
-) -> list[tuple[str, list[str]]]:
-    """Every commit reachable from ``tip`` (and not from ``exclude``) with its parents,
-    children before parents. ``tip``: a commit id read before, so that every walk of one
-    run sees the same commits however the branch moves meanwhile."""
+) -> list[tuple[str, list[str], str]]:
+    """Every commit reachable from ``tip`` (and not from ``exclude``) with its parents and
+    its committer date as git prints it (Unix seconds, self-asserted: checked where it is
+    used), children before parents. ``tip``: a commit id read before, so that every walk
+    of one run sees the same commits however the branch moves meanwhile."""
     repo = _open(path)
     if repo is None:
         return []
@@ -417,16 +418,16 @@ def commit_graph(
         if not _has_head(repo):
             return []
         limit = ["^" + exclude] if exclude else []
-        output = str(repo.git.rev_list("--parents", "--topo-order", tip, *limit))
+        output = str(repo.git.rev_list("--parents", "--topo-order", "--timestamp", tip, *limit))
     except git.GitCommandError as exc:
         raise _unreadable(exc) from None
     finally:
         repo.close()
     graph = []
     for line in output.splitlines():
-        shas = line.split()
-        if shas:
-            graph.append((shas[0], shas[1:]))
+        parts = line.split()  # the date, the commit, its parents
+        if len(parts) >= 2:
+            graph.append((parts[1], parts[2:], parts[0]))
     return graph
 
 

@@ -214,6 +214,17 @@ def same_id_upper_case(repo: Repo) -> None:
     commit(repo.root, "INC-100", "2026-03-10T09:00:00Z", who=TOM)
 
 
+def approval_dated_before_its_parent(repo: Repo) -> None:
+    """A change approved in a commit dated before the commit before it on the branch (an
+    empty one, which changes no record): it cannot have landed before its parent."""
+    commit(repo.root, "main moves on", "2026-03-20T10:00:00Z", who=TOM)
+    approved = COLLIDING.replace("CHG-2026-0002", "CHG-2026-0003").replace(
+        "2026-03-05T12:00:00Z", "2026-03-11T10:00:00Z"
+    )
+    repo.write(CHG.replace("0001", "0003"), approved, dedent=False)
+    commit(repo.root, "approved", "2026-03-11T10:20:00Z", who="Priya Shah <priya.shah@example.com>")
+
+
 def found(findings: list[dict[str, Any]], rule: str, where: str) -> list[dict[str, Any]]:
     return [f for f in findings if f["rule"] == rule and where in (f["path"], f["record"])]
 
@@ -291,6 +302,12 @@ CAUGHT: dict[str, tuple[Step, Step, str, str]] = {
         same_id_upper_case,
         "REF-ID",
         "INC-2026-0100",
+    ),
+    "an approval dated before its parent on the branch": (
+        nothing,
+        approval_dated_before_its_parent,
+        "GIT-BACKDATED",
+        "CHG-2026-0003",
     ),
     "a runbook no longer covering a tier-1 service": (
         catalog_without_runbooks,

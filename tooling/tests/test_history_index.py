@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,30 @@ def test_history_follows_the_branch_not_the_dates(history_repo: Repo) -> None:
     history = build_history(root).get("INC-2026-0001")
     assert history is not None
     assert [(t.old, t.new) for t in transitions(history, "priority")] == [("P3", "P4")]
-    assert history.last.landed_at.isoformat() == "2026-03-01T00:00:00+00:00"
+    # it cannot have landed before the commit before it on the branch: it lands then, and
+    # keeps the date it claims (GIT-BACKDATED reports it)
+    assert history.last.landed_at == history.versions[-2].landed_at
+    assert history.last.landed_at.isoformat() == "2026-03-04T10:05:00+00:00"
+    assert history.last.commit.committed_at.isoformat() == "2026-03-01T00:00:00+00:00"
+
+
+def test_a_record_dated_before_adoption_on_a_branch_adopted_earlier_is_not_imported(
+    history_repo: Repo,
+) -> None:
+    """``history.since`` skips records first committed before adoption. A commit dated
+    before it, made after a commit dated after it, cannot have landed before its parent:
+    its record is judged, not skipped as imported."""
+    root = history_repo.root
+    git(root, "commit", "-q", "--allow-empty", "-m", "adopt", date="2026-03-12T09:00:00Z")
+    history_repo.write(
+        "records/incidents/2026/INC-2026-0002.yaml", INCIDENT.replace("0001", "0002")
+    )
+    commit(root, "an incident, backdated", "2026-03-05T09:00:00Z")
+    index = build_history(root, since=date(2026, 3, 10))
+    assert not index.imported("INC-2026-0002")
+    assert index.imported("INC-2026-0001")  # first committed 2026-03-04: before adoption
+    landed = index.get("INC-2026-0002")
+    assert landed is not None and landed.first.landed_at.isoformat() == "2026-03-12T09:00:00+00:00"
 
 
 def test_mailmap_does_not_rewrite_identities(history_repo: Repo) -> None:

@@ -792,9 +792,11 @@ def test_git_backdated_approval_in_a_pull_request_and_dates_out_of_order(gitrepo
     sha = commit_all(root, "scheduled", "2026-03-10T09:00:00Z", committed="2026-03-02T09:00:00Z")
     hits = git_findings(root, "GIT-BACKDATED")
     assert [h.line for h in hits] == [1, at]
+    # a commit cannot land before the one before it on the branch: it lands then, and
+    # the date it claims is reported
     assert hits[0].message == (
-        f"commit {sha[:7]} by {GIT_LENA}, landed 2026-03-02T09:00:00Z: 7d 7h before an "
-        "earlier version of the record landed (2026-03-09T16:00:00Z); commit dates out of order"
+        f"commit {sha[:7]} by {GIT_LENA} claims 2026-03-02T09:00:00Z, 7d 7h before the commit "
+        "before it on the branch landed (2026-03-09T16:00:00Z); commit dates out of order"
     )
 
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from opsledger.history.model import Commit, Identity
@@ -98,14 +99,17 @@ def build_commits(
     position: dict[str, int],
     now: datetime,
     earlier: tuple[int, datetime] | None = None,
+    *,
+    chain: Mapping[str, str],
 ) -> tuple[dict[str, Commit], Landings]:
     """Every commit of the log (its ``gitio.LOG_FIELDS``) with checked dates, and the
-    plausible landings they were dated from. ``earlier``: the latest plausible landing
-    before every commit of ``parsed`` (the log continues a history read before)."""
+    plausible landings they were dated from. ``chain``: the committer date (as git prints
+    it) of every first-parent commit of the branch these commits are on, those that
+    changed no record included. ``earlier``: the latest landing before every commit of
+    ``parsed`` (the log continues a history read before)."""
     rows = list(parsed)
     own: dict[str, datetime | None] = {f[0]: plausible(f[7], now) for f in rows}
-    found = ((position[sha], when) for sha, when in own.items() if sha in position and when)
-    landings = Landings([earlier, *found] if earlier is not None else found, now)
+    landing_at, landings = _landings(chain, position, now, earlier)
 
     commits: dict[str, Commit] = {}
     for fields in rows:
@@ -114,8 +118,10 @@ def build_commits(
         authored, committed = plausible(at, now), plausible(ct, now)
         # a landing commit outside the log (a merge whose own diff touched no record):
         # this commit's date stands for it, as long as it is plausible
-        land_at = (own.get(land) if land in own else committed) or landings.around(
-            position.get(land, -1)
+        land_at = (
+            landing_at.get(land)
+            or (own.get(land) if land in own else committed)
+            or landings.around(position.get(land, -1))
         )
         notes = [
             f"{who} date {describe(raw)}"
@@ -141,25 +147,52 @@ def build_commits(
     return commits, landings
 
 
+def _landings(
+    chain: Mapping[str, str],
+    position: dict[str, int],
+    now: datetime,
+    earlier: tuple[int, datetime] | None,
+) -> tuple[dict[str, datetime], Landings]:
+    """Each first-parent commit's landing time, and the landings: its plausible committer
+    date, but never before the landing of the commit before it on the branch (a commit
+    cannot land before its parent; one dated earlier lands with it, and GIT-BACKDATED
+    reports the date it claims)."""
+    claimed = sorted(
+        (position[sha], sha, when)
+        for sha, text in chain.items()
+        if sha in position and (when := plausible(text, now)) is not None
+    )
+    running = earlier[1] if earlier is not None else None
+    times: list[tuple[int, datetime]] = [earlier] if earlier is not None else []
+    landing_at: dict[str, datetime] = {}
+    for at, sha, when in claimed:
+        if running is not None and when < running:
+            when = running
+        running = landing_at[sha] = when
+        times.append((at, when))
+    return landing_at, Landings(times, now)
+
+
 #: (the latest date accepted, the earliest date rejected only for being too late)
 Window = tuple[int, int | None]
 
 
-def date_window(parsed: Iterable[list[str]], now: datetime) -> Window:
-    """What the dates of ``parsed`` (``gitio.LOG_FIELDS``) say about ``now``: commits dated
-    by :func:`build_commits` at ``now`` are dated the same at any moment for which
+def date_window(parsed: Iterable[list[str]], now: datetime, chain: Iterable[str] = ()) -> Window:
+    """What the dates of ``parsed`` (``gitio.LOG_FIELDS``) and of the first-parent commits
+    (``chain``: their committer dates) say about ``now``: commits dated by
+    :func:`build_commits` at ``now`` are dated the same at any moment for which
     :func:`window_holds` (no accepted date is then too late, no late one plausible)."""
     bound = (now + SKEW).timestamp()
     latest, late = _EARLIEST, None
-    for fields in parsed:
-        for text in (fields[4].strip(), fields[7].strip()):
-            if not (text.isascii() and text.isdigit() and len(text) <= 12):
-                continue
-            value = int(text)
-            if value > bound:
-                late = value if late is None else min(late, value)
-            elif value > latest:
-                latest = value
+    texts = (t for fields in parsed for t in (fields[4], fields[7]))
+    for text in (t.strip() for t in itertools.chain(texts, chain)):
+        if not (text.isascii() and text.isdigit() and len(text) <= 12):
+            continue
+        value = int(text)
+        if value > bound:
+            late = value if late is None else min(late, value)
+        elif value > latest:
+            latest = value
     return latest, late
 
 

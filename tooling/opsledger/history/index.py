@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import queue
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -115,13 +115,13 @@ def _blob_key(sha: str, mode: str) -> str:
     return sha if mode in _FILE_MODES else f"{mode}:{sha}"
 
 
-def landing(graph: list[tuple[str, list[str]]]) -> tuple[dict[str, str], dict[str, int]]:
+def landing(graph: Graph) -> tuple[dict[str, str], dict[str, int]]:
     """For every commit, the first-parent commit of HEAD through which it landed; and each
     first-parent commit's position on the chain (0 = the root). Positions, not dates, order
     history: committer dates are self-asserted and may go backwards."""
     if not graph:
         return {}, {}
-    parents = dict(graph)
+    parents = {sha: shas for sha, shas, _ in graph}
     chain: list[str] = []
     sha: str | None = graph[0][0]  # rev-list lists HEAD first
     while sha is not None:
@@ -293,7 +293,8 @@ def _build(
     else:
         graph, parsed = gitio.commit_graph(root, tip=head), []
     landed, position = landing(graph)
-    commits, landings = build_commits((f for f, _ in parsed), landed, position, now)
+    chain = chain_dates(graph, position)
+    commits, landings = build_commits((f for f, _ in parsed), landed, position, now, chain=chain)
     changes = _landing_order(parsed, commits, position)
     reader.read_rest({c.blob for c in changes if c.blob is not None})
     if cache is not None:  # a pull request's gate only adds to main's (keep)
@@ -306,7 +307,7 @@ def _build(
             limits=(limits.max_file_bytes, limits.max_depth),
             chain=len(position),
             last_landing=landings.last,
-            window=date_window((f for f, _ in parsed), now),
+            window=date_window((f for f, _ in parsed), now, chain.values()),
             state=state,
             base=None,
         )
@@ -386,7 +387,10 @@ def _apply_since(
     offset = snap.chain - 1  # the cached head's position
     position = {sha: offset + p for sha, p in relative.items()}
     rows = [fields for fields, _ in parsed]
-    commits, landings = build_commits(rows, landed, position, now, snap.last_landing_time)
+    chain = chain_dates(graph, relative)
+    commits, landings = build_commits(
+        rows, landed, position, now, snap.last_landing_time, chain=chain
+    )
     changes = _landing_order(parsed, commits, position)
     reader.read_rest({c.blob for c in changes if c.blob is not None})
     state = assemble(index, changes, commits, reader.contents, state)
@@ -398,7 +402,7 @@ def _apply_since(
             limits=snap.limits,
             chain=offset + len(relative),
             last_landing=landings.last,
-            window=join_windows(snap.window, date_window(rows, now)),
+            window=join_windows(snap.window, date_window(rows, now, chain.values())),
             state=state,
             base=snap,
         )
@@ -470,7 +474,15 @@ def _restricted(
     return HistoryIndex(head=index.head, records=kept, since=index.since)
 
 
-Graph = list[tuple[str, list[str]]]
+#: each commit, its parents, its committer date as git prints it (:func:`gitio.commit_graph`)
+Graph = list[tuple[str, list[str], str]]
+
+
+def chain_dates(graph: Graph, chain: Mapping[str, int]) -> dict[str, str]:
+    """The committer date (as git prints it) of each first-parent commit of ``chain``."""
+    return {sha: when for sha, _, when in graph if sha in chain}
+
+
 Log = list[tuple[list[str], list[Change]]]
 
 
@@ -577,7 +589,7 @@ def _scoped(root: Path, paths: list[str], head: str, key: bytes | None) -> tuple
     """The commit graph and the log of ``paths`` (see :func:`_scoped_log`) up to ``head``:
     independent git walks, run together; read back from the cache (``key``: the
     repository's, None for none) when the last gate walked the same paths to the same head."""
-    store = open_scoped(root, f"scoped {__version__} v1 {','.join(FOLDERS)}", key) if key else None
+    store = open_scoped(root, f"scoped {__version__} v2 {','.join(FOLDERS)}", key) if key else None
     found = _cached_scoped(store.get(head, paths)) if store is not None else None
     if found is not None:
         assert store is not None
@@ -610,7 +622,7 @@ def _decoded(graph_part: Any, log_part: Any) -> tuple[Graph, Log] | None:
     they are not."""
     width = len(gitio.LOG_FIELDS)
     try:
-        graph: Graph = [(sha, list(ps)) for sha, ps in graph_part]
+        graph: Graph = [(str(sha), list(ps), str(when)) for sha, ps, when in graph_part]
         parsed: Log = []
         for fields, changes in log_part:
             if len(fields) != width:
@@ -795,7 +807,7 @@ class _Ahead:
     def start_logs(self, root: Path, *, start_log: bool) -> None:
         """Open the log cache (the cached index cannot be used)."""
         if self.key is not None:
-            self.store = open_log(root, f"log {__version__} v4 {','.join(FOLDERS)}", self.key)
+            self.store = open_log(root, f"log {__version__} v5 {','.join(FOLDERS)}", self.key)
             self.cached = _cached_log(root, self.head, self.store.chain())
         since = self.cached[2]
         if start_log and since != self.head:
@@ -907,7 +919,7 @@ class _BlobReader:
 
 
 def _scoped_log(
-    root: Path, paths: list[str], graph: Callable[[], list[tuple[str, list[str]]]], head: str
+    root: Path, paths: list[str], graph: Callable[[], Graph], head: str
 ) -> list[tuple[list[str], list[Change]]]:
     """The log of ``paths`` and of the paths their records had before a move: a record
     first added at a path in a commit that deleted a file of the same ID is followed back
@@ -921,7 +933,7 @@ def _scoped_log(
             raise _TooWide
         parsed = list(parse_log(gitio.raw_log(root, tuple(sorted(wanted)), tip=head)))
         if parents is None:  # ``graph`` gives the commit graph once it is ready
-            parents = dict(graph())
+            parents = {sha: shas for sha, shas, _ in graph()}
         oldest: dict[str, Change] = {}
         for _, changes in parsed:
             for change in changes:

@@ -475,6 +475,7 @@ class GitBackdated(HistoryRule):
         for kind, history in self.histories(ctx):
             floor = not_before(history)
             yield from self._implausible(ctx, history)
+            yield from self._before_parent(ctx, history, tolerance)
             yield from self._out_of_order(ctx, history, floor, tolerance)
             if kind in ENTRIES and not history.deleted:
                 yield from self._entries(ctx, kind, history, floor, tolerance)
@@ -495,6 +496,31 @@ class GitBackdated(HistoryRule):
                 fix="find out who set the clock or crafted the commit; git dates are "
                 "self-asserted, and the history counts from the commit before it",
             )
+
+    def _before_parent(
+        self, ctx: Context, history: RecordHistory, tolerance: timedelta
+    ) -> Iterator[Finding]:
+        """A commit on the branch's first-parent line dated before the commit before it
+        landed: it cannot have landed earlier, so the history counts it as landed then
+        (:func:`opsledger.history.dates.build_commits`); its date is reported."""
+        seen: set[str] = set()
+        for version in history.versions:
+            commit = version.commit
+            if commit.sha != commit.landed_sha or commit.sha in seen:
+                continue
+            if commit.landed_at - commit.committed_at > tolerance:
+                seen.add(commit.sha)
+                yield self.at(
+                    ctx,
+                    history,
+                    f"commit {commit.sha[:7]} by {commit.author} claims "
+                    f"{ts(commit.committed_at)}, {dur(commit.landed_at - commit.committed_at)} "
+                    f"before the commit before it on the branch landed ({ts(commit.landed_at)}); "
+                    "commit dates out of order",
+                    "id",
+                    fix="find out who set the clock back or crafted the commit; a commit lands "
+                    "no earlier than its parent, and the history counts it from there",
+                )
 
     def _out_of_order(
         self,
