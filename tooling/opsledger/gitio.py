@@ -138,6 +138,12 @@ NESTED_HELP = (
     "history is read only when the governance repository (the folder holding policy.yaml) "
     "is the root of its git repository; make it a repository of its own"
 )
+PARTIAL_HELP = (
+    "{count} tracked files are left out of the working tree (sparse checkout or "
+    "skip-worktree; the first: {first}), so not every record would be judged; check out "
+    "everything ('git sparse-checkout disable', 'git update-index --no-skip-worktree FILE') "
+    "and run again"
+)
 DUBIOUS_HELP = (
     "git refuses to read a repository another user owns (a CI container running as another "
     "user than the checkout's owner); if you trust it, run 'git config --global --add "
@@ -184,12 +190,45 @@ def history_problem(path: Path) -> HistoryProblem | None:
             file = Path(name) if Path(name).is_absolute() else top / name
             if file.is_file() and file.stat().st_size > 0:
                 return HistoryProblem("grafts", GRAFTED_HELP.format(path=name))
-        problem = _unreadable_head(repo) or _nested(repo, path)
+        problem = _unreadable_head(repo) or _nested(repo, path) or _partial(repo, path)
         if problem is not None:
             return problem
     finally:
         repo.close()
     return None
+
+
+def _flagged(repo: git.Repo) -> list[tuple[str, bool]]:
+    """Tracked files git is told to take as unchanged (``assume-unchanged``, or
+    ``skip-worktree``: a sparse checkout leaves them out of the working tree), each with
+    whether it is skip-worktree; paths as ``git ls-files`` gives them from the top."""
+    listed = str(repo.git.ls_files("-v", "-z", "--", ".")).split("\0")
+    return [
+        (entry[2:], entry[0] in "Ss")
+        for entry in listed
+        if len(entry) > 2 and (entry[0].islower() or entry[0] == "S")
+    ]
+
+
+def _partial(repo: git.Repo, path: Path) -> HistoryProblem | None:
+    """A checkout that leaves tracked files of the governance repository out of the working
+    tree (a sparse checkout, skip-worktree): every command would judge fewer records than
+    the branch holds, silently."""
+    top = Path(repo.working_tree_dir or path)
+    gone = [name for name, skipped in _flagged(repo) if skipped and not (top / name).exists()]
+    if not gone:
+        return None
+    return HistoryProblem(
+        "partial checkout",
+        PARTIAL_HELP.format(count=len(gone), first=_shown_path(gone[0])),
+    )
+
+
+def _shown_path(name: str) -> str:
+    from opsledger.fsio import printable
+
+    shown = printable(name)
+    return shown if len(shown) <= 120 else shown[:119] + "…"
 
 
 def _refused(exc: git.GitCommandError, top: Path) -> HistoryProblem:
@@ -325,6 +364,9 @@ def changed_paths(path: Path, ref: str, folders: tuple[str, ...] = ()) -> list[s
         if folders:
             inside = [f if prefix == "." else f"{prefix}/{f}" for f in folders]
             names += repo.git.ls_files("--others", "-z", "--", *inside).split("\0")
+        # files git is told to take as unchanged (assume-unchanged, skip-worktree): git diff
+        # does not look at them, the full audit reads them as they are
+        names += [name for name, _ in _flagged(repo)]
         touched = ["--format=", "--name-only", "-z", "--no-renames", "--full-history"]
         touched += ["--diff-merges=first-parent", f"{base}..HEAD", "--", "."]
         names += [n.strip("\n") for n in repo.git.log(*touched).split("\0")]

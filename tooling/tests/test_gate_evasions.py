@@ -225,6 +225,19 @@ def approval_dated_before_its_parent(repo: Repo) -> None:
     commit(repo.root, "approved", "2026-03-11T10:20:00Z", who="Priya Shah <priya.shah@example.com>")
 
 
+def edit_hidden_from_git(flag: str) -> Step:
+    """A record edited in the working tree after git was told to take it as unchanged:
+    git diff does not look at it, the full audit reads it."""
+
+    def step(repo: Repo) -> None:
+        path = INC.format("INC-2026-0002")
+        git(repo.root, "update-index", flag, path)
+        target = repo.root / path
+        target.write_text(target.read_text().replace("priority: P3", "priority: P9"))
+
+    return step
+
+
 def found(findings: list[dict[str, Any]], rule: str, where: str) -> list[dict[str, Any]]:
     return [f for f in findings if f["rule"] == rule and where in (f["path"], f["record"])]
 
@@ -308,6 +321,18 @@ CAUGHT: dict[str, tuple[Step, Step, str, str]] = {
         approval_dated_before_its_parent,
         "GIT-BACKDATED",
         "CHG-2026-0003",
+    ),
+    "an edit git is told to ignore (assume-unchanged)": (
+        nothing,
+        edit_hidden_from_git("--assume-unchanged"),
+        "SCHEMA",
+        "INC-2026-0002",
+    ),
+    "an edit git is told to ignore (skip-worktree)": (
+        nothing,
+        edit_hidden_from_git("--skip-worktree"),
+        "SCHEMA",
+        "INC-2026-0002",
     ),
     "a runbook no longer covering a tier-1 service": (
         catalog_without_runbooks,

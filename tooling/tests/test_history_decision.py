@@ -63,6 +63,10 @@ def _copy(origin: Path, target: Path, how: str) -> Path:
             (target / ".git/info/grafts").write_text(head + "\n")
     elif how == "no git":
         shutil.copytree(origin, target, ignore=shutil.ignore_patterns(".git"))
+    elif how == "partial":  # a sparse checkout leaving the runbooks out
+        git(origin, "clone", "-q", f"file://{origin}", str(target))
+        git(target, "sparse-checkout", "set", "--no-cone", "/*", "!/runbooks/")
+        assert not (target / "runbooks").exists()
     elif how == "owned":  # a CI container running as another user than the checkout's owner
         if os.geteuid() != 0:
             pytest.skip("giving the checkout to another user needs root")
@@ -90,6 +94,7 @@ FIX = {
     "grafts": ("grafts", "remove that file"),
     "no git": ("no git history here", "git checkout"),
     "owned": ("repository owned by another user", "git config --global --add safe.directory"),
+    "partial": ("partial checkout", "git sparse-checkout disable"),
 }
 
 
@@ -121,7 +126,9 @@ def test_unusable_history_stops_every_command_with_status_4(
     assert not (tmp_path / "public").exists()
 
 
-@pytest.mark.parametrize("how", sorted(FIX))
+# (a partial checkout run with --no-history judges the files it has: runbooks left out
+# are missing from the coverage, so its audit is not the clean one this test reads)
+@pytest.mark.parametrize("how", sorted(set(FIX) - {"partial"}))
 def test_no_history_says_what_is_unavailable_and_why(
     origin: Path, tmp_path: Path, cli: InvokeCli, how: str
 ) -> None:
