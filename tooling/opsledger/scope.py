@@ -7,10 +7,9 @@ no file is named for is not reported: the gate shows records by their files).
 
 Loaded, so the cross-record rules judge those records against the whole repository
 without reading it all: the reported records and the records they reference, the changes
-that share a service with a reported change (collisions), the incidents on a reported
-incident's service and every problem (recurring clusters without a problem), every PIR of
-a reported incident and the one it names (one PIR per incident, and whether an approved
-one was due), the ``recurrence_of`` chain of a reported incident (cycles), the files holding a
+that share a service with a reported change (collisions), every PIR of a reported
+incident and the one it names (one PIR per incident, and whether an approved one was
+due), the ``recurrence_of`` chain of a reported incident (cycles), the files holding a
 referenced ID no file is named for, every runbook and the service catalog. Every other
 record is known by its file name (ID uniqueness and reference existence need nothing
 more). Linked records are found with one ``git grep`` for the changed IDs, not by parsing
@@ -185,7 +184,6 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     services: set[str] = set()
     chains: set[str] = set()
     named: set[str] = set()  # PIRs named by reported incidents
-    reported_incidents: set[str] = set()
     change_folder = KIND_BY_NAME["change"].folder + "/"
     incident_folder = KIND_BY_NAME["incident"].folder + "/"
     for path in sorted(report_paths):
@@ -198,7 +196,6 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
             services |= {s for s in listed if isinstance(s, str)}
         if path.startswith(incident_folder):
             reviewed.add(stem_id(path))
-            reported_incidents.add(path)
             for key, found in (("recurrence_of", chains), ("pir", named)):
                 if isinstance(data.get(key), str):
                     found.add(data[key])
@@ -206,19 +203,13 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     # a referenced ID no file is named for: the files that hold it in their ``id`` are
     # among those mentioning it (loaded so that the reference resolves as in a full load)
     unnamed = {rid for rid in referenced if rid not in by_id}
-    with ThreadPoolExecutor(max_workers=4) as pool:  # four git walks at once
+    with ThreadPoolExecutor(max_workers=3) as pool:  # three git greps at once
         holding = pool.submit(gitio.files_mentioning, root, unnamed, FOLDERS)
         serving = pool.submit(gitio.files_mentioning, root, services, (change_folder.rstrip("/"),))
         reviewing = pool.submit(gitio.files_mentioning, root, reviewed, (pir_folder.rstrip("/"),))
-        clustering = pool.submit(
-            _clusters, root, reported_incidents, parsed, present, by_id, escaped, limits
-        )
         holders = holding.result() & present
         same_service = serving.result() & present
         other_pirs = reviewing.result() & present
-        # every incident that may share a recurring cluster with a reported one: whether
-        # the cluster has a problem is a finding on its incidents (PRB-CANDIDATE)
-        cluster = clustering.result()
     for path in escaped:
         data = parsed[path]
         if not isinstance(data, dict):
@@ -256,60 +247,10 @@ def plan(root: Path, ref: str, limits: Limits) -> Scope:
     if any(p.startswith(RUNBOOKS) for p in changed):
         # the catalog's findings read the runbooks (RB-COVERAGE, a runbook it names)
         report.add(SERVICES_FILE)
-    # and every problem: whether one links an incident of a cluster decides PRB-CANDIDATE
-    problems = {p for p in files if p.startswith(KIND_BY_NAME["problem"].folder + "/")}
     load = report_paths | linked | same_service | runbooks | other_pirs | chain | holders
-    load |= cluster | (problems if cluster else set())
     load |= strays
     history = report_paths | deleted | other_pirs | gone_pirs
     return Scope(frozenset(load), frozenset(report), frozenset(history), walked)
-
-
-def _clusters(
-    root: Path,
-    start: set[str],
-    parsed: dict[str, object],
-    present: set[str],
-    by_id: dict[str, list[str]],
-    escaped: list[str],
-    limits: Limits,
-) -> set[str]:
-    """The incident files that can share a recurring cluster (PRB-CANDIDATE's, from
-    :func:`opsledger.obligations.recurrence.clusters`) with an incident at ``start``: the
-    incidents on its service, those it names in ``recurrence_of`` and those naming it,
-    and theirs in turn, until none is added (a ``git grep`` per round; most pull requests
-    need one). Loaded together, each cluster of a reported incident is whole."""
-    folder = KIND_BY_NAME["incident"].folder + "/"
-    found: set[str] = set()
-    services: set[str] = set()
-    ids: set[str] = set()
-    frontier = set(start)
-    while frontier:
-        found |= frontier
-        words: set[str] = set()
-        named: set[str] = set()
-        for path in frontier:
-            data = parsed[path] if path in parsed else _data(root, path, limits)
-            if not isinstance(data, dict):
-                continue
-            for key, seen in (("service", services), ("id", ids)):
-                value = data.get(key) if key == "service" else stem_id(path)
-                if isinstance(value, str) and value not in seen:
-                    seen.add(value)
-                    words.add(value)
-            target = data.get("recurrence_of")
-            if isinstance(target, str):
-                named |= set(by_id.get(target, []))
-        added = gitio.files_mentioning(root, words, (folder.rstrip("/"),)) & present
-        for path in escaped:  # a service or an ID spelled with an escape
-            data = parsed.get(path)
-            if not (path.startswith(folder) and isinstance(data, dict)):
-                continue
-            spelled = (data.get("service"), data.get("recurrence_of"))
-            if any(isinstance(value, str) and value in words for value in spelled):
-                added.add(path)
-        frontier = {p for p in added | named if p.startswith(folder)} - found
-    return found
 
 
 def _reviews(data: object, incidents: set[str]) -> bool:

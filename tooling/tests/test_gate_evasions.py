@@ -238,25 +238,6 @@ def edit_hidden_from_git(flag: str) -> Step:
     return step
 
 
-def clustered(number: int, day: int) -> str:
-    """A closed incident on orders-db in the category ``pool``, detected on ``day``."""
-    text = CLOSED.replace("INC-2026-0001", f"INC-2026-{number:04d}") + "category: pool\n"
-    return text.replace("2026-03-04T", f"2026-03-{day:02d}T")
-
-
-def two_in_a_category(repo: Repo) -> None:
-    for number, day in ((20, 11), (21, 12)):
-        repo.write(INC.format(f"INC-2026-{number:04d}"), clustered(number, day), dedent=False)
-    commit(repo.root, "two incidents in one category", "2026-03-12T18:00:00Z", who=TOM)
-
-
-def a_third_in_the_category(repo: Repo) -> None:
-    """A third incident on the same service and category: a recurring cluster without a
-    problem (PRB-CANDIDATE), which the gate sees only with the other two loaded."""
-    repo.write(INC.format("INC-2026-0022"), clustered(22, 13), dedent=False)
-    commit(repo.root, "a third", "2026-03-13T18:00:00Z", who=TOM)
-
-
 def found(findings: list[dict[str, Any]], rule: str, where: str) -> list[dict[str, Any]]:
     return [f for f in findings if f["rule"] == rule and where in (f["path"], f["record"])]
 
@@ -352,12 +333,6 @@ CAUGHT: dict[str, tuple[Step, Step, str, str]] = {
         edit_hidden_from_git("--skip-worktree"),
         "SCHEMA",
         "INC-2026-0002",
-    ),
-    "the third incident of a recurring cluster": (
-        two_in_a_category,
-        a_third_in_the_category,
-        "PRB-CANDIDATE",
-        "INC-2026-0022",
     ),
     "a runbook no longer covering a tier-1 service": (
         catalog_without_runbooks,

@@ -106,10 +106,6 @@ class Ledger:
     #: partial load (a pull request's records) still check uniqueness and references
     known: dict[str, list[str]] = field(default_factory=dict)
     partial: bool = False
-    #: every incident that shares a recurring cluster with a judged one is loaded, and every
-    #: problem (a full load; the PR gate's, :func:`opsledger.scope.plan`): PRB-CANDIDATE
-    #: judges clusters only then
-    clusters_whole: bool = True
     #: the parses of this load (a full load's cache, opsledger.parsecache): the history
     #: reads a blob whose content a record file has from here instead of parsing it again
     parsed: ParseCache | None = field(default=None, repr=False, compare=False)
@@ -174,9 +170,7 @@ def load_ledger(
     """Load the repository at ``root``; with ``paths``, only those record files (and folders).
 
     ``judged``: the record IDs and paths whose findings the run reports (the PR gate's),
-    when it reports only those; the others are not checked against their schemas. A caller
-    passing it loads every incident sharing a recurring cluster with a judged one, and
-    every problem (:attr:`Ledger.clusters_whole`).
+    when it reports only those; the others are not checked against their schemas.
     ``walked``: the run's :func:`walk` of ``root``, when it has one. ``append_only``: a
     full load that saves its parses as a partial one does (a pull request's gate judging
     every record: main's cache is added to, never rewritten).
@@ -191,7 +185,6 @@ def load_ledger(
         if entry.kind is not None and not entry.problem:
             ledger.known.setdefault(stem_id(entry.path).casefold(), []).append(entry.path)
     ledger.partial = paths is not None
-    ledger.clusters_whole = paths is None or judged is not None  # see Ledger.clusters_whole
     entries = (
         everything if paths is None else _in_order(_selected(root, paths, everything), everything)
     )

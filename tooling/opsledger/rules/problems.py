@@ -117,7 +117,7 @@ class PrbCandidate(Rule):
     )
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        if not ctx.ledger.clusters_whole:  # a few files: their clusters are not known
+        if ctx.ledger.partial:
             return
         for cluster in ctx.obligations.candidates:
             last = cluster.unlinked[-1]
