@@ -5,13 +5,27 @@ main's."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_gate_snapshot import CHANGE, CHG, INC, audit, commit, main_history, move, pir, reported
+from test_gate_snapshot import (
+    AS_OF,
+    CHANGE,
+    CHG,
+    INC,
+    audit,
+    commit,
+    main_history,
+    move,
+    pir,
+    reported,
+)
 from test_history_renames import CLOSED, PIR1, TOM
+
+from opsledger.cli.audit import GATE_LEAVES
 
 from conftest import Caches, InvokeCli, Repo, git
 
@@ -236,6 +250,25 @@ def edit_hidden_from_git(flag: str) -> Step:
         target.write_text(target.read_text().replace("priority: P3", "priority: P9"))
 
     return step
+
+
+def clustered(number: int, day: int) -> str:
+    """A closed incident on orders-db in the category ``pool``, detected on ``day``."""
+    text = CLOSED.replace("INC-2026-0001", f"INC-2026-{number:04d}") + "category: pool\n"
+    return text.replace("2026-03-04T", f"2026-03-{day:02d}T")
+
+
+def two_in_a_category(repo: Repo) -> None:
+    for number, day in ((20, 11), (21, 12)):
+        repo.write(INC.format(f"INC-2026-{number:04d}"), clustered(number, day), dedent=False)
+    commit(repo.root, "two incidents in one category", "2026-03-12T18:00:00Z", who=TOM)
+
+
+def a_third_in_the_category(repo: Repo) -> None:
+    """A third incident on the same service and category: a recurring cluster without a
+    problem (PRB-CANDIDATE, a warning on its incidents)."""
+    repo.write(INC.format("INC-2026-0022"), clustered(22, 13), dedent=False)
+    commit(repo.root, "a third", "2026-03-13T18:00:00Z", who=TOM)
 
 
 def found(findings: list[dict[str, Any]], rule: str, where: str) -> list[dict[str, Any]]:
@@ -498,3 +531,22 @@ def test_a_gitattributes_above_a_nested_governance_repository_widens_the_gate(
     result = cli("audit", "--changed-since", "main", "--no-history", "--repo", str(repo.root))
     assert result.status in (0, 1), result.err
     assert "../.gitattributes changed since main" in result.err
+
+
+def test_the_gate_says_it_leaves_recurring_clusters_to_the_full_audit(
+    repo: Repo, cli: InvokeCli, caches: Caches
+) -> None:
+    """A recurring cluster may hold any incident, which the gate does not load: it leaves
+    PRB-CANDIDATE to the full audit of the branch, and says so, never silently."""
+    warm, cold, full = gate_and_full(repo, cli, caches, two_in_a_category, a_third_in_the_category)
+    assert found(full, "PRB-CANDIDATE", "INC-2026-0022")
+    assert not found(warm, "PRB-CANDIDATE", "INC-2026-0022") and cold == warm
+    assert warm == [f for f in reported(full, repo.root) if f["rule"] != "PRB-CANDIDATE"]
+    result = cli(
+        "audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "json",
+        "--changed-since", "main",
+    )  # fmt: skip
+    assert {"rule": "PRB-CANDIDATE", "reason": GATE_LEAVES} in json.loads(result.out)["unavailable"]
+    assert f"opsledger: note: not run, {GATE_LEAVES}: PRB-CANDIDATE\n" in result.err
+    full_run = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "json")
+    assert not json.loads(full_run.out).get("unavailable") and "not run" not in full_run.err

@@ -219,6 +219,8 @@ def audit(
             ws.progress = update
             findings = ws.findings(*chosen, only=only)
         unavailable = ws.unavailable_rules(*chosen)
+        if scope is not None:  # rules a partial load cannot judge: said, never silent
+            unavailable += [(r.id, GATE_LEAVES) for r in rules if r.whole_repository]
         report = Report(
             "audit",
             tuple(findings),
@@ -230,11 +232,20 @@ def audit(
         )
         write_output(audit_formats()[fmt](report), output)
         hold_to_exit(ws)
-        if unavailable:
-            names = ", ".join(rule for rule, _ in unavailable)
-            click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)
+        by_reason: dict[str, list[str]] = {}
+        for rule, reason in unavailable:
+            by_reason.setdefault(reason, []).append(rule)
+        for reason, names in by_reason.items():
+            click.echo(f"opsledger: note: not run, {reason}: {', '.join(names)}", err=True)
         click.echo(summary_line(report), err=True)
         return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
+
+
+#: why the PR gate leaves a rule to the full audit (:attr:`Rule.whole_repository`)
+GATE_LEAVES = (
+    "left to the full audit by the pull request gate (it reads every record of a kind, "
+    "which the gate does not load)"
+)
 
 
 @contextmanager

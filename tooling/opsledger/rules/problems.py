@@ -116,6 +116,8 @@ class PrbCandidate(Rule):
         ),
     )
 
+    whole_repository = True  # a recurring cluster may hold any incident
+
     def check(self, ctx: Context) -> Iterator[Finding]:
         if ctx.ledger.partial:
             return
