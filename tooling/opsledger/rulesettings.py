@@ -95,13 +95,25 @@ def check_kpi_targets(policy: Policy) -> None:
         return
     from opsledger.kpis.registry import KPIS_BY_ID  # not for validate of records alone
 
-    for name in policy.kpi_targets:
+    for name, target in policy.kpi_targets.items():
         if name not in KPIS_BY_ID:
             line, column = policy.doc.position(("kpi_targets", name), key=True)
             shown = name if len(name) <= 80 else name[:79] + "…"
             raise ConfigError(
                 f"{policy.path}:{line}:{column}: unknown KPI {shown!r} in kpi_targets; "
                 f"valid KPIs: {', '.join(KPIS_BY_ID)}"
+            )
+        if name == "availability" and (target.max is not None or target.by_priority):
+            # each tier-1 service is judged against its availability_target (the catalog),
+            # this min standing in where it has none: a max or a per-priority target
+            # would be shown and never applied
+            extra = "max" if target.max is not None else "by_priority"
+            line, column = policy.doc.position(("kpi_targets", name, extra), key=True)
+            raise ConfigError(
+                f"{policy.path}:{line}:{column}: kpi_targets.availability takes only min (the "
+                "availability a tier-1 service without its own availability_target in "
+                "records/services.yaml must reach); remove "
+                f"{extra}"
             )
 
 

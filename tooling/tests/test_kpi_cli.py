@@ -203,6 +203,27 @@ def test_usage_errors_are_one_line(repo: Repo, cli: InvokeCli) -> None:
         assert typo.status == 2 and where in typo.err, typo.err
 
 
+@pytest.mark.parametrize("extra", ["max: 100", "by_priority: {P1: {min: 100}}"])
+def test_an_availability_target_never_applied_is_refused(
+    repo: Repo, cli: InvokeCli, extra: str
+) -> None:
+    """Each tier-1 service is judged against its own availability_target (the policy's min
+    stands in where it has none): a max or a per-priority target would be shown as the
+    KPI's target and never applied."""
+    policy = repo.root / "policy.yaml"
+    text = policy.read_text().replace(
+        "availability: {min: 99.9}", f"availability: {{min: 99.9, {extra}}}"
+    )
+    assert extra in text
+    policy.write_text(text)
+    line = text[: text.index("availability: {min")].count("\n") + 1
+    for command in ("kpi", "audit"):
+        result = cli(command, "--repo", repo.root)
+        assert result.status == 2, result.err
+        assert f"policy.yaml:{line}:" in result.err
+        assert "kpi_targets.availability takes only min" in result.err
+
+
 def test_help_documents_every_option(cli: InvokeCli) -> None:
     result = cli("kpi", "--help")
     assert result.status == 0
