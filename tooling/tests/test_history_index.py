@@ -156,6 +156,27 @@ def test_a_record_dated_before_adoption_on_a_branch_adopted_earlier_is_not_impor
     assert landed is not None and landed.first.landed_at.isoformat() == "2026-03-12T09:00:00+00:00"
 
 
+def test_the_audit_lists_the_records_history_rules_skip_as_imported(
+    history_repo: Repo, cli: InvokeCli
+) -> None:
+    """Records first committed before ``history.since`` are skipped by the history rules:
+    listed by the audit (JSON ``imported`` and a note), never silently left out."""
+    root = history_repo.root
+    args = ("audit", "--repo", root, "--as-of", "2026-03-31T00:00:00Z", "--format", "json")
+    plain = cli(*args)
+    assert "imported" not in json.loads(plain.out) and "as imported" not in plain.err
+    policy = root / "policy.yaml"
+    text = policy.read_text()
+    assert "  since: null" in text
+    policy.write_text(text.replace("  since: null", '  since: "2026-03-10"'))
+    adopted = cli(*args)
+    assert json.loads(adopted.out)["imported"] == ["INC-2026-0001"]
+    assert (
+        "opsledger: note: 1 records skipped by the history rules as imported (first committed "
+        "before history.since 2026-03-10, or with an external_id): INC-2026-0001\n"
+    ) in adopted.err
+
+
 def test_mailmap_does_not_rewrite_identities(history_repo: Repo) -> None:
     root = history_repo.root
     (root / ".mailmap").write_text(

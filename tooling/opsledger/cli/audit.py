@@ -219,32 +219,60 @@ def audit(
             ws.progress = update
             findings = ws.findings(*chosen, only=only)
         unavailable = ws.unavailable_rules(*chosen)
-        if scope is not None:  # rules a partial load cannot judge: said, never silent
-            unavailable += [(r.id, GATE_LEAVES) for r in rules if r.whole_repository]
+        excluded = _imported(ws, rules, only)
+        # rules a partial load cannot judge: said, never silent (a note and the JSON; no
+        # annotation on every pull request: nothing is wrong with it)
+        left = [r.id for r in rules if r.whole_repository] if scope is not None else []
         report = Report(
             "audit",
             tuple(findings),
             len(ws.ledger.files) if only is None else _files_in(ws.ledger, only),
-            extra={"commit": ws.commit, "as_of": format_timestamp(ws.as_of)},
+            extra={
+                "commit": ws.commit,
+                "as_of": format_timestamp(ws.as_of),
+                # the records history rules skip, listed, never silently left out
+                **({"imported": excluded} if excluded else {}),
+                **({"left_to_full_audit": left} if left else {}),
+            },
             rules=rule_metas(rules, root, fmt),
             subjects=subjects(ws.ledger, only),
             unavailable=tuple(unavailable),
         )
         write_output(audit_formats()[fmt](report), output)
         hold_to_exit(ws)
-        by_reason: dict[str, list[str]] = {}
-        for rule, reason in unavailable:
-            by_reason.setdefault(reason, []).append(rule)
-        for reason, names in by_reason.items():
-            click.echo(f"opsledger: note: not run, {reason}: {', '.join(names)}", err=True)
+        if excluded:
+            since = ws.policy.history_since
+            click.echo(
+                f"opsledger: note: {len(excluded)} records skipped by the history rules as "
+                "imported (first committed "
+                + (f"before history.since {since.isoformat()}, or " if since else "")
+                + "with an external_id): "
+                + neutral.short(", ".join(excluded), 300),
+                err=True,
+            )
+        if unavailable:
+            names = ", ".join(rule for rule, _ in unavailable)
+            click.echo(f"opsledger: note: not run, {unavailable[0][1]}: {names}", err=True)
+        if left:
+            click.echo(f"opsledger: note: {GATE_LEAVES}: {', '.join(left)}", err=True)
         click.echo(summary_line(report), err=True)
         return EXIT_FINDINGS if failing(findings, fail_on) else EXIT_OK
 
 
+def _imported(ws: Workspace, rules: Sequence[Rule], only: set[str] | None) -> list[str]:
+    """The judged records the history rules skip as imported (history read for them)."""
+    index = ws.history_index if any(r.id.startswith("GIT-") for r in rules) else None
+    if index is None:
+        return []
+    return sorted(
+        r.id for r in ws.ledger.records() if (only is None or r.id in only) and index.imported(r.id)
+    )
+
+
 #: why the PR gate leaves a rule to the full audit (:attr:`Rule.whole_repository`)
 GATE_LEAVES = (
-    "left to the full audit by the pull request gate (it reads every record of a kind, "
-    "which the gate does not load)"
+    "left to the full audit of the branch by the pull request gate (it reads every record "
+    "of a kind, which the gate does not load)"
 )
 
 
