@@ -536,6 +536,9 @@ def raw_log_chunks(
         "--no-abbrev",
         "--no-renames",
         "--date=raw",
+        # names and messages in UTF-8 whatever the repository's i18n.logOutputEncoding (it
+        # follows i18n.commitEncoding: a latin-1 repository would print latin-1 bytes)
+        "--encoding=UTF-8",
         f"--format={fmt}",
         tip,
         *(["^" + exclude] if exclude else []),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -186,6 +188,28 @@ def test_mailmap_does_not_rewrite_identities(history_repo: Repo) -> None:
     history = build_history(root).get("INC-2026-0001")
     assert history is not None
     assert {v.commit.author.email for v in history.versions} == {"lena.fischer@example.com"}
+
+
+def test_names_of_a_latin1_repository_are_read_as_written(history_repo: Repo) -> None:
+    """A repository whose commits are encoded in latin-1 (i18n.commitEncoding, which
+    i18n.logOutputEncoding follows): names come out as the commit declares them."""
+    root = history_repo.root
+    git(root, "config", "i18n.commitEncoding", "ISO-8859-1")
+    history_repo.write(PATH, (root / PATH).read_text().replace("P3", "P4"))
+    git(root, "add", "-A")
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": os.fsdecode(b"J\xf6rg"),
+        "GIT_AUTHOR_EMAIL": "joerg@example.com",
+        "GIT_COMMITTER_NAME": os.fsdecode(b"J\xf6rg"),
+        "GIT_COMMITTER_EMAIL": "joerg@example.com",
+        "GIT_AUTHOR_DATE": "2026-03-05T08:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-03-05T08:00:00Z",
+    }
+    subprocess.run(["git", "commit", "-q", "-m", "lower"], cwd=root, env=env, check=True)
+    history = build_history(root).get("INC-2026-0001")
+    assert history is not None
+    assert history.last.commit.author.name == "Jörg"
 
 
 def test_first_done_actions(repo: Repo) -> None:
