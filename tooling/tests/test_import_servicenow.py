@@ -458,8 +458,11 @@ def test_bad_files_stop_with_one_line(repo: Repo, cli: InvokeCli, tmp_path: Path
         "columns.csv": b"number,state,priority\nINC1,New,3 - Moderate\n",
         "quote.csv": b'number,state,opened_at,priority\nINC1,"New,1/2/2016 10:00,3\n',
         "empty.csv": b"",
+        "mac.csv": b"number,incident_state,opened_at,priority\rINC1,New,1/2/2016 10:00,3\r",
     }
     expected = {
+        "mac.csv": ":1: a line ends with a carriage return alone (an old Mac export); save the "
+        "file with LF or CRLF line endings and import again",
         "latin1.csv": ":2: not valid utf-8 (byte 0xE9 at column 25)",
         "columns.csv": ": not a ServiceNow incident export: no opened_at column",
         "quote.csv": ":2: CSV error: unexpected end of data",

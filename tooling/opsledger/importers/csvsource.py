@@ -208,6 +208,12 @@ class Source:
                     self.progress(done, self.size)
                 yield first, fields
         except csv.Error as exc:
+            if "new-line character seen in unquoted field" in str(exc):
+                # Python's words for a line ending in a bare carriage return
+                raise OpsledgerError(
+                    f"{self.path}:{start}: a line ends with a carriage return alone (an old Mac "
+                    "export); save the file with LF or CRLF line endings and import again"
+                ) from None
             raise OpsledgerError(
                 f"{self.path}:{start}: CSV error: {exc}; the rest of the file cannot be read"
             ) from None
