@@ -261,6 +261,20 @@ def test_the_gate_in_a_checkout_git_refuses_stops_with_status_4(
     ]
 
 
+def test_a_sparse_checkout_leaving_out_files_nothing_reads_is_usable(
+    origin: Path, tmp_path: Path, cli: InvokeCli
+) -> None:
+    root = _copy(origin, tmp_path / "checkout", "full")
+    (root / "assets").mkdir()
+    (root / "assets/logo.svg").write_text("<svg/>\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "a logo", date="2026-03-04T13:00:00Z")
+    git(root, "sparse-checkout", "set", "--no-cone", "/*", "!/assets/")
+    assert not (root / "assets").exists()
+    result = cli(*commands(root, tmp_path / "public")["audit"])
+    assert result.status in (0, 1) and "history unavailable" not in result.err, result.err
+
+
 def test_an_unborn_branch_is_an_empty_history(origin: Path, tmp_path: Path, cli: InvokeCli) -> None:
     root = _copy(origin, tmp_path / "checkout", "full")
     git(root, "checkout", "-q", "--orphan", "fresh")

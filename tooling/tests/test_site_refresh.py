@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from opsledger.site import carry as carry_module
 from opsledger.site.build import (
     BuildResult,
     build_site,
@@ -119,7 +120,9 @@ def test_a_refresh_reads_history_again_only_after_a_commit(
 ) -> None:
     """The history index (and the audit trails and bodies made from it) is carried from
     one build to the next while HEAD stays; after a commit the refreshed site shows it,
-    as a full build does."""
+    as a full build does. (The hour is part of what is carried: fixed here, so a run
+    across the hour reads the same.)"""
+    monkeypatch.setattr(carry_module, "_hour", lambda: "2026-04-01T00")
     _repo(repo, True)
     served = tmp_path / "served"
     kept = _build(repo, served, keep=True)
@@ -143,6 +146,11 @@ def test_a_refresh_reads_history_again_only_after_a_commit(
     assert carry.history is not None and carry.history is not first
     assert "impact: Checkout" in (served / "incidents/INC-2026-0001.html").read_text()
     _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "commit"))
+    # an hour later the index is read again, whatever else stays
+    again = carry.history
+    monkeypatch.setattr(carry_module, "_hour", lambda: "2026-04-01T01")
+    record.write_text(ACKED.replace("a fifth", "a half"), encoding="utf-8")
+    assert refresh_site(kept) is not None and carry.history is not again
 
 
 def test_a_change_nothing_shows_renders_nothing_again(repo: Repo, tmp_path: Path) -> None:

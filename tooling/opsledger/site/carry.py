@@ -10,12 +10,14 @@ of that work depend on nothing a working-tree edit can change, and are carried o
 * each record's audit trail as the site shows it (made from that index and the policy's
   timezone only), and each rendered Markdown body (made from its text and the limits).
 
-Anything else (a new commit, another timezone or ``history.since``) starts afresh.
+Anything else (a new commit, another timezone or ``history.since``, an hour passed) starts
+afresh.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from opsledger.loading import Limits
@@ -26,9 +28,16 @@ if TYPE_CHECKING:
 
 
 def _key(ws: Workspace) -> tuple[object, ...]:
-    """What the carried history and audit trails are made from, besides the commits."""
+    """What the carried history and audit trails are made from, besides the commits: the
+    hour counts too, as which commit dates are plausible depends on when the index is read
+    (a date up to a day ahead: :mod:`opsledger.history.dates`), so a serve session reads
+    the index again at least every hour."""
     policy = ws.policy
-    return (ws.commit, policy.history_since, policy.limits, policy.timezone)
+    return (ws.commit, policy.history_since, policy.limits, policy.timezone, _hour())
+
+
+def _hour() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H")
 
 
 @dataclass
