@@ -362,6 +362,14 @@ def test_after_close_a_reopen_excuses_only_itself(repo: Repo) -> None:
     repo.write(INC_PATH, moved, dedent=False)
     hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(moved)))
     assert [h.message.split(" changed after")[0] for h in hits] == ["resolved_at"]
+    # a reopen that also adds a timeline entry and a notice: the reopen itself
+    noted = (
+        reopen
+        + "timeline:\n  - {at: 2026-03-06T10:00:00Z, event: Errors returned at peak.}\n"
+        + NOTICE.format(at="2026-03-06T10:05:00Z", kind="update")
+    )
+    repo.write(INC_PATH, noted, dedent=False)
+    assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(noted))) == []
     # a closed incident that was reopened before: rewriting that entry while adding one
     twice = CLOSED + entry
     again = (

@@ -309,10 +309,20 @@ class GitAfterClose(HistoryRule):
         old, new = before.data or {}, after.data or {}
         changes = diff_fields(old, new)
         if kind == "incident" and _reopen(old, new):
-            # a reopen, recorded with its reason: the status, the new reopened entries
-            # and what belonged to the states it leaves, cleared, are the reopen
-            # itself; anything else the same commit changes is an edit after closure
-            changes = [c for c in changes if not _part_of_reopen(c.field, c.new)]
+            # a reopen, recorded with its reason: the status, the new reopened entries,
+            # what belonged to the states it leaves, cleared, and entries added at the end
+            # of the timeline and the notifications are the reopen itself; anything else
+            # the same commit changes is an edit after closure
+            added = {
+                key: len(old.get(key) or [])
+                for key in ("timeline", "notifications")
+                if _appended(old.get(key) or [], new.get(key))
+            }
+            changes = [
+                c
+                for c in changes
+                if not (_part_of_reopen(c.field, c.new) or _added_entry(c.field, added))
+            ]
         fields = [c.field for c in changes]
         if kind in ("pir", "problem"):
             fields = [f for f in fields if not _progress(f)]
@@ -379,6 +389,14 @@ _REOPEN_CLEARS = ("closed_at", "resolved_at", "mitigated_at", "resolution")
 def _part_of_reopen(field: str, value: Any) -> bool:
     top = field.split(".")[0]
     return top in ("status", "reopened") or (top in _REOPEN_CLEARS and value is None)
+
+
+def _added_entry(field: str, added: dict[str, int]) -> bool:
+    """``field`` is in an entry added at the end of a list (``added``: list -> how many
+    entries it had)."""
+    top, _, rest = field.partition(".")
+    index = rest.split(".", 1)[0]
+    return top in added and index.isdigit() and int(index) >= added[top]
 
 
 def _appended(old: Any, new: Any) -> bool:
