@@ -214,11 +214,13 @@ def _partial(repo: git.Repo, path: Path) -> HistoryProblem | None:
     """A checkout that leaves tracked files of the governance repository out of the working
     tree (a sparse checkout, skip-worktree): every command would judge fewer records than
     the branch holds, silently."""
+    from opsledger.model.layout import read_by_commands
+
     top = Path(repo.working_tree_dir or path)
     gone = [
         name
         for name, skipped in _flagged(repo)
-        if skipped and _governed(name) and not os.path.lexists(top / name)
+        if skipped and read_by_commands(name) and not os.path.lexists(top / name)
     ]
     if not gone:
         return None
@@ -226,15 +228,6 @@ def _partial(repo: git.Repo, path: Path) -> HistoryProblem | None:
         "partial checkout",
         PARTIAL_HELP.format(count=len(gone), first=_shown_path(gone[0])),
     )
-
-
-#: what every command reads: a checkout leaving any of it out judges fewer records
-_GOVERNED = ("records/", "runbooks/", "schemas/", "site/")
-_GOVERNED_FILES = ("policy.yaml", "mkdocs.yml", ".gitattributes")
-
-
-def _governed(name: str) -> bool:
-    return name.startswith(_GOVERNED) or name in _GOVERNED_FILES or name.endswith("/.gitattributes")
 
 
 def _shown_path(name: str) -> str:

@@ -35,9 +35,15 @@ from opsledger import gitio
 from opsledger.history.assemble import record_id
 from opsledger.loading import Limits, LoadError, load_document
 from opsledger.model.fields import text
-from opsledger.model.layout import KIND_BY_NAME, SERVICES_FILE, Entry, record_path, walk
+from opsledger.model.layout import (
+    KIND_BY_NAME,
+    SERVICES_FILE,
+    Entry,
+    reads_everything,
+    record_path,
+    walk,
+)
 from opsledger.model.ledger import stem_id
-from opsledger.model.policy import POLICY_FILE
 from opsledger.model.records import Change, Incident, Pir, Problem, Record
 
 FOLDERS = ("records", "runbooks")
@@ -88,25 +94,6 @@ class Scope:
     walked: tuple[Entry, ...] | None = None  # the walk of the record folders the plan read
     #: why every record is judged (a changed file every verdict may read), or ""
     everything: str = ""
-
-
-#: files any record's verdict may read: a change to one is judged by the full audit
-EVERY_VERDICT = (POLICY_FILE, SERVICES_FILE)
-#: folders of such files
-EVERY_VERDICT_FOLDERS = ("schemas/",)
-
-
-def reads_everything(path: str) -> bool:
-    """Does a change to the repository file ``path`` bear on every record's verdict? The
-    policy, the service catalog, the schemas, and a ``.gitattributes`` (how git shows,
-    compares and searches the files the gate reads through it: one marking the records
-    binary would hide them from git grep; one giving them another working-tree encoding
-    would make a changed file look unchanged to git diff)."""
-    return (
-        path in EVERY_VERDICT
-        or path.startswith(EVERY_VERDICT_FOLDERS)
-        or path.rsplit("/", 1)[-1] == ".gitattributes"
-    )
 
 
 def plan(root: Path, ref: str, limits: Limits) -> Scope:

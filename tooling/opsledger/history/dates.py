@@ -108,7 +108,6 @@ def build_commits(
     changed no record included. ``earlier``: the latest landing before every commit of
     ``parsed`` (the log continues a history read before)."""
     rows = list(parsed)
-    own: dict[str, datetime | None] = {f[0]: plausible(f[7], now) for f in rows}
     landing_at, landings = _landings(chain, position, now, earlier)
 
     commits: dict[str, Commit] = {}
@@ -116,13 +115,9 @@ def build_commits(
         sha, _parents, an, ae, at, cn, ce, ct, sig, raw_at, raw_ct = fields
         land = landed.get(sha, sha)
         authored, committed = plausible(at, now), plausible(ct, now)
-        # a landing commit outside the log (a merge whose own diff touched no record):
-        # this commit's date stands for it, as long as it is plausible
-        land_at = (
-            landing_at.get(land)
-            or (own.get(land) if land in own else committed)
-            or landings.around(position.get(land, -1))
-        )
+        # the landing commit's time on the branch; where its own date is implausible,
+        # the landing before it (the commits of the branch are all dated: ``chain``)
+        land_at = landing_at.get(land) or landings.around(position.get(land, -1))
         notes = [
             f"{who} date {describe(raw)}"
             for who, raw, value in (("author", at, authored), ("committer", ct, committed))

@@ -247,5 +247,33 @@ def governed(rel: str) -> bool:
     return any(rel == kind.folder or rel.startswith(kind.folder + "/") for kind in KINDS)
 
 
+#: files any record's verdict may read: a change to one is judged by the full audit
+EVERY_VERDICT = ("policy.yaml", SERVICES_FILE)
+#: folders of such files
+EVERY_VERDICT_FOLDERS = ("schemas/",)
+#: the site's sources (the packaged ``mkdocs.yml`` reads ``site/``)
+SITE_SOURCES = ("mkdocs.yml", "site/")
+
+
+def reads_everything(path: str) -> bool:
+    """Does a change to the repository file ``path`` bear on every record's verdict? The
+    policy, the service catalog, the schemas, and a ``.gitattributes`` (how git shows,
+    compares and searches the files the gate reads through it: one marking the records
+    binary would hide them from git grep; one giving them another working-tree encoding
+    would make a changed file look unchanged to git diff)."""
+    return (
+        path in EVERY_VERDICT
+        or path.startswith(EVERY_VERDICT_FOLDERS)
+        or path.rsplit("/", 1)[-1] == ".gitattributes"
+    )
+
+
+def read_by_commands(path: str) -> bool:
+    """Is the repository file ``path`` one the commands read (a record, the catalog, the
+    policy, a schema, a ``.gitattributes``, the site's sources)? A checkout that leaves one
+    out of the working tree would be judged short (:func:`opsledger.gitio.history_problem`)."""
+    return governed(path) or reads_everything(path) or path.startswith(SITE_SOURCES)
+
+
 def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
