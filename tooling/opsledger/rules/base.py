@@ -110,8 +110,8 @@ class Rule:
     settings_note: ClassVar[str] = ""
     #: a failing and a passing example, run through the audit by a test
     examples: ClassVar[Examples | None] = None
-    #: judged only when every record is loaded (a partial load, the PR gate's, says it is
-    #: not run: ``opsledger audit --changed-since``)
+    #: judged only when every record is loaded: :func:`opsledger.audit.run_audit` skips it
+    #: on a partial load (the PR gate says so: ``opsledger audit --changed-since``)
     whole_repository: ClassVar[bool] = False
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -119,8 +119,6 @@ class PrbCandidate(Rule):
     whole_repository = True  # a recurring cluster may hold any incident
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        if ctx.ledger.partial:
-            return
         for cluster in ctx.obligations.candidates:
             last = cluster.unlinked[-1]
             names = ", ".join(i.id for i in cluster.unlinked)
