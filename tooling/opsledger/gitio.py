@@ -215,6 +215,7 @@ def _partial(repo: git.Repo, path: Path) -> HistoryProblem | None:
     tree (a sparse checkout, skip-worktree): every command would judge fewer records than
     the branch holds, silently."""
     from opsledger.model.layout import read_by_commands
+    from opsledger.neutral import short
 
     top = Path(repo.working_tree_dir or path)
     gone = [
@@ -226,15 +227,8 @@ def _partial(repo: git.Repo, path: Path) -> HistoryProblem | None:
         return None
     return HistoryProblem(
         "partial checkout",
-        PARTIAL_HELP.format(count=len(gone), first=_shown_path(gone[0])),
+        PARTIAL_HELP.format(count=len(gone), first=short(gone[0], 120)),
     )
-
-
-def _shown_path(name: str) -> str:
-    from opsledger.fsio import printable
-
-    shown = printable(name)
-    return shown if len(shown) <= 120 else shown[:119] + "…"
 
 
 def _refused(exc: git.GitCommandError, top: Path) -> HistoryProblem:

@@ -27,6 +27,7 @@ from opsledger import rules as registry
 from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.model.layout import KINDS
 from opsledger.model.policy import Policy
+from opsledger.neutral import short
 
 if TYPE_CHECKING:
     from opsledger.rules import Rule
@@ -98,9 +99,8 @@ def check_kpi_targets(policy: Policy) -> None:
     for name, target in policy.kpi_targets.items():
         if name not in KPIS_BY_ID:
             line, column = policy.doc.position(("kpi_targets", name), key=True)
-            shown = name if len(name) <= 80 else name[:79] + "…"
             raise ConfigError(
-                f"{policy.path}:{line}:{column}: unknown KPI {shown!r} in kpi_targets; "
+                f"{policy.path}:{line}:{column}: unknown KPI {short(name, 80)!r} in kpi_targets; "
                 f"valid KPIs: {', '.join(KPIS_BY_ID)}"
             )
         if name == "availability" and (target.max is not None or target.by_priority):

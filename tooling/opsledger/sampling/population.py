@@ -23,6 +23,7 @@ from opsledger.errors import OpsledgerError
 from opsledger.kpis.base import Excluded, KpiContext
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Pir, Record
+from opsledger.neutral import short
 from opsledger.output.spreadsheet import csv_text
 from opsledger.period import Period, parse_period
 from opsledger.sampling.kinds import NAMES, PLANNED, SAMPLE_KINDS, SampleKind, field_values
@@ -72,19 +73,15 @@ def sample_kind(name: str) -> SampleKind:
         return SAMPLE_KINDS[name]
     if name in PLANNED:
         raise OpsledgerError(f"--kind {name}: {PLANNED[name]}")
-    raise OpsledgerError(f"--kind {_cut(name)!r}: unknown kind; use one of {', '.join(NAMES)}")
-
-
-def _cut(value: str, limit: int = 80) -> str:
-    """A value as a message quotes it: cut when long (a manifest may come from anywhere)."""
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    raise OpsledgerError(f"--kind {short(name, 80)!r}: unknown kind; use one of {', '.join(NAMES)}")
 
 
 def check_seed(seed: str) -> str:
     if SEED.fullmatch(seed) is None:
         raise OpsledgerError(
-            f"--seed {_cut(seed)!r}: write 1 to 64 letters, digits, '.', '_' or '-' (starting with "
-            "a letter or digit), so anyone can type it into a SHA-256 tool as it is"
+            f"--seed {short(seed, 80)!r}: write 1 to 64 letters, digits, '.', '_' or '-' "
+            "(starting with a letter or digit), so anyone can type it into a SHA-256 tool as it "
+            "is"
         )
     return seed
 
@@ -97,14 +94,14 @@ def parse_where(kind: SampleKind, texts: Sequence[str]) -> tuple[tuple[str, tupl
         values = tuple(v.strip() for v in match[2].split(",")) if match else ()
         if match is None or not all(values):
             raise OpsledgerError(
-                f"--where {_cut(text)!r}: write FIELD=VALUE or FIELD=V1,V2 (for example "
+                f"--where {short(text, 80)!r}: write FIELD=VALUE or FIELD=V1,V2 (for example "
                 f"{kind.fields[0]}=…)"
             )
         name = match[1]
         if name not in (*kind.fields, "status"):
             raise OpsledgerError(
-                f"--where {_cut(text)!r}: {kind.name} records cannot be filtered on "
-                f"{_cut(name)!r}; use "
+                f"--where {short(text, 80)!r}: {kind.name} records cannot be filtered on "
+                f"{short(name, 80)!r}; use "
                 f"{', '.join(('status', *kind.fields))}"
             )
         if name in found:

@@ -31,6 +31,7 @@ from typing import Any
 
 from opsledger import __version__, gitio
 from opsledger.errors import OpsledgerError
+from opsledger.neutral import short
 from opsledger.sampling.bundle import MANIFEST, derive, sha256
 from opsledger.sampling.population import Request, check_seed, parse_where, sample_kind
 from opsledger.sampling.snapshot import opened_at
@@ -338,7 +339,7 @@ def unpacked(path: Path) -> Iterator[Path]:
 
 def _shown(name: str) -> str:
     """An archive member's name as a message shows it: quoted, cut when long."""
-    return repr(name if len(name) <= 120 else name[:119] + "…")
+    return repr(short(name, 120))
 
 
 def _extract(path: Path, tmp: Path) -> Path:
