@@ -6,8 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsledger.loading import Limits, LoadError, load_document, load_text
+from opsledger.loading.text import FORBIDDEN, decode_strict, describe_char
 
 
 def error(text: str, **kwargs: object) -> LoadError:
@@ -347,3 +350,44 @@ def test_without_positions_the_same_data_and_errors(text: str) -> None:
         except LoadError as exc:
             results.append(("error", exc.message, exc.line, exc.column, exc.hint))
     assert results[0] == results[1]
+
+
+_ASCII_AND_BEYOND = (
+    st.lists(st.integers(0, 0x7F), max_size=64).map(bytes)
+    | st.binary(max_size=64)
+    | st.text(alphabet=st.characters(max_codepoint=0x2070), max_size=64).map(
+        lambda text: text.encode("utf-8", "surrogatepass")
+    )
+)
+
+
+@settings(max_examples=400)
+@given(_ASCII_AND_BEYOND)
+def test_decoding_is_the_forbidden_pattern_on_every_input(raw: bytes) -> None:
+    """The fast check of an ASCII file refuses exactly what FORBIDDEN finds, at the same
+    place: every byte string (and every short text of the first planes) decodes, or is
+    refused with the same message, as the pattern alone would."""
+    try:
+        got: str | tuple[str, int, int] = decode_strict(raw)
+    except LoadError as err:
+        got = (err.message, err.line, err.column)
+    if raw.startswith(_BOM_STARTS):
+        assert isinstance(got, tuple) and "byte-order mark" in got[0]
+        return
+    try:
+        expected: str | tuple[str, int, int] = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        assert isinstance(got, tuple) and got[0].startswith("invalid UTF-8")
+        return
+    found = FORBIDDEN.search(expected)
+    if found is not None:
+        line, column = _at(expected, found.start())
+        expected = (f"forbidden character {describe_char(found.group())}", line, column)
+    assert got == expected
+
+
+_BOM_STARTS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _at(text: str, index: int) -> tuple[int, int]:
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1

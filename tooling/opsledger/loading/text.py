@@ -34,6 +34,11 @@ FORBIDDEN = re.compile(
 )
 
 
+#: the ASCII characters a record may hold (tab, line feed, carriage return, the printable
+#: ones): in an ASCII file, FORBIDDEN finds exactly the bytes not among them
+ASCII_ALLOWED = b"\t\n\r" + bytes(range(0x20, 0x7F))
+
+
 def _position(text: str, index: int) -> tuple[int, int]:
     line = text.count("\n", 0, index) + 1
     column = index - (text.rfind("\n", 0, index) + 1) + 1
@@ -84,6 +89,8 @@ def decode_strict(raw: bytes) -> str:
             column,
             hint="save the file as UTF-8",
         ) from None
+    if raw.isascii() and not raw.translate(None, ASCII_ALLOWED):
+        return text  # nearly every record: its bytes checked at C speed, not a regex's
     match = FORBIDDEN.search(text)
     if match:
         line, column = _position(text, match.start())
