@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -391,3 +392,24 @@ _BOM_STARTS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 def _at(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2100), max_size=24))
+def test_a_double_quoted_value_is_refused_exactly_when_its_escapes_give_a_forbidden_char(
+    value: str,
+) -> None:
+    """Every value written as a JSON string (escapes only: the file itself is ASCII) loads
+    as itself, unless it holds a character FORBIDDEN names or a lone surrogate."""
+    raw = f"id: INC-1\ntitle: {json.dumps(value)}\n".encode("ascii")
+    refused = FORBIDDEN.search(value) is not None or any(
+        0xD800 <= ord(char) <= 0xDFFF for char in value
+    )
+    try:
+        doc = load_text(raw.decode("ascii"))
+    except LoadError as err:
+        assert refused, err.message
+        assert err.message.endswith("(written as an escape)") and (err.line, err.column) == (2, 8)
+    else:
+        assert not refused
+        assert doc.data["title"] == value

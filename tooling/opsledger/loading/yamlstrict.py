@@ -232,7 +232,10 @@ def _unescaped(event: Any, first_line: int) -> None:
     """A double-quoted scalar spells characters as escapes (``"\\e"``, ``"\\u202e"``,
     ``"\\0"``): what they give is held to what the file's own text is (no control,
     invisible or bidirectional character)."""
-    match = FORBIDDEN.search(event.value) or _NOT_TEXT.search(event.value)
+    text = event.value
+    if text.isascii() and text.isprintable():
+        return  # printable ASCII (nearly every quoted value) holds none of them
+    match = FORBIDDEN.search(text) or _NOT_TEXT.search(text)
     if match is not None:
         raise LoadError(
             f"forbidden character {describe_char(match.group())} (written as an escape)",
