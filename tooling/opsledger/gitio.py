@@ -42,6 +42,8 @@ def _lazy(name: str) -> ModuleType:
 
 if TYPE_CHECKING:
     import git
+
+    from opsledger.errors import OpsledgerError
 else:
     git = _lazy("git")
 
@@ -318,6 +320,22 @@ def describe_head(path: Path) -> str | None:
         repo.close()
 
 
+def _changed_names(repo: git.Repo, base: str, prefix: str, folders: tuple[str, ...]) -> list[str]:
+    """What :func:`changed_paths` finds, as git names it (relative to the top folder)."""
+    names = repo.git.diff("--name-only", "-z", "--no-renames", base, "--", ".").split("\0")
+    names += repo.git.ls_files("--others", "--exclude-standard", "-z").split("\0")
+    if folders:
+        inside = [f if prefix == "." else f"{prefix}/{f}" for f in folders]
+        names += repo.git.ls_files("--others", "-z", "--", *inside).split("\0")
+    # files git is told to take as unchanged (assume-unchanged, skip-worktree): git diff
+    # does not look at them, the full audit reads them as they are
+    names += [name for name, _ in _flagged(repo)]
+    touched = ["--format=", "--name-only", "-z", "--no-renames", "--full-history"]
+    touched += ["--diff-merges=first-parent", f"{base}..HEAD", "--", "."]
+    names += [n.strip("\n") for n in repo.git.log(*touched).split("\0")]
+    return [str(name) for name in names]
+
+
 def changed_paths(path: Path, ref: str, folders: tuple[str, ...] = ()) -> list[str]:
     """Files changed since the merge base of ``ref`` and HEAD: committed, staged, unstaged
     and untracked (under ``folders``, ignored ones too: a walk of them reads every file),
@@ -359,17 +377,12 @@ def changed_paths(path: Path, ref: str, folders: tuple[str, ...] = ()) -> list[s
             ) from None
         top = Path(repo.working_tree_dir or path)
         prefix = Path(path).resolve().relative_to(top.resolve()).as_posix()
-        names = repo.git.diff("--name-only", "-z", "--no-renames", base, "--", ".").split("\0")
-        names += repo.git.ls_files("--others", "--exclude-standard", "-z").split("\0")
-        if folders:
-            inside = [f if prefix == "." else f"{prefix}/{f}" for f in folders]
-            names += repo.git.ls_files("--others", "-z", "--", *inside).split("\0")
-        # files git is told to take as unchanged (assume-unchanged, skip-worktree): git diff
-        # does not look at them, the full audit reads them as they are
-        names += [name for name, _ in _flagged(repo)]
-        touched = ["--format=", "--name-only", "-z", "--no-renames", "--full-history"]
-        touched += ["--diff-merges=first-parent", f"{base}..HEAD", "--", "."]
-        names += [n.strip("\n") for n in repo.git.log(*touched).split("\0")]
+        try:
+            names = _changed_names(repo, base, prefix, folders)
+        except git.GitCommandError as exc:  # an object git needs is missing or damaged
+            raise OpsledgerError(
+                f"--changed-since: {_unreadable(exc).message}", status=EXIT_SHALLOW
+            ) from None
     finally:
         repo.close()
     strip = "" if prefix == "." else prefix + "/"
@@ -572,7 +585,7 @@ def raw_log_chunks(
             status = proc.wait()
         if status != 0:
             errors.seek(0)
-            raise _unreadable_text(errors.read().decode("utf-8", "replace")) from None
+            raise unreadable_history(errors.read().decode("utf-8", "replace")) from None
 
 
 def _has_head(repo: git.Repo) -> bool:
@@ -583,11 +596,14 @@ def _has_head(repo: git.Repo) -> bool:
         return False
 
 
-def _unreadable(exc: git.GitCommandError) -> Exception:
-    return _unreadable_text(str(exc.stderr))
+def _unreadable(exc: git.GitCommandError) -> OpsledgerError:
+    return unreadable_history(str(exc.stderr))
 
 
-def _unreadable_text(stderr: str) -> Exception:
+def unreadable_history(stderr: str) -> OpsledgerError:
+    """The error (exit status 4) for a history git cannot read in full (a missing tree or
+    blob: a damaged object store, a partial clone whose remote cannot be reached); the last
+    line of what git said, or ``stderr`` as the reason."""
     from opsledger.errors import EXIT_SHALLOW, OpsledgerError
 
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]

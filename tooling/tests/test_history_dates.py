@@ -173,20 +173,52 @@ def test_git_unable_to_read_the_history_stops_with_status_4(repo: Repo, cli: Inv
         assert "git cannot read this branch's history" in result.err
 
 
-def test_missing_blob_is_an_unreadable_version(repo: Repo, cli: InvokeCli) -> None:
+def test_a_missing_blob_stops_with_status_4_as_a_missing_tree_does(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version the log names whose blob git cannot give (a damaged object store, a
+    blobless partial clone whose remote cannot be reached) is history that cannot be read
+    in full: never a version taken as unreadable, which let a closed version's edits go
+    unreported (a closing version that cannot be read never counts as closing)."""
+    git_init(repo.root)
+    closed = ACKED.replace("status: open", "status: closed") + (
+        "mitigated_at: 2026-03-04T10:00:00Z\nresolved_at: 2026-03-04T11:00:00Z\n"
+        "closed_at: 2026-03-04T12:00:00Z\nresolution: Raised the pool size and restarted.\n"
+    )
+    repo.write(INC, closed, dedent=False)
+    commit_env(repo.root, "closed", "2026-03-04T12:05:00Z")
+    blob = git(repo.root, "rev-parse", f"HEAD:{INC}").strip()
+    repo.write(INC, closed + "category: database\n", dedent=False)
+    commit_env(repo.root, "edited after close", "2026-03-10T09:00:00Z")
+    assert "GIT-AFTER-CLOSE" in cli("audit", "--repo", repo.root, "--as-of", AS_OF).out
+    loose_object(repo.root, blob).unlink()
+    # (a cache that holds the version, checked when it was written, still answers for it)
+    monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path / "empty-cache"))
+    for args in (
+        ("audit", "--as-of", AS_OF),
+        ("audit", "--as-of", AS_OF, "--changed-since", "HEAD~1"),
+        ("history", "INC-2026-0001"),
+        ("kpi",),
+    ):
+        result = cli(*args, "--repo", repo.root)
+        assert result.status == 4, (args, result.status, result.err)
+        assert f"git cannot read this branch's history (missing blob {blob})" in result.err
+
+
+def test_a_gate_whose_base_git_cannot_read_stops_with_status_4(repo: Repo, cli: InvokeCli) -> None:
+    """A tree of the pull request's base is gone: the gate says so (exit 4), as the full
+    audit does, never an internal error."""
     git_init(repo.root)
     repo.write(INC, ACKED, dedent=False)
     commit_env(repo.root, "opened", "2026-03-04T09:30:00Z")
-    blob = git(repo.root, "rev-parse", f"HEAD:{INC}").strip()
     repo.write(INC, ACKED + "category: database\n", dedent=False)
     commit_env(repo.root, "categorised", "2026-03-05T09:00:00Z")
-    loose_object(repo.root, blob).unlink()
-    result = cli("history", "INC-2026-0001", "--repo", repo.root, "--format", "json")
-    assert result.status == 0, result.err
-    trail = json.loads(result.out)["trail"]
-    assert trail[0]["event"] == "unreadable"
-    assert trail[0]["error"] == f"git cannot read blob {blob[:12]}"
-    assert cli("audit", "--repo", repo.root, "--as-of", AS_OF).status in (0, 1)
+    tree = git(repo.root, "rev-parse", "HEAD~1:records/incidents").strip()
+    loose_object(repo.root, tree).unlink()
+    result = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--changed-since", "HEAD~1")
+    assert result.status == 4, (result.status, result.err)
+    assert "--changed-since: git cannot read this branch's history" in result.err
+    assert "internal error" not in result.err
 
 
 def test_symlink_and_submodule_in_history_are_not_read(repo: Repo, cli: InvokeCli) -> None:

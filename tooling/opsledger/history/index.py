@@ -888,8 +888,8 @@ class _BlobReader:
         entry = self.cache.get(blob) if self.cache is not None else None
         if entry is not None:
             self.contents[blob] = entry
-        elif raw is None:
-            self.contents[blob] = {"e": f"git cannot read blob {blob[:12]}"}  # never cached
+        elif raw is None:  # named by the log, not in the repository: part of the history
+            raise gitio.unreadable_history(f"missing blob {blob}")
         else:
             self.contents[blob] = entry = _parse_blob(raw, self.limits, self.record_parses)
             if self.cache is not None:
