@@ -241,3 +241,35 @@ def test_symlink_and_submodule_in_history_are_not_read(repo: Repo, cli: InvokeCl
         assert result.status == 0, result.err
         assert json.loads(result.out)["trail"][0]["error"].startswith(why)
     assert cli("audit", "--repo", repo.root, "--as-of", AS_OF).status in (0, 1)
+
+
+@pytest.mark.parametrize("gate", [False, True], ids=["full audit", "gate"])
+def test_a_yaml_record_starting_with_the_document_marker_keeps_its_history(
+    repo: Repo, cli: InvokeCli, gate: bool
+) -> None:
+    """A YAML record may start with ``---`` (the working tree reads it by its suffix); its
+    versions in history are read the same way, never as Markdown front matter left open
+    (every version unreadable: the closing never counted, edits after it unreported)."""
+    git_init(repo.root)
+    closed = (
+        "---\n"
+        + ACKED.replace("status: open", "status: closed")
+        + (
+            "mitigated_at: 2026-03-04T10:00:00Z\nresolved_at: 2026-03-04T11:00:00Z\n"
+            "closed_at: 2026-03-04T12:00:00Z\nresolution: Raised the pool size and restarted.\n"
+        )
+    )
+    repo.write(INC, closed, dedent=False)
+    commit_env(repo.root, "closed", "2026-03-04T12:05:00Z")
+    repo.write(INC, closed + "category: database\n", dedent=False)
+    commit_env(repo.root, "edited after close", "2026-03-10T09:00:00Z")
+    assert cli("validate", "--repo", repo.root).status == 0
+    extra = ("--changed-since", "HEAD~1") if gate else ()
+    result = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "json", *extra)
+    rules = {(f["rule"], f["record"]) for f in json.loads(result.out)["findings"]}
+    assert ("GIT-AFTER-CLOSE", "INC-2026-0001") in rules, result.out
+    history = json.loads(
+        cli("history", "INC-2026-0001", "--repo", repo.root, "--format", "json").out
+    )
+    assert [e["event"] for e in history["trail"]][:1] != ["unreadable"]
+    assert all("front matter" not in str(e.get("error", "")) for e in history["trail"])

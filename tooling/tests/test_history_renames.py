@@ -160,8 +160,11 @@ def test_rename_messages_name_what_the_record_became(closed: Repo, cli: InvokeCl
 
 
 def test_approved_pir_moved_into_the_incidents_folder(closed: Repo, cli: InvokeCli) -> None:
+    """The PIR's fields moved into a YAML file of the incidents folder under another ID,
+    one edited: deleted, and edited after approval (the fields say what it became)."""
     root = closed.root
-    text = PIR.replace("id: PIR-2026-0001", "id: INC-2026-0009").replace(
+    front = PIR.split("---\n")[1]  # the front matter, as a YAML file holds it
+    text = front.replace("id: PIR-2026-0001", "id: INC-2026-0009").replace(
         "root_cause: A deploy halved", "root_cause: Nobody could tell why"
     )
     move(closed, PIR1, "records/incidents/INC-2026-0009.yaml", text)
@@ -171,6 +174,24 @@ def test_approved_pir_moved_into_the_incidents_folder(closed: Repo, cli: InvokeC
         ("GIT-DELETED", "PIR-2026-0001", PIR1),
         ("GIT-AFTER-CLOSE", "PIR-2026-0001", PIR1),
     } <= found
+
+
+def test_approved_pir_moved_as_markdown_into_a_yaml_file(closed: Repo, cli: InvokeCli) -> None:
+    """The whole Markdown file moved to a ``.yaml`` path: read there as YAML, as the working
+    tree reads it (it is no YAML record: a second document), in history too; the approved
+    PIR is reported deleted."""
+    root = closed.root
+    text = PIR.replace("id: PIR-2026-0001", "id: INC-2026-0009")
+    move(closed, PIR1, "records/incidents/INC-2026-0009.yaml", text)
+    commit(root, "not a PIR after all", "2026-03-10T09:00:00Z", who=TOM)
+    _, found = git_findings(cli, root)
+    assert ("GIT-DELETED", "PIR-2026-0001", PIR1) in found
+    audit = cli("audit", "--repo", root, "--as-of", AS_OF, "--format", "json", "--select", "SCHEMA")
+    schema = json.loads(audit.out)["findings"]
+    assert [f["path"] for f in schema] == ["records/incidents/INC-2026-0009.yaml"]
+    history = cli("history", "INC-2026-0009", "--repo", root, "--format", "json")
+    [version] = json.loads(history.out)["trail"]
+    assert "second YAML document" in version["error"]
 
 
 def test_case_only_rename_is_the_same_record_edited_after_close(

@@ -61,6 +61,23 @@ def record_id(path: str, data: Any) -> str | None:
     return stem or None
 
 
+#: the end of a :func:`content_key` whose blob is read as Markdown with front matter
+MARKDOWN = ".md"
+
+
+def content_key(change: Change) -> str:
+    """The key of a version's parsed content: its blob id, marked when its path is a
+    Markdown record (``.md``: front matter and a body), as the working tree's loader reads
+    a file by its suffix, never by its first bytes (a YAML record may start with the
+    document marker ``---``); the same blob at a ``.yaml`` and a ``.md`` path is two
+    parses. A non-file (``mode:id``) stays as it is: it is never read."""
+    blob = change.blob
+    assert blob is not None
+    if ":" in blob or not change.path.endswith(".md"):
+        return blob
+    return blob + MARKDOWN
+
+
 def decode(entry: Any) -> tuple[Mapping[str, Any] | None, str | None, str | None]:
     """A parsed blob entry as (data, error, body)."""
     if not isinstance(entry, Mapping):
@@ -116,7 +133,7 @@ class Assembly:
                 lost.setdefault(old, []).append(change.path)
             if change.blob is None:
                 continue
-            data, error, body = decode(contents.get(change.blob))
+            data, error, body = decode(contents.get(content_key(change)))
             rid = record_id(change.path, data)
             if rid is None:
                 continue

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,7 +33,14 @@ from opsledger import __version__, gitio
 from opsledger.cache import FrameStore
 from opsledger.errors import HistoryUnusable
 from opsledger.history import snapshot
-from opsledger.history.assemble import Assembly, Change, assemble, record_id
+from opsledger.history.assemble import (
+    MARKDOWN,
+    Assembly,
+    Change,
+    assemble,
+    content_key,
+    record_id,
+)
 from opsledger.history.dates import build_commits, date_window, join_windows, window_holds
 from opsledger.history.model import Commit, HistoryIndex, Version
 from opsledger.history.store import (
@@ -279,7 +287,7 @@ def _build(
     cache = None
     if key is not None:
         namespace = (
-            f"blobs {__version__} v4 strict{yamlstrict.STRICTNESS} "
+            f"blobs {__version__} v5 strict{yamlstrict.STRICTNESS} "
             f"{limits.max_file_bytes} {limits.max_depth}"
         )
         cache = open_blobs(root, namespace, key)
@@ -296,7 +304,7 @@ def _build(
     chain = chain_dates(graph, position)
     commits, landings = build_commits((f for f, _ in parsed), landed, position, now, chain=chain)
     changes = _landing_order(parsed, commits, position)
-    reader.read_rest({c.blob for c in changes if c.blob is not None})
+    reader.read_rest({content_key(c) for c in changes if c.blob is not None})
     if cache is not None:  # a pull request's gate only adds to main's (keep)
         cache.save(compact=paths is None and run.keep)
     state = assemble(index, changes, commits, reader.contents)
@@ -392,7 +400,7 @@ def _apply_since(
         rows, landed, position, now, snap.last_landing_time, chain=chain
     )
     changes = _landing_order(parsed, commits, position)
-    reader.read_rest({c.blob for c in changes if c.blob is not None})
+    reader.read_rest({content_key(c) for c in changes if c.blob is not None})
     state = assemble(index, changes, commits, reader.contents, state)
     index.head = head
     if keep:
@@ -847,13 +855,15 @@ def _walk(
     for fields, changes in parse_log(pieces):
         log.append((fields, changes))
         for change in changes:
-            blob = change.blob
-            if blob is None or blob in seen or not _is_record(change.path):
+            if change.blob is None or not _is_record(change.path):
                 continue
-            seen.add(blob)
-            if ":" not in blob:  # not a file (``mode:id``): never read, see read_rest
+            key = content_key(change)
+            if key in seen:
+                continue
+            seen.add(key)
+            if ":" not in key:  # not a file (``mode:id``): never read, see read_rest
                 reader.found += 1
-                yield blob
+                yield key
 
 
 class _BlobReader:
@@ -877,23 +887,36 @@ class _BlobReader:
         self.found = 0  # blobs named so far (the progress's total)
         self.done = 0
 
-    def read(self, blobs: Iterable[str]) -> None:
-        """Read ``blobs`` (blob ids, possibly still being found) from git, except those
-        already known or cached."""
-        for blob, raw in gitio.read_blobs(self.root, blobs):
-            if blob not in self.contents:
-                self._add(blob, raw)
+    def read(self, keys: Iterable[str]) -> None:
+        """Read the blobs of ``keys`` (:func:`content_key`, possibly still being found) from
+        git, except those already known or cached."""
+        waiting: deque[str] = deque()  # the keys sent, in order: git answers in that order
 
-    def _add(self, blob: str, raw: bytes | None) -> None:
-        entry = self.cache.get(blob) if self.cache is not None else None
+        def sent(key: str) -> str:
+            waiting.append(key)
+            return key.removesuffix(MARKDOWN)
+
+        shas: Iterable[str] = (
+            [sent(key) for key in keys] if isinstance(keys, list) else map(sent, keys)
+        )
+        for _, raw in gitio.read_blobs(self.root, shas):
+            key = waiting.popleft()
+            if key not in self.contents:
+                self._add(key, raw)
+
+    def _add(self, key: str, raw: bytes | None) -> None:
+        entry = self.cache.get(key) if self.cache is not None else None
+        blob = key.removesuffix(MARKDOWN)
         if entry is not None:
-            self.contents[blob] = entry
+            self.contents[key] = entry
         elif raw is None:  # named by the log, not in the repository: part of the history
             raise gitio.unreadable_history(f"missing blob {blob}")
         else:
-            self.contents[blob] = entry = _parse_blob(raw, self.limits, self.record_parses)
+            markdown = key.endswith(MARKDOWN)
+            entry = _parse_blob(raw, self.limits, self.record_parses, markdown=markdown)
+            self.contents[key] = entry
             if self.cache is not None:
-                self.cache.put(blob, entry)
+                self.cache.put(key, entry)
         self.done += 1
         if self.progress is not None:
             self.progress(self.done, max(self.found, self.done))
@@ -991,14 +1014,18 @@ def _cached_log(root: Path, head: str, segments: list[Any]) -> tuple[Graph, Log,
 
 
 def _parse_blob(
-    raw: bytes, limits: Limits, record_parses: ParseCache | None = None
+    raw: bytes,
+    limits: Limits,
+    record_parses: ParseCache | None = None,
+    *,
+    markdown: bool,
 ) -> dict[str, Any]:
-    """``{"d": data}`` or ``{"e": reason}``; the kind is told by the front matter marker.
-    ``record_parses``: the run's record parses (the same function over the same bytes and
-    limits), so a version that is also a file in the working tree is not parsed twice."""
+    """``{"d": data}`` or ``{"e": reason}``; ``markdown``: the version is at a Markdown
+    record's path. ``record_parses``: the run's record parses (the same function over the
+    same bytes and limits), so a version that is also a file in the working tree is not
+    parsed twice."""
     if len(raw) > limits.max_file_bytes:
         return {"e": f"over the size limit ({len(raw)} bytes)"}
-    markdown = raw.startswith(b"---")
     content = digest(raw, markdown=markdown)
     found = record_parses.get(content) if record_parses is not None else None
     try:

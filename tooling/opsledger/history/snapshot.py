@@ -46,7 +46,7 @@ from opsledger.loading.yamlstrict import STRICTNESS
 
 _META = hashlib.blake2b(b"meta", digest_size=32, person=b"index").digest()
 _STATE = hashlib.blake2b(b"state", digest_size=32, person=b"index").digest()
-_FORMAT = 6  # 6: a commit lands no earlier than the one before it on the branch
+_FORMAT = 7  # 7: a version is read as Markdown by its path's suffix, not its first bytes
 
 
 def _record_name(record_id: str) -> bytes:
