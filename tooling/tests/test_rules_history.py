@@ -370,6 +370,18 @@ def test_after_close_a_reopen_excuses_only_itself(repo: Repo) -> None:
     )
     repo.write(INC_PATH, noted, dedent=False)
     assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(noted))) == []
+    # entries dated before the closing, added by the reopen: backfilling (a notice "sent"
+    # a minute after detection answers INC-NOTIFY), never part of the reopen
+    backfilled = (
+        reopen
+        + "timeline:\n  - {at: 2026-03-04T09:20:00Z, event: Paged the on-call.}\n"
+        + NOTICE.format(at="2026-03-04T09:13:00Z", kind="initial")
+    )
+    repo.write(INC_PATH, backfilled, dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(backfilled)))
+    assert len(hits) == 1
+    assert hits[0].message.startswith("notifications.0.at, notifications.0.audience, ")
+    assert "notifications.0.kind and 3 more changed after" in hits[0].message  # + timeline
     # a closed incident that was reopened before: rewriting that entry while adding one
     twice = CLOSED + entry
     again = (

@@ -231,7 +231,9 @@ class GitAfterClose(HistoryRule):
       its author and landing time. Not such an edit: a PIR or problem action's ``status``,
       ``verification`` or ``tracker`` moving on; incidents added at the end of a problem's
       ``incidents`` (a recurrence recorded); an incident reopened properly (status moved
-      back together with a new ``reopened`` entry); a new ``kind: resolution`` notification
+      back together with a new ``reopened`` entry, the times and resolution of the states
+      it leaves cleared, timeline and notification entries appended dated at or after the
+      closing); a new ``kind: resolution`` notification
       dated at or after ``closed_at`` (a final notice recorded when it was sent); a
       regulatory submission appended to an unchanged ``regulatory`` entry (a final report
       is due weeks after closure). Changing an existing notification or adding an earlier
@@ -311,13 +313,10 @@ class GitAfterClose(HistoryRule):
         if kind == "incident" and _reopen(old, new):
             # a reopen, recorded with its reason: the status, the new reopened entries,
             # what belonged to the states it leaves, cleared, and entries added at the end
-            # of the timeline and the notifications are the reopen itself; anything else
-            # the same commit changes is an edit after closure
-            added = {
-                key: len(old.get(key) or [])
-                for key in ("timeline", "notifications")
-                if _appended(old.get(key) or [], new.get(key))
-            }
+            # of the timeline and the notifications, dated at or after the closing, are the
+            # reopen itself; anything else the same commit changes (an entry dated before
+            # the closing: backfilling) is an edit after closure
+            added = _added_since_closing(old, new)
             changes = [
                 c
                 for c in changes
@@ -391,12 +390,47 @@ def _part_of_reopen(field: str, value: Any) -> bool:
     return top in ("status", "reopened") or (top in _REOPEN_CLEARS and value is None)
 
 
-def _added_entry(field: str, added: dict[str, int]) -> bool:
-    """``field`` is in an entry added at the end of a list (``added``: list -> how many
-    entries it had)."""
+def _added_since_closing(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[tuple[str, int]]:
+    """The timeline and notification entries ``new`` adds at the end of its lists (the
+    earlier ones unchanged), each dated at or after the moment ``old`` was closed: its
+    ``closed_at``, else the earliest reopen entry ``new`` adds. An entry dated before that
+    (a notice "sent" long ago) is backfilling, not part of the reopen."""
+    try:
+        since = parse_timestamp(old.get("closed_at"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        reopened = (new.get("reopened") or [])[len(old.get("reopened") or []) :]
+        moments = [_moment(entry) for entry in reopened]
+        found = [m for m in moments if m is not None]
+        if not found:
+            return set()
+        since = min(found)
+    entries: set[tuple[str, int]] = set()
+    for key in ("timeline", "notifications"):
+        before, after = old.get(key) or [], new.get(key)
+        if not _appended(before, after) or not isinstance(after, list):
+            continue
+        for index in range(len(before), len(after)):
+            moment = _moment(after[index])
+            if moment is not None and moment >= since:
+                entries.add((key, index))
+    return entries
+
+
+def _moment(entry: Any) -> datetime | None:
+    """The ``at`` of a list entry, when it has a valid one."""
+    if not isinstance(entry, Mapping):
+        return None
+    try:
+        return parse_timestamp(entry.get("at"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _added_entry(field: str, added: set[tuple[str, int]]) -> bool:
+    """``field`` is in one of the entries ``added`` (list, index)."""
     top, _, rest = field.partition(".")
     index = rest.split(".", 1)[0]
-    return top in added and index.isdigit() and int(index) >= added[top]
+    return index.isdigit() and (top, int(index)) in added
 
 
 def _appended(old: Any, new: Any) -> bool:
