@@ -400,6 +400,49 @@ def test_after_close_a_reopen_excuses_only_itself(repo: Repo) -> None:
     assert len(hits) == 1 and hits[0].message.startswith("closed_at, reopened.0.reason, ")
 
 
+def test_after_close_a_landing_that_reopens_and_closes_again_is_judged_whole(
+    repo: Repo,
+) -> None:
+    """Commits landing together count as one: a pull request that reopens a closed
+    incident, edits it and closes it again has changed a closed record unless its reopen
+    entry lands with it; a reopen entry that landed is never dropped later."""
+    entry = "reopened:\n  - at: 2026-03-10T09:00:00Z\n    reason: Errors returned at peak.\n"
+    reopen = (
+        CLOSED.replace("status: closed", "status: resolved").replace(
+            "closed_at: 2026-03-05T09:00:00Z\n", ""
+        )
+        + entry
+    )
+    softened = reopen.replace("about a fifth of", "a few")
+    merged = "2026-03-10T10:00:00Z"
+
+    def landing(final: str) -> list[Version]:
+        return [
+            version(INCIDENT, "2026-03-04T09:30:00Z", path=INC_PATH),
+            version(CLOSED, "2026-03-05T09:05:00Z", path=INC_PATH),
+            version(reopen, "2026-03-10T09:05:00Z", TOM, path=INC_PATH, landed=merged),
+            version(softened, "2026-03-10T09:10:00Z", TOM, path=INC_PATH, landed=merged),
+            version(final, "2026-03-10T09:15:00Z", TOM, path=INC_PATH, landed=merged),
+        ]
+
+    repo.write(INC_PATH, SOFTER, dedent=False)  # closed again, the reopen entry dropped
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", landing(SOFTER)))
+    assert [h.message.split(" changed after")[0] for h in hits] == ["impact"]
+    assert "landed 2026-03-10T10:00:00Z; closed by" in hits[0].message
+    repo.write(INC_PATH, SOFTER + entry, dedent=False)  # the reopen stays recorded
+    assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", landing(SOFTER + entry))) == []
+    # a reopen that landed on its own, its entry dropped by the landing that closes again
+    history = [
+        version(INCIDENT, "2026-03-04T09:30:00Z", path=INC_PATH),
+        version(CLOSED, "2026-03-05T09:05:00Z", path=INC_PATH),
+        version(reopen, "2026-03-10T09:05:00Z", TOM, path=INC_PATH),
+        version(SOFTER, "2026-03-12T09:05:00Z", TOM, path=INC_PATH),
+    ]
+    repo.write(INC_PATH, SOFTER, dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history))
+    assert [h.message.split(" changed after")[0] for h in hits] == ["reopened"]
+
+
 def test_after_close_late_resolution_notice_is_allowed_backfill_is_not(repo: Repo) -> None:
     late = CLOSED + NOTICE.format(at="2026-03-06T09:00:00Z", kind="resolution")
     repo.write(INC_PATH, late, dedent=False)

@@ -233,7 +233,9 @@ class GitAfterClose(HistoryRule):
       ``incidents`` (a recurrence recorded); an incident reopened properly (status moved
       back together with a new ``reopened`` entry, the times and resolution of the states
       it leaves cleared, timeline and notification entries appended dated at or after the
-      closing); a new ``kind: resolution`` notification
+      closing; a landing that reopens and closes it again keeps its new ``reopened`` entry,
+      else what it changed is reported, and a ``reopened`` entry that landed is never
+      dropped or rewritten); a new ``kind: resolution`` notification
       dated at or after ``closed_at`` (a final notice recorded when it was sent); a
       regulatory submission appended to an unchanged ``regulatory`` entry (a final report
       is due weeks after closure). Changing an existing notification or adding an earlier
@@ -286,6 +288,67 @@ class GitAfterClose(HistoryRule):
             yield from self._record(ctx, kind, history)
 
     def _record(self, ctx: Context, kind: str, history: RecordHistory) -> Iterator[Finding]:
+        reported: set[str] = set()  # landings with an edit reported
+        for finding, landing in self._commits(ctx, kind, history):
+            reported.add(landing)
+            yield finding
+        if kind == "incident":
+            yield from self._landings(ctx, history, reported)
+
+    def _landings(
+        self, ctx: Context, history: RecordHistory, reported: set[str]
+    ) -> Iterator[Finding]:
+        """What each landing did to a closed incident as a whole (commits landing together
+        count as one): one that reopens and closes it again is an edit after closure unless
+        the reopen stays recorded (its ``reopened`` entry landed), and a ``reopened`` entry
+        that landed is never dropped or rewritten later. Landings already reported for an
+        edit are not reported again."""
+        groups: list[list[Version]] = []
+        for version in history.versions:
+            if version.deleted or version.data is None:
+                continue
+            if groups and groups[-1][-1].commit.landed_sha == version.commit.landed_sha:
+                groups[-1].append(version)
+            else:
+                groups.append([version])
+        before: Version | None = None
+        closing: Version | None = None  # the version that closed it, while closed
+        last: Version | None = None  # the version that closed it last, closed or not since
+        recorded: list[Any] = []  # the reopened entries that have landed
+        for group in groups:
+            end = group[-1]
+            entries = (end.data or {}).get("reopened")
+            listed = entries if isinstance(entries, list) else []
+            kept = not recorded or (
+                isinstance(entries, list) and entries[: len(recorded)] == recorded
+            )
+            closed = [v.data is not None and v.data.get("status") == "closed" for v in group]
+            landing = end.commit.landed_sha
+            if before is not None and last is not None and landing not in reported:
+                fields: list[str] = []
+                if not kept:  # a reopen entry that landed (after a closing) is evidence
+                    fields = ["reopened"]
+                elif closing and closed[-1] and not all(closed) and len(listed) <= len(recorded):
+                    # reopened and closed again, and no reopen entry landed with it
+                    fields = self._edits("incident", before, end)
+                if fields:
+                    yield self._report(ctx, history, "incident", closing or last, end, fields)
+            if kept:
+                recorded = list(listed)
+            if not closed[-1]:
+                closing = None
+            elif closing is None or not all(closed):  # closed (again) by this landing
+                start = len(closed)
+                while start and closed[start - 1]:
+                    start -= 1
+                closing = group[start]
+            last = closing or last
+            before = end
+
+    def _commits(
+        self, ctx: Context, kind: str, history: RecordHistory
+    ) -> Iterator[tuple[Finding, str]]:
+        """Each version compared with the one before it (see the class)."""
         closing: Version | None = None  # the version that closed the record, while closed
         previous: Version | None = None  # the last readable version
         for version in history.versions:
@@ -295,13 +358,15 @@ class GitAfterClose(HistoryRule):
                     fields = [f for f in self._edits(kind, previous, heir) if f != "id"]
                     if fields:
                         became = f", when it became {version.successor}"
-                        yield self._report(ctx, history, kind, closing, heir, fields, became)
+                        found = self._report(ctx, history, kind, closing, heir, fields, became)
+                        yield found, version.commit.landed_sha
                 continue
             if closing and previous and version.commit.landed_sha != closing.commit.landed_sha:
                 readable = version.data is not None
                 fields = self._edits(kind, previous, version) if readable else ["(unreadable)"]
                 if fields:
-                    yield self._report(ctx, history, kind, closing, version, fields)
+                    found = self._report(ctx, history, kind, closing, version, fields)
+                    yield found, version.commit.landed_sha
             if version.data is not None:
                 closed = version.data.get("status") == FINAL[kind]
                 closing, previous = (closing or version) if closed else None, version
