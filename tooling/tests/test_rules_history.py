@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from opsledger.audit import AuditOptions, run_audit
+from opsledger.history.derive import first_done, first_with_status
 from opsledger.history.index import build_history
 from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
 from opsledger.loading import load_text
@@ -531,6 +532,47 @@ def test_backdated_approval_against_the_landing_time(repo: Repo, landed: str, fo
             f"{history[1].commit.sha[:7]} by Priya Shah <priya.shah@example.com>, landed "
             "2026-03-09T11:00:01Z: 1h 00m later, over the 1h 00m tolerance"
         )
+
+
+@pytest.mark.parametrize("rule", ["GIT-BACKDATED", "GIT-PROVENANCE"])
+def test_an_approval_only_a_side_commit_held_counts_from_the_landing_that_kept_it(
+    repo: Repo, rule: str
+) -> None:
+    """A pull request adds Priya's approval in one commit (by Priya, on time) and takes it
+    out in the next: its merge never put it on the branch. Typed in by Lena weeks later,
+    the approval is judged by that later commit, never by the hidden side commit."""
+    text = approved(at="2026-03-05T09:00:00Z")
+    repo.write(CHG_PATH, text, dedent=False)
+    merge = "2026-03-05T09:30:00Z"
+    history = [
+        version(CHG, "2026-03-01T09:00:00Z"),
+        version(text, "2026-03-05T09:05:00Z", PRIYA, landed=merge),  # side commit
+        version(CHG, "2026-03-05T09:10:00Z", PRIYA, landed=merge),  # taken out again
+        version(text, "2026-03-20T10:00:00Z", LENA),
+    ]
+    hits = audit(repo, rule, ("CHG-2026-0107", history))
+    assert len(hits) == 1 and history[3].commit.sha[:7] in hits[0].message, hits
+    # kept by the merge: the side commit that added it is the one judged
+    kept = [*history[:2], version(text, "2026-03-05T09:10:00Z", PRIYA, landed=merge)]
+    assert audit(repo, rule, ("CHG-2026-0107", kept)) == []
+
+
+def test_a_status_or_action_only_a_side_commit_held_counts_from_the_landing_that_kept_it() -> None:
+    """The same for a PIR's approval and an action done (the on-time obligations)."""
+    approved_pir = {"status": "approved", "actions": [{"id": "A1", "status": "done"}]}
+    draft = {"status": "draft", "actions": [{"id": "A1", "status": "open"}]}
+    merge = "2026-03-06T09:30:00Z"
+    side = Version(
+        commit("2026-03-06T09:00:00Z", PRIYA, landed=merge), PIR_PATH, "b1", approved_pir
+    )
+    undone = Version(commit("2026-03-06T09:10:00Z", PRIYA, landed=merge), PIR_PATH, "b2", draft)
+    late = Version(commit("2026-03-27T09:00:00Z", PRIYA), PIR_PATH, "b3", approved_pir)
+    trail = RecordHistory("PIR-2026-0001", [side, undone, late])
+    assert first_with_status(trail, "approved") is late
+    assert first_done(trail) == {"A1": late}
+    kept = RecordHistory("PIR-2026-0001", [side, late])
+    assert first_with_status(kept, "approved") is side
+    assert first_done(kept) == {"A1": side}
 
 
 def test_backdated_commit_dates_out_of_order(repo: Repo) -> None:

@@ -38,21 +38,20 @@ def first_with_status(history: RecordHistory, status: str) -> Version | None:
 
 
 def first_done(history: RecordHistory) -> dict[str, Version]:
-    """For each PIR action (by its ``id``), the first version in which it was ``done``."""
-    found: dict[str, Version] = {}
-    for version in history.readable():
-        actions = (version.data or {}).get("actions")
-        if not isinstance(actions, list):
-            continue
-        for action in actions:
-            if (
-                isinstance(action, Mapping)
-                and isinstance(action.get("id"), str)
-                and action.get("status") == "done"
-                and action["id"] not in found
-            ):
-                found[action["id"]] = version
-    return found
+    """For each PIR action (by its ``id``), the first version in which it was ``done``, as
+    it landed (:meth:`RecordHistory.held_from`)."""
+
+    def done(data: Mapping[str, Any]) -> list[str]:
+        actions = data.get("actions")
+        return [
+            action["id"]
+            for action in (actions if isinstance(actions, list) else [])
+            if isinstance(action, Mapping)
+            and isinstance(action.get("id"), str)
+            and action.get("status") == "done"
+        ]
+
+    return {key: run[-1] for key, run in history.held_from(done).items()}
 
 
 def entry_key(entry: Mapping[str, Any]) -> tuple[str, str, str, str]:

@@ -13,10 +13,10 @@ Identities are the raw author and committer recorded in commits (no ``.mailmap``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 
 def identity_key(email: str) -> str:
@@ -76,6 +76,10 @@ class Version:
         return self.commit.landed_at
 
 
+#: what a version's fields hold, for :meth:`RecordHistory.held_from`
+K = TypeVar("K", bound=Hashable)
+
+
 @dataclass(frozen=True)
 class FieldChange:
     field: str  # dotted path, e.g. "impact" or "actions.A1.status"
@@ -113,11 +117,40 @@ class RecordHistory:
         return (v for v in self.versions if v.data is not None)
 
     def first_where(self, predicate: Callable[[Mapping[str, Any]], bool]) -> Version | None:
-        """The first readable version for which ``predicate(fields)`` holds."""
-        for version in self.readable():
-            if predicate(version.data or {}):
-                return version
-        return None
+        """The first readable version for which ``predicate(fields)`` holds, as it landed
+        (see :meth:`held_from`)."""
+        run = self.held_from(lambda data: (True,) if predicate(data) else ()).get(True)
+        return run[-1] if run else None
+
+    def held_from(self, keys: Callable[[Mapping[str, Any]], Iterable[K]]) -> dict[K, list[Version]]:
+        """For each key a version's fields hold (``keys(fields)``: its approval entries, a
+        status, its done actions), the versions that brought it onto the branch: the first
+        readable version from which the key held without a break until the end of a
+        landing (the commits one merge brought in land together), preceded by the
+        unreadable versions just before it (they may have added it). A key that a side
+        commit of a merged pull request held, but the merge's own state did not, was never
+        on the branch: it counts from the landing that kept it. An unreadable version
+        breaks no run; a deletion ends every run."""
+        found: dict[K, list[Version]] = {}
+        runs: dict[K, list[Version]] = {}
+        pending: list[Version] = []
+        versions = self.versions
+        for at, version in enumerate(versions):
+            if version.data is None:
+                if version.deleted:
+                    runs, pending = {}, []
+                else:
+                    pending = [*pending, version]
+            else:
+                runs = {key: runs.get(key) or [*pending, version] for key in keys(version.data)}
+                pending = []
+            ends = at + 1 == len(versions) or (
+                versions[at + 1].commit.landed_sha != version.commit.landed_sha
+            )
+            if ends:
+                for key, run in runs.items():
+                    found.setdefault(key, run)
+        return found
 
     def changes(self) -> Iterator[tuple[Version, list[FieldChange]]]:
         """Each readable version with the fields it changed from the previous readable one."""

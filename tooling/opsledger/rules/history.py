@@ -104,19 +104,15 @@ def not_before(history: RecordHistory) -> dict[int, datetime]:
 
 def introductions(history: RecordHistory, field: str) -> dict[tuple[str, ...], list[Version]]:
     """For each entry of list ``field``, the versions that may have added it: the first
-    readable version holding it, preceded by any unreadable versions just before it."""
-    found: dict[tuple[str, ...], list[Version]] = {}
-    pending: list[Version] = []
-    for version in history.versions:
-        if version.data is None:
-            pending = [] if version.deleted else [*pending, version]
-            continue
-        entries = version.data.get(field)
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, Mapping):
-                found.setdefault(entry_key(entry), [*pending, version])
-        pending = []
-    return found
+    readable version holding it, as it landed (:meth:`RecordHistory.held_from`), preceded
+    by any unreadable versions just before it."""
+
+    def entries(data: Mapping[str, Any]) -> list[tuple[str, ...]]:
+        held = data.get(field)
+        listed = held if isinstance(held, list) else []
+        return [entry_key(entry) for entry in listed if isinstance(entry, Mapping)]
+
+    return history.held_from(entries)
 
 
 def successor_version(ctx: Context, deletion: Version) -> Version | None:
