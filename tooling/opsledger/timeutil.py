@@ -208,6 +208,10 @@ def parse_month(text: str) -> tuple[date, date]:
 _HOST_ZONES = frozenset({"localtime", "posixrules"})
 
 
+#: the longest time zone name looked up (IANA's longest has 32 characters)
+ZONE_NAME_MAX = 64
+
+
 def load_zone(name: object) -> ZoneInfo:
     """An IANA time zone by name (``Europe/London``); ValueError for anything else.
 
@@ -219,6 +223,10 @@ def load_zone(name: object) -> ZoneInfo:
     hint = "use an IANA name such as Europe/London"
     if not isinstance(name, str) or not name or name.startswith("/") or ".." in name:
         raise ValueError(f"unknown timezone {name!r}; {hint}")
+    if len(name) > ZONE_NAME_MAX or name.count("/") > 3:
+        # no IANA name comes near (the longest: 32 characters, three parts); Python's
+        # fallback lookup of a name in the tzdata package recurses once per part
+        raise ValueError(f"unknown timezone {name[: ZONE_NAME_MAX - 1] + '…'!r}; {hint}")
     if name in _HOST_ZONES or name.startswith(("posix/", "right/")):
         raise ValueError(
             f"timezone {name!r} is a file of this machine's zone database, not an IANA zone "
@@ -226,7 +234,7 @@ def load_zone(name: object) -> ZoneInfo:
         )
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    except (ZoneInfoNotFoundError, ValueError, OSError, RecursionError):
         raise ValueError(f"unknown timezone {name!r}; {hint}") from None
 
 

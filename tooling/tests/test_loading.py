@@ -265,6 +265,8 @@ class TestBytes:
             ("id: x\ntitle: a\u3164b\n".encode(), 2, 9, "HANGUL FILLER"),
             ("id: x\ntitle: a\u034fb\n".encode(), 2, 9, "COMBINING GRAPHEME JOINER"),
             ("id: x\ntitle: ab\U0001d173\n".encode(), 2, 10, "MUSICAL SYMBOL BEGIN BEAM"),
+            ('id: x\ntitle: "a\u2028b"\npriority: P9\n'.encode(), 2, 10, "LINE SEPARATOR"),
+            ("# note \u2029 here\nid: x\n".encode(), 1, 8, "PARAGRAPH SEPARATOR"),
         ],
         ids=[
             "nul",
@@ -275,6 +277,8 @@ class TestBytes:
             "hangul-filler",
             "grapheme-joiner",
             "musical-format",
+            "line-separator-in-a-value",
+            "paragraph-separator-in-a-comment",
         ],
     )
     def test_forbidden_characters(

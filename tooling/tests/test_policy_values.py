@@ -269,6 +269,25 @@ def test_timezone_that_is_not_a_zone_is_a_config_error(
             assert f"unknown timezone {zone!r}" in result.err
 
 
+@pytest.mark.parametrize("zone", ["a/" * 300 + "b", "Europe/" + "x" * 500, "A/B/C/D/E"])
+def test_a_zone_name_no_iana_zone_comes_near_is_a_config_error(
+    repo: Repo, cli: InvokeCli, tmp_path: Path, zone: str
+) -> None:
+    """Hundreds of parts made Python's fallback lookup recurse past its limit (an
+    internal error, exit 3): one line, exit 2, the name cut short."""
+    line = set_policy(repo, "timezone: Europe/London", f"timezone: {zone}")
+    for command in ("validate", "audit", "kpi"):
+        result = cli(command, "--repo", repo.root)
+        assert result.status == 2, result.err
+        assert result.err.count("\n") == 1 and len(result.err) < 400, result.err
+        assert f"policy.yaml:{line}:11: unknown timezone" in result.err
+    set_policy(repo, f"timezone: {zone}", "timezone: Europe/London")
+    export = tmp_path / "export.csv"
+    export.write_text("number,opened_at\nINC0000001,2026-03-04 09:12:00\n", encoding="utf-8")
+    result = cli("import", "servicenow", export, "--timezone", zone, "--repo", repo.root)
+    assert result.status == 2 and "unknown timezone" in result.err, result.err
+
+
 @pytest.mark.parametrize("zone", ["localtime", "posixrules", "posix/Europe/London", "right/UTC"])
 def test_a_zone_the_machine_decides_is_a_config_error(
     repo: Repo, cli: InvokeCli, tmp_path: Path, zone: str

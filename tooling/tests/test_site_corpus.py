@@ -7,6 +7,7 @@ structure. ``write_corpus`` is shared with the browser tests (test_site_browser.
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -34,6 +35,8 @@ PAYLOADS = [
     "![tracker](http://evil.example/pixel.png)",
 ]
 PAYLOAD = " ".join(PAYLOADS)
+#: what a body may not hold, written as HTML entities (the renderer decodes them)
+ENTITIES = "Approved by &#8238;reganam&#8236; the CFO.&#8203; &#x2066;x&#x2069; a&#x2028;b"
 
 
 def _q(text: str) -> str:
@@ -141,7 +144,7 @@ def write_corpus(repo: Repo) -> None:
         """,
     )
     with (repo.root / "records/pirs/PIR-2026-0001.md").open("a", encoding="utf-8") as f:
-        f.write(body + "\n<script>window.__pwned='body'</script>\n")
+        f.write(body + "\n<script>window.__pwned='body'</script>\n\n" + ENTITIES + "\n")
     repo.write(
         "runbooks/RB-0003-orders-db-pool.md",
         RUNBOOK.replace("## Symptoms\n", "## Symptoms\n" + "\n\n".join(PAYLOADS) + "\n\n"),
@@ -259,6 +262,23 @@ def test_body_html_is_text_and_bad_links_are_gone(corpus_site: Path) -> None:
     assert 'href="javascript:' not in html and 'href="data:' not in html
     assert 'href="vbscript:' not in html
     assert not [tag for tag in re.findall(r"<img[^>]*>", html) if "evil.example" in tag]
+
+
+def test_a_body_cannot_publish_invisible_or_bidi_characters_as_entities(
+    corpus_site: Path,
+) -> None:
+    """A right-to-left override written ``&#8238;`` reorders what an auditor reads
+    ("reganam" shows as "manager"): shown as its escape, in the page and its search entry,
+    as a record's fields show one."""
+    from opsledger.loading.text import FORBIDDEN
+
+    for page in ("pirs/PIR-2026-0001.html", "search/search_index.json"):
+        text = (corpus_site / page).read_text(encoding="utf-8")
+        if page.endswith(".json"):
+            text = json.dumps(json.loads(text), ensure_ascii=False)
+        assert FORBIDDEN.search(text) is None, (page, FORBIDDEN.search(text))
+    html = (corpus_site / "pirs/PIR-2026-0001.html").read_text(encoding="utf-8")
+    assert "Approved by \\u202ereganam\\u202c the CFO.\\u200b \\u2066x\\u2069 a\\u2028b" in html
 
 
 def test_csv_download_neutralises_formulas(repo: Repo, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

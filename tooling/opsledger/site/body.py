@@ -16,6 +16,7 @@ import re
 
 from opsledger.loading import Limits
 from opsledger.loading.markdown import DEFAULTS, parse_body, parser
+from opsledger.loading.text import FORBIDDEN
 
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
 
@@ -38,4 +39,13 @@ def render_body(text: str, *, top: int = 3, limits: Limits = DEFAULTS) -> str:
         return f"<{match.group(1)}h{min(6, int(match.group(2)) + shift)}"
 
     rendered = _HEADING.sub(move, rendered)
+    # A character the file may not hold can still be written as an HTML entity
+    # (``&#8238;``: a right-to-left override), which the renderer decodes: shown as its
+    # escape, as a record's fields show it, never as text that reorders or hides words.
+    rendered = FORBIDDEN.sub(_escaped, rendered)
     return f'<div class="ol-body">\n{rendered}\n</div>'
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
