@@ -21,19 +21,24 @@ _BOMS = {
 # joiner; Arabic letter mark; Hangul fillers; Khmer inherent vowels; Mongolian variation
 # selectors and vowel separator; zero-width and directional marks; bidi embeddings,
 # overrides and isolates; word joiner and invisible operators; BOM inside text;
-# interlinear annotation controls; musical formatting; tag characters; noncharacters; the
-# line and paragraph separators U+2028 and U+2029 (invisible, and YAML counts each as a
-# line break: every position reported after one would name the wrong line).
+# interlinear annotation controls; musical formatting; tag characters; noncharacters.
 # (The variation selectors U+FE00..U+FE0F stay: emoji are written with them.)
-FORBIDDEN = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
-    "\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff"
+_HIDDEN = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
+    "\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff"
     "\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e007f"
     # the Unicode noncharacters: U+FDD0..U+FDEF and the last two code points of each plane
     "\ufdd0-\ufdef"
     + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
-    + "]"
 )
+#: what a record file's text may not hold: the characters above, and the line and
+#: paragraph separators U+2028 and U+2029 (invisible, and YAML counts each as a line
+#: break: every position reported after one would name the wrong line)
+FORBIDDEN = re.compile(f"[{_HIDDEN}\u2028\u2029]")
+#: what a double-quoted value may not spell as an escape (``"\u202e"``): the characters
+#: above. A separator written ``"\u2028"`` shows in the file and moves no position; a
+#: one-line field refuses it by its schema, and every output shows it as an escape.
+SPELLED = re.compile(f"[{_HIDDEN}]")
 
 
 #: the ASCII characters a record may hold (tab, line feed, carriage return, the printable

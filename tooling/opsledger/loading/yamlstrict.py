@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from opsledger.loading.errors import LoadError
-from opsledger.loading.text import FORBIDDEN, describe_char
+from opsledger.loading.text import SPELLED, describe_char
 
 Path = tuple[str | int, ...]
 Pos = tuple[int, int]
@@ -235,7 +235,7 @@ def _unescaped(event: Any, first_line: int) -> None:
     text = event.value
     if text.isascii() and text.isprintable():
         return  # printable ASCII (nearly every quoted value) holds none of them
-    match = FORBIDDEN.search(text) or _NOT_TEXT.search(text)
+    match = SPELLED.search(text) or _NOT_TEXT.search(text)
     if match is not None:
         raise LoadError(
             f"forbidden character {describe_char(match.group())} (written as an escape)",
