@@ -44,7 +44,7 @@ def _zone(name: str | None) -> ZoneInfo | None:
     try:
         return load_zone(name)
     except ValueError as exc:
-        raise OpsledgerError(f"--timezone {name!r}: {exc}") from None
+        raise OpsledgerError(f"--timezone: {exc}") from None  # exc names it (cut short)
 
 
 def _encoding(name: str) -> str:
