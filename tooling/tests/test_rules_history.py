@@ -444,6 +444,67 @@ def test_after_close_a_landing_that_reopens_and_closes_again_is_judged_whole(
     assert [h.message.split(" changed after")[0] for h in hits] == ["reopened"]
 
 
+def test_after_close_reopen_landings_reported_once_squashed_and_odd(repo: Repo) -> None:
+    """A dropped reopen entry is one finding (not one per later change); a reopen and a
+    closing squashed into one commit, its entry recorded, is no edit; a ``reopened`` that
+    is no list is an edit, never a crash."""
+    entry = "reopened:\n  - at: 2026-03-10T09:00:00Z\n    reason: Errors returned at peak.\n"
+    reopen = (
+        CLOSED.replace("status: closed", "status: resolved").replace(
+            "closed_at: 2026-03-05T09:00:00Z\n", ""
+        )
+        + entry
+    )
+    dropped = reopen.replace(entry, "")
+    history = [
+        version(INCIDENT, "2026-03-04T09:30:00Z", path=INC_PATH),
+        version(CLOSED, "2026-03-05T09:05:00Z", path=INC_PATH),
+        version(reopen, "2026-03-10T09:05:00Z", TOM, path=INC_PATH),
+        version(dropped, "2026-03-11T09:05:00Z", path=INC_PATH),
+        version(
+            dropped.replace("about a fifth of", "a few"), "2026-03-12T09:05:00Z", path=INC_PATH
+        ),
+        version(
+            dropped.replace("about a fifth of", "some"), "2026-03-13T09:05:00Z", TOM, path=INC_PATH
+        ),
+    ]
+    repo.write(INC_PATH, dropped.replace("about a fifth of", "some"), dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", history))
+    assert [h.message.split(" changed after")[0] for h in hits] == ["reopened"]
+    assert history[3].commit.sha[:7] in hits[0].message
+    squashed = SOFTER.replace("closed_at: 2026-03-05T09:00:00Z", "closed_at: 2026-03-10T12:00:00Z")
+    squashed += entry
+    repo.write(INC_PATH, squashed, dedent=False)
+    assert audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", closed_then(squashed))) == []
+    odd = [
+        version(INCIDENT, "2026-03-04T09:30:00Z", path=INC_PATH),
+        version(CLOSED + "reopened: 5\n", "2026-03-05T09:05:00Z", path=INC_PATH),
+        version(reopen, "2026-03-10T09:05:00Z", TOM, path=INC_PATH),
+    ]
+    repo.write(INC_PATH, reopen, dedent=False)
+    hits = audit(repo, "GIT-AFTER-CLOSE", ("INC-2026-0001", odd))
+    assert hits and hits[0].message.startswith("closed_at, reopened")
+
+
+def test_an_entry_taken_out_and_put_back_in_one_landing_counts_from_its_first_commit(
+    repo: Repo,
+) -> None:
+    """Priya adds her approval, Lena takes it out and puts it back, in one pull request:
+    the landing's end holds it, its first holder in that landing added it. The same
+    versions judged one commit at a time (the pull request's gate, a fast-forward) give
+    the same answer."""
+    text = approved(at="2026-03-05T09:00:00Z")
+    repo.write(CHG_PATH, text, dedent=False)
+    for landed in ("2026-03-05T09:30:00Z", None):
+        history = [
+            version(CHG, "2026-03-01T09:00:00Z"),
+            version(text, "2026-03-05T09:05:00Z", PRIYA, landed=landed),
+            version(CHG, "2026-03-05T09:10:00Z", LENA, landed=landed),
+            version(text, "2026-03-05T09:15:00Z", LENA, landed=landed),
+        ]
+        assert audit(repo, "GIT-PROVENANCE", ("CHG-2026-0107", history)) == [], landed
+
+
 def test_after_close_late_resolution_notice_is_allowed_backfill_is_not(repo: Repo) -> None:
     late = CLOSED + NOTICE.format(at="2026-03-06T09:00:00Z", kind="resolution")
     repo.write(INC_PATH, late, dedent=False)

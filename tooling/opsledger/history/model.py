@@ -125,31 +125,37 @@ class RecordHistory:
     def held_from(self, keys: Callable[[Mapping[str, Any]], Iterable[K]]) -> dict[K, list[Version]]:
         """For each key a version's fields hold (``keys(fields)``: its approval entries, a
         status, its done actions), the versions that brought it onto the branch: the first
-        readable version from which the key held without a break until the end of a
-        landing (the commits one merge brought in land together), preceded by the
+        landing (the commits one merge brought in land together) whose end still holds it,
+        and in that landing the first readable version holding it, preceded by the
         unreadable versions just before it (they may have added it). A key that a side
         commit of a merged pull request held, but the merge's own state did not, was never
-        on the branch: it counts from the landing that kept it. An unreadable version
-        breaks no run; a deletion ends every run."""
+        on the branch: it counts from the landing that kept it. Within a landing only its
+        end counts, so its commits judged one by one (a pull request's gate, a branch
+        merged fast-forward) give the same versions. An unreadable version changes nothing
+        held; a deletion holds nothing."""
         found: dict[K, list[Version]] = {}
-        runs: dict[K, list[Version]] = {}
+        first: dict[K, list[Version]] = {}  # this landing's first version holding each key
+        held: set[K] = set()  # what the last readable version holds (nothing once deleted)
         pending: list[Version] = []
         versions = self.versions
         for at, version in enumerate(versions):
             if version.data is None:
                 if version.deleted:
-                    runs, pending = {}, []
+                    held, pending = set(), []
                 else:
                     pending = [*pending, version]
             else:
-                runs = {key: runs.get(key) or [*pending, version] for key in keys(version.data)}
+                held = set(keys(version.data))
+                for key in held:
+                    first.setdefault(key, [*pending, version])
                 pending = []
             ends = at + 1 == len(versions) or (
                 versions[at + 1].commit.landed_sha != version.commit.landed_sha
             )
             if ends:
-                for key, run in runs.items():
-                    found.setdefault(key, run)
+                for key in held:
+                    found.setdefault(key, first.get(key) or [version])
+                first = {}
         return found
 
     def changes(self) -> Iterator[tuple[Version, list[FieldChange]]]:

@@ -221,27 +221,27 @@ class GitAfterClose(HistoryRule):
     """A record was changed after it was closed (a PIR: after it was approved).
 
     What it checks:
-      Every version of an incident, change or problem after ``status: closed``, and of a
-      PIR after ``status: approved``, that landed after the closing commit (commits landing
-      together, in one merged pull request, count as one). The finding names the fields, the commit,
-      its author and landing time. Not such an edit: a PIR or problem action's ``status``,
-      ``verification`` or ``tracker`` moving on; incidents added at the end of a problem's
-      ``incidents`` (a recurrence recorded); an incident reopened properly (status moved
-      back together with a new ``reopened`` entry, the times and resolution of the states
-      it leaves cleared, timeline and notification entries appended dated at or after the
-      closing; a landing that reopens and closes it again keeps its new ``reopened`` entry,
-      else what it changed is reported, and a ``reopened`` entry that landed is never
-      dropped or rewritten); a new ``kind: resolution`` notification
-      dated at or after ``closed_at`` (a final notice recorded when it was sent); a
-      regulatory submission appended to an unchanged ``regulatory`` entry (a final report
-      is due weeks after closure). Changing an existing notification or adding an earlier
-      one is backfilling and is reported. A
-      version that cannot be read counts as a change. A PIR's Markdown body is compared
-      only when the history index records it. Records are followed by ID: a closed record
-      renamed to another ID (or whose ``id`` changed) with other edits in the same commit is
-      reported as edited (the message names the ID it became; GIT-DELETED reports the
-      rename itself), and a closed record deleted and later added back is compared with
-      what it said when it was closed.
+      Every version of an incident, change or problem after ``status: closed``, and of a PIR
+      after ``status: approved``, that landed after the closing commit (commits landing
+      together, in one merged pull request, count as one). The finding names the fields, the
+      commit, its author and landing time. Not such an edit: a PIR or problem action's
+      ``status``, ``verification`` or ``tracker`` moving on; incidents added at the end of a
+      problem's ``incidents`` (a recurrence recorded); an incident reopened properly (status
+      moved back together with a new ``reopened`` entry, the times and resolution of the
+      states it leaves cleared, timeline and notification entries appended dated at or after
+      the closing; a landing that reopens and closes it again, as several commits or
+      squashed into one, keeps its new ``reopened`` entry, else what it changed is reported,
+      and a ``reopened`` entry that landed is never dropped or rewritten: reported once); a
+      new ``kind: resolution`` notification dated at or after ``closed_at`` (a final notice
+      recorded when it was sent); a regulatory submission appended to an unchanged
+      ``regulatory`` entry (a final report is due weeks after closure). Changing an existing
+      notification or adding an earlier one is backfilling and is reported. A version that
+      cannot be read counts as a change. A PIR's Markdown body is compared only when the
+      history index records it. Records are followed by ID: a closed record renamed to
+      another ID (or whose ``id`` changed) with other edits in the same commit is reported
+      as edited (the message names the ID it became; GIT-DELETED reports the rename itself),
+      and a closed record deleted and later added back is compared with what it said when it
+      was closed.
 
     Why auditors care:
       A closed record is the evidence an auditor relies on; rewriting it afterwards
@@ -329,8 +329,7 @@ class GitAfterClose(HistoryRule):
                     fields = self._edits("incident", before, end)
                 if fields:
                     yield self._report(ctx, history, "incident", closing or last, end, fields)
-            if kept:
-                recorded = list(listed)
+            recorded = list(listed)  # reported once when not kept: the next landing starts here
             if not closed[-1]:
                 closing = None
             elif closing is None or not all(closed):  # closed (again) by this landing
@@ -371,6 +370,9 @@ class GitAfterClose(HistoryRule):
     def _edits(kind: str, before: Version, after: Version) -> list[str]:
         old, new = before.data or {}, after.data or {}
         changes = diff_fields(old, new)
+        closed = kind == "incident" and old.get("status") == new.get("status") == FINAL[kind]
+        if closed and _reopen_added(old, new):
+            return []  # reopened and closed again in one commit (a squash merge), recorded
         if kind == "incident" and _reopen(old, new):
             # a reopen, recorded with its reason: the status, the new reopened entries,
             # what belonged to the states it leaves, cleared, and entries added at the end
@@ -433,9 +435,14 @@ class GitAfterClose(HistoryRule):
 def _reopen(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """``new`` reopens ``old``: another status, and ``reopened`` entries added at the end
     of the list, the earlier ones unchanged."""
+    return old.get("status") != new.get("status") and _reopen_added(old, new)
+
+
+def _reopen_added(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """``new`` adds ``reopened`` entries at the end of the list, the earlier ones unchanged."""
     before, after = old.get("reopened") or [], new.get("reopened")
     return (
-        old.get("status") != new.get("status")
+        isinstance(before, list)
         and isinstance(after, list)
         and len(after) > len(before)
         and _appended(before, after)
