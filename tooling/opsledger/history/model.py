@@ -134,29 +134,36 @@ class RecordHistory:
         merged fast-forward) give the same versions. An unreadable version changes nothing
         held; a deletion holds nothing."""
         found: dict[K, list[Version]] = {}
-        first: dict[K, list[Version]] = {}  # this landing's first version holding each key
         held: set[K] = set()  # what the last readable version holds (nothing once deleted)
         pending: list[Version] = []
-        versions = self.versions
-        for at, version in enumerate(versions):
-            if version.data is None:
-                if version.deleted:
-                    held, pending = set(), []
+        for landing in self.landings():
+            first: dict[K, list[Version]] = {}  # the landing's first version holding each key
+            for version in landing:
+                if version.data is None:
+                    if version.deleted:
+                        held, pending = set(), []
+                    else:
+                        pending = [*pending, version]
                 else:
-                    pending = [*pending, version]
-            else:
-                held = set(keys(version.data))
-                for key in held:
-                    first.setdefault(key, [*pending, version])
-                pending = []
-            ends = at + 1 == len(versions) or (
-                versions[at + 1].commit.landed_sha != version.commit.landed_sha
-            )
-            if ends:
-                for key in held:
-                    found.setdefault(key, first.get(key) or [version])
-                first = {}
+                    held = set(keys(version.data))
+                    for key in held:
+                        first.setdefault(key, [*pending, version])
+                    pending = []
+            for key in held:
+                found.setdefault(key, first.get(key) or [landing[-1]])
         return found
+
+    def landings(self) -> Iterator[list[Version]]:
+        """The versions in groups, one per landing (the commits one first-parent commit
+        brought onto the branch), in order."""
+        group: list[Version] = []
+        for version in self.versions:
+            if group and group[-1].commit.landed_sha != version.commit.landed_sha:
+                yield group
+                group = []
+            group.append(version)
+        if group:
+            yield group
 
     def changes(self) -> Iterator[tuple[Version, list[FieldChange]]]:
         """Each readable version with the fields it changed from the previous readable one."""

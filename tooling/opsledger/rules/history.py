@@ -299,14 +299,11 @@ class GitAfterClose(HistoryRule):
         the reopen stays recorded (its ``reopened`` entry landed), and a ``reopened`` entry
         that landed is never dropped or rewritten later. Landings already reported for an
         edit are not reported again."""
-        groups: list[list[Version]] = []
-        for version in history.versions:
-            if version.deleted or version.data is None:
-                continue
-            if groups and groups[-1][-1].commit.landed_sha == version.commit.landed_sha:
-                groups[-1].append(version)
-            else:
-                groups.append([version])
+        groups = [
+            readable
+            for landing in history.landings()
+            if (readable := [v for v in landing if v.data is not None])
+        ]
         before: Version | None = None
         closing: Version | None = None  # the version that closed it, while closed
         last: Version | None = None  # the version that closed it last, closed or not since
@@ -318,7 +315,7 @@ class GitAfterClose(HistoryRule):
             kept = not recorded or (
                 isinstance(entries, list) and entries[: len(recorded)] == recorded
             )
-            closed = [v.data is not None and v.data.get("status") == "closed" for v in group]
+            closed = [(v.data or {}).get("status") == FINAL["incident"] for v in group]
             landing = end.commit.landed_sha
             if before is not None and last is not None and landing not in reported:
                 fields: list[str] = []
