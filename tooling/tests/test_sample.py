@@ -898,3 +898,20 @@ def test_sizes_out_of_order_are_refused_by_every_command(
         result = cli(*args)
         assert result.status == 2, (args, result.err)
         assert message in result.err and f"policy.yaml:{line}:" in result.err
+
+
+def test_a_record_blob_git_cannot_read_stops_with_status_4(
+    history: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    """A sampled record's blob gone from the object store (a damaged repository; the
+    history index still answers from its cache): the bundle cannot hold what git holds, and
+    says so as every other history that cannot be read in full does (exit 4), never a
+    usage error."""
+    draw(cli, history, tmp_path / "warm", "--n", "15")  # the history index cached
+    blob = git(history.root, "rev-parse", "HEAD:records/changes/CHG-2026-0001.yaml").strip()
+    (history.root / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    result = cli(*sample_args(history.root, tmp_path / "b", "--n", "15", seed="audit-7"))
+    assert result.status == 4, (result.status, result.err)
+    assert f"git cannot read this branch's history (missing blob {blob}" in result.err
+    assert "records/changes/CHG-2026-0001.yaml" in result.err
+    assert not (tmp_path / "b" / "manifest.json").exists()

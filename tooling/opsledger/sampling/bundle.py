@@ -230,9 +230,11 @@ def _evidence(
 
 
 def _blob(root: Path, blob: str, path: str) -> bytes:
+    """The bytes git holds for ``path`` at the sample's commit. A blob git cannot give (a
+    damaged object store) is history that cannot be read in full: exit status 4."""
     data = gitio.read_blob(root, blob)
     if data is None:
-        raise OpsledgerError(f"{path}: git cannot read its blob {blob}; repair the repository")
+        raise gitio.unreadable_history(f"missing blob {blob} of {path}")
     return data
 
 
