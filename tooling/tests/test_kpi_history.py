@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from test_kpi_services_changes import action, change, write_pir
-from test_kpis import RESOLUTION, incident, kpi, reasons
+from test_kpis import AS_OF, RESOLUTION, incident, kpi, reasons
 
 from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
 from opsledger.kpis import KPIS
@@ -149,11 +149,17 @@ def test_documentation_lag_median(repo: Repo) -> None:
     incident(repo, 3, "2026-03-05T09:00:00Z")
     incident(repo, 4, "2026-03-06T09:00:00Z")  # not committed yet
     incident(repo, 5, "2026-03-06T09:00:00Z")  # imported before adoption
+    incident(repo, 6, "2026-03-06T09:00:00Z")  # its first version states no detection
+
+    def first(rid: str, landed: str, detected: str) -> tuple[str, list[Version]]:
+        return rid, [version(rid, landed, {"detected_at": detected})]
+
     history = index(
-        ("INC-2026-0001", [version("INC-2026-0001", "2026-03-02T11:00:00Z", {})]),  # 2 h
-        ("INC-2026-0002", [version("INC-2026-0002", "2026-03-04T15:00:00Z", {})]),  # 30 h
-        ("INC-2026-0003", [version("INC-2026-0003", "2026-03-05T10:00:00Z", {})]),  # 1 h
-        ("INC-2026-0005", [version("INC-2026-0005", "2026-02-27T10:00:00Z", {})]),
+        first("INC-2026-0001", "2026-03-02T11:00:00Z", "2026-03-02T09:00:00Z"),  # 2 h
+        first("INC-2026-0002", "2026-03-04T15:00:00Z", "2026-03-03T09:00:00Z"),  # 30 h
+        first("INC-2026-0003", "2026-03-05T10:00:00Z", "2026-03-05T09:00:00Z"),  # 1 h
+        first("INC-2026-0005", "2026-02-27T10:00:00Z", "2026-03-06T09:00:00Z"),
+        ("INC-2026-0006", [version("INC-2026-0006", "2026-03-06T10:00:00Z", {})]),
         since=date(2026, 3, 1),
     )
     result = kpi(repo, "documentation_lag", history=history)
@@ -163,6 +169,7 @@ def test_documentation_lag_median(repo: Repo) -> None:
     assert reasons(result) == [
         ("INC-2026-0004", "not committed on the branch yet"),
         ("INC-2026-0005", "imported before adoption"),
+        ("INC-2026-0006", "its first readable committed version states no valid detected_at"),
     ]
 
 
@@ -464,3 +471,32 @@ def test_edits_landing_with_the_closing_merge_are_not_edits_after_close(repo: Re
     later = version("INC-2026-0001", "2026-03-04T10:00:00Z", {"status": "closed", "impact": "c"})
     history.records["INC-2026-0001"].versions.append(later)
     assert kpi(repo, "edited_after_close", history=history).value == 1
+
+
+def test_documentation_lag_and_late_record_read_one_detection(repo: Repo) -> None:
+    """An incident committed four business days after the detection it first stated, its
+    ``detected_at`` moved later afterwards (to the day it was committed): GIT-LATE-RECORD
+    and the documentation_lag KPI measure from the same detection, the one the first
+    committed version stated (moving it later cannot shorten the lag the KPI shows while
+    the audit still finds the record late)."""
+    from opsledger.kpis import KpiOptions
+    from opsledger.workspace import Workspace
+
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    rid = incident(repo, 1, "2026-03-02T09:00:00Z")  # a Monday
+    git(root, "add", "-A", date="2026-03-06T10:00:00Z")
+    git(root, "commit", "-qm", f"{rid}: written up", date="2026-03-06T10:00:00Z")  # Friday
+    incident(repo, 1, "2026-03-06T09:00:00Z")
+    git(root, "commit", "-qam", f"{rid}: detected later", date="2026-03-06T11:00:00Z")
+    ws = Workspace(root, as_of=AS_OF)
+    late = [f for f in ws.findings() if f.rule == "GIT-LATE-RECORD"]
+    assert [(f.record, f.message.split(":")[0]) for f in late] == [
+        (rid, "first committed 4 business days after detection (2026-03-02T09")
+    ]
+    report = ws.kpis(KpiOptions(as_of=ws.as_of, only=("documentation_lag",)))
+    lag = report.results[0]
+    assert (lag.value, lag.n) == (97, 1)  # Monday 09:00 to Friday 10:00, not 1 hour
+    assert [(o.record, o.value) for o in lag.observations] == [(rid, 97)]

@@ -26,8 +26,10 @@ from opsledger.kpis.base import (
 from opsledger.kpis.incidents import RESOLVED
 from opsledger.kpis.services import action_label
 from opsledger.obligations import IMPORTED
+from opsledger.obligations.documentation import documentation
 
 NOT_COMMITTED = "not committed on the branch yet"
+NO_DETECTION = "its first readable committed version states no valid detected_at"
 
 
 def pir_on_time_rate(ctx: KpiContext) -> Sample:
@@ -111,7 +113,9 @@ def action_on_time_rate(ctx: KpiContext) -> Sample:
 
 
 def documentation_lag(ctx: KpiContext) -> Sample:
-    """Hours from ``detected_at`` to the landing of the incident record's first commit."""
+    """Hours from detection, as the incident's first committed version stated it, to the
+    landing of its first commit: the lag GIT-LATE-RECORD judges
+    (:mod:`opsledger.obligations.documentation`)."""
     incidents, excluded = ctx.incidents
     if ctx.history is None:
         return no_history(ctx.history_reason, excluded)
@@ -122,8 +126,12 @@ def documentation_lag(ctx: KpiContext) -> Sample:
             out.append(Excluded(inc.id, IMPORTED))
         elif trail is None or not trail.versions:
             out.append(Excluded(inc.id, NOT_COMMITTED))
-        elif inc.detected_at is not None:
-            obs.append(observe(inc, hours(trail.first.landed_at - inc.detected_at)))
+        else:
+            found = documentation(trail, ctx.calendar)
+            if found is None:
+                out.append(Excluded(inc.id, NO_DETECTION))
+            else:
+                obs.append(observe(inc, hours(found.lag)))
     return sample(obs, out)
 
 

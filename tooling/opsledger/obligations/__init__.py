@@ -19,6 +19,8 @@ Pure functions decide each obligation of one record from the record, the policy,
   site
 - retrospective approval (:func:`changes.retrospective_approval`): CHG-EMERGENCY, site
 - runbook review (:func:`runbooks.runbook_review`): RB-STALE, site
+- documentation lag (:func:`documentation.documentation`): GIT-LATE-RECORD,
+  documentation_lag
 - regulatory clocks (:func:`regulatory.clocks`): REG-CLASSIFY, REG-DEADLINE,
   regulatory_on_time_rate, regulatory calendar and incident pages, reports, brief
 - recurrences and recurring clusters (:mod:`recurrence`): recurrence_rate_*, PRB-CANDIDATE,

@@ -27,6 +27,7 @@ from opsledger.model.settings import (
     INTEGER,
     Setting,
 )
+from opsledger.obligations.documentation import documentation
 from opsledger.rules.base import Context, Rule
 from opsledger.rules.examples import Examples, File, commit, played
 from opsledger.rules.incidents import NOTIFICATION_REQUIRED, PIR_REQUIRED
@@ -829,20 +830,13 @@ class GitLateRecord(HistoryRule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         allowed = ctx.ledger.policy.late_record_business_days
         for _, history in self.histories(ctx):
-            first = next(history.readable(), None)
-            if first is None or history.deleted:
-                continue
-            try:
-                detected = parse_timestamp((first.data or {}).get("detected_at"))  # type: ignore[arg-type]
-            except ValueError:
-                continue
-            days = ctx.calendar.business_days_between(detected, history.first.landed_at)
-            if days > allowed:
+            found = documentation(history, ctx.calendar)
+            if found is not None and found.business_days > allowed:
                 yield self.at(
                     ctx,
                     history,
-                    f"first committed {days} business days after detection "
-                    f"({ts(detected)}): {landed(history.first)}; policy allows {allowed}",
+                    f"first committed {found.business_days} business days after detection "
+                    f"({ts(found.detected)}): {landed(found.first)}; policy allows {allowed}",
                     "detected_at",
                     fix="commit the incident record when the incident starts and update it as "
                     "it goes",
