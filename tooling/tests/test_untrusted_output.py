@@ -357,3 +357,18 @@ def test_ci_formats_point_at_the_real_file(repo: Repo, cli: InvokeCli) -> None:
         cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", "codeclimate").out
     )
     assert odd in {issue["location"]["path"] for issue in quality}
+
+
+def test_no_command_marker_survives_in_a_file_name_anywhere_in_a_line(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    """Azure Pipelines and TeamCity run ``##vso[…]`` and ``##teamcity[…]`` anywhere in a
+    line: a file name holding them is shown with the marker broken in every format, the
+    GitHub annotation's ``file`` property too (it then names no file: an annotation that
+    cannot point at the file beats a command the runner runs)."""
+    odd = "records/incidents/x ##vso[task.complete result=Failed]y ##teamcity[buildStop].yaml"
+    repo.write(odd, ACKED, dedent=False)
+    for fmt in ("text", "github", "junit", "sarif", "codeclimate", "json"):
+        out = cli("audit", "--repo", repo.root, "--as-of", AS_OF, "--format", fmt).out
+        assert "buildStop" in out, fmt  # the file is reported
+        assert re.search(r"##[A-Za-z]*\[", out) is None, (fmt, out)

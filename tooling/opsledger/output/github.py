@@ -3,7 +3,9 @@
 Each untrusted value is first made inert (:func:`opsledger.neutral.line`: control characters,
 line breaks and CI command markers escaped), then escaped by the runner's rules: in the
 message, ``%``, CR and LF; in properties, additionally ``:`` and ``,`` (a record title can
-never break out of its annotation).
+never break out of its annotation). The ``file`` property is the real path wherever that is
+inert; a name holding a marker another runner runs anywhere in a line (``##vso[``) is
+shown neutralised, naming no file.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def render_github(report: Report) -> str:
         props = ",".join(
             f"{key}={escape_property(value)}"
             for key, value in (
-                ("file", path_value(f.path)),
+                ("file", line(path_value(f.path))),
                 ("line", line(f.line)),
                 ("col", line(f.column)),
                 ("title", line(f"{f.rule} {f.record or ''}".strip())),
