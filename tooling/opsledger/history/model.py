@@ -18,16 +18,33 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from opsledger.neutral import visible
+
 
 def identity_key(email: str) -> str:
-    """How identities are compared (case and surrounding space ignored); reports stay raw."""
+    """How identities are compared (case and surrounding space ignored); reports show them
+    as they are (made visible, see :class:`Identity`)."""
     return email.strip().casefold()
 
 
 @dataclass(frozen=True)
 class Identity:
+    """A git author or committer. Whoever makes a commit writes these, in any bytes: each
+    is held with its control, format and separator characters and the surrogates of bytes
+    that are not UTF-8 as visible escapes (:func:`opsledger.neutral.visible`), so every
+    message, JSON document, page and report that names a person shows the same inert text
+    (a JSON document cannot carry a lone surrogate as valid Unicode). A printable name or
+    address is kept as it is, and compared as before (:attr:`key`)."""
+
     name: str
     email: str
+
+    def __post_init__(self) -> None:
+        for part in ("name", "email"):
+            value = getattr(self, part)
+            shown = visible(value)
+            if shown is not value:
+                object.__setattr__(self, part, shown)
 
     @property
     def key(self) -> str:
