@@ -22,7 +22,10 @@ in any script, accents and emoji included, is kept as it is.
 
 JSON printed to a CI log is a text destination too (``##vso[…]`` inside a string would run);
 :func:`json_text` makes a JSON document inert without changing what it parses to: the same
-characters become ``\\uXXXX`` escapes.
+characters become ``\\uXXXX`` escapes. A lone surrogate (a byte of a file name that is not
+UTF-8) is the one exception: no valid Unicode holds it, and a JSON text escaping it is
+refused by strict parsers, so the string holds its visible escape as text (``\\udcff``),
+as every other output shows it.
 """
 
 from __future__ import annotations
@@ -69,9 +72,12 @@ def _unmark(text: str) -> str:
 
 
 def _json_escape(char: str) -> str:
-    if unicodedata.category(char) not in _ESCAPED_CATEGORIES:
+    category = unicodedata.category(char)
+    if category not in _ESCAPED_CATEGORIES:
         return char
     code = ord(char)
+    if category == "Cs":  # a lone surrogate: its visible escape, as text
+        return f"\\\\u{code:04x}"
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     code -= 0x10000
@@ -83,8 +89,9 @@ _JSON_SUSPECT = re.compile(r"[^\x20-\x7e\n]")
 
 def json_text(document: str) -> str:
     """A JSON text from :func:`json.dumps` made inert for a log, parsing to the same value:
-    control, format and separator characters and surrogates as ``\\uXXXX``, the first ``#``
-    of a command marker as ``\\u0023``."""
+    control, format and separator characters as ``\\uXXXX``, the first ``#`` of a command
+    marker as ``\\u0023``; a lone surrogate, which no valid JSON text holds, as the text of
+    its visible escape (``\\udcff``)."""
     if _JSON_SUSPECT.search(document) is not None:
         document = _JSON_SUSPECT.sub(lambda m: _json_escape(m.group()), document)
     if "##" in document:

@@ -129,11 +129,20 @@ def test_lines_keeps_the_tools_own_line_breaks() -> None:
 
 
 def test_json_text_parses_to_the_same_value_and_is_inert() -> None:
-    value = {"k##vso[": ["\x7f\x85\u202e\udcff\U000e0041 ##[x] \\##vso[y]", "é😀"]}
+    value = {"k##vso[": ["\x7f\x85\u202e\U000e0041 ##[x] \\##vso[y]", "é😀"]}
     text = json_text(json.dumps(value, ensure_ascii=False, indent=2))
     assert json.loads(text) == value
     assert_inert(text)
     assert "é😀" in text  # printable text is left readable
+
+
+def test_json_text_holds_a_lone_surrogate_as_its_visible_escape() -> None:
+    """No valid JSON text holds a lone surrogate (strict parsers refuse ``"\\udcff"``): the
+    string holds the escape every other output shows, as text."""
+    text = json_text(json.dumps({"path": "INC-7\udcff.yaml\x1b"}, ensure_ascii=False))
+    assert json.loads(text) == {"path": "INC-7\\udcff.yaml\x1b"}
+    json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8")  # strict: valid Unicode
+    assert_inert(text)
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -167,6 +176,8 @@ def test_validate_prints_hostile_names_and_values_inert(
     else:
         paths = {f["path"] for f in json.loads(result.out)["findings"]}
         assert NEWLINE_NAME in paths and ESCAPE_NAME in paths  # JSON keeps exact values
+        # but for bytes that are not UTF-8: no valid JSON text holds them
+        assert "records/incidents/INC-2026-0007\\udcff.yaml" in paths
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "junit", "sarif", "github"])
