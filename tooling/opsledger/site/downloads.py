@@ -42,8 +42,9 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def _dumps(value: Any) -> str:
     """JSON text that parses to ``value``, with every control, format and separator
-    character and every lone surrogate (a file name or git identity that is no UTF-8) as
-    ``\\uXXXX``: inert wherever the file is opened, and always encodable as UTF-8."""
+    character as ``\\uXXXX`` and every lone surrogate (a file name that is no UTF-8) as
+    the text of its visible escape: inert wherever the file is opened, always valid
+    Unicode (:func:`~opsledger.neutral.json_text`)."""
     return json_text(json.dumps(value, ensure_ascii=False, default=str))  # C encoder
 
 
