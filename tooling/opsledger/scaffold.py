@@ -22,6 +22,7 @@ from opsledger.model.layout import KIND_BY_NAME, MAX_ID, Kind, refuse_linked_fol
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Incident
 from opsledger.obligations.problems import PROBLEM_SECTIONS
+from opsledger.text.escape import md
 from opsledger.timeutil import format_timestamp
 
 TODO = "TBD"
@@ -101,6 +102,23 @@ def _q(text: str) -> str:
     """A YAML double-quoted scalar (safe for any title)."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+_BARE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
+
+
+def _scalar(text: str) -> str:
+    """A YAML scalar for a value read from another record: as it is when it is a plain
+    word (an ID, a service key), else double-quoted (a record the schema refuses can hold
+    anything)."""
+    return text if _BARE.fullmatch(text) else _q(text)
+
+
+def _paragraphs(text: str) -> str:
+    """Markdown for another record's multi-line text: each line escaped (:func:`md`), the
+    blank lines between paragraphs kept; it renders as the text, never as a heading, a
+    fence, a link or HTML of the new record."""
+    return "\n".join(md(line) for line in text.splitlines()).strip("\n")
 
 
 @dataclass(frozen=True)
@@ -229,20 +247,21 @@ def _problem(
     first = next((i.detected_at for i in sources if i.detected_at is not None), None)
     default = f"Recurring {' / '.join(categories) or 'incidents'} on {', '.join(services)}"
     listed = "\n".join(
-        f"- {i.id} ({format_timestamp(i.detected_at) if i.detected_at else 'no detection time'}"
-        f", {i.priority or '?'}): {i.title or ''}"
+        f"- {md(i.id)} ({format_timestamp(i.detected_at) if i.detected_at else 'no detection time'}"
+        f", {md(i.priority or '?')}): {md(i.title)}"
         for i in sources
     )
     since = f" since {format_timestamp(first)}" if first is not None else ""
-    statement = f"{len(sources)} incidents on {', '.join(services)}{since}:\n\n{listed}"
+    on = ", ".join(md(s) for s in services)
+    statement = f"{len(sources)} incidents on {on}{since}:\n\n{listed}"
     body = {"Problem statement": statement}
     wanted = PROBLEM_SECTIONS.read(ledger.policy.doc.data)
     sections = "\n".join(f"## {s}\n\n{body.get(s, TODO)}\n" for s in wanted)
-    incidents = "\n".join(f"  - {i.id}" for i in sources)
+    incidents = "\n".join(f"  - {_scalar(i.id)}" for i in sources)
     return f"""id: {rid}
 title: {_q(title or default)}
 status: new             # new, investigating, known-error, resolved, closed
-services: [{", ".join(services)}]
+services: [{", ".join(_scalar(s) for s in services)}]
 owner: {me}
 opened_at: {format_timestamp(now)}
 incidents:              # the incidents this problem explains; add recurrences at the end
@@ -327,7 +346,7 @@ def _pir(
 ) -> str:
     assert source is not None
     lines = [
-        f"- {format_timestamp(t.at)} {t.event}"
+        f"- {format_timestamp(t.at)} {md(t.event)}"
         for t in source.timeline
         if t.at is not None and t.event
     ]
@@ -342,14 +361,14 @@ def _pir(
             lines.append(f"- {format_timestamp(moment)} {label}.")
     timeline = "\n".join(sorted(set(lines))) or TODO
     body = {
-        "Summary": f"{source.title or TODO} ({source.id}, {source.priority}, "
-        f"service {source.service}).\n\n{TODO}",
-        "Impact": source.impact or TODO,
+        "Summary": f"{md(source.title) or TODO} ({md(source.id)}, {md(source.priority)}, "
+        f"service {md(source.service)}).\n\n{TODO}",
+        "Impact": _paragraphs(source.impact or "") or TODO,
         "Timeline": timeline,
     }
     sections = "\n".join(f"## {s}\n\n{body.get(s, TODO)}\n" for s in ledger.policy.pir_sections)
     return f"""id: {rid}
-incident: {source.id}
+incident: {_scalar(source.id)}
 title: {_q(title or f"Post-incident review: {source.title or source.id}")}
 status: draft           # draft, in-review, approved
 authors: [{me}]

@@ -361,3 +361,73 @@ def test_a_title_the_record_would_refuse_is_a_usage_error(
     assert not list((root / "records").rglob("*-2026-*"))
     ok = cli("new", "incident", "--repo", root, "--as-of", NOW, "--no-history", "--title", "Fine")
     assert ok.status == 0
+
+
+HOSTILE_TITLE = "Queue delay [Reset your SSO password](https://evil.example/phish) <b>x</b>"
+HOSTILE_IMPACT = (
+    "Staff could not load reports.\n## Root cause\nNothing to see, approved by CAB.\n"
+    "    indented code\n| a | b |\n|---|---|\n<https://evil.example/auto>\n```\n"
+)
+
+
+def _hostile_incident(cli: InvokeCli, tmp_path: Path, number: int = 1) -> Path:
+    root = tmp_path / "governance"
+    if not root.exists():
+        root = init_repo(cli, tmp_path)
+    created = cli("new", "incident", "--repo", root, "--title", "Wiki down", "--as-of", NOW)
+    path = root / created.out.strip()
+    data = yaml.safe_load(path.read_text())
+    data.update(title=HOSTILE_TITLE, impact=HOSTILE_IMPACT)
+    data["timeline"] = [{"at": "2026-03-02T10:05:00Z", "event": "[click](javascript:x) # ```"}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return root
+
+
+def _body_html(path: Path) -> str:
+    import markdown
+
+    body = path.read_text().split("\n---\n", 1)[1]
+    return markdown.markdown(body, extensions=["tables", "attr_list", "md_in_html"])
+
+
+def test_a_pir_prefilled_from_a_hostile_incident_renders_as_its_text(
+    cli: InvokeCli, tmp_path: Path
+) -> None:
+    """The incident's title, impact and timeline are copied into the new PIR's body as text:
+    no link, heading, table, code block or HTML of the incident's making, and every section
+    the template writes stays a section (an unclosed fence in the impact once swallowed
+    them, and an injected '## Root cause' stood for the real one)."""
+    root = _hostile_incident(cli, tmp_path)
+    made = cli("new", "pir", "--repo", root, "--incident", "INC-2026-0001", "--as-of", NOW)
+    assert made.status == 0, made.err
+    html = _body_html(root / made.out.strip())
+    for injected in ("<a ", "<b>", "<table", "<pre", "<code", "<h1", "<h3"):
+        assert injected not in html, (injected, html)
+    sections = re.findall(r"<h2>(.*?)</h2>", html)
+    assert sections[:3] == ["Summary", "Impact", "Timeline"]
+    assert sections.count("Root cause") == 1  # the template's own, not the impact's
+    assert sections[-1] == "Lessons learned"  # nothing swallowed the last ones
+    assert "Reset your SSO password" in html and "Nothing to see, approved by CAB." in html
+
+
+def test_a_problem_prefilled_from_hostile_incidents_renders_as_their_text(
+    cli: InvokeCli, tmp_path: Path
+) -> None:
+    root = _hostile_incident(cli, tmp_path)
+    _hostile_incident(cli, tmp_path)
+    second = root / "records/incidents/2026/INC-2026-0002.yaml"
+    data = yaml.safe_load(second.read_text())
+    data["service"] = "x], owner: [evil"  # the schema refuses it; the record still loads
+    second.write_text(yaml.safe_dump(data, sort_keys=False))
+    made = cli(
+        "new", "problem", "--repo", root, "--no-history", "--as-of", NOW,
+        "--incident", "INC-2026-0001", "--incident", "INC-2026-0002",
+    )  # fmt: skip
+    assert made.status == 0, made.err
+    html = _body_html(root / made.out.strip())
+    for injected in ("<a ", "<b>", "<table", "<pre", "<code"):
+        assert injected not in html, (injected, html)
+    assert html.count("Reset your SSO password") == 2
+    front = yaml.safe_load((root / made.out.strip()).read_text().split("\n---\n", 1)[0])
+    assert front["owner"] == "sam.okafor@example.com"
+    assert "x], owner: [evil" in front["services"]
