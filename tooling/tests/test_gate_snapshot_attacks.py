@@ -18,6 +18,7 @@ from test_gate_snapshot import (
     commit,
     incident,
     main_history,
+    merged_audit,
     move,
     pir,
     reported,
@@ -368,7 +369,7 @@ def attack(
     assert all(w == (FOLDERS, head) for w in walked), walked  # the cache continued
     assert caches.index_file().read_bytes() == cached
     caches.fresh()
-    _, full = audit(cli, root)
+    full = merged_audit(root)
     assert warm_found == reported(full, root)
     if cold:
         caches.fresh()
