@@ -47,7 +47,6 @@ GOVERNED_FILES = (
 )
 #: left in a folder a site was built into: the next build may empty it again
 SITE_MARK = ".opsledger-site"
-_SITE_FILES = ("index.html", "sitemap.xml", "404.html", SITE_MARK)
 
 
 def _real(path: Path) -> Path:
@@ -260,11 +259,14 @@ def _check_contents(given: Path, target: Path, label: str) -> None:
     if POLICY_FILE in names or ".git" in names:
         raise _refuse(given, "is a repository; building there would delete its files", label)
     visible = {name for name in names if not name.startswith(".")}
-    if visible and not names & set(_SITE_FILES):
+    # only the mark this tool leaves says the folder is a site it built: an index.html
+    # proves nothing (a GitHub Pages docs/ folder, a home folder holding one)
+    if visible and SITE_MARK not in names:
         raise _refuse(
             given,
-            "holds files that are not a site built before, and a build first deletes "
-            "everything in it; use a new or empty folder",
+            "holds files and is not a site opsledger built before (no "
+            f"{SITE_MARK} in it), and a build first deletes everything in it; use a new or "
+            "empty folder",
             label,
         )
 

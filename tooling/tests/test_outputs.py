@@ -129,14 +129,32 @@ def test_site_build_into_new_empty_and_earlier_site_folders(
         result = cli("site", "build", "--repo", gov.root, "--output", output, "--as-of", AS_OF)
         assert result.status == 0, result.err
         assert (output / "index.html").is_file()
-    # a site built before (by another tool or an older version) may be rebuilt in place
-    earlier = tmp_path / "earlier"
-    earlier.mkdir()
-    (earlier / "index.html").write_text("<p>old</p>")
-    (earlier / "old-page.html").write_text("<p>gone</p>")
-    result = cli("site", "build", "--repo", gov.root, "--output", earlier, "--as-of", AS_OF)
+    # a site opsledger built before is rebuilt in place: its mark says so
+    assert (inside / ".opsledger-site").is_file()
+    (inside / "old-page.html").write_text("<p>gone</p>")
+    result = cli("site", "build", "--repo", gov.root, "--output", inside, "--as-of", AS_OF)
     assert result.status == 0, result.err
-    assert not (earlier / "old-page.html").exists()
+    assert not (inside / "old-page.html").exists()
+
+
+def test_site_build_never_empties_a_folder_it_did_not_build(
+    gov: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    """An index.html proves nothing (a GitHub Pages docs/ folder, a site another tool
+    built, a home folder holding one): without the mark opsledger leaves in a site it
+    built, the folder is refused and nothing in it is touched."""
+    pages = tmp_path / "pages"
+    (pages / "photos").mkdir(parents=True)
+    (pages / "index.html").write_text("<html>")
+    (pages / "thesis.docx").write_text("precious")
+    (pages / "photos/p.jpg").write_text("x")
+    for also in ("sitemap.xml", "404.html"):
+        before = snapshot(tmp_path)
+        result = cli("site", "build", "--repo", gov.root, "--output", pages, "--as-of", AS_OF)
+        assert result.status == 2, result.err
+        assert ".opsledger-site" in one_line(result.err)
+        assert snapshot(tmp_path) == before
+        (pages / also).write_text("<x/>")
 
 
 def _mkdocs(root: Path) -> subprocess.CompletedProcess[str]:
