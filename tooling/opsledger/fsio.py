@@ -9,9 +9,11 @@ other file operation was refused.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from opsledger.errors import OpsledgerError
 
@@ -41,6 +43,7 @@ FILESYSTEM_ERRORS = frozenset(
         errno.ENFILE,
         errno.EPIPE,
         errno.EXDEV,
+        errno.EBADF,  # a standard stream the process was started without (:class:`_Closed`)
     }
 )
 
@@ -69,6 +72,40 @@ def write_text(path: Path, text: str, *, option: str = "--output") -> None:
     except OSError as exc:
         why = exc.strerror or str(exc)
         raise OpsledgerError(f"{option} {printable(path)}: cannot write: {why}") from None
+
+
+class _Closed(io.RawIOBase):
+    """A standard stream the process was started without (its descriptor closed: ``>&-``):
+    the first write fails as writing to a closed descriptor does, so the command says once, in
+    one line, that it cannot write there, as on a full disk; what is written after that is
+    dropped (the interpreter's last flush has nowhere to report to)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.refused = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.refused:
+            return len(data)
+        self.refused = True
+        raise OSError(errno.EBADF, "closed when the command started", self.name)
+
+
+def standard_streams() -> None:
+    """Give a process started with a standard stream closed one it can use: standard
+    output that refuses every write (:class:`_Closed`), a standard error that says nothing
+    (nowhere to say it), an empty standard input. Python leaves them None, and every
+    ``print`` or flush would be an internal error."""
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_Closed("standard output")))
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (the process's)
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 (the process's)
 
 
 def stdout_failed() -> bool:

@@ -5,6 +5,7 @@ paths that are not governed records given to validate or audit."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -234,6 +235,41 @@ def test_standard_output_on_a_full_disk_is_one_line(repo: Repo, command: list[st
     (error,) = [line for line in proc.stderr.splitlines() if "error" in line]
     assert error.startswith("opsledger: error: ") and "No space left on device" in error
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["validate"], ["audit"], ["rules"], ["kpi"], ["history", "INC-2026-0001"], ["--help"]],
+    ids=str,
+)
+def test_closed_standard_streams_are_one_line_and_the_right_status(
+    repo: Repo, command: list[str], tmp_path: Path
+) -> None:
+    """Started with standard output closed (``>&-``): one line on standard error, exit
+    status 2, as on a full disk. Started with standard error closed: nothing can be said,
+    and the status is still the command's own (never an internal error)."""
+    repo.write(INC, RESOLVED.replace("impact: ", "impact: TBD ") + "bogus: 1\n")
+    if command[:1] in (["audit"], ["kpi"], ["history"]):
+        command = [*command, "--no-history"] if command[0] != "history" else command
+    words = " ".join(shlex.quote(w) for w in [str(EXE), *command])
+    env = {**os.environ, "CI": "true"}
+    closed_out = subprocess.run(
+        ["sh", "-c", f"{words} >&-"], cwd=repo.root, capture_output=True, text=True, env=env
+    )
+    assert "Traceback" not in closed_out.stderr and "internal error" not in closed_out.stderr
+    if command[0] == "history":  # not in git: history is unusable, said before any output
+        assert closed_out.returncode == 4, closed_out.stderr
+    else:
+        assert closed_out.returncode == 2, closed_out.stderr
+        (said,) = [row for row in closed_out.stderr.splitlines() if "error" in row]
+        assert said.startswith("opsledger: error: ") and "standard output" in said, said
+        assert "closed" in said or said.endswith("cannot write to standard output"), said
+    expected = run_exe(repo, *command).returncode
+    err = tmp_path / "err"
+    closed_err = subprocess.run(
+        ["sh", "-c", f"{words} 2>&- >{shlex.quote(str(err))}"], cwd=repo.root, env=env
+    )
+    assert closed_err.returncode == expected, (command, closed_err.returncode, expected)
 
 
 def test_import_problems_file_on_a_full_disk(repo: Repo, cli: InvokeCli, tmp_path: Path) -> None:

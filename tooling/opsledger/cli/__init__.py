@@ -18,7 +18,7 @@ import click
 
 from opsledger import __version__
 from opsledger.errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, OpsledgerError
-from opsledger.fsio import detach_stdout, refusal, stdout_failed
+from opsledger.fsio import detach_stdout, refusal, standard_streams, stdout_failed
 from opsledger.neutral import line, lines
 
 # name -> (module, attribute, the one line shown by ``opsledger --help``). Commands are
@@ -148,6 +148,7 @@ def main() -> None:
     a coverage tracer, which write their results at exit, the process exits as usual."""
     global held
     held = []
+    standard_streams()  # started with one closed (>&-): a refusal, never an internal error
     status = run()
     if held and sys.gettrace() is None and sys.getprofile() is None:
         try:
