@@ -28,6 +28,9 @@ from opsledger.timeutil import format_timestamp
 TODO = "TBD"
 CHOOSE_SERVICE = "choose-a-service"
 _ATTEMPTS = 100
+#: an incident ID a PIR can be numbered after (an ID its schema refuses, such as one of
+#: 5,000 digits, gets the next free PIR number instead)
+_INCIDENT = re.compile(r"INC-([0-9]{4})-([0-9]{4,31})")
 #: a record number an ID can hold (MAX_ID characters at most): a longer run of digits, in a
 #: name or an id no schema takes, numbers nothing (int() refuses 4,300 digits)
 _NUMBER = re.compile(r"([A-Z]+)-(?:([0-9]{4})-)?([0-9]{4,40})(?![0-9])")
@@ -173,13 +176,12 @@ def new_record(
         taken = {Path(entry.path).name for entry in walk(root)}
         for _ in range(_ATTEMPTS):
             record_id = next_id(ledger, kind, year, taken, history=history)
-            if source is not None:
-                wanted = "PIR-" + source.id.removeprefix("INC-")
-                used = used_numbers(
-                    ledger, KIND_BY_NAME["pir"], int(wanted[4:8]), taken, history=history
-                )
-                if int(wanted.rsplit("-", 1)[1]) not in used:
-                    record_id = wanted
+            conventional = _INCIDENT.fullmatch(source.id) if source is not None else None
+            if conventional is not None:  # the PIR numbered as its incident, when free
+                year_of, number = int(conventional[1]), int(conventional[2])
+                used = used_numbers(ledger, KIND_BY_NAME["pir"], year_of, taken, history=history)
+                if number not in used:
+                    record_id = f"PIR-{conventional[1]}-{conventional[2]}"
             target, text = _template(ledger, kind, record_id, title, now, me, source, sources)
             if fileedit.create_exclusive(target, text.encode(), temp_dir=fileedit.temp_dir(state)):
                 return Created(record_id, target)

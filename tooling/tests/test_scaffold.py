@@ -431,3 +431,17 @@ def test_a_problem_prefilled_from_hostile_incidents_renders_as_their_text(
     front = yaml.safe_load((root / made.out.strip()).read_text().split("\n---\n", 1)[0])
     assert front["owner"] == "sam.okafor@example.com"
     assert "x], owner: [evil" in front["services"]
+
+
+def test_a_pir_for_an_incident_whose_id_no_schema_takes(cli: InvokeCli, tmp_path: Path) -> None:
+    """An incident whose ``id`` holds 5,000 digits (refused by its schema, still loaded):
+    its PIR takes the next free number, never an internal error (int() refuses 4,300
+    digits)."""
+    root = init_repo(cli, tmp_path)
+    made = cli("new", "incident", "--repo", root, "--title", "Wiki down", "--as-of", NOW)
+    path = root / made.out.strip()
+    long_id = "INC-2026-" + "9" * 5000
+    path.write_text(path.read_text().replace("id: INC-2026-0001", f"id: {long_id}"))
+    result = cli("new", "pir", "--repo", root, "--incident", long_id, "--as-of", NOW)
+    assert result.status == 0, result.err
+    assert result.out.strip() == "records/pirs/PIR-2026-0001.md"
