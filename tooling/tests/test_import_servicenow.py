@@ -1147,6 +1147,7 @@ def test_a_linked_change_number_no_id_can_hold_is_not_linked(
         ("rot13", "unknown text encoding"),
         ("base64", "unknown text encoding"),
         ("zlib", "unknown text encoding"),
+        ("undefined", "unknown text encoding"),  # a codec that refuses every text
     ],
 )
 def test_an_encoding_the_file_cannot_be_read_in_is_a_usage_error(

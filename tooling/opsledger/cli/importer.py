@@ -52,8 +52,10 @@ def _encoding(name: str) -> str:
     read line by line, so a wrong byte is reported at its line)."""
     try:
         found = codecs.lookup(name).name
-        newline = "\n".encode(found)  # LookupError for a codec that is not a text encoding
-    except LookupError:
+        # LookupError for a codec that is not a text encoding; 'undefined' refuses all text
+        newline = "\n".encode(found)
+        "\n".encode(found).decode(found)
+    except (LookupError, ValueError, TypeError):
         raise OpsledgerError(f"--encoding {name!r}: unknown text encoding") from None
     if newline != b"\n":
         raise OpsledgerError(
