@@ -124,7 +124,19 @@ def _timestamp(text: str) -> datetime:
     except ValueError as exc:
         raise ValueError(f"not a real date and time ({exc})") from None
     check_year(value.year)
-    return value.astimezone(UTC)
+    moment = value.astimezone(UTC)
+    if not _FIRST_DAY < moment.date() < _LAST_DAY:
+        raise ValueError(
+            f"year {moment.year:04d} in UTC is outside the supported range {YEARS[0]}-"
+            f"{YEARS[1]}, or on its first or last day, which another timezone may put outside it"
+        )
+    return moment
+
+
+#: the first and last day of :data:`YEARS`: a moment on them (in UTC) may be another year
+#: in the policy's timezone (a day, a period, a calendar outside the range), so none is
+#: taken, as the importer takes no local time on them
+_FIRST_DAY, _LAST_DAY = date(YEARS[0], 1, 1), date(YEARS[1], 12, 31)
 
 
 def parse_date(text: str) -> date:

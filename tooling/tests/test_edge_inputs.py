@@ -88,6 +88,12 @@ def commands(incident: str = "INC-2026-0001") -> list[list[str]]:
         "9999-12-31T23:59:59Z",
         "1899-12-31T23:59:59Z",
         "3000-01-01T00:00:00Z",
+        # in range as written, outside it (or on its edge days) in UTC or in another
+        # timezone: a site built in America/New_York made a period of 1899
+        "1900-01-01T03:00:00Z",
+        "1900-01-01T00:00:00+14:00",
+        "2999-12-31T23:59:59-12:00",
+        "2999-12-31T00:00:00Z",
     ],
 )
 def test_record_timestamps_outside_the_supported_years(
@@ -105,12 +111,14 @@ def test_record_timestamps_outside_the_supported_years(
 
 
 def test_timestamps_at_the_edges_of_the_range_are_accepted(repo: Repo, cli: InvokeCli) -> None:
-    text = INCIDENT.replace("2026-03-04T09:12:00Z", "1900-01-01T00:00:00+14:00")
+    """The first and last moments taken: a day inside the range in UTC, so in every
+    timezone too."""
+    text = INCIDENT.replace("2026-03-04T09:12:00Z", "1900-01-02T00:00:00Z")
     repo.write(INC, text)
     repo.write(
         "records/incidents/INC-2999-0001.yaml",
         INCIDENT.replace("INC-2026-0001", "INC-2999-0001").replace(
-            "2026-03-04T09:12:00Z", "2999-12-31T23:59:59-12:00"
+            "2026-03-04T09:12:00Z", "2999-12-30T23:59:59Z"
         ),
     )
     assert cli("validate", "--repo", repo.root).status == 0
