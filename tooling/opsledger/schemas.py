@@ -471,6 +471,18 @@ _TYPE_NAMES = {
 }
 
 
+def _repeated(items: list[Any]) -> tuple[int, int | None]:
+    """The positions of the first item listed again and of its repetition ((0, None) when
+    none is found by its JSON text: JSON Schema also takes 1 and 1.0 for the same)."""
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        key = json.dumps(item, sort_keys=True, default=str)
+        if key in seen:
+            return seen[key], index
+        seen[key] = index
+    return 0, None
+
+
 def _type_of(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
@@ -536,6 +548,18 @@ def _explain(error: ValidationError, doc: Document) -> Iterator[SchemaProblem]:
     elif validator in ("minLength", "maxLength", "minItems", "maxItems"):
         message = f"{short(value)} is too {'short' if validator.startswith('min') else 'long'}"
         message += f" ({validator} {error.validator_value})"
+    elif validator == "uniqueItems" and isinstance(value, list):
+        # at the repeated item, named: the list itself may be too long to show
+        first, again = _repeated(value)
+        if again is not None:
+            line, column = doc.position((*path, again))
+            path = (*path, again)
+            message = (
+                f"{short(value[again])} is listed twice (items {first + 1} and {again + 1}); "
+                "list each once"
+            )
+        else:
+            message = "has an item listed twice; list each once"
     else:
         message = error.message if len(error.message) <= 200 else error.message[:199] + "…"
     yield SchemaProblem(path, line, column, message)

@@ -214,3 +214,16 @@ def test_inlined_definitions_keep_their_own_references() -> None:
         "'not-an-email' is not valid: an e-mail address (the identity git records as author)",
         "'not-an-email': not a valid email",
     ]
+
+
+def test_an_item_listed_twice_is_named_at_its_line() -> None:
+    """A long list with an item listed twice: the message names the item and both
+    positions at the repeated item's line (the list, echoed first, cut the reason off)."""
+    books = [f"RB-{n:04d}" for n in range(1, 32)] + ["RB-0007"]
+    problems = check(
+        "incident", INCIDENT + "runbooks_used:\n" + "".join(f"  - {b}\n" for b in books)
+    )
+    assert messages(problems) == ["'RB-0007' is listed twice (items 7 and 32); list each once"]
+    start = INCIDENT.count("\n") + 2  # the first item's line
+    assert (problems[0].line, problems[0].column) == (start + 31, 5)
+    assert problems[0].path == ("runbooks_used", 31)
