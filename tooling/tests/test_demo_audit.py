@@ -236,3 +236,22 @@ def test_a_dropped_workspace_is_freed_without_the_cycle_collector(demo: Path) ->
         gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+def test_a_longer_demo_ends_on_the_same_day_and_keeps_its_answer_key(
+    tmp_path: Path, cli: InvokeCli
+) -> None:
+    """18 months end on the day 12 do (they once ran from the same first day into the
+    future, and the audit flooded with times 'in the future'): nothing is dated after it,
+    and the audit finds exactly what was planted."""
+    root = tmp_path / "long"
+    result = generate_demo(root, months=18, seed=3, records=400)
+    assert result.as_of.isoformat() == AS_OF.replace("Z", "+00:00")
+    last = git(root, "log", "-1", "--format=%cI").strip()
+    assert last <= "2026-11-01T00:00:00+00:00", last
+    planted = json.loads((root / ".opsledger" / "demo-defects.json").read_text())
+    expected = {(d["rule"], d["record"]) for d in planted}
+    audit = cli("audit", "--repo", root, "--as-of", AS_OF, "--format", "json", "--fail-on", "never")
+    found = {(f["rule"], f["record"] or f["path"]) for f in json.loads(audit.out)["findings"]}
+    assert expected - found == set(), "planted defects the audit missed"
+    assert found - expected == set(), "findings on records generated clean"

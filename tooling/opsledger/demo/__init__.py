@@ -86,21 +86,32 @@ def _use_runbooks(ctx: Ctx, incidents: list[Incident]) -> None:
             incident.runbooks_used = [rng.choice(incident.service.runbooks)]
 
 
+#: the first day of a demo's operations, and the last day a demo of more than 12 months
+#: ends on (``as_of``): a longer demo starts earlier, so that no record or commit of it is
+#: dated after the day it describes (18 months from the same first day once ran into the
+#: future and flooded its own audit)
+DEMO_START, DEMO_END = date(2025, 11, 1), date(2026, 11, 1)
+
+
 def generate_demo(
     dest: Path,
     *,
     months: int = 12,
     seed: int = 7,
-    start: date = date(2025, 11, 1),
+    start: date | None = None,
     records: int | None = None,
     commits: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
-    """Generate a demo governance repository in ``dest`` (a new or empty folder)."""
+    """Generate a demo governance repository in ``dest`` (a new or empty folder): ``months``
+    of operations from :data:`DEMO_START` (or ``start``), a longer demo ending on
+    :data:`DEMO_END`."""
     dest = Path(dest)
     _check_dest(dest)
     if months < 1:
         raise ValueError("months must be at least 1")
+    if start is None:  # a year or less from its first day; longer, it ends on DEMO_END
+        start = min(DEMO_START, add_months(DEMO_END, -months))
     if records is not None and records < 1:
         raise ValueError("records must be at least 1")
     if commits is not None and commits < 1:
