@@ -396,23 +396,6 @@ def changed_paths(path: Path, ref: str, folders: tuple[str, ...] = ()) -> list[s
     return sorted(found - {""})
 
 
-def unlanded(path: Path, ref: str) -> frozenset[str]:
-    """The commits of HEAD that ``ref`` (a pull request's base, already checked by
-    :func:`changed_paths`) does not hold: the pull request's own, which land on the base
-    only when it is merged. Raises :class:`~opsledger.errors.OpsledgerError` (exit 4) where
-    git cannot list them."""
-    repo = _open(path)
-    if repo is None:
-        return frozenset()
-    try:
-        listed = repo.git.rev_list("HEAD", "--not", ref, "--")
-    except git.GitCommandError as exc:
-        raise unreadable_history(str(exc.stderr or exc)) from None
-    finally:
-        repo.close()
-    return frozenset(listed.split())
-
-
 def _shown_ref(ref: str) -> str:
     """A ref as an error message names it: quoted, and cut when long."""
     return repr(ref if len(ref) <= 80 else ref[:79] + "…")

@@ -108,7 +108,6 @@ class Workspace:
         progress: Progress | None = None,
         history_cache: bool = True,
         gate: bool = False,
-        base: str | None = None,
     ) -> None:
         self.root = root
         #: False for a throw-away checkout (a sample verified at its commit): its history
@@ -118,9 +117,6 @@ class Workspace:
         #: and added to, never replaced (its history index is not cached at the pull
         #: request's head, its parses under the pull request's limits are not compacted)
         self.gate = gate
-        #: a pull request's base (``--changed-since``): the commits it does not hold land
-        #: no earlier than :attr:`as_of` (:func:`~opsledger.history.model.landing_no_earlier`)
-        self._base = base
         self._as_of = as_of
         self.use_history = use_history
         self._subset = subset
@@ -222,7 +218,7 @@ class Workspace:
         from opsledger.history.index import build_history
 
         with _loading():
-            index = build_history(
+            return build_history(
                 self.root,
                 since=self.policy.history_since,
                 limits=self.policy.limits,
@@ -235,12 +231,6 @@ class Workspace:
                 # the run's record parses, when the records were loaded first
                 record_parses=self.ledger.parsed if "ledger" in self.__dict__ else None,
             )
-        if self._base is not None:  # a pull request's gate: its commits have not landed
-            from opsledger import gitio
-            from opsledger.history.model import landing_no_earlier
-
-            index = landing_no_earlier(index, gitio.unlanded(self.root, self._base), self.as_of)
-        return index
 
     @property
     def history_index(self) -> HistoryIndex | None:

@@ -230,16 +230,6 @@ def audit(cli: InvokeCli, root: Path, *args: str) -> tuple[str, list[dict[str, A
     return result.out, json.loads(result.out)["findings"]
 
 
-def merged_audit(root: Path) -> list[dict[str, Any]]:
-    """The full audit of the pull request's branch as main's judges it once the pull
-    request is merged at AS_OF: every record, the commits main does not hold landing then
-    (each on its own, as a rebase merge lands them), as the gate judges them."""
-    from opsledger.workspace import Workspace
-
-    found = Workspace(root, as_of=AS_OF, base="main").findings()
-    return json.loads(json.dumps([f.as_dict() for f in found]))
-
-
 def reported(found: list[dict[str, Any]], root: Path) -> list[dict[str, Any]]:
     """The findings the gate reports: of the records (IDs or paths) in its scope, or every
     one where the pull request changed what every verdict may read (the policy)."""
@@ -298,7 +288,7 @@ def test_warm_gate_is_the_cold_gate_and_the_full_audit(
     cold, _ = audit(cli, root, "--changed-since", "main")
     assert warm == cold
     caches.fresh()
-    full = merged_audit(root)
+    _, full = audit(cli, root)
     assert warm_found == reported(full, root)
     assert history_findings(warm_found)  # the gate has history findings to show
 
@@ -331,7 +321,7 @@ def test_warm_gate_on_the_merge_ref_and_after_main_moved(
     cold, _ = audit(cli, root, "--changed-since", "main")
     assert warm == cold
     caches.fresh()
-    full = merged_audit(root)
+    _, full = audit(cli, root)
     assert warm_found == reported(full, root)
     assert history_findings(warm_found)
 

@@ -18,7 +18,6 @@ from test_gate_snapshot import (
     commit,
     incident,
     main_history,
-    merged_audit,
     move,
     pir,
     reported,
@@ -369,7 +368,7 @@ def attack(
     assert all(w == (FOLDERS, head) for w in walked), walked  # the cache continued
     assert caches.index_file().read_bytes() == cached
     caches.fresh()
-    full = merged_audit(root)
+    _, full = audit(cli, root)
     assert warm_found == reported(full, root)
     if cold:
         caches.fresh()

@@ -106,8 +106,7 @@ def subjects(ledger: Ledger, only: set[str] | None) -> tuple[Subject, ...]:
     metavar="REF",
     default=None,
     help="Audit only records changed since the merge base with REF (and the "
-    "records they reference or that reference them), judging the commits REF does not hold "
-    "as landing now (--as-of), when a merge would land them.",
+    "records they reference or that reference them).",
 )
 @click.option(
     "--as-of",
@@ -202,7 +201,6 @@ def audit(
                 walked=None if scope is None else scope.walked,
                 progress=update,
                 gate=gate,  # main's caches are read, never replaced
-                base=changed_since,  # its commits land when merged: no earlier than as_of
             )
             ws.ledger  # noqa: B018 (loaded under the progress bar)
         only: set[str] | None = None

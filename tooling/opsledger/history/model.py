@@ -13,8 +13,8 @@ Identities are the raw author and committer recorded in commits (no ``.mailmap``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -302,43 +302,3 @@ def value_text(value: Any, limit: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def landing_no_earlier(
-    index: HistoryIndex, commits: Collection[str], moment: datetime
-) -> HistoryIndex:
-    """``index`` as a pull request's gate judges it: each version made by one of
-    ``commits`` (the pull request's own, not on its base yet) lands no earlier than
-    ``moment``, the moment the gate judges. Merged then, that is when they land on the base
-    (the commit dates its author wrote count for nothing until then: a backdated approval
-    committed with a backdated date would pass the gate and fail the base's audit after the
-    merge). Each keeps its own landing: the strictest way it can land, one commit after
-    the other, as a rebase merge lands them; its ``landed_sha`` is marked
-    :data:`UNLANDED` (no commit of the branch brought it onto the base yet, so no date it
-    claims is held against the one before it)."""
-    if not commits:
-        return index
-    records: dict[str, RecordHistory] = {}
-    for record_id, history in index.records.items():
-        if not any(v.commit.sha in commits for v in history.versions):
-            records[record_id] = history
-            continue
-        versions = [
-            replace(v, commit=_unlanded(v.commit, moment)) if v.commit.sha in commits else v
-            for v in history.versions
-        ]
-        records[record_id] = RecordHistory(history.record_id, versions)
-    return HistoryIndex(index.head, records, index.since)
-
-
-#: the mark of a pull request's commit in :func:`landing_no_earlier`: ``landed_sha`` is
-#: this followed by the commit of the pull request's branch it would land with
-UNLANDED = "unlanded:"
-
-
-def _unlanded(commit: Commit, moment: datetime) -> Commit:
-    return replace(
-        commit,
-        landed_sha=UNLANDED + commit.landed_sha,
-        landed_at=max(commit.landed_at, moment),
-    )
