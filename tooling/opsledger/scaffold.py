@@ -27,6 +27,8 @@ from opsledger.timeutil import format_timestamp
 
 TODO = "TBD"
 CHOOSE_SERVICE = "choose-a-service"
+#: the schemas' ``maxLength`` of a title
+MAX_TITLE = 200
 _ATTEMPTS = 100
 #: an incident ID a PIR can be numbered after (an ID its schema refuses, such as one of
 #: 5,000 digits, gets the next free PIR number instead)
@@ -150,6 +152,11 @@ def new_record(
     bad = forbidden_in_line(title) if title is not None else None
     if bad is not None:  # the record would be refused at its title: say so now
         raise OpsledgerError(f"--title holds {bad}; a title is one line of visible text")
+    if title is not None and len(title) > MAX_TITLE:
+        raise OpsledgerError(
+            f"--title has {len(title)} characters; a title holds at most {MAX_TITLE} (the "
+            "schema's limit): say the rest in the record"
+        )
     root = ledger.root
     year = now.astimezone(ledger.policy.timezone).year
     me = gitio.user_email(root) or "you@example.com"

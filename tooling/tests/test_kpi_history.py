@@ -17,7 +17,7 @@ from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistor
 from opsledger.kpis import KPIS
 from opsledger.timeutil import parse_timestamp
 
-from conftest import Repo, git, git_init
+from conftest import InvokeCli, Repo, git, git_init
 
 _shas = itertools.count(1)
 
@@ -169,7 +169,7 @@ def test_documentation_lag_median(repo: Repo) -> None:
     assert reasons(result) == [
         ("INC-2026-0004", "not committed on the branch yet"),
         ("INC-2026-0005", "imported before adoption"),
-        ("INC-2026-0006", "its first readable committed version states no valid detected_at"),
+        ("INC-2026-0006", "no committed version states a valid detected_at"),
     ]
 
 
@@ -473,12 +473,22 @@ def test_edits_landing_with_the_closing_merge_are_not_edits_after_close(repo: Re
     assert kpi(repo, "edited_after_close", history=history).value == 1
 
 
-def test_documentation_lag_and_late_record_read_one_detection(repo: Repo) -> None:
-    """An incident committed four business days after the detection it first stated, its
-    ``detected_at`` moved later afterwards (to the day it was committed): GIT-LATE-RECORD
-    and the documentation_lag KPI measure from the same detection, the one the first
-    committed version stated (moving it later cannot shorten the lag the KPI shows while
-    the audit still finds the record late)."""
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("2026-03-02T09:00:00Z", "2026-03-06T09:00:00Z"),  # moved later after committing
+        ("2026-03-06T09:00:00Z", "2026-03-02T09:00:00Z"),  # committed as if just detected
+    ],
+    ids=["moved-later", "moved-back"],
+)
+def test_documentation_lag_reads_one_detection_everywhere(
+    repo: Repo, cli: InvokeCli, first: str, then: str
+) -> None:
+    """An incident detected on a Monday and first committed on Friday, its ``detected_at``
+    edited afterwards (moved to Friday, or committed as Friday then set back to Monday):
+    GIT-LATE-RECORD, the documentation_lag KPI and the brief measure from the same
+    detection, the earliest any committed version stated, so no edit shortens the lag one
+    of them shows (the KPI once read 1 hour where the audit found 4 business days)."""
     from opsledger.kpis import KpiOptions
     from opsledger.workspace import Workspace
 
@@ -486,11 +496,11 @@ def test_documentation_lag_and_late_record_read_one_detection(repo: Repo) -> Non
     git_init(root)
     git(root, "add", "-A", date="2026-03-01T10:00:00Z")
     git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
-    rid = incident(repo, 1, "2026-03-02T09:00:00Z")  # a Monday
+    rid = incident(repo, 1, first)
     git(root, "add", "-A", date="2026-03-06T10:00:00Z")
     git(root, "commit", "-qm", f"{rid}: written up", date="2026-03-06T10:00:00Z")  # Friday
-    incident(repo, 1, "2026-03-06T09:00:00Z")
-    git(root, "commit", "-qam", f"{rid}: detected later", date="2026-03-06T11:00:00Z")
+    incident(repo, 1, then)
+    git(root, "commit", "-qam", f"{rid}: detection edited", date="2026-03-06T11:00:00Z")
     ws = Workspace(root, as_of=AS_OF)
     late = [f for f in ws.findings() if f.rule == "GIT-LATE-RECORD"]
     assert [(f.record, f.message.split(":")[0]) for f in late] == [
@@ -500,3 +510,6 @@ def test_documentation_lag_and_late_record_read_one_detection(repo: Repo) -> Non
     lag = report.results[0]
     assert (lag.value, lag.n) == (97, 1)  # Monday 09:00 to Friday 10:00, not 1 hour
     assert [(o.record, o.value) for o in lag.observations] == [(rid, 97)]
+    brief = cli("brief", rid, "--repo", root, "--as-of", AS_OF)
+    assert brief.status == 0, brief.err
+    assert "first committed 4d 1h after detection" in brief.out, brief.out

@@ -445,3 +445,15 @@ def test_a_pir_for_an_incident_whose_id_no_schema_takes(cli: InvokeCli, tmp_path
     result = cli("new", "pir", "--repo", root, "--incident", long_id, "--as-of", NOW)
     assert result.status == 0, result.err
     assert result.out.strip() == "records/pirs/PIR-2026-0001.md"
+
+
+def test_a_title_longer_than_the_schema_takes_is_a_usage_error(
+    cli: InvokeCli, tmp_path: Path
+) -> None:
+    root = init_repo(cli, tmp_path)
+    result = cli("new", "incident", "--repo", root, "--title", "x" * 3000, "--as-of", NOW)
+    assert result.status == 2 and "--title has 3000 characters" in result.err
+    assert not list((root / "records/incidents").rglob("*.yaml"))
+    fits = cli("new", "incident", "--repo", root, "--title", "x" * 200, "--as-of", NOW)
+    assert fits.status == 0, fits.err
+    assert cli("validate", "--repo", root).status == 0

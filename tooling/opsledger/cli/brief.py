@@ -80,6 +80,11 @@ def brief_command(
             "(the audit reports the others: REF-ID) and run again"
         )
     if incident_id not in ws.ledger.incidents:
+        other = ws.ledger.get(incident_id)
+        if other is not None:  # loads fine, as another kind: validate would say nothing
+            raise OpsledgerError(
+                f"{incident_id} is a {other.kind}, not an incident; a brief is of an incident"
+            )
         if claimed:
             raise OpsledgerError(
                 f"{incident_id}: {claimed[0]} does not load as an incident; "

@@ -29,7 +29,7 @@ from opsledger.obligations import IMPORTED
 from opsledger.obligations.documentation import documentation
 
 NOT_COMMITTED = "not committed on the branch yet"
-NO_DETECTION = "its first readable committed version states no valid detected_at"
+NO_DETECTION = "no committed version states a valid detected_at"
 
 
 def pir_on_time_rate(ctx: KpiContext) -> Sample:
@@ -113,7 +113,7 @@ def action_on_time_rate(ctx: KpiContext) -> Sample:
 
 
 def documentation_lag(ctx: KpiContext) -> Sample:
-    """Hours from detection, as the incident's first committed version stated it, to the
+    """Hours from detection, the earliest the incident's committed versions stated, to the
     landing of its first commit: the lag GIT-LATE-RECORD judges
     (:mod:`opsledger.obligations.documentation`)."""
     incidents, excluded = ctx.incidents

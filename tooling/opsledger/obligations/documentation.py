@@ -1,10 +1,11 @@
 """Documentation: an incident is written up while it happens, not days later.
 
-Measured from git alone: from the detection the record's first readable committed version
-stated (a ``detected_at`` moved later afterwards cannot shorten the lag) to the landing of
-the record's first commit. GIT-LATE-RECORD reports an incident whose lag is over
-``history.late_record_business_days`` business days; the documentation_lag KPI is the
-median of the same lags in hours.
+Measured from git alone: from the earliest detection any committed version of the record
+stated (a ``detected_at`` moved later or earlier afterwards cannot shorten the lag: the
+record committed late with the detection set to that moment, then set back to the real
+one, is as late as it was) to the landing of the record's first commit. GIT-LATE-RECORD
+reports an incident whose lag is over ``history.late_record_business_days`` business days;
+the documentation_lag KPI is the median of the same lags in hours; the brief says it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from opsledger.timeutil import parse_timestamp
 
 @dataclass(frozen=True)
 class Documentation:
-    """When an incident was detected (as first committed) and first committed."""
+    """When an incident was detected (the earliest its versions state) and first
+    committed."""
 
     detected: datetime
     first: Version  # the record's first commit, by landing
@@ -32,15 +34,18 @@ class Documentation:
 
 
 def documentation(history: RecordHistory, calendar: BusinessCalendar) -> Documentation | None:
-    """The incident's documentation lag; None for a deleted record, one whose versions
-    cannot be read, or whose first readable version states no valid ``detected_at``
-    (SCHEMA reports that)."""
-    first = next(history.readable(), None)
-    if first is None or history.deleted:
+    """The incident's documentation lag; None for a deleted record, or one no readable
+    version of which states a valid ``detected_at`` (SCHEMA reports that)."""
+    if history.deleted:
         return None
-    try:
-        detected = parse_timestamp((first.data or {}).get("detected_at"))  # type: ignore[arg-type]
-    except ValueError:
+    stated = []
+    for version in history.readable():
+        try:
+            stated.append(parse_timestamp((version.data or {}).get("detected_at")))  # type: ignore[arg-type]
+        except ValueError:
+            continue
+    if not stated:
         return None
+    detected = min(stated)
     landed = history.first.landed_at
     return Documentation(detected, history.first, calendar.business_days_between(detected, landed))

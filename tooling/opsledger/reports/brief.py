@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from opsledger.model.records import Incident, Pir
 from opsledger.obligations import Cadence, IncidentObligations, Verdict
+from opsledger.obligations.documentation import documentation
 from opsledger.reports import problems, regulatory
 from opsledger.text.escape import md as escape
 from opsledger.timeutil import format_duration
@@ -170,7 +171,9 @@ def brief(ws: Workspace, incident_id: str) -> str:
             f"{escape(first.commit.author.name)}; last changed "
             f"{_local(last.landed_at, zone)} ({len(trail.versions)} versions)."
         )
-        if incident.detected_at:
-            lag = first.landed_at - incident.detected_at
-            out.append(f"The record was first committed {format_duration(lag)} after detection.")
+        found = documentation(trail, ws.obligations.calendar)
+        if found is not None:  # the lag GIT-LATE-RECORD and the KPI judge
+            out.append(
+                f"The record was first committed {format_duration(found.lag)} after detection."
+            )
     return "\n".join(out) + "\n"
