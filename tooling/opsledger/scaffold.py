@@ -109,14 +109,19 @@ def _q(text: str) -> str:
     return f'"{escaped}"'
 
 
-_BARE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
+#: a word YAML reads as the same string, unquoted: it starts with a letter, and is none of
+#: the words YAML 1.1 reads as true, false or null (a number, ``2026``, starts with a digit)
+_BARE = re.compile(r"[A-Za-z][A-Za-z0-9._@+-]*")
+_TYPED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"})
 
 
 def _scalar(text: str) -> str:
     """A YAML scalar for a value read from another record: as it is when it is a plain
-    word (an ID, a service key), else double-quoted (a record the schema refuses can hold
-    anything)."""
-    return text if _BARE.fullmatch(text) else _q(text)
+    word that stays a string (an ID), else double-quoted (a service key ``2026``, a word
+    such as ``true``, anything a record the schema refuses can hold)."""
+    if _BARE.fullmatch(text) and text.casefold() not in _TYPED:
+        return text
+    return _q(text)
 
 
 def _paragraphs(text: str) -> str:

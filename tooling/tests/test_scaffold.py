@@ -457,3 +457,27 @@ def test_a_title_longer_than_the_schema_takes_is_a_usage_error(
     fits = cli("new", "incident", "--repo", root, "--title", "x" * 200, "--as-of", NOW)
     assert fits.status == 0, fits.err
     assert cli("validate", "--repo", root).status == 0
+
+
+@pytest.mark.parametrize("key", ["2026", "true", "null", "1.5", "no", "on"])
+def test_a_problem_names_services_whose_keys_yaml_would_type_as_strings(
+    cli: InvokeCli, tmp_path: Path, key: str
+) -> None:
+    """A service key a plain YAML scalar would read as a number, a boolean or null is
+    written quoted: the new problem names the service, and validates."""
+    root = init_repo(cli, tmp_path)
+    catalog = root / "records/services.yaml"
+    data = yaml.safe_load(catalog.read_text())
+    data[0]["id"] = key
+    catalog.write_text(yaml.safe_dump(data, sort_keys=False))
+    for _ in range(2):
+        made = cli("new", "incident", "--repo", root, "--title", "Wiki down", "--as-of", NOW)
+        path = root / made.out.strip()
+        path.write_text(path.read_text().replace("service: choose-a-service", f"service: '{key}'"))
+    made = cli(
+        "new", "problem", "--repo", root, "--no-history", "--as-of", NOW,
+        "--incident", "INC-2026-0001", "--incident", "INC-2026-0002",
+    )  # fmt: skip
+    assert made.status == 0, made.err
+    front = yaml.safe_load((root / made.out.strip()).read_text().split("\n---\n", 1)[0])
+    assert front["services"] == [key]
