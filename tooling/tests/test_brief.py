@@ -156,3 +156,13 @@ def test_what_lands_after_as_of_is_not_done_yet_anywhere(repo: Repo, cli: Invoke
         audit = cli("audit", "--repo", repo.root, "--as-of", as_of, "--format", "json")
         overdue = [f for f in json.loads(audit.out)["findings"] if f["rule"] == "PIR-OVERDUE"]
         assert bool(overdue) == (action == "missed (not done)"), (as_of, overdue)
+
+
+def test_a_brief_of_another_kind_of_record_says_what_it_is(repo: Repo, cli: InvokeCli) -> None:
+    """A PIR's ID given to brief: it loads (validate has nothing to say), it is no
+    incident; the error says that, not 'validate says why'."""
+    repo.write("records/pirs/PIR-2026-0001.md", PIR, dedent=False)
+    result = cli("brief", "PIR-2026-0001", "--repo", repo.root, "--no-history")
+    assert result.status == 2
+    assert "PIR-2026-0001 is a pir, not an incident" in result.err
+    assert "validate" not in result.err
