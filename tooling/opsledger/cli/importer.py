@@ -54,7 +54,7 @@ def _encoding(name: str) -> str:
         found = codecs.lookup(name).name
         # LookupError for a codec that is not a text encoding; 'undefined' refuses all text
         newline = "\n".encode(found)
-        "\n".encode(found).decode(found)
+        newline.decode(found)
     except (LookupError, ValueError, TypeError):
         raise OpsledgerError(f"--encoding {name!r}: unknown text encoding") from None
     if newline != b"\n":
