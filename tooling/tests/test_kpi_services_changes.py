@@ -385,3 +385,24 @@ def test_resolved_pir_incident_fixture_is_valid(repo: Repo) -> None:
     change(repo, 1, "2026-03-02T21:00:00Z", "2026-03-02T22:00:00Z")
     result = kpi(repo, "audit_pass_rate")
     assert (result.value, result.n) == (1.0, 2)
+
+
+def test_a_rolled_back_change_whose_outcome_says_successful_is_no_success(repo: Repo) -> None:
+    """Status rolled-back, outcome successful (CHG-OUTCOME reports the contradiction): the
+    change success rate and PRB-FIX read one answer, rolled back (the KPI counted it a
+    success while PRB-FIX said the fix was rolled back)."""
+    change(
+        repo,
+        1,
+        "2026-03-05T21:00:00Z",
+        "2026-03-05T22:00:00Z",
+        status="rolled-back",
+        implementation={
+            "started_at": "2026-03-05T21:00:00Z",
+            "completed_at": "2026-03-05T22:00:00Z",
+            "outcome": "successful",
+            "validation": "Rolled back after latency doubled on the replicas.",
+        },
+    )
+    success = kpi(repo, "change_success_rate", until="2026-04-01")
+    assert (success.value, success.n) == (0, 1)  # PRB-FIX: test_rules_problems.py

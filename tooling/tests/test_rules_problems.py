@@ -124,6 +124,7 @@ def test_fix_change_failed_or_rolled_back(repo: Repo) -> None:
     for status, outcome, said in (
         ("failed", "failed", "failed"),
         ("rolled-back", "rolled-back", "was rolled back"),
+        ("rolled-back", "successful", "was rolled back"),  # as change_success_rate reads it
         ("approved", None, "is not implemented successfully"),
     ):
         text = change.replace("status: implemented", f"status: {status}")

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from opsledger.kpis.base import Excluded, KpiContext, Observation, Sample, sample
 from opsledger.model.records import Change
+from opsledger.obligations.changes import ended
 
 DONE = frozenset({"implemented", "failed", "rolled-back"})
 
@@ -16,18 +17,20 @@ def _observe(chg: Change, value: float) -> Observation:
 
 
 def change_success_rate(ctx: KpiContext) -> Sample:
-    """Implemented, failed or rolled back (or closed with an outcome): successful when the
-    outcome is ``successful`` and no incident names the change in ``caused_by_change``."""
+    """Implemented, failed or rolled back (or closed with an outcome): successful when it
+    ended successfully (:func:`opsledger.obligations.changes.ended`, as PRB-FIX reads a fix
+    change) and no incident names the change in ``caused_by_change``."""
     changes, excluded = ctx.changes
     blamed = {i.caused_by_change for i in ctx.ledger.incidents.values() if i.caused_by_change}
     out, obs = list(excluded), []
     for chg in changes:
         if chg.status not in DONE and not (chg.status == "closed" and chg.outcome):
             continue
-        if chg.outcome is None:
+        how = ended(chg)
+        if how is None:
             out.append(Excluded(chg.id, f"status {chg.status} but no implementation.outcome"))
             continue
-        obs.append(_observe(chg, chg.outcome == "successful" and chg.id not in blamed))
+        obs.append(_observe(chg, how == "successful" and chg.id not in blamed))
     return sample(obs, out)
 
 

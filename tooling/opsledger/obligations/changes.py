@@ -22,6 +22,24 @@ APPROVED_OR_LATER = frozenset(
 )
 
 
+#: statuses at which a change was carried out
+CARRIED_OUT = frozenset({"implemented", "failed", "rolled-back", "closed"})
+
+
+def ended(chg: Change) -> str | None:
+    """How the change ended, as its status and its ``implementation.outcome`` say together:
+    ``failed`` or ``rolled-back`` when either says so (a rolled-back change whose outcome
+    reads ``successful`` is rolled back: CHG-OUTCOME reports the contradiction), else
+    ``successful`` when carried out with that outcome; None when not carried out, or
+    carried out with no outcome. The change success rate and PRB-FIX read this one answer."""
+    for bad in ("failed", "rolled-back"):
+        if chg.status == bad or chg.outcome == bad:
+            return bad
+    if chg.status in CARRIED_OUT and chg.outcome == "successful":
+        return "successful"
+    return None
+
+
 def person(email: str | None) -> str:
     """An e-mail address as compared: stripped and case-folded ("" when missing)."""
     return (email or "").strip().casefold()

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from opsledger.calendar import BusinessCalendar
 from opsledger.model.records import Change, Incident, Problem
 from opsledger.model.settings import DURATION, INTEGER, LINES, Setting
+from opsledger.obligations.changes import ended
 from opsledger.obligations.verdict import State, Verdict, decide
 from opsledger.timeutil import format_duration as dur
 from opsledger.timeutil import format_timestamp as ts
@@ -58,7 +59,6 @@ SETTINGS = (CANDIDATE_MIN, CANDIDATE_WINDOW, KNOWN_ERROR_WITHIN, PROBLEM_SECTION
 
 KNOWN = frozenset({"known-error", "resolved", "closed"})
 RESOLVED = frozenset({"resolved", "closed"})
-SUCCESSFUL = frozenset({"implemented", "closed"})
 
 
 def known_error(
@@ -141,10 +141,9 @@ def fix_change(prb: Problem, changes: Mapping[str, Change]) -> Verdict | None:
     state: State = "missing"
     if chg is None:
         detail = f"fix change {prb.fix_change} is not a change record here"
-    elif chg.status in ("failed", "rolled-back") or chg.outcome in ("failed", "rolled-back"):
-        what = chg.outcome if chg.outcome in ("failed", "rolled-back") else chg.status
-        detail = f"fix change {chg.id} {'failed' if what == 'failed' else 'was rolled back'}"
-    elif chg.status not in SUCCESSFUL or chg.outcome != "successful":
+    elif ended(chg) in ("failed", "rolled-back"):
+        detail = f"fix change {chg.id} {'failed' if ended(chg) == 'failed' else 'was rolled back'}"
+    elif ended(chg) != "successful":
         detail = (
             f"fix change {chg.id} is not implemented successfully "
             f"(status {chg.status or '(none)'}, outcome {chg.outcome or '(none)'})"
