@@ -106,3 +106,16 @@ def test_problem_coverage(problems: Repo) -> None:
     march = kpi(problems, "problem_coverage", since="2026-03-01", until=UNTIL)
     # March holds 51, 52 (now unlinked) and 53 (linked by 0004); INC-2026-0042 is in no cluster
     assert (round(march.value or 0, 4), march.n) == (round(1 / 3, 4), 3)
+
+
+def test_a_known_error_time_counts_once_the_status_says_so(problems: Repo) -> None:
+    """A problem still investigating with a known_error_at already written: PRB-KNOWN-ERROR
+    says it has no known error yet, and the KPI does not measure it either (it measured 1
+    day for it)."""
+    problem(
+        problems, 7, "investigating", "2026-02-10T00:00:00Z", "INC-2026-0051",
+        ACTION + "known_error_at: 2026-02-11T00:00:00Z\n",
+    )  # fmt: skip
+    result = kpi(problems, "time_to_known_error", since=SINCE, until=UNTIL)
+    assert (result.value, result.n) == (4.5, 3)  # as before: 0003, 0004, 0005
+    assert "PRB-2026-0007" not in {o.record for o in result.observations}

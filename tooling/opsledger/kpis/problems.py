@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from opsledger.kpis.base import Excluded, KpiContext, Observation, Sample, observe, sample
 from opsledger.model.records import Problem
-from opsledger.obligations.problems import RESOLVED
+from opsledger.obligations.problems import RESOLVED, known_error_time
 
 #: age bands of the problem backlog: (upper bound in days, label)
 AGE_BANDS: tuple[tuple[int | None, str], ...] = (
@@ -62,12 +62,13 @@ def problem_backlog(ctx: KpiContext) -> Sample:
 
 
 def time_to_known_error(ctx: KpiContext) -> Sample:
-    """Problems whose ``known_error_at`` is in the period: median of known_error_at -
-    opened_at, in days."""
+    """Problems that became a known error in the period (``known_error_at``, once their
+    status says so: :func:`opsledger.obligations.problems.known_error_time`, as
+    PRB-KNOWN-ERROR reads it): median of known_error_at - opened_at, in days."""
     obs: list[Observation] = []
     out: list[Excluded] = []
     for prb in sorted(ctx.ledger.problem_records.values(), key=lambda p: p.id):
-        at = prb.known_error_at
+        at = known_error_time(prb)
         if at is None:
             if prb.status in ("known-error", *RESOLVED) and "known_error_at" in prb.import_gaps:
                 out.append(Excluded(prb.id, "imported without known_error_at (import_gaps)"))

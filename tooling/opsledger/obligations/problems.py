@@ -61,6 +61,13 @@ KNOWN = frozenset({"known-error", "resolved", "closed"})
 RESOLVED = frozenset({"resolved", "closed"})
 
 
+def known_error_time(prb: Problem) -> datetime | None:
+    """When the problem became a known error, as its status and ``known_error_at`` say
+    together: None while it is ``new`` or ``investigating``, whatever ``known_error_at``
+    holds. PRB-KNOWN-ERROR and time_to_known_error read this one answer."""
+    return prb.known_error_at if prb.status in KNOWN else None
+
+
 def known_error(
     prb: Problem, days: int, calendar: BusinessCalendar, as_of: datetime
 ) -> Verdict | None:
@@ -74,7 +81,7 @@ def known_error(
     if prb.external_id is not None and prb.import_gaps and prb.status not in KNOWN:
         return None  # imported: opened_at stands in for a date the source did not export
     due = calendar.deadline(prb.opened_at, days)
-    done = prb.known_error_at if prb.status in KNOWN else None
+    done = known_error_time(prb)
     if prb.status in KNOWN and done is None:
         return None  # SCHEMA reports the missing known_error_at
     state = decide(done, due, as_of)
