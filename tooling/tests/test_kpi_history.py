@@ -513,3 +513,26 @@ def test_documentation_lag_reads_one_detection_everywhere(
     brief = cli("brief", rid, "--repo", root, "--as-of", AS_OF)
     assert brief.status == 0, brief.err
     assert "first committed 4d 1h after detection" in brief.out, brief.out
+
+
+def test_approval_lead_time_counts_the_approvals_the_audit_counts(repo: Repo) -> None:
+    """A CAB approval landed 5 days before the window, then an entry by someone not listed
+    as an approver landed after it started: CHG-APPROVED-BEFORE counts the first only, and
+    so does the KPI (it measured the later entry: approved after the window)."""
+    zed = {"by": "zed@example.com", "role": "cab", "at": "2026-03-12T12:00:00Z"}
+    entries = [*approvals("2026-03-08T09:00:00Z"), {**zed, "decision": "approved"}]
+    c1 = change(repo, 1, "2026-03-10T10:00:00Z", "2026-03-10T11:00:00Z", approvals=entries)
+    from opsledger.model.ledger import load_ledger
+
+    data = dict(load_ledger(repo.root).changes[c1].data)
+    history = index(
+        (
+            c1,
+            [
+                version(c1, "2026-03-08T10:00:00Z", {**data, "approvals": data["approvals"][:1]}),
+                version(c1, "2026-03-12T12:00:00Z", data),
+            ],
+        )
+    )
+    result = kpi(repo, "approval_lead_time", history=history)
+    assert (result.value, result.n) == (48, 1)  # 8 March 10:00 to 10 March 10:00

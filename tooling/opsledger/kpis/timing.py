@@ -25,7 +25,9 @@ from opsledger.kpis.base import (
 )
 from opsledger.kpis.incidents import RESOLVED
 from opsledger.kpis.services import action_label
+from opsledger.model.records import Change
 from opsledger.obligations import IMPORTED
+from opsledger.obligations.changes import type_policy, valid_approvals
 from opsledger.obligations.documentation import documentation
 
 NOT_COMMITTED = "not committed on the branch yet"
@@ -135,17 +137,24 @@ def documentation_lag(ctx: KpiContext) -> Sample:
     return sample(obs, out)
 
 
-def _approved_entries(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    entries = data.get("approvals")
-    if not isinstance(entries, list):
+def _counted_entries(ctx: KpiContext, chg: Change) -> list[Mapping[str, Any]]:
+    """The change's approval entries that count, as CHG-APPROVAL and CHG-APPROVED-BEFORE
+    count them (:func:`opsledger.obligations.changes.valid_approvals`: approved, by a
+    person listed for an allowed role, not dated after now)."""
+    policy = ctx.ledger.policy
+    tp = type_policy(policy, chg)
+    entries = chg.data.get("approvals")
+    if tp is None or not isinstance(entries, list):
         return []
-    return [e for e in entries if isinstance(e, Mapping) and e.get("decision") == "approved"]
+    return [entries[a.index] for a in valid_approvals(policy, tp, chg, ctx.as_of)]
 
 
 def approval_lead_time(ctx: KpiContext) -> Sample:
     """Hours from the landing of the commit that completed a change's approvals (its last
-    ``approved`` entry) to ``window.start``, for change types approved before their window
-    (``approved_before_window``: normal changes by default). Negative: approved late."""
+    approval that counts, as CHG-APPROVED-BEFORE counts them: an entry by someone not
+    listed as an approver is no approval) to ``window.start``, for change types approved
+    before their window (``approved_before_window``: normal changes by default). Negative:
+    approved late."""
     changes, excluded = ctx.changes
     if ctx.history is None:
         return no_history(ctx.history_reason, excluded)
@@ -154,10 +163,12 @@ def approval_lead_time(ctx: KpiContext) -> Sample:
     for chg in changes:
         if chg.type not in types or chg.status in ("draft", "requested", "cancelled"):
             continue
-        entries = _approved_entries(chg.data)
+        entries = _counted_entries(ctx, chg)
         trail = ctx.history.get(chg.id)
         if not entries:
-            out.append(Excluded(chg.id, f"status {chg.status} but no approval (CHG-APPROVAL)"))
+            out.append(
+                Excluded(chg.id, f"status {chg.status} but no approval that counts (CHG-APPROVAL)")
+            )
         elif ctx.imported(chg.id):
             out.append(Excluded(chg.id, IMPORTED))
         elif trail is None:
