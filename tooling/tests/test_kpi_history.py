@@ -536,3 +536,35 @@ def test_approval_lead_time_counts_the_approvals_the_audit_counts(repo: Repo) ->
     )
     result = kpi(repo, "approval_lead_time", history=history)
     assert (result.value, result.n) == (48, 1)  # 8 March 10:00 to 10 March 10:00
+
+
+def test_a_pir_approved_then_set_back_to_draft_is_no_approved_pir(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    """A P1's PIR approved on the branch in time, then set back to draft: the incident has
+    no approved PIR, with git history as without it (INC-PIR, the KPI and the brief once
+    said 'met' from the first approval while the brief also said the PIR is draft)."""
+    from opsledger.kpis import KpiOptions
+    from opsledger.workspace import Workspace
+
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-04-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-04-01T10:00:00Z")
+    rid = incident(repo, 1, "2026-04-02T08:00:00Z", pir="PIR-2026-0001", **RESOLVED_P1)
+    write_pir(repo, [], status="approved")
+    git(root, "add", "-A", date="2026-04-07T10:00:00Z")
+    git(root, "commit", "-qm", "PIR approved", date="2026-04-07T10:00:00Z")
+    write_pir(repo, [], status="draft")
+    git(root, "commit", "-qam", "PIR back to draft", date="2026-04-08T10:00:00Z")
+    as_of = "2026-04-30T12:00:00Z"
+    for use_history in (True, False):
+        ws = Workspace(root, as_of=as_of, use_history=use_history)
+        verdict = ws.obligations.incident(ws.ledger.incidents[rid]).pir
+        assert verdict is not None and verdict.state == "missing", (use_history, verdict)
+        assert [f.record for f in ws.findings() if f.rule == "INC-PIR"] == [rid]
+    ws = Workspace(root, as_of=as_of)
+    report = ws.kpis(KpiOptions(as_of=ws.as_of, only=("pir_on_time_rate",)))
+    assert (report.results[0].value, report.results[0].n) == (0, 1)
+    brief = cli("brief", rid, "--repo", root, "--as-of", as_of)
+    assert "PIR deadline: met" not in brief.out, brief.out

@@ -221,7 +221,8 @@ def pir_due(
     ``reviews`` are the incident's PIRs in the working tree (:func:`reviews_of`);
     ``approved_landed`` is when one of them (or the PIR the incident names, even if its file
     is gone) first became ``approved`` on the branch: git history, the trusted time, decides
-    met or late. A PIR approved in the working tree whose approval git cannot date (history
+    met or late; reviews that are all set back since (none approved now) are missing, as
+    without history. A PIR approved in the working tree whose approval git cannot date (history
     unavailable, imported, not committed yet) is ``unverified`` for the reason ``unknown``.
     """
     p = clock(policy, inc)
@@ -246,6 +247,18 @@ def pir_due(
         detail = (
             f"no PIR approved on the branch by {ts(as_of)} (--as-of); an approved PIR {when} "
             f"by {ts(due)} ({allows})"
+        )
+        return Verdict("PIR", state, due, inc.resolved_at, None, None, ("pir",), None, detail)
+    if approved_landed is not None and reviews and not approved:
+        # approved on the branch once, its reviews all set back since (to draft): no
+        # approved PIR now, as without history (a review whose file is gone is judged by
+        # its history: GIT-DELETED reports the deletion)
+        state = "missing" if as_of > due else "pending"
+        when = "was due" if state == "missing" else "due"
+        detail = (
+            f"PIR {reviews[0].id} is {reviews[0].status} (approved on the branch "
+            f"{ts(approved_landed)}, set back since); an approved PIR {when} by {ts(due)} "
+            f"({allows})"
         )
         return Verdict("PIR", state, due, inc.resolved_at, None, None, ("pir",), None, detail)
     if approved_landed is not None:
