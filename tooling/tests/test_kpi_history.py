@@ -169,7 +169,10 @@ def test_documentation_lag_median(repo: Repo) -> None:
     assert reasons(result) == [
         ("INC-2026-0004", "not committed on the branch yet"),
         ("INC-2026-0005", "imported before adoption"),
-        ("INC-2026-0006", "no committed version states a valid detected_at"),
+        (
+            "INC-2026-0006",
+            "neither its first nor its last committed version states a valid detected_at",
+        ),
     ]
 
 
@@ -204,13 +207,13 @@ def test_approval_lead_time_median(repo: Repo) -> None:
     data = {c.id: dict(c.data) for c in load_ledger(repo.root).changes.values()}
     first = {k: v for k, v in data[c1].items() if k != "approvals"}
     history = index(
-        # c1: first approval landed 8 March 10:00, the second 9 March 10:00 -> 24 h before
+        # c1: Priya's two approvals landed together 9 March 10:00 -> 24 h before the
+        # window (her second entry is no further approval: one per person, as the audit
+        # counts)
         (
             c1,
             [
-                version(
-                    c1, "2026-03-08T10:00:00Z", {**first, "approvals": data[c1]["approvals"][:1]}
-                ),
+                version(c1, "2026-03-08T10:00:00Z", {**first, "approvals": []}),
                 version(c1, "2026-03-09T10:00:00Z", data[c1]),
             ],
         ),
@@ -516,11 +519,17 @@ def test_documentation_lag_reads_one_detection_everywhere(
 
 
 def test_approval_lead_time_counts_the_approvals_the_audit_counts(repo: Repo) -> None:
-    """A CAB approval landed 5 days before the window, then an entry by someone not listed
-    as an approver landed after it started: CHG-APPROVED-BEFORE counts the first only, and
-    so does the KPI (it measured the later entry: approved after the window)."""
+    """A CAB approval landed 2 days before the window, then, after it started, an entry by
+    someone not listed as an approver and a second CAB approval beyond the one required:
+    CHG-APPROVED-BEFORE counts the first only, and so does the KPI (it measured the last
+    entry: approved after the window)."""
     zed = {"by": "zed@example.com", "role": "cab", "at": "2026-03-12T12:00:00Z"}
-    entries = [*approvals("2026-03-08T09:00:00Z"), {**zed, "decision": "approved"}]
+    tom = {"by": "tom.becker@example.com", "role": "cab", "at": "2026-03-12T12:00:00Z"}
+    entries = [
+        *approvals("2026-03-08T09:00:00Z"),
+        {**zed, "decision": "approved"},  # not listed as an approver: no approval
+        {**tom, "decision": "approved"},  # listed, but one approval was required
+    ]
     c1 = change(repo, 1, "2026-03-10T10:00:00Z", "2026-03-10T11:00:00Z", approvals=entries)
     from opsledger.model.ledger import load_ledger
 
@@ -568,3 +577,65 @@ def test_a_pir_approved_then_set_back_to_draft_is_no_approved_pir(
     assert (report.results[0].value, report.results[0].n) == (0, 1)
     brief = cli("brief", rid, "--repo", root, "--as-of", as_of)
     assert "PIR deadline: met" not in brief.out, brief.out
+    # approved again after its due date (13 April): late, never 'met' from the first time
+    write_pir(repo, [], status="approved")
+    git(root, "commit", "-qam", "PIR approved again", date="2026-04-28T10:00:00Z")
+    ws = Workspace(root, as_of=as_of)
+    verdict = ws.obligations.incident(ws.ledger.incidents[rid]).pir
+    assert verdict is not None and verdict.state == "late", verdict
+    report = ws.kpis(KpiOptions(as_of=ws.as_of, only=("pir_on_time_rate",)))
+    assert (report.results[0].value, report.results[0].n) == (0, 1)
+
+
+def test_an_approved_pir_deleted_is_no_approved_pir(repo: Repo) -> None:
+    """A P1's PIR approved in time, then its file deleted: no approved PIR, with history as
+    without it (GIT-DELETED reports the deletion); a draft PIR added since is named as it
+    is, never as once approved."""
+    from opsledger.workspace import Workspace
+
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-04-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-04-01T10:00:00Z")
+    rid = incident(repo, 1, "2026-04-02T08:00:00Z", pir="PIR-2026-0001", **RESOLVED_P1)
+    write_pir(repo, [], status="approved")
+    git(root, "add", "-A", date="2026-04-07T10:00:00Z")
+    git(root, "commit", "-qm", "PIR approved", date="2026-04-07T10:00:00Z")
+    git(root, "rm", "-q", "records/pirs/PIR-2026-0001.md")
+    git(root, "commit", "-qm", "PIR deleted", date="2026-04-08T10:00:00Z")
+    as_of = "2026-04-30T12:00:00Z"
+    for use_history in (True, False):
+        ws = Workspace(root, as_of=as_of, use_history=use_history)
+        verdict = ws.obligations.incident(ws.ledger.incidents[rid]).pir
+        assert verdict is not None and verdict.state == "missing", (use_history, verdict)
+    write_pir(repo, [], status="draft", id="PIR-2026-0002")
+    git(root, "add", "-A", date="2026-04-09T10:00:00Z")
+    git(root, "commit", "-qm", "a draft PIR", date="2026-04-09T10:00:00Z")
+    ws = Workspace(root, as_of=as_of)
+    verdict = ws.obligations.incident(ws.ledger.incidents[rid]).pir
+    assert verdict is not None and verdict.state == "missing"
+    assert verdict.detail.startswith("PIR PIR-2026-0002 is draft;"), verdict.detail
+
+
+def test_a_corrected_slip_in_the_detection_counts_for_nothing(repo: Repo) -> None:
+    """Committed 30 minutes after detection; a later edit slips the detection back a year
+    and the next corrects it: the record was never late (the earliest detection any
+    version stated would make it late for ever)."""
+    from opsledger.kpis import KpiOptions
+    from opsledger.workspace import Workspace
+
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    rid = incident(repo, 1, "2026-03-02T09:00:00Z")
+    git(root, "add", "-A", date="2026-03-02T09:30:00Z")
+    git(root, "commit", "-qm", f"{rid}: open", date="2026-03-02T09:30:00Z")
+    incident(repo, 1, "2025-03-02T09:00:00Z")
+    git(root, "commit", "-qam", f"{rid}: slip", date="2026-03-03T10:00:00Z")
+    incident(repo, 1, "2026-03-02T09:00:00Z")
+    git(root, "commit", "-qam", f"{rid}: corrected", date="2026-03-03T11:00:00Z")
+    ws = Workspace(root, as_of=AS_OF)
+    assert [f for f in ws.findings() if f.rule == "GIT-LATE-RECORD"] == []
+    lag = ws.kpis(KpiOptions(as_of=ws.as_of, only=("documentation_lag",))).results[0]
+    assert (lag.value, lag.n) == (0.5, 1)

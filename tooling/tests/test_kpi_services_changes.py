@@ -406,3 +406,19 @@ def test_a_rolled_back_change_whose_outcome_says_successful_is_no_success(repo: 
     )
     success = kpi(repo, "change_success_rate", until="2026-04-01")
     assert (success.value, success.n) == (0, 1)  # PRB-FIX: test_rules_problems.py
+
+
+def test_a_partial_outcome_is_counted_and_no_success(repo: Repo) -> None:
+    """Implemented with outcome partial: counted, not a success (it was left out as if it
+    had no outcome)."""
+    partial = {
+        "started_at": "2026-03-05T21:00:00Z",
+        "completed_at": "2026-03-05T22:00:00Z",
+        "outcome": "partial",
+        "validation": "Half the pods took the new pool; the rest stay at 60.",
+    }
+    change(repo, 1, "2026-03-05T21:00:00Z", "2026-03-05T22:00:00Z", implementation=partial)
+    change(repo, 2, "2026-03-06T21:00:00Z", "2026-03-06T22:00:00Z")
+    success = kpi(repo, "change_success_rate", until="2026-04-01")
+    assert (success.value, success.n) == (0.5, 2)
+    assert reasons(success) == []

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from opsledger.audit import AuditOptions, run_audit
-from opsledger.history.derive import first_done, first_with_status
+from opsledger.history.derive import first_done, status_since
 from opsledger.history.index import build_history
 from opsledger.history.model import Commit, HistoryIndex, Identity, RecordHistory, Version
 from opsledger.loading import load_text
@@ -629,10 +629,10 @@ def test_a_status_or_action_only_a_side_commit_held_counts_from_the_landing_that
     undone = Version(commit("2026-03-06T09:10:00Z", PRIYA, landed=merge), PIR_PATH, "b2", draft)
     late = Version(commit("2026-03-27T09:00:00Z", PRIYA), PIR_PATH, "b3", approved_pir)
     trail = RecordHistory("PIR-2026-0001", [side, undone, late])
-    assert first_with_status(trail, "approved") is late
+    assert status_since(trail, "approved") is late
     assert first_done(trail) == {"A1": late}
     kept = RecordHistory("PIR-2026-0001", [side, late])
-    assert first_with_status(kept, "approved") is side
+    assert status_since(kept, "approved") is side
     assert first_done(kept) == {"A1": side}
 
 

@@ -71,7 +71,7 @@ def test_portfolio_problem_page_downloads_and_candidates(
         < (timeline.index("Resolved"))
     )
     assert "after the fix" in timeline and "INC-2026-0053" in timeline
-    assert "Fix change implemented (outcome successful)" in timeline
+    assert "Fix change carried out (successful)" in timeline
     assert "CHG-2026-0107" in timeline
     assert "Fix held ✗ missed" in page
 

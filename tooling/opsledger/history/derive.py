@@ -33,8 +33,10 @@ def transitions(history: RecordHistory, field: str) -> list[Transition]:
     return out
 
 
-def first_with_status(history: RecordHistory, status: str) -> Version | None:
-    return history.first_where(lambda d: d.get("status") == status)
+def status_since(history: RecordHistory, status: str) -> Version | None:
+    """The version from which the record has held ``status`` without a break up to now, as
+    it landed; None when it does not hold it now (set back since, or deleted)."""
+    return history.first_where(lambda d: d.get("status") == status, since=True)
 
 
 def first_done(history: RecordHistory) -> dict[str, Version]:

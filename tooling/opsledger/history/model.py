@@ -133,13 +133,19 @@ class RecordHistory:
         """Versions whose fields could be read (skips deletions and invalid versions)."""
         return (v for v in self.versions if v.data is not None)
 
-    def first_where(self, predicate: Callable[[Mapping[str, Any]], bool]) -> Version | None:
+    def first_where(
+        self, predicate: Callable[[Mapping[str, Any]], bool], *, since: bool = False
+    ) -> Version | None:
         """The first readable version for which ``predicate(fields)`` holds, as it landed
-        (see :meth:`held_from`)."""
-        run = self.held_from(lambda data: (True,) if predicate(data) else ()).get(True)
+        (see :meth:`held_from`); ``since``: of the run that holds now (None when the branch
+        holds it no longer)."""
+        held = self.held_from(lambda data: (True,) if predicate(data) else (), since=since)
+        run = held.get(True)
         return run[-1] if run else None
 
-    def held_from(self, keys: Callable[[Mapping[str, Any]], Iterable[K]]) -> dict[K, list[Version]]:
+    def held_from(
+        self, keys: Callable[[Mapping[str, Any]], Iterable[K]], *, since: bool = False
+    ) -> dict[K, list[Version]]:
         """For each key a version's fields hold (``keys(fields)``: its approval entries, a
         status, its done actions), the versions that brought it onto the branch: the first
         landing (the commits one merge brought in land together) whose end still holds it,
@@ -149,7 +155,11 @@ class RecordHistory:
         on the branch: it counts from the landing that kept it. Within a landing only its
         end counts, so its commits judged one by one (a pull request's gate, a branch
         merged fast-forward) give the same versions. An unreadable version changes nothing
-        held; a deletion holds nothing."""
+        held; a deletion holds nothing.
+
+        ``since``: only the keys the branch holds now, each from the landing that began the
+        run still holding it (a status set back and set again counts from the second time;
+        a deleted record holds nothing)."""
         found: dict[K, list[Version]] = {}
         held: set[K] = set()  # what the last readable version holds (nothing once deleted)
         pending: list[Version] = []
@@ -166,6 +176,8 @@ class RecordHistory:
                     for key in held:
                         first.setdefault(key, [*pending, version])
                     pending = []
+            if since:  # a key the landing's end no longer holds starts afresh later
+                found = {key: run for key, run in found.items() if key in held}
             for key in held:
                 found.setdefault(key, first.get(key) or [landing[-1]])
         return found

@@ -244,8 +244,8 @@ KPIS: tuple[Kpi, ...] = (
         "hours",
         "median",
         f"{_PERIOD} Median of the landing time of the first commit of the incident record "
-        "- detected_at (the earliest any committed version stated, as GIT-LATE-RECORD "
-        "reads it).",
+        "- detected_at (as first committed, or as stated now when earlier, as "
+        "GIT-LATE-RECORD reads it).",
         timing.documentation_lag,
         history=True,
     ),

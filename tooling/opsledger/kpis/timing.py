@@ -27,11 +27,16 @@ from opsledger.kpis.incidents import RESOLVED
 from opsledger.kpis.services import action_label
 from opsledger.model.records import Change
 from opsledger.obligations import IMPORTED
-from opsledger.obligations.changes import type_policy, valid_approvals
+from opsledger.obligations.changes import (
+    earliest_per_person,
+    required_approvals,
+    type_policy,
+    valid_approvals,
+)
 from opsledger.obligations.documentation import documentation
 
 NOT_COMMITTED = "not committed on the branch yet"
-NO_DETECTION = "no committed version states a valid detected_at"
+NO_DETECTION = "neither its first nor its last committed version states a valid detected_at"
 
 
 def pir_on_time_rate(ctx: KpiContext) -> Sample:
@@ -115,8 +120,8 @@ def action_on_time_rate(ctx: KpiContext) -> Sample:
 
 
 def documentation_lag(ctx: KpiContext) -> Sample:
-    """Hours from detection, the earliest the incident's committed versions stated, to the
-    landing of its first commit: the lag GIT-LATE-RECORD judges
+    """Hours from detection (as first committed, or as stated now when earlier) to the
+    landing of the incident's first commit: the lag GIT-LATE-RECORD judges
     (:mod:`opsledger.obligations.documentation`)."""
     incidents, excluded = ctx.incidents
     if ctx.history is None:
@@ -138,23 +143,26 @@ def documentation_lag(ctx: KpiContext) -> Sample:
 
 
 def _counted_entries(ctx: KpiContext, chg: Change) -> list[Mapping[str, Any]]:
-    """The change's approval entries that count, as CHG-APPROVAL and CHG-APPROVED-BEFORE
-    count them (:func:`opsledger.obligations.changes.valid_approvals`: approved, by a
-    person listed for an allowed role, not dated after now)."""
+    """The approval entries that complete the change's approvals, as CHG-APPROVED-BEFORE
+    counts them: of the approvals that count (approved, by a person listed for an allowed
+    role, not dated after now), each person's earliest, the required number of them in
+    time order (:mod:`opsledger.obligations.changes`). Empty when there are fewer."""
     policy = ctx.ledger.policy
     tp = type_policy(policy, chg)
     entries = chg.data.get("approvals")
     if tp is None or not isinstance(entries, list):
         return []
-    return [entries[a.index] for a in valid_approvals(policy, tp, chg, ctx.as_of)]
+    required = max(required_approvals(policy, tp, chg), 1)
+    counted = earliest_per_person(valid_approvals(policy, tp, chg, ctx.as_of))[:required]
+    return [entries[a.index] for a in counted] if len(counted) == required else []
 
 
 def approval_lead_time(ctx: KpiContext) -> Sample:
-    """Hours from the landing of the commit that completed a change's approvals (its last
-    approval that counts, as CHG-APPROVED-BEFORE counts them: an entry by someone not
-    listed as an approver is no approval) to ``window.start``, for change types approved
-    before their window (``approved_before_window``: normal changes by default). Negative:
-    approved late."""
+    """Hours from the landing of the commit that completed a change's approvals (the last
+    of the approvals CHG-APPROVED-BEFORE counts: an entry by someone not listed as an
+    approver, or a second person's beyond the number required, completes nothing) to
+    ``window.start``, for change types approved before their window
+    (``approved_before_window``: normal changes by default). Negative: approved late."""
     changes, excluded = ctx.changes
     if ctx.history is None:
         return no_history(ctx.history_reason, excluded)
@@ -167,7 +175,11 @@ def approval_lead_time(ctx: KpiContext) -> Sample:
         trail = ctx.history.get(chg.id)
         if not entries:
             out.append(
-                Excluded(chg.id, f"status {chg.status} but no approval that counts (CHG-APPROVAL)")
+                Excluded(
+                    chg.id,
+                    f"status {chg.status} but fewer dated approvals that count than required "
+                    "(CHG-APPROVAL)",
+                )
             )
         elif ctx.imported(chg.id):
             out.append(Excluded(chg.id, IMPORTED))

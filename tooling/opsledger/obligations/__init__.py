@@ -41,7 +41,7 @@ from typing import Any
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.history import HISTORY_UNAVAILABLE
-from opsledger.history.derive import first_done, first_with_status
+from opsledger.history.derive import first_done, status_since
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Change, Incident, Pir, Problem, Runbook
@@ -191,10 +191,12 @@ class Obligations:
         if unknown is None and self.history is not None:
             times = []
             for review in dict.fromkeys(ids[1:]):
+                # approved now, from the landing that began it: a PIR set back to draft
+                # and approved again after its due date is late, never 'met' from the first
                 trail = self.history.get(review)
-                first = first_with_status(trail, "approved") if trail is not None else None
-                if first is not None:
-                    times.append(first.landed_at)
+                since = status_since(trail, "approved") if trail is not None else None
+                if since is not None:
+                    times.append(since.landed_at)
             landed = min(times, default=None)
         return incidents.pir_due(
             inc,

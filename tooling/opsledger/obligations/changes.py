@@ -29,14 +29,15 @@ CARRIED_OUT = frozenset({"implemented", "failed", "rolled-back", "closed"})
 def ended(chg: Change) -> str | None:
     """How the change ended, as its status and its ``implementation.outcome`` say together:
     ``failed`` or ``rolled-back`` when either says so (a rolled-back change whose outcome
-    reads ``successful`` is rolled back: CHG-OUTCOME reports the contradiction), else
-    ``successful`` when carried out with that outcome; None when not carried out, or
-    carried out with no outcome. The change success rate and PRB-FIX read this one answer."""
+    reads ``successful`` is rolled back: CHG-OUTCOME reports the contradiction), else the
+    outcome of a change carried out (``successful``, ``partial``); None when not carried
+    out, or carried out with no outcome. The change success rate, PRB-FIX, the monthly
+    report's change outcomes and the problem pages read this one answer."""
     for bad in ("failed", "rolled-back"):
         if chg.status == bad or chg.outcome == bad:
             return bad
-    if chg.status in CARRIED_OUT and chg.outcome == "successful":
-        return "successful"
+    if chg.status in CARRIED_OUT and chg.outcome is not None:
+        return chg.outcome  # successful, or partial
     return None
 
 

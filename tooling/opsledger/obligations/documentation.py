@@ -1,9 +1,10 @@
 """Documentation: an incident is written up while it happens, not days later.
 
-Measured from git alone: from the earliest detection any committed version of the record
-stated (a ``detected_at`` moved later or earlier afterwards cannot shorten the lag: the
-record committed late with the detection set to that moment, then set back to the real
-one, is as late as it was) to the landing of the record's first commit. GIT-LATE-RECORD
+Measured from git alone: from the detection the record stated when first committed, or
+the one it states now when that is earlier, to the landing of the record's first commit.
+Moving ``detected_at`` later afterwards cannot shorten the lag, nor can committing the
+record with the detection set to that moment and setting it back to the real one later; a
+slip in between that was corrected since counts for nothing. GIT-LATE-RECORD
 reports an incident whose lag is over ``history.late_record_business_days`` business days;
 the documentation_lag KPI is the median of the same lags in hours; the brief says it.
 """
@@ -20,8 +21,8 @@ from opsledger.timeutil import parse_timestamp
 
 @dataclass(frozen=True)
 class Documentation:
-    """When an incident was detected (the earliest its versions state) and first
-    committed."""
+    """When an incident was detected (the earlier of what its first and its last readable
+    versions state) and first committed."""
 
     detected: datetime
     first: Version  # the record's first commit, by landing
@@ -34,12 +35,13 @@ class Documentation:
 
 
 def documentation(history: RecordHistory, calendar: BusinessCalendar) -> Documentation | None:
-    """The incident's documentation lag; None for a deleted record, or one no readable
-    version of which states a valid ``detected_at`` (SCHEMA reports that)."""
+    """The incident's documentation lag; None for a deleted record, or one whose first
+    and last readable versions state no valid ``detected_at`` (SCHEMA reports that)."""
     if history.deleted:
         return None
+    readable = list(history.readable())
     stated = []
-    for version in history.readable():
+    for version in readable[:1] + readable[-1:]:
         try:
             stated.append(parse_timestamp((version.data or {}).get("detected_at")))  # type: ignore[arg-type]
         except ValueError:

@@ -798,10 +798,10 @@ class GitLateRecord(HistoryRule):
     """An incident was first committed long after it was detected.
 
     What it checks:
-      The number of business days (policy calendar) from ``detected_at``, the earliest any
-      committed version stated, to the landing of the record's first commit is at most
-      ``history.late_record_business_days`` (moving the detection afterwards, later or
-      earlier, cannot hide a late record).
+      The number of business days (policy calendar) from ``detected_at`` (as the record
+      stated it when first committed, or as it states it now when that is earlier) to the
+      landing of the record's first commit is at most ``history.late_record_business_days``
+      (moving the detection afterwards, later or earlier, cannot hide a late record).
 
     Why auditors care:
       An incident written up days later is reconstructed from memory: its timestamps and

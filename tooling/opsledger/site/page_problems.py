@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from opsledger.model.records import Problem
 from opsledger.obligations import Verdict
+from opsledger.obligations.changes import ended
 from opsledger.obligations.problems import impact_time
 from opsledger.site.common import (
     BAD,
@@ -171,7 +172,7 @@ def problem_page(ctx: PageContext, prb: Problem, page: str) -> str:
         events.append((inc.detected_at, md(label) + came_back, links.record(page, inc.id)))
     chg = ledger.changes.get(prb.fix_change or "")
     if chg is not None and chg.implementation_completed_at is not None:
-        what = f"Fix change implemented (outcome {chg.outcome or 'not recorded'})"
+        what = f"Fix change carried out ({ended(chg) or 'outcome not recorded'})"
         events.append((chg.implementation_completed_at, md(what), links.record(page, chg.id)))
     rows = [
         (md(when(at, zone)), what, link) for at, what, link in sorted(events, key=lambda e: e[0])
