@@ -3,12 +3,13 @@ rate, change record quality and the audit pass rate, each worked out by hand."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from test_kpis import RESOLUTION, groups, incident, kpi, reasons, write_yaml
 
-from conftest import INCIDENT, RUNBOOK, Repo
+from conftest import INCIDENT, RUNBOOK, InvokeCli, Repo
 
 SERVICES = """\
 - id: orders-db
@@ -422,3 +423,32 @@ def test_a_partial_outcome_is_counted_and_no_success(repo: Repo) -> None:
     success = kpi(repo, "change_success_rate", until="2026-04-01")
     assert (success.value, success.n) == (0.5, 2)
     assert reasons(success) == []
+
+
+def test_the_monthly_report_counts_change_outcomes_as_the_kpi_reads_them(
+    repo: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    """Rolled back, its outcome reading successful: the monthly report's change outcomes
+    say rolled-back, as the change success rate beside them counts it (they said
+    'successful | 1' above a success rate of 0%)."""
+    change(
+        repo,
+        1,
+        "2026-03-05T21:00:00Z",
+        "2026-03-05T22:00:00Z",
+        status="rolled-back",
+        implementation={
+            "started_at": "2026-03-05T21:00:00Z",
+            "completed_at": "2026-03-05T22:00:00Z",
+            "outcome": "successful",
+            "validation": "Rolled back after latency doubled on the replicas.",
+        },
+    )
+    out = tmp_path / "monthly.md"
+    result = cli(
+        "report", "monthly", "--period", "2026-03", "--as-of", "2026-04-01T00:00:00Z",
+        "--no-history", "--repo", repo.root, "--output", out,
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    outcomes = out.read_text().split("## Change outcomes", 1)[1].split("\n## ", 1)[0]
+    assert "| rolled-back | 1 |" in outcomes and "successful" not in outcomes, outcomes
