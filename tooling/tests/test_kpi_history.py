@@ -547,6 +547,20 @@ def test_approval_lead_time_counts_the_approvals_the_audit_counts(repo: Repo) ->
     assert (result.value, result.n) == (48, 1)  # 8 March 10:00 to 10 March 10:00
 
 
+def p1_with_its_pir_approved_in_time(repo: Repo) -> str:
+    """A git repository: a P1 resolved Thursday 2 April (its PIR due by Monday 13 April),
+    its PIR-2026-0001 committed approved on 7 April. Returns the incident's ID."""
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-04-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-04-01T10:00:00Z")
+    rid = incident(repo, 1, "2026-04-02T08:00:00Z", pir="PIR-2026-0001", **RESOLVED_P1)
+    write_pir(repo, [], status="approved")
+    git(root, "add", "-A", date="2026-04-07T10:00:00Z")
+    git(root, "commit", "-qm", "PIR approved", date="2026-04-07T10:00:00Z")
+    return rid
+
+
 def test_a_pir_approved_then_set_back_to_draft_is_no_approved_pir(
     repo: Repo, cli: InvokeCli
 ) -> None:
@@ -557,13 +571,7 @@ def test_a_pir_approved_then_set_back_to_draft_is_no_approved_pir(
     from opsledger.workspace import Workspace
 
     root = repo.root
-    git_init(root)
-    git(root, "add", "-A", date="2026-04-01T10:00:00Z")
-    git(root, "commit", "-qm", "Adopt opsledger", date="2026-04-01T10:00:00Z")
-    rid = incident(repo, 1, "2026-04-02T08:00:00Z", pir="PIR-2026-0001", **RESOLVED_P1)
-    write_pir(repo, [], status="approved")
-    git(root, "add", "-A", date="2026-04-07T10:00:00Z")
-    git(root, "commit", "-qm", "PIR approved", date="2026-04-07T10:00:00Z")
+    rid = p1_with_its_pir_approved_in_time(repo)
     write_pir(repo, [], status="draft")
     git(root, "commit", "-qam", "PIR back to draft", date="2026-04-08T10:00:00Z")
     as_of = "2026-04-30T12:00:00Z"
@@ -594,13 +602,7 @@ def test_an_approved_pir_deleted_is_no_approved_pir(repo: Repo) -> None:
     from opsledger.workspace import Workspace
 
     root = repo.root
-    git_init(root)
-    git(root, "add", "-A", date="2026-04-01T10:00:00Z")
-    git(root, "commit", "-qm", "Adopt opsledger", date="2026-04-01T10:00:00Z")
-    rid = incident(repo, 1, "2026-04-02T08:00:00Z", pir="PIR-2026-0001", **RESOLVED_P1)
-    write_pir(repo, [], status="approved")
-    git(root, "add", "-A", date="2026-04-07T10:00:00Z")
-    git(root, "commit", "-qm", "PIR approved", date="2026-04-07T10:00:00Z")
+    rid = p1_with_its_pir_approved_in_time(repo)
     git(root, "rm", "-q", "records/pirs/PIR-2026-0001.md")
     git(root, "commit", "-qm", "PIR deleted", date="2026-04-08T10:00:00Z")
     as_of = "2026-04-30T12:00:00Z"

@@ -388,10 +388,9 @@ def test_resolved_pir_incident_fixture_is_valid(repo: Repo) -> None:
     assert (result.value, result.n) == (1.0, 2)
 
 
-def test_a_rolled_back_change_whose_outcome_says_successful_is_no_success(repo: Repo) -> None:
-    """Status rolled-back, outcome successful (CHG-OUTCOME reports the contradiction): the
-    change success rate and PRB-FIX read one answer, rolled back (the KPI counted it a
-    success while PRB-FIX said the fix was rolled back)."""
+def rolled_back_reading_successful(repo: Repo) -> None:
+    """CHG-2026-0001, rolled back, its outcome reading successful (CHG-OUTCOME reports the
+    contradiction)."""
     change(
         repo,
         1,
@@ -405,6 +404,13 @@ def test_a_rolled_back_change_whose_outcome_says_successful_is_no_success(repo: 
             "validation": "Rolled back after latency doubled on the replicas.",
         },
     )
+
+
+def test_a_rolled_back_change_whose_outcome_says_successful_is_no_success(repo: Repo) -> None:
+    """Status rolled-back, outcome successful (CHG-OUTCOME reports the contradiction): the
+    change success rate and PRB-FIX read one answer, rolled back (the KPI counted it a
+    success while PRB-FIX said the fix was rolled back)."""
+    rolled_back_reading_successful(repo)
     success = kpi(repo, "change_success_rate", until="2026-04-01")
     assert (success.value, success.n) == (0, 1)  # PRB-FIX: test_rules_problems.py
 
@@ -431,19 +437,7 @@ def test_the_monthly_report_counts_change_outcomes_as_the_kpi_reads_them(
     """Rolled back, its outcome reading successful: the monthly report's change outcomes
     say rolled-back, as the change success rate beside them counts it (they said
     'successful | 1' above a success rate of 0%)."""
-    change(
-        repo,
-        1,
-        "2026-03-05T21:00:00Z",
-        "2026-03-05T22:00:00Z",
-        status="rolled-back",
-        implementation={
-            "started_at": "2026-03-05T21:00:00Z",
-            "completed_at": "2026-03-05T22:00:00Z",
-            "outcome": "successful",
-            "validation": "Rolled back after latency doubled on the replicas.",
-        },
-    )
+    rolled_back_reading_successful(repo)
     out = tmp_path / "monthly.md"
     result = cli(
         "report", "monthly", "--period", "2026-03", "--as-of", "2026-04-01T00:00:00Z",
