@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -641,3 +642,104 @@ def test_a_corrected_slip_in_the_detection_counts_for_nothing(repo: Repo) -> Non
     assert [f for f in ws.findings() if f.rule == "GIT-LATE-RECORD"] == []
     lag = ws.kpis(KpiOptions(as_of=ws.as_of, only=("documentation_lag",))).results[0]
     assert (lag.value, lag.n) == (0.5, 1)
+
+
+def _lag(root: Path) -> tuple[list[str], float | None]:
+    """GIT-LATE-RECORD's messages and the documentation_lag KPI, as of AS_OF."""
+    from opsledger.kpis import KpiOptions
+    from opsledger.workspace import Workspace
+
+    ws = Workspace(root, as_of=AS_OF)
+    late = [f.message for f in ws.findings() if f.rule == "GIT-LATE-RECORD"]
+    kpi_value = ws.kpis(KpiOptions(as_of=ws.as_of, only=("documentation_lag",))).results[0]
+    return late, kpi_value.value
+
+
+def test_a_slip_inside_one_landing_never_reached_the_branch(repo: Repo) -> None:
+    """A pull request writes the incident with its detection a year early, corrects it in
+    its next commit, and is merged 30 minutes after the detection: within a landing only
+    its end was on the branch, so the record was never late."""
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    git(root, "checkout", "-qb", "pr")
+    rid = incident(repo, 1, "2025-03-02T09:00:00Z")
+    git(root, "add", "-A", date="2026-03-02T09:10:00Z")
+    git(root, "commit", "-qm", f"{rid}: open", date="2026-03-02T09:10:00Z")
+    incident(repo, 1, "2026-03-02T09:00:00Z")
+    git(root, "commit", "-qam", f"{rid}: year corrected", date="2026-03-02T09:20:00Z")
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "merge", "pr", date="2026-03-02T09:30:00Z")
+    assert _lag(root) == ([], 0.5)
+
+
+def test_a_first_version_without_a_detection_gives_way_to_the_first_with_one(
+    repo: Repo,
+) -> None:
+    """First committed on Monday 9 March with the detection still 'TBD', then given as
+    Monday 2 March, then moved to 9 March: late from 2 March (moving it later hid it)."""
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    rid = incident(repo, 1, "TBD")
+    git(root, "add", "-A", date="2026-03-09T10:00:00Z")
+    git(root, "commit", "-qm", f"{rid}: open", date="2026-03-09T10:00:00Z")
+    for detected, when in (("2026-03-02T09:00:00Z", "11:00"), ("2026-03-09T09:00:00Z", "12:00")):
+        incident(repo, 1, detected)
+        git(root, "commit", "-qam", f"{rid}: detection", date=f"2026-03-09T{when}:00Z")
+    late, value = _lag(root)
+    assert [m.split(":")[0] for m in late] == [
+        "first committed 5 business days after detection (2026-03-02T09"
+    ]
+    assert value == 169  # Monday 2 March 09:00 to Monday 9 March 10:00
+
+
+def test_a_pir_is_judged_as_it_stood_at_the_as_of(repo: Repo) -> None:
+    """Approved in time (7 April), set back to draft on 5 May, approved again on 10 May:
+    as of 30 April it was approved in time (met); as of 20 May it has been approved since
+    10 May (late)."""
+    from opsledger.workspace import Workspace
+
+    root = repo.root
+    rid = p1_with_its_pir_approved_in_time(repo)
+    write_pir(repo, [], status="draft")
+    git(root, "commit", "-qam", "PIR back to draft", date="2026-05-05T10:00:00Z")
+    write_pir(repo, [], status="approved")
+    git(root, "commit", "-qam", "PIR approved again", date="2026-05-10T10:00:00Z")
+    for as_of, state in (("2026-04-30T12:00:00Z", "met"), ("2026-05-20T12:00:00Z", "late")):
+        ws = Workspace(root, as_of=as_of)
+        verdict = ws.obligations.incident(ws.ledger.incidents[rid]).pir
+        assert verdict is not None and verdict.state == state, (as_of, verdict)
+
+
+def test_a_pir_that_cannot_be_read_now_holds_no_approval(repo: Repo) -> None:
+    """Approved in time, then its file made unreadable: no approved PIR, with history as
+    without it (as a deleted one)."""
+    from opsledger.workspace import Workspace
+
+    root = repo.root
+    rid = p1_with_its_pir_approved_in_time(repo)
+    repo.write("records/pirs/PIR-2026-0001.md", "---\nid: [unclosed\n---\n", dedent=False)
+    git(root, "commit", "-qam", "PIR broken", date="2026-04-08T10:00:00Z")
+    for use_history in (True, False):
+        ws = Workspace(root, as_of="2026-04-30T12:00:00Z", use_history=use_history)
+        verdict = ws.obligations.incident(ws.ledger.incidents[rid]).pir
+        assert verdict is not None and verdict.state == "missing", (use_history, verdict)
+
+
+def test_an_action_done_reopened_and_done_again_late_is_late(repo: Repo) -> None:
+    """Done on 7 April (due 10 April), reopened on 8 April, done again on 25 April: late,
+    as a PIR approved, set back and approved again after its due date is."""
+    from opsledger.workspace import Workspace
+
+    root = repo.root
+    rid = p1_with_its_pir_approved_in_time(repo)
+    del rid
+    for status, when in (("done", "04-07"), ("open", "04-08"), ("done", "04-25")):
+        write_pir(repo, [action("A1", "2026-04-10", status)], status="approved")
+        git(root, "commit", "-qam", f"A1 {status}", date=f"2026-{when}T12:00:00Z")
+    ws = Workspace(root, as_of="2026-04-30T12:00:00Z")
+    [verdict] = ws.obligations.actions(ws.ledger.pirs["PIR-2026-0001"])
+    assert verdict is not None and verdict.state == "late", verdict

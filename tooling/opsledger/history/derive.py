@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from opsledger.history.model import RecordHistory, Version
@@ -33,15 +34,20 @@ def transitions(history: RecordHistory, field: str) -> list[Transition]:
     return out
 
 
-def status_since(history: RecordHistory, status: str) -> Version | None:
-    """The version from which the record has held ``status`` without a break up to now, as
-    it landed; None when it does not hold it now (set back since, or deleted)."""
-    return history.first_where(lambda d: d.get("status") == status, since=True)
+def status_since(
+    history: RecordHistory, status: str, until: datetime | None = None
+) -> Version | None:
+    """The version from which the record has held ``status`` without a break up to now (or
+    ``until``), as it landed; None when it does not hold it then (set back since, deleted,
+    or its current version unreadable)."""
+    return history.first_where(lambda d: d.get("status") == status, since=True, until=until)
 
 
-def first_done(history: RecordHistory) -> dict[str, Version]:
-    """For each PIR action (by its ``id``), the first version in which it was ``done``, as
-    it landed (:meth:`RecordHistory.held_from`)."""
+def first_done(history: RecordHistory, until: datetime | None = None) -> dict[str, Version]:
+    """For each PIR action (by its ``id``) done now (or at ``until``), the version from
+    which it has been ``done`` without a break, as it landed
+    (:meth:`RecordHistory.held_from`): done, reopened and done again after its due date is
+    late, as a PIR's approval is (:func:`status_since`)."""
 
     def done(data: Mapping[str, Any]) -> list[str]:
         actions = data.get("actions")
@@ -53,7 +59,8 @@ def first_done(history: RecordHistory) -> dict[str, Version]:
             and action.get("status") == "done"
         ]
 
-    return {key: run[-1] for key, run in history.held_from(done).items()}
+    held = history.held_from(done, since=True, until=until)
+    return {key: run[-1] for key, run in held.items()}
 
 
 def entry_key(entry: Mapping[str, Any]) -> tuple[str, str, str, str]:

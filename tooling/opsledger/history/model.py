@@ -134,17 +134,27 @@ class RecordHistory:
         return (v for v in self.versions if v.data is not None)
 
     def first_where(
-        self, predicate: Callable[[Mapping[str, Any]], bool], *, since: bool = False
+        self,
+        predicate: Callable[[Mapping[str, Any]], bool],
+        *,
+        since: bool = False,
+        until: datetime | None = None,
     ) -> Version | None:
         """The first readable version for which ``predicate(fields)`` holds, as it landed
-        (see :meth:`held_from`); ``since``: of the run that holds now (None when the branch
-        holds it no longer)."""
-        held = self.held_from(lambda data: (True,) if predicate(data) else (), since=since)
+        (see :meth:`held_from`); ``since``: of the run that holds now, or at ``until``
+        (None when the branch holds it no longer)."""
+        held = self.held_from(
+            lambda data: (True,) if predicate(data) else (), since=since, until=until
+        )
         run = held.get(True)
         return run[-1] if run else None
 
     def held_from(
-        self, keys: Callable[[Mapping[str, Any]], Iterable[K]], *, since: bool = False
+        self,
+        keys: Callable[[Mapping[str, Any]], Iterable[K]],
+        *,
+        since: bool = False,
+        until: datetime | None = None,
     ) -> dict[K, list[Version]]:
         """For each key a version's fields hold (``keys(fields)``: its approval entries, a
         status, its done actions), the versions that brought it onto the branch: the first
@@ -157,15 +167,20 @@ class RecordHistory:
         merged fast-forward) give the same versions. An unreadable version changes nothing
         held; a deletion holds nothing.
 
-        ``since``: only the keys the branch holds now, each from the landing that began the
-        run still holding it (a status set back and set again counts from the second time;
-        a deleted record holds nothing)."""
+        ``since``: only the keys the branch holds now (``until``: at that moment, the
+        versions landed after it unseen), each from the landing that began the run still
+        holding it (a status set back and set again counts from the second time; a deleted
+        record holds nothing, and neither does one whose current version cannot be read)."""
         found: dict[K, list[Version]] = {}
         held: set[K] = set()  # what the last readable version holds (nothing once deleted)
         pending: list[Version] = []
+        unread = False  # the last version seen cannot be read
         for landing in self.landings():
+            if until is not None and landing[-1].landed_at > until:
+                break
             first: dict[K, list[Version]] = {}  # the landing's first version holding each key
             for version in landing:
+                unread = version.data is None and not version.deleted
                 if version.data is None:
                     if version.deleted:
                         held, pending = set(), []
@@ -180,7 +195,7 @@ class RecordHistory:
                 found = {key: run for key, run in found.items() if key in held}
             for key in held:
                 found.setdefault(key, first.get(key) or [landing[-1]])
-        return found
+        return {} if since and unread else found
 
     def landings(self) -> Iterator[list[Version]]:
         """The versions in groups, one per landing (the commits one first-parent commit

@@ -193,8 +193,14 @@ class Obligations:
             for review in dict.fromkeys(ids[1:]):
                 # approved now, from the landing that began it: a PIR set back to draft
                 # and approved again after its due date is late, never 'met' from the first
+                # (approved only after --as-of: that later approval, which pir_due reads
+                # as not approved yet then)
                 trail = self.history.get(review)
-                since = status_since(trail, "approved") if trail is not None else None
+                since = (
+                    status_since(trail, "approved", self.as_of) or status_since(trail, "approved")
+                    if trail is not None
+                    else None
+                )
                 if since is not None:
                     times.append(since.landed_at)
             landed = min(times, default=None)
@@ -230,7 +236,8 @@ class Obligations:
             done = {}
             if unknown is None and self.history is not None:
                 trail = self.history.get(pir.id)
-                done = first_done(trail) if trail is not None else {}
+                # done at --as-of, else done since (after it: not done yet then)
+                done = {**first_done(trail), **first_done(trail, self.as_of)} if trail else {}
             verdicts = []
             for action in pir.actions:
                 version = done.get(action.id) if action.id is not None else None

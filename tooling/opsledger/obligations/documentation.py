@@ -1,7 +1,8 @@
 """Documentation: an incident is written up while it happens, not days later.
 
-Measured from git alone: from the detection the record stated when first committed, or
-the one it states now when that is earlier, to the landing of the record's first commit.
+Measured from git alone: from the detection the record stated when first committed (as
+the first landing stating one left it), or the one it states now when that is earlier, to
+the landing of the record's first commit.
 Moving ``detected_at`` later afterwards cannot shorten the lag, nor can committing the
 record with the detection set to that moment and setting it back to the real one later; a
 slip in between that was corrected since counts for nothing. GIT-LATE-RECORD
@@ -39,15 +40,31 @@ def documentation(history: RecordHistory, calendar: BusinessCalendar) -> Documen
     and last readable versions state no valid ``detected_at`` (SCHEMA reports that)."""
     if history.deleted:
         return None
-    readable = list(history.readable())
-    stated = []
-    for version in readable[:1] + readable[-1:]:
-        try:
-            stated.append(parse_timestamp((version.data or {}).get("detected_at")))  # type: ignore[arg-type]
-        except ValueError:
-            continue
+    # as first committed: the first landing whose end states a detection (within a
+    # landing only its end was on the branch; a first version without a valid one, such as
+    # 'TBD', gives way to the first that has one)
+    first = next(
+        (
+            found
+            for landing in history.landings()
+            if (found := _stated([v for v in landing if v.data is not None][-1:])) is not None
+        ),
+        None,
+    )
+    now = _stated(list(history.readable())[-1:])
+    stated = [t for t in (first, now) if t is not None]
     if not stated:
         return None
     detected = min(stated)
     landed = history.first.landed_at
     return Documentation(detected, history.first, calendar.business_days_between(detected, landed))
+
+
+def _stated(versions: list[Version]) -> datetime | None:
+    """The detection the (one) version states, or None (none given, or not valid)."""
+    for version in versions:
+        try:
+            return parse_timestamp((version.data or {}).get("detected_at"))  # type: ignore[arg-type]
+        except ValueError:
+            return None
+    return None

@@ -220,10 +220,11 @@ def pir_due(
 
     ``reviews`` are the incident's PIRs in the working tree (:func:`reviews_of`);
     ``approved_landed`` is when one of them (or the PIR the incident names, even if its file
-    is gone) first became ``approved`` on the branch: git history, the trusted time, decides
-    met or late; reviews that are all set back since (none approved now) are missing, as
-    without history. A PIR approved in the working tree whose approval git cannot date (history
-    unavailable, imported, not committed yet) is ``unverified`` for the reason ``unknown``.
+    is gone) became ``approved`` on the branch in the run still holding at ``as_of``
+    (:func:`opsledger.history.derive.status_since`): git history, the trusted time, decides
+    met or late; a review set back, deleted or unreadable since holds no approval. A PIR
+    approved in the working tree whose approval git cannot date (history unavailable,
+    imported, not committed yet) is ``unverified`` for the reason ``unknown``.
     """
     p = clock(policy, inc)
     if (
@@ -249,23 +250,9 @@ def pir_due(
             f"by {ts(due)} ({allows})"
         )
         return Verdict("PIR", state, due, inc.resolved_at, None, None, ("pir",), None, detail)
-    if approved_landed is not None and reviews and not approved:
-        # approved on the branch once, its reviews all set back since (to draft): no
-        # approved PIR now, as without history (a review whose file is gone is judged by
-        # its history: GIT-DELETED reports the deletion)
-        state = "missing" if as_of > due else "pending"
-        when = "was due" if state == "missing" else "due"
-        detail = (
-            f"PIR {reviews[0].id} is {reviews[0].status} (approved on the branch "
-            f"{ts(approved_landed)}, set back since); an approved PIR {when} by {ts(due)} "
-            f"({allows})"
-        )
-        return Verdict("PIR", state, due, inc.resolved_at, None, None, ("pir",), None, detail)
     if approved_landed is not None:
         state = "met" if approved_landed <= due else "late"
-        detail = (
-            f"PIR first approved on the branch {ts(approved_landed)}; due by {ts(due)} ({allows})"
-        )
+        detail = f"PIR approved on the branch {ts(approved_landed)}; due by {ts(due)} ({allows})"
     elif not approved:
         state = "missing" if as_of > due else "pending"
         named = reviews[0] if reviews else None
