@@ -18,7 +18,7 @@ every file.
 History: the changed files, deleted and renamed-away paths included (a record renamed to
 another ID is a deletion the gate must see), the paths of the records reported and of the
 PIRs of the incidents reported, and the paths that the PIR an incident names had when its
-file is gone (when one was first approved decides INC-PIR); the history index follows each
+file is gone (its history says it holds no approval any more); the history index follows each
 back through earlier moves, so the gate judges a record's history as the full audit does.
 Where the cached index of the whole branch (main's, left by a full audit) continues to
 HEAD, the gate takes the reported records' histories from it instead (``build_history``'s

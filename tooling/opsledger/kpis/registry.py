@@ -222,8 +222,8 @@ KPIS: tuple[Kpi, ...] = (
         "ratio",
         f"{_PERIOD} Incidents whose priority requires a PIR, resolved more than "
         "pir_due_business_days business days before --as-of: on time when the commit that "
-        "first made the PIR approved landed on the branch by the end of that business day "
-        "(policy timezone, business days and holidays).",
+        "made the PIR approved, in the run of approval still holding, landed on the branch "
+        "by the end of that business day (policy timezone, business days and holidays).",
         timing.pir_on_time_rate,
         history=True,
     ),

@@ -28,8 +28,9 @@ def action_due(
     done_landed: datetime | None,
     unknown: str = "not committed on the branch yet",
 ) -> Verdict | None:
-    """The action's due-date obligation. ``done_landed``: when it first became ``done`` on
-    the branch; ``unknown``: why that is not known when it is None (history unavailable,
+    """The action's due-date obligation. ``done_landed``: when it became ``done`` on the
+    branch in the run still holding (:func:`opsledger.history.derive.first_done`);
+    ``unknown``: why that is not known when it is None (history unavailable,
     imported before adoption, not committed yet)."""
     if action.due is None or action.status not in (*OPEN, "done"):
         return None

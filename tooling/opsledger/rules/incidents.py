@@ -475,7 +475,10 @@ class IncPir(IncidentRule):
       approval being there: a PIR approved after its deadline passes this rule, and the same
       PIR-due verdict shows it as late where timeliness is measured (the PIR on-time rate,
       which takes the approval's landing time from git, the site's "Against policy" table
-      and the brief), since a late approval cannot be fixed by a later commit.
+      and the brief), since a late approval cannot be fixed by a later commit. With
+      history, the approval counts from the run of approval still holding: a PIR set back
+      to draft (or deleted, or unreadable) since holds none, and one approved again after
+      the deadline is late.
 
     Why auditors care:
       Post-incident reviews are how an organisation learns; an overdue or missing PIR after
