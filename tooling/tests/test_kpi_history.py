@@ -743,3 +743,69 @@ def test_an_action_done_reopened_and_done_again_late_is_late(repo: Repo) -> None
     ws = Workspace(root, as_of="2026-04-30T12:00:00Z")
     [verdict] = ws.obligations.actions(ws.ledger.pirs["PIR-2026-0001"])
     assert verdict is not None and verdict.state == "late", verdict
+
+
+def _pir_and_action(root: Path, rid: str, as_of: str) -> tuple[str, str]:
+    """The PIR-due and A1's action-due verdicts' states, as of ``as_of``."""
+    from opsledger.workspace import Workspace
+
+    ws = Workspace(root, as_of=as_of)
+    pir = ws.obligations.incident(ws.ledger.incidents[rid]).pir
+    [action_verdict] = ws.obligations.actions(ws.ledger.pirs["PIR-2026-0001"])
+    assert pir is not None and action_verdict is not None
+    return pir.state, action_verdict.state
+
+
+def test_what_held_at_the_as_of_decides_not_what_was_fixed_after_it(repo: Repo) -> None:
+    """A1 done and the PIR approved in time, the PIR's file unreadable from 8 April and
+    fixed on 5 May: as of 30 April the branch held no approval and no done action, and a
+    later fix does not make them 'met' then; as of 20 May they count from 7 April."""
+    root = repo.root
+    rid = p1_with_its_pir_approved_in_time(repo)
+    write_pir(repo, [action("A1", "2026-04-10", "done")], status="approved")
+    git(root, "commit", "-qam", "A1 done", date="2026-04-07T11:00:00Z")
+    repo.write("records/pirs/PIR-2026-0001.md", "---\nid: [unclosed\n---\n", dedent=False)
+    git(root, "commit", "-qam", "PIR broken", date="2026-04-08T10:00:00Z")
+    write_pir(repo, [action("A1", "2026-04-10", "done")], status="approved")
+    git(root, "commit", "-qam", "PIR fixed", date="2026-05-05T10:00:00Z")
+    # approved and done in the working tree, but not on the branch at the --as-of: the
+    # time cannot be verified (no KPI counts it), never 'met' from a fix made later
+    assert _pir_and_action(root, rid, "2026-04-30T12:00:00Z") == ("unverified", "unverified")
+    assert _pir_and_action(root, rid, "2026-05-20T12:00:00Z") == ("met", "met")
+
+
+def test_an_action_reopened_after_the_as_of_is_judged_as_it_stood(repo: Repo) -> None:
+    """A1 done in time (7 April), reopened with the PIR set back on 5 May: as of 30 April
+    both stood done and approved (met), as the PIR's verdict already read it."""
+    root = repo.root
+    rid = p1_with_its_pir_approved_in_time(repo)
+    write_pir(repo, [action("A1", "2026-04-10", "done")], status="approved")
+    git(root, "commit", "-qam", "A1 done", date="2026-04-07T11:00:00Z")
+    write_pir(repo, [action("A1", "2026-04-10", "open")], status="draft")
+    git(root, "commit", "-qam", "reopened", date="2026-05-05T10:00:00Z")
+    assert _pir_and_action(root, rid, "2026-04-30T12:00:00Z") == ("met", "met")
+    assert _pir_and_action(root, rid, "2026-05-20T12:00:00Z") == ("missing", "missing")
+
+
+def test_a_slip_in_a_landing_that_ended_unreadable_never_reached_the_branch(
+    repo: Repo,
+) -> None:
+    """A pull request opens the incident with its detection a year early, then breaks the
+    file, and is merged so; main fixes it with the real detection 30 minutes before the
+    merge: the slip was never on the branch (the landing ended unreadable)."""
+    root = repo.root
+    git_init(root)
+    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    git(root, "checkout", "-qb", "pr")
+    rid = incident(repo, 1, "2025-03-02T09:00:00Z")
+    git(root, "add", "-A", date="2026-03-02T09:10:00Z")
+    git(root, "commit", "-qm", f"{rid}: open", date="2026-03-02T09:10:00Z")
+    path = root / "records/incidents" / f"{rid}.yaml"
+    path.write_text(path.read_text() + "impact: [unclosed\n")
+    git(root, "commit", "-qam", f"{rid}: broken", date="2026-03-02T09:20:00Z")
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "merge", "pr", date="2026-03-02T09:30:00Z")
+    incident(repo, 1, "2026-03-02T09:00:00Z")
+    git(root, "commit", "-qam", f"{rid}: fixed", date="2026-03-02T10:00:00Z")
+    assert _lag(root) == ([], 0.5)

@@ -42,7 +42,7 @@ from typing import Any
 from opsledger.calendar import BusinessCalendar
 from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.history.derive import first_done, status_since
-from opsledger.history.model import HistoryIndex
+from opsledger.history.model import HistoryIndex, Version
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Change, Incident, Pir, Problem, Runbook
 from opsledger.model.settings import Setting
@@ -120,6 +120,15 @@ class ProblemObligations:
         return [v for v in found if v is not None]
 
 
+def _at_or_after(at: Version | None, now: Version | None, as_of: datetime) -> Version | None:
+    """The run holding at --as-of (``at``); else, when none held then, the run holding now
+    if it began after --as-of (read as 'not yet then'): never a run that began before
+    --as-of and did not hold at it (an unreadable version at --as-of, fixed later)."""
+    if at is not None:
+        return at
+    return now if now is not None and now.landed_at > as_of else None
+
+
 class Obligations:
     """Every obligation of ``ledger`` as of ``as_of``, decided once and cached.
 
@@ -193,13 +202,11 @@ class Obligations:
             for review in dict.fromkeys(ids[1:]):
                 # approved now, from the landing that began it: a PIR set back to draft
                 # and approved again after its due date is late, never 'met' from the first
-                # (approved only after --as-of: that later approval, which pir_due reads
-                # as not approved yet then)
                 trail = self.history.get(review)
-                since = (
-                    status_since(trail, "approved", self.as_of) or status_since(trail, "approved")
-                    if trail is not None
-                    else None
+                since = _at_or_after(
+                    status_since(trail, "approved", self.as_of) if trail else None,
+                    status_since(trail, "approved") if trail else None,
+                    self.as_of,
                 )
                 if since is not None:
                     times.append(since.landed_at)
@@ -233,11 +240,14 @@ class Obligations:
         found = self._actions.get(pir.id)
         if found is None:
             unknown = self._unknown(pir.id)
-            done = {}
+            done: dict[str, Version] = {}
             if unknown is None and self.history is not None:
                 trail = self.history.get(pir.id)
-                # done at --as-of, else done since (after it: not done yet then)
-                done = {**first_done(trail), **first_done(trail, self.as_of)} if trail else {}
+                at, now = (first_done(trail, self.as_of), first_done(trail)) if trail else ({}, {})
+                for key in {*at, *now}:
+                    run = _at_or_after(at.get(key), now.get(key), self.as_of)
+                    if run is not None:
+                        done[key] = run
             verdicts = []
             for action in pir.actions:
                 version = done.get(action.id) if action.id is not None else None

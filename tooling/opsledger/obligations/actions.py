@@ -38,7 +38,9 @@ def action_due(
     path = ("actions", action.index, "due")
     today = calendar.local_date(as_of)
     state: State
-    if action.status in OPEN:
+    if action.status in OPEN and (done_landed is None or done_landed > as_of):
+        # open now, and not done on the branch at --as-of (done then and reopened since:
+        # judged as it stood, below)
         state = "missing" if as_of > due else "pending"
         if state == "missing":
             detail = (

@@ -41,14 +41,10 @@ def documentation(history: RecordHistory, calendar: BusinessCalendar) -> Documen
     if history.deleted:
         return None
     # as first committed: the first landing whose end states a detection (within a
-    # landing only its end was on the branch; a first version without a valid one, such as
-    # 'TBD', gives way to the first that has one)
+    # landing only its end was on the branch, so a landing ending unreadable states none;
+    # a first version without a valid one, such as 'TBD', gives way to the first that has)
     first = next(
-        (
-            found
-            for landing in history.landings()
-            if (found := _stated([v for v in landing if v.data is not None][-1:])) is not None
-        ),
+        (found for landing in history.landings() if (found := _stated(landing[-1:]))),
         None,
     )
     now = _stated(list(history.readable())[-1:])
@@ -61,8 +57,11 @@ def documentation(history: RecordHistory, calendar: BusinessCalendar) -> Documen
 
 
 def _stated(versions: list[Version]) -> datetime | None:
-    """The detection the (one) version states, or None (none given, or not valid)."""
+    """The detection the (one) version states, or None (unreadable, none given, or not
+    valid)."""
     for version in versions:
+        if version.data is None:
+            return None
         try:
             return parse_timestamp((version.data or {}).get("detected_at"))  # type: ignore[arg-type]
         except ValueError:
