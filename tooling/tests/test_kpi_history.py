@@ -424,9 +424,7 @@ def test_history_kpis_from_a_real_git_repository(repo: Repo) -> None:
     from opsledger.history.index import build_history
 
     root = repo.root
-    git_init(root)
-    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
-    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    adopted(root)
     detected = {"detected_at": "2026-03-02T09:00:00Z"}
     rid = incident(
         repo,
@@ -497,9 +495,7 @@ def test_documentation_lag_reads_one_detection_everywhere(
     from opsledger.workspace import Workspace
 
     root = repo.root
-    git_init(root)
-    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
-    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    adopted(root)
     rid = incident(repo, 1, first)
     git(root, "add", "-A", date="2026-03-06T10:00:00Z")
     git(root, "commit", "-qm", f"{rid}: written up", date="2026-03-06T10:00:00Z")  # Friday
@@ -546,6 +542,25 @@ def test_approval_lead_time_counts_the_approvals_the_audit_counts(repo: Repo) ->
     )
     result = kpi(repo, "approval_lead_time", history=history)
     assert (result.value, result.n) == (48, 1)  # 8 March 10:00 to 10 March 10:00
+
+
+def adopted(root: Path) -> None:
+    """``root`` a git repository whose first commit (1 March) adopts opsledger."""
+    git_init(root)
+    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
+    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+
+
+def pull_request_opening_a_year_early(repo: Repo) -> str:
+    """On branch ``pr`` of an adopted repository: INC-2026-0001 opened at 09:10 on
+    2 March with its detection a year early (2025-03-02T09:00:00Z). Returns its ID."""
+    root = repo.root
+    adopted(root)
+    git(root, "checkout", "-qb", "pr")
+    rid = incident(repo, 1, "2025-03-02T09:00:00Z")
+    git(root, "add", "-A", date="2026-03-02T09:10:00Z")
+    git(root, "commit", "-qm", f"{rid}: open", date="2026-03-02T09:10:00Z")
+    return rid
 
 
 def p1_with_its_pir_approved_in_time(repo: Repo) -> str:
@@ -628,9 +643,7 @@ def test_a_corrected_slip_in_the_detection_counts_for_nothing(repo: Repo) -> Non
     from opsledger.workspace import Workspace
 
     root = repo.root
-    git_init(root)
-    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
-    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    adopted(root)
     rid = incident(repo, 1, "2026-03-02T09:00:00Z")
     git(root, "add", "-A", date="2026-03-02T09:30:00Z")
     git(root, "commit", "-qm", f"{rid}: open", date="2026-03-02T09:30:00Z")
@@ -660,13 +673,7 @@ def test_a_slip_inside_one_landing_never_reached_the_branch(repo: Repo) -> None:
     its next commit, and is merged 30 minutes after the detection: within a landing only
     its end was on the branch, so the record was never late."""
     root = repo.root
-    git_init(root)
-    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
-    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
-    git(root, "checkout", "-qb", "pr")
-    rid = incident(repo, 1, "2025-03-02T09:00:00Z")
-    git(root, "add", "-A", date="2026-03-02T09:10:00Z")
-    git(root, "commit", "-qm", f"{rid}: open", date="2026-03-02T09:10:00Z")
+    rid = pull_request_opening_a_year_early(repo)
     incident(repo, 1, "2026-03-02T09:00:00Z")
     git(root, "commit", "-qam", f"{rid}: year corrected", date="2026-03-02T09:20:00Z")
     git(root, "checkout", "-q", "main")
@@ -680,9 +687,7 @@ def test_a_first_version_without_a_detection_gives_way_to_the_first_with_one(
     """First committed on Monday 9 March with the detection still 'TBD', then given as
     Monday 2 March, then moved to 9 March: late from 2 March (moving it later hid it)."""
     root = repo.root
-    git_init(root)
-    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
-    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
+    adopted(root)
     rid = incident(repo, 1, "TBD")
     git(root, "add", "-A", date="2026-03-09T10:00:00Z")
     git(root, "commit", "-qm", f"{rid}: open", date="2026-03-09T10:00:00Z")
@@ -794,13 +799,7 @@ def test_a_slip_in_a_landing_that_ended_unreadable_never_reached_the_branch(
     file, and is merged so; main fixes it with the real detection 30 minutes before the
     merge: the slip was never on the branch (the landing ended unreadable)."""
     root = repo.root
-    git_init(root)
-    git(root, "add", "-A", date="2026-03-01T10:00:00Z")
-    git(root, "commit", "-qm", "Adopt opsledger", date="2026-03-01T10:00:00Z")
-    git(root, "checkout", "-qb", "pr")
-    rid = incident(repo, 1, "2025-03-02T09:00:00Z")
-    git(root, "add", "-A", date="2026-03-02T09:10:00Z")
-    git(root, "commit", "-qm", f"{rid}: open", date="2026-03-02T09:10:00Z")
+    rid = pull_request_opening_a_year_early(repo)
     path = root / "records/incidents" / f"{rid}.yaml"
     path.write_text(path.read_text() + "impact: [unclosed\n")
     git(root, "commit", "-qam", f"{rid}: broken", date="2026-03-02T09:20:00Z")
