@@ -446,3 +446,28 @@ def test_the_monthly_report_counts_change_outcomes_as_the_kpi_reads_them(
     assert result.status == 0, result.err
     outcomes = out.read_text().split("## Change outcomes", 1)[1].split("\n## ", 1)[0]
     assert "| rolled-back | 1 |" in outcomes and "successful" not in outcomes, outcomes
+
+
+def test_the_monthly_report_shows_a_change_not_carried_out_by_its_status(
+    repo: Repo, cli: InvokeCli, tmp_path: Path
+) -> None:
+    """Scheduled, with an outcome already written (failed): the success rate does not
+    count it, and the report's change outcomes show it as scheduled, not failed."""
+    change(
+        repo,
+        1,
+        "2026-03-05T21:00:00Z",
+        "2026-03-05T22:00:00Z",
+        status="scheduled",
+        implementation={"started_at": "2026-03-05T21:00:00Z", "outcome": "failed"},
+    )
+    success = kpi(repo, "change_success_rate", until="2026-04-01")
+    assert success.n == 0
+    out = tmp_path / "monthly.md"
+    result = cli(
+        "report", "monthly", "--period", "2026-03", "--as-of", "2026-04-01T00:00:00Z",
+        "--no-history", "--repo", repo.root, "--output", out,
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    outcomes = out.read_text().split("## Change outcomes", 1)[1].split("\n## ", 1)[0]
+    assert "| scheduled | 1 |" in outcomes and "failed" not in outcomes, outcomes

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from opsledger.findings import Finding
 from opsledger.kpis import KpiOptions, KpiReport
 from opsledger.kpis.display import NO_VALUE, Line, group_line, lines, value_text
-from opsledger.obligations.changes import ended
+from opsledger.obligations.changes import CARRIED_OUT, ended
 from opsledger.period import Kind, Period
 from opsledger.period import parse_period as parse_any_period
 from opsledger.reports import problems, regulatory
@@ -267,8 +267,11 @@ def monthly(ws: Workspace, period: Period) -> str:
     out += ["", "## Change outcomes", ""]
     changes = [c for c in ledger.changes.values() if period.contains(c.window_start)]
     # how each ended, as the change success rate below reads it (a rolled-back change is
-    # rolled back whatever its outcome says); not carried out yet: its status
-    outcomes = Counter(ended(c) or c.status or "?" for c in changes)
+    # rolled back whatever its outcome says); not carried out yet: its status, whatever
+    # outcome it already records (the success rate does not count it either)
+    outcomes = Counter(
+        (ended(c) if c.status in CARRIED_OUT else None) or c.status or "?" for c in changes
+    )
     out += ["| Outcome | Changes |", "|---|---|"]
     out += [f"| {escape(o)} | {n} |" for o, n in sorted(outcomes.items())] or [f"| {DASH} | 0 |"]
     out += ["", _kpi_line_table(report, ("change_success_rate", "emergency_change_rate"))]
