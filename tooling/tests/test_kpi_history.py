@@ -776,6 +776,11 @@ def test_what_held_at_the_as_of_decides_not_what_was_fixed_after_it(repo: Repo) 
     # approved and done in the working tree, but not on the branch at the --as-of: the
     # time cannot be verified (no KPI counts it), never 'met' from a fix made later
     assert _pir_and_action(root, rid, "2026-04-30T12:00:00Z") == ("unverified", "unverified")
+    from opsledger.workspace import Workspace
+
+    ws = Workspace(root, as_of="2026-04-30T12:00:00Z")
+    pir = ws.obligations.incident(ws.ledger.incidents[rid]).pir
+    assert pir is not None and "(approval not on the branch at --as-of)" in pir.detail
     assert _pir_and_action(root, rid, "2026-05-20T12:00:00Z") == ("met", "met")
 
 

@@ -120,6 +120,9 @@ class ProblemObligations:
         return [v for v in found if v is not None]
 
 
+NOT_COMMITTED_PIR = "approval not committed on the branch yet"
+
+
 def _at_or_after(at: Version | None, now: Version | None, as_of: datetime) -> Version | None:
     """The run holding at --as-of (``at``); else, when none held then, the run holding now
     if it began after --as-of (read as 'not yet then'): never a run that began before
@@ -197,20 +200,24 @@ class Obligations:
         ids = [inc.id, *(r.id for r in reviews), *([inc.pir] if inc.pir else [])]
         unknown = self._unknown(*ids)
         landed = None
+        not_then = False  # an approval the branch holds now did not hold at --as-of
         if unknown is None and self.history is not None:
             times = []
             for review in dict.fromkeys(ids[1:]):
                 # approved now, from the landing that began it: a PIR set back to draft
                 # and approved again after its due date is late, never 'met' from the first
                 trail = self.history.get(review)
+                now = status_since(trail, "approved") if trail else None
                 since = _at_or_after(
                     status_since(trail, "approved", self.as_of) if trail else None,
-                    status_since(trail, "approved") if trail else None,
+                    now,
                     self.as_of,
                 )
                 if since is not None:
                     times.append(since.landed_at)
+                not_then = not_then or (since is None and now is not None)
             landed = min(times, default=None)
+        why = "approval not on the branch at --as-of" if not_then else NOT_COMMITTED_PIR
         return incidents.pir_due(
             inc,
             self.policy,
@@ -218,7 +225,7 @@ class Obligations:
             self.as_of,
             reviews,
             landed,
-            unknown or "approval not committed on the branch yet",
+            unknown or why,
         )
 
     # -- changes ------------------------------------------------------------------------
