@@ -33,7 +33,6 @@ from opsledger.obligations.changes import (
     type_policy,
     valid_approvals,
 )
-from opsledger.obligations.documentation import documentation
 
 NOT_COMMITTED = "not committed on the branch yet"
 NO_DETECTION = "neither its first nor its last committed version states a valid detected_at"
@@ -134,7 +133,7 @@ def documentation_lag(ctx: KpiContext) -> Sample:
         elif trail is None or not trail.versions:
             out.append(Excluded(inc.id, NOT_COMMITTED))
         else:
-            found = documentation(trail, ctx.calendar)
+            found = ctx.obligations.documentation(inc.id)
             if found is None:
                 out.append(Excluded(inc.id, NO_DETECTION))
             else:

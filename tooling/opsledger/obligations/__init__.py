@@ -49,6 +49,7 @@ from opsledger.model.settings import Setting
 from opsledger.obligations import (
     actions,
     changes,
+    documentation,
     incidents,
     problems,
     recurrence,
@@ -158,6 +159,7 @@ class Obligations:
         self._regulatory: dict[str, tuple[regulatory.Clock, ...]] = {}
         self._problems: dict[str, ProblemObligations] = {}
         self._recurrences: dict[timedelta, dict[str, tuple[str, ...]]] = {}
+        self._documentation: dict[str, documentation.Documentation | None] = {}
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -268,6 +270,18 @@ class Obligations:
             found = tuple(verdicts)
             self._actions[pir.id] = found
         return found
+
+    # -- documentation ------------------------------------------------------------------
+    def documentation(self, incident_id: str) -> documentation.Documentation | None:
+        """The incident's documentation lag from its history (None without history or
+        without a stated detection): what GIT-LATE-RECORD judges, the documentation_lag
+        KPI measures and the brief says (:func:`documentation.documentation`)."""
+        if incident_id not in self._documentation:
+            trail = self.history.get(incident_id) if self.history is not None else None
+            self._documentation[incident_id] = (
+                documentation.documentation(trail, self.calendar) if trail else None
+            )
+        return self._documentation[incident_id]
 
     def runbook(self, rb: Runbook) -> Verdict | None:
         if rb.id not in self._runbooks:

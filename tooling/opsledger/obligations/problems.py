@@ -148,9 +148,9 @@ def fix_change(prb: Problem, changes: Mapping[str, Change]) -> Verdict | None:
     state: State = "missing"
     if chg is None:
         detail = f"fix change {prb.fix_change} is not a change record here"
-    elif ended(chg) in ("failed", "rolled-back"):
-        detail = f"fix change {chg.id} {'failed' if ended(chg) == 'failed' else 'was rolled back'}"
-    elif ended(chg) != "successful":
+    elif (how := ended(chg)) in ("failed", "rolled-back"):
+        detail = f"fix change {chg.id} {'failed' if how == 'failed' else 'was rolled back'}"
+    elif how != "successful":
         detail = (
             f"fix change {chg.id} is not implemented successfully "
             f"(status {chg.status or '(none)'}, outcome {chg.outcome or '(none)'})"

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from opsledger.model.records import Incident, Pir
 from opsledger.obligations import Cadence, IncidentObligations, Verdict
-from opsledger.obligations.documentation import documentation
 from opsledger.reports import problems, regulatory
 from opsledger.text.escape import md as escape
 from opsledger.timeutil import format_duration
@@ -171,7 +170,7 @@ def brief(ws: Workspace, incident_id: str) -> str:
             f"{escape(first.commit.author.name)}; last changed "
             f"{_local(last.landed_at, zone)} ({len(trail.versions)} versions)."
         )
-        found = documentation(trail, ws.obligations.calendar)
+        found = ws.obligations.documentation(incident.id)
         if found is not None:  # the lag GIT-LATE-RECORD and the KPI judge
             out.append(
                 f"The record was first committed {format_duration(found.lag)} after detection."

@@ -27,7 +27,6 @@ from opsledger.model.settings import (
     INTEGER,
     Setting,
 )
-from opsledger.obligations.documentation import documentation
 from opsledger.rules.base import Context, Rule
 from opsledger.rules.examples import Examples, File, commit, played
 from opsledger.rules.incidents import NOTIFICATION_REQUIRED, PIR_REQUIRED
@@ -830,8 +829,9 @@ class GitLateRecord(HistoryRule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         allowed = ctx.ledger.policy.late_record_business_days
+        obligations = ctx.obligations
         for _, history in self.histories(ctx):
-            found = documentation(history, ctx.calendar)
+            found = obligations.documentation(history.record_id)
             if found is not None and found.business_days > allowed:
                 yield self.at(
                     ctx,
