@@ -166,3 +166,10 @@ def test_a_brief_of_another_kind_of_record_says_what_it_is(repo: Repo, cli: Invo
     assert result.status == 2
     assert "PIR-2026-0001 is a pir, not an incident" in result.err
     assert "validate" not in result.err
+
+
+def test_an_unknown_id_of_5000_characters_is_named_cut_short(repo: Repo, cli: InvokeCli) -> None:
+    long_id = "INC-2026-" + "9" * 5000
+    result = cli("brief", long_id, "--repo", repo.root, "--no-history")
+    assert result.status == 2 and "no such incident" in result.err
+    assert len(result.err) < 300, len(result.err)

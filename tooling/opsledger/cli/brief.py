@@ -15,7 +15,7 @@ from opsledger.cli.common import (
     write_output,
 )
 from opsledger.errors import EXIT_OK, OpsledgerError
-from opsledger.neutral import json_text, lines
+from opsledger.neutral import json_text, lines, short
 from opsledger.reports import regulatory_draft
 from opsledger.reports.brief import brief
 from opsledger.workspace import Workspace
@@ -73,24 +73,25 @@ def brief_command(
     if regime is None and (stage is not None or fmt == "json"):
         raise OpsledgerError("--stage and --format json go with --regulatory REGIME")
     ws = Workspace(repo_root(repo), use_history=not no_history, as_of=as_of)
+    shown = short(incident_id, 80)  # an ID as given, cut when long
     claimed = ws.ledger.claimants(incident_id)
     if len(claimed) > 1:
         raise OpsledgerError(
-            f"{incident_id} is claimed by several files ({', '.join(claimed)}); keep one "
+            f"{shown} is claimed by several files ({', '.join(claimed)}); keep one "
             "(the audit reports the others: REF-ID) and run again"
         )
     if incident_id not in ws.ledger.incidents:
         other = ws.ledger.get(incident_id)
         if other is not None:  # loads fine, as another kind: validate would say nothing
             raise OpsledgerError(
-                f"{incident_id} is a {other.kind}, not an incident; a brief is of an incident"
+                f"{shown} is a {other.kind}, not an incident; a brief is of an incident"
             )
         if claimed:
             raise OpsledgerError(
-                f"{incident_id}: {claimed[0]} does not load as an incident; "
+                f"{shown}: {claimed[0]} does not load as an incident; "
                 f"'opsledger validate {claimed[0]}' says why"
             )
-        raise OpsledgerError(f"{incident_id}: no such incident in this repository")
+        raise OpsledgerError(f"{shown}: no such incident in this repository")
     ws.history  # noqa: B018 (decided up front: exit 4 before any work)
     if regime is not None:
         draft = regulatory_draft.choose(ws, incident_id, regime, stage)
