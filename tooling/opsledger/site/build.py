@@ -29,6 +29,7 @@ from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.outputs import check_site_folder
 from opsledger.site.config_check import check_config, top_level_values
 from opsledger.site.data import Stage
+from opsledger.site.split import SPLIT_MIN, SplitFailed
 
 if TYPE_CHECKING:
     from opsledger.site.plugin import OpsledgerPlugin
@@ -97,6 +98,7 @@ def build_site(
     use_history: bool = True,
     ready: Callable[[], object] | None = None,
     keep: bool = False,
+    split: int | None = SPLIT_MIN,
 ) -> BuildResult:
     """Build the site of the repository at ``root``; MkDocs' errors become one-line
     :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger).
@@ -104,7 +106,9 @@ def build_site(
     MkDocs reads anything (the CLI's history decision: exit 4 before any work). ``stage``
     shows each phase (loading, history, audit, page generation, rendering) as it runs.
     ``keep``: the result keeps what :func:`refresh_site` needs to update the site later
-    (``site serve``)."""
+    (``site serve``). ``split``: a block of at least this many record pages is rendered
+    in a second process where the machine has two processors (:mod:`.split`); None: one
+    process. Where the second process fails, the site is built again in one process."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -122,19 +126,31 @@ def build_site(
             overrides["site_dir"] = str(Path(os.path.abspath(output)))
         plugin: OpsledgerPlugin | None = None
         with _failures(lambda: plugin):
-            cfg = load_config(config_file=str(path), **overrides)
-            found = cfg.plugins.get("opsledger")
-            if not isinstance(found, OpsledgerPlugin):
-                raise OpsledgerError(
-                    f"{path} does not use the opsledger plugin; add '- opsledger' under plugins:"
-                )
-            plugin = found
-            plugin.as_of_override = as_of
-            plugin.stage = stage
-            plugin.no_history_override = not use_history
-            plugin.keep = keep
-            guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
-            build(cfg)
+            while True:
+                cfg = load_config(config_file=str(path), **overrides)
+                found = cfg.plugins.get("opsledger")
+                if not isinstance(found, OpsledgerPlugin):
+                    raise OpsledgerError(
+                        f"{path} does not use the opsledger plugin; add '- opsledger' under "
+                        "plugins:"
+                    )
+                plugin = found
+                plugin.as_of_override = as_of
+                plugin.stage = stage
+                plugin.no_history_override = not use_history
+                plugin.keep = keep
+                plugin.split_min = split
+                guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
+                try:
+                    build(cfg)
+                except SplitFailed:
+                    plugin.on_build_error(error=RuntimeError("split"))
+                    split = None  # the same build in one process: its own error, if any
+                    continue
+                finally:
+                    if plugin.split is not None and plugin.split.child:
+                        plugin.split.fail()  # never returns: the first process goes on
+                break
         site_dir = Path(cfg.site_dir)
         pages = sum(1 for _ in site_dir.rglob("*.html"))
         kept = plugin if keep else None

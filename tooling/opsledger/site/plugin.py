@@ -43,6 +43,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
+from mkdocs.utils import write_file
 from mkdocs.utils.templates import TemplateContext
 
 from opsledger.errors import OpsledgerError
@@ -56,8 +57,9 @@ from opsledger.site.generate import NAV, Site, generate, generated_files
 from opsledger.site.paging import PAGE_ROWS
 from opsledger.site.refresh import Kept, refresh
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
-from opsledger.site.search import SearchSpool
+from opsledger.site.search import SearchSpool, search_plugin
 from opsledger.site.shelf import Shelf, known_plugins_only
+from opsledger.site.split import ELSEWHERE, PageState, Split, can_fork, plan
 
 THEME_DIR = str(Path(__file__).with_name("theme"))
 
@@ -119,6 +121,9 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     no_history_override: bool = False
     #: set by ``opsledger site serve``: keep what :meth:`refresh` needs after the build
     keep: bool = False
+    #: set by ``opsledger site build``: render a block of at least this many record pages
+    #: in a second process (:mod:`opsledger.site.split`); None: all in this one
+    split_min: int | None = None
     #: the expected failure that stopped the build (``opsledger site build`` re-raises it
     #: with its own exit status, e.g. 4 for unusable history)
     failure: OpsledgerError | None = None
@@ -137,6 +142,10 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         #: rendered pages' Markdown and HTML, packed until written (:mod:`.shelf`)
         self.shelf: Shelf | None = None
         self.generated: list[str] = []  # the generated files' paths, in order
+        self.sizes: dict[str, int] = {}  # each generated page's size (:func:`plan`)
+        #: the build's files, and its split between two processes (:mod:`.split`), if any
+        self.files: Files | None = None
+        self.split: Split | None = None
         self.limits = Limits()  # the policy's, once the repository is read
         #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
         self.stage: Stage | None = None
@@ -247,6 +256,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         for path, content, in_nav in generated_files(site, self.home_written):
             _add(files, config, path, content, in_nav)
             self.generated.append(path)
+            self.sizes[path] = len(content)
         # The records, history and findings are not needed any more: free them, and keep
         # the garbage collector from walking the page texts again and again while MkDocs
         # renders thousands of pages (measured: seconds on 10k records).
@@ -262,15 +272,93 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
         if self.keep:
             self.kept = Kept(config, files, nav, generated=self.generated)
+        self.files = files
+        self.split = self._split(config, files)
         return nav
+
+    def _split(self, config: MkDocsConfig, files: Files) -> Split | None:
+        """Start rendering a block of record pages in a second process (:mod:`.split`)
+        where that gives the same site: no plugin but this one and the theme's search (the
+        shelf is used), whose index, if any, is spooled; else None."""
+        if self.split_min is None or self.keep or self.shelf is None or not can_fork():
+            return None
+        search = search_plugin(config)
+        if search is not None and search.config.enabled and not SearchSpool.possible(config, self):
+            return None
+        pages = [
+            (f.src_uri, self.sizes.get(f.src_uri, 0), _elsewhere_allowed(f))
+            for f in files.documentation_pages(inclusion=InclusionLevel.is_included)
+        ]
+        block = plan(pages, self.split_min)
+        if not block:
+            return None
+        split = Split(block)
+        split.start()
+        if split.child:  # the terminal and the progress bar are the first process's
+            self.stage, self._update, self._phase = None, None, ExitStack()
+        return split
+
+    def on_pre_page(self, page: Page, *, config: MkDocsConfig, files: Files) -> Page:
+        split = self.split
+        if split is None or not split.elsewhere(page.file.src_uri):
+            return page
+        # rendered by the other process: not read here (its Markdown is dropped), left out
+        # of the search index, given a template that renders nothing, and not written
+        if isinstance(page.file, _Generated):
+            page.file.release()
+        page.meta = {"template": ELSEWHERE, "search": {"exclude": True}}
+        page.content = ""  # the search plugin reads the content of every page it is given
+        return _StandIn(page.file)
 
     @event_priority(100)  # before the search plugin indexes the page
     def on_page_context(
         self, context: TemplateContext, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> TemplateContext:
+        split = self.split
+        if split is not None and not split.child and page.file.src_uri == split.first:
+            self._take_block(split)
         if self.shelf is not None:
             self.shelf.take(page)
         return context
+
+    def _take_block(self, split: Split) -> None:
+        """Reached the block the second process renders: wait for it, and take what it
+        hands back, in page order (raises :class:`SplitFailed` when it did not finish)."""
+        result, entries = split.collect()
+        if self.spool is not None:
+            self.spool.splice(entries, result.entries)
+        files = self.files
+        assert files is not None
+        for path, state in result.pages.items():
+            file = files.get_file_from_path(path)
+            assert file is not None and file.page is not None
+            page = file.page
+            page.present_anchor_ids = state.anchors
+            page._title_from_render = state.title
+            if state.links is not None:
+                page.links_to_anchors = {}
+                for target, links in state.links.items():
+                    found = files.get_file_from_path(target)
+                    assert found is not None
+                    page.links_to_anchors[found] = links
+        split.emit(result.records)
+
+    def _block_state(self, split: Split) -> dict[str, PageState]:
+        """What the first process reads of the block's pages (the second process)."""
+        files = self.files
+        assert files is not None
+        out: dict[str, PageState] = {}
+        for path in sorted(split.block):
+            file = files.get_file_from_path(path)
+            assert file is not None and file.page is not None
+            page = file.page
+            links = page.links_to_anchors
+            out[path] = PageState(
+                None if page.present_anchor_ids is None else set(page.present_anchor_ids),
+                None if links is None else {f.src_uri: dict(v) for f, v in links.items()},
+                page._title_from_render,
+            )
+        return out
 
     @event_priority(-50)  # after the search plugin has written its index
     def on_post_build(self, *, config: MkDocsConfig) -> None:
@@ -286,6 +374,9 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             self.spool = None
         if self.kept is not None:
             self.kept.built()
+        if self.split is not None:
+            self.split.stop()
+            self.split = None
 
     def on_build_error(self, *, error: Exception) -> None:
         if self.ahead is not None:  # a build that stopped before its history was read
@@ -300,6 +391,11 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         if self.spool is not None:
             self.spool.close()
             self.spool = None
+        split, self.split = self.split, None
+        if split is not None:
+            if split.child:
+                split.fail()  # the first process builds again alone, and says why
+            split.stop()
 
     def refresh(self) -> list[str] | None:
         """Bring the kept build (``keep``) up to date with the repository: every page is
@@ -314,6 +410,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
+        if isinstance(page, _StandIn):
+            return markdown
         if not self.keep and isinstance(page.file, _Generated):
             page.file.release()  # read: the page has its Markdown (a kept build reads again)
         if page.file.src_uri == "index.md" and not self.home_written and self.site is not None:
@@ -322,6 +420,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         self._step()
+        if isinstance(page, _StandIn):
+            return html
         if self.shelf is not None:
             return self.shelf.put(page, clean(html))
         return clean(html)
@@ -343,6 +443,9 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
         self._step()
+        split = self.split
+        if split is not None and split.elsewhere(page.file.src_uri):
+            return ""  # rendered, checked and written by the other process
         # the search plugin indexed the page before its template ran
         if self.kept is not None:
             self.kept.indexed(page)
@@ -360,6 +463,13 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         page.content = None
         if not self.keep:
             page.markdown = None
+        if split is not None and split.child and page.file.src_uri == split.last:
+            # the block's last page: written as MkDocs writes a page, then handed back
+            if output.strip():
+                write_file(
+                    output.encode("utf-8", errors="xmlcharrefreplace"), page.file.abs_dest_path
+                )
+            split.finish(self._block_state(split), self.spool)
         return output
 
     def on_post_template(
@@ -501,6 +611,29 @@ def _written_page_problem(files: Files, config: MkDocsConfig, limits: Limits) ->
             where = f"{config.docs_dir}/{file.src_uri}:{found[0].line}:1"
             return f"{where}: {found[0].message}; split or flatten the page"
     return None
+
+
+def _elsewhere_allowed(file: File) -> bool:
+    """Whether a page may be rendered by the second process: a generated page out of the
+    navigation (the navigation shows other pages' titles; a record page is in no one's)."""
+    return isinstance(file, _Generated) and file.inclusion == InclusionLevel.NOT_IN_NAV
+
+
+class _StandIn(Page):
+    """What the build reads and renders in place of a page the other process renders:
+    nothing (:meth:`OpsledgerPlugin.on_pre_page`)."""
+
+    def __init__(self, file: File) -> None:
+        self.file = file
+        self.markdown = None
+        self.content = None
+        self.meta = {}
+
+    def read_source(self, config: MkDocsConfig) -> None:
+        self.markdown = ""
+
+    def render(self, config: MkDocsConfig, files: Files) -> None:
+        self.content = ""
 
 
 class _Generated(File):

@@ -68,17 +68,20 @@ class SearchSpool:
         """A spool for this build's search index, or None where the search plugin must
         write it itself (see the module's description). ``own``: the opsledger plugin.
         Called once every plugin is configured and before any page is indexed."""
+        return cls(search_plugin(config)) if cls.possible(config, own) else None
+
+    @staticmethod
+    def possible(config: MkDocsConfig, own: object) -> bool:
+        """Whether :meth:`start` gives a spool."""
         search = search_plugin(config)
         if search is None or not search.config.enabled:
-            return None
+            return False
         if search.is_dirty or search.search_index_prev is not None:
-            return None
+            return False
         if not known_plugins_only(config, own):
-            return None
+            return False
         index = search.search_index
-        if index.entries or not _frame(index).endswith(EMPTY):
-            return None
-        return cls(search)
+        return not index.entries and _frame(index).endswith(EMPTY)
 
     def take(self) -> None:
         """Set aside the entries the search plugin has made since the last call (one
@@ -91,6 +94,28 @@ class SearchSpool:
             self.spool.write(entry_json(entry).encode("utf-8"))
             self.count += 1
         entries.clear()
+
+    def dump(self, out: IO[bytes]) -> int:
+        """Copy the entries spooled so far to ``out`` (as :meth:`splice` takes them): how
+        many there are."""
+        assert self.spool is not None
+        self.take()
+        self.spool.seek(0)
+        shutil.copyfileobj(self.spool, out, 1 << 20)
+        return self.count
+
+    def splice(self, path: str | os.PathLike[str], count: int) -> None:
+        """Spool, after the entries spooled so far, the ``count`` entries another spool
+        dumped to ``path`` (the pages another process indexed, :mod:`opsledger.site.split`)."""
+        assert self.spool is not None
+        if not count:
+            return
+        self.take()
+        if self.count:
+            self.spool.write(b",")
+        with open(path, "rb") as held:
+            shutil.copyfileobj(held, self.spool, 1 << 20)
+        self.count += count
 
     def write(self, config: MkDocsConfig) -> None:
         """Write ``search/search_index.json`` (over what the plugin wrote of its index,
