@@ -12,10 +12,15 @@ page), so each edge of the hand-over is crossed.
 
 from __future__ import annotations
 
+import errno
 import filecmp
 import logging
 import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,6 +29,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 
+from opsledger.cli import run
 from opsledger.errors import OpsledgerError
 from opsledger.site import plugin as plugin_module
 from opsledger.site.build import build_site
@@ -45,7 +51,6 @@ def _fixed_build_date(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(AS_OF.timestamp())))
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
-    monkeypatch.setattr("opsledger.site.split.can_fork", lambda: True)  # one processor too
 
 
 def _repo(repo: Repo, *, home: str = "# Ledger\n\nHand-written, with “quotes” and 東京.\n") -> Repo:
@@ -116,7 +121,7 @@ def _children() -> list[str]:
 
 
 def _messages(caplog: pytest.LogCaptureFixture, out_dir: Path | None = None) -> list[str]:
-    out = sorted(f"{r.levelname} {r.name} {r.getMessage()}" for r in caplog.records)
+    out = [f"{r.levelname} {r.name} {r.getMessage()}" for r in caplog.records]  # in order
     if out_dir is not None:
         out = [m.replace(str(out_dir), "OUT") for m in out]
     caplog.clear()
@@ -177,6 +182,7 @@ from markdown.preprocessors import Preprocessor
 
 class _Warn(Preprocessor):
     def run(self, lines):
+        logging.getLogger("mkdocs.test_split").warning("page %s", lines[0] if lines else "")
         if any("INC-2026-0007" in line for line in lines):
             logging.getLogger("mkdocs.test_split").warning("INC-2026-0007 on %s", lines[0])
             return [*lines, "", "[home](../index.md#no-such-anchor)"]
@@ -222,6 +228,7 @@ def test_the_second_processes_warnings_are_said_and_counted(
         said.append((str(aborted.value), _messages(caplog, tmp_path / f"o{split}")))
     warned = [m for m in said[0][1] if "INC-2026-0007 on" in m]
     assert len(warned) >= 2  # its own page, and the index pages that list it
+    assert len([m for m in said[0][1] if "WARNING mkdocs.test_split page " in m]) > 40
     anchors = [m for m in said[0][1] if "does not contain an anchor '#no-such-anchor'" in m]
     assert any("'incidents/INC-2026-0007.md'" in m for m in anchors)
     assert said[0] == said[1]
@@ -230,12 +237,14 @@ def test_the_second_processes_warnings_are_said_and_counted(
 
 
 def test_a_failed_second_process_means_one_process_builds_again(
-    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The second process ends without handing back its block (killed, out of memory):
-    the site is built again in one process, the same site."""
+    the site is built again in one process, the same site, and each message is said once."""
     _repo(repo)
+    caplog.set_level(logging.INFO, logger="mkdocs")
     build_site(repo.root, output=tmp_path / "one", as_of=AS_OF, split=None)
+    alone = _messages(caplog, tmp_path / "one")
     monkeypatch.setattr(Split, "finish", lambda self, pages, spool: os._exit(9))
     tries: list[int | None] = []
     original = OpsledgerPlugin.on_nav
@@ -247,6 +256,7 @@ def test_a_failed_second_process_means_one_process_builds_again(
     monkeypatch.setattr(OpsledgerPlugin, "on_nav", counted)
     build_site(repo.root, output=tmp_path / "two", as_of=AS_OF, split=1)
     assert tries == [1, None]  # split, failed; then alone
+    assert _messages(caplog, tmp_path / "two") == alone
     _same_tree(tmp_path / "one", tmp_path / "two")
     assert _children() == []
     assert list((tmp_path / "tmp").iterdir()) == []
@@ -305,3 +315,191 @@ def test_the_block_is_the_end_of_the_last_run_of_record_pages_never_the_last_pag
     assert "incidents/INC-2.md" not in plan(gap, 1)
     assert plan([("a.md", 5, True)], 1) == []
     assert plan([("a.md", 5, False), ("b.md", 5, False)], 1) == []
+
+
+def test_site_build_jobs(
+    repo: Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``opsledger site build --jobs 2`` renders with two processes whatever the site's
+    size, ``--jobs 1`` with one: the same site; any other count is a usage error."""
+    _repo(repo)
+    monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path / "cache"))
+    asked: list[int] = []
+    monkeypatch.setattr(plugin_module, "plan", lambda pages, least: asked.append(least) or [])
+    said = {}
+    for jobs in ("1", "2", "3", "0"):
+        args = ["site", "build", "--repo", str(repo.root), "--as-of", "2026-04-01"]
+        status = run([*args, "--jobs", jobs, "--output", str(tmp_path / f"jobs{jobs}")])
+        said[jobs] = (status, capsys.readouterr().err)
+    assert asked == [1]  # --jobs 2: a block of any size; --jobs 1: never asked
+    for bad in ("3", "0"):
+        assert said[bad][0] == 2
+        assert "--jobs" in said[bad][1] and "Traceback" not in said[bad][1]
+    monkeypatch.setattr(plugin_module, "plan", _widest)
+    for jobs in ("1", "2"):
+        args = ["site", "build", "--repo", str(repo.root), "--as-of", "2026-04-01"]
+        status = run([*args, "--jobs", jobs, "--output", str(tmp_path / f"jobs{jobs}")])
+        said[jobs] = (status, capsys.readouterr().err)
+    assert said["1"] == said["2"] == (0, "")
+    assert _same_tree(tmp_path / "jobs1", tmp_path / "jobs2") > 40
+    assert _children() == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_the_navigation_shows_what_one_process_shows(repo: Repo, tmp_path: Path) -> None:
+    """Every page's navigation reads the pages in it: their front matter (the home page's
+    subtitle) and their titles, from the navigation, their first heading or their file name.
+    The second process reads them as the first does; and a page in the navigation keeps
+    what its title is read from once it is written (its title was 'None' on every page
+    written after it)."""
+    home = "---\nsubtitle: Start here\n---\n# Ledger\n\nHand-written.\n"
+    _repo(repo, home=home)
+    repo.write("site/guide.md", "# Guide proper title\n\nText.\n", dedent=False)
+    repo.write("site/notitle.md", "Text without a heading.\n", dedent=False)
+    config = repo.root / "mkdocs.yml"
+    text = config.read_text().replace(
+        "  - Home: index.md\n", "  - Home: index.md\n  - guide.md\n  - notitle.md\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    git(repo.root, "add", "-A")
+    git(repo.root, "commit", "-qm", "pages")
+    for split in (None, 1):
+        build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
+    _same_tree(tmp_path / "oNone", tmp_path / "o1")
+    page = (tmp_path / "o1" / "incidents" / "INC-2026-0005.html").read_text()
+    assert "Start here" in page and "Guide proper title" in page and "Notitle" in page
+    assert ">None<" not in page.replace(" ", "").replace("\n", "")
+
+
+def test_no_second_process_when_none_can_be_started(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No memory or no process left for a copy of a large build: one process builds."""
+    _repo(repo)
+    build_site(repo.root, output=tmp_path / "one", as_of=AS_OF, split=None)
+
+    def no_fork() -> int:
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    build_site(repo.root, output=tmp_path / "two", as_of=AS_OF, split=1)
+    _same_tree(tmp_path / "one", tmp_path / "two")
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert all(not f for f in (h.filters for h in logging.getLogger().handlers))
+
+
+SLOW_EXTENSION = """\
+import time
+
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+
+class _Slow(Preprocessor):
+    def run(self, lines):
+        if lines and lines[0].startswith("# INC-"):
+            time.sleep(0.5)
+        return lines
+
+
+class _Ext(Extension):
+    def extendMarkdown(self, md):
+        md.preprocessors.register(_Slow(md), "split_slow", 1)
+
+
+def makeExtension(**kwargs):
+    return _Ext(**kwargs)
+"""
+
+BUILDER = """\
+import sys
+from pathlib import Path
+
+from opsledger.site import plugin
+from opsledger.site.build import build_site
+from opsledger.timeutil import parse_timestamp
+
+def widest(pages, least):
+    end = len(pages) - 1
+    while end > 0 and not pages[end - 1][2]:
+        end -= 1
+    start = end
+    while start > 0 and pages[start - 1][2]:
+        start -= 1
+    return [path for path, _, _ in pages[start:end]]
+
+plugin.plan = widest
+at = parse_timestamp("2026-04-01T00:00:00Z")
+build_site(Path(sys.argv[1]), output=Path(sys.argv[2]), as_of=at, split=1)
+"""
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with_kids = (task / "children").read_text().split() if task.exists() else []
+        for kid in map(int, with_kids):
+            found += [kid, *_descendants(kid)]
+    return found
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to the build", "Ctrl-C"])
+def test_an_interrupted_build_leaves_no_second_process(
+    repo: Repo, tmp_path: Path, how: str
+) -> None:
+    """The build stopped while the second process renders (a CI job cancelled, Ctrl-C):
+    the second process ends too, and the hand-over folder is removed."""
+    _repo(repo)
+    (tmp_path / "ext").mkdir()
+    (tmp_path / "ext" / "split_slow.py").write_text(SLOW_EXTENSION, encoding="utf-8")
+    (tmp_path / "builder.py").write_text(BUILDER, encoding="utf-8")
+    config = repo.root / "mkdocs.yml"
+    text = config.read_text().replace(
+        "markdown_extensions:\n", "markdown_extensions:\n  - split_slow\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path / "ext"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "OPSLEDGER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    cmd = [sys.executable, str(tmp_path / "builder.py"), str(repo.root), str(tmp_path / "out")]
+    with open(tmp_path / "stderr", "wb") as err:
+        build = subprocess.Popen(cmd, env=env, start_new_session=True, stderr=err)
+        second: list[int] = []
+        for _ in range(600):  # until the second process renders (the slow pages are its)
+            second = [p for p in _descendants(build.pid) if _runs(p, b"builder.py")]
+            if second or build.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert second, (tmp_path / "stderr").read_text()
+        time.sleep(0.3)
+        if how == "Ctrl-C":
+            os.killpg(build.pid, signal.SIGINT)  # the terminal signals the whole group
+        else:
+            build.send_signal(signal.SIGTERM)  # a job runner signals the build alone
+        status = build.wait(timeout=60)
+    if how == "Ctrl-C":
+        assert status == -signal.SIGINT  # Python ends by the signal, as one process does
+    else:
+        assert status == -signal.SIGTERM  # ended by the signal, as one process is
+    for _ in range(100):
+        alive = [p for p in second if _runs(p, b"builder.py")]
+        if not alive:
+            break
+        time.sleep(0.05)
+    assert alive == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def _runs(pid: int, what: bytes) -> bool:
+    """Whether process ``pid`` runs (not a zombie) a command line holding ``what``."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        return state != b"Z" and what in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return False

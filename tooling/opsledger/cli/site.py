@@ -23,6 +23,7 @@ from opsledger.site.build import (
     snapshot,
     watched,
 )
+from opsledger.site.split import SPLIT_MIN, auto_split
 from opsledger.workspace import Workspace
 
 _AS_OF = click.option(
@@ -95,6 +96,7 @@ def _build(
     as_of: str | None,
     no_history: bool,
     keep: bool = False,
+    split: int | None = None,
 ) -> BuildResult:
     root = repo_root(repo)
     echo = _logging()
@@ -110,6 +112,7 @@ def _build(
             use_history=not no_history,
             ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
             keep=keep,
+            split=split,
         )
     except OpsledgerError as exc:
         _fold(exc, echo)
@@ -151,12 +154,20 @@ def site_group() -> None:
     default=None,
     help="Folder to build into (default: site_dir of mkdocs.yml, public/).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 2),
+    default=None,
+    help="Processes to render the pages with, 1 or 2 (default: 2 for a site of "
+    f"{SPLIT_MIN:,} pages or more on a machine with two processors). The site is the same.",
+)
 @_CONFIG
 @_AS_OF
 @no_history_option
 @repo_option
 def build_command(
     output: Path | None,
+    jobs: int | None,
     config: Path | None,
     as_of: str | None,
     no_history: bool,
@@ -169,7 +180,8 @@ def build_command(
     mkdocs.yml (and any file it INHERITs) is checked first: YAML tags that would run Python
     code (!!python/object…, !!python/module, !!python/name outside material, pymdownx and
     markdown) and hooks: are refused with exit status 2."""
-    index = _build(repo, output, config, as_of, no_history).index
+    split = auto_split() if jobs is None else None if jobs == 1 else 1
+    index = _build(repo, output, config, as_of, no_history, split=split).index
     click.echo(str(index))
     return EXIT_OK
 

@@ -29,7 +29,7 @@ from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.outputs import check_site_folder
 from opsledger.site.config_check import check_config, top_level_values
 from opsledger.site.data import Stage
-from opsledger.site.split import SPLIT_MIN, SplitFailed
+from opsledger.site.split import Messages, SplitFailed
 
 if TYPE_CHECKING:
     from opsledger.site.plugin import OpsledgerPlugin
@@ -98,7 +98,7 @@ def build_site(
     use_history: bool = True,
     ready: Callable[[], object] | None = None,
     keep: bool = False,
-    split: int | None = SPLIT_MIN,
+    split: int | None = None,
 ) -> BuildResult:
     """Build the site of the repository at ``root``; MkDocs' errors become one-line
     :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger).
@@ -107,8 +107,9 @@ def build_site(
     shows each phase (loading, history, audit, page generation, rendering) as it runs.
     ``keep``: the result keeps what :func:`refresh_site` needs to update the site later
     (``site serve``). ``split``: a block of at least this many record pages is rendered
-    in a second process where the machine has two processors (:mod:`.split`); None: one
-    process. Where the second process fails, the site is built again in one process."""
+    in a second process (:mod:`.split`; :func:`~.split.auto_split` gives what suits the
+    machine); None: one process. Where the second process fails, the site is built again
+    in one process."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -141,15 +142,24 @@ def build_site(
                 plugin.keep = keep
                 plugin.split_min = split
                 guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
+                messages = plugin.messages = Messages(plugin.place) if split else None
+                if messages is not None:
+                    messages.start()
                 try:
                     build(cfg)
                 except SplitFailed:
-                    plugin.on_build_error(error=RuntimeError("split"))
+                    assert messages is not None
+                    messages.drop()  # all said again by the build in one process
+                    plugin.on_build_error(error=RuntimeError("the second process failed"))
                     split = None  # the same build in one process: its own error, if any
                     continue
                 finally:
-                    if plugin.split is not None and plugin.split.child:
-                        plugin.split.fail()  # never returns: the first process goes on
+                    if plugin.split is not None:
+                        if plugin.split.child:
+                            plugin.split.fail()  # never returns: the first process goes on
+                        plugin.split.stop()  # interrupted: the second process stops too
+                    if messages is not None:
+                        messages.stop()
                 break
         site_dir = Path(cfg.site_dir)
         pages = sum(1 for _ in site_dir.rglob("*.html"))

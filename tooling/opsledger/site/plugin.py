@@ -28,6 +28,7 @@ from __future__ import annotations
 import gc
 import os
 import types
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
@@ -59,7 +60,7 @@ from opsledger.site.refresh import Kept, refresh
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
 from opsledger.site.search import SearchSpool, search_plugin
 from opsledger.site.shelf import Shelf, known_plugins_only
-from opsledger.site.split import ELSEWHERE, PageState, Split, can_fork, plan
+from opsledger.site.split import Messages, PageState, Split, can_fork, plan
 
 THEME_DIR = str(Path(__file__).with_name("theme"))
 
@@ -146,6 +147,13 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         #: the build's files, and its split between two processes (:mod:`.split`), if any
         self.files: Files | None = None
         self.split: Split | None = None
+        #: the build's messages, held in page order while it may split (set by build_site)
+        self.messages: Messages | None = None
+        self._config: MkDocsConfig | None = None
+        self._order: dict[str, int] = {}  # page source path -> its place in the build
+        self._phase_no = 0  # 0 before the pages are read, 1 reading, 2 and 3 writing them
+        self._last = -1  # the place of the last page a message was about
+        self._searched: dict[str, Any] = {}  # pages skipped here -> their own metadata
         self.limits = Limits()  # the policy's, once the repository is read
         #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
         self.stage: Stage | None = None
@@ -172,6 +180,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
 
     # -- configuration ----------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        self._config = config
         docs = Path(config.docs_dir)
         _guard_site_dir(config, self._root(config))
         home = Path(config.config_file_path or "mkdocs.yml").parent
@@ -273,40 +282,67 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         if self.keep:
             self.kept = Kept(config, files, nav, generated=self.generated)
         self.files = files
+        self._phase_no, self._last = 1, -1
         self.split = self._split(config, files)
+        if self.split is None and self.messages is not None:
+            self.messages.stop()  # one process: each message is said as it comes
         return nav
 
+    def place(self) -> tuple[int, int, int]:
+        """Where the build is, for a message (:class:`~.split.Messages`): the phase, the
+        place of the page it is about (or of the last page before it), and 0 for a message
+        about that page or 1 for one after it."""
+        config = self._config
+        page = config._current_page if config is not None else None
+        if page is None:
+            return (self._phase_no, self._last, 1)
+        if self._phase_no == 2:
+            self._phase_no = 3  # the first page written
+        self._last = self._order.get(page.file.src_uri, -1)
+        return (self._phase_no, self._last, 0)
+
     def _split(self, config: MkDocsConfig, files: Files) -> Split | None:
-        """Start rendering a block of record pages in a second process (:mod:`.split`)
-        where that gives the same site: no plugin but this one and the theme's search (the
-        shelf is used), whose index, if any, is spooled; else None."""
-        if self.split_min is None or self.keep or self.shelf is None or not can_fork():
+        """The block of record pages a second process is to render (:mod:`.split`), where
+        that gives the same site: no plugin but this one and the theme's search (the
+        shelf is used), whose index, if any, is spooled; else None. The second process
+        starts as the block's first page is about to be read (:meth:`on_pre_page`)."""
+        if (
+            self.split_min is None
+            or self.messages is None
+            or self.keep
+            or self.shelf is None
+            or not can_fork()
+        ):
             return None
         search = search_plugin(config)
         if search is not None and search.config.enabled and not SearchSpool.possible(config, self):
             return None
-        pages = [
-            (f.src_uri, self.sizes.get(f.src_uri, 0), _elsewhere_allowed(f))
-            for f in files.documentation_pages(inclusion=InclusionLevel.is_included)
-        ]
+        docs = files.documentation_pages(inclusion=InclusionLevel.is_included)
+        self._order = {f.src_uri: n for n, f in enumerate(docs)}
+        pages = [(f.src_uri, self.sizes.get(f.src_uri, 0), _elsewhere_allowed(f)) for f in docs]
         block = plan(pages, self.split_min)
         if not block:
             return None
-        split = Split(block)
-        split.start()
-        if split.child:  # the terminal and the progress bar are the first process's
-            self.stage, self._update, self._phase = None, None, ExitStack()
-        return split
+        return Split(block, {self._order[path] for path in block}, self.messages)
 
     def on_pre_page(self, page: Page, *, config: MkDocsConfig, files: Files) -> Page:
         split = self.split
-        if split is None or not split.elsewhere(page.file.src_uri):
+        if split is None:
             return page
-        # rendered by the other process: not read here (its Markdown is dropped), left out
-        # of the search index, given a template that renders nothing, and not written
+        path = page.file.src_uri
+        if path == split.first and not split.started:
+            if not split.start():
+                self.split = None  # no second process: this one renders every page
+                assert self.messages is not None
+                self.messages.stop()
+                return page
+            if split.child:  # the terminal and the progress bar are the first process's
+                self.stage, self._update, self._phase = None, None, ExitStack()
+        if split.child or path not in split.block:
+            return page
+        # rendered by the second process: not read here (its Markdown is dropped)
         if isinstance(page.file, _Generated):
             page.file.release()
-        page.meta = {"template": ELSEWHERE, "search": {"exclude": True}}
         page.content = ""  # the search plugin reads the content of every page it is given
         return _StandIn(page.file)
 
@@ -315,8 +351,16 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self, context: TemplateContext, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> TemplateContext:
         split = self.split
-        if split is not None and not split.child and page.file.src_uri == split.first:
-            self._take_block(split)
+        if split is not None and split.elsewhere(page.file.src_uri):
+            if not split.child and page.file.src_uri == split.first:
+                self._take_block(split)
+            # rendered by the other process: left out of this one's search index (its own
+            # metadata, which other pages' navigation reads, is given back once it is done)
+            self._searched[page.file.src_uri] = page.meta
+            page.meta = {**page.meta, "search": {"exclude": True}}
+            if page.content is None:
+                page.content = ""
+            return context
         if self.shelf is not None:
             self.shelf.take(page)
         return context
@@ -341,7 +385,9 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
                     found = files.get_file_from_path(target)
                     assert found is not None
                     page.links_to_anchors[found] = links
-        split.emit(result.records)
+        split.say(result.said)
+        assert self.messages is not None
+        self.messages.release()  # every message before the block's, in one process's order
 
     def _block_state(self, split: Split) -> dict[str, PageState]:
         """What the first process reads of the block's pages (the second process)."""
@@ -377,6 +423,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         if self.split is not None:
             self.split.stop()
             self.split = None
+        if self.messages is not None:
+            self.messages.stop()
 
     def on_build_error(self, *, error: Exception) -> None:
         if self.ahead is not None:  # a build that stopped before its history was read
@@ -396,6 +444,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             if split.child:
                 split.fail()  # the first process builds again alone, and says why
             split.stop()
+        if self.messages is not None:
+            self.messages.stop()  # what was held is said: the error among it
 
     def refresh(self) -> list[str] | None:
         """Bring the kept build (``keep``) up to date with the repository: every page is
@@ -433,8 +483,17 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self._start("Writing pages", len(files.documentation_pages()))
         # A kept build (serve) splits the search plugin's entries by page after the build.
         self.spool = None if self.keep else SearchSpool.start(config, self)
+        self._phase_no, self._last = 2, -1
         env = sandboxed(env)
         env.globals["opsledger_csp"] = CSP
+        split = self.split
+        if split is not None:
+            assert isinstance(env, _Sandbox)
+            env.skip = lambda: _skipped(config, split)
+            if split.child:  # the first process copies the static files, not this one
+                for file in files:
+                    if not file.is_documentation_page():
+                        file.inclusion = InclusionLevel.EXCLUDED
         if self.overrides is not None:
             _check_templates(env, self.overrides)
         if self.kept is not None:
@@ -445,6 +504,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self._step()
         split = self.split
         if split is not None and split.elsewhere(page.file.src_uri):
+            page.meta = self._searched.pop(page.file.src_uri, page.meta)
             return ""  # rendered, checked and written by the other process
         # the search plugin indexed the page before its template ran
         if self.kept is not None:
@@ -461,8 +521,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         # (at 10^5 records, gigabytes). A kept build (serve) renders a page again from its
         # Markdown, which stays.
         page.content = None
-        if not self.keep:
-            page.markdown = None
+        if not self.keep and page.file.inclusion == InclusionLevel.NOT_IN_NAV:
+            page.markdown = None  # a page in the navigation keeps it: its title reads it
         if split is not None and split.child and page.file.src_uri == split.last:
             # the block's last page: written as MkDocs writes a page, then handed back
             if output.strip():
@@ -475,6 +535,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def on_post_template(
         self, output_content: str, *, template_name: str, config: MkDocsConfig
     ) -> str:
+        if self.split is not None and self.split.child:
+            return ""  # the theme's pages are written by the first process
         if template_name.endswith(".html"):
             try:
                 check_page(output_content, template_name)
@@ -511,6 +573,10 @@ class _Sandbox(SandboxedEnvironment):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: while a page another process renders is being built here: its template
+        #: renders nothing (:mod:`.split`)
+        self.skip: Callable[[], bool] | None = None
+        self._nothing: jinja2.Template | None = None
         #: decisions by (type of the object, attribute, type of the value): every check
         #: below and Jinja's own depend on nothing else (measured: a tenth of the template
         #: rendering time on 10k pages went into deciding the same few hundred cases)
@@ -538,6 +604,13 @@ class _Sandbox(SandboxedEnvironment):
             ):
                 return value
         return super().getattr(obj, attribute)
+
+    def get_template(self, name: Any, *args: Any, **kwargs: Any) -> jinja2.Template:
+        if self.skip is not None and self.skip():
+            if self._nothing is None:
+                self._nothing = self.from_string("")
+            return self._nothing
+        return super().get_template(name, *args, **kwargs)
 
     def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
         if obj.__class__ is not type(obj) or value.__class__ is not type(value):
@@ -611,6 +684,12 @@ def _written_page_problem(files: Files, config: MkDocsConfig, limits: Limits) ->
             where = f"{config.docs_dir}/{file.src_uri}:{found[0].line}:1"
             return f"{where}: {found[0].message}; split or flatten the page"
     return None
+
+
+def _skipped(config: MkDocsConfig, split: Split) -> bool:
+    """Whether the page being built is one the other process renders."""
+    page = config._current_page
+    return page is not None and split.elsewhere(page.file.src_uri)
 
 
 def _elsewhere_allowed(file: File) -> bool:

@@ -2,51 +2,60 @@
 
 MkDocs renders one page after another in one process, and rendering (Markdown, the
 sanitiser, the search plugin's indexing, the theme's template) is nearly all of a large
-build. Once every page is known and none is read yet (``on_nav``), ``opsledger site build``
-forks: the second process renders, checks and writes a block of the record pages (the last
-run of pages out of the navigation, about half the site's Markdown, never the last page)
-and skips every other page; this process skips the block. Each process goes through the
-build's own steps for its pages; a page the other process renders is not read, gets the
-empty template :data:`ELSEWHERE`, is left out of the search index and is not written.
+build. ``opsledger site build`` chooses a block of record pages (:func:`plan`: the end of
+the last run of generated pages out of the navigation, about half the site's Markdown,
+never the last page) and, as MkDocs is about to read the block's first page, forks: every
+page before the block is read by then, in both processes. The second process reads,
+renders, checks and writes the block's pages (and reads the pages after it, as the first
+does: the navigation shows their titles), then ends; the first reads and renders every
+other page and skips the block. A page a process skips is not read there (the first
+process) or not rendered again, gets an empty template, is left out of that process's
+search index and is not written by it. Only the first process writes the theme's pages
+(``404.html``, the sitemap) and copies the static files.
 
 The second process hands back what the rest of the build reads of its pages
 (:class:`Result`): their search entries (spooled as :mod:`opsledger.site.search` spools
 them), their anchors and links to anchors (MkDocs checks every page's links to other
-pages' anchors once all are built), and the messages it logged (printed here, and counted
-by a strict build). This process takes them when it reaches the block, in page order, so
-the site, its search index and its messages are those of a build in one process; the
-messages of the block are printed when this process reaches it.
+pages' anchors once all are built), and the messages it logged about them. The first
+process takes them when it reaches the block, in page order, so the site and its search
+index are those of a build in one process, byte for byte. The messages too: from the
+start of a build that may split, every message is held with its place in the order one
+process would say it (:class:`Messages`), and said in that order once the block is taken.
 
-Where the second process fails (an error in one of its pages, or it was killed), this one
-raises :class:`SplitFailed` when it reaches the block, and the caller builds again in one
-process, where the same error comes the way it always does (see
-:func:`opsledger.site.build.build_site`). Only ``opsledger site build`` splits; a plain
-``mkdocs build`` with the plugin renders in one process.
+Where the second process cannot be started, the build goes on in one process. Where it
+fails (an error in one of its pages, or it was killed), the first raises
+:class:`SplitFailed` when it reaches the block; the caller drops what was held and builds
+again in one process, where the same error comes the way it always does (see
+:func:`opsledger.site.build.build_site`). Interrupted (Ctrl-C, ``SIGTERM``), the first
+process stops the second and removes the hand-over folder; the second ends with the first
+(Linux). Only ``opsledger site build`` splits; a plain ``mkdocs build`` with the plugin
+renders in one process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import pickle
 import shutil
 import signal
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-#: the template a page rendered by the other process gets (in the theme layer: it renders
-#: nothing, and the page is not written by this process)
-ELSEWHERE = "opsledger/elsewhere.html"
 #: the fewest pages worth a second process (forking and handing back cost well under a
 #: second; below this the pages cost less)
 SPLIT_MIN = 2000
 
 _RESULT = "result.pickle"
 _ENTRIES = "entries.json"
+_PR_SET_PDEATHSIG = 1
 
 
 def processors() -> int:
@@ -58,7 +67,12 @@ def processors() -> int:
 
 
 def can_fork() -> bool:
-    return hasattr(os, "fork") and processors() >= 2
+    return hasattr(os, "fork")
+
+
+def auto_split() -> int | None:
+    """The fewest pages worth a second process on this machine (None: one processor)."""
+    return SPLIT_MIN if processors() >= 2 else None
 
 
 def plan(pages: Sequence[tuple[str, int, bool]], least: int) -> list[str]:
@@ -96,7 +110,8 @@ class Result:
 
     pages: dict[str, PageState] = field(default_factory=dict)
     entries: int = 0  # how many search entries the entries file holds
-    records: list[logging.LogRecord] = field(default_factory=list)
+    #: its messages about the block's pages, each with its place (:class:`Messages`)
+    said: list[tuple[tuple[int, int, int, int], logging.LogRecord]] = field(default_factory=list)
 
 
 class SplitFailed(BaseException):
@@ -106,71 +121,179 @@ class SplitFailed(BaseException):
     as that page's error; this is none."""
 
 
-class _Capture(logging.Handler):
-    """The second process's messages, held to be handed back."""
+#: where a message falls in a one-process build: (phase, page position, 0 for a message
+#: about that page or 1 for one after it, sequence number)
+Place = tuple[int, int, int, int]
 
-    def __init__(self) -> None:
+
+class Messages:
+    """Every message of a build that may split, held with its place in the order a
+    one-process build says them (phase of the build, the page it is about, or the last
+    page before it) and said in that order by :meth:`release`.
+
+    Each logging handler there is when the build starts holds what it is given
+    (:class:`_Hold`); MkDocs' strict-mode counter, added later, counts each message as it
+    comes (the count does not depend on the order). ``place`` gives where the build is;
+    :attr:`keep` whether this process says a message at all (a process says nothing of a
+    page the other one renders)."""
+
+    def __init__(self, place: Callable[[], tuple[int, int, int]]) -> None:
+        self.place = place
+        self.keep: Callable[[tuple[int, int, int]], bool] = lambda where: True
+        self.held: list[tuple[Place, logging.Handler, logging.LogRecord]] = []
+        self.holding = True
+        self._holds: list[tuple[logging.Handler, _Hold]] = []
+        self._count = 0
+
+    def start(self) -> None:
+        for logger in _loggers():
+            for handler in logger.handlers:
+                if not any(h is handler for h, _ in self._holds):
+                    hold = _Hold(self, handler)
+                    handler.addFilter(hold)
+                    self._holds.append((handler, hold))
+
+    def placed(self, record: logging.LogRecord) -> Place | None:
+        """The record's place (given once, as it is first seen), or None where this
+        process does not say it."""
+        place: Place | None = getattr(record, "opsledger_place", None)
+        if place is None:
+            where = self.place()
+            if not self.keep(where):
+                record.opsledger_place = ()
+                return None
+            self._count += 1
+            place = record.opsledger_place = (*where, self._count)
+        return place or None
+
+    def release(self) -> None:
+        """Say every held message, in the one-process order; from now on say each as it
+        comes."""
+        held, self.held = sorted(self.held, key=lambda h: h[0]), []
+        self.holding = False
+        for _, handler, record in held:
+            handler.handle(record)
+
+    def drop(self) -> None:
+        """Forget what is held (the build starts again), and stop holding."""
+        self.held = []
+        self.stop()
+
+    def stop(self) -> None:
+        """Say what is held, and take the holds off the handlers."""
+        self.release()
+        for handler, hold in self._holds:
+            handler.removeFilter(hold)
+        self._holds = []
+
+
+class _Hold(logging.Filter):
+    """One handler's part of :class:`Messages`."""
+
+    def __init__(self, messages: Messages, handler: logging.Handler) -> None:
+        super().__init__()
+        self.messages = messages
+        self.handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        messages = self.messages
+        place = messages.placed(record)
+        if place is None:
+            return False
+        if not messages.holding:
+            return True
+        messages.held.append((place, self.handler, record))
+        return False
+
+
+def _loggers() -> list[logging.Logger]:
+    out = [logging.getLogger()]
+    out += [x for x in logging.Logger.manager.loggerDict.values() if isinstance(x, logging.Logger)]
+    return out
+
+
+class _Capture(logging.Handler):
+    """The second process's messages about its pages, held to be handed back."""
+
+    def __init__(self, messages: Messages) -> None:
         super().__init__(logging.NOTSET)
-        self.records: list[logging.LogRecord] = []
+        self.messages = messages
+        self.said: list[tuple[Place, logging.LogRecord]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        place = self.messages.placed(record)
+        if place is None:
+            return
         record.msg = record.getMessage()
         record.args = None
         record.exc_info = None
         record.exc_text = None
         record.stack_info = None
-        self.records.append(record)
-
-
-class _Skipped(logging.Filter):
-    """MkDocs says of each page not written that it generated nothing: not of these."""
-
-    def __init__(self, elsewhere: Any) -> None:
-        super().__init__()
-        self.elsewhere = elsewhere
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message.startswith(_SKIPPED[0]) and message.endswith(_SKIPPED[1]):
-            return not self.elsewhere(message[len(_SKIPPED[0]) : -len(_SKIPPED[1])])
-        return True
-
-
-#: what MkDocs says of a page that rendered to nothing (around its source path)
-_SKIPPED = ("Page skipped: '", "'. Generated empty output.")
-_BUILD_LOGGER = "mkdocs.commands.build"
+        self.said.append((place, record))
 
 
 class Split:
-    """One side of a split build: which pages this process renders, and the hand-over."""
+    """One side of a split build: which pages this process renders, and the hand-over.
+    ``block``: the source paths of the block's pages; ``positions``: their places in the
+    build's order; ``messages``: the build's held messages."""
 
-    def __init__(self, block: list[str]) -> None:
+    def __init__(self, block: list[str], positions: set[int], messages: Messages) -> None:
         self.block = set(block)
+        self.positions = positions
         self.first = block[0]
         self.last = block[-1]
-        self.folder = Path(tempfile.mkdtemp(prefix="opsledger-split-"))
+        self.messages = messages
+        self.folder: Path | None = None
         self.pid = 0
         self.child = False
+        self.started = False
         self.capture: _Capture | None = None
-        self._filter = _Skipped(self.elsewhere)
-        logging.getLogger(_BUILD_LOGGER).addFilter(self._filter)
+        self._parent = os.getpid()
+        self._term: Any = None
 
-    def start(self) -> None:
-        """Fork: the second process goes on with the block, this one with the rest."""
-        pid = os.fork()
+    def start(self) -> bool:
+        """Fork: the second process goes on with the block, this one with the rest. False
+        where no second process could be started (this one goes on alone)."""
+        self.started = True
+        try:
+            self.folder = Path(tempfile.mkdtemp(prefix="opsledger-split-"))
+            pid = os.fork()
+        except OSError:  # no memory or no process left for a copy: one process it is
+            self.stop()
+            return False
         if pid:
             self.pid = pid
-            return
+            self.messages.keep = lambda where: not (where[2] == 0 and where[1] in self.positions)
+            self._catch_term()
+            return True
         self.child = True
-        self.capture = _Capture()
+        self._second()
+        return True
+
+    def _second(self) -> None:
+        """Make this the second process: it ends with the first, says nothing itself (its
+        messages about the block are handed back) and leaves the terminal alone."""
+        with contextlib.suppress(AttributeError, OSError):  # Linux: killed when it is
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != self._parent:
+            os._exit(1)  # the first process ended already
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if sys.__stdout__ is not None:
+            sys.stdout = sys.__stdout__  # not a progress bar's proxy, whose lock may be held
+        if sys.__stderr__ is not None:
+            sys.stderr = sys.__stderr__
+        messages = self.messages
+        messages.held = []
+        messages.keep = lambda where: where[2] == 0 and where[1] in self.positions
+        self.capture = _Capture(messages)
         root = logging.getLogger()
-        for logger in [root, *logging.Logger.manager.loggerDict.values()]:
-            if isinstance(logger, logging.Logger):
-                for handler in list(logger.handlers):
-                    logger.removeHandler(handler)
-                if logger is not root:
-                    logger.propagate = True
+        for logger in _loggers():
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            if logger is not root:
+                logger.propagate = True
         root.addHandler(self.capture)
+        logging.captureWarnings(True)  # a Python warning too is a message handed back
 
     def elsewhere(self, path: str) -> bool:
         """Whether the page at source path ``path`` is rendered by the other process."""
@@ -179,13 +302,13 @@ class Split:
     # -- the second process ---------------------------------------------------------------
     def finish(self, pages: dict[str, PageState], spool: Any | None) -> None:
         """Hand back the block's result and end the second process."""
-        assert self.child and self.capture is not None
+        assert self.child and self.capture is not None and self.folder is not None
         try:
             entries = 0
             if spool is not None:
                 with open(self.folder / _ENTRIES, "wb") as out:
                     entries = spool.dump(out)
-            result = Result(pages, entries, self.capture.records)
+            result = Result(pages, entries, self.capture.said)
             with open(self.folder / (_RESULT + ".tmp"), "wb") as out:
                 pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(self.folder / (_RESULT + ".tmp"), self.folder / _RESULT)
@@ -194,14 +317,14 @@ class Split:
         os._exit(0)
 
     def fail(self) -> None:
-        """End the second process without a result (this process builds again alone)."""
+        """End the second process without a result (the first builds again alone)."""
         os._exit(1)
 
-    # -- this process ---------------------------------------------------------------------
+    # -- the first process ----------------------------------------------------------------
     def collect(self) -> tuple[Result, Path]:
         """Wait for the second process: its result, and the file of its search entries.
         Raises :class:`SplitFailed` when it did not finish its block."""
-        assert not self.child
+        assert not self.child and self.folder is not None
         status = self._wait()
         path = self.folder / _RESULT
         if status != 0 or not path.is_file():
@@ -210,6 +333,14 @@ class Split:
             result: Result = pickle.load(held)  # written by our own fork
         return result, self.folder / _ENTRIES
 
+    def say(self, said: list[tuple[Place, logging.LogRecord]]) -> None:
+        """Say here, in their places, the messages the second process handed back."""
+        for place, record in said:
+            record.opsledger_place = place
+            logger = logging.getLogger(record.name)
+            if logger.isEnabledFor(record.levelno):
+                logger.handle(record)
+
     def _wait(self) -> int:
         if not self.pid:
             return -1
@@ -217,12 +348,19 @@ class Split:
         self.pid = 0
         return os.waitstatus_to_exitcode(status)
 
-    def emit(self, records: list[logging.LogRecord]) -> None:
-        """Say here what the second process logged, as it would have been said here."""
-        for record in records:
-            logger = logging.getLogger(record.name)
-            if logger.isEnabledFor(record.levelno):
-                logger.handle(record)
+    def _catch_term(self) -> None:
+        """``SIGTERM`` (a CI job cancelled) stops the second process and removes the
+        hand-over folder before this process ends as it would have."""
+        try:
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                self._term = signal.signal(signal.SIGTERM, self._terminated)
+        except ValueError:  # not the main thread: left as it is
+            self._term = None
+
+    def _terminated(self, signum: int, frame: FrameType | None) -> None:
+        self.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def stop(self) -> None:
         """End the split: the second process (if it still runs) is stopped, the hand-over
@@ -233,5 +371,10 @@ class Split:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             self._wait()
-        logging.getLogger(_BUILD_LOGGER).removeFilter(self._filter)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self._term is not None:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGTERM, self._term)
+            self._term = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
