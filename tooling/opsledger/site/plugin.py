@@ -154,6 +154,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self._phase_no = 0  # 0 before the pages are read, 1 reading, 2 and 3 writing them
         self._last = -1  # the place of the last page a message was about
         self._searched: dict[str, Any] = {}  # pages skipped here -> their own metadata
+        self._shown: set[str] = set()  # the pages in the navigation (their source paths)
         self.limits = Limits()  # the policy's, once the repository is read
         #: set by ``opsledger site build``: shows each phase (a progress bar on a terminal)
         self.stage: Stage | None = None
@@ -284,6 +285,12 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self.files = files
         self._phase_no, self._last = 1, -1
         self.split = self._split(config, files)
+        if self.split is not None:
+            self._shown = {page.file.src_uri for page in nav.pages}
+            if not self.split.start():
+                self.split = None  # no second process: this one renders every page
+            elif self.split.child:  # the terminal and the progress bar are the first's
+                self.stage, self._update, self._phase = None, None, ExitStack()
         if self.split is None and self.messages is not None:
             self.messages.stop()  # one process: each message is said as it comes
         return nav
@@ -304,8 +311,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     def _split(self, config: MkDocsConfig, files: Files) -> Split | None:
         """The block of record pages a second process is to render (:mod:`.split`), where
         that gives the same site: no plugin but this one and the theme's search (the
-        shelf is used), whose index, if any, is spooled; else None. The second process
-        starts as the block's first page is about to be read (:meth:`on_pre_page`)."""
+        shelf is used), whose index, if any, is spooled; else None."""
         if (
             self.split_min is None
             or self.messages is None
@@ -330,17 +336,9 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         if split is None:
             return page
         path = page.file.src_uri
-        if path == split.first and not split.started:
-            if not split.start():
-                self.split = None  # no second process: this one renders every page
-                assert self.messages is not None
-                self.messages.stop()
-                return page
-            if split.child:  # the terminal and the progress bar are the first process's
-                self.stage, self._update, self._phase = None, None, ExitStack()
-        if split.child or path not in split.block:
-            return page
-        # rendered by the second process: not read here (its Markdown is dropped)
+        if not split.elsewhere(path) or (split.child and path in self._shown):
+            return page  # rendered here; or read for the navigation every page shows
+        # rendered by the other process: not read here (its Markdown is dropped)
         if isinstance(page.file, _Generated):
             page.file.release()
         page.content = ""  # the search plugin reads the content of every page it is given

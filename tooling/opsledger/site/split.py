@@ -4,22 +4,22 @@ MkDocs renders one page after another in one process, and rendering (Markdown, t
 sanitiser, the search plugin's indexing, the theme's template) is nearly all of a large
 build. ``opsledger site build`` chooses a block of record pages (:func:`plan`: the end of
 the last run of generated pages out of the navigation, about half the site's Markdown,
-never the last page) and, as MkDocs is about to read the block's first page, forks: every
-page before the block is read by then, in both processes. The second process reads,
-renders, checks and writes the block's pages (and reads the pages after it, as the first
-does: the navigation shows their titles), then ends; the first reads and renders every
-other page and skips the block. A page a process skips is not read there (the first
-process) or not rendered again, gets an empty template, is left out of that process's
-search index and is not written by it. Only the first process writes the theme's pages
-(``404.html``, the sitemap) and copies the static files.
+never the last page) and, once the navigation is made and before any page is read, forks.
+The second process reads, renders, checks and writes the block's pages, and reads the
+pages in the navigation too (every page's navigation shows their titles and what their
+front matter says of them); the first reads and renders every other page. A page a
+process does not render is not read there (unless it is in the navigation), gets an empty
+template, is left out of that process's search index and is not written by it. Only the
+first process writes the theme's pages (``404.html``, the sitemap) and copies the static
+files.
 
 The second process hands back what the rest of the build reads of its pages
 (:class:`Result`): their search entries (spooled as :mod:`opsledger.site.search` spools
-them), their anchors and links to anchors (MkDocs checks every page's links to other
-pages' anchors once all are built), and the messages it logged about them. The first
-process takes them when it reaches the block, in page order, so the site and its search
-index are those of a build in one process, byte for byte. The messages too: from the
-start of a build that may split, every message is held with its place in the order one
+them), their anchors, links to anchors and titles (MkDocs checks every page's links to
+other pages' anchors once all are built), and the messages it logged about them. The
+first process takes them when it reaches the block, in page order, so the site and its
+search index are those of a build in one process, byte for byte. The messages too: from
+the start of a build that may split, every message is held with its place in the order one
 process would say it (:class:`Messages`), and said in that order once the block is taken.
 
 Where the second process cannot be started, the build goes on in one process. Where it
