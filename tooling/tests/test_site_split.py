@@ -41,7 +41,7 @@ from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init
 
 AS_OF = parse_timestamp("2026-04-01T00:00:00Z")
 TITLE = "Orders database connection pool exhausted"
-Plan = Callable[[Sequence[tuple[str, int, bool]], int], list[str]]
+Plan = Callable[[Sequence[tuple[str, int, bool]], int, int | None], list[str]]
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,9 @@ def _repo(repo: Repo, *, home: str = "# Ledger\n\nHand-written, with â€œquotesâ€
     return repo
 
 
-def _widest(pages: Sequence[tuple[str, int, bool]], least: int) -> list[str]:
+def _widest(
+    pages: Sequence[tuple[str, int, bool]], least: int, most: int | None = None
+) -> list[str]:
     """The block as wide as it may be: the whole last run of record pages but the last page."""
     end = len(pages) - 1
     while end > 0 and not pages[end - 1][2]:
@@ -80,7 +82,7 @@ def _widest(pages: Sequence[tuple[str, int, bool]], least: int) -> list[str]:
     return [path for path, _, _ in pages[start:end]]
 
 
-def _one(pages: Sequence[tuple[str, int, bool]], least: int) -> list[str]:
+def _one(pages: Sequence[tuple[str, int, bool]], least: int, most: int | None = None) -> list[str]:
     """A block of one page: the first record page."""
     return [next(path for path, _, ok in pages if ok)]
 
@@ -93,8 +95,10 @@ _blocks: list[list[str]] = []
 def chosen(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     choose = PLANS[request.param]
 
-    def noted(pages: Sequence[tuple[str, int, bool]], least: int) -> list[str]:
-        block = choose(pages, least)
+    def noted(
+        pages: Sequence[tuple[str, int, bool]], least: int, most: int | None = None
+    ) -> list[str]:
+        block = choose(pages, least, most)
         _blocks.append(block)
         return block
 
@@ -242,9 +246,13 @@ def test_a_failed_second_process_means_one_process_builds_again(
     """The second process ends without handing back its block (killed, out of memory):
     the site is built again in one process, the same site, and each message is said once."""
     _repo(repo)
+    config = repo.root / "mkdocs.yml"  # a key MkDocs warns of as it reads the configuration
+    text = config.read_text().replace("strict: true\n", "") + "split_unknown_key: 1\n"
+    config.write_text(text, encoding="utf-8")
     caplog.set_level(logging.INFO, logger="mkdocs")
     build_site(repo.root, output=tmp_path / "one", as_of=AS_OF, split=None)
     alone = _messages(caplog, tmp_path / "one")
+    assert len([m for m in alone if "split_unknown_key" in m]) == 1
     monkeypatch.setattr(Split, "finish", lambda self, pages, spool: os._exit(9))
     tries: list[int | None] = []
     original = OpsledgerPlugin.on_nav
@@ -306,6 +314,8 @@ def test_the_block_is_the_end_of_the_last_run_of_record_pages_never_the_last_pag
     # 320 in all: the block holds about half, from the end of the run back
     assert plan(pages, 1) == [f"incidents/INC-{n}.md" for n in range(4, 20)]
     assert plan(pages, 17) == []  # fewer pages than asked for: one process
+    assert plan(pages, 1, len(pages)) == plan(pages, 1)
+    assert plan(pages, 1, len(pages) - 1) == []  # more pages than a second process is for
     # the run reaches the last page: that page stays with the first process
     tail = pages[:-1]
     assert plan(tail, 1) == [f"incidents/INC-{n}.md" for n in range(3, 19)]
@@ -328,13 +338,15 @@ def test_site_build_jobs(
     _repo(repo)
     monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path / "cache"))
     asked: list[int] = []
-    monkeypatch.setattr(plugin_module, "plan", lambda pages, least: asked.append(least) or [])
+    monkeypatch.setattr(
+        plugin_module, "plan", lambda pages, least, most: asked.append((least, most)) or []
+    )
     said = {}
     for jobs in ("1", "2", "3", "0"):
         args = ["site", "build", "--repo", str(repo.root), "--as-of", "2026-04-01"]
         status = run([*args, "--jobs", jobs, "--output", str(tmp_path / f"jobs{jobs}")])
         said[jobs] = (status, capsys.readouterr().err)
-    assert asked == [1]  # --jobs 2: a block of any size; --jobs 1: never asked
+    assert asked == [(1, None)]  # --jobs 2: a block of any size; --jobs 1: never asked
     for bad in ("3", "0"):
         assert said[bad][0] == 2
         assert "--jobs" in said[bad][1] and "Traceback" not in said[bad][1]
@@ -392,6 +404,7 @@ def test_no_second_process_when_none_can_be_started(
 
 
 SLOW_EXTENSION = """\
+import logging
 import time
 
 from markdown.extensions import Extension
@@ -400,6 +413,7 @@ from markdown.preprocessors import Preprocessor
 
 class _Slow(Preprocessor):
     def run(self, lines):
+        logging.getLogger("mkdocs.split_slow").warning("read %s", lines[0] if lines else "")
         if lines and lines[0].startswith("# INC-"):
             time.sleep(0.5)
         return lines
@@ -415,6 +429,7 @@ def makeExtension(**kwargs):
 """
 
 BUILDER = """\
+import logging
 import sys
 from pathlib import Path
 
@@ -422,7 +437,7 @@ from opsledger.site import plugin
 from opsledger.site.build import build_site
 from opsledger.timeutil import parse_timestamp
 
-def widest(pages, least):
+def widest(pages, least, most):
     end = len(pages) - 1
     while end > 0 and not pages[end - 1][2]:
         end -= 1
@@ -432,6 +447,7 @@ def widest(pages, least):
     return [path for path, _, _ in pages[start:end]]
 
 plugin.plan = widest
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
 at = parse_timestamp("2026-04-01T00:00:00Z")
 build_site(Path(sys.argv[1]), output=Path(sys.argv[2]), as_of=at, split=1)
 """
@@ -487,6 +503,8 @@ def test_an_interrupted_build_leaves_no_second_process(
         assert status == -signal.SIGINT  # Python ends by the signal, as one process does
     else:
         assert status == -signal.SIGTERM  # ended by the signal, as one process is
+    # what was held to be said in order is said on the way out
+    assert "read # Ledger" in (tmp_path / "stderr").read_text()
     for _ in range(100):
         alive = [p for p in second if _runs(p, b"builder.py")]
         if not alive:
@@ -503,3 +521,102 @@ def _runs(pid: int, what: bytes) -> bool:
         return state != b"Z" and what in Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, IndexError):
         return False
+
+
+FAILING_PARTIAL = """\
+{% if page is defined and page and page.file.src_uri == "index.md" %}{{ 1 // 0 }}{% endif %}
+"""
+
+
+def _with_extension(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository's mkdocs.yml with :data:`WARN_EXTENSION` (a warning for every page
+    read), not strict."""
+    (tmp_path / "ext").mkdir(exist_ok=True)
+    (tmp_path / "ext" / "split_warn.py").write_text(WARN_EXTENSION, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "ext"))
+    config = repo.root / "mkdocs.yml"
+    text = config.read_text().replace("strict: true\n", "")
+    text = text.replace("markdown_extensions:\n", "markdown_extensions:\n  - split_warn\n")
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def test_a_failure_before_the_block_is_taken_is_the_one_process_failure(
+    repo: Repo, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first process fails after the second started and before it took the block (a
+    theme partial failing on the home page, written before the block): one process would
+    have said the block's messages first; the same error and messages, in order."""
+    monkeypatch.setattr(plugin_module, "plan", _widest)
+    _repo(repo)
+    _with_extension(repo, tmp_path, monkeypatch)
+    repo.write("site/overrides/partials/copyright.html", FAILING_PARTIAL, dedent=False)
+    caplog.set_level(logging.INFO, logger="mkdocs")
+    said = []
+    for split in (None, 1):
+        with pytest.raises(OpsledgerError) as failed:
+            build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
+        said.append((failed.value.message, _messages(caplog, tmp_path / f"o{split}")))
+    assert "ZeroDivisionError" in said[0][0]
+    assert len([m for m in said[0][1] if "WARNING mkdocs.test_split page " in m]) > 40
+    assert said[0] == said[1]
+    assert _children() == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_record_page_named_in_the_navigation(repo: Repo, tmp_path: Path) -> None:
+    """``mkdocs.yml`` names a record page in its navigation: every page shows its title,
+    so it is read by both processes and never left to the second alone."""
+    _repo(repo)
+    config = repo.root / "mkdocs.yml"
+    named = "  - Home: index.md\n  - rules/INC-ACK.md\n  - incidents/INC-2026-0003.md\n"
+    config.write_text(config.read_text().replace("  - Home: index.md\n", named), encoding="utf-8")
+    for split in (None, 1):
+        build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
+    _same_tree(tmp_path / "oNone", tmp_path / "o1")
+    for page in ("404.html", "rules/REF-ID.html", "incidents/INC-2026-0008.html"):
+        text = (tmp_path / "o1" / page).read_text()
+        assert "INC-ACK" in text and "INC-2026-0003" in text, page
+        assert ">None<" not in text.replace(" ", "").replace("\n", ""), page
+
+
+def test_other_threads_messages_are_neither_held_nor_lost(repo: Repo, tmp_path: Path) -> None:
+    """A program building the site while its own threads log: their messages reach their
+    handlers as they come, every one."""
+    import threading
+
+    _repo(repo)
+    got: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            got.append(record.getMessage())
+
+    logger = logging.getLogger("split_test_app")
+    handler = _Keep()
+    logger.addHandler(handler)
+    logger.propagate = False
+    stop = threading.Event()
+    sent: list[str] = []
+
+    late: list[str] = []
+
+    def beat() -> None:
+        while not stop.is_set():
+            sent.append(f"beat {len(sent)}")
+            logger.warning(sent[-1])
+            if got[-1:] != sent[-1:]:
+                late.append(sent[-1])  # held back, or lost
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=beat)
+    thread.start()
+    try:
+        build_site(repo.root, output=tmp_path / "o", as_of=AS_OF, split=1)
+    finally:
+        stop.set()
+        thread.join()
+        logger.removeHandler(handler)
+    assert len(sent) > 50
+    assert late == []
+    assert got == sent

@@ -23,7 +23,7 @@ from opsledger.site.build import (
     snapshot,
     watched,
 )
-from opsledger.site.split import SPLIT_MIN, auto_split
+from opsledger.site.split import SPLIT_MIN, SPLIT_MOST, auto_split
 from opsledger.workspace import Workspace
 
 _AS_OF = click.option(
@@ -96,7 +96,7 @@ def _build(
     as_of: str | None,
     no_history: bool,
     keep: bool = False,
-    split: int | None = None,
+    split: tuple[int | None, int | None] = (None, None),
 ) -> BuildResult:
     root = repo_root(repo)
     echo = _logging()
@@ -112,7 +112,8 @@ def _build(
             use_history=not no_history,
             ready=lambda: ws.history_state,  # decided before MkDocs starts: exit 4 early
             keep=keep,
-            split=split,
+            split=split[0],
+            split_most=split[1],
         )
     except OpsledgerError as exc:
         _fold(exc, echo)
@@ -158,8 +159,9 @@ def site_group() -> None:
     "--jobs",
     type=click.IntRange(1, 2),
     default=None,
-    help="Processes to render the pages with, 1 or 2 (default: 2 for a site of "
-    f"{SPLIT_MIN:,} pages or more on a machine with two processors). The site is the same.",
+    help="Processes to render the pages with, 1 or 2 (default: 2 on a machine with two "
+    f"processors, for a site of {2 * SPLIT_MIN:,} to {SPLIT_MOST:,} pages). The site is the "
+    "same either way.",
 )
 @_CONFIG
 @_AS_OF
@@ -180,7 +182,7 @@ def build_command(
     mkdocs.yml (and any file it INHERITs) is checked first: YAML tags that would run Python
     code (!!python/object…, !!python/module, !!python/name outside material, pymdownx and
     markdown) and hooks: are refused with exit status 2."""
-    split = auto_split() if jobs is None else None if jobs == 1 else 1
+    split = auto_split() if jobs is None else (None, None) if jobs == 1 else (1, None)
     index = _build(repo, output, config, as_of, no_history, split=split).index
     click.echo(str(index))
     return EXIT_OK

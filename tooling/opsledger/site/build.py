@@ -29,7 +29,7 @@ from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.outputs import check_site_folder
 from opsledger.site.config_check import check_config, top_level_values
 from opsledger.site.data import Stage
-from opsledger.site.split import Messages, SplitFailed
+from opsledger.site.split import Messages, SplitFailed, terminable
 
 if TYPE_CHECKING:
     from opsledger.site.plugin import OpsledgerPlugin
@@ -99,6 +99,7 @@ def build_site(
     ready: Callable[[], object] | None = None,
     keep: bool = False,
     split: int | None = None,
+    split_most: int | None = None,
 ) -> BuildResult:
     """Build the site of the repository at ``root``; MkDocs' errors become one-line
     :class:`OpsledgerError` messages (its warnings go to the ``mkdocs`` logger).
@@ -108,8 +109,8 @@ def build_site(
     ``keep``: the result keeps what :func:`refresh_site` needs to update the site later
     (``site serve``). ``split``: a block of at least this many record pages is rendered
     in a second process (:mod:`.split`; :func:`~.split.auto_split` gives what suits the
-    machine); None: one process. Where the second process fails, the site is built again
-    in one process."""
+    machine), unless the site has more than ``split_most`` pages; None: one process. Where
+    the second process fails, the site is built again in one process."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -126,35 +127,43 @@ def build_site(
         if output is not None:
             overrides["site_dir"] = str(Path(os.path.abspath(output)))
         plugin: OpsledgerPlugin | None = None
-        with _failures(lambda: plugin):
+        with _failures(lambda: plugin), terminable():
             while True:
-                cfg = load_config(config_file=str(path), **overrides)
-                found = cfg.plugins.get("opsledger")
-                if not isinstance(found, OpsledgerPlugin):
-                    raise OpsledgerError(
-                        f"{path} does not use the opsledger plugin; add '- opsledger' under "
-                        "plugins:"
-                    )
-                plugin = found
-                plugin.as_of_override = as_of
-                plugin.stage = stage
-                plugin.no_history_override = not use_history
-                plugin.keep = keep
-                plugin.split_min = split
-                guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
-                messages = plugin.messages = Messages(plugin.place) if split else None
+                # a build that may split holds every message from here (MkDocs' own about
+                # the configuration too), to say each once and in one process's order
+                messages = Messages() if split else None
                 if messages is not None:
                     messages.start()
                 try:
+                    cfg = load_config(config_file=str(path), **overrides)
+                    found = cfg.plugins.get("opsledger")
+                    if not isinstance(found, OpsledgerPlugin):
+                        raise OpsledgerError(
+                            f"{path} does not use the opsledger plugin; add '- opsledger' "
+                            "under plugins:"
+                        )
+                    plugin = found
+                    plugin.as_of_override = as_of
+                    plugin.stage = stage
+                    plugin.no_history_override = not use_history
+                    plugin.keep = keep
+                    plugin.split_min, plugin.split_most = split, split_most
+                    plugin.messages = messages
+                    if messages is not None:
+                        messages.place = plugin.place
+                    guard_site_dir(cfg, root, "--output" if output is not None else "site_dir")
                     build(cfg)
                 except SplitFailed:
-                    assert messages is not None
+                    assert messages is not None and plugin is not None
+                    if plugin.split is not None:
+                        plugin.split.stop()
+                        plugin.split = None
                     messages.drop()  # all said again by the build in one process
                     plugin.on_build_error(error=RuntimeError("the second process failed"))
                     split = None  # the same build in one process: its own error, if any
                     continue
                 finally:
-                    if plugin.split is not None:
+                    if plugin is not None and plugin.split is not None:
                         if plugin.split.child:
                             plugin.split.fail()  # never returns: the first process goes on
                         plugin.split.stop()  # interrupted: the second process stops too

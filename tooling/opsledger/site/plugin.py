@@ -60,7 +60,7 @@ from opsledger.site.refresh import Kept, refresh
 from opsledger.site.sanitize import CSP, PageCheckError, check_page, clean
 from opsledger.site.search import SearchSpool, search_plugin
 from opsledger.site.shelf import Shelf, known_plugins_only
-from opsledger.site.split import Messages, PageState, Split, can_fork, plan
+from opsledger.site.split import Messages, PageState, Split, SplitFailed, can_fork, plan
 
 THEME_DIR = str(Path(__file__).with_name("theme"))
 
@@ -125,6 +125,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
     #: set by ``opsledger site build``: render a block of at least this many record pages
     #: in a second process (:mod:`opsledger.site.split`); None: all in this one
     split_min: int | None = None
+    #: ... unless the site has more than this many pages (None: however many)
+    split_most: int | None = None
     #: the expected failure that stopped the build (``opsledger site build`` re-raises it
     #: with its own exit status, e.g. 4 for unusable history)
     failure: OpsledgerError | None = None
@@ -284,9 +286,9 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             self.kept = Kept(config, files, nav, generated=self.generated)
         self.files = files
         self._phase_no, self._last = 1, -1
+        self._shown = {page.file.src_uri for page in nav.pages}
         self.split = self._split(config, files)
         if self.split is not None:
-            self._shown = {page.file.src_uri for page in nav.pages}
             if not self.split.start():
                 self.split = None  # no second process: this one renders every page
             elif self.split.child:  # the terminal and the progress bar are the first's
@@ -325,17 +327,26 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             return None
         docs = files.documentation_pages(inclusion=InclusionLevel.is_included)
         self._order = {f.src_uri: n for n, f in enumerate(docs)}
-        pages = [(f.src_uri, self.sizes.get(f.src_uri, 0), _elsewhere_allowed(f)) for f in docs]
-        block = plan(pages, self.split_min)
+        pages = [
+            (f.src_uri, self.sizes.get(f.src_uri, 0), self._elsewhere_allowed(f)) for f in docs
+        ]
+        block = plan(pages, self.split_min, self.split_most)
         if not block:
             return None
         return Split(block, {self._order[path] for path in block}, self.messages)
+
+    def _elsewhere_allowed(self, file: File) -> bool:
+        """Whether a page may be rendered by the second process: a generated page out of
+        the navigation (every page's navigation shows the titles of the pages in it; a
+        record page is in it only where ``mkdocs.yml`` names it)."""
+        return isinstance(file, _Generated) and file.src_uri not in self._shown
 
     def on_pre_page(self, page: Page, *, config: MkDocsConfig, files: Files) -> Page:
         split = self.split
         if split is None:
             return page
         path = page.file.src_uri
+        split.reading(path)
         if not split.elsewhere(path) or (split.child and path in self._shown):
             return page  # rendered here; or read for the navigation every page shows
         # rendered by the other process: not read here (its Markdown is dropped)
@@ -442,6 +453,11 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             if split.child:
                 split.fail()  # the first process builds again alone, and says why
             split.stop()
+            if split.started and not split.taken:
+                # what the second process would have said (and an error of its own) comes
+                # first in one process's order: built again in one process, this error is
+                # said as one process says it, after them
+                raise SplitFailed("the build failed before the second process's pages were taken")
         if self.messages is not None:
             self.messages.stop()  # what was held is said: the error among it
 
@@ -519,7 +535,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         # (at 10^5 records, gigabytes). A kept build (serve) renders a page again from its
         # Markdown, which stays.
         page.content = None
-        if not self.keep and page.file.inclusion == InclusionLevel.NOT_IN_NAV:
+        if not self.keep and page.file.src_uri not in self._shown:
             page.markdown = None  # a page in the navigation keeps it: its title reads it
         if split is not None and split.child and page.file.src_uri == split.last:
             # the block's last page: written as MkDocs writes a page, then handed back
@@ -688,12 +704,6 @@ def _skipped(config: MkDocsConfig, split: Split) -> bool:
     """Whether the page being built is one the other process renders."""
     page = config._current_page
     return page is not None and split.elsewhere(page.file.src_uri)
-
-
-def _elsewhere_allowed(file: File) -> bool:
-    """Whether a page may be rendered by the second process: a generated page out of the
-    navigation (the navigation shows other pages' titles; a record page is in no one's)."""
-    return isinstance(file, _Generated) and file.inclusion == InclusionLevel.NOT_IN_NAV
 
 
 class _StandIn(Page):

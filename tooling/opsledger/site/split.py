@@ -43,7 +43,8 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -52,6 +53,10 @@ from typing import Any
 #: the fewest pages worth a second process (forking and handing back cost well under a
 #: second; below this the pages cost less)
 SPLIT_MIN = 2000
+#: the most pages a second process is started for unasked (``--jobs 2`` asks): the memory of
+#: two processes is measured up to here (10^4 records: 920 MB together, 888 MB alone); at
+#: 10^5 records one process peaks at 3.7 GiB of the 4 GiB goal
+SPLIT_MOST = 40_000
 
 _RESULT = "result.pickle"
 _ENTRIES = "entries.json"
@@ -70,18 +75,20 @@ def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
-def auto_split() -> int | None:
-    """The fewest pages worth a second process on this machine (None: one processor)."""
-    return SPLIT_MIN if processors() >= 2 else None
+def auto_split() -> tuple[int | None, int | None]:
+    """The fewest pages a second process is worth on this machine (None: it has one
+    processor), and the most pages it is started for."""
+    return (SPLIT_MIN if processors() >= 2 else None), SPLIT_MOST
 
 
-def plan(pages: Sequence[tuple[str, int, bool]], least: int) -> list[str]:
+def plan(pages: Sequence[tuple[str, int, bool]], least: int, most: int | None = None) -> list[str]:
     """The block the second process renders: ``pages`` are the documentation pages in the
     build's order, each as (source path, size, whether it may be rendered elsewhere: a
     generated page out of the navigation). The block is the end of the last run of such
     pages (never the last page, where this process finishes), as long as about half of all
-    the pages' size; empty when it would hold fewer than ``least`` pages."""
-    if len(pages) < 2:
+    the pages' size; empty when it would hold fewer than ``least`` pages, or when there are
+    more than ``most`` pages."""
+    if len(pages) < 2 or (most is not None and len(pages) > most):
         return []
     end = len(pages) - 1  # the last page stays here
     while end > 0 and not pages[end - 1][2]:
@@ -137,8 +144,9 @@ class Messages:
     :attr:`keep` whether this process says a message at all (a process says nothing of a
     page the other one renders)."""
 
-    def __init__(self, place: Callable[[], tuple[int, int, int]]) -> None:
+    def __init__(self, place: Callable[[], tuple[int, int, int]] = lambda: (0, -1, 1)) -> None:
         self.place = place
+        self.thread = threading.get_ident()  # the building thread: others' are not held
         self.keep: Callable[[tuple[int, int, int]], bool] = lambda where: True
         self.held: list[tuple[Place, logging.Handler, logging.LogRecord]] = []
         self.holding = True
@@ -146,12 +154,14 @@ class Messages:
         self._count = 0
 
     def start(self) -> None:
-        for logger in _loggers():
-            for handler in logger.handlers:
-                if not any(h is handler for h, _ in self._holds):
-                    hold = _Hold(self, handler)
-                    handler.addFilter(hold)
-                    self._holds.append((handler, hold))
+        handlers = [h for logger in _loggers() for h in logger.handlers]
+        if logging.lastResort is not None:  # what says a message no handler takes
+            handlers.append(logging.lastResort)
+        for handler in handlers:
+            if not any(h is handler for h, _ in self._holds):
+                hold = _Hold(self, handler)
+                handler.addFilter(hold)
+                self._holds.append((handler, hold))
 
     def placed(self, record: logging.LogRecord) -> Place | None:
         """The record's place (given once, as it is first seen), or None where this
@@ -197,6 +207,8 @@ class _Hold(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         messages = self.messages
+        if record.thread != messages.thread:
+            return True  # another thread's: neither placed nor held
         place = messages.placed(record)
         if place is None:
             return False
@@ -249,12 +261,18 @@ class Split:
         self.started = False
         self.capture: _Capture | None = None
         self._parent = os.getpid()
-        self._term: Any = None
+        self.taken = False  # the first process took the block's result
+        self._stdout: Any = None
+        self._null: Any = None
 
     def start(self) -> bool:
         """Fork: the second process goes on with the block, this one with the rest. False
         where no second process could be started (this one goes on alone)."""
         self.started = True
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if stream is not None:
+                    stream.flush()  # else what it holds is written by both processes
         try:
             self.folder = Path(tempfile.mkdtemp(prefix="opsledger-split-"))
             pid = os.fork()
@@ -264,7 +282,6 @@ class Split:
         if pid:
             self.pid = pid
             self.messages.keep = lambda where: not (where[2] == 0 and where[1] in self.positions)
-            self._catch_term()
             return True
         self.child = True
         self._second()
@@ -282,6 +299,8 @@ class Split:
             sys.stdout = sys.__stdout__  # not a progress bar's proxy, whose lock may be held
         if sys.__stderr__ is not None:
             sys.stderr = sys.__stderr__
+        self._stdout = sys.stdout
+        self._null = open(os.devnull, "w")  # noqa: SIM115 - for as long as this process lives
         messages = self.messages
         messages.held = []
         messages.keep = lambda where: where[2] == 0 and where[1] in self.positions
@@ -294,6 +313,13 @@ class Split:
                 logger.propagate = True
         root.addHandler(self.capture)
         logging.captureWarnings(True)  # a Python warning too is a message handed back
+
+    def reading(self, path: str) -> None:
+        """The second process is about to read the page at ``path``: what a Markdown
+        extension prints is printed by the process that renders the page (the second reads
+        the pages in the navigation too, which the first prints of)."""
+        if self.child:
+            sys.stdout = self._stdout if path in self.block else self._null
 
     def elsewhere(self, path: str) -> bool:
         """Whether the page at source path ``path`` is rendered by the other process."""
@@ -331,6 +357,7 @@ class Split:
             raise SplitFailed(f"the second rendering process ended with status {status}")
         with open(path, "rb") as held:
             result: Result = pickle.load(held)  # written by our own fork
+        self.taken = True
         return result, self.folder / _ENTRIES
 
     def say(self, said: list[tuple[Place, logging.LogRecord]]) -> None:
@@ -348,20 +375,6 @@ class Split:
         self.pid = 0
         return os.waitstatus_to_exitcode(status)
 
-    def _catch_term(self) -> None:
-        """``SIGTERM`` (a CI job cancelled) stops the second process and removes the
-        hand-over folder before this process ends as it would have."""
-        try:
-            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-                self._term = signal.signal(signal.SIGTERM, self._terminated)
-        except ValueError:  # not the main thread: left as it is
-            self._term = None
-
-    def _terminated(self, signum: int, frame: FrameType | None) -> None:
-        self.stop()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
     def stop(self) -> None:
         """End the split: the second process (if it still runs) is stopped, the hand-over
         folder removed. This process only."""
@@ -371,10 +384,41 @@ class Split:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             self._wait()
-        if self._term is not None:
-            with contextlib.suppress(ValueError):
-                signal.signal(signal.SIGTERM, self._term)
-            self._term = None
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+
+
+class Terminated(BaseException):
+    """``SIGTERM`` arrived while a build that may split ran (see :func:`terminable`)."""
+
+
+@contextlib.contextmanager
+def terminable() -> Iterator[None]:
+    """While a build that may split runs, ``SIGTERM`` (a cancelled CI job) raises
+    :class:`Terminated` in the building thread, as Ctrl-C raises ``KeyboardInterrupt``:
+    the second process is stopped, the hand-over folder removed and the held messages said
+    on the way out; then this process ends by the signal, as it would have (exit status
+    143). Where ``SIGTERM`` already has a handler, or not in the main thread, nothing
+    changes."""
+    try:
+        before = signal.getsignal(signal.SIGTERM)
+        if before is not signal.SIG_DFL:
+            before = None
+        else:
+            signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread
+        before = None
+    try:
+        yield
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise  # not reached: the signal ends the process
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
