@@ -270,32 +270,80 @@ def test_a_failed_second_process_means_one_process_builds_again(
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
-BROKEN = """\
-{% extends "base.html" %}
-{% block site_meta %}<meta http-equiv="Content-Security-Policy" content="{{ opsledger_csp }}">
-{{ super() }}{% endblock %}
-{% block content %}{% if "INC-2026-0006" in page.file.src_uri %}{{ 1 // 0 }}{% endif %}\
-{{ super() }}{% endblock %}
+RAISE_EXTENSION = """\
+import logging
+
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+
+class _Raise(Preprocessor):
+    def run(self, lines):
+        first = lines[0] if lines else ""
+        logging.getLogger("mkdocs.test_split").warning("page %s", first)
+        if first.startswith(PREFIX):
+            raise ValueError(f"cannot render {first[:30]}")
+        return lines
+
+
+class _Ext(Extension):
+    def extendMarkdown(self, md):
+        md.preprocessors.register(_Raise(md), "split_raise", 1)
+
+
+def makeExtension(**kwargs):
+    return _Ext(**kwargs)
 """
 
 
-def test_an_error_in_the_second_processes_pages_is_the_one_process_error(
-    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _raising(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, prefix: str
 ) -> None:
-    """A theme override that fails on one record page the second process renders: the
-    build fails with the error one process gives."""
-    monkeypatch.setattr(plugin_module, "plan", _widest)
+    """mkdocs.yml with a Markdown extension (module ``name``, one per test: a module is
+    imported once) that warns of every page it reads and fails on the page whose first
+    line starts with ``prefix``; not strict."""
+    (tmp_path / "ext").mkdir(exist_ok=True)
+    module = f"PREFIX = {prefix!r}\n" + RAISE_EXTENSION
+    (tmp_path / "ext" / f"{name}.py").write_text(module, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "ext"))
+    config = repo.root / "mkdocs.yml"
+    text = config.read_text().replace("strict: true\n", "")
+    text = text.replace("markdown_extensions:\n", f"markdown_extensions:\n  - {name}\n")
+    config.write_text(text, encoding="utf-8")
+
+
+def _widest_noted(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    blocks: list[list[str]] = []
+
+    def noted(
+        pages: Sequence[tuple[str, int, bool]], least: int, most: int | None = None
+    ) -> list[str]:
+        blocks.append(_widest(pages, least, most))
+        return blocks[-1]
+
+    monkeypatch.setattr(plugin_module, "plan", noted)
+    return blocks
+
+
+def test_an_error_in_the_second_processes_pages_is_the_one_process_error(
+    repo: Repo, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record page the second process renders fails (here a Markdown extension of the
+    configuration raises on it): the error, and every message before it, are those of
+    one process."""
+    blocks = _widest_noted(monkeypatch)
     _repo(repo)
-    repo.write("site/overrides/main.html", BROKEN, dedent=False)
-    git(repo.root, "add", "-A")
-    git(repo.root, "commit", "-qm", "override")
+    _raising(repo, tmp_path, monkeypatch, "split_raise_block", "# INC-2026-0006")
+    caplog.set_level(logging.INFO, logger="mkdocs")
     said = []
     for split in (None, 1):
         with pytest.raises(OpsledgerError) as failed:
             build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
-        said.append((failed.value.message, failed.value.status))
+        messages = _messages(caplog, tmp_path / f"o{split}")
+        said.append((failed.value.message, failed.value.status, messages))
+    assert any("incidents/INC-2026-0006.md" in path for path in blocks[0])
     assert said[0] == said[1]
-    assert "ZeroDivisionError" in said[0][0]
+    assert "ValueError: cannot render # INC-2026-0006" in said[0][0]
     assert _children() == []
     assert list((tmp_path / "tmp").iterdir()) == []
 
@@ -523,41 +571,24 @@ def _runs(pid: int, what: bytes) -> bool:
         return False
 
 
-FAILING_PARTIAL = """\
-{% if page is defined and page and page.file.src_uri == "index.md" %}{{ 1 // 0 }}{% endif %}
-"""
-
-
-def _with_extension(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The repository's mkdocs.yml with :data:`WARN_EXTENSION` (a warning for every page
-    read), not strict."""
-    (tmp_path / "ext").mkdir(exist_ok=True)
-    (tmp_path / "ext" / "split_warn.py").write_text(WARN_EXTENSION, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path / "ext"))
-    config = repo.root / "mkdocs.yml"
-    text = config.read_text().replace("strict: true\n", "")
-    text = text.replace("markdown_extensions:\n", "markdown_extensions:\n  - split_warn\n")
-    config.write_text(text, encoding="utf-8")
-    return config
-
-
 def test_a_failure_before_the_block_is_taken_is_the_one_process_failure(
     repo: Repo, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first process fails after the second started and before it took the block (a
-    theme partial failing on the home page, written before the block): one process would
-    have said the block's messages first; the same error and messages, in order."""
-    monkeypatch.setattr(plugin_module, "plan", _widest)
+    """The first process fails after the second started and before it took the block (the
+    generated home page, read after the block, fails): one process says the block's
+    messages first; the same error and messages, in the same order."""
+    blocks = _widest_noted(monkeypatch)
     _repo(repo)
-    _with_extension(repo, tmp_path, monkeypatch)
-    repo.write("site/overrides/partials/copyright.html", FAILING_PARTIAL, dedent=False)
+    (repo.root / "site" / "index.md").unlink()  # the home page is generated, and last
+    _raising(repo, tmp_path, monkeypatch, "split_raise_home", "# Operations governance ledger")
     caplog.set_level(logging.INFO, logger="mkdocs")
     said = []
     for split in (None, 1):
         with pytest.raises(OpsledgerError) as failed:
             build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
         said.append((failed.value.message, _messages(caplog, tmp_path / f"o{split}")))
-    assert "ZeroDivisionError" in said[0][0]
+    assert blocks and blocks[0]
+    assert "ValueError: cannot render # Operations governance" in said[0][0]
     assert len([m for m in said[0][1] if "WARNING mkdocs.test_split page " in m]) > 40
     assert said[0] == said[1]
     assert _children() == []
@@ -620,3 +651,29 @@ def test_other_threads_messages_are_neither_held_nor_lost(repo: Repo, tmp_path: 
     assert len(sent) > 50
     assert late == []
     assert got == sent
+
+
+@pytest.mark.parametrize("what", ["site/overrides", "theme.custom_dir", "extra_templates"])
+def test_templates_that_may_read_any_page_keep_one_process(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """A theme override or an extra template may read every page's title (``pages``), and
+    a process has not read every page: one process renders such a site (so does a theme
+    other than Material, whose pages the site build's checks refuse anyway)."""
+    asked: list[int] = []
+    monkeypatch.setattr(plugin_module, "plan", lambda pages, least, most: asked.append(1) or [])
+    _repo(repo)
+    config = repo.root / "mkdocs.yml"
+    text = config.read_text()
+    if what == "site/overrides":
+        repo.write("site/overrides/partials/copyright.html", "<p>Ours</p>\n", dedent=False)
+    elif what == "theme.custom_dir":
+        repo.write("theme/partials/copyright.html", "<p>Ours</p>\n", dedent=False)
+        text = text.replace("  name: material\n", "  name: material\n  custom_dir: theme\n")
+    else:
+        repo.write("site/titles.txt", "<p>{{ pages | length }} pages</p>\n", dedent=False)
+        text += "extra_templates:\n  - titles.txt\n"
+    config.write_text(text, encoding="utf-8")
+    build_site(repo.root, output=tmp_path / "o", as_of=AS_OF, split=1)
+    assert asked == []
+    build_site(repo.root, output=tmp_path / "p", as_of=AS_OF, split=1)  # and it builds

@@ -312,14 +312,21 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
 
     def _split(self, config: MkDocsConfig, files: Files) -> Split | None:
         """The block of record pages a second process is to render (:mod:`.split`), where
-        that gives the same site: no plugin but this one and the theme's search (the
-        shelf is used), whose index, if any, is spooled; else None."""
+        that gives the same site, else None: no plugin but this one and the theme's search
+        (the shelf is used), whose index, if any, is spooled; and no template but
+        Material's and opsledger's theme layer, which read of other pages only those in the
+        navigation (a theme override or an extra template may read any page's title, and a
+        process has not read every page)."""
         if (
             self.split_min is None
             or self.messages is None
             or self.keep
             or self.shelf is None
             or not can_fork()
+            or config.theme.name != "material"
+            or config.theme.custom_dir
+            or self.overrides is not None
+            or config.extra_templates
         ):
             return None
         search = search_plugin(config)
