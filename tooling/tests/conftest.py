@@ -349,3 +349,15 @@ class Caches:
 @pytest.fixture
 def caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Caches:
     return Caches(tmp_path / "caches", monkeypatch)
+
+
+def same_tree(left: Path, right: Path) -> int:
+    """Assert both folders hold the same files with the same bytes; how many there are."""
+    import filecmp
+
+    names = {p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()}
+    other = {p.relative_to(right).as_posix() for p in right.rglob("*") if p.is_file()}
+    assert names == other, sorted(names ^ other)
+    differ = [n for n in sorted(names) if not filecmp.cmp(left / n, right / n, shallow=False)]
+    assert differ == [], differ
+    return len(names)

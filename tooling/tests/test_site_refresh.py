@@ -8,7 +8,6 @@ cache the first build filled): byte for byte, nothing left out.
 
 from __future__ import annotations
 
-import filecmp
 import os
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from opsledger.site.build import (
 )
 from opsledger.timeutil import parse_timestamp
 
-from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init
+from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init, same_tree
 
 AS_OF = parse_timestamp("2026-04-01T00:00:00Z")
 CHANGE = """\
@@ -75,16 +74,6 @@ def _build(repo: Repo, out: Path, *, keep: bool = False) -> BuildResult:
     return build_site(repo.root, output=out, as_of=AS_OF, keep=keep)
 
 
-def _same_tree(left: Path, right: Path) -> int:
-    """Assert both folders hold the same files with the same bytes; how many there are."""
-    names = {p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()}
-    other = {p.relative_to(right).as_posix() for p in right.rglob("*") if p.is_file()}
-    assert names == other, sorted(names ^ other)
-    differ = [n for n in sorted(names) if not filecmp.cmp(left / n, right / n, shallow=False)]
-    assert differ == [], differ
-    return len(names)
-
-
 def _fresh(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> Path:
     """A full build of the repository as it is now, with an empty cache."""
     monkeypatch.setenv("OPSLEDGER_CACHE_DIR", str(tmp_path / f"cold-cache-{name}"))
@@ -107,12 +96,12 @@ def test_a_changed_record_refreshes_to_the_full_build(
     assert pages is not None
     assert "incidents/INC-2026-0001.md" in pages and "incidents/index.md" in pages
     assert "incidents/INC-2026-0002.md" not in pages and "runbooks/RB-0003.md" not in pages
-    assert _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "1")) > 20
+    assert same_tree(served, _fresh(repo, tmp_path, monkeypatch, "1")) > 20
     # a second change on the same kept build: the refreshed state is itself refreshable
     record.write_text(ACKED.replace("P3", "P4"), encoding="utf-8")
     again = refresh_site(kept)
     assert again is not None and "incidents/INC-2026-0001.md" in again
-    _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "2"))
+    same_tree(served, _fresh(repo, tmp_path, monkeypatch, "2"))
 
 
 def test_a_refresh_reads_history_again_only_after_a_commit(
@@ -136,7 +125,7 @@ def test_a_refresh_reads_history_again_only_after_a_commit(
     assert pages is not None and "runbooks/RB-0003.md" in pages
     assert carry.history is first  # HEAD unchanged: the same index, not read again
     assert "<strong>at a time</strong>" in (served / "runbooks/RB-0003.html").read_text()
-    _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "body"))
+    same_tree(served, _fresh(repo, tmp_path, monkeypatch, "body"))
     record = repo.root / "records/incidents/INC-2026-0001.yaml"
     record.write_text(ACKED.replace("a fifth", "a quarter"), encoding="utf-8")
     git(repo.root, "commit", "-qam", "impact", date="2026-03-20T10:00:00Z")
@@ -145,7 +134,7 @@ def test_a_refresh_reads_history_again_only_after_a_commit(
     assert pages is not None and "incidents/INC-2026-0001.md" in pages
     assert carry.history is not None and carry.history is not first
     assert "impact: Checkout" in (served / "incidents/INC-2026-0001.html").read_text()
-    _same_tree(served, _fresh(repo, tmp_path, monkeypatch, "commit"))
+    same_tree(served, _fresh(repo, tmp_path, monkeypatch, "commit"))
     # an hour later the index is read again, whatever else stays
     again = carry.history
     monkeypatch.setattr(carry_module, "_hour", lambda: "2026-04-01T01")

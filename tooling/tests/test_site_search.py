@@ -8,7 +8,6 @@ file of the two sites is compared byte for byte.
 
 from __future__ import annotations
 
-import filecmp
 import json
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from opsledger.site.search import search_plugin
 from opsledger.site.shelf import pack, unpack
 from opsledger.timeutil import parse_timestamp
 
-from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init
+from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init, same_tree
 
 AS_OF = parse_timestamp("2026-04-01T00:00:00Z")
 HOME = """\
@@ -100,15 +99,6 @@ def _build(repo: Repo, out: Path, *, keep: bool) -> Any:
     return search_plugin(config)
 
 
-def _same_tree(left: Path, right: Path) -> int:
-    names = {p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()}
-    other = {p.relative_to(right).as_posix() for p in right.rglob("*") if p.is_file()}
-    assert names == other, sorted(names ^ other)
-    differ = [n for n in sorted(names) if not filecmp.cmp(left / n, right / n, shallow=False)]
-    assert differ == [], differ
-    return len(names)
-
-
 def test_the_spooled_index_is_the_search_plugins_own(repo: Repo, tmp_path: Path) -> None:
     _repo(repo)
     spooled, own = tmp_path / "spooled", tmp_path / "own"
@@ -117,7 +107,7 @@ def test_the_spooled_index_is_the_search_plugins_own(repo: Repo, tmp_path: Path)
     assert _shelved == [0]  # every page was shelved, then given back before its template
     search = _build(repo, own, keep=True)
     assert len(search.search_index.entries) > 20  # the plugin kept and wrote them itself
-    assert _same_tree(spooled, own) > 20
+    assert same_tree(spooled, own) > 20
     index = json.loads((spooled / "search/search_index.json").read_text(encoding="utf-8"))
     docs = index["docs"]
     assert [d["location"] for d in docs] == [e["location"] for e in search.search_index.entries]
@@ -174,7 +164,7 @@ def test_generated_pages_are_released_once_read(repo: Repo, tmp_path: Path) -> N
     # a page with a character beyond Latin-1 (the em dash of a missing value) is held as
     # its UTF-8 bytes, an ASCII page as text
     assert isinstance(held[True]["incidents/INC-2026-0002.md"], bytes)
-    _same_tree(tmp_path / "False", tmp_path / "True")
+    same_tree(tmp_path / "False", tmp_path / "True")
 
 
 def test_texts_give_back_what_they_were_given() -> None:

@@ -13,7 +13,6 @@ page), so each edge of the hand-over is crossed.
 from __future__ import annotations
 
 import errno
-import filecmp
 import logging
 import os
 import signal
@@ -25,9 +24,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from mkdocs.commands.build import build
-from mkdocs.config import load_config
-from mkdocs.exceptions import Abort
 
 from opsledger.cli import run
 from opsledger.errors import OpsledgerError
@@ -37,7 +33,7 @@ from opsledger.site.plugin import OpsledgerPlugin
 from opsledger.site.split import Split, plan
 from opsledger.timeutil import parse_timestamp
 
-from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init
+from conftest import ACKED, PROJECT, RUNBOOK, Repo, git, git_init, same_tree
 
 AS_OF = parse_timestamp("2026-04-01T00:00:00Z")
 TITLE = "Orders database connection pool exhausted"
@@ -107,15 +103,6 @@ def chosen(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     return str(request.param)
 
 
-def _same_tree(left: Path, right: Path) -> int:
-    names = {p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()}
-    other = {p.relative_to(right).as_posix() for p in right.rglob("*") if p.is_file()}
-    assert names == other, sorted(names ^ other)
-    differ = [n for n in sorted(names) if not filecmp.cmp(left / n, right / n, shallow=False)]
-    assert differ == [], differ
-    return len(names)
-
-
 def _children() -> list[str]:
     """This process's child processes (Linux)."""
     found: list[str] = []
@@ -145,7 +132,7 @@ def test_two_processes_build_the_site_one_builds(
     split = _messages(caplog, two)
     assert len(_blocks) == 1 and _blocks[0], chosen  # the second process had pages
     assert any(p.startswith("incidents/INC-") for p in _blocks[0]) or chosen != "widest"
-    assert _same_tree(one, two) > 40
+    assert same_tree(one, two) > 40
     assert split == alone  # nor a "Page skipped" for the pages the other process wrote
     assert _children() == []
     assert list((tmp_path / "tmp").iterdir()) == []  # the hand-over folder is gone
@@ -174,10 +161,10 @@ def test_anchors_of_the_second_processes_pages_are_checked(
     repo.write("site/index.md", good, dedent=False)
     for split in (None, 1):  # the anchor the second process's page has is found
         build_site(repo.root, output=tmp_path / f"p{split}", as_of=AS_OF, split=split)
-    _same_tree(tmp_path / "pNone", tmp_path / "p1")
+    same_tree(tmp_path / "pNone", tmp_path / "p1")
 
 
-WARN_EXTENSION = """\
+EXTENSION = """\
 import logging
 
 from markdown.extensions import Extension
@@ -186,21 +173,50 @@ from markdown.preprocessors import Preprocessor
 
 class _Warn(Preprocessor):
     def run(self, lines):
-        logging.getLogger("mkdocs.test_split").warning("page %s", lines[0] if lines else "")
+        first = lines[0] if lines else ""
+        logging.getLogger("mkdocs.test_split").warning("page %s", first)
+        if FAIL_ON and first.startswith(FAIL_ON):
+            raise ValueError(f"cannot render {first[:30]}")
         if any("INC-2026-0007" in line for line in lines):
-            logging.getLogger("mkdocs.test_split").warning("INC-2026-0007 on %s", lines[0])
+            logging.getLogger("mkdocs.test_split").warning("INC-2026-0007 on %s", first)
             return [*lines, "", "[home](../index.md#no-such-anchor)"]
         return lines
 
 
 class _Ext(Extension):
     def extendMarkdown(self, md):
-        md.preprocessors.register(_Warn(md), "split_warn", 1)
+        md.preprocessors.register(_Warn(md), "split_test", 1)
 
 
 def makeExtension(**kwargs):
     return _Ext(**kwargs)
 """
+
+
+def _extension(
+    repo: Repo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    *,
+    fail_on: str = "",
+    strict: bool = False,
+) -> Path:
+    """The repository's mkdocs.yml with a Markdown extension (module ``name``, one per
+    test: a module is imported once) that warns of every page it reads, and of a page
+    naming INC-2026-0007 (to which it adds a link to an anchor the home page does not
+    have), and fails on the page whose first line starts with ``fail_on``."""
+    (tmp_path / "ext").mkdir(exist_ok=True)
+    module = f"FAIL_ON = {fail_on!r}\n" + EXTENSION
+    (tmp_path / "ext" / f"{name}.py").write_text(module, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "ext"))
+    config = repo.root / "mkdocs.yml"
+    text = config.read_text()
+    if not strict:
+        text = text.replace("strict: true\n", "")
+    text = text.replace("markdown_extensions:\n", f"markdown_extensions:\n  - {name}\n")
+    config.write_text(text, encoding="utf-8")
+    return config
 
 
 def test_the_second_processes_warnings_are_said_and_counted(
@@ -209,27 +225,16 @@ def test_the_second_processes_warnings_are_said_and_counted(
     """A warning while the second process renders its pages (here from a Markdown
     extension of the configuration) is said by the first and counted by a strict build; so
     is a link from one of its pages to an anchor another page does not have."""
-    monkeypatch.setattr(plugin_module, "plan", _widest)
-    (tmp_path / "ext").mkdir()
-    (tmp_path / "ext" / "split_warn.py").write_text(WARN_EXTENSION, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path / "ext"))
+    blocks = _widest_noted(monkeypatch)
     _repo(repo)
-    config = repo.root / "mkdocs.yml"
-    text = config.read_text().replace(
-        "markdown_extensions:\n", "markdown_extensions:\n  - split_warn\n"
-    )
-    config.write_text(text + "validation:\n  anchors: warn\n", encoding="utf-8")
+    config = _extension(repo, tmp_path, monkeypatch, "split_warn", strict=True)
+    config.write_text(config.read_text() + "validation:\n  anchors: warn\n", encoding="utf-8")
     said = []
     for split in (None, 1):
-        cfg = load_config(config_file=str(config), site_dir=str(tmp_path / f"o{split}"))
-        plugin = cfg.plugins["opsledger"]
-        assert isinstance(plugin, OpsledgerPlugin)
-        plugin.as_of_override = AS_OF
-        plugin.split_min = split
-        _blocks.clear()
-        with pytest.raises(Abort) as aborted:
-            build(cfg)
-        said.append((str(aborted.value), _messages(caplog, tmp_path / f"o{split}")))
+        with pytest.raises(OpsledgerError) as failed:
+            build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
+        said.append((failed.value.message, _messages(caplog, tmp_path / f"o{split}")))
+    assert len(blocks) == 1 and "incidents/INC-2026-0007.md" in blocks[0]
     warned = [m for m in said[0][1] if "INC-2026-0007 on" in m]
     assert len(warned) >= 2  # its own page, and the index pages that list it
     assert len([m for m in said[0][1] if "WARNING mkdocs.test_split page " in m]) > 40
@@ -265,51 +270,9 @@ def test_a_failed_second_process_means_one_process_builds_again(
     build_site(repo.root, output=tmp_path / "two", as_of=AS_OF, split=1)
     assert tries == [1, None]  # split, failed; then alone
     assert _messages(caplog, tmp_path / "two") == alone
-    _same_tree(tmp_path / "one", tmp_path / "two")
+    same_tree(tmp_path / "one", tmp_path / "two")
     assert _children() == []
     assert list((tmp_path / "tmp").iterdir()) == []
-
-
-RAISE_EXTENSION = """\
-import logging
-
-from markdown.extensions import Extension
-from markdown.preprocessors import Preprocessor
-
-
-class _Raise(Preprocessor):
-    def run(self, lines):
-        first = lines[0] if lines else ""
-        logging.getLogger("mkdocs.test_split").warning("page %s", first)
-        if first.startswith(PREFIX):
-            raise ValueError(f"cannot render {first[:30]}")
-        return lines
-
-
-class _Ext(Extension):
-    def extendMarkdown(self, md):
-        md.preprocessors.register(_Raise(md), "split_raise", 1)
-
-
-def makeExtension(**kwargs):
-    return _Ext(**kwargs)
-"""
-
-
-def _raising(
-    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, prefix: str
-) -> None:
-    """mkdocs.yml with a Markdown extension (module ``name``, one per test: a module is
-    imported once) that warns of every page it reads and fails on the page whose first
-    line starts with ``prefix``; not strict."""
-    (tmp_path / "ext").mkdir(exist_ok=True)
-    module = f"PREFIX = {prefix!r}\n" + RAISE_EXTENSION
-    (tmp_path / "ext" / f"{name}.py").write_text(module, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path / "ext"))
-    config = repo.root / "mkdocs.yml"
-    text = config.read_text().replace("strict: true\n", "")
-    text = text.replace("markdown_extensions:\n", f"markdown_extensions:\n  - {name}\n")
-    config.write_text(text, encoding="utf-8")
 
 
 def _widest_noted(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
@@ -333,7 +296,7 @@ def test_an_error_in_the_second_processes_pages_is_the_one_process_error(
     one process."""
     blocks = _widest_noted(monkeypatch)
     _repo(repo)
-    _raising(repo, tmp_path, monkeypatch, "split_raise_block", "# INC-2026-0006")
+    _extension(repo, tmp_path, monkeypatch, "split_raise_block", fail_on="# INC-2026-0006")
     caplog.set_level(logging.INFO, logger="mkdocs")
     said = []
     for split in (None, 1):
@@ -404,7 +367,7 @@ def test_site_build_jobs(
         status = run([*args, "--jobs", jobs, "--output", str(tmp_path / f"jobs{jobs}")])
         said[jobs] = (status, capsys.readouterr().err)
     assert said["1"] == said["2"] == (0, "")
-    assert _same_tree(tmp_path / "jobs1", tmp_path / "jobs2") > 40
+    assert same_tree(tmp_path / "jobs1", tmp_path / "jobs2") > 40
     assert _children() == []
     assert list((tmp_path / "tmp").iterdir()) == []
 
@@ -428,7 +391,7 @@ def test_the_navigation_shows_what_one_process_shows(repo: Repo, tmp_path: Path)
     git(repo.root, "commit", "-qm", "pages")
     for split in (None, 1):
         build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
-    _same_tree(tmp_path / "oNone", tmp_path / "o1")
+    same_tree(tmp_path / "oNone", tmp_path / "o1")
     page = (tmp_path / "o1" / "incidents" / "INC-2026-0005.html").read_text()
     assert "Start here" in page and "Guide proper title" in page and "Notitle" in page
     assert ">None<" not in page.replace(" ", "").replace("\n", "")
@@ -446,7 +409,7 @@ def test_no_second_process_when_none_can_be_started(
 
     monkeypatch.setattr(os, "fork", no_fork)
     build_site(repo.root, output=tmp_path / "two", as_of=AS_OF, split=1)
-    _same_tree(tmp_path / "one", tmp_path / "two")
+    same_tree(tmp_path / "one", tmp_path / "two")
     assert list((tmp_path / "tmp").iterdir()) == []
     assert all(not f for f in (h.filters for h in logging.getLogger().handlers))
 
@@ -580,7 +543,8 @@ def test_a_failure_before_the_block_is_taken_is_the_one_process_failure(
     blocks = _widest_noted(monkeypatch)
     _repo(repo)
     (repo.root / "site" / "index.md").unlink()  # the home page is generated, and last
-    _raising(repo, tmp_path, monkeypatch, "split_raise_home", "# Operations governance ledger")
+    home = "# Operations governance ledger"
+    _extension(repo, tmp_path, monkeypatch, "split_raise_home", fail_on=home)
     caplog.set_level(logging.INFO, logger="mkdocs")
     said = []
     for split in (None, 1):
@@ -604,7 +568,7 @@ def test_a_record_page_named_in_the_navigation(repo: Repo, tmp_path: Path) -> No
     config.write_text(config.read_text().replace("  - Home: index.md\n", named), encoding="utf-8")
     for split in (None, 1):
         build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
-    _same_tree(tmp_path / "oNone", tmp_path / "o1")
+    same_tree(tmp_path / "oNone", tmp_path / "o1")
     for page in ("404.html", "rules/REF-ID.html", "incidents/INC-2026-0008.html"):
         text = (tmp_path / "o1" / page).read_text()
         assert "INC-ACK" in text and "INC-2026-0003" in text, page
