@@ -166,6 +166,7 @@ def test_anchors_of_the_second_processes_pages_are_checked(
 
 EXTENSION = """\
 import logging
+import time
 
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
@@ -177,6 +178,8 @@ class _Warn(Preprocessor):
         logging.getLogger("mkdocs.test_split").warning("page %s", first)
         if FAIL_ON and first.startswith(FAIL_ON):
             raise ValueError(f"cannot render {first[:30]}")
+        if SLOW_ON and first.startswith(SLOW_ON):
+            time.sleep(0.5)
         if any("INC-2026-0007" in line for line in lines):
             logging.getLogger("mkdocs.test_split").warning("INC-2026-0007 on %s", first)
             return [*lines, "", "[home](../index.md#no-such-anchor)"]
@@ -200,14 +203,16 @@ def _extension(
     name: str,
     *,
     fail_on: str = "",
+    slow_on: str = "",
     strict: bool = False,
 ) -> Path:
     """The repository's mkdocs.yml with a Markdown extension (module ``name``, one per
     test: a module is imported once) that warns of every page it reads, and of a page
     naming INC-2026-0007 (to which it adds a link to an anchor the home page does not
-    have), and fails on the page whose first line starts with ``fail_on``."""
+    have), fails on the page whose first line starts with ``fail_on`` and takes half a
+    second over each page whose first line starts with ``slow_on``."""
     (tmp_path / "ext").mkdir(exist_ok=True)
-    module = f"FAIL_ON = {fail_on!r}\n" + EXTENSION
+    module = f"FAIL_ON = {fail_on!r}\nSLOW_ON = {slow_on!r}\n" + EXTENSION
     (tmp_path / "ext" / f"{name}.py").write_text(module, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path / "ext"))
     config = repo.root / "mkdocs.yml"
@@ -414,31 +419,6 @@ def test_no_second_process_when_none_can_be_started(
     assert all(not f for f in (h.filters for h in logging.getLogger().handlers))
 
 
-SLOW_EXTENSION = """\
-import logging
-import time
-
-from markdown.extensions import Extension
-from markdown.preprocessors import Preprocessor
-
-
-class _Slow(Preprocessor):
-    def run(self, lines):
-        logging.getLogger("mkdocs.split_slow").warning("read %s", lines[0] if lines else "")
-        if lines and lines[0].startswith("# INC-"):
-            time.sleep(0.5)
-        return lines
-
-
-class _Ext(Extension):
-    def extendMarkdown(self, md):
-        md.preprocessors.register(_Slow(md), "split_slow", 1)
-
-
-def makeExtension(**kwargs):
-    return _Ext(**kwargs)
-"""
-
 BUILDER = """\
 import logging
 import sys
@@ -447,17 +427,9 @@ from pathlib import Path
 from opsledger.site import plugin
 from opsledger.site.build import build_site
 from opsledger.timeutil import parse_timestamp
+from test_site_split import _widest
 
-def widest(pages, least, most):
-    end = len(pages) - 1
-    while end > 0 and not pages[end - 1][2]:
-        end -= 1
-    start = end
-    while start > 0 and pages[start - 1][2]:
-        start -= 1
-    return [path for path, _, _ in pages[start:end]]
-
-plugin.plan = widest
+plugin.plan = _widest  # as the tests in process choose it
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 at = parse_timestamp("2026-04-01T00:00:00Z")
 build_site(Path(sys.argv[1]), output=Path(sys.argv[2]), as_of=at, split=1)
@@ -475,22 +447,16 @@ def _descendants(pid: int) -> list[int]:
 
 @pytest.mark.parametrize("how", ["SIGTERM to the build", "Ctrl-C"])
 def test_an_interrupted_build_leaves_no_second_process(
-    repo: Repo, tmp_path: Path, how: str
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     """The build stopped while the second process renders (a CI job cancelled, Ctrl-C):
     the second process ends too, and the hand-over folder is removed."""
     _repo(repo)
-    (tmp_path / "ext").mkdir()
-    (tmp_path / "ext" / "split_slow.py").write_text(SLOW_EXTENSION, encoding="utf-8")
+    _extension(repo, tmp_path, monkeypatch, "split_slow", slow_on="# INC-")
     (tmp_path / "builder.py").write_text(BUILDER, encoding="utf-8")
-    config = repo.root / "mkdocs.yml"
-    text = config.read_text().replace(
-        "markdown_extensions:\n", "markdown_extensions:\n  - split_slow\n"
-    )
-    config.write_text(text, encoding="utf-8")
     env = {
         **os.environ,
-        "PYTHONPATH": str(tmp_path / "ext"),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "ext"), str(Path(__file__).parent)]),
         "TMPDIR": str(tmp_path / "tmp"),
         "OPSLEDGER_CACHE_DIR": str(tmp_path / "cache"),
     }
@@ -515,7 +481,7 @@ def test_an_interrupted_build_leaves_no_second_process(
     else:
         assert status == -signal.SIGTERM  # ended by the signal, as one process is
     # what was held to be said in order is said on the way out
-    assert "read # Ledger" in (tmp_path / "stderr").read_text()
+    assert "page # Ledger" in (tmp_path / "stderr").read_text()
     for _ in range(100):
         alive = [p for p in second if _runs(p, b"builder.py")]
         if not alive:
