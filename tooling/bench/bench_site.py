@@ -10,6 +10,11 @@ For each size (default 1,000 and 10,000 records) in one run on the same machine:
     as ordinary files: the same number of pages of the same size, rendered the same way.
     What opsledger adds is the difference.
 
+On a machine with two processors ``site build`` renders a site of 4,000 pages or more with
+two processes (``opsledger.site.split``), plain ``mkdocs build`` with one: the wall time is
+what a user waits for; the CPU time (user + system, both processes) is the work done, and
+its ratio is what one processor would take.
+
 Run:  python tooling/bench/bench_site.py [--records 1000 10000] [--keep DIR]
 """
 
