@@ -166,7 +166,9 @@ def test_anchors_of_the_second_processes_pages_are_checked(
 
 EXTENSION = """\
 import logging
+import sys
 import time
+import warnings
 
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
@@ -176,6 +178,14 @@ class _Warn(Preprocessor):
     def run(self, lines):
         first = lines[0] if lines else ""
         logging.getLogger("mkdocs.test_split").warning("page %s", first)
+        if NOISY:
+            print("printed", first)
+            sys.stderr.write(f"written {first}\\n")
+            warnings.warn(f"warned {first}", UserWarning)
+            try:
+                {}[first]
+            except KeyError:
+                logging.getLogger("split_test_own").warning("no %s", first, exc_info=True)
         if FAIL_ON and first.startswith(FAIL_ON):
             raise ValueError(f"cannot render {first[:30]}")
         if SLOW_ON and first.startswith(SLOW_ON):
@@ -204,15 +214,17 @@ def _extension(
     *,
     fail_on: str = "",
     slow_on: str = "",
+    noisy: bool = False,
     strict: bool = False,
 ) -> Path:
     """The repository's mkdocs.yml with a Markdown extension (module ``name``, one per
     test: a module is imported once) that warns of every page it reads, and of a page
     naming INC-2026-0007 (to which it adds a link to an anchor the home page does not
     have), fails on the page whose first line starts with ``fail_on`` and takes half a
-    second over each page whose first line starts with ``slow_on``."""
+    second over each page whose first line starts with ``slow_on``; ``noisy``, it also
+    prints, writes to standard error, warns (Python) and logs a traceback for each page."""
     (tmp_path / "ext").mkdir(exist_ok=True)
-    module = f"FAIL_ON = {fail_on!r}\nSLOW_ON = {slow_on!r}\n" + EXTENSION
+    module = f"FAIL_ON = {fail_on!r}\nSLOW_ON = {slow_on!r}\nNOISY = {noisy!r}\n" + EXTENSION
     (tmp_path / "ext" / f"{name}.py").write_text(module, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path / "ext"))
     config = repo.root / "mkdocs.yml"
@@ -432,7 +444,8 @@ from test_site_split import _widest
 plugin.plan = _widest  # as the tests in process choose it
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 at = parse_timestamp("2026-04-01T00:00:00Z")
-build_site(Path(sys.argv[1]), output=Path(sys.argv[2]), as_of=at, split=1)
+split = None if sys.argv[3] == "none" else int(sys.argv[3])
+build_site(Path(sys.argv[1]), output=Path(sys.argv[2]), as_of=at, split=split)
 """
 
 
@@ -460,7 +473,7 @@ def test_an_interrupted_build_leaves_no_second_process(
         "TMPDIR": str(tmp_path / "tmp"),
         "OPSLEDGER_CACHE_DIR": str(tmp_path / "cache"),
     }
-    cmd = [sys.executable, str(tmp_path / "builder.py"), str(repo.root), str(tmp_path / "out")]
+    cmd = [sys.executable, str(tmp_path / "builder.py"), str(repo.root), str(tmp_path / "out"), "1"]
     with open(tmp_path / "stderr", "wb") as err:
         build = subprocess.Popen(cmd, env=env, start_new_session=True, stderr=err)
         second: list[int] = []
@@ -607,3 +620,69 @@ def test_templates_that_may_read_any_page_keep_one_process(
     build_site(repo.root, output=tmp_path / "o", as_of=AS_OF, split=1)
     assert asked == []
     build_site(repo.root, output=tmp_path / "p", as_of=AS_OF, split=1)  # and it builds
+
+
+def test_what_extensions_print_warn_and_trace_is_said_once(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Markdown extension that prints, writes to standard error, raises Python warnings
+    and logs tracebacks for each page: each is said once, as one process says it (Python
+    warnings and messages in one process's order, tracebacks whole); what is printed or
+    written directly is said once, by the process that renders the page (the two
+    processes' lines interleave). Built in a process of its own: the test runner turns
+    Python warnings into errors."""
+    _repo(repo)
+    _extension(repo, tmp_path, monkeypatch, "split_noisy", noisy=True)
+    (tmp_path / "builder.py").write_text(BUILDER, encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "ext"), str(Path(__file__).parent)]),
+        "PYTHONWARNINGS": "default",
+        "OPSLEDGER_CACHE_DIR": str(tmp_path / "cache"),
+        "SOURCE_DATE_EPOCH": str(int(AS_OF.timestamp())),
+    }
+    said = []
+    for split in ("none", "1"):
+        cmd = [sys.executable, str(tmp_path / "builder.py"), str(repo.root)]
+        cmd += [str(tmp_path / f"o{split}"), split]
+        ran = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        said.append((ran.stdout, ran.stderr))
+    (out1, err1), (out2, err2) = said
+    warned = [line for line in err1.splitlines() if "UserWarning: warned" in line]
+    assert len(warned) > 40
+    assert err1.count("Traceback (most recent call last)") == len(warned)
+    # Python warnings and logged messages (with their tracebacks) in one process's order
+    held = [line for line in err1.splitlines() if not line.startswith("written ")]
+    assert [line for line in err2.splitlines() if not line.startswith("written ")] == held
+    # printed and written directly: each once
+    assert sorted(out1.splitlines()) == sorted(out2.splitlines())
+    written = sorted(line for line in err1.splitlines() if line.startswith("written "))
+    assert sorted(line for line in err2.splitlines() if line.startswith("written ")) == written
+    same_tree(tmp_path / "onone", tmp_path / "o1")
+
+
+def test_the_progress_bar_is_the_first_processes_alone(repo: Repo, tmp_path: Path) -> None:
+    """No phase of the progress display is open when the second process starts: it
+    neither draws on the terminal nor closes the first's display (whose drawing thread
+    may hold its lock at that moment: the second would wait for it for ever)."""
+    import contextlib
+    from collections.abc import Iterator
+
+    _repo(repo)
+    log = tmp_path / "phases"
+
+    @contextlib.contextmanager
+    def stage(label: str) -> Iterator[None]:
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()} open {label}\n")
+        try:
+            yield None
+        finally:
+            with open(log, "a") as out:
+                out.write(f"{os.getpid()} close {label}\n")
+
+    build_site(repo.root, output=tmp_path / "o", as_of=AS_OF, split=1, stage=stage)
+    lines = log.read_text().splitlines()
+    assert {line.split()[0] for line in lines} == {str(os.getpid())}, lines
+    assert "Rendering pages" in log.read_text() and "Writing pages" in log.read_text()

@@ -289,10 +289,16 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         self._shown = {page.file.src_uri for page in nav.pages}
         self.split = self._split(config, files)
         if self.split is not None:
+            # no progress bar (nor its drawing thread, nor its lock) at the fork: the second
+            # process leaves the terminal alone; the first draws its bar again
+            total = self._total
+            self._end()
             if not self.split.start():
                 self.split = None  # no second process: this one renders every page
-            elif self.split.child:  # the terminal and the progress bar are the first's
-                self.stage, self._update, self._phase = None, None, ExitStack()
+            elif self.split.child:
+                self.stage, self._update = None, None
+            if self.split is None or not self.split.child:
+                self._start("Rendering pages", total)
         if self.split is None and self.messages is not None:
             self.messages.stop()  # one process: each message is said as it comes
         return nav

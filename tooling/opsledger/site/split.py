@@ -44,11 +44,12 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
 #: the fewest pages worth a second process (forking and handing back cost well under a
 #: second; below this the pages cost less)
@@ -150,10 +151,14 @@ class Messages:
         self.keep: Callable[[tuple[int, int, int]], bool] = lambda where: True
         self.held: list[tuple[Place, logging.Handler, logging.LogRecord]] = []
         self.holding = True
+        self.capture: _Capture | None = None  # the second process's hand-back
+        self._shown: Any = None  # warnings.showwarning as it was
         self._holds: list[tuple[logging.Handler, _Hold]] = []
         self._count = 0
 
     def start(self) -> None:
+        self._shown = warnings.showwarning
+        warnings.showwarning = self._warning
         handlers = [h for logger in _loggers() for h in logger.handlers]
         if logging.lastResort is not None:  # what says a message no handler takes
             handlers.append(logging.lastResort)
@@ -195,6 +200,47 @@ class Messages:
         for handler, hold in self._holds:
             handler.removeFilter(hold)
         self._holds = []
+        if self._shown is not None:
+            warnings.showwarning = self._shown
+            self._shown = None
+
+    def _warning(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        """A Python warning (``warnings.showwarning``): its text as Python writes it, held
+        in its place among the messages (the second process hands it back)."""
+        if file is not None or threading.get_ident() != self.thread:
+            assert self._shown is not None
+            self._shown(message, category, filename, lineno, file, line)
+            return
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        record = logging.LogRecord(
+            "py.warnings", logging.WARNING, filename, lineno, text, None, None
+        )
+        record.opsledger_verbatim = True
+        place = self.placed(record)
+        if place is None:
+            return
+        if self.capture is not None:  # the second process: handed back
+            self.capture.said.append((place, record))
+        else:
+            self.verbatim(record)
+
+    def verbatim(self, record: logging.LogRecord) -> None:
+        """Write a Python warning's text (placed) to standard error, or hold it there."""
+        place = self.placed(record)
+        if place is None:
+            return
+        if self.holding:
+            self.held.append((place, _VERBATIM, record))
+        else:
+            _VERBATIM.handle(record)
 
 
 class _Hold(logging.Filter):
@@ -224,6 +270,17 @@ def _loggers() -> list[logging.Logger]:
     return out
 
 
+class _Verbatim(logging.Handler):
+    """Writes a held Python warning's text to standard error, as Python does."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.write(str(record.msg))  # no standard error: Python says nothing
+
+
+_VERBATIM = _Verbatim()
+
+
 class _Capture(logging.Handler):
     """The second process's messages about its pages, held to be handed back."""
 
@@ -238,9 +295,9 @@ class _Capture(logging.Handler):
             return
         record.msg = record.getMessage()
         record.args = None
+        if record.exc_info and not record.exc_text:  # the traceback, as text: it pickles
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.exc_info = None
-        record.exc_text = None
-        record.stack_info = None
         self.said.append((place, record))
 
 
@@ -263,6 +320,7 @@ class Split:
         self._parent = os.getpid()
         self.taken = False  # the first process took the block's result
         self._stdout: Any = None
+        self._stderr: Any = None
         self._null: Any = None
 
     def start(self) -> bool:
@@ -299,12 +357,12 @@ class Split:
             sys.stdout = sys.__stdout__  # not a progress bar's proxy, whose lock may be held
         if sys.__stderr__ is not None:
             sys.stderr = sys.__stderr__
-        self._stdout = sys.stdout
+        self._stdout, self._stderr = sys.stdout, sys.stderr
         self._null = open(os.devnull, "w")  # noqa: SIM115 - for as long as this process lives
         messages = self.messages
         messages.held = []
         messages.keep = lambda where: where[2] == 0 and where[1] in self.positions
-        self.capture = _Capture(messages)
+        self.capture = messages.capture = _Capture(messages)
         root = logging.getLogger()
         for logger in _loggers():
             for handler in list(logger.handlers):
@@ -312,14 +370,15 @@ class Split:
             if logger is not root:
                 logger.propagate = True
         root.addHandler(self.capture)
-        logging.captureWarnings(True)  # a Python warning too is a message handed back
 
     def reading(self, path: str) -> None:
         """The second process is about to read the page at ``path``: what a Markdown
         extension prints is printed by the process that renders the page (the second reads
         the pages in the navigation too, which the first prints of)."""
         if self.child:
-            sys.stdout = self._stdout if path in self.block else self._null
+            ours = path in self.block
+            sys.stdout = self._stdout if ours else self._null
+            sys.stderr = self._stderr if ours else self._null
 
     def elsewhere(self, path: str) -> bool:
         """Whether the page at source path ``path`` is rendered by the other process."""
@@ -364,6 +423,9 @@ class Split:
         """Say here, in their places, the messages the second process handed back."""
         for place, record in said:
             record.opsledger_place = place
+            if getattr(record, "opsledger_verbatim", False):
+                self.messages.verbatim(record)
+                continue
             logger = logging.getLogger(record.name)
             if logger.isEnabledFor(record.levelno):
                 logger.handle(record)
