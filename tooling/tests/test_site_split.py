@@ -179,7 +179,7 @@ class _Warn(Preprocessor):
         first = lines[0] if lines else ""
         logging.getLogger("mkdocs.test_split").warning("page %s", first)
         if NOISY:
-            print("printed", first)
+            sys.stdout.write(f"printed {first}\\n")  # one write: lines stay whole
             sys.stderr.write(f"written {first}\\n")
             warnings.warn(f"warned {first}", UserWarning)
             try:
@@ -638,6 +638,7 @@ def test_what_extensions_print_warn_and_trace_is_said_once(
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(tmp_path / "ext"), str(Path(__file__).parent)]),
         "PYTHONWARNINGS": "default",
+        "PYTHONUNBUFFERED": "1",  # each line one write (buffered, two processes' cut lines)
         "OPSLEDGER_CACHE_DIR": str(tmp_path / "cache"),
         "SOURCE_DATE_EPOCH": str(int(AS_OF.timestamp())),
     }
@@ -686,3 +687,45 @@ def test_the_progress_bar_is_the_first_processes_alone(repo: Repo, tmp_path: Pat
     lines = log.read_text().splitlines()
     assert {line.split()[0] for line in lines} == {str(os.getpid())}, lines
     assert "Rendering pages" in log.read_text() and "Writing pages" in log.read_text()
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+@pytest.mark.parametrize(
+    "hook", ["warnings.catch_warnings(record=True)", "logging.captureWarnings"]
+)
+def test_python_warnings_reach_the_callers_own_hook(
+    repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hook: str
+) -> None:
+    """A program that takes Python warnings itself (records them, or routes them to
+    logging) gets every one of the build's, in one process's order."""
+    import warnings
+
+    _repo(repo)
+    _extension(repo, tmp_path, monkeypatch, "split_hooked", noisy=True)
+    got: dict[int | None, list[str]] = {}
+    for split in (None, 1):
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always")
+            if hook == "logging.captureWarnings":
+                handler = _Kept()
+                logging.getLogger("py.warnings").addHandler(handler)
+                logging.captureWarnings(True)
+                try:
+                    build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
+                finally:
+                    logging.captureWarnings(False)
+                    logging.getLogger("py.warnings").removeHandler(handler)
+                got[split] = [m for m in handler.seen if "warned" in m]
+            else:
+                build_site(repo.root, output=tmp_path / f"o{split}", as_of=AS_OF, split=split)
+                got[split] = [str(w.message) for w in recorded if "warned" in str(w.message)]
+    assert len(got[None]) > 40
+    assert got[1] == got[None]

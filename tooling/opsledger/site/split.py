@@ -151,6 +151,7 @@ class Messages:
         self.keep: Callable[[tuple[int, int, int]], bool] = lambda where: True
         self.held: list[tuple[Place, logging.Handler, logging.LogRecord]] = []
         self.holding = True
+        self.releasing = False
         self.capture: _Capture | None = None  # the second process's hand-back
         self._shown: Any = None  # warnings.showwarning as it was
         self._holds: list[tuple[logging.Handler, _Hold]] = []
@@ -186,8 +187,12 @@ class Messages:
         comes."""
         held, self.held = sorted(self.held, key=lambda h: h[0]), []
         self.holding = False
-        for _, handler, record in held:
-            handler.handle(record)
+        self.releasing = True  # what saying them logs (a warning's hook) passes as it is
+        try:
+            for _, handler, record in held:
+                handler.handle(record)
+        finally:
+            self.releasing = False
 
     def drop(self) -> None:
         """Forget what is held (the build starts again), and stop holding."""
@@ -195,14 +200,23 @@ class Messages:
         self.stop()
 
     def stop(self) -> None:
-        """Say what is held, and take the holds off the handlers."""
-        self.release()
-        for handler, hold in self._holds:
-            handler.removeFilter(hold)
-        self._holds = []
-        if self._shown is not None:
-            warnings.showwarning = self._shown
-            self._shown = None
+        """Say what is held, and take the holds off the handlers and the warning hook
+        (whatever a message's handler raises on the way)."""
+        try:
+            self.release()
+        finally:
+            for handler, hold in self._holds:
+                handler.removeFilter(hold)
+            self._holds = []
+            if warnings.showwarning == self._warning:  # not one installed since
+                warnings.showwarning = self._shown
+            self.holding = False
+
+    def show(self, shown: tuple[Any, ...]) -> None:
+        """Show a Python warning (``warnings.showwarning``'s arguments) through the hook
+        there was when the build started: Python's own, or the caller's."""
+        hook = self._shown if self._shown is not None else warnings.showwarning
+        hook(*shown)
 
     def _warning(
         self,
@@ -213,34 +227,32 @@ class Messages:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        """A Python warning (``warnings.showwarning``): its text as Python writes it, held
-        in its place among the messages (the second process hands it back)."""
-        if file is not None or threading.get_ident() != self.thread:
-            assert self._shown is not None
-            self._shown(message, category, filename, lineno, file, line)
+        """A Python warning (``warnings.showwarning``), held in its place among the
+        messages and shown, once said, through the hook there was (the second process
+        hands it back)."""
+        shown = (message, category, filename, lineno, file, line)
+        if file is not None or threading.get_ident() != self.thread or not self.holding:
+            self.show(shown)
             return
-        text = warnings.formatwarning(message, category, filename, lineno, line)
-        record = logging.LogRecord(
-            "py.warnings", logging.WARNING, filename, lineno, text, None, None
-        )
-        record.opsledger_verbatim = True
+        record = logging.LogRecord("py.warnings", logging.WARNING, filename, lineno, "", None, None)
+        record.opsledger_warning = shown
         place = self.placed(record)
         if place is None:
             return
         if self.capture is not None:  # the second process: handed back
             self.capture.said.append((place, record))
         else:
-            self.verbatim(record)
+            self.warned(record)
 
-    def verbatim(self, record: logging.LogRecord) -> None:
-        """Write a Python warning's text (placed) to standard error, or hold it there."""
+    def warned(self, record: logging.LogRecord) -> None:
+        """Show a Python warning (placed: its record), or hold it in its place."""
         place = self.placed(record)
         if place is None:
             return
         if self.holding:
-            self.held.append((place, _VERBATIM, record))
+            self.held.append((place, _Shown(self), record))
         else:
-            _VERBATIM.handle(record)
+            self.show(getattr(record, "opsledger_warning"))  # noqa: B009 - set by _warning
 
 
 class _Hold(logging.Filter):
@@ -253,8 +265,8 @@ class _Hold(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         messages = self.messages
-        if record.thread != messages.thread:
-            return True  # another thread's: neither placed nor held
+        if record.thread != messages.thread or messages.releasing:
+            return True  # another thread's, or logged as a held one is said: as it comes
         place = messages.placed(record)
         if place is None:
             return False
@@ -270,15 +282,15 @@ def _loggers() -> list[logging.Logger]:
     return out
 
 
-class _Verbatim(logging.Handler):
-    """Writes a held Python warning's text to standard error, as Python does."""
+class _Shown(logging.Handler):
+    """Shows a held Python warning through the hook there was (:meth:`Messages.show`)."""
+
+    def __init__(self, messages: Messages) -> None:
+        super().__init__()
+        self.messages = messages
 
     def emit(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            sys.stderr.write(str(record.msg))  # no standard error: Python says nothing
-
-
-_VERBATIM = _Verbatim()
+        self.messages.show(getattr(record, "opsledger_warning"))  # noqa: B009 - see _warning
 
 
 class _Capture(logging.Handler):
@@ -423,8 +435,8 @@ class Split:
         """Say here, in their places, the messages the second process handed back."""
         for place, record in said:
             record.opsledger_place = place
-            if getattr(record, "opsledger_verbatim", False):
-                self.messages.verbatim(record)
+            if getattr(record, "opsledger_warning", None) is not None:
+                self.messages.warned(record)
                 continue
             logger = logging.getLogger(record.name)
             if logger.isEnabledFor(record.levelno):
