@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from opsledger.errors import HistoryUnusable
 from opsledger.findings import Finding
 from opsledger.model.layout import KINDS, Entry
-from opsledger.model.ledger import Ledger, load_ledger
+from opsledger.model.ledger import Ledger, Reread, load_ledger
 from opsledger.model.policy import Policy, load_policy
 from opsledger.schemas import SchemaSet
 from opsledger.timeutil import as_of_moment
@@ -130,6 +130,9 @@ class Workspace:
         #: an index read earlier in this process from the same commit and history
         #: settings (``site serve``: :mod:`opsledger.site.carry`), used instead of reading
         self.carried: HistoryIndex | None = None
+        #: what the last full load in this process read (``site serve``), used where a
+        #: file is unchanged
+        self.reread: Reread | None = None
         self._findings: dict[tuple[object, ...], list[Finding]] = {}
         self._obligations: dict[bool, Obligations] = {}
 
@@ -146,6 +149,7 @@ class Workspace:
                 judged=self._judged,
                 walked=self._walked,
                 append_only=self.gate,
+                reread=self.reread,
             )
 
     @cached_property

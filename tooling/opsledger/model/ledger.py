@@ -158,6 +158,57 @@ def find_root(start: Path) -> Path:
     )
 
 
+#: one file as a load read it: content digest, document (None: it did not load), problems
+#: ``[path | None, line, column, message, hint]``, and the record built from it (or None)
+Read = tuple[bytes, Document | None, list[list[Any]], Record | None]
+
+
+class Reread:
+    """What a served site's last load read, file by file (``site serve`` loads the whole
+    repository again after each edit): a file whose bytes are those the last load read,
+    under the same schemas and limits, is neither parsed nor checked again, and its record
+    is the same object. Bytes are compared by their digest, never by a file's time or size.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[object, ...] | None = None
+        self._files: dict[str, Read] = {}
+        self._fresh: dict[str, Read] = {}
+
+    def begin(self, ledger: Ledger) -> None:
+        key = (ledger.schemas, ledger.policy.limits)  # SchemaSet.of: one object per bytes
+        if self._key is None or key[0] is not self._key[0] or key[1] != self._key[1]:
+            self._key, self._files = key, {}
+        self._fresh = {}
+
+    def end(self) -> None:
+        """The files read now are what the next load compares with (the others are gone)."""
+        self._files, self._fresh = self._fresh, {}
+
+    def read(self, ledger: Ledger, entry: Entry, cache: ParseCache | None) -> Read:
+        from opsledger.parsecache import digest
+
+        assert entry.kind is not None
+        path = os.path.join(ledger.root, entry.path)
+        try:
+            raw = read_bytes(path, ledger.policy.limits.max_file_bytes)
+        except LoadError as exc:
+            return b"", None, [[None, exc.line, exc.column, exc.message, exc.hint]], None
+        content = digest(raw, markdown=entry.kind.suffix == ".md")
+        known = self._files.get(entry.path)
+        if known is None or known[0] != content:
+            known = (content, *_parse_and_check(ledger, entry, cache, raw=(raw, content)), None)
+        elif cache is not None:
+            cache.keep(content)  # still in use: a compacting save keeps its entry
+        self._fresh[entry.path] = known
+        return known
+
+    def built(self, path: str, record: Record) -> None:
+        """Keep ``record``, built from the file at ``path`` just read."""
+        content, doc, problems, _ = self._fresh[path]
+        self._fresh[path] = (content, doc, problems, record)
+
+
 def load_ledger(
     root: Path,
     paths: Iterable[Path] | None = None,
@@ -166,6 +217,7 @@ def load_ledger(
     judged: Collection[str] | None = None,
     walked: Sequence[Entry] | None = None,
     append_only: bool = False,
+    reread: Reread | None = None,
 ) -> Ledger:
     """Load the repository at ``root``; with ``paths``, only those record files (and folders).
 
@@ -173,7 +225,8 @@ def load_ledger(
     when it reports only those; the others are not checked against their schemas.
     ``walked``: the run's :func:`walk` of ``root``, when it has one. ``append_only``: a
     full load that saves its parses as a partial one does (a pull request's gate judging
-    every record: main's cache is added to, never rewritten).
+    every record: main's cache is added to, never rewritten). ``reread``: what the last
+    full load read (``site serve``), used where a file's bytes are the same, and updated.
     """
     root = Path(os.path.abspath(root))
     schemas = SchemaSet.of(root / "schemas")
@@ -200,14 +253,20 @@ def load_ledger(
 
         cache = open_cache(root, policy.limits)
     seen: dict[str, str] = {}  # ID (casefolded) -> the file that holds it
+    if reread is not None and (paths is not None or judged is not None):
+        reread = None  # a full load's reads only
+    if reread is not None:
+        reread.begin(ledger)
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
         if entry.kind is None or entry.problem:
             ledger.strays.append(Stray(entry.path, entry.problem))
         else:
-            _load_record(ledger, entry, seen, cache, unread, judged)
+            _load_record(ledger, entry, seen, cache, unread, judged, reread)
         if progress is not None:
             progress(done, len(entries))
+    if reread is not None:
+        reread.end()
     if cache is not None:
         cache.save(compact=paths is None and not append_only)
     if paths is None:
@@ -326,19 +385,30 @@ def _problem(
     return Finding(path, line, column, rule, "error", message, record, pointer, fix)
 
 
-def _parse(ledger: Ledger, entry: Entry, cache: ParseCache | None) -> Document:
-    """The file's document (raises :class:`LoadError`), from ``cache`` when it holds it."""
+def _parse(
+    ledger: Ledger,
+    entry: Entry,
+    cache: ParseCache | None,
+    raw: tuple[bytes, bytes] | None = None,
+) -> Document:
+    """The file's document (raises :class:`LoadError`), from ``cache`` when it holds it.
+    ``raw``: the file's bytes and their digest, when already read."""
     assert entry.kind is not None
     limits = ledger.policy.limits
     markdown = entry.kind.suffix == ".md"
-    raw = read_bytes(os.path.join(ledger.root, entry.path), limits.max_file_bytes)
+    if raw is None:
+        data = read_bytes(os.path.join(ledger.root, entry.path), limits.max_file_bytes)
+        content = None
+    else:
+        data, content = raw
     if cache is None:
-        return load_bytes(raw, markdown=markdown, limits=limits)
-    content = cache.digest(raw, markdown=markdown)
+        return load_bytes(data, markdown=markdown, limits=limits)
+    if content is None:
+        content = cache.digest(data, markdown=markdown)
     result = cache.get(content)
     if result is None:
         try:
-            result = load_bytes(raw, markdown=markdown, limits=limits)
+            result = load_bytes(data, markdown=markdown, limits=limits)
         except LoadError as exc:
             result = exc
         result = cache.put(content, result)
@@ -352,6 +422,7 @@ def _parse_and_check(
     entry: Entry,
     cache: ParseCache | None = None,
     judged: Collection[str] | None = None,
+    raw: tuple[bytes, bytes] | None = None,
 ) -> tuple[Document | None, list[list[Any]]]:
     """The document and its problems ``[path | None, line, column, message, hint]``; with
     ``judged`` (the IDs and paths whose findings the run reports), a document parsed but
@@ -360,7 +431,7 @@ def _parse_and_check(
     assert entry.kind is not None
     limits = ledger.policy.limits
     try:
-        doc = _parse(ledger, entry, cache)
+        doc = _parse(ledger, entry, cache, raw)
     except LoadError as exc:
         return None, [[None, exc.line, exc.column, exc.message, exc.hint]]
     if judged is not None and entry.path not in judged and _ids(entry, doc)[2] not in judged:
@@ -380,10 +451,15 @@ def _load_record(
     cache: ParseCache | None,
     unread: _Unread | None = None,
     judged: Collection[str] | None = None,
+    reread: Reread | None = None,
 ) -> None:
     assert entry.kind is not None
     kind = entry.kind
-    doc, problems = _parse_and_check(ledger, entry, cache, judged)
+    record: Record | None = None
+    if reread is None:
+        doc, problems = _parse_and_check(ledger, entry, cache, judged)
+    else:
+        _, doc, problems, record = reread.read(ledger, entry, cache)
     if doc is None:
         for _, line, column, message, hint in problems:
             ledger.problems.append(_problem(entry.path, line, column, "SCHEMA", message, fix=hint))
@@ -403,7 +479,10 @@ def _load_record(
         )
     if raw_id is not None and not _see_id(ledger, entry, doc, raw_id, stem, seen, unread):
         return
-    record = RECORD_TYPES[kind.name].build(record_id, entry.path, doc)
+    if record is None:  # else built from these very bytes (record_id is theirs too)
+        record = RECORD_TYPES[kind.name].build(record_id, entry.path, doc)
+        if reread is not None:
+            reread.built(entry.path, record)
     table: dict[str, Record] = getattr(
         ledger,
         TABLES[kind.name],

@@ -10,6 +10,11 @@ of that work depend on nothing a working-tree edit can change, and are carried o
 * each record's audit trail as the site shows it (made from that index and the policy's
   timezone only), and each rendered Markdown body (made from its text and the limits).
 
+And one part is carried file by file: what loading read (:class:`~opsledger.model.ledger.
+Reread`). A record file whose bytes are unchanged (compared by digest, under the same
+schemas and limits) is not parsed or checked again, and its record is the same object, so
+what is made from a record alone (its rows in the downloads) is kept with it.
+
 Anything else (a new commit, another timezone or ``history.since``, an hour passed) starts
 afresh.
 """
@@ -21,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from opsledger.loading import Limits
+from opsledger.model.ledger import Reread
 
 if TYPE_CHECKING:
     from opsledger.history.model import HistoryIndex
@@ -48,6 +54,9 @@ class Carry:
     trails: dict[str, list[str]] = field(default_factory=dict)
     #: (Markdown text, limits) -> the body's HTML
     bodies: dict[tuple[str, Limits], str] = field(default_factory=dict)
+    #: what the last load read: an unchanged file is not parsed again, its record is the
+    #: same object
+    reread: Reread = field(default_factory=Reread)
 
     def history_for(self, ws: Workspace) -> HistoryIndex | None:
         """The index read by the last build, when ``ws`` would read the same one."""

@@ -89,6 +89,8 @@ def collect(
     from opsledger.workspace import Workspace
 
     ws = Workspace(root, as_of=as_of, use_history=use_history, progress=progress)
+    if carry is not None:
+        ws.reread = carry.reread
     ws.history_state  # noqa: B018 (decided before any work: exit 4 early)
     with stage("Loading records") as update:
         if update is not None:
