@@ -112,8 +112,9 @@ def test_other_schemas_or_limits_read_every_file_again(tmp_path: Path) -> None:
     assert len(long) > 1024
     reread = Reread()
     first = load_ledger(root, reread=reread)
-    assert load_ledger(root, reread=reread).incidents["INC-2026-0001"] is (
-        first.incidents["INC-2026-0001"]
+    assert (
+        load_ledger(root, reread=reread).incidents["INC-2026-0001"]
+        is (first.incidents["INC-2026-0001"])
     )
     schema = root / "schemas/incident.schema.json"
     schema.write_text(schema.read_text(encoding="utf-8") + "\n", encoding="utf-8")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from opsledger.neutral import json_text
-from opsledger.output.spreadsheet import csv_bytes, csv_text
+from opsledger.output.spreadsheet import csv_line, csv_text
 from opsledger.site.data import collect
-from opsledger.site.downloads import _flat, _json, _json_items, each_download
+from opsledger.site.downloads import _dumps, _flat, _json, _json_items, each_download
 
 from conftest import ACKED, AS_OF, Repo
 
@@ -72,7 +72,7 @@ def test_record_downloads_are_the_whole_tables_texts(repo: Repo) -> None:
 def test_json_downloads_are_utf8_and_inert(repo: Repo, hostile: str) -> None:
     data = collect(repo.root, AS_OF, use_history=False)
     items = [{"id": hostile, "fields": {"title": hostile}}, {"id": "y"}]
-    made = _json_items(data, "records", lambda: items)
+    made = _json_items(data, "records", [_dumps(item).encode("utf-8") for item in items])
     text = made.decode("utf-8")  # always bytes, always UTF-8
     assert not any(unicodedata.category(c) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for c in text[:-1])
     assert "##" not in text
@@ -103,8 +103,10 @@ def test_site_build_with_a_file_name_that_is_no_utf8(repo: Repo, cli, tmp_path: 
     assert b"\\\\udcff.yaml" in raw
 
 
-def test_csv_bytes_are_the_csv_texts_utf8() -> None:
+def test_csv_lines_make_the_csv_text() -> None:
     rows = [["=cmd", "line\r\nbreak", "Zürich — 東京"], [1.5, None, '"q"', "lone \ud800"]]
     for terminator in ("\r\n", "\n"):
         text = csv_text(["a", "b", "c"], rows, lineterminator=terminator)
-        assert csv_bytes(["a", "b", "c"], rows, lineterminator=terminator) == text.encode()
+        lines = [csv_line(row, lineterminator=terminator) for row in [["a", "b", "c"], *rows]]
+        assert "".join(lines) == text
+        assert "".join(lines).encode("utf-8") == text.encode("utf-8")  # no lone surrogate

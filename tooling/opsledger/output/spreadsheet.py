@@ -57,19 +57,12 @@ def csv_text(
     return buffer.getvalue()
 
 
-def csv_bytes(
-    header: Sequence[object], rows: Iterable[Sequence[object]], *, lineterminator: str = "\r\n"
-) -> bytes:
-    """:func:`csv_text` encoded as UTF-8, made a few kilobytes at a time rather than from
-    the whole text (a large table's text takes two or four bytes a character). UTF-8
-    carries every cell: :func:`cell` shows a lone surrogate as an escape."""
-    buffer = io.BytesIO()
-    text = io.TextIOWrapper(buffer, encoding="utf-8", errors="strict", newline="")
-    _write_rows(text, header, rows, lineterminator)
-    text.flush()
-    data = buffer.getvalue()
-    text.detach()
-    return data
+def csv_line(row: Sequence[object], *, lineterminator: str = "\r\n") -> str:
+    """One row of :func:`csv_text` (a CSV row is written alone: nothing carries from one
+    row to the next)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=lineterminator).writerow([cell(value) for value in row])
+    return buffer.getvalue()
 
 
 def write_csv(target: Path, header: Sequence[object], rows: Iterable[Sequence[object]]) -> None:

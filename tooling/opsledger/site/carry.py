@@ -21,9 +21,10 @@ afresh.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from opsledger.loading import Limits
 from opsledger.model.ledger import Reread
@@ -31,6 +32,10 @@ from opsledger.model.ledger import Reread
 if TYPE_CHECKING:
     from opsledger.history.model import HistoryIndex
     from opsledger.workspace import Workspace
+
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 def _key(ws: Workspace) -> tuple[object, ...]:
@@ -57,6 +62,26 @@ class Carry:
     #: what the last load read: an unchanged file is not parsed again, its record is the
     #: same object
     reread: Reread = field(default_factory=Reread)
+    #: product name -> id(record) -> (record, key, what was made from it): :meth:`per_record`
+    made: dict[str, dict[int, tuple[Any, object, Any]]] = field(default_factory=dict)
+
+    def per_record(
+        self, name: str, records: Iterable[R], key: object, make: Callable[[R], T]
+    ) -> list[T]:
+        """``make(record)`` for each record, in order: what the last build made from the
+        same record object (:attr:`reread`: its file's bytes unchanged) under an equal
+        ``key`` is used again. ``make`` reads the record and ``key`` alone."""
+        last = self.made.get(name, {})
+        now: dict[int, tuple[Any, object, Any]] = {}
+        out: list[T] = []
+        for record in records:
+            held = last.get(id(record))
+            if held is None or held[0] is not record or held[1] != key:
+                held = (record, key, make(record))
+            now[id(record)] = held
+            out.append(held[2])
+        self.made[name] = now
+        return out
 
     def history_for(self, ws: Workspace) -> HistoryIndex | None:
         """The index read by the last build, when ``ws`` would read the same one."""

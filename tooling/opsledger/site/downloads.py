@@ -8,13 +8,13 @@ them for a spreadsheet, with formula-like cells neutralised, header cells includ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from opsledger.kpis import FORMATS
 from opsledger.model.records import Action, Record
 from opsledger.neutral import json_text
-from opsledger.output.spreadsheet import csv_bytes, csv_text
+from opsledger.output.spreadsheet import csv_line, csv_text
 from opsledger.site.common import head, table
 from opsledger.site.data import SiteData
 from opsledger.text.escape import md
@@ -53,40 +53,36 @@ def _json(data: SiteData, key: str, items: Any) -> str:
     return _dumps(doc) + "\n"
 
 
-def _records(
-    data: SiteData, name: str, records: Iterable[Record]
-) -> Iterator[tuple[str, str | bytes]]:
-    """``name``.csv, then ``name``.json, as their UTF-8 bytes where UTF-8 can carry them
-    (one record at a time: at 10^5 records each text is a hundred million characters)."""
+def _records(data: SiteData, name: str, records: Iterable[Record]) -> Iterator[tuple[str, bytes]]:
+    """``name``.csv, then ``name``.json, as their UTF-8 bytes (one record at a time: at
+    10^5 records each text is a hundred million characters). Each record's CSV row and
+    JSON item are made from the record alone (once under ``site serve``: :mod:`.carry`)."""
     chosen = list(records)
     keys: list[str] = []
     for r in chosen:
         keys.extend(k for k in r.data if k not in keys)
     keys = [k for k in keys if k != "id"]
-    header = ["id", "path", *keys]
 
-    def rows() -> Iterator[list[str]]:
-        return ([r.id, r.path, *(_flat(r.data.get(k)) for k in keys)] for r in chosen)
+    def made(r: Record) -> tuple[bytes, bytes]:
+        row = csv_line([r.id, r.path, *(_flat(r.data.get(k)) for k in keys)])
+        item = {"id": r.id, "path": r.path, "fields": dict(r.data)}
+        return row.encode("utf-8"), _dumps(item).encode("utf-8")
 
-    def items() -> Iterator[dict[str, Any]]:
-        return ({"id": r.id, "path": r.path, "fields": dict(r.data)} for r in chosen)
+    if data.carry is None:
+        rows = [made(r) for r in chosen]
+    else:
+        rows = data.carry.per_record(f"downloads/{name}", chosen, tuple(keys), made)
+    header = csv_line(["id", "path", *keys]).encode("utf-8")
+    yield f"{name}.csv", header + b"".join(row for row, _ in rows)
+    yield f"{name}.json", _json_items(data, "records", [item for _, item in rows])
 
-    yield f"{name}.csv", csv_bytes(header, rows())
-    yield f"{name}.json", _json_items(data, "records", items)
 
-
-def _json_items(data: SiteData, key: str, items: Callable[[], Iterable[Any]]) -> bytes:
-    """``_json(data, key, list(items()))`` as its UTF-8 bytes, made one item at a time
-    (the items of the list are what its JSON text joins with ``", "``)."""
+def _json_items(data: SiteData, key: str, items: Sequence[bytes]) -> bytes:
+    """``_json(data, key, [...])`` as its UTF-8 bytes, from each item's :func:`_dumps`
+    as UTF-8 bytes (the items of the list are what its JSON text joins with ``", "``)."""
     frame = _json(data, key, [])
     assert frame.endswith("[]}\n")
-    parts = [frame[: -len("]}\n")].encode("utf-8")]
-    for item in items():
-        if len(parts) > 1:
-            parts.append(b", ")
-        parts.append(_dumps(item).encode("utf-8"))
-    parts.append(b"]}\n")
-    return b"".join(parts)
+    return frame[: -len("]}\n")].encode("utf-8") + b", ".join(items) + b"]}\n"
 
 
 def _action(a: Action) -> dict[str, Any]:

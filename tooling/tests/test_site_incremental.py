@@ -1,0 +1,128 @@
+"""``site serve`` makes each build after the first from what it carries (unchanged files'
+records, what was made from them: :mod:`opsledger.site.carry`). Property: after any
+sequence of edits to a demo repository's records, every page, download and the home
+page generated with the carry are exactly those generated afresh, without it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from opsledger.demo import generate_demo
+from opsledger.site.carry import Carry
+from opsledger.site.data import collect
+from opsledger.site.generate import Site, generate
+
+AS_OF = "2026-11-01T00:00:00Z"
+ID = re.compile(r"\b(?:INC|CHG|PIR|PRB|RB)-\d{4}(?:-\d{4})?\b")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    root = tmp_path_factory.mktemp("incremental") / "gov"
+    generate_demo(root, seed=5, records=160, commits=400)
+    files = sorted(
+        p for folder in ("records", "runbooks") for p in (root / folder).rglob("*") if p.is_file()
+    )
+    return root, {str(p.relative_to(root)): p.read_bytes() for p in files}
+
+
+def _ids(originals: dict[str, bytes]) -> list[str]:
+    return sorted({m.group() for text in originals.values() for m in ID.finditer(text.decode())})
+
+
+def _edit(text: str, op: int, n: int, ids: list[str]) -> str | None:
+    """One edit of a record's text (None: the file is deleted)."""
+    other = ids[n % len(ids)]
+    lines = text.split("\n")
+    if op == 0:  # the title
+        return re.sub(r"(?m)^title: .*$", f"title: Edited {n}", text, count=1)
+    if op == 1:  # the status
+        status = ("open", "resolved", "closed", "implemented", "approved", "draft")[n % 6]
+        return re.sub(r"(?m)^status: .*$", f"status: {status}", text, count=1)
+    if op == 2:  # the priority, or the risk
+        text = re.sub(r"(?m)^priority: .*$", f"priority: P{n % 4 + 1}", text, count=1)
+        return re.sub(r"(?m)^risk: .*$", ("risk: high", "risk: low")[n % 2], text, count=1)
+    if op == 3:  # a time dropped
+        stamps = [i for i, line in enumerate(lines) if re.search(r"_at: |\bat: ", line)]
+        if stamps:
+            del lines[stamps[n % len(stamps)]]
+        return "\n".join(lines)
+    if op == 4:  # a time moved
+        return re.sub(r"T(\d\d):", lambda m: f"T{(int(m.group(1)) + n) % 24:02d}:", text, count=2)
+    if op == 5:  # a reference pointed elsewhere (not the record's own ID)
+        refs = [i for i, line in enumerate(lines) if ID.search(line) and not line.startswith("id:")]
+        if refs:
+            at = refs[n % len(refs)]
+            lines[at] = ID.sub(other, lines[at], count=1)
+        return "\n".join(lines)
+    if op == 6:  # another record's ID held
+        return re.sub(r"(?m)^id: .*$", f"id: {other}", text, count=1)
+    if op == 7:  # YAML broken
+        return text.replace("\n", "\n: [", 1)
+    if op == 8:  # a field no other record has (the downloads' columns change)
+        return text.replace("\n", f"\nx_note_{n % 3}: added\n", 1)
+    if op == 9:  # an approval, review or notification dropped
+        starts = [i for i, line in enumerate(lines) if line.startswith("- by: ")]
+        if starts:
+            del lines[starts[n % len(starts)]]
+        return "\n".join(lines)
+    return None  # deleted
+
+
+def _site(site: Site) -> tuple[object, ...]:
+    return (
+        dict(site.pages.held()),
+        dict(site.records.held()),
+        dict(site.assets.held()),
+        site.home,
+    )
+
+
+EDITS = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=10_000),  # which file
+        st.integers(min_value=0, max_value=10),  # which edit
+        st.integers(min_value=0, max_value=10_000),  # its choice
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(edits=EDITS)
+@example(edits=[(7 * op + 3, op, op + 1) for op in range(11)])  # each edit at least once
+@example(edits=[(5, 8, 0), (5, 10, 0), (5, 0, 0)])  # a column added, the file gone, back
+def test_a_carried_build_generates_the_fresh_site(
+    demo: tuple[Path, dict[str, bytes]], edits: list[tuple[int, int, int]]
+) -> None:
+    root, originals = demo
+    names = sorted(originals)
+    ids = _ids(originals)
+    carry = Carry()
+    try:
+        generate(collect(root, AS_OF, carry=carry))
+        for which, op, n in edits:
+            rel = names[which % len(names)]
+            path = root / rel
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            edited = _edit(text, op, n, ids) if text else originals[rel].decode()
+            if edited is None:
+                path.unlink()
+            else:
+                path.write_text(edited, encoding="utf-8")
+            carried = _site(generate(collect(root, AS_OF, carry=carry)))
+            fresh = _site(generate(collect(root, AS_OF)))
+            assert carried == fresh
+    finally:
+        for rel, data in originals.items():
+            (root / rel).write_bytes(data)
