@@ -18,7 +18,14 @@ from opsledger.site.carry import Carry
 from opsledger.site.data import collect
 from opsledger.site.generate import Site, generate
 
-AS_OF = "2026-11-01T00:00:00Z"
+#: the moments the site is built as of (``site serve`` without ``--as-of`` builds as of
+#: now): verdicts still pending at one are missed or met at the next, with no file edited
+MOMENTS = (
+    "2026-11-01T00:00:00Z",  # after the last commit
+    "2026-10-15T14:30:00Z",  # the last incident minutes old
+    "2026-10-16T12:00:00Z",
+    "2026-10-25T00:00:00Z",
+)
 ID = re.compile(r"\b(?:INC|CHG|PIR|PRB|RB)-\d{4}(?:-\d{4})?\b")
 
 
@@ -84,15 +91,22 @@ def _site(site: Site) -> tuple[object, ...]:
     )
 
 
+#: the record folders: a file is drawn from one of them, each as likely (a demo holds
+#: twenty changes for each PIR; an edit to a PIR is what changes its incident's verdicts)
+FOLDERS = ("records/incidents/", "records/changes/", "records/pirs/", "runbooks/")
 EDITS = st.lists(
     st.tuples(
-        st.integers(min_value=0, max_value=10_000),  # which file
+        st.integers(min_value=0, max_value=len(FOLDERS) - 1),  # which folder
+        st.integers(min_value=0, max_value=10_000),  # which file in it
         st.integers(min_value=0, max_value=10),  # which edit
         st.integers(min_value=0, max_value=10_000),  # its choice
+        st.integers(min_value=0, max_value=len(MOMENTS) - 1),  # as of when it is built
     ),
     min_size=1,
     max_size=5,
 )
+#: each edit of a file of each folder at least once
+EVERY_EDIT = [(folder, 3 * op, op, op + 1, 0) for folder in range(len(FOLDERS)) for op in range(11)]
 
 
 @pytest.mark.slow
@@ -100,18 +114,20 @@ EDITS = st.lists(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(edits=EDITS)
-@example(edits=[(7 * op + 3, op, op + 1) for op in range(11)])  # each edit at least once
-@example(edits=[(5, 8, 0), (5, 10, 0), (5, 0, 0)])  # a column added, the file gone, back
+@example(edits=EVERY_EDIT[:22])
+@example(edits=EVERY_EDIT[22:])
+@example(edits=[(0, 5, 8, 0, 0), (0, 5, 10, 0, 0), (0, 5, 0, 0, 0)])  # a column, gone, back
+@example(edits=[(3, 0, 3, 0, when) for when in (1, 2, 3, 0)])  # no field edited, time passes
 def test_a_carried_build_generates_the_fresh_site(
-    demo: tuple[Path, dict[str, bytes]], edits: list[tuple[int, int, int]]
+    demo: tuple[Path, dict[str, bytes]], edits: list[tuple[int, int, int, int, int]]
 ) -> None:
     root, originals = demo
-    names = sorted(originals)
     ids = _ids(originals)
     carry = Carry()
     try:
-        generate(collect(root, AS_OF, carry=carry))
-        for which, op, n in edits:
+        generate(collect(root, MOMENTS[0], carry=carry))
+        for folder, which, op, n, when in edits:
+            names = sorted(name for name in originals if name.startswith(FOLDERS[folder]))
             rel = names[which % len(names)]
             path = root / rel
             text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -120,8 +136,8 @@ def test_a_carried_build_generates_the_fresh_site(
                 path.unlink()
             else:
                 path.write_text(edited, encoding="utf-8")
-            carried = _site(generate(collect(root, AS_OF, carry=carry)))
-            fresh = _site(generate(collect(root, AS_OF)))
+            carried = _site(generate(collect(root, MOMENTS[when], carry=carry)))
+            fresh = _site(generate(collect(root, MOMENTS[when])))
             assert carried == fresh
     finally:
         for rel, data in originals.items():

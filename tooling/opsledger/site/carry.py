@@ -62,26 +62,36 @@ class Carry:
     #: what the last load read: an unchanged file is not parsed again, its record is the
     #: same object
     reread: Reread = field(default_factory=Reread)
-    #: product name -> id(record) -> (record, key, what was made from it): :meth:`per_record`
-    made: dict[str, dict[int, tuple[Any, object, Any]]] = field(default_factory=dict)
+    #: what the last build made from each record, and what this one made so far:
+    #: (product, id(record)) -> (record, key, product); see :meth:`made`
+    _last: dict[tuple[str, int], tuple[Any, object, Any]] = field(default_factory=dict)
+    _now: dict[tuple[str, int], tuple[Any, object, Any]] = field(default_factory=dict)
+    #: what every product of the last build was made under (:meth:`turn`)
+    _setting: object = None
+
+    def turn(self, setting: object) -> None:
+        """A new build starts, under ``setting`` (what every page reads alike: the policy,
+        the page paths…): the products of the build before it stay usable when its
+        setting was equal; anything older is dropped."""
+        last = self._now if setting == self._setting else {}
+        self._last, self._now, self._setting = last, {}, setting
+
+    def made(self, name: str, record: R, key: object, make: Callable[[R], T]) -> T:
+        """``make(record)``, or what the last build made under the name ``name`` from the
+        same record object (:attr:`reread`: its file's bytes unchanged) under an equal
+        ``key``. ``make`` must read nothing but the record, ``key`` and the setting."""
+        slot = (name, id(record))
+        held = self._now.get(slot) or self._last.get(slot)
+        if held is None or held[0] is not record or held[1] != key:
+            held = (record, key, make(record))
+        self._now[slot] = held
+        return held[2]
 
     def per_record(
         self, name: str, records: Iterable[R], key: object, make: Callable[[R], T]
     ) -> list[T]:
-        """``make(record)`` for each record, in order: what the last build made from the
-        same record object (:attr:`reread`: its file's bytes unchanged) under an equal
-        ``key`` is used again. ``make`` reads the record and ``key`` alone."""
-        last = self.made.get(name, {})
-        now: dict[int, tuple[Any, object, Any]] = {}
-        out: list[T] = []
-        for record in records:
-            held = last.get(id(record))
-            if held is None or held[0] is not record or held[1] != key:
-                held = (record, key, make(record))
-            now[id(record)] = held
-            out.append(held[2])
-        self.made[name] = now
-        return out
+        """:meth:`made` for each record, in order."""
+        return [self.made(name, record, key, make) for record in records]
 
     def history_for(self, ws: Workspace) -> HistoryIndex | None:
         """The index read by the last build, when ``ws`` would read the same one."""

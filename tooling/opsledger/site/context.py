@@ -46,3 +46,24 @@ def _targets(record: Record) -> list[str | None]:
     if isinstance(record, Problem):
         return [*record.incidents, *record.runbooks, record.fix_change]
     return []
+
+
+def setting(ctx: PageContext) -> tuple[object, ...]:
+    """What every page of a build reads alike: the policy (its values and its text), the
+    commit, why there is no history, the URL style, the rows of a long table, and every
+    page path. A page made from one record under an equal setting, from the same record
+    and equal inputs (``site serve``: :meth:`~opsledger.site.carry.Carry.made`), is the
+    same page."""
+    data, links = ctx.data, ctx.links
+    policy = data.ledger.policy
+    return (
+        policy,
+        policy.doc.data,
+        data.commit,
+        data.history_notice,
+        links.directory_urls,
+        ctx.page_rows,
+        links.records,
+        links.services,
+        links.problems,
+    )

@@ -8,19 +8,21 @@ thousands of pages in it the theme's navigation grows quadratically).
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from opsledger.model.records import Record
 from opsledger.site.common import head
-from opsledger.site.context import PageContext, make_context
+from opsledger.site.context import PageContext, make_context, setting
 from opsledger.site.data import Progress, SiteData
 from opsledger.site.downloads import downloads_page, each_download
 from opsledger.site.page_actions import actions_page
 from opsledger.site.page_audit import findings_pages, problem_pages, rule_pages, waivers_page
 from opsledger.site.page_calendar import calendar_pages
-from opsledger.site.page_change import change_page
+from opsledger.site.page_change import change_inputs, change_page
 from opsledger.site.page_docs import pir_page, runbook_page
-from opsledger.site.page_incident import incident_page
+from opsledger.site.page_incident import incident_inputs, incident_page
 from opsledger.site.page_indexes import (
     changes_index,
     incidents_index,
@@ -34,6 +36,8 @@ from opsledger.site.page_regulatory import regulatory_page
 from opsledger.site.page_sampling import populations, sampling_page
 from opsledger.site.page_service import service_pages
 from opsledger.site.paging import PAGE_ROWS
+
+R = TypeVar("R", bound=Record)
 
 #: the navigation the generated pages add (title -> page, or a section of them)
 NAV: list[dict[str, str | list[dict[str, str]]]] = [
@@ -172,12 +176,15 @@ def generate(
         if progress is not None and done % 256 == 0:
             progress(done, total)
 
+    if data.carry is not None:
+        data.carry.turn(setting(ctx))
     for inc in ledger.incidents.values():
-        site.records[ctx.links.records[inc.id]] = incident_page(ctx, inc, ctx.links.records[inc.id])
+        page = ctx.links.records[inc.id]
+        site.records[page] = _record_page(ctx, inc, page, incident_inputs, incident_page)
         made()
     for change in ledger.changes.values():
         page = ctx.links.records[change.id]
-        site.records[page] = change_page(ctx, change, page)
+        site.records[page] = _record_page(ctx, change, page, change_inputs, change_page)
         made()
     for pir in ledger.pirs.values():
         site.records[ctx.links.records[pir.id]] = pir_page(ctx, pir, ctx.links.records[pir.id])
@@ -210,6 +217,22 @@ def generate(
     if progress is not None:
         progress(total, total)
     return site
+
+
+def _record_page(
+    ctx: PageContext,
+    record: R,
+    page: str,
+    inputs: Callable[[PageContext, R], object],
+    make: Callable[[PageContext, R, str], str],
+) -> str:
+    """``make(ctx, record, page)``; under ``site serve``, the page the last build made
+    from the same record object with equal ``inputs`` under an equal setting
+    (:meth:`~opsledger.site.carry.Carry.made`)."""
+    carry = ctx.data.carry
+    if carry is None:
+        return make(ctx, record, page)
+    return carry.made(page, record, inputs(ctx, record), lambda r: make(ctx, r, page))
 
 
 def _indexes(ctx: PageContext, site: Site) -> None:

@@ -18,7 +18,7 @@ from opsledger.site.common import (
     when,
 )
 from opsledger.site.context import PageContext
-from opsledger.site.records_common import linked_section, schema_notice
+from opsledger.site.records_common import linked_section, named_by, schema_notice
 from opsledger.text.escape import md, md_lines
 
 
@@ -75,6 +75,19 @@ def _notices(change: Change, ctx: PageContext) -> list[str]:
         )
     header = ["Sent", "Audience", "Channel", "Notice"]
     return ["## Stakeholder notifications", "", *table(header, rows)]
+
+
+def change_inputs(ctx: PageContext, change: Change) -> tuple[object, ...]:
+    """What :func:`change_page` reads besides the change and the build's setting
+    (:func:`~opsledger.site.context.setting`): its verdicts, findings, audit trail, and the
+    records naming it."""
+    data = ctx.data
+    return (
+        data.verdicts.change(change),
+        data.findings_of(change.id, change.path),
+        audit_trail(data, change.id),
+        named_by(ctx, change),
+    )
 
 
 def change_page(ctx: PageContext, change: Change, page: str) -> str:

@@ -24,7 +24,7 @@ from opsledger.site.common import (
 )
 from opsledger.site.context import PageContext
 from opsledger.site.page_regulatory import regulatory_section
-from opsledger.site.records_common import linked_section, schema_notice
+from opsledger.site.records_common import linked_section, named_by, schema_notice
 from opsledger.text.escape import md, md_lines
 
 
@@ -160,6 +160,20 @@ def _timeline(inc: Incident, ctx: PageContext) -> list[str]:
         return []
     rows = [(md(when(at, zone)), text) for at, text in events]
     return ["## Timeline", "", *table(["Time", "Event"], rows)]
+
+
+def incident_inputs(ctx: PageContext, inc: Incident) -> tuple[object, ...]:
+    """What :func:`incident_page` reads besides the incident and the build's setting
+    (:func:`~opsledger.site.context.setting`): its verdicts, regulatory clocks, findings,
+    audit trail, and the records naming it."""
+    data = ctx.data
+    return (
+        data.verdicts.incident(inc),
+        data.verdicts.regulatory(inc),
+        data.findings_of(inc.id, inc.path),
+        audit_trail(data, inc.id),
+        named_by(ctx, inc),
+    )
 
 
 def incident_page(ctx: PageContext, inc: Incident, page: str) -> str:

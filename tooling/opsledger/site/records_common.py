@@ -29,10 +29,17 @@ def linked_section(
     """The records this one names, and the records that name it."""
     links = ctx.links
     rows = [(md(label), links.record(page, target)) for label, target in named if target]
-    for other in ctx.backlinks.get(record.id, []):
-        found = ctx.data.ledger.get(other)
-        kind = found.kind if found is not None else "record"
+    for other, kind in named_by(ctx, record):
         rows.append((md(f"Named by {kind}"), links.record(page, other)))
     if not rows:
         return ["## Linked records", "", "None.", ""]
     return ["## Linked records", "", *table(["Link", "Record"], rows)]
+
+
+def named_by(ctx: PageContext, record: Record) -> list[tuple[str, str]]:
+    """The records that name ``record``: each one's ID and kind."""
+    out = []
+    for other in ctx.backlinks.get(record.id, []):
+        found = ctx.data.ledger.get(other)
+        out.append((other, found.kind if found is not None else "record"))
+    return out
