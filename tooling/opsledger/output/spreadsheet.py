@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,19 @@ def cell(value: object) -> str | int | float:
         return str(value)
     if isinstance(value, int | float):
         return value
-    text = lines(str(value).replace("\r\n", "\n"))
-    return "'" + text if text.startswith(FORMULA_START) else text
+    text = value if isinstance(value, str) else str(value)
+    return _short(text) if len(text) <= 120 else _text(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _short(text: str) -> str:
+    """A short cell (a status, a name, a time: the same values again and again)."""
+    return _text(text)
+
+
+def _text(text: str) -> str:
+    shown = lines(text.replace("\r\n", "\n"))
+    return "'" + shown if shown.startswith(FORMULA_START) else shown
 
 
 def _write_rows(

@@ -139,19 +139,20 @@ class Population:
     def header(self) -> list[str]:
         return ["id", "path", "blob", "status", self.kind.dated_by, *self.kind.fields]
 
+    def row(self, m: Member) -> list[str]:
+        """One member's row of :meth:`csv`: made from the member alone (its record, blob
+        and moment) and the kind."""
+        return [
+            m.record.id,
+            m.record.path,
+            m.blob,
+            ";".join(field_values(m.record, "status")),
+            format_timestamp(m.moment) if m.moment else "",
+            *(";".join(field_values(m.record, name)) for name in self.kind.fields),
+        ]
+
     def csv(self) -> str:
-        rows = (
-            [
-                m.record.id,
-                m.record.path,
-                m.blob,
-                ";".join(field_values(m.record, "status")),
-                format_timestamp(m.moment) if m.moment else "",
-                *(";".join(field_values(m.record, name)) for name in self.kind.fields),
-            ]
-            for m in self.members
-        )
-        return csv_text(self.header(), rows)
+        return csv_text(self.header(), (self.row(m) for m in self.members))
 
 
 def period_of(text: str, zone: ZoneInfo, as_of: datetime) -> Period:

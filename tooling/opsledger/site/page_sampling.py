@@ -9,9 +9,10 @@ import io
 from collections import defaultdict
 
 from opsledger.kpis.base import KpiContext
+from opsledger.output.spreadsheet import csv_line
 from opsledger.period import Period, label_of
 from opsledger.sampling.kinds import PLANNED, SAMPLE_KINDS
-from opsledger.sampling.population import RULE, Request, population
+from opsledger.sampling.population import RULE, Member, Population, Request, population
 from opsledger.sampling.settings import SIZES
 from opsledger.site.common import head, table
 from opsledger.site.data import SiteData
@@ -39,8 +40,23 @@ def populations(data: SiteData) -> dict[str, str]:
         for quarter in sorted(quarters):
             request = Request(name, quarter, "site", format_timestamp(data.as_of))
             pop = population(ledger, request, data.as_of, blobs, uncommitted=UNCOMMITTED)
-            files[f"sampling/{name}-{quarter}.csv"] = pop.csv()
+            files[f"sampling/{name}-{quarter}.csv"] = _csv(data, name, pop)
     return files
+
+
+def _csv(data: SiteData, name: str, pop: Population) -> str:
+    """``pop.csv()``; under ``site serve``, each member's row made once per record object,
+    blob and moment (:meth:`~opsledger.site.carry.Carry.made`)."""
+    carry = data.carry
+    if carry is None:
+        return pop.csv()
+    header = pop.header()
+
+    def row(m: Member) -> str:
+        key = (m.blob, m.moment, tuple(header))
+        return carry.made(f"population {name}", m.record, key, lambda _: csv_line(pop.row(m)))
+
+    return csv_line(header) + "".join(row(m) for m in pop.members)
 
 
 def sampling_page(data: SiteData, files: dict[str, str]) -> str:
