@@ -1,22 +1,30 @@
 """What a served site carries from one build to the next (``opsledger site serve``).
 
-After a record changes, ``serve`` generates every page again (:mod:`.refresh`). Two parts
-of that work depend on nothing a working-tree edit can change, and are carried over:
+After a record changes, ``serve`` loads, audits and measures the repository and generates
+every page again (:mod:`.refresh`), from what this module carries where that is still
+exactly what would be made afresh:
 
 * the history index: it is read from the commits alone, so while ``HEAD`` and the
   policy's history settings are the same it is the same index, its records' versions
   already decoded. Whether history is usable is still decided afresh on every build (a
   clone made shallow meanwhile stops the build with exit status 4, as ever);
 * each record's audit trail as the site shows it (made from that index and the policy's
-  timezone only), and each rendered Markdown body (made from its text and the limits).
+  timezone only), and each rendered Markdown body (made from its text and the limits);
+* what loading read, file by file (:class:`~opsledger.model.ledger.Reread`): a record
+  file whose bytes are unchanged (compared by digest, under the same schemas and limits)
+  is not parsed or checked again, and its record is the same object;
+* what was made from one record (:meth:`Carry.made`): its rows in the downloads and the
+  sampling populations, and the page of an incident or a change. Each is made again when
+  the record object is another (its file changed), when what else it is made from
+  differs (a page: the record's verdicts, regulatory clocks, findings, audit trail and
+  the records naming it, each compared by value), or when the build's setting differs
+  (the policy, the commit, the page paths: :func:`.context.setting`).
 
-And one part is carried file by file: what loading read (:class:`~opsledger.model.ledger.
-Reread`). A record file whose bytes are unchanged (compared by digest, under the same
-schemas and limits) is not parsed or checked again, and its record is the same object, so
-what is made from a record alone (its rows in the downloads) is kept with it.
-
-Anything else (a new commit, another timezone or ``history.since``, an hour passed) starts
-afresh.
+The audit and the KPIs are computed afresh on every build, as are the index, service,
+PIR, problem and runbook pages. Anything else (a new commit, another timezone or
+``history.since``, an hour passed) starts afresh. ``tests/test_site_incremental.py``
+holds the promise to a property: after any sequence of edits, at any "now", the carried
+build generates exactly the fresh one's pages and files.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 ``opsledger site serve`` keeps the MkDocs state of its last full build: the configuration,
 the files (each generated page's Markdown), the navigation, the theme and each page's
 entries in the search index. When records change, every page is generated again (the
-audit, the KPIs and the index pages are of the whole repository, so any page may change),
-and only the pages whose Markdown differs are rendered and written again; changed
+audit, the KPIs and the index pages are of the whole repository, so any page may change;
+what is made from unchanged records is carried: :mod:`.carry`), and only the pages whose
+Markdown differs are rendered and written again; changed
 downloads are rewritten and the search index is put together again from the kept entries
 and the new ones. The result is the site a full build gives, file for file.
 
