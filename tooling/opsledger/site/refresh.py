@@ -27,7 +27,7 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from opsledger.site.generate import Site, generated_files
-from opsledger.site.search import known_plugins_only, search_plugin
+from opsledger.site.search import entry_json, known_plugins_only, search_plugin, write_index
 
 if TYPE_CHECKING:
     from opsledger.site.plugin import OpsledgerPlugin
@@ -47,6 +47,17 @@ class Kept:
     ends: dict[str, int] = field(default_factory=dict)
     #: page (source path) -> its entries in the search index, once built
     entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: page (source path) -> its entries as the index file holds them (made when first
+    #: written by a refresh, dropped when the page is rendered again)
+    serialised: dict[str, bytes] = field(default_factory=dict)
+
+    def entries_json(self, page: str) -> bytes:
+        """The page's entries as the search index file holds them, joined by ``,``."""
+        found = self.serialised.get(page)
+        if found is None:
+            found = b",".join(entry_json(e).encode("utf-8") for e in self.entries[page])
+            self.serialised[page] = found
+        return found
 
     def indexed(self, page: Page) -> None:
         """Called once the search plugin has indexed ``page`` (after its template)."""
@@ -142,10 +153,13 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
         for file in changed:
             end = kept.ends.get(file.src_uri, start)
             kept.entries[file.src_uri] = fresh[start:end]
+            kept.serialised.pop(file.src_uri, None)
             start = end
         kept.ends = {}
-        search.search_index.entries = [e for f in doc_files for e in kept.entries[f.src_uri]]
-        search.on_post_build(config=config)
+        search.search_index.entries = []
+        if not write_index(config, (kept.entries_json(f.src_uri) for f in doc_files)):
+            search.search_index.entries = [e for f in doc_files for e in kept.entries[f.src_uri]]
+            search.on_post_build(config=config)
     log_level = config.validation.links.anchors
     for file in changed:
         assert file.page is not None

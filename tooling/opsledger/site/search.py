@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from mkdocs.config.defaults import MkDocsConfig
@@ -126,19 +127,43 @@ class SearchSpool:
             self.take()
         frame = _frame(index)
         assert frame.endswith(EMPTY)
-        path = os.path.join(config.site_dir, "search", "search_index.json")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as out:
-            out.write(frame[: -len("]}")].encode("utf-8"))
-            self.spool.seek(0)
-            shutil.copyfileobj(self.spool, out, 1 << 20)
-            out.write(b"]}")
+        spool = self.spool
+        spool.seek(0)
+        _write(config, frame, lambda out: shutil.copyfileobj(spool, out, 1 << 20))
         self.close()
 
     def close(self) -> None:
         if self.spool is not None:
             self.spool.close()
             self.spool = None
+
+
+def write_index(config: MkDocsConfig, parts: Iterable[bytes]) -> bool:
+    """Write ``search/search_index.json`` as the search plugin's ``on_post_build`` would
+    with its entries given serialised: each part the UTF-8 of one or more entries as
+    :func:`entry_json` gives them, joined by ``,`` (``site serve`` keeps each page's).
+    False, writing nothing, where only the plugin can write it: disabled, or keeping an
+    index between builds (``mkdocs serve --dirty``), or an index of no entries not ending
+    in ``"docs":[]}``."""
+    search = search_plugin(config)
+    if search is None or not search.config.enabled or search.search_index_prev is not None:
+        return False
+    frame = _frame(search.search_index)
+    if search.is_dirty or not frame.endswith(EMPTY):
+        return False
+    _write(config, frame, lambda out: out.write(b",".join(p for p in parts if p)))
+    return True
+
+
+def _write(config: MkDocsConfig, frame: str, entries: Callable[[IO[bytes]], object]) -> None:
+    """The index file: ``frame`` (the plugin's index of no entries) with the entries
+    ``entries`` writes between its brackets."""
+    path = os.path.join(config.site_dir, "search", "search_index.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as out:
+        out.write(frame[: -len("]}")].encode("utf-8"))
+        entries(out)
+        out.write(b"]}")
 
 
 def _frame(index: Any) -> str:
