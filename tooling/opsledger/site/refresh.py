@@ -118,7 +118,12 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
         file = files.get_file_from_path(path)
         if file is None:
             return None
-        if file.content_string == (content if isinstance(content, str) else content.decode()):
+        # compared as held (a text, or its UTF-8 bytes: :class:`~.generate.Texts`), so
+        # the thousands of pages that did not change are not decoded
+        if isinstance(content, bytes):
+            if file.content_bytes == content:
+                continue
+        elif file.content_string == content:
             continue
         if isinstance(content, str):
             file.content_string = content
