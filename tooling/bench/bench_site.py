@@ -165,24 +165,32 @@ def refresh_figure(repo: Path, out: Path, cache: Path) -> None:
     site_plugin.OpsledgerPlugin._generate = timed_generate  # type: ignore[assignment,method-assign]
     record = sorted((repo / "records" / "incidents").rglob("*.yaml"))[7]
     text = record.read_text(encoding="utf-8")
+    figures: list[tuple[float, float, list[str] | None]] = []
     try:
-        lines = text.splitlines(keepends=True)
-        at = next(i for i, line in enumerate(lines) if line.startswith("title:"))
-        lines[at] = "title: Checkout errors after the payment provider's certificate rotation\n"
-        record.write_text("".join(lines), encoding="utf-8")
-        start, cpu_start = time.perf_counter(), time.process_time()
-        pages = refresh_site(kept)
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        # two edits one after the other: the first refresh after the full build, and one
+        # after a refresh (what an author editing a record meets from then on)
+        for title in ("the payment provider's certificate rotation", "the second rotation"):
+            lines = text.splitlines(keepends=True)
+            at = next(i for i, line in enumerate(lines) if line.startswith("title:"))
+            lines[at] = f"title: Checkout errors after {title}\n"
+            record.write_text("".join(lines), encoding="utf-8")
+            start, cpu_start = time.perf_counter(), time.process_time()
+            pages = refresh_site(kept)
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+            figures.append((elapsed, cpu, pages))
     finally:
         record.write_text(text, encoding="utf-8")
         site_plugin.OpsledgerPlugin._generate = original  # type: ignore[method-assign]
-    if pages is None:
-        raise SystemExit("refresh_site asked for a full build after a title change")
-    print(
-        f"        site serve, one record changed, rebuilt:      {elapsed:7.1f} s / {cpu:7.1f} s "
-        f"(goal <= {GOAL_REFRESH:.0f} s; {len(pages)} pages rendered again; loading, audit, "
-        f"KPIs and page generation {generating[0]:.1f} s wall)"
-    )
+    for (elapsed, cpu, pages), label, made in zip(
+        figures, ("rebuilt:", "rebuilt again:"), generating, strict=True
+    ):
+        if pages is None:
+            raise SystemExit("refresh_site asked for a full build after a title change")
+        print(
+            f"        site serve, one record changed, {label:<15}{elapsed:7.1f} s / {cpu:7.1f} s "
+            f"(goal <= {GOAL_REFRESH:.0f} s; {len(pages)} pages rendered again; loading, "
+            f"audit, KPIs and page generation {made:.1f} s wall)"
+        )
 
 
 def main() -> None:
@@ -191,6 +199,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; fastest counts")
     parser.add_argument("--no-serve", action="store_true", help="skip the site serve figure")
     parser.add_argument(
+        "--serve-only", action="store_true", help="only the site serve figures (no floor)"
+    )
+    parser.add_argument(
         "--keep", type=Path, default=None, help="keep the work folder here (and reuse its repos)"
     )
     args = parser.parse_args()
@@ -198,7 +209,14 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         for records in args.records:
-            one(records, work, args.repeat, not args.no_serve)
+            if args.serve_only:
+                repo = work / f"repo-{records}"
+                if not repo.exists():
+                    generate_demo(repo, months=12, seed=7, records=records)
+                print(f"{records:>6} records:")
+                refresh_figure(repo, work / f"serve-{records}", work / f"cache-{records}")
+            else:
+                one(records, work, args.repeat, not args.no_serve)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
