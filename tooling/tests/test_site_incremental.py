@@ -18,6 +18,8 @@ from opsledger.site.carry import Carry
 from opsledger.site.data import collect
 from opsledger.site.generate import Site, generate
 
+from conftest import git
+
 #: the moments the site is built as of (``site serve`` without ``--as-of`` builds as of
 #: now): verdicts still pending at one are missed or met at the next, with no file edited
 MOMENTS = (
@@ -109,7 +111,7 @@ EDITS = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=len(FOLDERS) - 1),  # which folder
         st.integers(min_value=0, max_value=10_000),  # which file in it
-        st.integers(min_value=0, max_value=11),  # which edit
+        st.integers(min_value=0, max_value=12),  # which edit (12: a commit)
         st.integers(min_value=0, max_value=10_000),  # its choice
         st.integers(min_value=0, max_value=len(MOMENTS) - 1),  # as of when it is built
     ),
@@ -117,7 +119,9 @@ EDITS = st.lists(
     max_size=5,
 )
 #: each edit of a file of each folder at least once
-EVERY_EDIT = [(folder, 3 * op, op, op + 1, 0) for folder in range(len(FOLDERS)) for op in range(11)]
+EVERY_EDIT = [(folder, 3 * op, op, op + 1, 0) for folder in range(len(FOLDERS)) for op in range(13)]
+#: when the edits are committed: after the demo's last commit
+COMMITTED = "2026-10-31T23:59:30Z"
 
 
 @pytest.mark.slow
@@ -125,9 +129,10 @@ EVERY_EDIT = [(folder, 3 * op, op, op + 1, 0) for folder in range(len(FOLDERS)) 
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(edits=EDITS)
-@example(edits=EVERY_EDIT[:24])
-@example(edits=EVERY_EDIT[24:])
+@example(edits=EVERY_EDIT[:26])
+@example(edits=EVERY_EDIT[26:])
 @example(edits=[(2, which, 11, 1, 0) for which in range(4)])  # PIRs' incidents' times
+@example(edits=[(0, 1, 0, 1, 0), (0, 1, 12, 0, 0), (0, 1, 0, 2, 0), (0, 1, 12, 0, 3)])  # commits
 @example(edits=[(0, 5, 8, 0, 0), (0, 5, 10, 0, 0), (0, 5, 0, 0, 0)])  # a column, gone, back
 @example(edits=[(3, 0, 3, 0, when) for when in (1, 2, 3, 0)])  # no field edited, time passes
 def test_a_carried_build_generates_the_fresh_site(
@@ -143,18 +148,49 @@ def test_a_carried_build_generates_the_fresh_site(
             rel = names[which % len(names)]
             path = root / rel
             text = path.read_text(encoding="utf-8") if path.exists() else ""
-            if op == 11:  # the first record this one names is edited instead: its times
-                rel, op = _named(rel, text, originals), 4
-                path = root / rel
-                text = path.read_text(encoding="utf-8") if path.exists() else ""
-            edited = _edit(text, op, n, ids) if text else originals[rel].decode()
-            if edited is None:
-                path.unlink()
+            if op == 12:  # the working tree committed as it is (audit trails, blobs change)
+                git(root, "add", "-A")
+                git(root, "commit", "-qm", "edits", "--allow-empty", date=COMMITTED)
             else:
-                path.write_text(edited, encoding="utf-8")
+                if op == 11:  # the first record this one names is edited instead: its times
+                    rel, op = _named(rel, text, originals), 4
+                    path = root / rel
+                    text = path.read_text(encoding="utf-8") if path.exists() else ""
+                edited = _edit(text, op, n, ids) if text else originals[rel].decode()
+                if edited is None:
+                    path.unlink()
+                else:
+                    path.write_text(edited, encoding="utf-8")
             carried = _site(generate(collect(root, MOMENTS[when], carry=carry)))
             fresh = _site(generate(collect(root, MOMENTS[when])))
             assert carried == fresh
     finally:
         for rel, data in originals.items():
             (root / rel).write_bytes(data)
+
+
+def test_carry_reuses_what_one_record_made_only_under_equal_keys() -> None:
+    """What :meth:`Carry.made` gives back, and when it makes it again."""
+    made: list[str] = []
+
+    def make(record: object) -> str:
+        made.append(str(record))
+        return f"page of {record}"
+
+    carry, one, other = Carry(), ["one"], ["other"]
+    carry.turn("setting")
+    assert carry.made("p", one, 1, make) == "page of ['one']"
+    carry.made("p", other, 1, make)
+    carry.turn("setting")  # the next build, under the same setting
+    assert carry.made("p", one, 1, make) == "page of ['one']"
+    assert made == ["['one']", "['other']"]  # kept: not made again
+    carry.made("p", one, 2, make)  # another key: made again
+    carry.made("q", one, 1, make)  # another product: made on its own
+    carry.made("p", ["one"], 1, make)  # an equal but other record object: made again
+    assert made == ["['one']", "['other']", "['one']", "['one']", "['one']"]
+    carry.turn("setting")  # 'other' was not used by the build before: dropped
+    carry.made("p", other, 1, make)
+    assert made[-1] == "['other']" and len(made) == 6
+    carry.turn("another setting")  # nothing is kept across settings
+    carry.made("p", other, 1, make)
+    assert len(made) == 7

@@ -202,3 +202,18 @@ def test_serve_refreshes_after_record_changes_only(repo: Repo, tmp_path: Path) -
         assert str(path) in changed_files(now, later), rel
         assert not records_only(repo.root, changed_files(now, later)), rel
         now = later
+
+
+def test_a_held_text_utf8_cannot_carry_differs_from_any_bytes() -> None:
+    """A page held as a text with a lone surrogate (no UTF-8 carries it) compared with a
+    page held as bytes: different, and no error (the refresh renders it again)."""
+    from mkdocs.structure.files import File
+
+    from opsledger.site.refresh import _same
+
+    page = File("incidents/INC-1.md", None, "/nowhere", use_directory_urls=False)
+    page.content_string = "lone \ud800"
+    assert not _same(page, "lone \ud800".encode("utf-8", "surrogatepass"))
+    assert _same(page, "lone \ud800")
+    page.content_bytes = "Zürich".encode()
+    assert _same(page, "Zürich".encode()) and not _same(page, b"Zurich")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from opsledger.kpis.base import Excluded, KpiContext
 from opsledger.model.ledger import Ledger
 from opsledger.model.records import Pir, Record
 from opsledger.neutral import short
-from opsledger.output.spreadsheet import csv_text
+from opsledger.output.spreadsheet import csv_line
 from opsledger.period import Period, parse_period
 from opsledger.sampling.kinds import NAMES, PLANNED, SAMPLE_KINDS, SampleKind, field_values
 from opsledger.sampling.settings import SIZES, size_for
@@ -151,8 +151,11 @@ class Population:
             *(";".join(field_values(m.record, name)) for name in self.kind.fields),
         ]
 
-    def csv(self) -> str:
-        return csv_text(self.header(), (self.row(m) for m in self.members))
+    def csv(self, made: Callable[[Member], str] | None = None) -> str:
+        """The population as CSV; ``made``: each member's row as CSV text, where the caller
+        keeps them (``site serve``: :mod:`opsledger.site.carry`)."""
+        line = made or (lambda m: csv_line(self.row(m)))
+        return csv_line(self.header()) + "".join(line(m) for m in self.members)
 
 
 def period_of(text: str, zone: ZoneInfo, as_of: datetime) -> Period:

@@ -72,10 +72,14 @@ class Carry:
     reread: Reread = field(default_factory=Reread)
     #: what the last build made from each record, and what this one made so far:
     #: (product, id(record)) -> (record, key, product); see :meth:`made`
-    _last: dict[tuple[str, int], tuple[Any, object, Any]] = field(default_factory=dict)
-    _now: dict[tuple[str, int], tuple[Any, object, Any]] = field(default_factory=dict)
+    _last: dict[tuple[str, int], tuple[Any, object, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _now: dict[tuple[str, int], tuple[Any, object, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     #: what every product of the last build was made under (:meth:`turn`)
-    _setting: object = None
+    _setting: object = field(default=None, init=False, repr=False, compare=False)
 
     def turn(self, setting: object) -> None:
         """A new build starts, under ``setting`` (what every page reads alike: the policy,

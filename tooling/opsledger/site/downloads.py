@@ -54,9 +54,10 @@ def _json(data: SiteData, key: str, items: Any) -> str:
 
 
 def _records(data: SiteData, name: str, records: Iterable[Record]) -> Iterator[tuple[str, bytes]]:
-    """``name``.csv, then ``name``.json, as their UTF-8 bytes (one record at a time: at
-    10^5 records each text is a hundred million characters). Each record's CSV row and
-    JSON item are made from the record alone (once under ``site serve``: :mod:`.carry`)."""
+    """``name``.csv, then ``name``.json, as their UTF-8 bytes (never as one text: at 10^5
+    records each is a hundred million characters). Each record's CSV row and JSON item
+    are made from the record alone, as UTF-8 bytes, and joined (under ``site serve`` they
+    are kept with the record and made once: :mod:`.carry`)."""
     chosen = list(records)
     keys: list[str] = []
     for r in chosen:
@@ -108,8 +109,8 @@ def downloads(data: SiteData) -> dict[str, str]:
 
 def each_download(data: SiteData) -> Iterator[tuple[str, str | bytes]]:
     """Each download's file name (under ``downloads/``) and content (text, or the
-    record tables' UTF-8 bytes), one at a time (at 10^5 records the downloads are
-    hundreds of megabytes)."""
+    record tables' UTF-8 bytes), one download at a time (at 10^5 records the downloads
+    are hundreds of megabytes)."""
     ledger = data.ledger
     tables: Mapping[str, Iterable[Record]] = {
         "incidents": ledger.incidents.values(),

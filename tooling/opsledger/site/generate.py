@@ -180,11 +180,11 @@ def generate(
         data.carry.turn(setting(ctx))
     for inc in ledger.incidents.values():
         page = ctx.links.records[inc.id]
-        site.records[page] = _record_page(ctx, inc, page, incident_inputs, incident_page)
+        site.records.hold(page, _record_page(ctx, inc, page, incident_inputs, incident_page))
         made()
     for change in ledger.changes.values():
         page = ctx.links.records[change.id]
-        site.records[page] = _record_page(ctx, change, page, change_inputs, change_page)
+        site.records.hold(page, _record_page(ctx, change, page, change_inputs, change_page))
         made()
     for pir in ledger.pirs.values():
         site.records[ctx.links.records[pir.id]] = pir_page(ctx, pir, ctx.links.records[pir.id])
@@ -225,14 +225,14 @@ def _record_page(
     page: str,
     inputs: Callable[[PageContext, R], object],
     make: Callable[[PageContext, R, str], str],
-) -> str:
-    """``make(ctx, record, page)``; under ``site serve``, the page the last build made
-    from the same record object with equal ``inputs`` under an equal setting
-    (:meth:`~opsledger.site.carry.Carry.made`)."""
+) -> str | bytes:
+    """``make(ctx, record, page)`` as :class:`Texts` holds it; under ``site serve``, the
+    page the last build made from the same record object with equal ``inputs`` under an
+    equal setting (:meth:`~opsledger.site.carry.Carry.made`), held once."""
     carry = ctx.data.carry
     if carry is None:
         return make(ctx, record, page)
-    return carry.made(page, record, inputs(ctx, record), lambda r: make(ctx, r, page))
+    return carry.made(page, record, inputs(ctx, record), lambda r: _compact(make(ctx, r, page)))
 
 
 def _indexes(ctx: PageContext, site: Site) -> None:

@@ -50,13 +50,13 @@ def _csv(data: SiteData, name: str, pop: Population) -> str:
     carry = data.carry
     if carry is None:
         return pop.csv()
-    header = pop.header()
+    header = tuple(pop.header())
 
     def row(m: Member) -> str:
-        key = (m.blob, m.moment, tuple(header))
+        key = (m.blob, m.moment, header)
         return carry.made(f"population {name}", m.record, key, lambda _: csv_line(pop.row(m)))
 
-    return csv_line(header) + "".join(row(m) for m in pop.members)
+    return pop.csv(row)
 
 
 def sampling_page(data: SiteData, files: dict[str, str]) -> str:

@@ -16,6 +16,7 @@ changed, or a plugin other than opsledger and the theme's search (its state is u
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,19 +46,23 @@ class Kept:
     generated: list[str] = field(default_factory=list)
     #: page (source path) -> how many search entries there were once it was indexed
     ends: dict[str, int] = field(default_factory=dict)
-    #: page (source path) -> its entries in the search index, once built
-    entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    #: page (source path) -> its entries as the index file holds them (made when first
-    #: written by a refresh, dropped when the page is rendered again)
-    serialised: dict[str, bytes] = field(default_factory=dict)
+    #: page (source path) -> its entries in the search index, once built; or as the index
+    #: file holds them (:meth:`entries_json`), once a refresh wrote them so
+    entries: dict[str, list[dict[str, Any]] | bytes] = field(default_factory=dict)
 
     def entries_json(self, page: str) -> bytes:
-        """The page's entries as the search index file holds them, joined by ``,``."""
-        found = self.serialised.get(page)
-        if found is None:
-            found = b",".join(entry_json(e).encode("utf-8") for e in self.entries[page])
-            self.serialised[page] = found
+        """The page's entries as the search index file holds them, joined by ``,``: held
+        so from now on (a refresh that wrote the index file once writes it every time;
+        the entries themselves are not needed again)."""
+        found = self.entries[page]
+        if not isinstance(found, bytes):
+            found = self.entries[page] = b",".join(entry_json(e).encode("utf-8") for e in found)
         return found
+
+    def entries_of(self, page: str) -> list[dict[str, Any]]:
+        """The page's entries."""
+        found = self.entries[page]
+        return json.loads(b"[" + found + b"]") if isinstance(found, bytes) else found
 
     def indexed(self, page: Page) -> None:
         """Called once the search plugin has indexed ``page`` (after its template)."""
@@ -82,6 +87,18 @@ class Kept:
             self.entries[file.src_uri] = entries[start:end]
             start = end
         self.ends = {}
+
+
+def _same(file: File, content: str | bytes) -> bool:
+    """Whether ``file`` holds ``content``, compared as held (a text, or its UTF-8 bytes:
+    :class:`~.generate.Texts`), so the thousands of pages that did not change are not
+    decoded. A held text UTF-8 cannot carry (a lone surrogate) differs from any bytes."""
+    if isinstance(content, str):
+        return bool(file.content_string == content)
+    try:
+        return bool(file.content_bytes == content)
+    except UnicodeEncodeError:
+        return False
 
 
 def _pages(files: Files) -> list[File]:
@@ -120,10 +137,7 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
             return None
         # compared as held (a text, or its UTF-8 bytes: :class:`~.generate.Texts`), so
         # the thousands of pages that did not change are not decoded
-        if isinstance(content, bytes):
-            if file.content_bytes == content:
-                continue
-        elif file.content_string == content:
+        if _same(file, content):
             continue
         if isinstance(content, str):
             file.content_string = content
@@ -158,12 +172,11 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
         for file in changed:
             end = kept.ends.get(file.src_uri, start)
             kept.entries[file.src_uri] = fresh[start:end]
-            kept.serialised.pop(file.src_uri, None)
             start = end
         kept.ends = {}
         search.search_index.entries = []
-        if not write_index(config, (kept.entries_json(f.src_uri) for f in doc_files)):
-            search.search_index.entries = [e for f in doc_files for e in kept.entries[f.src_uri]]
+        if not write_index(config, plugin, (kept.entries_json(f.src_uri) for f in doc_files)):
+            search.search_index.entries = [e for f in doc_files for e in kept.entries_of(f.src_uri)]
             search.on_post_build(config=config)
     log_level = config.validation.links.anchors
     for file in changed:

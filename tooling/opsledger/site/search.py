@@ -14,7 +14,9 @@ It runs only where the result is certain to be the plugin's: the plugin enabled 
 keeping an index between builds (``mkdocs serve --dirty``), no plugin but the search
 plugin and opsledger (another one might read the entries, or the file before it is
 complete), and the plugin's index of no entries ending in ``"docs":[]}``, which the
-spooled entries then fill. Elsewhere the plugin writes its index itself, as before.
+spooled entries then fill (:func:`ours`). Elsewhere the plugin writes its index itself,
+as before. ``site serve``'s refresh writes the index the same way (:func:`write_index`),
+from each page's entries serialised once (:mod:`.refresh`).
 """
 
 from __future__ import annotations
@@ -75,14 +77,7 @@ class SearchSpool:
     def possible(config: MkDocsConfig, own: object) -> bool:
         """Whether :meth:`start` gives a spool."""
         search = search_plugin(config)
-        if search is None or not search.config.enabled:
-            return False
-        if search.is_dirty or search.search_index_prev is not None:
-            return False
-        if not known_plugins_only(config, own):
-            return False
-        index = search.search_index
-        return not index.entries and _frame(index).endswith(EMPTY)
+        return search is not None and not search.search_index.entries and ours(config, own)
 
     def take(self) -> None:
         """Set aside the entries the search plugin has made since the last call (one
@@ -138,19 +133,31 @@ class SearchSpool:
             self.spool = None
 
 
-def write_index(config: MkDocsConfig, parts: Iterable[bytes]) -> bool:
+def ours(config: MkDocsConfig, own: object) -> bool:
+    """Whether opsledger (``own``) may write the search index file from entries it
+    serialised itself (see the module's description): the search plugin enabled, keeping
+    no index between builds, its index of no entries ending in ``"docs":[]}``, and no
+    plugin but it and opsledger."""
+    search = search_plugin(config)
+    if search is None or not search.config.enabled:
+        return False
+    if search.is_dirty or search.search_index_prev is not None:
+        return False
+    if not known_plugins_only(config, own):
+        return False
+    return _frame(search.search_index).endswith(EMPTY)
+
+
+def write_index(config: MkDocsConfig, own: object, parts: Iterable[bytes]) -> bool:
     """Write ``search/search_index.json`` as the search plugin's ``on_post_build`` would
     with its entries given serialised: each part the UTF-8 of one or more entries as
     :func:`entry_json` gives them, joined by ``,`` (``site serve`` keeps each page's).
-    False, writing nothing, where only the plugin can write it: disabled, or keeping an
-    index between builds (``mkdocs serve --dirty``), or an index of no entries not ending
-    in ``"docs":[]}``."""
+    False, writing nothing and reading no part, where only the plugin can write it
+    (:func:`ours`)."""
     search = search_plugin(config)
-    if search is None or not search.config.enabled or search.search_index_prev is not None:
+    if search is None or not ours(config, own):
         return False
     frame = _frame(search.search_index)
-    if search.is_dirty or not frame.endswith(EMPTY):
-        return False
     _write(config, frame, lambda out: out.write(b",".join(p for p in parts if p)))
     return True
 
