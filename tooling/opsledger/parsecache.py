@@ -57,11 +57,6 @@ class ParseCache:
         except (TypeError, ValueError):  # cannot happen to an entry that passed its MAC
             return None
 
-    def keep(self, content: bytes) -> None:
-        """The parse of ``content`` is in use without being read back (``site serve``
-        holds it): a compacting save keeps it."""
-        self.store.checked(content)
-
     def put(self, content: bytes, result: Document | LoadError) -> Document | LoadError:
         """Keep ``result``; return it as the next run reads it back (positions packed), so
         a first run holds no more than a warm one."""

@@ -9,9 +9,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from opsledger import parsecache
+from opsledger.loading import Limits
 from opsledger.model.ledger import Ledger, Reread, load_ledger
 
 from conftest import ACKED, RUNBOOK, SERVICES, defaults_dir, git, git_init
@@ -127,3 +130,32 @@ def test_other_schemas_or_limits_read_every_file_again(tmp_path: Path) -> None:
     small = load_ledger(root, reread=reread)
     assert _state(small) == _state(load_ledger(root))
     assert "INC-2026-0001" not in small.incidents  # over the new limit: not loaded
+
+
+def test_a_warm_reread_parses_what_changed_without_the_cache_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first load reads the parse cache file; the next ones (every file's parse at
+    hand) parse the few files that changed without opening it, until the schemas or
+    the limits change."""
+    root = tmp_path / "gov"
+    _repo(root, True)
+    opened: list[Path] = []
+    real = parsecache.open_cache
+
+    def counted(at: Path, limits: Limits) -> parsecache.ParseCache | None:
+        opened.append(at)
+        return real(at, limits)
+
+    monkeypatch.setattr(parsecache, "open_cache", counted)
+    reread = Reread()
+    load_ledger(root, reread=reread)
+    assert len(opened) == 1
+    (root / FILES[0]).write_text(TEXTS[FILES[0]].replace("title: ", "title: New "))
+    again = load_ledger(root, reread=reread)
+    assert len(opened) == 1 and (again.incidents["INC-2026-0001"].title or "").startswith("New ")
+    assert _state(again) == _state(load_ledger(root))
+    schema = root / "schemas/incident.schema.json"
+    schema.write_text(schema.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    load_ledger(root, reread=reread)
+    assert len(opened) == 3  # the fresh load above, and this one: every file read again

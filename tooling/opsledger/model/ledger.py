@@ -168,6 +168,7 @@ class Reread:
     repository again after each edit): a file whose bytes are those the last load read,
     under the same schemas and limits, is neither parsed nor checked again, and its record
     is the same object. Bytes are compared by their digest, never by a file's time or size.
+    Such a load parses the files that changed without the parse cache (:attr:`warm`).
     """
 
     def __init__(self) -> None:
@@ -180,6 +181,11 @@ class Reread:
         if self._key is None or key[0] is not self._key[0] or key[1] != self._key[1]:
             self._key, self._files = key, {}
         self._fresh = {}
+
+    @property
+    def warm(self) -> bool:
+        """Whether the last load's files are at hand (after :meth:`begin`)."""
+        return bool(self._files)
 
     def end(self) -> None:
         """The files read now are what the next load compares with (the others are gone)."""
@@ -198,8 +204,6 @@ class Reread:
         known = self._files.get(entry.path)
         if known is None or known[0] != content:
             known = (content, *_parse_and_check(ledger, entry, cache, raw=(raw, content)), None)
-        elif cache is not None:
-            cache.keep(content)  # still in use: a compacting save keeps its entry
         self._fresh[entry.path] = known
         return known
 
@@ -246,17 +250,21 @@ def load_ledger(
     # large partial one (a PR gate judging its records with every record its cross-record
     # rules read), which adds what it parsed and drops nothing; a few files given on the
     # command line are parsed afresh, without opening git for a key
-    cached = paths is None or len(entries) >= PARTIAL_FROM_CACHE
+    if reread is not None and (paths is not None or judged is not None):
+        reread = None  # a full load's reads only
+    if reread is not None:
+        reread.begin(ledger)
+    # (a served site's load after its first, which reads again the files that changed
+    # only, parses them without the cache file: opening it would read every entry)
+    cached = (paths is None or len(entries) >= PARTIAL_FROM_CACHE) and not (
+        reread is not None and reread.warm
+    )
     cache = None
     if cached:
         from opsledger.parsecache import open_cache
 
         cache = open_cache(root, policy.limits)
     seen: dict[str, str] = {}  # ID (casefolded) -> the file that holds it
-    if reread is not None and (paths is not None or judged is not None):
-        reread = None  # a full load's reads only
-    if reread is not None:
-        reread.begin(ledger)
     for done, entry in enumerate(entries, 1):
         ledger.files.append(entry.path)
         if entry.kind is None or entry.problem:
