@@ -165,6 +165,23 @@ class KpiContext:
                 found[inc.id] = named
         return found
 
+    @cached_property
+    def pirs(self) -> tuple[list[tuple[Record, Observation]], list[Excluded]]:
+        """PIRs of the period, by ID, placed by their incident's detection (with that
+        incident's observation, value 0), and those that cannot be placed."""
+        placed: list[tuple[Record, Observation]] = []
+        out: list[Excluded] = []
+        for pir in sorted(self.ledger.pirs.values(), key=lambda p: p.id):
+            inc = self.ledger.incidents.get(pir.incident or "")
+            if inc is not None and inc.detected_at is not None:
+                if self.period.contains(inc.detected_at):
+                    placed.append((pir, replace(observe(inc, 0), record=pir.id)))
+            elif self.period.bounded:
+                out.append(Excluded(pir.id, "its incident has no detection time"))
+            else:
+                placed.append((pir, Observation(pir.id, 0)))
+        return placed, out
+
     def records(self, *, runbooks: bool) -> tuple[list[tuple[Record, Observation]], list[Excluded]]:
         """Records of the period, each with a groupable (value 0) observation: incidents and
         changes as above, PIRs placed by their incident's detection, and (if asked)
@@ -176,15 +193,9 @@ class KpiContext:
             (chg, Observation(chg.id, 0, chg.window_start, None, chg.services))
             for chg in self.changes[0]
         ]
-        for pir in sorted(self.ledger.pirs.values(), key=lambda p: p.id):
-            inc = self.ledger.incidents.get(pir.incident or "")
-            if inc is not None and inc.detected_at is not None:
-                if self.period.contains(inc.detected_at):
-                    placed.append((pir, replace(observe(inc, 0), record=pir.id)))
-            elif self.period.bounded:
-                out.append(Excluded(pir.id, "its incident has no detection time"))
-            else:
-                placed.append((pir, Observation(pir.id, 0)))
+        pirs, unplaced = self.pirs
+        placed += pirs
+        out += unplaced
         if runbooks:
             placed += [
                 (rb, Observation(rb.id, 0, None, None, rb.services))

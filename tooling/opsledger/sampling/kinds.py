@@ -115,11 +115,9 @@ def _problems(ledger: Ledger) -> Mapping[str, Record]:
 
 
 def _pirs(ctx: KpiContext) -> Placement:
-    placed, out = ctx.records(runbooks=False)
-    return (
-        [record for record, _ in placed if isinstance(record, Pir)],
-        [e for e in out if e.record in ctx.ledger.pirs],
-    )
+    """PIRs as the KPIs place them (:meth:`KpiContext.pirs`)."""
+    placed, out = ctx.pirs
+    return [record for record, _ in placed], out
 
 
 def _pir_moment(ledger: Ledger, record: Record) -> datetime | None:
