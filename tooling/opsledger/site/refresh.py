@@ -135,8 +135,6 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
         file = files.get_file_from_path(path)
         if file is None:
             return None
-        # compared as held (a text, or its UTF-8 bytes: :class:`~.generate.Texts`), so
-        # the thousands of pages that did not change are not decoded
         if _same(file, content):
             continue
         if isinstance(content, str):
