@@ -4,6 +4,8 @@ document."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from opsledger.neutral import json_text
-from opsledger.output.spreadsheet import csv_line, csv_text
+from opsledger.output.spreadsheet import cell, csv_line, csv_text
 from opsledger.site.data import collect
 from opsledger.site.downloads import _dumps, _flat, _json, _json_items, each_download
 
@@ -104,9 +106,20 @@ def test_site_build_with_a_file_name_that_is_no_utf8(repo: Repo, cli, tmp_path: 
 
 
 def test_csv_lines_make_the_csv_text() -> None:
-    rows = [["=cmd", "line\r\nbreak", "Zürich — 東京"], [1.5, None, '"q"', "lone \ud800"]]
+    rows: list[list[object]] = [
+        ["=cmd", "line\r\nbreak", "Zürich — 東京"],
+        [1.5, None, '"q"', "lone \ud800"],
+    ]
+    table: list[list[object]] = [["a", "b", "c"], *rows]
     for terminator in ("\r\n", "\n"):
         text = csv_text(["a", "b", "c"], rows, lineterminator=terminator)
-        lines = [csv_line(row, lineterminator=terminator) for row in [["a", "b", "c"], *rows]]
+        lines = [csv_line(row, lineterminator=terminator) for row in table]
         assert "".join(lines) == text
+        # what one writer makes of the whole table, each cell neutralised: the same text
+        whole = io.StringIO()
+        writer = csv.writer(whole, lineterminator=terminator)
+        for row in table:
+            writer.writerow([cell(value) for value in row])
+        assert whole.getvalue() == text
+        assert text.startswith(f"a,b,c{terminator}'=cmd,") and "lone \\ud800" in text
         assert "".join(lines).encode("utf-8") == text.encode("utf-8")  # no lone surrogate

@@ -19,8 +19,8 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
-from typing import Any
 
 from opsledger.neutral import lines
 
@@ -50,28 +50,16 @@ def _text(text: str) -> str:
     return "'" + shown if shown.startswith(FORMULA_START) else shown
 
 
-def _write_rows(
-    stream: Any, header: Sequence[object], rows: Iterable[Sequence[object]], lineterminator: str
-) -> None:
-    """The header row and every row onto ``stream``, each cell through :func:`cell`."""
-    writer = csv.writer(stream, lineterminator=lineterminator)
-    writer.writerow([cell(value) for value in header])
-    for row in rows:
-        writer.writerow([cell(value) for value in row])
-
-
 def csv_text(
     header: Sequence[object], rows: Iterable[Sequence[object]], *, lineterminator: str = "\r\n"
 ) -> str:
-    """The whole CSV: the header row and every row, each cell through :func:`cell`."""
-    buffer = io.StringIO()
-    _write_rows(buffer, header, rows, lineterminator)
-    return buffer.getvalue()
+    """The whole CSV: the header row and every row (:func:`csv_line`)."""
+    return "".join(csv_line(row, lineterminator=lineterminator) for row in chain([header], rows))
 
 
 def csv_line(row: Sequence[object], *, lineterminator: str = "\r\n") -> str:
-    """One row of :func:`csv_text` (a CSV row is written alone: nothing carries from one
-    row to the next)."""
+    """One row of CSV, each cell through :func:`cell` (a CSV row is written alone:
+    nothing carries from one row to the next, so rows made apart join into the table)."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator=lineterminator).writerow([cell(value) for value in row])
     return buffer.getvalue()
