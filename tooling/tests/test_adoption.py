@@ -121,6 +121,16 @@ def test_site_serve_rebuilds_when_a_record_changes(repo: Repo, tmp_path: Path) -
             record.write_text(record.read_text().replace(title, "title: Unmistakable new title"))
             _wait_for(lambda: "Unmistakable new title" in _get(page))
             _wait_for(lambda: "Rebuilt the site" in log.read_text())
+            # a full build that fails once MkDocs has begun (a site page no UTF-8) says
+            # why; the last good site stays served, every page of it; mended, it is
+            # built again
+            extra = repo.write_bytes("site/extra.md", b"# Extra \xff\n")
+            _wait_for(lambda: "site/extra.md: not valid UTF-8" in log.read_text())
+            assert "Unmistakable new title" in _get(page)
+            assert "INC-2026-0001" in _get(base + "incidents/")
+            extra.unlink()
+            _wait_for(lambda: log.read_text().count("Rebuilt the site (in full)") >= 1)
+            assert "Unmistakable new title" in _get(page)
         finally:
             process.terminate()
             process.wait(timeout=30)

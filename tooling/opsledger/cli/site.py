@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import shutil
 import tempfile
 import threading
 import time
@@ -188,6 +190,27 @@ def build_command(
     return EXIT_OK
 
 
+def _build_beside(
+    repo: Path | None,
+    served: list[Path],
+    folder: Path,
+    config: Path | None,
+    as_of: str | None,
+    no_history: bool,
+) -> BuildResult:
+    """A full build into ``folder``; once it succeeded, ``folder`` is the one served
+    (``served[0]``) and the one served before is removed. A failed build removes its own
+    folder: the last good site stays served."""
+    try:
+        built = _build(repo, folder, config, as_of, no_history, keep=True)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    before, served[0] = served[0], folder
+    shutil.rmtree(before, ignore_errors=True)
+    return built
+
+
 @site_group.command(name="serve")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
 @click.option(
@@ -213,14 +236,17 @@ def serve_command(
     the last good site stays served."""
     root = repo_root(repo)
     with tempfile.TemporaryDirectory(prefix="opsledger-serve-") as tmp:
-        built: BuildResult | None = _build(repo, Path(tmp), config, as_of, no_history, keep=True)
+        # each full build goes to a folder of its own, served once it succeeded (MkDocs
+        # empties its folder first: a build failing into the served one would leave none)
+        folders = (Path(tmp) / f"build-{n}" for n in itertools.count(1))
+        served = [next(folders)]
+        built: BuildResult | None = _build(repo, served[0], config, as_of, no_history, keep=True)
         assert built is not None
-        index = built.index
-        server = make_server(index.parent, host, port)
+        server = make_server(lambda: served[0], host, port)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         click.echo(
-            f"Serving {index.parent} at http://{host}:{server.server_port}/ (rebuilt when a "
+            f"Serving {tmp} at http://{host}:{server.server_port}/ (rebuilt when a "
             "record, the policy or a site page changes; Ctrl-C stops)"
         )
         paths = watched(root, config)
@@ -241,7 +267,9 @@ def serve_command(
                         _ECHO.print_held()
                     if pages is None:
                         built = None  # a failed build leaves nothing to refresh
-                        built = _build(repo, Path(tmp), config, as_of, no_history, keep=True)
+                        built = _build_beside(
+                            repo, served, next(folders), config, as_of, no_history
+                        )
                 except OpsledgerError as exc:
                     built = None  # half refreshed, or not built: the next change builds in full
                     _fold(exc, _ECHO)

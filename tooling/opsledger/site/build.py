@@ -251,10 +251,21 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8000) -> http.server.HTTPServer:
-    """A static file server for a built site (the caller runs ``serve_forever``)."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    return http.server.ThreadingHTTPServer((host, port), handler)
+def make_server(
+    folder: Path | Callable[[], Path], host: str = "127.0.0.1", port: int = 8000
+) -> http.server.HTTPServer:
+    """A static file server for a built site (the caller runs ``serve_forever``).
+    ``folder``: the site's folder, or what gives it for each request (``site serve``
+    switches to a new build's folder once that build succeeded)."""
+    if not callable(folder):
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        return http.server.ThreadingHTTPServer((host, port), handler)
+    where = folder
+
+    def each(*args: Any, **kwargs: Any) -> _QuietHandler:
+        return _QuietHandler(*args, directory=str(where()), **kwargs)
+
+    return http.server.ThreadingHTTPServer((host, port), each)
 
 
 def watched(root: Path, config: Path | None = None) -> list[Path]:
