@@ -813,3 +813,30 @@ def test_a_slip_in_a_landing_that_ended_unreadable_never_reached_the_branch(
     incident(repo, 1, "2026-03-02T09:00:00Z")
     git(root, "commit", "-qam", f"{rid}: fixed", date="2026-03-02T10:00:00Z")
     assert _lag(root) == ([], 0.5)
+
+
+def test_documentation_lag_of_an_imported_incident_is_judged_nowhere(
+    repo: Repo, cli: InvokeCli
+) -> None:
+    """An incident imported from an earlier system (first committed carrying its
+    ``external_id``) two weeks after its detection: its first commit is its import, not its
+    writing up. GIT-LATE-RECORD does not judge it and the documentation_lag KPI leaves it
+    out; the brief does not state a lag either (it once said "first committed 14d … after
+    detection"), and says why."""
+    from opsledger.kpis import KpiOptions
+    from opsledger.workspace import Workspace
+
+    root = repo.root
+    adopted(root)
+    rid = incident(repo, 1, "2026-03-02T09:00:00Z", external_id="INC0012345")
+    git(root, "add", "-A", date="2026-03-16T10:00:00Z")
+    git(root, "commit", "-qm", f"{rid}: imported", date="2026-03-16T10:00:00Z")
+    ws = Workspace(root, as_of=AS_OF)
+    assert ws.obligations.documentation(rid) is None
+    assert [f for f in ws.findings() if f.rule == "GIT-LATE-RECORD"] == []
+    lag = ws.kpis(KpiOptions(as_of=ws.as_of, only=("documentation_lag",))).results[0]
+    assert (lag.value, lag.n, reasons(lag)) == (None, 0, [(rid, "imported before adoption")])
+    brief = cli("brief", rid, "--repo", root, "--as-of", AS_OF)
+    assert brief.status == 0, brief.err
+    assert "first committed" not in brief.out, brief.out
+    assert "imported from an earlier system" in brief.out, brief.out

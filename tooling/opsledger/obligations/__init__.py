@@ -273,11 +273,15 @@ class Obligations:
 
     # -- documentation ------------------------------------------------------------------
     def documentation(self, incident_id: str) -> documentation.Documentation | None:
-        """The incident's documentation lag from its history (None without history or
-        without a stated detection): what GIT-LATE-RECORD judges, the documentation_lag
-        KPI measures and the brief says (:func:`documentation.documentation`)."""
+        """The incident's documentation lag from its history (None without history,
+        without a stated detection, or for an incident imported from an earlier system,
+        whose first commit is its import, not its writing up): what GIT-LATE-RECORD
+        judges, the documentation_lag KPI measures and the brief says
+        (:func:`documentation.documentation`)."""
         if incident_id not in self._documentation:
-            trail = self.history.get(incident_id) if self.history is not None else None
+            history, trail = self.history, None
+            if history is not None and not history.imported(incident_id):
+                trail = history.get(incident_id)
             self._documentation[incident_id] = (
                 documentation.documentation(trail, self.calendar) if trail else None
             )

@@ -175,4 +175,9 @@ def brief(ws: Workspace, incident_id: str) -> str:
             out.append(
                 f"The record was first committed {format_duration(found.lag)} after detection."
             )
+        elif history.imported(incident.id):  # neither judges it: its first commit is its import
+            out.append(
+                "It was imported from an earlier system: when it was first written up is "
+                "not known from git."
+            )
     return "\n".join(out) + "\n"
