@@ -840,3 +840,26 @@ def test_documentation_lag_of_an_imported_incident_is_judged_nowhere(
     assert brief.status == 0, brief.err
     assert "first committed" not in brief.out, brief.out
     assert "imported from an earlier system" in brief.out, brief.out
+
+
+def test_approval_lead_time_measures_the_changes_the_audit_judges(repo: Repo) -> None:
+    """A policy whose normal changes need no approval (``approvals_required: 0``), and a
+    change approved a day after its window started: CHG-APPROVED-BEFORE does not judge it,
+    and the KPI does not measure it either (it once counted -24 hours: approved late)."""
+    from opsledger.audit import AuditOptions, run_audit
+    from opsledger.model.ledger import load_ledger
+
+    policy = repo.root / "policy.yaml"
+    text = policy.read_text()
+    needed = "  normal:\n    approvals_required: 1\n"
+    assert needed in text
+    policy.write_text(text.replace(needed, "  normal:\n    approvals_required: 0\n"))
+    late = {"by": "priya.shah@example.com", "role": "cab", "at": "2026-03-11T10:00:00Z"}
+    entries = [{**late, "decision": "approved"}]
+    c1 = change(repo, 1, "2026-03-10T10:00:00Z", "2026-03-10T11:00:00Z", approvals=entries)
+    ledger = load_ledger(repo.root)
+    history = index((c1, [version(c1, "2026-03-11T10:00:00Z", dict(ledger.changes[c1].data))]))
+    options = AuditOptions(as_of=parse_timestamp(AS_OF), select=("CHG-APPROVED-BEFORE",))
+    assert run_audit(ledger, options) == []
+    result = kpi(repo, "approval_lead_time", history=history)
+    assert (result.value, result.n, result.observations) == (None, 0, ())

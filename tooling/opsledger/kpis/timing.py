@@ -160,16 +160,16 @@ def approval_lead_time(ctx: KpiContext) -> Sample:
     """Hours from the landing of the commit that completed a change's approvals (the last
     of the approvals CHG-APPROVED-BEFORE counts: an entry by someone not listed as an
     approver, or a second person's beyond the number required, completes nothing) to
-    ``window.start``, for change types approved before their window
-    (``approved_before_window``: normal changes by default). Negative: approved late."""
+    ``window.start``, for the changes CHG-APPROVED-BEFORE judges (approved or later, of a
+    type approved before its window and needing approvals: normal changes by default).
+    Negative: approved late."""
     changes, excluded = ctx.changes
     if ctx.history is None:
         return no_history(ctx.history_reason, excluded)
-    types = {n for n, t in ctx.ledger.policy.change_types.items() if t.approved_before_window}
     out, obs = list(excluded), []
     for chg in changes:
-        if chg.type not in types or chg.status in ("draft", "requested", "cancelled"):
-            continue
+        if ctx.obligations.change(chg).approval_before_window is None:
+            continue  # CHG-APPROVED-BEFORE does not judge it (nor is it measured)
         entries = _counted_entries(ctx, chg)
         trail = ctx.history.get(chg.id)
         if not entries:
