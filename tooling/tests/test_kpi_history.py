@@ -863,3 +863,33 @@ def test_approval_lead_time_measures_the_changes_the_audit_judges(repo: Repo) ->
     assert run_audit(ledger, options) == []
     result = kpi(repo, "approval_lead_time", history=history)
     assert (result.value, result.n, result.observations) == (None, 0, ())
+
+
+def test_backlog_aged_counts_an_action_open_as_of_then(repo: Repo) -> None:
+    """A PIR action due on 10 March, set done on the branch on 16 March: as of 12 March
+    it is open and past its due date, as PIR-OVERDUE and the reports say; backlog_aged
+    counts it too (it read today's status, 'done', and neither counted nor excluded it)."""
+    incident(repo, 1, "2026-03-02T09:00:00Z")
+    write_pir(repo, [action("A1", "2026-03-10", "done")], status="approved")
+
+    def state(status: str) -> dict[str, Any]:
+        return {
+            "id": "PIR-2026-0001",
+            "status": "approved",
+            "actions": [{"id": "A1", "status": status}],
+        }
+
+    history = index(
+        (
+            "PIR-2026-0001",
+            [
+                version("PIR-2026-0001", "2026-03-03T12:00:00Z", state("open")),
+                version("PIR-2026-0001", "2026-03-16T09:00:00Z", state("done")),
+            ],
+        )
+    )
+    then = kpi(repo, "backlog_aged", as_of="2026-03-12T12:00:00Z", history=history)
+    aged = {o.record: o.value for o in then.observations}  # the incident is open too
+    assert (aged.get("PIR-2026-0001#A1"), reasons(then)) == (True, [])
+    later = kpi(repo, "backlog_aged", as_of="2026-03-20T12:00:00Z", history=history)
+    assert "PIR-2026-0001#A1" not in {o.record for o in later.observations}  # done since

@@ -23,6 +23,8 @@ from opsledger.period import local_midnight
 OPEN_INCIDENT = frozenset({"open", "mitigated"})
 OPEN_CHANGE = frozenset({"draft", "requested", "approved", "scheduled"})
 OPEN_ACTION = frozenset({"open", "in-progress"})
+#: an action-due verdict's states for an action not done as of --as-of
+OPEN_AT = frozenset({"missing", "pending"})
 
 
 def mtbf(ctx: KpiContext) -> Sample:
@@ -166,12 +168,13 @@ def _aged_actions(ctx: KpiContext, limit: timedelta, out: list[Excluded]) -> lis
     for pir in ctx.ledger.pirs.values():
         inc = ctx.ledger.incidents.get(pir.incident or "")
         for action, verdict in zip(pir.actions, ctx.obligations.actions(pir), strict=True):
-            if action.status not in OPEN_ACTION:
-                continue
             label = action_label(pir.id, action.index, action.id)
             if action.due is None or verdict is None or verdict.due is None:
-                out.append(Excluded(label, "open action with no due date"))
+                if action.status in OPEN_ACTION:
+                    out.append(Excluded(label, "open action with no due date"))
                 continue
+            if verdict.state not in OPEN_AT:
+                continue  # done (or not due) as of --as-of, as the action-due verdict says
             deadline = verdict.due  # the action-due obligation's deadline
             obs.append(
                 Observation(
