@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from opsledger.calendar import BusinessCalendar
@@ -28,6 +28,7 @@ from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Policy
 from opsledger.obligations import Obligations
 from opsledger.rules import Context
+from opsledger.rules.recall import Recall
 from opsledger.rulesettings import INTEGRITY, selected_rules
 
 __all__ = ["AuditOptions", "cap", "run_audit", "selected_rules"]
@@ -42,6 +43,8 @@ class AuditOptions:
     history: HistoryIndex | None = None
     obligations: Obligations | None = None  # the run's, shared with KPIs and pages
     history_reason: str = HISTORY_UNAVAILABLE  # why ``history`` is None
+    #: the last audit's findings in this process (``site serve``), reused where unchanged
+    recall: Recall | None = field(default=None, compare=False)
 
 
 def _judged(
@@ -81,7 +84,10 @@ def run_audit(ledger: Ledger, options: AuditOptions) -> list[Finding]:
         options.obligations,
         options.history_reason,
         None if options.only_records is None else frozenset(options.only_records),
+        options.recall,
     )
+    if options.recall is not None:
+        options.recall.begin(ctx)
     overrides = {k.strip().upper(): v for k, v in policy.severity.items()}
     findings: list[Finding] = []
     limit = policy.limits.max_findings_per_rule_per_record
@@ -89,6 +95,8 @@ def run_audit(ledger: Ledger, options: AuditOptions) -> list[Finding]:
         if rule.whole_repository and ledger.partial:
             continue  # a few files, or the PR gate's scope: it says what it left out
         findings.extend(cap(_judged(rule.check(ctx), overrides, policy, ctx), limit))
+    if options.recall is not None:
+        options.recall.end()
     if options.only_records is not None:
         keep = set(options.only_records)
         findings = [f for f in findings if f.record in keep or f.path in keep]

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # imported where first used: ``validate`` needs none of them
     from opsledger.history.model import HistoryIndex
     from opsledger.kpis import KpiOptions, KpiReport
     from opsledger.obligations import Obligations
+    from opsledger.rules.recall import Recall
 
 Progress = Callable[[int, int], None]
 #: one phase of a long run, by its label: a context manager giving the phase's progress
@@ -133,6 +134,9 @@ class Workspace:
         #: what the last full load in this process read (``site serve``), used where a
         #: file is unchanged
         self.reread: Reread | None = None
+        #: what the last audit in this process judged (``site serve``), reused where
+        #: unchanged (:mod:`opsledger.rules.recall`)
+        self.recall: Recall | None = None
         self._findings: dict[tuple[object, ...], list[Finding]] = {}
         self._obligations: dict[bool, Obligations] = {}
 
@@ -303,6 +307,7 @@ class Workspace:
                 history=self.history_index if needs else None,
                 obligations=self.obligations_with(history=needs),
                 history_reason=self.history_note if needs else "",
+                recall=self.recall,
             )
             self._findings[key] = run_audit(self.ledger, options)
         return self._findings[key]

@@ -12,24 +12,33 @@ from __future__ import annotations
 
 import inspect
 import textwrap
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from opsledger.findings import Finding, Severity, json_pointer
 from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.model.layout import kind_of_id
 from opsledger.model.ledger import Ledger
-from opsledger.model.records import Record
+from opsledger.model.records import Change, Incident, Pir, Problem, Record, Runbook
 from opsledger.model.settings import Setting
 
 if TYPE_CHECKING:  # imported where used: ``validate`` judges REF-ID without them
     from opsledger.calendar import BusinessCalendar
     from opsledger.history.model import HistoryIndex, RecordHistory
-    from opsledger.obligations import Obligations
+    from opsledger.model.policy import Policy
+    from opsledger.obligations import (
+        ChangeObligations,
+        IncidentObligations,
+        Obligations,
+        ProblemObligations,
+    )
+    from opsledger.obligations.regulatory import Clock
+    from opsledger.obligations.verdict import Verdict
     from opsledger.rules.examples import Examples
+    from opsledger.rules.recall import Recall
 
 DOC_SECTIONS = (
     "What it checks",
@@ -41,6 +50,7 @@ DOC_SECTIONS = (
 #: the sections holding YAML examples (shown as code blocks)
 EXAMPLE_SECTIONS = ("Failing example", "Passing example")
 R = TypeVar("R", bound=Record)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,9 @@ class Context:
     history_reason: str = HISTORY_UNAVAILABLE
     #: the record IDs and paths whose findings the run reports (the PR gate's), or None
     only: frozenset[str] | None = None
+    #: what an earlier audit in this process judged (``site serve``), reused for a record
+    #: whose reads are unchanged (:mod:`opsledger.rules.recall`), or None
+    recall: Recall | None = field(default=None, compare=False)
 
     def judged(self, table: Mapping[str, R]) -> Iterable[R]:
         """The records of ``table`` a rule judging one record at a time judges: all of
@@ -197,3 +210,110 @@ def settings_text(settings: tuple[Setting, ...], note: str = "") -> str:
 
 def _indent(text: str) -> str:
     return textwrap.indent(text, "  ", lambda line: bool(line.strip()))
+
+
+#: what a :class:`Judging` noted a judge read (bits): "now", and each kind of verdict
+AS_OF, INCIDENT, REGULATORY, CHANGE, ACTIONS, RUNBOOK, PROBLEM = (1 << n for n in range(7))
+
+
+class Judging:
+    """What a :class:`RecordRule` sees while judging one record: the record's own verdicts
+    (:attr:`obligations`, which answers about that record only), the policy, the business
+    calendar and "now"; no other record. Each read of "now" or of a verdict is noted
+    (:attr:`reads`, :attr:`seen`), so that a served site's next audit can reuse the
+    findings of a record whose reads give the same values (:mod:`opsledger.rules.recall`).
+    """
+
+    __slots__ = ("_ctx", "reads", "record", "seen")
+
+    def __init__(self, ctx: Context, record: Record) -> None:
+        self._ctx = ctx
+        self.record = record
+        #: the bits of what was read (:data:`AS_OF`, :data:`INCIDENT`…)
+        self.reads = 0
+        #: each verdict read, by its bit
+        self.seen: dict[int, object] = {}
+
+    @property
+    def as_of(self) -> datetime:
+        self.reads |= AS_OF
+        return self._ctx.as_of
+
+    @property
+    def policy(self) -> Policy:
+        return self._ctx.ledger.policy
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return self._ctx.calendar
+
+    def setting(self, setting: Setting, **keys: str) -> Any:
+        """A policy setting's typed value (:meth:`Context.setting`)."""
+        return self._ctx.setting(setting, **keys)
+
+    @property
+    def obligations(self) -> Judging:
+        """The record's verdicts: ``ctx.obligations.incident(inc)`` reads as it does on a
+        :class:`Context`, for the record judged only."""
+        return self
+
+    def _own(self, bit: int, record: Record, found: V) -> V:
+        if record is not self.record:
+            raise ValueError(
+                f"{record.id}: a rule judging {self.record.id} reads its verdicts only"
+            )
+        self.reads |= bit
+        self.seen[bit] = found
+        return found
+
+    def incident(self, inc: Incident) -> IncidentObligations:
+        return self._own(INCIDENT, inc, self._ctx.obligations.incident(inc))
+
+    def regulatory(self, inc: Incident) -> tuple[Clock, ...]:
+        return self._own(REGULATORY, inc, self._ctx.obligations.regulatory(inc))
+
+    def change(self, chg: Change) -> ChangeObligations:
+        return self._own(CHANGE, chg, self._ctx.obligations.change(chg))
+
+    def actions(self, record: Pir | Problem) -> tuple[Verdict | None, ...]:
+        return self._own(ACTIONS, record, self._ctx.obligations.actions(record))
+
+    def runbook(self, rb: Runbook) -> Verdict | None:
+        return self._own(RUNBOOK, rb, self._ctx.obligations.runbook(rb))
+
+    def problem(self, prb: Problem) -> ProblemObligations:
+        return self._own(PROBLEM, prb, self._ctx.obligations.problem(prb))
+
+
+#: the verdicts of ``record`` a judge can read, by their bit (what a reuse compares)
+VERDICTS: dict[int, Callable[[Obligations, Any], object]] = {
+    INCIDENT: lambda o, r: o.incident(r),
+    REGULATORY: lambda o, r: o.regulatory(r),
+    CHANGE: lambda o, r: o.change(r),
+    ACTIONS: lambda o, r: o.actions(r),
+    RUNBOOK: lambda o, r: o.runbook(r),
+    PROBLEM: lambda o, r: o.problem(r),
+}
+
+
+class RecordRule(Rule, Generic[R]):
+    """A rule judging each record of one Ledger table on its own: :meth:`judge` sees the
+    record and a :class:`Judging`, nothing of any other record. So a record's findings of
+    such a rule change only when the record, one of its verdicts, "now" (when read) or the
+    policy does, and ``site serve`` judges again only those (:mod:`opsledger.rules.recall`)."""
+
+    #: the Ledger tables judged: incidents, changes, pirs, runbooks, problem_records
+    tables: ClassVar[tuple[str, ...]]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        recall = ctx.recall if ctx.only is None else None
+        for name in self.tables:
+            table: Mapping[str, R] = getattr(ctx.ledger, name)
+            for record in ctx.judged(table):
+                if recall is not None:
+                    yield from recall.judged(self, name, ctx, record)
+                else:
+                    yield from self.judge(Judging(ctx, record), record)
+
+    def judge(self, ctx: Judging, record: R) -> Iterator[Finding]:
+        raise NotImplementedError

@@ -34,7 +34,7 @@ from opsledger.obligations.changes import (
     required_approvals,
     retrospective_deadline,
 )
-from opsledger.rules.base import Context, Rule
+from opsledger.rules.base import Context, Judging, RecordRule, Rule
 from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.text import STATEMENTS, vagueness
 from opsledger.timeutil import format_timestamp as ts
@@ -99,15 +99,15 @@ NOTIFY_BEFORE = Setting(
 APPROVAL_SETTINGS = (APPROVALS_REQUIRED, APPROVER_ROLES, RISK_APPROVALS, APPROVERS)
 
 
-def type_policy(ctx: Context, chg: Change) -> ChangeTypePolicy | None:
-    return ctx.ledger.policy.change_types.get(chg.type or "")
+def type_policy(ctx: Judging, chg: Change) -> ChangeTypePolicy | None:
+    return ctx.policy.change_types.get(chg.type or "")
 
 
 class ChangeRule(Rule):
     kinds = ("change",)
 
 
-class ChgRollback(ChangeRule):
+class ChgRollback(ChangeRule, RecordRule[Change]):
     """The change has a specific rollback plan, tested when the risk is high.
 
     What it checks:
@@ -121,6 +121,7 @@ class ChgRollback(ChangeRule):
     """
 
     id = "CHG-ROLLBACK"
+    tables = ("changes",)
     summary = "rollback plan missing, vague or (for high risk) untested"
     settings = STATEMENTS
     examples = overlays(
@@ -137,31 +138,30 @@ class ChgRollback(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
-        for chg in ctx.judged(ctx.ledger.changes):
-            why = vagueness(chg.rollback_plan, policy)
-            if why:
-                yield self.finding(
-                    chg,
-                    f"rollback plan {why}",
-                    "rollback",
-                    "plan",
-                    fix="write the concrete steps that undo the change, and how long they take",
-                )
-            if chg.risk == "high" and chg.rollback_tested is not True:
-                state = "false" if chg.rollback_tested is False else "missing"
-                yield self.finding(
-                    chg,
-                    f"high-risk change with an untested rollback (rollback.tested is {state})",
-                    "rollback",
-                    "tested",
-                    fix="rehearse the rollback (e.g. in staging), link the evidence and set "
-                    "rollback.tested: true",
-                )
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        policy = ctx.policy
+        why = vagueness(chg.rollback_plan, policy)
+        if why:
+            yield self.finding(
+                chg,
+                f"rollback plan {why}",
+                "rollback",
+                "plan",
+                fix="write the concrete steps that undo the change, and how long they take",
+            )
+        if chg.risk == "high" and chg.rollback_tested is not True:
+            state = "false" if chg.rollback_tested is False else "missing"
+            yield self.finding(
+                chg,
+                f"high-risk change with an untested rollback (rollback.tested is {state})",
+                "rollback",
+                "tested",
+                fix="rehearse the rollback (e.g. in staging), link the evidence and set "
+                "rollback.tested: true",
+            )
 
 
-class ChgTesting(ChangeRule):
+class ChgTesting(ChangeRule, RecordRule[Change]):
     """Normal and emergency changes record how they were tested, with evidence.
 
     What it checks:
@@ -175,6 +175,7 @@ class ChgTesting(ChangeRule):
     """
 
     id = "CHG-TESTING"
+    tables = ("changes",)
     summary = "normal or emergency change without a testing summary or evidence"
     settings = STATEMENTS
     examples = overlays(
@@ -190,32 +191,31 @@ class ChgTesting(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
-        for chg in ctx.judged(ctx.ledger.changes):
-            if chg.type not in TESTED_TYPES:
-                continue
-            why = vagueness(chg.testing_summary, policy)
-            if why:
-                yield self.finding(
-                    chg,
-                    f"testing summary {why}",
-                    "testing",
-                    "summary",
-                    fix="describe what was tested, where, and the result",
-                )
-            if not chg.testing_evidence:
-                yield self.finding(
-                    chg,
-                    f"{chg.type} change without testing evidence (testing.evidence is empty "
-                    "or missing)",
-                    "testing",
-                    "evidence",
-                    fix="list links or paths to the test runs, reports or screenshots",
-                )
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        policy = ctx.policy
+        if chg.type not in TESTED_TYPES:
+            return
+        why = vagueness(chg.testing_summary, policy)
+        if why:
+            yield self.finding(
+                chg,
+                f"testing summary {why}",
+                "testing",
+                "summary",
+                fix="describe what was tested, where, and the result",
+            )
+        if not chg.testing_evidence:
+            yield self.finding(
+                chg,
+                f"{chg.type} change without testing evidence (testing.evidence is empty "
+                "or missing)",
+                "testing",
+                "evidence",
+                fix="list links or paths to the test runs, reports or screenshots",
+            )
 
 
-class ChgImpact(ChangeRule):
+class ChgImpact(ChangeRule, RecordRule[Change]):
     """The risk and impact analysis is present and specific.
 
     What it checks:
@@ -228,6 +228,7 @@ class ChgImpact(ChangeRule):
     """
 
     id = "CHG-IMPACT"
+    tables = ("changes",)
     summary = "risk and impact analysis missing, vague or a placeholder"
     settings = STATEMENTS
     examples = overlays(
@@ -237,20 +238,19 @@ class ChgImpact(ChangeRule):
         "retries absorb it.",
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
-        for chg in ctx.judged(ctx.ledger.changes):
-            why = vagueness(chg.impact, policy)
-            if why:
-                yield self.finding(
-                    chg,
-                    f"risk and impact analysis {why}",
-                    "impact",
-                    fix="describe what could go wrong, who would notice, and for how long",
-                )
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        policy = ctx.policy
+        why = vagueness(chg.impact, policy)
+        if why:
+            yield self.finding(
+                chg,
+                f"risk and impact analysis {why}",
+                "impact",
+                fix="describe what could go wrong, who would notice, and for how long",
+            )
 
 
-class ChgApproval(ChangeRule):
+class ChgApproval(ChangeRule, RecordRule[Change]):
     """The change has the required number of approvals from allowed people, and none rejected.
 
     What it checks:
@@ -277,6 +277,7 @@ class ChgApproval(ChangeRule):
     """
 
     id = "CHG-APPROVAL"
+    tables = ("changes",)
     summary = "change lacks the required approvals from allowed people, or was rejected"
     settings = (*APPROVAL_SETTINGS, RETROSPECTIVE)
     examples = overlays(
@@ -297,45 +298,44 @@ class ChgApproval(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
-        for chg in ctx.judged(ctx.ledger.changes):
-            yield from self._future(ctx, chg)
-            tp = type_policy(ctx, chg)
-            if tp is None or tp.approvals_required <= 0 or chg.status not in APPROVED_OR_LATER:
-                continue
-            yield from self._rejections(chg)
-            required = required_approvals(policy, tp, chg)
-            approved = [a for a in chg.approvals if a.decision == "approved"]
-            deadline = retrospective_deadline(chg, tp, ctx.calendar)
-            if deadline is not None and ctx.as_of <= deadline and len(approved) < required:
-                continue  # still within the retrospective-approval time
-            counted: set[str] = set()
-            reasons: list[str] = []
-            for a in approved:
-                why = not_counted(policy, tp, chg, a, ctx.as_of)
-                if why is None and person(a.by) in counted:
-                    why = "already counted"
-                if why is None:
-                    counted.add(person(a.by))
-                else:
-                    who = a.by or f"approval {a.index + 1}"
-                    reasons.append(f"{who}{f' as {a.role}' if a.role else ''}: {why}")
-            if len(counted) >= required:
-                continue
-            because = f", {chg.risk} risk" if required > tp.approvals_required else ""
-            detail = f"; not counted: {'; '.join(reasons)}" if reasons else ""
-            yield self.finding(
-                chg,
-                f"{len(counted)} of {required} required approvals are valid ({chg.type} change"
-                f"{because}){detail}",
-                "approvals",
-                key=True,
-                fix=f"get approval from people listed under approvers for "
-                f"{' or '.join(tp.approver_roles) or 'an allowed role'}",
-            )
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        policy = ctx.policy
+        yield from self._future(ctx, chg)
+        tp = type_policy(ctx, chg)
+        if tp is None or tp.approvals_required <= 0 or chg.status not in APPROVED_OR_LATER:
+            return
+        yield from self._rejections(chg)
+        required = required_approvals(policy, tp, chg)
+        approved = [a for a in chg.approvals if a.decision == "approved"]
+        deadline = retrospective_deadline(chg, tp, ctx.calendar)
+        if deadline is not None and ctx.as_of <= deadline and len(approved) < required:
+            return  # still within the retrospective-approval time
+        counted: set[str] = set()
+        reasons: list[str] = []
+        for a in approved:
+            why = not_counted(policy, tp, chg, a, ctx.as_of)
+            if why is None and person(a.by) in counted:
+                why = "already counted"
+            if why is None:
+                counted.add(person(a.by))
+            else:
+                who = a.by or f"approval {a.index + 1}"
+                reasons.append(f"{who}{f' as {a.role}' if a.role else ''}: {why}")
+        if len(counted) >= required:
+            return
+        because = f", {chg.risk} risk" if required > tp.approvals_required else ""
+        detail = f"; not counted: {'; '.join(reasons)}" if reasons else ""
+        yield self.finding(
+            chg,
+            f"{len(counted)} of {required} required approvals are valid ({chg.type} change"
+            f"{because}){detail}",
+            "approvals",
+            key=True,
+            fix=f"get approval from people listed under approvers for "
+            f"{' or '.join(tp.approver_roles) or 'an allowed role'}",
+        )
 
-    def _future(self, ctx: Context, chg: Change) -> Iterator[Finding]:
+    def _future(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
         for a in chg.approvals:
             if a.at is not None and a.at > ctx.as_of:
                 yield self.finding(
@@ -375,7 +375,7 @@ class ChgApproval(ChangeRule):
             )
 
 
-class ChgSod(ChangeRule):
+class ChgSod(ChangeRule, RecordRule[Change]):
     """Segregation of duties: nobody approves a change they requested or implement.
 
     What it checks:
@@ -388,6 +388,7 @@ class ChgSod(ChangeRule):
     """
 
     id = "CHG-SOD"
+    tables = ("changes",)
     summary = "change approved by its requester or implementer"
     examples = overlays(
         "change",
@@ -404,27 +405,26 @@ class ChgSod(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for chg in ctx.judged(ctx.ledger.changes):
-            roles = {
-                "requester": person(chg.requested_by),
-                "implementer": person(chg.implementer),
-            }
-            for a in chg.approvals:
-                who = [name for name, email in roles.items() if email and email == person(a.by)]
-                if not who:
-                    continue
-                yield self.finding(
-                    chg,
-                    f"{a.by} is the change's {' and '.join(who)} and cannot also approve it",
-                    "approvals",
-                    a.index,
-                    "by",
-                    fix="have someone who neither requested nor implements the change approve it",
-                )
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        roles = {
+            "requester": person(chg.requested_by),
+            "implementer": person(chg.implementer),
+        }
+        for a in chg.approvals:
+            who = [name for name, email in roles.items() if email and email == person(a.by)]
+            if not who:
+                continue
+            yield self.finding(
+                chg,
+                f"{a.by} is the change's {' and '.join(who)} and cannot also approve it",
+                "approvals",
+                a.index,
+                "by",
+                fix="have someone who neither requested nor implements the change approve it",
+            )
 
 
-class ChgApprovedBefore(ChangeRule):
+class ChgApprovedBefore(ChangeRule, RecordRule[Change]):
     """Changes that must be approved in advance were approved before their window opened.
 
     What it checks:
@@ -441,6 +441,7 @@ class ChgApprovedBefore(ChangeRule):
     """
 
     id = "CHG-APPROVED-BEFORE"
+    tables = ("changes",)
     summary = "change approved only after its window started"
     settings = (APPROVED_BEFORE_WINDOW, *APPROVAL_SETTINGS)
     examples = overlays(
@@ -460,25 +461,24 @@ class ChgApprovedBefore(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for chg in ctx.judged(ctx.ledger.changes):
-            v = ctx.obligations.change(chg).approval_before_window
-            if v is None or not v.failed:
-                continue
-            if v.state == "late":
-                fix = (
-                    "approve changes before their window; if the work must start earlier, "
-                    "move the window or raise an emergency change"
-                )
-            else:
-                fix = (
-                    "do not start a change before it is approved; record the approvals or "
-                    "move the window"
-                )
-            yield self.finding(chg, v.detail, *v.path, fix=fix)
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        v = ctx.obligations.change(chg).approval_before_window
+        if v is None or not v.failed:
+            return
+        if v.state == "late":
+            fix = (
+                "approve changes before their window; if the work must start earlier, "
+                "move the window or raise an emergency change"
+            )
+        else:
+            fix = (
+                "do not start a change before it is approved; record the approvals or "
+                "move the window"
+            )
+        yield self.finding(chg, v.detail, *v.path, fix=fix)
 
 
-class ChgNotice(ChangeRule):
+class ChgNotice(ChangeRule, RecordRule[Change]):
     """Stakeholders were notified at least ``notify_before`` ahead of the change window.
 
     What it checks:
@@ -495,6 +495,7 @@ class ChgNotice(ChangeRule):
     """
 
     id = "CHG-NOTICE"
+    tables = ("changes",)
     summary = "stakeholders not notified far enough ahead of the change window"
     settings = (NOTIFY_BEFORE,)
     examples = overlays(
@@ -509,27 +510,26 @@ class ChgNotice(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for chg in ctx.judged(ctx.ledger.changes):
-            v = ctx.obligations.change(chg).notice
-            if v is None or not v.failed:
-                continue
-            if v.state == "missing":
-                yield self.finding(
-                    chg,
-                    v.detail,
-                    "notifications",
-                    key=True,
-                    fix="notify the affected teams and record it in notifications "
-                    "(at, audience, channel)",
-                )
-            else:
-                yield self.finding(
-                    chg, v.detail, *v.path, fix="notify stakeholders earlier, or move the window"
-                )
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        v = ctx.obligations.change(chg).notice
+        if v is None or not v.failed:
+            return
+        if v.state == "missing":
+            yield self.finding(
+                chg,
+                v.detail,
+                "notifications",
+                key=True,
+                fix="notify the affected teams and record it in notifications "
+                "(at, audience, channel)",
+            )
+        else:
+            yield self.finding(
+                chg, v.detail, *v.path, fix="notify stakeholders earlier, or move the window"
+            )
 
 
-class ChgFreeze(ChangeRule):
+class ChgFreeze(ChangeRule, RecordRule[Change]):
     """The change window does not fall in a freeze window unless an exception was granted.
 
     What it checks:
@@ -545,6 +545,7 @@ class ChgFreeze(ChangeRule):
     """
 
     id = "CHG-FREEZE"
+    tables = ("changes",)
     summary = "change window overlaps a freeze window without an exception"
     settings = (FREEZE,)
     examples = overlays(
@@ -560,35 +561,34 @@ class ChgFreeze(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        freezes = ctx.ledger.policy.freeze_windows
-        for chg in ctx.judged(ctx.ledger.changes):
-            start, end = chg.window_start, chg.window_end
-            if start is None or end is None or chg.status == "cancelled":
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        freezes = ctx.policy.freeze_windows
+        start, end = chg.window_start, chg.window_end
+        if start is None or end is None or chg.status == "cancelled":
+            return
+        if person(chg.freeze_exception_by) and (chg.freeze_exception_reason or "").strip():
+            return
+        without = (
+            "with an incomplete freeze_exception (it needs approved_by and reason)"
+            if "freeze_exception" in chg.data
+            else "without a freeze_exception"
+        )
+        for freeze in freezes:
+            if not (start < freeze.end and freeze.start < end):
                 continue
-            if person(chg.freeze_exception_by) and (chg.freeze_exception_reason or "").strip():
+            shared = [s for s in freeze.services if s in chg.services]
+            if freeze.services and not shared:
                 continue
-            without = (
-                "with an incomplete freeze_exception (it needs approved_by and reason)"
-                if "freeze_exception" in chg.data
-                else "without a freeze_exception"
+            on = f" on {', '.join(shared)}" if shared else ""
+            yield self.finding(
+                chg,
+                f"window {ts(start)} to {ts(end)} overlaps freeze window {freeze.name!r} "
+                f"({ts(freeze.start)} to {ts(freeze.end)}){on} {without}",
+                "window",
+                key=True,
+                fix="move the window outside the freeze, or record freeze_exception with "
+                "approved_by and reason",
             )
-            for freeze in freezes:
-                if not (start < freeze.end and freeze.start < end):
-                    continue
-                shared = [s for s in freeze.services if s in chg.services]
-                if freeze.services and not shared:
-                    continue
-                on = f" on {', '.join(shared)}" if shared else ""
-                yield self.finding(
-                    chg,
-                    f"window {ts(start)} to {ts(end)} overlaps freeze window {freeze.name!r} "
-                    f"({ts(freeze.start)} to {ts(freeze.end)}){on} {without}",
-                    "window",
-                    key=True,
-                    fix="move the window outside the freeze, or record freeze_exception with "
-                    "approved_by and reason",
-                )
 
 
 class ChgCollision(ChangeRule):
@@ -663,7 +663,7 @@ class ChgCollision(ChangeRule):
                 )
 
 
-class ChgEmergency(ChangeRule):
+class ChgEmergency(ChangeRule, RecordRule[Change]):
     """Emergency changes name their incident and get retrospective approval in time.
 
     What it checks:
@@ -683,6 +683,7 @@ class ChgEmergency(ChangeRule):
     """
 
     id = "CHG-EMERGENCY"
+    tables = ("changes",)
     summary = "emergency change without an incident or timely retrospective approval"
     settings = (RETROSPECTIVE, APPROVER_ROLES, APPROVERS, *CALENDAR)
     examples = overlays(
@@ -705,42 +706,41 @@ class ChgEmergency(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        policy = ctx.policy
         tp = policy.change_types.get("emergency")
-        for chg in ctx.judged(ctx.ledger.changes):
-            if chg.type != "emergency" or chg.status == "cancelled":
-                continue
-            if not (chg.related_incident or "").strip():
-                yield self.finding(
-                    chg,
-                    "emergency change does not name the incident it responds to "
-                    "(related_incident is missing)",
-                    "related_incident",
-                    fix="add related_incident: INC-… for the incident this change fixes",
-                )
-            v = ctx.obligations.change(chg).retrospective_approval
-            if v is None or not v.failed or tp is None:
-                continue
-            if v.state == "late":
-                yield self.finding(
-                    chg,
-                    v.detail,
-                    *v.path,
-                    fix="approve emergency changes within the policy's business days",
-                )
-            else:
-                yield self.finding(
-                    chg,
-                    v.detail,
-                    "approvals",
-                    key=True,
-                    fix=f"record the retrospective approval of someone listed under approvers "
-                    f"for {' or '.join(tp.approver_roles) or 'an allowed role'}",
-                )
+        if chg.type != "emergency" or chg.status == "cancelled":
+            return
+        if not (chg.related_incident or "").strip():
+            yield self.finding(
+                chg,
+                "emergency change does not name the incident it responds to "
+                "(related_incident is missing)",
+                "related_incident",
+                fix="add related_incident: INC-… for the incident this change fixes",
+            )
+        v = ctx.obligations.change(chg).retrospective_approval
+        if v is None or not v.failed or tp is None:
+            return
+        if v.state == "late":
+            yield self.finding(
+                chg,
+                v.detail,
+                *v.path,
+                fix="approve emergency changes within the policy's business days",
+            )
+        else:
+            yield self.finding(
+                chg,
+                v.detail,
+                "approvals",
+                key=True,
+                fix=f"record the retrospective approval of someone listed under approvers "
+                f"for {' or '.join(tp.approver_roles) or 'an allowed role'}",
+            )
 
 
-class ChgOutcome(ChangeRule):
+class ChgOutcome(ChangeRule, RecordRule[Change]):
     """A change that was carried out records its outcome, completion and validation.
 
     What it checks:
@@ -755,6 +755,7 @@ class ChgOutcome(ChangeRule):
     """
 
     id = "CHG-OUTCOME"
+    tables = ("changes",)
     summary = "carried-out change without a consistent outcome or post-change validation"
     settings = STATEMENTS
     examples = overlays(
@@ -773,46 +774,45 @@ class ChgOutcome(ChangeRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
-        for chg in ctx.judged(ctx.ledger.changes):
-            if chg.status not in CARRIED_OUT:
-                continue
-            expected = OUTCOMES[chg.status]
-            if chg.outcome is None:
-                yield self.finding(
-                    chg,
-                    f"status is {chg.status} but implementation.outcome is missing",
-                    "implementation",
-                    "outcome",
-                    fix=f"record implementation.outcome: {' or '.join(expected)}",
-                )
-            elif chg.outcome not in expected:
-                yield self.finding(
-                    chg,
-                    f"status is {chg.status} but implementation.outcome is {chg.outcome} "
-                    f"(expected {' or '.join(expected)})",
-                    "implementation",
-                    "outcome",
-                    fix="make the status and the outcome say the same thing",
-                )
-            if chg.implementation_completed_at is None:
-                yield self.finding(
-                    chg,
-                    f"status is {chg.status} but implementation.completed_at is missing",
-                    "implementation",
-                    "completed_at",
-                    fix="record when the implementation (or the rollback) finished",
-                )
-            why = vagueness(chg.validation, policy)
-            if why:
-                yield self.finding(
-                    chg,
-                    f"post-change validation {why}",
-                    "implementation",
-                    "validation",
-                    fix="describe how you verified the service afterwards and what you saw",
-                )
+    def judge(self, ctx: Judging, chg: Change) -> Iterator[Finding]:
+        policy = ctx.policy
+        if chg.status not in CARRIED_OUT:
+            return
+        expected = OUTCOMES[chg.status]
+        if chg.outcome is None:
+            yield self.finding(
+                chg,
+                f"status is {chg.status} but implementation.outcome is missing",
+                "implementation",
+                "outcome",
+                fix=f"record implementation.outcome: {' or '.join(expected)}",
+            )
+        elif chg.outcome not in expected:
+            yield self.finding(
+                chg,
+                f"status is {chg.status} but implementation.outcome is {chg.outcome} "
+                f"(expected {' or '.join(expected)})",
+                "implementation",
+                "outcome",
+                fix="make the status and the outcome say the same thing",
+            )
+        if chg.implementation_completed_at is None:
+            yield self.finding(
+                chg,
+                f"status is {chg.status} but implementation.completed_at is missing",
+                "implementation",
+                "completed_at",
+                fix="record when the implementation (or the rollback) finished",
+            )
+        why = vagueness(chg.validation, policy)
+        if why:
+            yield self.finding(
+                chg,
+                f"post-change validation {why}",
+                "implementation",
+                "validation",
+                fix="describe how you verified the service afterwards and what you saw",
+            )
 
 
 RULES: tuple[type[Rule], ...] = (

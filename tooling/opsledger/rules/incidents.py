@@ -14,7 +14,7 @@ from opsledger.findings import Finding
 from opsledger.model.policy import PriorityPolicy
 from opsledger.model.records import Incident
 from opsledger.model.settings import BOOLEAN, CALENDAR, DURATION, INTEGER, REQUIRED, Setting
-from opsledger.rules.base import Context, Rule
+from opsledger.rules.base import Context, Judging, RecordRule, Rule
 from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.text import STATEMENTS, vagueness
 from opsledger.timeutil import format_duration as dur
@@ -85,7 +85,7 @@ class IncidentRule(Rule):
     kinds = ("incident",)
 
 
-class IncTimes(IncidentRule):
+class IncTimes(IncidentRule, RecordRule[Incident]):
     """An incident's timestamps are in order and none is in the future.
 
     What it checks:
@@ -99,6 +99,7 @@ class IncTimes(IncidentRule):
     """
 
     id = "INC-TIMES"
+    tables = ("incidents",)
     summary = "incident timestamps out of order or in the future"
     settings_note = '``--as-of`` fixes "now".'
     examples = overlays(
@@ -114,23 +115,22 @@ class IncTimes(IncidentRule):
     )
     ORDER = ("detected_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.judged(ctx.ledger.incidents):
-            previous: tuple[str, datetime] | None = None
-            for field in self.ORDER:
-                value = getattr(inc, field)
-                if value is None:
-                    continue
-                if previous is not None and value < previous[1]:
-                    yield self.finding(
-                        inc,
-                        f"{field} {ts(value)} is before {previous[0]} {ts(previous[1])}",
-                        field,
-                        fix=f"correct {field} or {previous[0]}",
-                    )
-                previous = (field, value)
-            yield from self._after_detection(inc)
-            yield from self._not_future(ctx, inc)
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        previous: tuple[str, datetime] | None = None
+        for field in self.ORDER:
+            value = getattr(inc, field)
+            if value is None:
+                continue
+            if previous is not None and value < previous[1]:
+                yield self.finding(
+                    inc,
+                    f"{field} {ts(value)} is before {previous[0]} {ts(previous[1])}",
+                    field,
+                    fix=f"correct {field} or {previous[0]}",
+                )
+            previous = (field, value)
+        yield from self._after_detection(inc)
+        yield from self._not_future(ctx, inc)
 
     def _after_detection(self, inc: Incident) -> Iterator[Finding]:
         if inc.detected_at is None:
@@ -151,7 +151,7 @@ class IncTimes(IncidentRule):
                     fix="correct the time or detected_at",
                 )
 
-    def _not_future(self, ctx: Context, inc: Incident) -> Iterator[Finding]:
+    def _not_future(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
         for path, value in _all_times(inc):
             if value > ctx.as_of:
                 yield self.finding(
@@ -179,7 +179,7 @@ def _all_times(inc: Incident) -> Iterator[tuple[tuple[str | int, ...], datetime]
                 yield (name, item.index, "at"), item.at
 
 
-class IncAck(IncidentRule):
+class IncAck(IncidentRule, RecordRule[Incident]):
     """A person acknowledged the incident within the priority's acknowledgement time.
 
     What it checks:
@@ -193,6 +193,7 @@ class IncAck(IncidentRule):
     """
 
     id = "INC-ACK"
+    tables = ("incidents",)
     severity = "warning"
     summary = "incident acknowledged later than the policy allows"
     settings = (ACKNOWLEDGE_WITHIN,)
@@ -206,23 +207,22 @@ class IncAck(IncidentRule):
         passing="acknowledged_at: 2026-03-04T09:17:00Z",
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.judged(ctx.ledger.incidents):
-            v = ctx.obligations.incident(inc).acknowledgement
-            if v is None or not v.failed:
-                continue
-            if v.state == "late":
-                yield self.finding(
-                    inc,
-                    v.detail,
-                    "acknowledged_at",
-                    fix="record the first human acknowledgement; review on-call paging",
-                )
-            else:
-                yield self.finding(inc, v.detail, key=False, fix="add acknowledged_at")
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        v = ctx.obligations.incident(inc).acknowledgement
+        if v is None or not v.failed:
+            return
+        if v.state == "late":
+            yield self.finding(
+                inc,
+                v.detail,
+                "acknowledged_at",
+                fix="record the first human acknowledgement; review on-call paging",
+            )
+        else:
+            yield self.finding(inc, v.detail, key=False, fix="add acknowledged_at")
 
 
-class IncNotify(IncidentRule):
+class IncNotify(IncidentRule, RecordRule[Incident]):
     """The initial stakeholder notification went out in time.
 
     What it checks:
@@ -237,6 +237,7 @@ class IncNotify(IncidentRule):
     """
 
     id = "INC-NOTIFY"
+    tables = ("incidents",)
     summary = "initial notification late or missing"
     settings = (INITIAL_NOTIFICATION_WITHIN, NOTIFICATION_REQUIRED)
     examples = overlays(
@@ -253,25 +254,24 @@ class IncNotify(IncidentRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.judged(ctx.ledger.incidents):
-            v = ctx.obligations.incident(inc).initial_notification
-            if v is None or not v.failed:
-                continue
-            if v.state == "missing":
-                yield self.finding(
-                    inc,
-                    v.detail,
-                    "notifications",
-                    fix="add the initial notification (at, kind: initial, audience, channel)",
-                )
-            else:
-                yield self.finding(
-                    inc, v.detail, *v.path, fix="notify stakeholders within the policy time"
-                )
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        v = ctx.obligations.incident(inc).initial_notification
+        if v is None or not v.failed:
+            return
+        if v.state == "missing":
+            yield self.finding(
+                inc,
+                v.detail,
+                "notifications",
+                fix="add the initial notification (at, kind: initial, audience, channel)",
+            )
+        else:
+            yield self.finding(
+                inc, v.detail, *v.path, fix="notify stakeholders within the policy time"
+            )
 
 
-class IncCadence(IncidentRule):
+class IncCadence(IncidentRule, RecordRule[Incident]):
     """Updates went out at the policy's cadence while the incident was unresolved.
 
     What it checks:
@@ -285,6 +285,7 @@ class IncCadence(IncidentRule):
     """
 
     id = "INC-CADENCE"
+    tables = ("incidents",)
     summary = "gap between incident updates longer than the policy allows"
     settings = (UPDATE_EVERY, NOTIFICATION_REQUIRED)
     examples = overlays(
@@ -305,35 +306,32 @@ class IncCadence(IncidentRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.judged(ctx.ledger.incidents):
-            cadence = ctx.obligations.incident(inc).cadence
-            if cadence is None:
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        cadence = ctx.obligations.incident(inc).cadence
+        if cadence is None:
+            return
+        every = f"{inc.priority} requires one every {dur(cadence.limit)}"
+        for gap in cadence.gaps:
+            if gap.ok:
                 continue
-            every = f"{inc.priority} requires one every {dur(cadence.limit)}"
-            for gap in cadence.gaps:
-                if gap.ok:
-                    continue
-                if gap.opens is None:
-                    message = (
-                        f"{dur(gap.length)} without any notification before {gap.until}; {every}"
-                    )
-                elif gap.closes is not None:
-                    message = (
-                        f"{dur(gap.length)} without an update ({ts(gap.start)} to "
-                        f"{ts(gap.end)}); {every}"
-                    )
-                else:
-                    message = f"{dur(gap.length)} without an update before {gap.until}; {every}"
-                yield self.finding(
-                    inc,
-                    message,
-                    *gap.path,
-                    fix="send updates at the policy cadence until resolved",
+            if gap.opens is None:
+                message = f"{dur(gap.length)} without any notification before {gap.until}; {every}"
+            elif gap.closes is not None:
+                message = (
+                    f"{dur(gap.length)} without an update ({ts(gap.start)} to "
+                    f"{ts(gap.end)}); {every}"
                 )
+            else:
+                message = f"{dur(gap.length)} without an update before {gap.until}; {every}"
+            yield self.finding(
+                inc,
+                message,
+                *gap.path,
+                fix="send updates at the policy cadence until resolved",
+            )
 
 
-class IncBridge(IncidentRule):
+class IncBridge(IncidentRule, RecordRule[Incident]):
     """Major incidents opened a bridge in time.
 
     What it checks:
@@ -346,6 +344,7 @@ class IncBridge(IncidentRule):
     """
 
     id = "INC-BRIDGE"
+    tables = ("incidents",)
     summary = "major-incident bridge opened late or not recorded"
     settings = (BRIDGE_WITHIN,)
     examples = overlays(
@@ -358,24 +357,23 @@ class IncBridge(IncidentRule):
         passing="bridge_opened_at: 2026-03-04T09:20:00Z",
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.judged(ctx.ledger.incidents):
-            v = ctx.obligations.incident(inc).bridge
-            if v is None or not v.failed:
-                continue
-            if v.state == "missing":
-                yield self.finding(
-                    inc,
-                    f"{inc.priority} incident has no bridge_opened_at",
-                    fix="record when the major-incident bridge opened",
-                )
-            else:
-                yield self.finding(
-                    inc, v.detail, "bridge_opened_at", fix="open the bridge within the policy time"
-                )
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        v = ctx.obligations.incident(inc).bridge
+        if v is None or not v.failed:
+            return
+        if v.state == "missing":
+            yield self.finding(
+                inc,
+                f"{inc.priority} incident has no bridge_opened_at",
+                fix="record when the major-incident bridge opened",
+            )
+        else:
+            yield self.finding(
+                inc, v.detail, "bridge_opened_at", fix="open the bridge within the policy time"
+            )
 
 
-class IncStatement(IncidentRule):
+class IncStatement(IncidentRule, RecordRule[Incident]):
     """Impact and resolution statements are present, specific and not placeholders.
 
     What it checks:
@@ -389,6 +387,7 @@ class IncStatement(IncidentRule):
     """
 
     id = "INC-STATEMENT"
+    tables = ("incidents",)
     summary = "impact or resolution statement missing, vague or a placeholder"
     settings = STATEMENTS
     examples = overlays(
@@ -398,24 +397,23 @@ class IncStatement(IncidentRule):
         "no orders were lost.",
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
-        for inc in ctx.judged(ctx.ledger.incidents):
-            fields = ["impact"] + (["resolution"] if inc.status in RESOLVED else [])
-            for field in fields:
-                if field in inc.import_gaps:
-                    continue
-                why = vagueness(getattr(inc, field), policy)
-                if why:
-                    yield self.finding(
-                        inc,
-                        f"{field} statement {why}",
-                        field,
-                        fix=f"describe the {field} in plain language for a business reader",
-                    )
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        policy = ctx.policy
+        fields = ["impact"] + (["resolution"] if inc.status in RESOLVED else [])
+        for field in fields:
+            if field in inc.import_gaps:
+                continue
+            why = vagueness(getattr(inc, field), policy)
+            if why:
+                yield self.finding(
+                    inc,
+                    f"{field} statement {why}",
+                    field,
+                    fix=f"describe the {field} in plain language for a business reader",
+                )
 
 
-class IncEscalation(IncidentRule):
+class IncEscalation(IncidentRule, RecordRule[Incident]):
     """Each escalation hands over context, troubleshooting done and an impact assessment.
 
     What it checks:
@@ -428,6 +426,7 @@ class IncEscalation(IncidentRule):
     """
 
     id = "INC-ESCALATION"
+    tables = ("incidents",)
     summary = "escalation without context, troubleshooting or impact assessment"
     settings = STATEMENTS
     examples = overlays(
@@ -447,25 +446,24 @@ class IncEscalation(IncidentRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
-        for inc in ctx.judged(ctx.ledger.incidents):
-            for esc in inc.escalations:
-                for field in ("context", "troubleshooting", "impact_assessment"):
-                    why = vagueness(getattr(esc, field), policy)
-                    if why:
-                        yield self.finding(
-                            inc,
-                            f"escalation {esc.index + 1} to {esc.team or 'tier'}: "
-                            f"{field.replace('_', ' ')} {why}",
-                            "escalations",
-                            esc.index,
-                            field,
-                            fix=f"write the {field.replace('_', ' ')} handed to the next tier",
-                        )
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        policy = ctx.policy
+        for esc in inc.escalations:
+            for field in ("context", "troubleshooting", "impact_assessment"):
+                why = vagueness(getattr(esc, field), policy)
+                if why:
+                    yield self.finding(
+                        inc,
+                        f"escalation {esc.index + 1} to {esc.team or 'tier'}: "
+                        f"{field.replace('_', ' ')} {why}",
+                        "escalations",
+                        esc.index,
+                        field,
+                        fix=f"write the {field.replace('_', ' ')} handed to the next tier",
+                    )
 
 
-class IncPir(IncidentRule):
+class IncPir(IncidentRule, RecordRule[Incident]):
     """Major incidents have an approved PIR by the policy's deadline.
 
     What it checks:
@@ -486,6 +484,7 @@ class IncPir(IncidentRule):
     """
 
     id = "INC-PIR"
+    tables = ("incidents",)
     summary = "major incident without an approved PIR after the deadline"
     settings = (PIR_REQUIRED, PIR_DUE, *CALENDAR)
     examples = Examples(
@@ -497,17 +496,16 @@ class IncPir(IncidentRule):
         example(File("pir", "status: approved   # by priya.shah@example.com on 2026-03-09")),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for inc in ctx.judged(ctx.ledger.incidents):
-            v = ctx.obligations.incident(inc).pir
-            if v is None or v.state != "missing":
-                continue
-            yield self.finding(
-                inc,
-                v.detail,
-                "pir" if inc.pir else "resolved_at",
-                fix="complete and approve the PIR",
-            )
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        v = ctx.obligations.incident(inc).pir
+        if v is None or v.state != "missing":
+            return
+        yield self.finding(
+            inc,
+            v.detail,
+            "pir" if inc.pir else "resolved_at",
+            fix="complete and approve the PIR",
+        )
 
 
 RULES: tuple[type[Rule], ...] = (

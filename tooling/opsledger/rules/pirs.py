@@ -16,7 +16,7 @@ from opsledger.findings import Finding
 from opsledger.model.policy import Policy
 from opsledger.model.records import Action, Pir, Problem, Record, Section
 from opsledger.model.settings import DURATION, LINES, REQUIRED, TIMEZONE_SETTING, Setting
-from opsledger.rules.base import Context, Rule
+from opsledger.rules.base import Judging, RecordRule, Rule
 from opsledger.rules.examples import overlays
 from opsledger.rules.text import PLACEHOLDERS, STATEMENTS, contains_phrase, vagueness, words
 from opsledger.timeutil import format_duration as dur
@@ -104,9 +104,9 @@ class SectionsRule(Rule):
         raise NotImplementedError
 
     def sections(
-        self, ctx: Context, record: Record, sections: tuple[Section, ...]
+        self, ctx: Judging, record: Record, sections: tuple[Section, ...]
     ) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
+        policy = ctx.policy
         body = record.doc.body
         body_line = record.doc.body_line if body and body.strip() else 1
         by_key: dict[str, list[int]] = {}
@@ -155,13 +155,13 @@ def raw_action(pir: Pir | Problem, action: Action) -> Mapping[str, Any]:
     return {}
 
 
-def approved_on(ctx: Context, pir: Pir) -> date | None:
+def approved_on(ctx: Judging, pir: Pir) -> date | None:
     """Local day of the earliest reviewer entry with decision approved."""
     times = [r.at for r in pir.reviewers if r.decision == "approved" and r.at is not None]
     return ctx.calendar.local_date(min(times)) if times else None
 
 
-class PirSections(SectionsRule, PirRule):
+class PirSections(SectionsRule, PirRule, RecordRule[Pir]):
     """The PIR body has every required section, each with content.
 
     What it checks:
@@ -178,6 +178,7 @@ class PirSections(SectionsRule, PirRule):
     """
 
     id = "PIR-SECTIONS"
+    tables = ("pirs",)
     summary = "required PIR section missing or empty"
     settings = (PIR_SECTIONS, PLACEHOLDERS)
     examples = overlays(
@@ -200,12 +201,11 @@ class PirSections(SectionsRule, PirRule):
     def required(self, policy: Policy) -> tuple[str, ...]:
         return policy.pir_sections
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for pir in ctx.judged(ctx.ledger.pirs):
-            yield from self.sections(ctx, pir, pir.sections)
+    def judge(self, ctx: Judging, pir: Pir) -> Iterator[Finding]:
+        yield from self.sections(ctx, pir, pir.sections)
 
 
-class PirActions(PirRule):
+class PirActions(PirRule, RecordRule[Pir]):
     """The PIR commits to actions, each with an owner, a due date, a type and a verification.
 
     What it checks:
@@ -223,6 +223,7 @@ class PirActions(PirRule):
     """
 
     id = "PIR-ACTIONS"
+    tables = ("pirs",)
     summary = "PIR without actions, or an action without owner, due date, type or verification"
     settings = (MAX_DUE, *STATEMENTS)
     examples = overlays(
@@ -248,32 +249,31 @@ class PirActions(PirRule):
         ("type", "type", "set type: corrective, preventive, detective or process"),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
+    def judge(self, ctx: Judging, pir: Pir) -> Iterator[Finding]:
         today = ctx.calendar.local_date(ctx.as_of)
-        for pir in ctx.judged(ctx.ledger.pirs):
-            raw = pir.data.get("actions")
-            if not pir.actions:
-                if raw is None or raw == []:  # anything else is SCHEMA's
-                    yield self.finding(
-                        pir,
-                        "PIR has no actions",
-                        "actions",
-                        fix="add at least one action with owner, due date, type and verification",
-                    )
-                continue
-            approved = approved_on(ctx, pir)
-            start = approved if approved is not None else today
-            since = (
-                f"the PIR's approval on {start.isoformat()}"
-                if approved is not None
-                else f"today ({start.isoformat()}); the PIR is not approved yet"
-            )
-            yield from action_findings(self, ctx, pir, pir.actions, start, since)
+        raw = pir.data.get("actions")
+        if not pir.actions:
+            if raw is None or raw == []:  # anything else is SCHEMA's
+                yield self.finding(
+                    pir,
+                    "PIR has no actions",
+                    "actions",
+                    fix="add at least one action with owner, due date, type and verification",
+                )
+            return
+        approved = approved_on(ctx, pir)
+        start = approved if approved is not None else today
+        since = (
+            f"the PIR's approval on {start.isoformat()}"
+            if approved is not None
+            else f"today ({start.isoformat()}); the PIR is not approved yet"
+        )
+        yield from action_findings(self, ctx, pir, pir.actions, start, since)
 
 
 def action_findings(
     rule: Rule,
-    ctx: Context,
+    ctx: Judging,
     record: Pir | Problem,
     actions: tuple[Action, ...],
     start: date,
@@ -282,7 +282,7 @@ def action_findings(
     """The PIR action rules for each action of ``record`` (a PIR or a problem): owner, due
     date, type, a specific verification, and a due date at most ``actions.max_due`` after
     ``start`` (``since`` says what ``start`` is)."""
-    policy = ctx.ledger.policy
+    policy = ctx.policy
     for action in actions:
         item = raw_action(record, action)
         for field, what, fix in PirActions.FIELDS:
@@ -334,7 +334,7 @@ def title_vagueness(title: str, policy: Policy) -> str | None:
     return None
 
 
-class PirVague(PirRule):
+class PirVague(PirRule, RecordRule[Pir]):
     """Action titles say what will be done, concretely enough to test.
 
     What it checks:
@@ -351,6 +351,7 @@ class PirVague(PirRule):
     """
 
     id = "PIR-VAGUE"
+    tables = ("pirs",)
     summary = "vague or untestable action title"
     settings = (VAGUE_PHRASES,)
     settings_note = "The list of vague verbs is fixed in the tool."
@@ -378,16 +379,15 @@ class PirVague(PirRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for pir in ctx.judged(ctx.ledger.pirs):
-            yield from title_findings(self, ctx, pir, pir.actions)
+    def judge(self, ctx: Judging, pir: Pir) -> Iterator[Finding]:
+        yield from title_findings(self, ctx, pir, pir.actions)
 
 
 def title_findings(
-    rule: Rule, ctx: Context, record: Pir | Problem, actions: tuple[Action, ...]
+    rule: Rule, ctx: Judging, record: Pir | Problem, actions: tuple[Action, ...]
 ) -> Iterator[Finding]:
     """PIR-VAGUE's check of each action title of ``record`` (a PIR or a problem)."""
-    policy = ctx.ledger.policy
+    policy = ctx.policy
     for action in actions:
         if action.title is None or not action.title.strip():
             continue  # a missing title is SCHEMA's
@@ -404,7 +404,7 @@ def title_findings(
             )
 
 
-class PirOverdue(PirRule):
+class PirOverdue(PirRule, RecordRule[Pir]):
     """Open actions are not past their due date.
 
     What it checks:
@@ -417,6 +417,7 @@ class PirOverdue(PirRule):
     """
 
     id = "PIR-OVERDUE"
+    tables = ("pirs",)
     severity = "warning"
     summary = "open PIR action past its due date"
     settings = (TIMEZONE_SETTING,)
@@ -435,22 +436,21 @@ class PirOverdue(PirRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for pir in ctx.judged(ctx.ledger.pirs):
-            for action, v in zip(pir.actions, ctx.obligations.actions(pir), strict=True):
-                if v is None or v.state != "missing":
-                    continue
-                yield self.finding(
-                    pir,
-                    f"{label(action)} is {v.detail}",
-                    "actions",
-                    action.index,
-                    "due",
-                    fix="finish the action, or agree a new due date and record why",
-                )
+    def judge(self, ctx: Judging, pir: Pir) -> Iterator[Finding]:
+        for action, v in zip(pir.actions, ctx.obligations.actions(pir), strict=True):
+            if v is None or v.state != "missing":
+                continue
+            yield self.finding(
+                pir,
+                f"{label(action)} is {v.detail}",
+                "actions",
+                action.index,
+                "due",
+                fix="finish the action, or agree a new due date and record why",
+            )
 
 
-class PirReview(PirRule):
+class PirReview(PirRule, RecordRule[Pir]):
     """An approved PIR was approved by someone other than its authors.
 
     What it checks:
@@ -466,6 +466,7 @@ class PirReview(PirRule):
     """
 
     id = "PIR-REVIEW"
+    tables = ("pirs",)
     summary = "approved PIR without an independent reviewer's approval"
     examples = overlays(
         "pir",
@@ -480,45 +481,44 @@ class PirReview(PirRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for pir in ctx.judged(ctx.ledger.pirs):
-            ahead = [(r, r.at) for r in pir.reviewers if r.at is not None and r.at > ctx.as_of]
-            for r, at in ahead:
-                yield self.finding(
-                    pir,
-                    f"review by {r.by or 'an unnamed reviewer'} is dated {ts(at)}, after "
-                    f"now ({ts(ctx.as_of)})",
-                    "reviewers",
-                    r.index,
-                    "at",
-                    fix="record the time the review was given; a review cannot be recorded "
-                    "ahead of time",
-                )
-            if pir.status != "approved":
-                continue
-            if any(r.decision == "approved" and not r.by for r in pir.reviewers):
-                continue  # an approval without a readable reviewer is SCHEMA's
-            authors = {a.strip().casefold() for a in pir.authors}
-            approvals = [
-                r.by
-                for r in pir.reviewers
-                if r.decision == "approved" and r.by and not any(r is f for f, _ in ahead)
-            ]
-            if any(by.strip().casefold() not in authors for by in approvals):
-                continue
-            if not pir.reviewers:
-                message = "PIR is approved but has no reviewers"
-            elif approvals:
-                message = "PIR is approved but only its authors approved it"
-            else:
-                message = "PIR is approved but no reviewer approved it"
+    def judge(self, ctx: Judging, pir: Pir) -> Iterator[Finding]:
+        ahead = [(r, r.at) for r in pir.reviewers if r.at is not None and r.at > ctx.as_of]
+        for r, at in ahead:
             yield self.finding(
                 pir,
-                message,
-                "reviewers" if pir.reviewers else "status",
-                fix="have someone who is not an author review it and add their approval "
-                "under reviewers",
+                f"review by {r.by or 'an unnamed reviewer'} is dated {ts(at)}, after "
+                f"now ({ts(ctx.as_of)})",
+                "reviewers",
+                r.index,
+                "at",
+                fix="record the time the review was given; a review cannot be recorded "
+                "ahead of time",
             )
+        if pir.status != "approved":
+            return
+        if any(r.decision == "approved" and not r.by for r in pir.reviewers):
+            return  # an approval without a readable reviewer is SCHEMA's
+        authors = {a.strip().casefold() for a in pir.authors}
+        approvals = [
+            r.by
+            for r in pir.reviewers
+            if r.decision == "approved" and r.by and not any(r is f for f, _ in ahead)
+        ]
+        if any(by.strip().casefold() not in authors for by in approvals):
+            return
+        if not pir.reviewers:
+            message = "PIR is approved but has no reviewers"
+        elif approvals:
+            message = "PIR is approved but only its authors approved it"
+        else:
+            message = "PIR is approved but no reviewer approved it"
+        yield self.finding(
+            pir,
+            message,
+            "reviewers" if pir.reviewers else "status",
+            fix="have someone who is not an author review it and add their approval "
+            "under reviewers",
+        )
 
 
 RULES: tuple[type[Rule], ...] = (PirSections, PirActions, PirVague, PirOverdue, PirReview)

@@ -22,7 +22,7 @@ from opsledger.obligations.problems import (
     PROBLEM_SECTIONS,
     RESOLVED,
 )
-from opsledger.rules.base import Context, Rule
+from opsledger.rules.base import Context, Judging, RecordRule, Rule
 from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.pirs import MAX_DUE, VAGUE_PHRASES, SectionsRule, action_findings
 from opsledger.rules.pirs import title_findings as action_title_findings
@@ -36,7 +36,7 @@ class ProblemRule(Rule):
     kinds = ("problem",)
 
 
-def future(rule: Rule, ctx: Context, prb: Problem, *fields: str) -> Iterator[Finding]:
+def future(rule: Rule, ctx: Judging, prb: Problem, *fields: str) -> Iterator[Finding]:
     """A finding for each of ``fields`` holding a time after now (``--as-of``)."""
     for field in fields:
         value = getattr(prb, field)
@@ -188,10 +188,11 @@ class PrbKnownError(SectionsRule, ProblemRule):
         ledger = ctx.ledger
         policy = ledger.policy
         for prb in ctx.judged(ledger.problem_records):
-            yield from future(self, ctx, prb, "opened_at", "known_error_at")
+            own = Judging(ctx, prb)  # its helpers, shared with rules judging one record
+            yield from future(self, own, prb, "opened_at", "known_error_at")
             if prb.status in KNOWN:
                 yield from self._content(ctx, prb, policy)
-                yield from self.sections(ctx, prb, prb.sections)
+                yield from self.sections(own, prb, prb.sections)
             if prb.known_error_at and prb.opened_at and prb.known_error_at < prb.opened_at:
                 yield self.finding(
                     prb,
@@ -235,7 +236,7 @@ class PrbKnownError(SectionsRule, ProblemRule):
             )
 
 
-class PrbActions(ProblemRule):
+class PrbActions(ProblemRule, RecordRule[Problem]):
     """Problem actions follow the PIR action rules.
 
     What it checks:
@@ -251,6 +252,7 @@ class PrbActions(ProblemRule):
     """
 
     id = "PRB-ACTIONS"
+    tables = ("problem_records",)
     summary = "problem action incomplete or vague, or no actions while investigating"
     settings = (MAX_DUE, VAGUE_PHRASES, *STATEMENTS)
     examples = overlays(
@@ -271,25 +273,24 @@ class PrbActions(ProblemRule):
             """,
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
+    def judge(self, ctx: Judging, prb: Problem) -> Iterator[Finding]:
         today = ctx.calendar.local_date(ctx.as_of)
-        for prb in ctx.judged(ctx.ledger.problem_records):
-            raw = prb.data.get("actions")
-            if not prb.actions:
-                if prb.status in ACTIVE and (raw is None or raw == []):
-                    yield self.finding(
-                        prb,
-                        f"problem is {prb.status} but has no actions",
-                        "actions" if raw is not None else "status",
-                        fix="add at least one action with owner, due date, type and verification",
-                    )
-                continue
-            since = f"today ({today.isoformat()})"
-            yield from action_findings(self, ctx, prb, prb.actions, today, since)
-            yield from action_title_findings(self, ctx, prb, prb.actions)
+        raw = prb.data.get("actions")
+        if not prb.actions:
+            if prb.status in ACTIVE and (raw is None or raw == []):
+                yield self.finding(
+                    prb,
+                    f"problem is {prb.status} but has no actions",
+                    "actions" if raw is not None else "status",
+                    fix="add at least one action with owner, due date, type and verification",
+                )
+            return
+        since = f"today ({today.isoformat()})"
+        yield from action_findings(self, ctx, prb, prb.actions, today, since)
+        yield from action_title_findings(self, ctx, prb, prb.actions)
 
 
-class PrbFix(ProblemRule):
+class PrbFix(ProblemRule, RecordRule[Problem]):
     """A resolved problem was fixed by a change that worked.
 
     What it checks:
@@ -306,43 +307,43 @@ class PrbFix(ProblemRule):
     """
 
     id = "PRB-FIX"
+    tables = ("problem_records",)
     summary = "resolved problem without a successfully implemented fix change"
     examples = Examples(
         example(File("change", "status: rolled-back\nimplementation: {outcome: rolled-back}")),
         example(File("change", "status: implemented")),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for prb in ctx.judged(ctx.ledger.problem_records):
-            if prb.status not in RESOLVED:
-                continue
-            v = ctx.obligations.problem(prb).fix_change
-            if v is not None and v.failed:
+    def judge(self, ctx: Judging, prb: Problem) -> Iterator[Finding]:
+        if prb.status not in RESOLVED:
+            return
+        v = ctx.obligations.problem(prb).fix_change
+        if v is not None and v.failed:
+            yield self.finding(
+                prb,
+                v.detail,
+                "fix_change",
+                fix="name the change that removed the cause, once it is implemented "
+                "successfully; until then the problem is a known error",
+            )
+        yield from future(self, ctx, prb, "resolved_at", "closed_at")
+        if prb.resolved_at is None:
+            return
+        for field, before in (
+            ("opened_at", prb.opened_at),
+            ("known_error_at", prb.known_error_at),
+        ):
+            if before is not None and prb.resolved_at < before:
                 yield self.finding(
                     prb,
-                    v.detail,
-                    "fix_change",
-                    fix="name the change that removed the cause, once it is implemented "
-                    "successfully; until then the problem is a known error",
+                    f"resolved_at {ts(prb.resolved_at)} is before {field} {ts(before)}",
+                    "resolved_at",
+                    fix=f"correct resolved_at or {field}",
                 )
-            yield from future(self, ctx, prb, "resolved_at", "closed_at")
-            if prb.resolved_at is None:
-                continue
-            for field, before in (
-                ("opened_at", prb.opened_at),
-                ("known_error_at", prb.known_error_at),
-            ):
-                if before is not None and prb.resolved_at < before:
-                    yield self.finding(
-                        prb,
-                        f"resolved_at {ts(prb.resolved_at)} is before {field} {ts(before)}",
-                        "resolved_at",
-                        fix=f"correct resolved_at or {field}",
-                    )
-                    break
+                break
 
 
-class PrbRecurred(ProblemRule):
+class PrbRecurred(ProblemRule, RecordRule[Problem]):
     """The fix held: no incident of the problem came back after it was resolved.
 
     What it checks:
@@ -357,6 +358,7 @@ class PrbRecurred(ProblemRule):
     """
 
     id = "PRB-RECURRED"
+    tables = ("problem_records",)
     severity = "warning"
     summary = "incident linked to a resolved problem detected after the fix"
     examples = Examples(
@@ -373,19 +375,18 @@ class PrbRecurred(ProblemRule):
         ),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for prb in ctx.judged(ctx.ledger.problem_records):
-            v = ctx.obligations.problem(prb).fix_held
-            if v is None or not v.failed:
-                continue
-            yield self.finding(
-                prb,
-                f"the fix did not hold: {v.detail}",
-                *v.path,
-                fix="reopen the investigation: move the problem back to known-error or "
-                "investigating, or explain in the body why this incident has another cause "
-                "and remove it from incidents",
-            )
+    def judge(self, ctx: Judging, prb: Problem) -> Iterator[Finding]:
+        v = ctx.obligations.problem(prb).fix_held
+        if v is None or not v.failed:
+            return
+        yield self.finding(
+            prb,
+            f"the fix did not hold: {v.detail}",
+            *v.path,
+            fix="reopen the investigation: move the problem back to known-error or "
+            "investigating, or explain in the body why this incident has another cause "
+            "and remove it from incidents",
+        )
 
 
 RULES: tuple[type[Rule], ...] = (

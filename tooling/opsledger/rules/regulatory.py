@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsledger.findings import Finding
+from opsledger.model.records import Incident
 from opsledger.model.regulatory import SCHEMA
 from opsledger.model.settings import Setting, SettingType
 from opsledger.obligations.regulatory import awareness
-from opsledger.rules.base import Context, Rule
+from opsledger.rules.base import Judging, RecordRule, Rule
 from opsledger.rules.examples import Examples, File, example
 from opsledger.timeutil import format_timestamp
 
@@ -50,7 +51,7 @@ regulatory:
 """
 
 
-class RegClassify(Rule):
+class RegClassify(RecordRule[Incident]):
     """An incident in a regulatory regime's scope was classified in time.
 
     What it checks:
@@ -68,6 +69,7 @@ class RegClassify(Rule):
     """
 
     id = "REG-CLASSIFY"
+    tables = ("incidents",)
     kinds = ("incident",)
     summary = "regulatory classification late, missing, or not-reportable without a reason"
     settings = (REGIMES,)
@@ -101,44 +103,43 @@ class RegClassify(Rule):
         ),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        policy = ctx.ledger.policy
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        policy = ctx.policy
         if not policy.regulatory:
             return
-        for inc in ctx.judged(ctx.ledger.incidents):
-            for clock in ctx.obligations.regulatory(inc):
-                v = clock.verdict
-                if clock.stage is None and v.failed:
-                    fix = (
-                        "record the decision earlier next time; review the triage procedure"
-                        if v.state == "late"
-                        else "add decision (reportable or not-reportable) and decided_at"
-                    )
-                    yield self.finding(inc, v.detail, *v.path, fix=fix)
-            for filing in inc.regulatory:
-                if filing.decision == "not-reportable" and not (filing.reason or "").strip():
-                    yield self.finding(
-                        inc,
-                        f"{filing.regime} decided not reportable without a reason",
-                        "regulatory",
-                        filing.index,
-                        "decision",
-                        fix="add reason: why the incident does not meet the regime's criteria",
-                    )
-                aware = awareness(inc, filing)
-                if filing.decided_at and aware and filing.decided_at < aware:
-                    yield self.finding(
-                        inc,
-                        f"{filing.regime} decided_at is before awareness "
-                        f"({format_timestamp(aware)}): a decision cannot precede awareness",
-                        "regulatory",
-                        filing.index,
-                        "decided_at",
-                        fix="correct decided_at, or aware_at if the organisation knew earlier",
-                    )
+        for clock in ctx.obligations.regulatory(inc):
+            v = clock.verdict
+            if clock.stage is None and v.failed:
+                fix = (
+                    "record the decision earlier next time; review the triage procedure"
+                    if v.state == "late"
+                    else "add decision (reportable or not-reportable) and decided_at"
+                )
+                yield self.finding(inc, v.detail, *v.path, fix=fix)
+        for filing in inc.regulatory:
+            if filing.decision == "not-reportable" and not (filing.reason or "").strip():
+                yield self.finding(
+                    inc,
+                    f"{filing.regime} decided not reportable without a reason",
+                    "regulatory",
+                    filing.index,
+                    "decision",
+                    fix="add reason: why the incident does not meet the regime's criteria",
+                )
+            aware = awareness(inc, filing)
+            if filing.decided_at and aware and filing.decided_at < aware:
+                yield self.finding(
+                    inc,
+                    f"{filing.regime} decided_at is before awareness "
+                    f"({format_timestamp(aware)}): a decision cannot precede awareness",
+                    "regulatory",
+                    filing.index,
+                    "decided_at",
+                    fix="correct decided_at, or aware_at if the organisation knew earlier",
+                )
 
 
-class RegDeadline(Rule):
+class RegDeadline(RecordRule[Incident]):
     """Each stage of each reportable regime was submitted by its deadline.
 
     What it checks:
@@ -157,6 +158,7 @@ class RegDeadline(Rule):
     """
 
     id = "REG-DEADLINE"
+    tables = ("incidents",)
     kinds = ("incident",)
     summary = "regulatory report submitted late or not submitted by its deadline"
     settings = (REGIMES,)
@@ -195,24 +197,23 @@ class RegDeadline(Rule):
         ),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        if not ctx.ledger.policy.regulatory:
+    def judge(self, ctx: Judging, inc: Incident) -> Iterator[Finding]:
+        if not ctx.policy.regulatory:
             return
-        for inc in ctx.judged(ctx.ledger.incidents):
-            for clock in ctx.obligations.regulatory(inc):
-                v = clock.verdict
-                if clock.stage is None or not v.failed:
-                    continue
-                message = f"{v.title}: {v.detail}"
-                if v.state == "late":
-                    fix = "submit on time; record why it was late in the incident timeline"
-                else:
-                    authority = clock.regime.authority or "the authority"
-                    fix = (
-                        f"submit the {clock.stage.name} to {authority} and record it "
-                        "under submissions (stage, at, reference)"
-                    )
-                yield self.finding(inc, message, *v.path, fix=fix)
+        for clock in ctx.obligations.regulatory(inc):
+            v = clock.verdict
+            if clock.stage is None or not v.failed:
+                continue
+            message = f"{v.title}: {v.detail}"
+            if v.state == "late":
+                fix = "submit on time; record why it was late in the incident timeline"
+            else:
+                authority = clock.regime.authority or "the authority"
+                fix = (
+                    f"submit the {clock.stage.name} to {authority} and record it "
+                    "under submissions (stage, at, reference)"
+                )
+            yield self.finding(inc, message, *v.path, fix=fix)
 
 
 RULES: tuple[type[Rule], ...] = (RegClassify, RegDeadline)

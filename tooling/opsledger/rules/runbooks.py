@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from opsledger.findings import Finding, json_pointer
 from opsledger.model.layout import SERVICES_FILE
 from opsledger.model.policy import Policy
+from opsledger.model.records import Runbook
 from opsledger.model.settings import DURATION, LINES, REQUIRED, TIMEZONE_SETTING, Setting
-from opsledger.rules.base import Context, Rule
+from opsledger.rules.base import Context, Judging, RecordRule, Rule
 from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.pirs import SectionsRule
 from opsledger.rules.text import PLACEHOLDERS
@@ -33,7 +34,7 @@ class RunbookRule(Rule):
     kinds = ("runbook",)
 
 
-class RbSections(SectionsRule, RunbookRule):
+class RbSections(SectionsRule, RunbookRule, RecordRule[Runbook]):
     """The runbook body has every required section, each with content.
 
     What it checks:
@@ -51,6 +52,7 @@ class RbSections(SectionsRule, RunbookRule):
     """
 
     id = "RB-SECTIONS"
+    tables = ("runbooks",)
     summary = "required runbook section missing or empty"
     settings = (RUNBOOK_SECTIONS, PLACEHOLDERS)
     examples = overlays(
@@ -71,12 +73,11 @@ class RbSections(SectionsRule, RunbookRule):
     def required(self, policy: Policy) -> tuple[str, ...]:
         return policy.runbook_sections
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for runbook in ctx.judged(ctx.ledger.runbooks):
-            yield from self.sections(ctx, runbook, runbook.sections)
+    def judge(self, ctx: Judging, runbook: Runbook) -> Iterator[Finding]:
+        yield from self.sections(ctx, runbook, runbook.sections)
 
 
-class RbStale(RunbookRule):
+class RbStale(RunbookRule, RecordRule[Runbook]):
     """The runbook was reviewed within its review interval.
 
     What it checks:
@@ -91,6 +92,7 @@ class RbStale(RunbookRule):
     """
 
     id = "RB-STALE"
+    tables = ("runbooks",)
     severity = "warning"
     summary = "runbook not reviewed within its review interval"
     settings = (REVIEW_EVERY, TIMEZONE_SETTING)
@@ -107,17 +109,16 @@ class RbStale(RunbookRule):
         passing='last_reviewed: "2026-01-15"',
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for rb in ctx.judged(ctx.ledger.runbooks):
-            v = ctx.obligations.runbook(rb)
-            if v is None or v.state != "missing":
-                continue
-            yield self.finding(
-                rb,
-                v.detail,
-                "last_reviewed",
-                fix="review the runbook against the current system, then update last_reviewed",
-            )
+    def judge(self, ctx: Judging, rb: Runbook) -> Iterator[Finding]:
+        v = ctx.obligations.runbook(rb)
+        if v is None or v.state != "missing":
+            return
+        yield self.finding(
+            rb,
+            v.detail,
+            "last_reviewed",
+            fix="review the runbook against the current system, then update last_reviewed",
+        )
 
 
 class RbCoverage(Rule):

@@ -20,8 +20,12 @@ exactly what would be made afresh:
   the records naming it, each compared by value), or when the build's setting differs
   (the policy, the commit, the page paths: :func:`.context.setting`).
 
-The audit and the KPIs are computed afresh on every build, as are the index, service,
-PIR, problem and runbook pages. Anything else (a new commit, another timezone or
+* what the audit judged of each record (:class:`~opsledger.rules.recall.Recall`): the
+  findings of a rule judging one record at a time, where the record, the verdicts its
+  judge read and "now" (if read) are the same.
+
+The rest of the audit and the KPIs are computed afresh on every build, as are the index,
+service, PIR, problem and runbook pages. Anything else (a new commit, another timezone or
 ``history.since``, an hour passed) starts afresh. ``tests/test_site_incremental.py``
 holds the promise to a property: after any sequence of edits, at any "now", the carried
 build generates exactly the fresh one's pages and files.
@@ -36,6 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from opsledger.loading import Limits
 from opsledger.model.ledger import Reread
+from opsledger.rules.recall import Recall
 
 if TYPE_CHECKING:
     from opsledger.history.model import HistoryIndex
@@ -70,6 +75,8 @@ class Carry:
     #: what the last load read: an unchanged file is not parsed again, its record is the
     #: same object
     reread: Reread = field(default_factory=Reread)
+    #: what the last audit judged: a record's findings are reused where unchanged
+    recall: Recall = field(default_factory=Recall)
     #: what the last build made from each record, and what this one made so far:
     #: (product, id(record)) -> (record, key, product); see :meth:`made`
     _last: dict[tuple[str, int], tuple[Any, object, Any]] = field(

@@ -1,0 +1,163 @@
+"""``site serve`` audits again after each edit, reusing the findings of a rule judging one
+record at a time where nothing its judge read changed (:mod:`opsledger.rules.recall`).
+
+Property: after any sequence of edits, at any "now", the audit with the last audit's
+recall gives exactly the findings of a fresh audit. And the recall is used: an audit
+with nothing changed judges no record again; an edit judges again the edited record (and
+those whose verdicts it changed), and a new "now" the records whose verdicts moved and
+the rules that read "now".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from test_site_incremental import EDITS, EVERY_EDIT, FOLDERS, MOMENTS, _edit, _ids, _named
+
+from opsledger.demo import generate_demo
+from opsledger.findings import Finding
+from opsledger.model.ledger import Reread
+from opsledger.rules import RULES
+from opsledger.rules.base import AS_OF, Judging, RecordRule
+from opsledger.rules.recall import Recall
+from opsledger.workspace import Workspace
+
+from conftest import git
+
+COMMITTED = "2026-10-31T23:59:30Z"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    root = tmp_path_factory.mktemp("recall") / "gov"
+    generate_demo(root, seed=7, records=80, commits=200)
+    files = sorted(
+        p for folder in ("records", "runbooks") for p in (root / folder).rglob("*") if p.is_file()
+    )
+    return root, {str(p.relative_to(root)): p.read_bytes() for p in files}
+
+
+class Served:
+    """Audits as ``site serve`` runs them: each load rereads, each audit recalls."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.reread, self.recall = root, Reread(), Recall()
+
+    def audit(self, when: str) -> list[Finding]:
+        ws = Workspace(self.root, as_of=when)
+        ws.reread, ws.recall = self.reread, self.recall
+        return ws.findings()
+
+
+def fresh(root: Path, when: str) -> list[Finding]:
+    return Workspace(root, as_of=when).findings()
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(edits=EDITS)
+@example(edits=EVERY_EDIT[:26])
+@example(edits=EVERY_EDIT[26:])
+@example(edits=[(2, which, 11, 1, 0) for which in range(4)])  # PIRs' incidents' times
+@example(edits=[(0, 1, 0, 1, 0), (0, 1, 12, 0, 0), (0, 1, 0, 2, 0), (0, 1, 12, 0, 3)])  # commits
+@example(edits=[(3, 0, 3, 0, when) for when in (1, 2, 3, 0)])  # no field edited, time passes
+def test_a_recalled_audit_finds_what_a_fresh_one_finds(
+    demo: tuple[Path, dict[str, bytes]], edits: list[tuple[int, int, int, int, int]]
+) -> None:
+    root, originals = demo
+    ids = _ids(originals)
+    served = Served(root)
+    try:
+        served.audit(MOMENTS[0])
+        for folder, which, op, n, when in edits:
+            names = sorted(name for name in originals if name.startswith(FOLDERS[folder]))
+            rel = names[which % len(names)]
+            path = root / rel
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            if op == 12:  # committed as it is: the history, and its verdicts, change
+                git(root, "add", "-A")
+                git(root, "commit", "-qm", "edits", "--allow-empty", date=COMMITTED)
+            else:
+                if op == 11:  # the first record this one names is edited instead: its times
+                    rel, op = _named(rel, text, originals), 4
+                    path = root / rel
+                    text = path.read_text(encoding="utf-8") if path.exists() else ""
+                edited = _edit(text, op, n, ids) if text else originals[rel].decode()
+                if edited is None:
+                    path.unlink()
+                else:
+                    path.write_text(edited, encoding="utf-8")
+            assert served.audit(MOMENTS[when]) == fresh(root, MOMENTS[when])
+    finally:
+        for rel, data in originals.items():
+            (root / rel).write_bytes(data)
+
+
+@pytest.fixture
+def judged(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, bool]]:
+    """Every judge call: (rule, record, whether it read "now")."""
+    calls: list[tuple[str, str, bool]] = []
+    for rule in RULES:
+        if issubclass(rule, RecordRule) and "judge" in vars(rule):
+            original = vars(rule)["judge"]
+
+            def judge(
+                self: RecordRule[Any], ctx: Judging, record: Any, _original: Any = original
+            ) -> Iterator[Finding]:
+                yield from _original(self, ctx, record)
+                calls.append((self.id, record.id, bool(ctx.reads & AS_OF)))
+
+            monkeypatch.setattr(rule, "judge", judge)
+    return calls
+
+
+def test_the_recall_judges_again_only_what_changed(
+    demo: tuple[Path, dict[str, bytes]], judged: list[tuple[str, str, bool]]
+) -> None:
+    root, originals = demo
+    served = Served(root)
+    first = served.audit(MOMENTS[0])
+    everything = len(judged)
+    assert everything > 500  # every record, by each rule of its kind
+    judged.clear()
+    assert served.audit(MOMENTS[0]) == first
+    assert judged == []  # nothing changed: nothing judged again
+    rel = sorted(n for n in originals if n.startswith("records/incidents/"))[3]
+    path = root / rel
+    try:
+        path.write_text(_edit(path.read_text("utf-8"), 0, 1, _ids(originals)) or "", "utf-8")
+        expected = fresh(root, MOMENTS[0])
+        judged.clear()
+        assert served.audit(MOMENTS[0]) == expected
+        edited = rel.rsplit("/", 1)[-1].removesuffix(".yaml")
+        assert {record for _, record, _ in judged} == {edited}  # its title: nothing else
+        expected = fresh(root, MOMENTS[1])  # another "now"
+        judged.clear()
+        assert served.audit(MOMENTS[1]) == expected
+        assert 0 < len(judged) < everything / 2
+        # judged again: where "now" was read, or a verdict read differs
+        assert any(read for _, _, read in judged)
+    finally:
+        path.write_bytes(originals[rel])
+
+
+def test_a_policy_edit_leaves_nothing_to_recall(demo: tuple[Path, dict[str, bytes]]) -> None:
+    """Statements need 40 words now: no verdict moves, every vague statement is found."""
+    root, _ = demo
+    served = Served(root)
+    before = served.audit(MOMENTS[0])
+    policy = root / "policy.yaml"
+    text = policy.read_text(encoding="utf-8")
+    assert "  min_words: 4\n" in text
+    try:
+        policy.write_text(text.replace("  min_words: 4\n", "  min_words: 40\n"), "utf-8")
+        after = served.audit(MOMENTS[0])
+        assert after == fresh(root, MOMENTS[0])
+        assert len(after) > len(before)
+    finally:
+        policy.write_text(text, encoding="utf-8")
