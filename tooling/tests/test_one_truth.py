@@ -26,7 +26,7 @@ from opsledger.demo import generate_demo
 from opsledger.findings import Finding
 from opsledger.kpis import KPIS_BY_ID
 from opsledger.kpis.base import KpiContext, Period
-from opsledger.model.records import Change, Incident
+from opsledger.model.records import Change, Incident, Pir
 from opsledger.obligations import Cadence, Verdict
 from opsledger.reports.brief import VERDICT_WORDS, brief
 from opsledger.reports.problems import mark
@@ -213,18 +213,25 @@ def check_change(views: Views, chg: Change) -> None:
 def check_pirs_and_runbooks(views: Views) -> None:
     ledger = views.ws.ledger
     ctx = make_context(views.site, directory_urls=False)
-    for pir in ledger.pirs.values():
-        page = html.unescape(pir_page(ctx, pir, ctx.links.records[pir.id]))
-        overdue = {f.pointer for f in views.findings.get(("PIR-OVERDUE", pir.id), [])}
-        for action, v in zip(pir.actions, views.ws.obligations.actions(pir), strict=True):
-            pointer = f"/actions/{action.index}/due"
-            assert (pointer in overdue) == (v is not None and v.state == "missing"), (pir.id, v)
-            label = f"{pir.id}#{action.id}"
-            seen = views.observations["action_on_time_rate"]
-            if v is not None and label in seen:
-                assert seen[label] == (v.state == "met"), (label, v)
-            if v is not None and v.state == "missing":
-                assert "overdue by" in page
+    pages: dict[str, str] = {}
+    for record, action, v in views.ws.obligations.followups():  # PIRs' and problems'
+        if record.id not in pages:
+            path = ctx.links.records[record.id]
+            page = (
+                pir_page(ctx, record, path)
+                if isinstance(record, Pir)
+                else problem_page(ctx, record, path)
+            )
+            pages[record.id] = html.unescape(page)
+        overdue = {f.pointer for f in views.findings.get(("PIR-OVERDUE", record.id), [])}
+        pointer = f"/actions/{action.index}/due"
+        assert (pointer in overdue) == (v is not None and v.state == "missing"), (record.id, v)
+        label = f"{record.id}#{action.id}"
+        seen = views.observations["action_on_time_rate"]
+        if v is not None and label in seen:
+            assert seen[label] == (v.state == "met"), (label, v)
+        if v is not None and v.state == "missing":
+            assert "overdue by" in pages[record.id]
     for rb in ledger.runbooks.values():
         v = views.ws.obligations.runbook(rb)
         stale = views.flagged("RB-STALE", rb.id)
@@ -687,3 +694,42 @@ def test_regulatory_clocks_read_the_same_everywhere(regulatory_repo: Path) -> No
     for stage in ("classification", "initial", "intermediate", "final"):
         assert {"met", "late"} <= seen[stage] or {"met", "missing"} <= seen[stage], seen
     assert "pending" in seen["final"]
+
+
+def test_a_problem_action_is_a_followup_everywhere(repo: Repo) -> None:
+    """A problem's action past its due date: the problem page showed it overdue, while the
+    audit, action_on_time_rate, backlog_aged, the weekly report and the actions tracker
+    went through PIR actions only (nothing said, nothing excluded). Each now reads the
+    same action-due verdict."""
+    from opsledger.kpis import KpiOptions
+    from opsledger.reports.scorecard import weekly
+    from opsledger.rules.examples import BASE
+    from opsledger.site.data import collect
+    from opsledger.site.page_actions import actions_page
+
+    for path, text in BASE.values():
+        if path.startswith("records/problems/"):
+            assert 'due: "2026-03-20"\n    status: done' in text
+            text = text.replace(
+                'due: "2026-03-20"\n    status: done', 'due: "2026-03-20"\n    status: open'
+            )
+        repo.write(path, text, dedent=False)
+    git_init(repo.root)
+    git(repo.root, "add", "-A", date="2026-03-12T10:00:00Z")
+    git(repo.root, "commit", "-qm", "records", date="2026-03-12T10:00:00Z")
+    ws = Workspace(repo.root, as_of=AS_OF)
+    label = "PRB-2026-0007#A1"
+    (verdict,) = ws.obligations.actions(ws.ledger.problem_records["PRB-2026-0007"])
+    assert verdict is not None and verdict.state == "missing"
+    overdue = [f for f in ws.findings() if f.rule == "PIR-OVERDUE"]
+    assert [(f.record, f.pointer) for f in overdue] == [("PRB-2026-0007", "/actions/0/due")]
+    report = ws.kpis(KpiOptions(as_of=ws.as_of, only=("action_on_time_rate", "backlog_aged")))
+    on_time, backlog = report.get("action_on_time_rate"), report.get("backlog_aged")
+    assert {o.record: o.value for o in on_time.observations}[label] is False
+    assert {o.record: o.value for o in backlog.observations}[label] is True
+    assert [g.key for g in backlog.groups.get("service", ())] in ([], ["orders-db"])
+    week = weekly(ws, parse_period("weekly", "2026-W13"))
+    assert "| PRB-2026-0007 A1 |" in week.split("## Overdue actions")[1]
+    page = actions_page(make_context(collect(repo.root, AS_OF), directory_urls=False))
+    row = next(line for line in page.splitlines() if "PRB-2026-0007" in line)
+    assert "overdue" in row

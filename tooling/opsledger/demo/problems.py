@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from opsledger.demo import change_doc, incident_doc
 from opsledger.demo.catalog import Service
@@ -65,6 +65,9 @@ class ProblemPlan:
     resolved: datetime | None = None
     fix: records.Change | None = None
     links: dict[str, datetime] = field(default_factory=dict)  # incident -> when linked
+    #: the corrective action's due day: a week after the fix of a problem that is fixed
+    #: (done with it), else a month after the demo ends (open, not yet due)
+    due: date | None = None
 
     @property
     def path(self) -> str:
@@ -83,8 +86,8 @@ class ProblemPlan:
         status = self.status(moment)
         key, first = self.service.key, self.incidents[0]
         linked = [i.id for i in self.incidents if self.links[i.id] <= moment]
-        due = (self.opened + 28 * DAY).date()
-        done = status == "resolved"
+        assert self.due is not None
+        due, done = self.due, status == "resolved"
         data: dict[str, object] = {
             "id": self.id,
             "title": f"Recurring {self.category} incidents on {self.service.name}",
@@ -252,6 +255,7 @@ def plan_problems(
             if after:
                 plan.fix = after[0]
                 plan.resolved = _done(after[0]) + 6 * HOUR
+        plan.due = ((plan.resolved or ctx.end_dt + 23 * DAY) + 7 * DAY).date()
         plans.append(plan)
     plans.sort(key=lambda p: (p.opened, p.incidents[0].id))
     counters: dict[int, int] = {}

@@ -19,8 +19,8 @@ from opsledger.findings import Finding
 from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.history.model import HistoryIndex
 from opsledger.model.ledger import Ledger
-from opsledger.model.records import Change, Incident, Pir, Record
-from opsledger.obligations import Obligations
+from opsledger.model.records import Change, Incident, Pir, Problem, Record
+from opsledger.obligations import Followup, Obligations
 from opsledger.period import Period
 
 Unit = Literal["count", "ratio", "minutes", "hours", "days", "percent"]
@@ -202,6 +202,17 @@ class KpiContext:
                 for rb in sorted(self.ledger.runbooks.values(), key=lambda r: r.id)
             ]
         return placed, out
+
+    def followup(self, found: Followup, value: float, at: datetime | None) -> Observation:
+        """An observation about a follow-up action: grouped by its PIR's incident (priority,
+        service, source), or by its problem's services."""
+        record = found.record
+        if isinstance(record, Problem):
+            return Observation(found.label, value, at, None, record.services)
+        inc = self.ledger.incidents.get(record.incident or "")
+        if inc is None:
+            return Observation(found.label, value, at)
+        return replace(observe(inc, value, at), record=found.label)
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.ledger.policy.timezone).date()

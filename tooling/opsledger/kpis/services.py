@@ -127,7 +127,7 @@ def availability(ctx: KpiContext) -> Sample:
 def backlog_aged(ctx: KpiContext) -> Sample:
     """Open items as of ``as_of`` (not period-filtered) older than policy ``backlog``:
     incidents by age since detection, changes not yet implemented by age since their
-    window start, review actions by time past their due date."""
+    window start, follow-up actions (of PIRs and problems) by time past their due date."""
     limits = ctx.ledger.policy.backlog
     now = ctx.as_of
     out: list[Excluded] = []
@@ -159,31 +159,18 @@ def backlog_aged(ctx: KpiContext) -> Sample:
     return sample(sorted(obs, key=lambda o: o.record), out, notes)
 
 
-def action_label(pir_id: str, index: int, action_id: str | None) -> str:
-    return f"{pir_id}#{action_id}" if action_id else f"{pir_id}#{index + 1}"
-
-
 def _aged_actions(ctx: KpiContext, limit: timedelta, out: list[Excluded]) -> list[Observation]:
+    """Follow-up actions (of PIRs and problems) open as of --as-of, as their action-due
+    verdicts say, each aged when more than ``limit`` past its due day."""
     obs = []
-    for pir in ctx.ledger.pirs.values():
-        inc = ctx.ledger.incidents.get(pir.incident or "")
-        for action, verdict in zip(pir.actions, ctx.obligations.actions(pir), strict=True):
-            label = action_label(pir.id, action.index, action.id)
-            if action.due is None or verdict is None or verdict.due is None:
-                if action.status in OPEN_ACTION:
-                    out.append(Excluded(label, "open action with no due date"))
-                continue
-            if verdict.state not in OPEN_AT:
-                continue  # done (or not due) as of --as-of, as the action-due verdict says
-            deadline = verdict.due  # the action-due obligation's deadline
-            obs.append(
-                Observation(
-                    label,
-                    ctx.as_of > deadline + limit,
-                    deadline,
-                    inc.priority if inc else None,
-                    (inc.service,) if inc and inc.service else (),
-                    inc.source if inc else None,
-                )
-            )
+    for found in ctx.obligations.followups():
+        action, verdict = found.action, found.verdict
+        if action.due is None or verdict is None or verdict.due is None:
+            if action.status in OPEN_ACTION:
+                out.append(Excluded(found.label, "open action with no due date"))
+            continue
+        if verdict.state not in OPEN_AT:
+            continue  # done (or not due) as of --as-of, as the action-due verdict says
+        deadline = verdict.due  # the action-due obligation's deadline
+        obs.append(ctx.followup(found, ctx.as_of > deadline + limit, deadline))
     return obs

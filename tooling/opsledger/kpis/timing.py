@@ -24,7 +24,6 @@ from opsledger.kpis.base import (
     sample,
 )
 from opsledger.kpis.incidents import RESOLVED
-from opsledger.kpis.services import action_label
 from opsledger.model.records import Change
 from opsledger.obligations import IMPORTED
 from opsledger.obligations.changes import (
@@ -74,47 +73,35 @@ def pir_on_time_rate(ctx: KpiContext) -> Sample:
 
 
 def action_on_time_rate(ctx: KpiContext) -> Sample:
-    """PIR actions due in the period: on time when the commit that first set them ``done``
-    landed by the end of the due day; an action not done is late once that day is over
-    (and not counted before). ``wont-do`` actions are excluded. The action-due verdict of
-    :mod:`opsledger.obligations` decides each one."""
+    """Follow-up actions (of PIRs and problems) due in the period: on time when the commit
+    that first set them ``done`` landed by the end of the due day; an action not done is
+    late once that day is over (and not counted before). ``wont-do`` actions are excluded.
+    The action-due verdict of :mod:`opsledger.obligations` decides each one."""
     if ctx.history is None:
         return no_history(ctx.history_reason)
     out: list[Excluded] = []
     obs: list[Observation] = []
-    for pir in sorted(ctx.ledger.pirs.values(), key=lambda p: p.id):
-        inc = ctx.ledger.incidents.get(pir.incident or "")
-        verdicts = ctx.obligations.actions(pir)
-        for action, verdict in zip(pir.actions, verdicts, strict=True):
-            label = action_label(pir.id, action.index, action.id)
-            if action.due is None:
-                out.append(Excluded(label, "no due date"))
-                continue
-            if not ctx.period.contains_day(action.due):
-                continue
-            if action.status == "wont-do":
-                out.append(Excluded(label, "status wont-do"))
-            elif ctx.imported(pir.id):
-                out.append(Excluded(label, IMPORTED))
-            elif action.id is None:
-                out.append(Excluded(label, "no id: its history cannot be followed"))
-            elif verdict is None:
-                out.append(Excluded(label, f"status {action.status or '(none)'}"))
-            elif verdict.state == "pending":
-                continue  # not due yet
-            elif verdict.state == "unverified":
-                out.append(Excluded(label, verdict.detail))
-            else:
-                obs.append(
-                    Observation(
-                        label,
-                        verdict.state == "met",
-                        verdict.due,
-                        inc.priority if inc else None,
-                        (inc.service,) if inc and inc.service else (),
-                        inc.source if inc else None,
-                    )
-                )
+    for found in ctx.obligations.followups():
+        action, verdict, label = found.action, found.verdict, found.label
+        if action.due is None:
+            out.append(Excluded(label, "no due date"))
+            continue
+        if not ctx.period.contains_day(action.due):
+            continue
+        if action.status == "wont-do":
+            out.append(Excluded(label, "status wont-do"))
+        elif ctx.imported(found.record.id):
+            out.append(Excluded(label, IMPORTED))
+        elif action.id is None:
+            out.append(Excluded(label, "no id: its history cannot be followed"))
+        elif verdict is None:
+            out.append(Excluded(label, f"status {action.status or '(none)'}"))
+        elif verdict.state == "pending":
+            continue  # not due yet
+        elif verdict.state == "unverified":
+            out.append(Excluded(label, verdict.detail))
+        else:
+            obs.append(ctx.followup(found, verdict.state == "met", verdict.due))
     return sample(obs, out)
 
 

@@ -37,14 +37,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from opsledger.calendar import BusinessCalendar
 from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.history.derive import first_done, status_since
 from opsledger.history.model import HistoryIndex, Version
 from opsledger.model.ledger import Ledger
-from opsledger.model.records import Change, Incident, Pir, Problem, Runbook
+from opsledger.model.records import Action, Change, Incident, Pir, Problem, Runbook
 from opsledger.model.settings import Setting
 from opsledger.obligations import (
     actions,
@@ -119,6 +119,19 @@ class ProblemObligations:
     def verdicts(self) -> list[Verdict]:
         found = (self.known_error, self.fix_change, self.fix_held)
         return [v for v in found if v is not None]
+
+
+class Followup(NamedTuple):
+    """A follow-up action: of a PIR or a problem, with its action-due verdict."""
+
+    record: Pir | Problem
+    action: Action
+    verdict: Verdict | None
+
+    @property
+    def label(self) -> str:
+        """``PIR-2026-0001#A1`` (by its position when it has no ID: ``#2``)."""
+        return f"{self.record.id}#{self.action.id or self.action.index + 1}"
 
 
 NOT_COMMITTED_PIR = "approval not committed on the branch yet"
@@ -270,6 +283,19 @@ class Obligations:
             found = tuple(verdicts)
             self._actions[pir.id] = found
         return found
+
+    def followups(self) -> list[Followup]:
+        """Every follow-up action, of each PIR and each problem, in record ID order, with
+        its action-due verdict (:meth:`actions`): what PIR-OVERDUE judges,
+        action_on_time_rate and backlog_aged measure, the reports list and the actions
+        tracker shows."""
+        ledger = self.ledger
+        records: list[Pir | Problem] = [*ledger.pirs.values(), *ledger.problem_records.values()]
+        return [
+            Followup(record, action, verdict)
+            for record in sorted(records, key=lambda r: r.id)
+            for action, verdict in zip(record.actions, self.actions(record), strict=True)
+        ]
 
     # -- documentation ------------------------------------------------------------------
     def documentation(self, incident_id: str) -> documentation.Documentation | None:

@@ -3,8 +3,9 @@ service review pack, as Markdown built from the KPI engine, the audit and the re
 
 Weekly (``--period 2026-W10``, ISO week, Monday to Sunday in the policy timezone): volumes,
 MTTA/MTTR by priority against targets, SLA and notification compliance, top services and
-categories, change success, PIR actions overdue at the end of the week, and the audit's
-error findings on the week's incidents and changes ("new findings").
+categories, change success, follow-up actions (PIRs' and problems') overdue at the end of
+the week, and the audit's error findings on the week's incidents and changes ("new
+findings").
 
 Monthly (``--period 2026-03``): availability of each tier-1 service against its target,
 the incident trend over the last three months, recurring issues, problems (new, known
@@ -85,14 +86,12 @@ def _overdue_actions(ws: Workspace, at: datetime) -> list[str]:
     """Open actions past their due date at ``at`` (the action-due obligation's verdict, the
     one the audit's PIR-OVERDUE and the site read, taken at that moment)."""
     rows = []
-    obligations = ws.obligations_at(at)
-    for pir in sorted(ws.ledger.pirs.values(), key=lambda p: p.id):
-        for action, verdict in zip(pir.actions, obligations.actions(pir), strict=True):
-            if verdict is not None and verdict.state == "missing":
-                rows.append(
-                    f"| {escape(pir.id)} {escape(action.id or '')} | {escape(action.title or '')} "
-                    f"| {escape(action.owner or 'unassigned')} | {action.due} |"
-                )
+    for record, action, verdict in ws.obligations_at(at).followups():
+        if verdict is not None and verdict.state == "missing":
+            rows.append(
+                f"| {escape(record.id)} {escape(action.id or '')} | {escape(action.title or '')} "
+                f"| {escape(action.owner or 'unassigned')} | {action.due} |"
+            )
     return rows
 
 
@@ -288,7 +287,8 @@ def monthly(ws: Workspace, period: Period) -> str:
     out += [
         f"- Open P1/P2 incidents: {len(open_major)}"
         + (f" ({escape(', '.join(sorted(i.id for i in open_major)))})" if open_major else ""),
-        f"- PIR actions overdue at the end of {period.last:%Y-%m-%d}: {len(overdue)}",
+        f"- Actions (PIRs' and problems') overdue at the end of {period.last:%Y-%m-%d}: "
+        f"{len(overdue)}",
         f"- Waivers expired or expiring within 30 days: {len(waivers)}",
         f"- Runbooks due for review: {len(stale)}",
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from opsledger.findings import Finding
 from opsledger.model.policy import Policy
@@ -139,7 +139,7 @@ class SectionsRule(Rule):
 
 
 class PirRule(Rule):
-    kinds = ("pir",)
+    kinds: ClassVar[tuple[str, ...]] = ("pir",)
 
 
 def label(action: Action) -> str:
@@ -404,12 +404,13 @@ def title_findings(
             )
 
 
-class PirOverdue(PirRule, RecordRule[Pir]):
-    """Open actions are not past their due date.
+class PirOverdue(PirRule, RecordRule[Pir | Problem]):
+    """Open actions, of a PIR or of a problem, are not past their due date.
 
     What it checks:
       An action with ``status`` ``open`` or ``in-progress`` whose ``due`` date is before
       today (``--as-of`` in the policy timezone). An action due today is not overdue.
+      Problem actions are follow-up actions like a PIR's, judged the same way.
 
     Why auditors care:
       Overdue actions are risks the organisation said it would remove and has not; the
@@ -417,9 +418,10 @@ class PirOverdue(PirRule, RecordRule[Pir]):
     """
 
     id = "PIR-OVERDUE"
-    tables = ("pirs",)
+    kinds = ("pir", "problem")
+    tables = ("pirs", "problem_records")
     severity = "warning"
-    summary = "open PIR action past its due date"
+    summary = "open PIR or problem action past its due date"
     settings = (TIMEZONE_SETTING,)
     settings_note = "rules.severity can make this an error."
     examples = overlays(
@@ -436,12 +438,12 @@ class PirOverdue(PirRule, RecordRule[Pir]):
             """,
     )
 
-    def judge(self, ctx: Judging, pir: Pir) -> Iterator[Finding]:
-        for action, v in zip(pir.actions, ctx.obligations.actions(pir), strict=True):
+    def judge(self, ctx: Judging, record: Pir | Problem) -> Iterator[Finding]:
+        for action, v in zip(record.actions, ctx.obligations.actions(record), strict=True):
             if v is None or v.state != "missing":
                 continue
             yield self.finding(
-                pir,
+                record,
                 f"{label(action)} is {v.detail}",
                 "actions",
                 action.index,

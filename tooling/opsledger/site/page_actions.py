@@ -1,10 +1,11 @@
-"""The actions tracker: every PIR action, overdue first, then by owner."""
+"""The actions tracker: every follow-up action (of PIRs and problems), overdue first, then by
+owner."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from opsledger.model.records import Action, Pir
+from opsledger.model.records import Action
 from opsledger.obligations import Verdict
 from opsledger.site.common import BAD, day, head, table
 from opsledger.site.context import PageContext
@@ -24,11 +25,7 @@ def _group(action: Action, verdict: Verdict | None) -> int:
 def actions_page(ctx: PageContext) -> str:
     page = "actions.md"
     today = ctx.data.as_of.astimezone(ctx.data.ledger.policy.timezone).date()
-    items: list[tuple[Pir, Action, Verdict | None]] = [
-        (pir, a, v)
-        for pir in ctx.data.ledger.pirs.values()
-        for a, v in zip(pir.actions, ctx.data.verdicts.actions(pir), strict=True)
-    ]
+    items = ctx.data.verdicts.followups()
     items.sort(
         key=lambda pa: (
             _group(pa[1], pa[2]),
@@ -40,7 +37,8 @@ def actions_page(ctx: PageContext) -> str:
     late = sum(1 for _, a, v in items if _group(a, v) == 0)
     out = head("Actions tracker", hide_toc=True)
     out += [
-        f"{len(items)} actions from post-incident reviews as of {md(today.isoformat())}: "
+        f"{len(items)} follow-up actions of post-incident reviews and problems as of "
+        f"{md(today.isoformat())}: "
         f"**{BAD} {late} overdue** (listed first), then open, then closed; by owner "
         "within each group.",
         "",
@@ -61,6 +59,6 @@ def actions_page(ctx: PageContext) -> str:
         )
         for pir, a, v in items
     ]
-    header = ["Group", "Owner", "Due", "State", "Action", "ID", "PIR", "Status", "Type"]
+    header = ["Group", "Owner", "Due", "State", "Action", "ID", "Of", "Status", "Type"]
     out += table(header, rows)
     return "\n".join(out) + "\n"
