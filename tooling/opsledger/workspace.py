@@ -137,6 +137,10 @@ class Workspace:
         #: what the last audit in this process judged (``site serve``), reused where
         #: unchanged (:mod:`opsledger.rules.recall`)
         self.recall: Recall | None = None
+        #: the last run's obligations in this process (``site serve``): a record's verdicts
+        #: decided from the same objects, under the same policy, "now" and history, are
+        #: reused (:class:`~opsledger.obligations.Obligations`)
+        self.last_obligations: Obligations | None = None
         self._findings: dict[tuple[object, ...], list[Finding]] = {}
         self._obligations: dict[bool, Obligations] = {}
 
@@ -270,7 +274,8 @@ class Workspace:
         if key not in self._obligations:
             index = self.history_index if history else None
             note = self.history_note if history else "history not read for this selection"
-            self._obligations[key] = Obligations(self.ledger, self.as_of, index, note)
+            last = self.last_obligations if history else None
+            self._obligations[key] = Obligations(self.ledger, self.as_of, index, note, last)
         return self._obligations[key]
 
     def obligations_at(self, moment: datetime) -> Obligations:

@@ -1,5 +1,6 @@
 """``site serve`` audits again after each edit, reusing the findings of a rule judging one
-record at a time where nothing its judge read changed (:mod:`opsledger.rules.recall`).
+record at a time where nothing its judge read changed (:mod:`opsledger.rules.recall`), and
+the verdicts of a record decided from the same objects (:class:`Obligations`).
 
 Property: after any sequence of edits, at any "now", the audit with the last audit's
 recall gives exactly the findings of a fresh audit. And the recall is used: an audit
@@ -20,13 +21,13 @@ from test_site_incremental import EDITS, EVERY_EDIT, FOLDERS, MOMENTS, _edit, _i
 
 from opsledger.demo import generate_demo
 from opsledger.findings import Finding
-from opsledger.model.ledger import Reread
 from opsledger.rules import RULES
 from opsledger.rules.base import AS_OF, Judging, RecordRule
-from opsledger.rules.recall import Recall
+from opsledger.site.carry import Carry
+from opsledger.site.data import collect
 from opsledger.workspace import Workspace
 
-from conftest import git
+from conftest import Repo, git, git_init
 
 COMMITTED = "2026-10-31T23:59:30Z"
 
@@ -42,15 +43,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, byte
 
 
 class Served:
-    """Audits as ``site serve`` runs them: each load rereads, each audit recalls."""
+    """Audits as ``site serve`` runs them (:func:`opsledger.site.data.collect`, with what
+    it carries): each load rereads, the history index is the last one while the commit is,
+    each run's obligations start from the last run's and each audit recalls."""
 
     def __init__(self, root: Path) -> None:
-        self.root, self.reread, self.recall = root, Reread(), Recall()
+        self.root, self.carry = root, Carry()
 
     def audit(self, when: str) -> list[Finding]:
-        ws = Workspace(self.root, as_of=when)
-        ws.reread, ws.recall = self.reread, self.recall
-        return ws.findings()
+        return collect(self.root, when, carry=self.carry).findings
 
 
 def fresh(root: Path, when: str) -> list[Finding]:
@@ -66,6 +67,7 @@ def fresh(root: Path, when: str) -> list[Finding]:
 @example(edits=[(2, which, 11, 1, 0) for which in range(4)])  # PIRs' incidents' times
 @example(edits=[(0, 1, 0, 1, 0), (0, 1, 12, 0, 0), (0, 1, 0, 2, 0), (0, 1, 12, 0, 3)])  # commits
 @example(edits=[(3, 0, 3, 0, when) for when in (1, 2, 3, 0)])  # no field edited, time passes
+@example(edits=[(2, which, 5, 7, 0) for which in range(3)])  # PIRs of other incidents now
 def test_a_recalled_audit_finds_what_a_fresh_one_finds(
     demo: tuple[Path, dict[str, bytes]], edits: list[tuple[int, int, int, int, int]]
 ) -> None:
@@ -161,3 +163,28 @@ def test_a_policy_edit_leaves_nothing_to_recall(demo: tuple[Path, dict[str, byte
         assert len(after) > len(before)
     finally:
         policy.write_text(text, encoding="utf-8")
+
+
+def test_an_incident_verdict_follows_its_pir_edited_alone(repo: Repo) -> None:
+    """A P1's PIR, never approved, edited from draft to in-review (the incident's file
+    untouched): the incident's PIR verdict names the PIR's status, so it is decided again
+    (it is decided from the incident and the PIRs reviewing it, not the incident alone)."""
+    from opsledger.rules.examples import BASE
+
+    for path, text in BASE.values():
+        if path.startswith("records/pirs/"):
+            text = text.replace("status: approved\n", "status: draft\n", 1)
+        repo.write(path, text, dedent=False)
+    git_init(repo.root)
+    git(repo.root, "add", "-A", date="2026-03-05T10:00:00Z")
+    git(repo.root, "commit", "-qm", "records", date="2026-03-05T10:00:00Z")
+    served = Served(repo.root)
+    when = "2026-04-30T12:00:00Z"  # the PIR was due in March
+    before = [f.message for f in served.audit(when) if f.rule == "INC-PIR"]
+    assert before == [f"PIR PIR-2026-0042 is draft; {before[0].split('; ', 1)[1]}"]
+    pir = repo.root / BASE["pir"][0]
+    pir.write_text(
+        pir.read_text("utf-8").replace("status: draft\n", "status: in-review\n"), "utf-8"
+    )
+    assert served.audit(when) == fresh(repo.root, when)
+    assert any("PIR PIR-2026-0042 is in-review" in f.message for f in fresh(repo.root, when))

@@ -135,6 +135,8 @@ class Followup(NamedTuple):
 
 
 NOT_COMMITTED_PIR = "approval not committed on the branch yet"
+#: no verdict held from the last run (:meth:`Obligations._held`)
+NOT_HELD: Any = object()
 
 
 def _at_or_after(at: Version | None, now: Version | None, as_of: datetime) -> Version | None:
@@ -159,12 +161,21 @@ class Obligations:
         as_of: datetime,
         history: HistoryIndex | None = None,
         history_reason: str = HISTORY_UNAVAILABLE,
+        last: Obligations | None = None,
     ) -> None:
         self.ledger = ledger
         self.policy = ledger.policy
         self.as_of = as_of
         self.history = history
         self.history_reason = history_reason
+        #: the last run's obligations (``site serve``), when decided under the same policy,
+        #: "now" and history index: a record's verdicts are reused where decided from the
+        #: very same record objects (:meth:`_held`)
+        self._last = last if last is not None and self._same_setting(last) else None
+        if last is not None:
+            last._last = None  # one run back, never a chain
+        #: (kind, record ID) -> the objects its verdicts were decided from
+        self._inputs: dict[tuple[str, str], tuple[object, ...]] = {}
         self._incidents: dict[str, IncidentObligations] = {}
         self._changes: dict[str, ChangeObligations] = {}
         self._actions: dict[str, tuple[Verdict | None, ...]] = {}
@@ -178,6 +189,32 @@ class Obligations:
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar.of(self.policy)
 
+    def _same_setting(self, last: Obligations) -> bool:
+        return (
+            last.as_of == self.as_of
+            and last.history is self.history
+            and last.history_reason == self.history_reason
+            and last.policy.doc.data == self.policy.doc.data
+        )
+
+    def _held(self, kind: str, record_id: str, *inputs: object) -> Any:
+        """The last run's verdicts of ``kind`` (the name of their cache) for the record
+        when they were decided from the same objects ``inputs`` (a record, the PIRs
+        reviewing an incident: each function deciding a verdict reads only those, the
+        policy, "now" and the history), else :data:`NOT_HELD`. Notes the inputs for the
+        next run."""
+        self._inputs[kind, record_id] = inputs
+        last = self._last
+        held = last._inputs.get((kind, record_id)) if last is not None else None
+        if (
+            last is None
+            or held is None
+            or len(held) != len(inputs)
+            or any(a is not b for a, b in zip(held, inputs, strict=True))
+        ):
+            return NOT_HELD
+        return getattr(last, kind).get(record_id, NOT_HELD)
+
     def _unknown(self, *record_ids: str) -> str | None:
         """Why git cannot date events of these records (None when it can)."""
         if self.history is None:
@@ -190,6 +227,8 @@ class Obligations:
     def incident(self, inc: Incident) -> IncidentObligations:
         found = self._incidents.get(inc.id)
         if found is None:
+            found = self._held("_incidents", inc.id, inc, *self.reviews(inc))
+        if found is NOT_HELD:
             policy, now = self.policy, self.as_of
             found = IncidentObligations(
                 incidents.acknowledgement(inc, policy, now),
@@ -200,7 +239,7 @@ class Obligations:
                 incidents.resolution(inc, policy, now),
                 self._pir(inc),
             )
-            self._incidents[inc.id] = found
+        self._incidents[inc.id] = found
         return found
 
     @cached_property
@@ -247,13 +286,15 @@ class Obligations:
     def change(self, chg: Change) -> ChangeObligations:
         found = self._changes.get(chg.id)
         if found is None:
+            found = self._held("_changes", chg.id, chg)
+        if found is NOT_HELD:
             policy, now = self.policy, self.as_of
             found = ChangeObligations(
                 changes.notice(chg, policy, now),
                 changes.approval_before_window(chg, policy, now),
                 changes.retrospective_approval(chg, policy, self.calendar, now),
             )
-            self._changes[chg.id] = found
+        self._changes[chg.id] = found
         return found
 
     # -- actions and runbooks -----------------------------------------------------------
@@ -261,6 +302,8 @@ class Obligations:
         """One verdict (or None) per action of ``pir`` (a PIR or a problem), by index."""
         found = self._actions.get(pir.id)
         if found is None:
+            found = self._held("_actions", pir.id, pir)
+        if found is NOT_HELD:
             unknown = self._unknown(pir.id)
             done: dict[str, Version] = {}
             if unknown is None and self.history is not None:
@@ -281,7 +324,7 @@ class Obligations:
                 landed = version.landed_at if version is not None else None
                 verdicts.append(actions.action_due(action, self.calendar, self.as_of, landed, why))
             found = tuple(verdicts)
-            self._actions[pir.id] = found
+        self._actions[pir.id] = found
         return found
 
     def followups(self) -> list[Followup]:
@@ -305,19 +348,21 @@ class Obligations:
         judges, the documentation_lag KPI measures and the brief says
         (:func:`documentation.documentation`)."""
         if incident_id not in self._documentation:
-            history, trail = self.history, None
-            if history is not None and not history.imported(incident_id):
-                trail = history.get(incident_id)
-            self._documentation[incident_id] = (
-                documentation.documentation(trail, self.calendar) if trail else None
-            )
+            found = self._held("_documentation", incident_id)  # from the history alone
+            if found is NOT_HELD:
+                history, trail = self.history, None
+                if history is not None and not history.imported(incident_id):
+                    trail = history.get(incident_id)
+                found = documentation.documentation(trail, self.calendar) if trail else None
+            self._documentation[incident_id] = found
         return self._documentation[incident_id]
 
     def runbook(self, rb: Runbook) -> Verdict | None:
         if rb.id not in self._runbooks:
-            self._runbooks[rb.id] = runbooks.runbook_review(
-                rb, self.policy, self.calendar, self.as_of
-            )
+            found = self._held("_runbooks", rb.id, rb)
+            if found is NOT_HELD:
+                found = runbooks.runbook_review(rb, self.policy, self.calendar, self.as_of)
+            self._runbooks[rb.id] = found
         return self._runbooks[rb.id]
 
     # -- regulatory reporting -----------------------------------------------------------
@@ -325,8 +370,10 @@ class Obligations:
         """The incident's regulatory clocks (classification and stages, regime by regime)."""
         found = self._regulatory.get(inc.id)
         if found is None:
+            found = self._held("_regulatory", inc.id, inc)
+        if found is NOT_HELD:
             found = regulatory.clocks(inc, self.policy, self.as_of)
-            self._regulatory[inc.id] = found
+        self._regulatory[inc.id] = found
         return found
 
     # -- problems and recurrence --------------------------------------------------------

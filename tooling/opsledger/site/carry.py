@@ -20,6 +20,9 @@ exactly what would be made afresh:
   the records naming it, each compared by value), or when the build's setting differs
   (the policy, the commit, the page paths: :func:`.context.setting`).
 
+* each record's verdicts (:class:`~opsledger.obligations.Obligations`), decided from the
+  same record objects (and PIRs reviewing an incident) under the same policy, "now" and
+  history index;
 * what the audit judged of each record (:class:`~opsledger.rules.recall.Recall`): the
   findings of a rule judging one record at a time, where the record, the verdicts its
   judge read and "now" (if read) are the same.
@@ -44,6 +47,7 @@ from opsledger.rules.recall import Recall
 
 if TYPE_CHECKING:
     from opsledger.history.model import HistoryIndex
+    from opsledger.obligations import Obligations
     from opsledger.workspace import Workspace
 
 
@@ -77,6 +81,9 @@ class Carry:
     reread: Reread = field(default_factory=Reread)
     #: what the last audit judged: a record's findings are reused where unchanged
     recall: Recall = field(default_factory=Recall)
+    #: the last build's obligations: a record's verdicts are reused where decided from
+    #: the same objects under the same policy, "now" and history
+    obligations: Obligations | None = None
     #: what the last build made from each record, and what this one made so far:
     #: (product, id(record)) -> (record, key, product); see :meth:`made`
     _last: dict[tuple[str, int], tuple[Any, object, Any]] = field(
@@ -121,6 +128,7 @@ class Carry:
     def keep(self, ws: Workspace) -> None:
         """Carry what ``ws`` read to the next build (the audit trails start afresh with
         another index)."""
+        self.obligations = ws.obligations
         history = ws.history_index
         if history is None or ws.commit is None:
             self.key, self.history, self.trails = None, None, {}

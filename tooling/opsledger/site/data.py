@@ -90,7 +90,7 @@ def collect(
 
     ws = Workspace(root, as_of=as_of, use_history=use_history, progress=progress)
     if carry is not None:
-        ws.reread, ws.recall = carry.reread, carry.recall
+        ws.reread, ws.recall, ws.last_obligations = carry.reread, carry.recall, carry.obligations
     ws.history_state  # noqa: B018 (decided before any work: exit 4 early)
     with stage("Loading records") as update:
         if update is not None:
