@@ -188,3 +188,26 @@ def test_an_incident_verdict_follows_its_pir_edited_alone(repo: Repo) -> None:
     )
     assert served.audit(when) == fresh(repo.root, when)
     assert any("PIR PIR-2026-0042 is in-review" in f.message for f in fresh(repo.root, when))
+
+
+def test_a_history_finding_moves_with_its_record_edited(
+    demo: tuple[Path, dict[str, bytes]],
+) -> None:
+    """A record with a GIT-* finding gains a line above its fields: the history is the
+    same, but the finding points into the file as it is now, so it is judged again."""
+    root, originals = demo
+    served = Served(root)
+    found = next(f for f in served.audit(MOMENTS[0]) if f.rule.startswith("GIT-") and f.line > 1)
+    path = root / found.path
+    try:
+        path.write_text(_edit(path.read_text("utf-8"), 8, 0, _ids(originals)) or "", "utf-8")
+        after = served.audit(MOMENTS[0])
+        assert after == fresh(root, MOMENTS[0])
+        moved = [
+            f
+            for f in after
+            if (f.rule, f.record, f.pointer) == (found.rule, found.record, found.pointer)
+        ]
+        assert [f.line for f in moved] == [found.line + 1]
+    finally:
+        path.write_bytes(originals[found.path])

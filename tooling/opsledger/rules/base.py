@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # imported where used: ``validate`` judges REF-ID without the
         Obligations,
         ProblemObligations,
     )
+    from opsledger.obligations.documentation import Documentation
     from opsledger.obligations.regulatory import Clock
     from opsledger.obligations.verdict import Verdict
     from opsledger.rules.examples import Examples
@@ -317,3 +318,52 @@ class RecordRule(Rule, Generic[R]):
 
     def judge(self, ctx: Judging, record: R) -> Iterator[Finding]:
         raise NotImplementedError
+
+
+class HistoryJudging:
+    """What a rule judging one record's history at a time sees (:meth:`HistoryRule.judge`):
+    the history index (every record's past; the same object while ``HEAD`` is), any
+    record as loaded now (:meth:`loaded`, each read noted), a record's documentation lag
+    (decided from the history alone), the policy, the calendar and "now" (noted when read).
+    A served site's next audit reuses the findings where the index is the same, each
+    record read is the same object and "now" (if read) is too
+    (:mod:`opsledger.rules.recall`)."""
+
+    __slots__ = ("_ctx", "loads", "reads")
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self.reads = 0
+        #: record ID -> the record loaded now (or None) as read
+        self.loads: dict[str, Record | None] = {}
+
+    @property
+    def history(self) -> HistoryIndex | None:
+        return self._ctx.history
+
+    @property
+    def as_of(self) -> datetime:
+        self.reads |= AS_OF
+        return self._ctx.as_of
+
+    @property
+    def policy(self) -> Policy:
+        return self._ctx.ledger.policy
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return self._ctx.calendar
+
+    def setting(self, setting: Setting, **keys: str) -> Any:
+        """A policy setting's typed value (:meth:`Context.setting`)."""
+        return self._ctx.setting(setting, **keys)
+
+    def loaded(self, record_id: str) -> Record | None:
+        """The record of that ID as loaded now (None when none is)."""
+        found = self._ctx.ledger.get(record_id)
+        self.loads[record_id] = found
+        return found
+
+    def documentation(self, incident_id: str) -> Documentation | None:
+        """The incident's documentation lag (:meth:`Obligations.documentation`)."""
+        return self._ctx.obligations.documentation(incident_id)

@@ -27,7 +27,7 @@ from opsledger.model.settings import (
     INTEGER,
     Setting,
 )
-from opsledger.rules.base import Context, Rule
+from opsledger.rules.base import Context, HistoryJudging, Rule
 from opsledger.rules.examples import Examples, File, commit, played
 from opsledger.rules.incidents import NOTIFICATION_REQUIRED, PIR_REQUIRED
 from opsledger.rules.regulatory import REGIMES
@@ -115,7 +115,7 @@ def introductions(history: RecordHistory, field: str) -> dict[tuple[str, ...], l
     return history.held_from(entries)
 
 
-def successor_version(ctx: Context, deletion: Version) -> Version | None:
+def successor_version(ctx: HistoryJudging, deletion: Version) -> Version | None:
     """The version of the record that took a deleted record's content, in the same commit
     under another ID (see :mod:`opsledger.history.assemble`)."""
     if deletion.successor is None or ctx.history is None:
@@ -143,6 +143,11 @@ def current(history: RecordHistory) -> Mapping[str, Any]:
 
 
 class HistoryRule(Rule):
+    """A rule judging each record's history on its own (:meth:`judge`, through a
+    :class:`HistoryJudging`): under ``site serve`` its findings on a record are reused
+    while the history index, the records it read and "now" (when read) are the same
+    (:mod:`opsledger.rules.recall`)."""
+
     kinds: ClassVar[tuple[str, ...]] = ALL_KINDS
 
     def histories(self, ctx: Context) -> Iterator[tuple[str, RecordHistory]]:
@@ -151,11 +156,22 @@ class HistoryRule(Rule):
             if kind in self.kinds and not imported:
                 yield kind, history
 
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        recall = ctx.recall if ctx.only is None else None
+        for kind, history in self.histories(ctx):
+            if recall is not None:
+                yield from recall.traced(self, ctx, kind, history)
+            else:
+                yield from self.judge(HistoryJudging(ctx), kind, history)
+
+    def judge(self, ctx: HistoryJudging, kind: str, history: RecordHistory) -> Iterator[Finding]:
+        raise NotImplementedError
+
     def at(
-        self, ctx: Context, history: RecordHistory, message: str, *path: str | int, fix: str
+        self, ctx: HistoryJudging, history: RecordHistory, message: str, *path: str | int, fix: str
     ) -> Finding:
         """A finding at ``path`` of the record, or at line 1 of its last path if not loaded."""
-        record = ctx.ledger.get(history.record_id)
+        record = ctx.loaded(history.record_id)
         if record is not None:
             return self.finding(record, message, *path, fix=fix)
         rid, pointer = history.record_id, json_pointer(path)
@@ -189,32 +205,31 @@ class GitProvenance(HistoryRule):
         played(commit("2026-03-09T10:00:00Z", PRIYA, File("change", PRIYAS_APPROVAL))),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for kind, history in self.histories(ctx):
-            if history.deleted:
+    def judge(self, ctx: HistoryJudging, kind: str, history: RecordHistory) -> Iterator[Finding]:
+        if history.deleted:
+            return
+        field, label = ENTRIES[kind]
+        added = introductions(history, field)
+        entries = current(history).get(field)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            by = entry.get("by") if isinstance(entry, Mapping) else None
+            candidates = added.get(entry_key(entry), []) if isinstance(by, str) else []
+            if not candidates or any(by_them(v.commit, str(by)) for v in candidates):
                 continue
-            field, label = ENTRIES[kind]
-            added = introductions(history, field)
-            entries = current(history).get(field)
-            for index, entry in enumerate(entries if isinstance(entries, list) else []):
-                by = entry.get("by") if isinstance(entry, Mapping) else None
-                candidates = added.get(entry_key(entry), []) if isinstance(by, str) else []
-                if not candidates or any(by_them(v.commit, str(by)) for v in candidates):
-                    continue
-                version = candidates[-1]
-                role = f"{entry['role']}, " if entry.get("role") else ""
-                unreadable = " (after unreadable versions)" if len(candidates) > 1 else ""
-                yield self.at(
-                    ctx,
-                    history,
-                    f"{label} by {by} ({role}{entry.get('decision')}) was added by "
-                    f"{landed(version)}{unreadable}, not by {by}",
-                    field,
-                    index,
-                    "by",
-                    fix=f"remove the entry and have {by} record it themselves (opsledger "
-                    f"approve {history.record_id} --commit)",
-                )
+            version = candidates[-1]
+            role = f"{entry['role']}, " if entry.get("role") else ""
+            unreadable = " (after unreadable versions)" if len(candidates) > 1 else ""
+            yield self.at(
+                ctx,
+                history,
+                f"{label} by {by} ({role}{entry.get('decision')}) was added by "
+                f"{landed(version)}{unreadable}, not by {by}",
+                field,
+                index,
+                "by",
+                fix=f"remove the entry and have {by} record it themselves (opsledger "
+                f"approve {history.record_id} --commit)",
+            )
 
 
 class GitAfterClose(HistoryRule):
@@ -279,11 +294,10 @@ class GitAfterClose(HistoryRule):
         ),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        for kind, history in self.histories(ctx):
-            yield from self._record(ctx, kind, history)
+    def judge(self, ctx: HistoryJudging, kind: str, history: RecordHistory) -> Iterator[Finding]:
+        yield from self._record(ctx, kind, history)
 
-    def _record(self, ctx: Context, kind: str, history: RecordHistory) -> Iterator[Finding]:
+    def _record(self, ctx: HistoryJudging, kind: str, history: RecordHistory) -> Iterator[Finding]:
         reported: set[str] = set()  # landings with an edit reported
         for finding, landing in self._commits(ctx, kind, history):
             reported.add(landing)
@@ -292,7 +306,7 @@ class GitAfterClose(HistoryRule):
             yield from self._landings(ctx, history, reported)
 
     def _landings(
-        self, ctx: Context, history: RecordHistory, reported: set[str]
+        self, ctx: HistoryJudging, history: RecordHistory, reported: set[str]
     ) -> Iterator[Finding]:
         """What each landing did to a closed incident as a whole (commits landing together
         count as one): one that reopens and closes it again is an edit after closure unless
@@ -338,7 +352,7 @@ class GitAfterClose(HistoryRule):
             before = end
 
     def _commits(
-        self, ctx: Context, kind: str, history: RecordHistory
+        self, ctx: HistoryJudging, kind: str, history: RecordHistory
     ) -> Iterator[tuple[Finding, str]]:
         """Each version compared with the one before it (see the class)."""
         closing: Version | None = None  # the version that closed the record, while closed
@@ -398,7 +412,7 @@ class GitAfterClose(HistoryRule):
 
     def _report(
         self,
-        ctx: Context,
+        ctx: HistoryJudging,
         history: RecordHistory,
         kind: str,
         closing: Version,
@@ -587,17 +601,16 @@ class GitBackdated(HistoryRule):
         ),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        tolerance = ctx.ledger.policy.backdate_tolerance
-        for kind, history in self.histories(ctx):
-            floor = not_before(history)
-            yield from self._implausible(ctx, history)
-            yield from self._before_parent(ctx, history, tolerance)
-            yield from self._out_of_order(ctx, history, floor, tolerance)
-            if kind in ENTRIES and not history.deleted:
-                yield from self._entries(ctx, kind, history, floor, tolerance)
+    def judge(self, ctx: HistoryJudging, kind: str, history: RecordHistory) -> Iterator[Finding]:
+        tolerance = ctx.policy.backdate_tolerance
+        floor = not_before(history)
+        yield from self._implausible(ctx, history)
+        yield from self._before_parent(ctx, history, tolerance)
+        yield from self._out_of_order(ctx, history, floor, tolerance)
+        if kind in ENTRIES and not history.deleted:
+            yield from self._entries(ctx, kind, history, floor, tolerance)
 
-    def _implausible(self, ctx: Context, history: RecordHistory) -> Iterator[Finding]:
+    def _implausible(self, ctx: HistoryJudging, history: RecordHistory) -> Iterator[Finding]:
         seen: set[str] = set()
         for version in history.versions:
             commit = version.commit
@@ -615,7 +628,7 @@ class GitBackdated(HistoryRule):
             )
 
     def _before_parent(
-        self, ctx: Context, history: RecordHistory, tolerance: timedelta
+        self, ctx: HistoryJudging, history: RecordHistory, tolerance: timedelta
     ) -> Iterator[Finding]:
         """A commit on the branch's first-parent line dated before the commit before it
         landed: it cannot have landed earlier, so the history counts it as landed then
@@ -641,7 +654,7 @@ class GitBackdated(HistoryRule):
 
     def _out_of_order(
         self,
-        ctx: Context,
+        ctx: HistoryJudging,
         history: RecordHistory,
         floor: dict[int, datetime],
         tolerance: timedelta,
@@ -663,7 +676,7 @@ class GitBackdated(HistoryRule):
 
     def _entries(
         self,
-        ctx: Context,
+        ctx: HistoryJudging,
         kind: str,
         history: RecordHistory,
         floor: dict[int, datetime],
@@ -790,7 +803,7 @@ class GitDeleted(HistoryRule):
                     f"give the record its ID back: {restore}; remove {gone.successor} unless "
                     "it is a genuinely new record"
                 )
-            yield self.at(ctx, history, message, fix=fix)
+            yield self.at(HistoryJudging(ctx), history, message, fix=fix)
 
 
 class GitLateRecord(HistoryRule):
@@ -827,21 +840,18 @@ class GitLateRecord(HistoryRule):
         ),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        allowed = ctx.ledger.policy.late_record_business_days
-        obligations = ctx.obligations
-        for _, history in self.histories(ctx):
-            found = obligations.documentation(history.record_id)
-            if found is not None and found.business_days > allowed:
-                yield self.at(
-                    ctx,
-                    history,
-                    f"first committed {found.business_days} business days after detection "
-                    f"({ts(found.detected)}): {landed(found.first)}; policy allows {allowed}",
-                    "detected_at",
-                    fix="commit the incident record when the incident starts and update it as "
-                    "it goes",
-                )
+    def judge(self, ctx: HistoryJudging, _kind: str, history: RecordHistory) -> Iterator[Finding]:
+        allowed = ctx.policy.late_record_business_days
+        found = ctx.documentation(history.record_id)
+        if found is not None and found.business_days > allowed:
+            yield self.at(
+                ctx,
+                history,
+                f"first committed {found.business_days} business days after detection "
+                f"({ts(found.detected)}): {landed(found.first)}; policy allows {allowed}",
+                "detected_at",
+                fix="commit the incident record when the incident starts and update it as it goes",
+            )
 
 
 class GitDowngrade(HistoryRule):
@@ -881,8 +891,8 @@ class GitDowngrade(HistoryRule):
         ),
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        priorities = ctx.ledger.policy.priorities
+    def judge(self, ctx: HistoryJudging, _kind: str, history: RecordHistory) -> Iterator[Finding]:
+        priorities = ctx.policy.priorities
         rank = {name: i for i, name in enumerate(priorities)}
 
         def base_duties(name: object) -> set[str]:
@@ -895,46 +905,45 @@ class GitDowngrade(HistoryRule):
                 if on
             }
 
-        regimes = ctx.ledger.policy.regulatory
+        regimes = ctx.policy.regulatory
 
         def text(data: Mapping[str, Any], name: str) -> str | None:
             value = data.get(name)
             return value if isinstance(value, str) else None
 
-        for _, history in self.histories(ctx):
-            if history.deleted:
+        if history.deleted:
+            return
+        latest = current(history)
+
+        def duties(name: object, data: Mapping[str, Any] = latest) -> set[str]:
+            found = base_duties(name)
+            scope, category = text(data, "scope"), text(data, "category")
+            for regime in regimes:
+                if isinstance(name, str) and regime.in_scope(name, scope, category):
+                    found.add(f"{regime.name} notification")
+            return found
+
+        now = duties(latest.get("priority"))
+        yield from self._reports_withdrawn(ctx, history, latest)
+        for change in transitions(history, "priority"):
+            old, new = change.old, change.new
+            if not (isinstance(old, str) and isinstance(new, str)):
                 continue
-            latest = current(history)
-
-            def duties(name: object, data: Mapping[str, Any] = latest) -> set[str]:
-                found = base_duties(name)
-                scope, category = text(data, "scope"), text(data, "category")
-                for regime in regimes:
-                    if isinstance(name, str) and regime.in_scope(name, scope, category):
-                        found.add(f"{regime.name} notification")
-                return found
-
-            now = duties(latest.get("priority"))
-            yield from self._reports_withdrawn(ctx, history, latest)
-            for change in transitions(history, "priority"):
-                old, new = change.old, change.new
-                if not (isinstance(old, str) and isinstance(new, str)):
-                    continue
-                lost = duties(old) - duties(new) - now
-                if rank.get(new, -1) <= rank.get(old, len(rank)) or not lost:
-                    continue
-                yield self.at(
-                    ctx,
-                    history,
-                    f"priority lowered from {old} to {new} by {landed(change.version)}, "
-                    f"removing the {' and '.join(sorted(lost))} requirement",
-                    "priority",
-                    fix=f"if it was a {old} incident, restore the priority and meet its duties; "
-                    "a genuine re-triage needs a waiver with the commander's reason",
-                )
+            lost = duties(old) - duties(new) - now
+            if rank.get(new, -1) <= rank.get(old, len(rank)) or not lost:
+                continue
+            yield self.at(
+                ctx,
+                history,
+                f"priority lowered from {old} to {new} by {landed(change.version)}, "
+                f"removing the {' and '.join(sorted(lost))} requirement",
+                "priority",
+                fix=f"if it was a {old} incident, restore the priority and meet its duties; "
+                "a genuine re-triage needs a waiver with the commander's reason",
+            )
 
     def _reports_withdrawn(
-        self, ctx: Context, history: RecordHistory, latest: Mapping[str, Any]
+        self, ctx: HistoryJudging, history: RecordHistory, latest: Mapping[str, Any]
     ) -> Iterator[Finding]:
         """A reportable decision turned not-reportable (or dropped), or a submission
         removed, by a later commit; not when the current version holds them again."""
@@ -1029,34 +1038,33 @@ class GitRubberStamp(HistoryRule):
         as_of="2026-07-31T12:00:00Z",
     )
 
-    def check(self, ctx: Context) -> Iterator[Finding]:
-        repeats = max(1, ctx.ledger.policy.rubber_stamp_repeats)
-        for _, history in self.histories(ctx):
-            if history.deleted:
-                continue
-            run: list[Version] = []
-            previous: Version | None = None
-            for version in history.readable():
-                if previous is not None:
-                    fields = {c.field for c in diff_fields(previous.data or {}, version.data or {})}
-                    before, after = body(previous), body(version)
-                    if before is None or after is None or before != after:
-                        run = []
-                    elif fields == {"last_reviewed"}:
-                        run.append(version)
-                    elif fields:
-                        run = []
-                previous = version
-            if len(run) >= repeats:
-                yield self.at(
-                    ctx,
-                    history,
-                    f"the last {len(run)} reviews only changed last_reviewed (latest: "
-                    f"{landed(run[-1])}); policy flags {repeats} in a row",
-                    "last_reviewed",
-                    fix="review the runbook for real: check every command, dashboard and "
-                    "contact, and update what changed",
-                )
+    def judge(self, ctx: HistoryJudging, _kind: str, history: RecordHistory) -> Iterator[Finding]:
+        repeats = max(1, ctx.policy.rubber_stamp_repeats)
+        if history.deleted:
+            return
+        run: list[Version] = []
+        previous: Version | None = None
+        for version in history.readable():
+            if previous is not None:
+                fields = {c.field for c in diff_fields(previous.data or {}, version.data or {})}
+                before, after = body(previous), body(version)
+                if before is None or after is None or before != after:
+                    run = []
+                elif fields == {"last_reviewed"}:
+                    run.append(version)
+                elif fields:
+                    run = []
+            previous = version
+        if len(run) >= repeats:
+            yield self.at(
+                ctx,
+                history,
+                f"the last {len(run)} reviews only changed last_reviewed (latest: "
+                f"{landed(run[-1])}); policy flags {repeats} in a row",
+                "last_reviewed",
+                fix="review the runbook for real: check every command, dashboard and "
+                "contact, and update what changed",
+            )
 
 
 RULES: tuple[type[Rule], ...] = (

@@ -18,11 +18,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from opsledger.findings import Finding
+from opsledger.history.model import HistoryIndex, RecordHistory
 from opsledger.model.records import Record
-from opsledger.rules.base import AS_OF, VERDICTS, Context, Judging
+from opsledger.rules.base import AS_OF, VERDICTS, Context, HistoryJudging, Judging
 
 if TYPE_CHECKING:
     from opsledger.rules.base import RecordRule
+    from opsledger.rules.history import HistoryRule
 
 #: the stale bits of a record judged for the first time, or changed
 EVERYTHING = -1
@@ -47,6 +49,18 @@ class _Record:
         self.stale = EVERYTHING
 
 
+class _Traced:
+    """One record's history as a history rule judged it."""
+
+    __slots__ = ("as_of", "found", "history", "loads", "reads")
+
+    def __init__(
+        self, history: RecordHistory, as_of: datetime, judging: HistoryJudging, found: Judged
+    ) -> None:
+        self.history, self.as_of, self.found = history, as_of, found
+        self.reads, self.loads = judging.reads, judging.loads
+
+
 class Recall:
     """What the last audit judged, record by record, and what this one judges."""
 
@@ -54,18 +68,48 @@ class Recall:
         self._policy: Any = None
         self._last: dict[str, dict[str, _Record]] = {}
         self._now: dict[str, dict[str, _Record]] = {}
+        self._index: HistoryIndex | None = None
+        #: (history rule, record ID) -> its findings, in the last audit and in this one
+        self._traced_last: dict[tuple[str, str], _Traced] = {}
+        self._traced_now: dict[tuple[str, str], _Traced] = {}
 
     def begin(self, ctx: Context) -> None:
-        """Before an audit: a changed policy (or none before) leaves nothing to reuse."""
+        """Before an audit: a changed policy (or none before) leaves nothing to reuse, and
+        another history index nothing of the history rules'."""
         policy = ctx.ledger.policy.doc.data
         if self._policy is None or policy != self._policy:
-            self._last = {}
-        self._policy = policy
-        self._now = {}
+            self._last, self._traced_last = {}, {}
+        if ctx.history is None or ctx.history is not self._index:
+            self._traced_last = {}
+        self._policy, self._index = policy, ctx.history
+        self._now, self._traced_now = {}, {}
 
     def end(self) -> None:
         """After a whole audit: what it judged is what the next one compares with."""
         self._last, self._now = self._now, {}
+        self._traced_last, self._traced_now = self._traced_now, {}
+
+    def traced(
+        self, rule: HistoryRule, ctx: Context, kind: str, history: RecordHistory
+    ) -> Iterable[Finding]:
+        """A history rule's findings on one record's history: the last audit's where the
+        history is the same, every record its judge read is the same object and "now", if
+        read, is the same; else judged now."""
+        key = (rule.id, history.record_id)
+        last = self._traced_last.get(key)
+        ledger = ctx.ledger
+        if (
+            last is not None
+            and last.history is history
+            and (not last.reads & AS_OF or last.as_of == ctx.as_of)
+            and all(ledger.get(rid) is record for rid, record in last.loads.items())
+        ):
+            self._traced_now[key] = last
+            return last.found[1]
+        judging = HistoryJudging(ctx)
+        found = tuple(rule.judge(judging, kind, history))
+        self._traced_now[key] = _Traced(history, ctx.as_of, judging, (judging.reads, found))
+        return found
 
     def judged(
         self, rule: RecordRule[Any], table: str, ctx: Context, record: Record
