@@ -17,9 +17,16 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
-from test_site_incremental import EDITS, EVERY_EDIT, FOLDERS, MOMENTS, _edit, _ids, _named
+from test_site_incremental import (
+    EDITS,
+    EVERY_EDIT,
+    MOMENTS,
+    _edit,
+    _ids,
+    apply_edit,
+    demo_files,
+)
 
-from opsledger.demo import generate_demo
 from opsledger.findings import Finding
 from opsledger.rules import RULES
 from opsledger.rules.base import AS_OF, Judging, RecordRule
@@ -29,17 +36,11 @@ from opsledger.workspace import Workspace
 
 from conftest import Repo, git, git_init
 
-COMMITTED = "2026-10-31T23:59:30Z"
-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
     root = tmp_path_factory.mktemp("recall") / "gov"
-    generate_demo(root, seed=7, records=80, commits=200)
-    files = sorted(
-        p for folder in ("records", "runbooks") for p in (root / folder).rglob("*") if p.is_file()
-    )
-    return root, {str(p.relative_to(root)): p.read_bytes() for p in files}
+    return root, demo_files(root, seed=7, records=80, commits=200)
 
 
 class Served:
@@ -77,23 +78,7 @@ def test_a_recalled_audit_finds_what_a_fresh_one_finds(
     try:
         served.audit(MOMENTS[0])
         for folder, which, op, n, when in edits:
-            names = sorted(name for name in originals if name.startswith(FOLDERS[folder]))
-            rel = names[which % len(names)]
-            path = root / rel
-            text = path.read_text(encoding="utf-8") if path.exists() else ""
-            if op == 12:  # committed as it is: the history, and its verdicts, change
-                git(root, "add", "-A")
-                git(root, "commit", "-qm", "edits", "--allow-empty", date=COMMITTED)
-            else:
-                if op == 11:  # the first record this one names is edited instead: its times
-                    rel, op = _named(rel, text, originals), 4
-                    path = root / rel
-                    text = path.read_text(encoding="utf-8") if path.exists() else ""
-                edited = _edit(text, op, n, ids) if text else originals[rel].decode()
-                if edited is None:
-                    path.unlink()
-                else:
-                    path.write_text(edited, encoding="utf-8")
+            apply_edit(root, originals, ids, (folder, which, op, n))
             assert served.audit(MOMENTS[when]) == fresh(root, MOMENTS[when])
     finally:
         for rel, data in originals.items():

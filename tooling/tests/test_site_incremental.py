@@ -31,14 +31,19 @@ MOMENTS = (
 ID = re.compile(r"\b(?:INC|CHG|PIR|PRB|RB)-\d{4}(?:-\d{4})?\b")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
-    root = tmp_path_factory.mktemp("incremental") / "gov"
-    generate_demo(root, seed=5, records=160, commits=400)
+def demo_files(root: Path, seed: int, records: int, commits: int) -> dict[str, bytes]:
+    """A demo generated at ``root``: each record file's path and bytes as generated."""
+    generate_demo(root, seed=seed, records=records, commits=commits)
     files = sorted(
         p for folder in ("records", "runbooks") for p in (root / folder).rglob("*") if p.is_file()
     )
-    return root, {str(p.relative_to(root)): p.read_bytes() for p in files}
+    return {str(p.relative_to(root)): p.read_bytes() for p in files}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    root = tmp_path_factory.mktemp("incremental") / "gov"
+    return root, demo_files(root, seed=5, records=160, commits=400)
 
 
 def _ids(originals: dict[str, bytes]) -> list[str]:
@@ -95,6 +100,32 @@ def _named(rel: str, text: str, originals: dict[str, bytes]) -> str:
     return rel
 
 
+def apply_edit(
+    root: Path, originals: dict[str, bytes], ids: list[str], edit: tuple[int, int, int, int]
+) -> None:
+    """One drawn edit (folder, file, which edit, its choice) made to the repository at
+    ``root``: a file's text edited or deleted (a deleted one comes back as it was), or the
+    working tree committed."""
+    folder, which, op, n = edit
+    names = sorted(name for name in originals if name.startswith(FOLDERS[folder]))
+    rel = names[which % len(names)]
+    path = root / rel
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if op == 12:  # the working tree committed as it is (audit trails, blobs change)
+        git(root, "add", "-A")
+        git(root, "commit", "-qm", "edits", "--allow-empty", date=COMMITTED)
+        return
+    if op == 11:  # the first record this one names is edited instead: its times
+        rel, op = _named(rel, text, originals), 4
+        path = root / rel
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    edited = _edit(text, op, n, ids) if text else originals[rel].decode()
+    if edited is None:
+        path.unlink()
+    else:
+        path.write_text(edited, encoding="utf-8")
+
+
 def _site(site: Site) -> tuple[object, ...]:
     return (
         dict(site.pages.held()),
@@ -144,23 +175,7 @@ def test_a_carried_build_generates_the_fresh_site(
     try:
         generate(collect(root, MOMENTS[0], carry=carry))
         for folder, which, op, n, when in edits:
-            names = sorted(name for name in originals if name.startswith(FOLDERS[folder]))
-            rel = names[which % len(names)]
-            path = root / rel
-            text = path.read_text(encoding="utf-8") if path.exists() else ""
-            if op == 12:  # the working tree committed as it is (audit trails, blobs change)
-                git(root, "add", "-A")
-                git(root, "commit", "-qm", "edits", "--allow-empty", date=COMMITTED)
-            else:
-                if op == 11:  # the first record this one names is edited instead: its times
-                    rel, op = _named(rel, text, originals), 4
-                    path = root / rel
-                    text = path.read_text(encoding="utf-8") if path.exists() else ""
-                edited = _edit(text, op, n, ids) if text else originals[rel].decode()
-                if edited is None:
-                    path.unlink()
-                else:
-                    path.write_text(edited, encoding="utf-8")
+            apply_edit(root, originals, ids, (folder, which, op, n))
             carried = _site(generate(collect(root, MOMENTS[when], carry=carry)))
             fresh = _site(generate(collect(root, MOMENTS[when])))
             assert carried == fresh

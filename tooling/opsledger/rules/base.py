@@ -217,23 +217,16 @@ def _indent(text: str) -> str:
 AS_OF, INCIDENT, REGULATORY, CHANGE, ACTIONS, RUNBOOK, PROBLEM = (1 << n for n in range(7))
 
 
-class Judging:
-    """What a :class:`RecordRule` sees while judging one record: the record's own verdicts
-    (:attr:`obligations`, which answers about that record only), the policy, the business
-    calendar and "now"; no other record. Each read of "now" or of a verdict is noted
-    (:attr:`reads`, :attr:`seen`), so that a served site's next audit can reuse the
-    findings of a record whose reads give the same values (:mod:`opsledger.rules.recall`).
-    """
+class Seeing:
+    """What every rule judging one record at a time sees: the policy, the business
+    calendar and "now", whose reading is noted (:attr:`reads`)."""
 
-    __slots__ = ("_ctx", "reads", "record", "seen")
+    __slots__ = ("_ctx", "reads")
 
-    def __init__(self, ctx: Context, record: Record) -> None:
+    def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self.record = record
         #: the bits of what was read (:data:`AS_OF`, :data:`INCIDENT`…)
         self.reads = 0
-        #: each verdict read, by its bit
-        self.seen: dict[int, object] = {}
 
     @property
     def as_of(self) -> datetime:
@@ -251,6 +244,23 @@ class Judging:
     def setting(self, setting: Setting, **keys: str) -> Any:
         """A policy setting's typed value (:meth:`Context.setting`)."""
         return self._ctx.setting(setting, **keys)
+
+
+class Judging(Seeing):
+    """What a :class:`RecordRule` sees while judging one record: the record's own verdicts
+    (:attr:`obligations`, which answers about that record only), the policy, the business
+    calendar and "now"; no other record. Each read of "now" or of a verdict is noted
+    (:attr:`reads`, :attr:`seen`), so that a served site's next audit can reuse the
+    findings of a record whose reads give the same values (:mod:`opsledger.rules.recall`).
+    """
+
+    __slots__ = ("record", "seen")
+
+    def __init__(self, ctx: Context, record: Record) -> None:
+        super().__init__(ctx)
+        self.record = record
+        #: each verdict read, by its bit
+        self.seen: dict[int, object] = {}
 
     @property
     def obligations(self) -> Judging:
@@ -320,7 +330,7 @@ class RecordRule(Rule, Generic[R]):
         raise NotImplementedError
 
 
-class HistoryJudging:
+class HistoryJudging(Seeing):
     """What a rule judging one record's history at a time sees (:meth:`HistoryRule.judge`):
     the history index (every record's past; the same object while ``HEAD`` is), any
     record as loaded now (:meth:`loaded`, each read noted), a record's documentation lag
@@ -329,34 +339,16 @@ class HistoryJudging:
     record read is the same object and "now" (if read) is too
     (:mod:`opsledger.rules.recall`)."""
 
-    __slots__ = ("_ctx", "loads", "reads")
+    __slots__ = ("loads",)
 
     def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-        self.reads = 0
+        super().__init__(ctx)
         #: record ID -> the record loaded now (or None) as read
         self.loads: dict[str, Record | None] = {}
 
     @property
     def history(self) -> HistoryIndex | None:
         return self._ctx.history
-
-    @property
-    def as_of(self) -> datetime:
-        self.reads |= AS_OF
-        return self._ctx.as_of
-
-    @property
-    def policy(self) -> Policy:
-        return self._ctx.ledger.policy
-
-    @property
-    def calendar(self) -> BusinessCalendar:
-        return self._ctx.calendar
-
-    def setting(self, setting: Setting, **keys: str) -> Any:
-        """A policy setting's typed value (:meth:`Context.setting`)."""
-        return self._ctx.setting(setting, **keys)
 
     def loaded(self, record_id: str) -> Record | None:
         """The record of that ID as loaded now (None when none is)."""
