@@ -196,3 +196,46 @@ def test_a_history_finding_moves_with_its_record_edited(
         assert [f.line for f in moved] == [found.line + 1]
     finally:
         path.write_bytes(originals[found.path])
+
+
+def _swap_p2_p3(text: str) -> str:
+    """The P2 and P3 blocks of ``priorities`` in the other order (P3 now ranks above P2)."""
+    head, rest = text.split("  P2:\n", 1)
+    p2, rest = rest.split("  P3:\n", 1)
+    p3, tail = rest.split("  P4:\n", 1)
+    return f"{head}  P3:\n{p3}  P2:\n{p2}  P4:\n{tail}"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: text.replace("pir_due_business_days: 10\n", "pir_due_business_days: 10.0\n"),
+        _swap_p2_p3,
+    ],
+    ids=["10 is now 10.0", "P3 ranked above P2"],
+)
+def test_a_policy_edit_equal_as_data_is_an_edit(
+    demo: tuple[Path, dict[str, bytes]], edit: Any
+) -> None:
+    """Two edits of policy.yaml whose data compares equal (10 == 10.0; mappings equal in
+    any order) that change what is found: a verdict says "10.0 business days", the order
+    of the priorities decides what is a downgrade. Nothing made under the old policy is
+    reused (it was, by GIT-DOWNGRADE and by the PIR verdicts)."""
+    root, _ = demo
+    served = Served(root)
+    before = served.audit(MOMENTS[0])
+    policy = root / "policy.yaml"
+    text = policy.read_text(encoding="utf-8")
+    try:
+        policy.write_text(edit(text), encoding="utf-8")
+        carried = collect(root, MOMENTS[0], carry=served.carry)
+        afresh = collect(root, MOMENTS[0])
+        assert carried.findings == afresh.findings
+        verdicts = [(afresh.verdicts.incident(i), i.id) for i in afresh.ledger.incidents.values()]
+        assert [
+            (carried.verdicts.incident(i), i.id) for i in carried.ledger.incidents.values()
+        ] == (verdicts)
+        changed = afresh.findings != before or "10.0 business days" in repr(verdicts)
+        assert changed  # the edit is one the findings or the verdicts show
+    finally:
+        policy.write_text(text, encoding="utf-8")

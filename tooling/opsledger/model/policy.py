@@ -119,6 +119,14 @@ def _target(d: Mapping[str, Any]) -> Target:
     )
 
 
+def fingerprint(policy: Policy) -> str:
+    """Everything the policy says, exactly as written: its data with each mapping's key
+    order and each value's type (``10`` is not ``10.0``: a verdict prints the value, and
+    the order of ``priorities`` ranks them). Two loads with the same fingerprint read
+    alike; what ``site serve`` compares before reusing anything made under a policy."""
+    return repr(policy.doc.data)
+
+
 def load_policy(root: Path, schemas: SchemaSet) -> Policy:
     """Load, validate and type ``policy.yaml``; raise :class:`ConfigError` on any problem."""
     path = root / POLICY_FILE

@@ -44,6 +44,7 @@ from opsledger.history import HISTORY_UNAVAILABLE
 from opsledger.history.derive import first_done, status_since
 from opsledger.history.model import HistoryIndex, Version
 from opsledger.model.ledger import Ledger
+from opsledger.model.policy import fingerprint
 from opsledger.model.records import Action, Change, Incident, Pir, Problem, Runbook
 from opsledger.model.settings import Setting
 from opsledger.obligations import (
@@ -194,7 +195,7 @@ class Obligations:
             last.as_of == self.as_of
             and last.history is self.history
             and last.history_reason == self.history_reason
-            and last.policy.doc.data == self.policy.doc.data
+            and fingerprint(last.policy) == fingerprint(self.policy)
         )
 
     def _held(self, kind: str, record_id: str, *inputs: object) -> Any:

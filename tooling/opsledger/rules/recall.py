@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsledger.findings import Finding
 from opsledger.history.model import HistoryIndex, RecordHistory
+from opsledger.model.policy import fingerprint
 from opsledger.model.records import Record
 from opsledger.rules.base import AS_OF, VERDICTS, Context, HistoryJudging, Judging
 
@@ -65,7 +66,7 @@ class Recall:
     """What the last audit judged, record by record, and what this one judges."""
 
     def __init__(self) -> None:
-        self._policy: Any = None
+        self._policy: str | None = None
         self._last: dict[str, dict[str, _Record]] = {}
         self._now: dict[str, dict[str, _Record]] = {}
         self._index: HistoryIndex | None = None
@@ -76,7 +77,7 @@ class Recall:
     def begin(self, ctx: Context) -> None:
         """Before an audit: a changed policy (or none before) leaves nothing to reuse, and
         another history index nothing of the history rules'."""
-        policy = ctx.ledger.policy.doc.data
+        policy = fingerprint(ctx.ledger.policy)
         if self._policy is None or policy != self._policy:
             self._last, self._traced_last = {}, {}
         if ctx.history is None or ctx.history is not self._index:

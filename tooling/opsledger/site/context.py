@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from opsledger.model.policy import fingerprint
 from opsledger.model.records import Change, Incident, Pir, Problem, Record
 from opsledger.site.data import SiteData
 from opsledger.site.links import Links
@@ -49,7 +50,7 @@ def _targets(record: Record) -> list[str | None]:
 
 
 def setting(ctx: PageContext) -> tuple[object, ...]:
-    """What every page of a build reads alike: the policy (its values and its text), the
+    """What every page of a build reads alike: all the policy says (:func:`fingerprint`), the
     commit, why there is no history, the URL style, the rows of a long table, and every
     page path. A page made from one record under an equal setting, from the same record
     and equal inputs (``site serve``: :meth:`~opsledger.site.carry.Carry.made`), is the
@@ -57,8 +58,7 @@ def setting(ctx: PageContext) -> tuple[object, ...]:
     data, links = ctx.data, ctx.links
     policy = data.ledger.policy
     return (
-        policy,
-        policy.doc.data,
+        fingerprint(policy),
         data.commit,
         data.history_notice,
         links.directory_urls,
