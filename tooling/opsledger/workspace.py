@@ -349,4 +349,5 @@ class Workspace:
             commit=self.commit,
             obligations=self.obligations_with(history=needs),
             history_reason=self.history_note if needs else "",
+            recall=self.recall,
         )

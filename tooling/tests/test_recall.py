@@ -79,7 +79,12 @@ def test_a_recalled_audit_finds_what_a_fresh_one_finds(
         served.audit(MOMENTS[0])
         for folder, which, op, n, when in edits:
             apply_edit(root, originals, ids, (folder, which, op, n))
-            assert served.audit(MOMENTS[when]) == fresh(root, MOMENTS[when])
+            carried, afresh = (
+                collect(root, MOMENTS[when], carry=served.carry),
+                collect(root, MOMENTS[when]),
+            )
+            assert carried.findings == afresh.findings
+            assert carried.kpis == afresh.kpis  # edited_after_close reads the recall too
     finally:
         for rel, data in originals.items():
             (root / rel).write_bytes(data)
@@ -239,3 +244,38 @@ def test_a_policy_edit_equal_as_data_is_an_edit(
         assert changed  # the edit is one the findings or the verdicts show
     finally:
         policy.write_text(text, encoding="utf-8")
+
+
+def test_the_kpi_reads_the_runs_audit_and_no_other(
+    demo: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """edited_after_close counts GIT-AFTER-CLOSE's edits: in the run of the audit, it reads
+    the audit's findings from the recall (no history judged again); from another run (its
+    own policy object, as after an edit of policy.yaml) it judges every history itself."""
+    from opsledger.calendar import BusinessCalendar
+    from opsledger.rules.base import Context
+    from opsledger.rules.history import GitAfterClose
+
+    root, _ = demo
+    served = Served(root)
+    data = collect(root, MOMENTS[0], carry=served.carry)
+    judged: list[str] = []
+    original = GitAfterClose.judge
+
+    def judge(self: GitAfterClose, ctx: Any, kind: str, history: Any) -> Iterator[Finding]:
+        judged.append(history.record_id)
+        yield from original(self, ctx, kind, history)
+
+    monkeypatch.setattr(GitAfterClose, "judge", judge)
+    recall = served.carry.recall
+
+    def findings(ledger: Any, history: Any) -> list[Finding]:
+        calendar = BusinessCalendar.of(ledger.policy)
+        ctx = Context(ledger, data.as_of, calendar, history, recall=recall)
+        return list(GitAfterClose().check(ctx))
+
+    same_run = findings(data.ledger, data.history)
+    assert judged == []
+    other = Workspace(root, as_of=MOMENTS[0])
+    assert findings(other.ledger, other.history_index) == same_run
+    assert len(judged) > 10  # every history judged afresh

@@ -22,6 +22,7 @@ from opsledger.model.ledger import Ledger
 from opsledger.model.records import Change, Incident, Pir, Problem, Record
 from opsledger.obligations import Followup, Obligations
 from opsledger.period import Period
+from opsledger.rules.recall import Recall
 
 Unit = Literal["count", "ratio", "minutes", "hours", "days", "percent"]
 #: how observations become a value: sum of values, share of ones, mean, median, or
@@ -101,6 +102,8 @@ class KpiContext:
     given_findings: Sequence[Finding] | None = None
     shared: Obligations | None = None
     history_reason: str = HISTORY_UNAVAILABLE
+    #: what the run's audit judged (``site serve``): a KPI running a rule reads its findings
+    recall: Recall | None = field(default=None, compare=False)
 
     @cached_property
     def calendar(self) -> BusinessCalendar:

@@ -30,6 +30,7 @@ from opsledger.model.ledger import Ledger
 from opsledger.model.policy import Target
 from opsledger.obligations import Obligations
 from opsledger.period import Period, check_day
+from opsledger.rules.recall import Recall
 from opsledger.timeutil import YEARS
 
 
@@ -121,6 +122,7 @@ def compute_kpis(
     commit: str | None = None,
     obligations: Obligations | None = None,
     history_reason: str = HISTORY_UNAVAILABLE,
+    recall: Recall | None = None,
 ) -> KpiReport:
     """Every KPI (or ``options.only``) over ``ledger`` and its history index (None when the
     repository has no git history: history KPIs then report "no data")."""
@@ -133,6 +135,7 @@ def compute_kpis(
         options.findings,
         obligations,
         history_reason,
+        recall,
     )
     chosen = [k for k in KPIS if not options.only or k.id in options.only]
     return KpiReport(

@@ -62,7 +62,7 @@ def edited_records(ctx: KpiContext) -> frozenset[str]:
     from opsledger.rules.base import Context
     from opsledger.rules.history import GitAfterClose
 
-    rule_ctx = Context(ctx.ledger, ctx.as_of, ctx.calendar, ctx.history)
+    rule_ctx = Context(ctx.ledger, ctx.as_of, ctx.calendar, ctx.history, recall=ctx.recall)
     return frozenset(f.record for f in GitAfterClose().check(rule_ctx) if f.record)
 
 

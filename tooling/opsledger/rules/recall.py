@@ -70,6 +70,9 @@ class Recall:
         self._last: dict[str, dict[str, _Record]] = {}
         self._now: dict[str, dict[str, _Record]] = {}
         self._index: HistoryIndex | None = None
+        #: the policy object of the last audit (a later use in the same run, the KPI
+        #: counting GIT-AFTER-CLOSE's edits, reads its findings; any other judges afresh)
+        self._on: object = None
         #: (history rule, record ID) -> its findings, in the last audit and in this one
         self._traced_last: dict[tuple[str, str], _Traced] = {}
         self._traced_now: dict[tuple[str, str], _Traced] = {}
@@ -82,7 +85,7 @@ class Recall:
             self._last, self._traced_last = {}, {}
         if ctx.history is None or ctx.history is not self._index:
             self._traced_last = {}
-        self._policy, self._index = policy, ctx.history
+        self._policy, self._index, self._on = policy, ctx.history, ctx.ledger.policy
         self._now, self._traced_now = {}, {}
 
     def end(self) -> None:
@@ -96,8 +99,10 @@ class Recall:
         """A history rule's findings on one record's history: the last audit's where the
         history is the same, every record its judge read is the same object and "now", if
         read, is the same; else judged now."""
+        if ctx.ledger.policy is not self._on:  # not the run of the last audit
+            return tuple(rule.judge(HistoryJudging(ctx), kind, history))
         key = (rule.id, history.record_id)
-        last = self._traced_last.get(key)
+        last = self._traced_last.get(key) or self._traced_now.get(key)
         ledger = ctx.ledger
         if (
             last is not None
