@@ -733,3 +733,6 @@ def test_a_problem_action_is_a_followup_everywhere(repo: Repo) -> None:
     page = actions_page(make_context(collect(repo.root, AS_OF), directory_urls=False))
     row = next(line for line in page.splitlines() if "PRB-2026-0007" in line)
     assert "overdue" in row
+    told = brief(ws, "INC-2026-0042").split("## Problem\n", 1)[1]
+    assert "Actions of problem PRB-2026-0007:" in told
+    assert f"| {VERDICT_WORDS['missing']} |" in told.split("Actions of problem", 1)[1]

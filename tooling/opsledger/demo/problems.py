@@ -61,17 +61,24 @@ class ProblemPlan:
     category: str
     incidents: list[records.Incident]  # detection order
     opened: datetime
+    ends: datetime  # when the demo's history ends
     known: datetime | None = None
     resolved: datetime | None = None
     fix: records.Change | None = None
     links: dict[str, datetime] = field(default_factory=dict)  # incident -> when linked
-    #: the corrective action's due day: a week after the fix of a problem that is fixed
-    #: (done with it), else a month after the demo ends (open, not yet due)
-    due: date | None = None
 
     @property
     def path(self) -> str:
         return f"records/problems/{self.id}.md"
+
+    @property
+    def due(self) -> date:
+        """The corrective action's due day: a week after the fix of a problem that is
+        fixed (done with it), else a day of the month after the demo ends, chosen by when
+        the problem opened (open, not yet due)."""
+        if self.resolved is not None:
+            return (self.resolved + 7 * DAY).date()
+        return (self.ends + (30 + self.opened.toordinal() % 28) * DAY).date()
 
     def status(self, moment: datetime) -> str:
         if self.resolved is not None and moment >= self.resolved:
@@ -86,7 +93,6 @@ class ProblemPlan:
         status = self.status(moment)
         key, first = self.service.key, self.incidents[0]
         linked = [i.id for i in self.incidents if self.links[i.id] <= moment]
-        assert self.due is not None
         due, done = self.due, status == "resolved"
         data: dict[str, object] = {
             "id": self.id,
@@ -231,7 +237,8 @@ def plan_problems(
         opened = _detected(group[2]) + 2 * DAY
         if opened >= ctx.horizon - HOUR:
             opened = ctx.horizon - HOUR
-        plan = ProblemPlan("", service, (group[0].category or "").casefold(), group, opened)
+        category = (group[0].category or "").casefold()
+        plan = ProblemPlan("", service, category, group, opened, ctx.end_dt)
         for inc in group:
             at = _detected(inc) + 6 * HOUR
             plan.links[inc.id] = max(opened, min(at, ctx.horizon - 10 * MINUTE))
@@ -255,7 +262,6 @@ def plan_problems(
             if after:
                 plan.fix = after[0]
                 plan.resolved = _done(after[0]) + 6 * HOUR
-        plan.due = ((plan.resolved or ctx.end_dt + 23 * DAY) + 7 * DAY).date()
         plans.append(plan)
     plans.sort(key=lambda p: (p.opened, p.incidents[0].id))
     counters: dict[int, int] = {}

@@ -44,8 +44,8 @@ def status_since(
 
 
 def first_done(history: RecordHistory, until: datetime | None = None) -> dict[str, Version]:
-    """For each PIR action (by its ``id``) done now (or at ``until``), the version from
-    which it has been ``done`` without a break, as it landed
+    """For each follow-up action (of a PIR or a problem, by its ``id``) done now (or at
+    ``until``), the version from which it has been ``done`` without a break, as it landed
     (:meth:`RecordHistory.held_from`): done, reopened and done again after its due date is
     late, as a PIR's approval is (:func:`status_since`)."""
 

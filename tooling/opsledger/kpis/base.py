@@ -207,15 +207,15 @@ class KpiContext:
         return placed, out
 
     def followup(self, found: Followup, value: float, at: datetime | None) -> Observation:
-        """An observation about a follow-up action: grouped by its PIR's incident (priority,
-        service, source), or by its problem's services."""
+        """An observation about a follow-up action, dated ``at``: grouped by its PIR's
+        incident (priority, service, source), or by its problem's services."""
         record = found.record
         if isinstance(record, Problem):
             return Observation(found.label, value, at, None, record.services)
         inc = self.ledger.incidents.get(record.incident or "")
         if inc is None:
             return Observation(found.label, value, at)
-        return replace(observe(inc, value, at), record=found.label)
+        return replace(observe(inc, value), record=found.label, at=at)
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.ledger.policy.timezone).date()

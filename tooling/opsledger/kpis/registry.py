@@ -174,7 +174,8 @@ KPIS: tuple[Kpi, ...] = (
         "As of --as-of (a snapshot, not period-filtered): open or mitigated incidents "
         "detected more than backlog.incident ago, changes not yet implemented (draft, "
         "requested, approved, scheduled) whose window started more than backlog.change ago, "
-        "and open or in-progress PIR actions more than backlog.action past their due day. "
+        "and follow-up actions (of PIRs and problems) open as of --as-of, as their "
+        "action-due verdict says, more than backlog.action past their due day. "
         "n: the open items examined.",
         services.backlog_aged,
     ),
@@ -232,7 +233,8 @@ KPIS: tuple[Kpi, ...] = (
         "Action closure on time",
         "ratio",
         "ratio",
-        "PIR actions due in the period: on time when the commit that first set the action "
+        "Follow-up actions (of PIRs and problems) due in the period: on time when the "
+        "commit that first set the action "
         "done landed by the end of its due day. An action not done counts as late once its "
         "due day is over; wont-do actions are excluded.",
         timing.action_on_time_rate,
@@ -254,7 +256,8 @@ KPIS: tuple[Kpi, ...] = (
         "Approval lead time",
         "hours",
         "median",
-        f"{_CHANGES} Change types approved before their window (normal): median of "
+        f"{_CHANGES} The changes CHG-APPROVED-BEFORE judges (approved or later, of a type "
+        "approved before its window and needing approvals: normal changes): median of "
         "window.start - the landing time of the commit that added the last approval. "
         "Negative: approved after the window started.",
         timing.approval_lead_time,

@@ -1,5 +1,5 @@
 """Service KPIs: time between failures, availability of tier-1 services, and the aged
-backlog of open incidents, changes and review actions."""
+backlog of open incidents, changes and follow-up actions."""
 
 from __future__ import annotations
 

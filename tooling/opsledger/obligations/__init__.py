@@ -12,15 +12,16 @@ Pure functions decide each obligation of one record from the record, the policy,
 - restoration (:func:`incidents.restoration`): site, brief
 - resolution, the SLA (:func:`incidents.resolution`): sla_compliance, site, brief
 - PIR due (:func:`incidents.pir_due`): INC-PIR, pir_on_time_rate, site, brief
-- action due (:func:`actions.action_due`): PIR-OVERDUE, action_on_time_rate, actions
-  tracker, PIR pages, reports, brief
+- action due, of every follow-up action of a PIR or a problem (:func:`actions.action_due`,
+  :meth:`Obligations.followups`): PIR-OVERDUE, action_on_time_rate, backlog_aged, actions
+  tracker, PIR and problem pages, reports, brief
 - advance notice (:func:`changes.notice`): CHG-NOTICE, site
 - approval before the window (:func:`changes.approval_before_window`): CHG-APPROVED-BEFORE,
   site
 - retrospective approval (:func:`changes.retrospective_approval`): CHG-EMERGENCY, site
 - runbook review (:func:`runbooks.runbook_review`): RB-STALE, site
 - documentation lag (:func:`documentation.documentation`): GIT-LATE-RECORD,
-  documentation_lag
+  documentation_lag, brief
 - regulatory clocks (:func:`regulatory.clocks`): REG-CLASSIFY, REG-DEADLINE,
   regulatory_on_time_rate, regulatory calendar and incident pages, reports, brief
 - recurrences and recurring clusters (:mod:`recurrence`): recurrence_rate_*, PRB-CANDIDATE,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from opsledger.model.records import Incident, Pir
+from opsledger.model.records import Incident, Pir, Problem
 from opsledger.obligations import Cadence, IncidentObligations, Verdict
 from opsledger.reports import problems, regulatory
 from opsledger.text.escape import md as escape
@@ -93,9 +93,13 @@ def _response(obligations: IncidentObligations) -> list[str]:
     return ["| Obligation | Verdict | Detail |", "|---|---|---|", *rows]
 
 
-def _actions(pir: Pir, verdicts: tuple[Verdict | None, ...]) -> list[str]:
+ACTIONS_HEAD = ["| Action | Owner | Due | Status | On time |", "|---|---|---|---|---|"]
+
+
+def _actions(record: Pir | Problem, verdicts: tuple[Verdict | None, ...]) -> list[str]:
+    """A follow-up action table's rows: of a PIR or a problem, with each action-due verdict."""
     rows = []
-    for action, verdict in zip(pir.actions, verdicts, strict=True):
+    for action, verdict in zip(record.actions, verdicts, strict=True):
         due = action.due.isoformat() if action.due else "no date"
         state = VERDICT_WORDS[verdict.state] if verdict is not None else DASH
         rows.append(
@@ -143,12 +147,7 @@ def brief(ws: Workspace, incident_id: str) -> str:
         if pir.root_cause:
             out += ["", f"Root cause: {escape(pir.root_cause)}"]
         if pir.actions:
-            out += [
-                "",
-                "| Action | Owner | Due | Status | On time |",
-                "|---|---|---|---|---|",
-                *_actions(pir, ws.obligations.actions(pir)),
-            ]
+            out += ["", *ACTIONS_HEAD, *_actions(pir, ws.obligations.actions(pir))]
     if obligations.pir is not None:
         out += [
             "",
@@ -156,6 +155,10 @@ def brief(ws: Workspace, incident_id: str) -> str:
             f"{escape(obligations.pir.detail)}.",
         ]
     out += ["", "## Problem", "", *problems.brief_lines(ws.obligations, incident.id)]
+    for prb in ws.obligations.problems_of(incident.id):
+        if prb.actions:  # follow-up actions like a PIR's, judged alike (PIR-OVERDUE)
+            out += ["", f"Actions of problem {escape(prb.id)}:", "", *ACTIONS_HEAD]
+            out += _actions(prb, ws.obligations.actions(prb))
     out += ["", "## Record keeping", ""]
     history = ws.history_index
     trail = history.get(incident.id) if history is not None else None

@@ -779,6 +779,7 @@ class GitDeleted(HistoryRule):
         ledger = ctx.ledger
         # a loaded file says its ID in its ``id``; only files not loaded go by their name
         loaded = {r.path for r in ledger.records()}
+        own = HistoryJudging(ctx)  # what at() reads to place a finding
         for _, history in self.histories(ctx):
             rid = history.record_id
             if not history.deleted or ledger.get(rid) is not None:
@@ -803,7 +804,7 @@ class GitDeleted(HistoryRule):
                     f"give the record its ID back: {restore}; remove {gone.successor} unless "
                     "it is a genuinely new record"
                 )
-            yield self.at(HistoryJudging(ctx), history, message, fix=fix)
+            yield self.at(own, history, message, fix=fix)
 
 
 class GitLateRecord(HistoryRule):

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from opsledger.findings import Finding
-from opsledger.model.policy import PriorityPolicy
 from opsledger.model.records import Incident
 from opsledger.model.settings import BOOLEAN, CALENDAR, DURATION, INTEGER, REQUIRED, Setting
-from opsledger.rules.base import Context, Judging, RecordRule, Rule
+from opsledger.rules.base import Judging, RecordRule, Rule
 from opsledger.rules.examples import Examples, File, example, overlays
 from opsledger.rules.text import STATEMENTS, vagueness
 from opsledger.timeutil import format_duration as dur
@@ -75,10 +74,6 @@ PIR_DUE = Setting(
     "pir_required is true)",
     "priorities[<priority>].pir_due_business_days",
 )
-
-
-def clock(ctx: Context, inc: Incident) -> PriorityPolicy | None:
-    return ctx.ledger.policy.priorities.get(inc.priority or "")
 
 
 class IncidentRule(Rule):

@@ -27,14 +27,14 @@ def actions_page(ctx: PageContext) -> str:
     today = ctx.data.as_of.astimezone(ctx.data.ledger.policy.timezone).date()
     items = ctx.data.verdicts.followups()
     items.sort(
-        key=lambda pa: (
-            _group(pa[1], pa[2]),
-            (pa[1].owner or "").casefold(),
-            pa[1].due or date.max,
-            pa[0].id,
+        key=lambda f: (
+            _group(f.action, f.verdict),
+            (f.action.owner or "").casefold(),
+            f.action.due or date.max,
+            f.record.id,
         )
     )
-    late = sum(1 for _, a, v in items if _group(a, v) == 0)
+    late = sum(1 for f in items if _group(f.action, f.verdict) == 0)
     out = head("Actions tracker", hide_toc=True)
     out += [
         f"{len(items)} follow-up actions of post-incident reviews and problems as of "
@@ -53,12 +53,12 @@ def actions_page(ctx: PageContext) -> str:
             md(action_state(a, v)),
             md_lines(a.title),
             md(a.id),
-            ctx.links.record(page, pir.id),
+            ctx.links.record(page, record.id),
             md(a.status),
             md(a.type),
         )
-        for pir, a, v in items
+        for record, a, v in items
     ]
-    header = ["Group", "Owner", "Due", "State", "Action", "ID", "Of", "Status", "Type"]
+    header = ["Group", "Owner", "Due", "State", "Action", "ID", "Record", "Status", "Type"]
     out += table(header, rows)
     return "\n".join(out) + "\n"
