@@ -3,8 +3,6 @@ pass rate over every record."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from opsledger.kpis.base import Excluded, KpiContext, Observation, Sample, sample
 from opsledger.model.records import Change
 from opsledger.obligations.changes import ended
@@ -63,7 +61,7 @@ def audit_pass_rate(ctx: KpiContext) -> Sample:
     }
     placed, out = ctx.records(runbooks=True)
     obs = [
-        replace(base, value=record.id not in failing and record.path not in failing)
+        base._replace(value=record.id not in failing and record.path not in failing)
         for record, base in placed
     ]
     notes = [] if ctx.history is not None else [f"{ctx.history_reason}: GIT-* rules not counted"]

@@ -202,10 +202,9 @@ def _groups(
     target: Target | None,
     dimension: str,
 ) -> tuple[Group, ...]:
-    zone = ctx.ledger.policy.timezone
     members: dict[str, list[float]] = defaultdict(list)
     for obs in observations:
-        for key in keys_of(obs, dimension, zone):
+        for key in keys(ctx, obs, dimension):
             members[key].append(obs.value)
     out = []
     for key in sort_keys(members):
@@ -213,6 +212,19 @@ def _groups(
         goal = group_target(target, dimension, key)
         out.append(Group(key, value, len(members[key]), goal, judge(value, goal), stats))
     return tuple(out)
+
+
+def keys(ctx: KpiContext, observation: Observation, dimension: str) -> Sequence[str]:
+    """:func:`~.aggregate.keys_of`, a moment's week, month or quarter named once a run."""
+    zone = ctx.ledger.policy.timezone
+    at = observation.at
+    if dimension not in TIME_DIMENSIONS or at is None or observation.labels:
+        return keys_of(observation, dimension, zone)
+    slot = (dimension, at)
+    found = ctx.labels.get(slot)
+    if found is None:
+        found = ctx.labels[slot] = tuple(keys_of(observation, dimension, zone))
+    return found
 
 
 def _availability(

@@ -9,7 +9,6 @@ regimes decided not reportable or not classified yet (placed by awareness).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from opsledger.kpis.base import Excluded, KpiContext, Observation, Sample, observe, sample
@@ -31,7 +30,7 @@ def regulatory_on_time_rate(ctx: KpiContext) -> Sample:
             elif found is not None:
                 value, at = found
                 labels = (("regime", clock.regime.id), ("stage", label(clock)))
-                obs.append(replace(observe(inc, value, at), labels=labels))
+                obs.append(observe(inc, value, at)._replace(labels=labels))
     return sample(obs, out)
 
 

@@ -4,7 +4,6 @@ changed after they were closed or approved (as the GIT-AFTER-CLOSE rule judges t
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any
 
 from opsledger.history.derive import transitions
@@ -81,5 +80,5 @@ def edited_after_close(ctx: KpiContext) -> Sample:
         elif trail is None or not trail.versions:
             excluded.append(Excluded(record.id, NOT_COMMITTED))
         else:
-            obs.append(replace(base, value=record.id in edited))
+            obs.append(base._replace(value=record.id in edited))
     return sample(obs, excluded)

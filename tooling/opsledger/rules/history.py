@@ -158,11 +158,20 @@ class HistoryRule(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         recall = ctx.recall if ctx.only is None else None
-        for kind, history in self.histories(ctx):
-            if recall is not None:
-                yield from recall.traced(self, ctx, kind, history)
-            else:
+        if recall is None:
+            for kind, history in self.histories(ctx):
                 yield from self.judge(HistoryJudging(ctx), kind, history)
+            return
+        whole = recall.checked(self, ctx)
+        if whole is not None:  # this run's audit judged the same: a KPI asks again
+            yield from whole
+            return
+        found: list[Finding] = []
+        for kind, history in self.histories(ctx):
+            judged = recall.traced(self, ctx, kind, history)
+            found += judged
+            yield from judged
+        recall.check_done(self, ctx, found)
 
     def judge(self, ctx: HistoryJudging, kind: str, history: RecordHistory) -> Iterator[Finding]:
         raise NotImplementedError

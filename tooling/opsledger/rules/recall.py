@@ -76,6 +76,9 @@ class Recall:
         #: (history rule, record ID) -> its findings, in the last audit and in this one
         self._traced_last: dict[tuple[str, str], _Traced] = {}
         self._traced_now: dict[tuple[str, str], _Traced] = {}
+        #: history rule ID -> what it was judged on (Ledger, "now", history index) and all
+        #: its findings, in this run
+        self._whole: dict[str, tuple[object, datetime, object, tuple[Finding, ...]]] = {}
 
     def begin(self, ctx: Context) -> None:
         """Before an audit: a changed policy (or none before) leaves nothing to reuse, and
@@ -86,7 +89,7 @@ class Recall:
         if ctx.history is None or ctx.history is not self._index:
             self._traced_last = {}
         self._policy, self._index, self._on = policy, ctx.history, ctx.ledger.policy
-        self._now, self._traced_now = {}, {}
+        self._now, self._traced_now, self._whole = {}, {}, {}
 
     def end(self) -> None:
         """After a whole audit: what it judged is what the next one compares with."""
@@ -116,6 +119,22 @@ class Recall:
         found = tuple(rule.judge(judging, kind, history))
         self._traced_now[key] = _Traced(history, ctx.as_of, judging, (judging.reads, found))
         return found
+
+    def checked(self, rule: HistoryRule, ctx: Context) -> tuple[Finding, ...] | None:
+        """All of a history rule's findings, when this run's audit judged it on the same
+        Ledger, history index and "now" (a KPI counting what the rule finds asks again)."""
+        whole = self._whole.get(rule.id)
+        if whole is None or ctx.ledger.policy is not self._on:
+            return None
+        ledger, as_of, history, found = whole
+        if ledger is ctx.ledger and history is ctx.history and as_of == ctx.as_of:
+            return found
+        return None
+
+    def check_done(self, rule: HistoryRule, ctx: Context, found: Iterable[Finding]) -> None:
+        """A history rule judged every record's history (:meth:`checked`)."""
+        if ctx.ledger.policy is self._on:
+            self._whole[rule.id] = (ctx.ledger, ctx.as_of, ctx.history, tuple(found))
 
     def judged(
         self, rule: RecordRule[Any], table: str, ctx: Context, record: Record
