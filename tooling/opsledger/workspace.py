@@ -81,8 +81,11 @@ def _loading() -> Iterator[None]:
     counting alone). The cyclic collector, left on, walks that growing heap again and again
     (measured: a third of a warm full audit on 10k records). It is paused while they load,
     and what is alive then is moved out of its sight (:func:`gc.freeze`); collection of what
-    the rest of the run allocates is unchanged."""
+    the rest of the run allocates is unchanged. The youngest objects are collected first:
+    garbage made since the last collection would be frozen with the rest and never
+    collected (a served site's rebuild runs with the collector paused)."""
     enabled = gc.isenabled()
+    gc.collect(0)
     gc.disable()
     try:
         yield

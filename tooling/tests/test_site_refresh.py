@@ -8,6 +8,7 @@ cache the first build filled): byte for byte, nothing left out.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -217,3 +218,23 @@ def test_a_held_text_utf8_cannot_carry_differs_from_any_bytes() -> None:
     assert _same(page, "lone \ud800")
     page.content_bytes = "Zürich".encode()
     assert _same(page, "Zürich".encode()) and not _same(page, b"Zurich")
+
+
+def test_serving_leaves_no_garbage_out_of_the_collectors_reach(repo: Repo, tmp_path: Path) -> None:
+    """Each rebuild's loading hides what is alive from the cyclic collector (gc.freeze);
+    the garbage the rebuild before left (the rendered pages' element trees hold reference
+    cycles) is collected first, so a served site does not grow with every edit."""
+    _repo(repo, True)
+    kept = _build(repo, tmp_path / "served", keep=True)
+    record = repo.root / "records/incidents/INC-2026-0001.yaml"
+    title = "Orders database connection pool exhausted"
+    frozen = []
+    try:
+        for n in range(8):
+            record.write_text(ACKED.replace(title, f"Checkout errors, take {n}"), encoding="utf-8")
+            assert refresh_site(kept)
+            frozen.append(gc.get_freeze_count())
+    finally:
+        gc.unfreeze()
+    # the first rebuilds may fill caches that live on; from then on nothing accumulates
+    assert frozen[-1] - frozen[3] < 100, frozen

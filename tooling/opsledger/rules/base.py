@@ -320,11 +320,11 @@ class RecordRule(Rule, Generic[R]):
         recall = ctx.recall if ctx.only is None else None
         for name in self.tables:
             table: Mapping[str, R] = getattr(ctx.ledger, name)
+            if recall is not None:
+                yield from recall.judged(self, name, ctx, ctx.judged(table))
+                continue
             for record in ctx.judged(table):
-                if recall is not None:
-                    yield from recall.judged(self, name, ctx, record)
-                else:
-                    yield from self.judge(Judging(ctx, record), record)
+                yield from self.judge(Judging(ctx, record), record)
 
     def judge(self, ctx: Judging, record: R) -> Iterator[Finding]:
         raise NotImplementedError

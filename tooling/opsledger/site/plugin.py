@@ -28,8 +28,8 @@ from __future__ import annotations
 import gc
 import os
 import types
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -442,6 +442,12 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             self.spool = None
         if self.kept is not None:
             self.kept.built()
+            # what a served site keeps lives as long as it is served: collected once (the
+            # rendered pages' garbage), then out of the collector's sight, as a rebuild's
+            # loading would put it anyway (:func:`_collector_paused`); a full build
+            # unfreezes it again (above)
+            gc.collect()
+            gc.freeze()
         if self.split is not None:
             self.split.stop()
             self.split = None
@@ -482,7 +488,8 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         give the same site (see :func:`opsledger.site.refresh.refresh`)."""
         if self.kept is None:
             return None
-        return refresh(self, self.kept, self._generate(self.kept.config))
+        with _collector_paused():
+            return refresh(self, self.kept, self._generate(self.kept.config))
 
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
@@ -570,6 +577,24 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             except PageCheckError as exc:
                 raise PluginError(str(exc)) from None
         return output_content
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A served site's rebuild with the cyclic garbage collector paused: what the last
+    rebuild left behind (the rendered pages' element trees hold reference cycles) is
+    collected first, once, and the rebuild then runs without the collector walking the
+    heap again and again (measured: a tenth of a rebuild at 10k records). Collecting
+    first also keeps the loading's :func:`gc.freeze` from moving that garbage where it is
+    never collected (a served site grew by thousands of objects with every rebuild)."""
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def guard_site_dir(config: MkDocsConfig, root: Path, label: str = "site_dir") -> None:
