@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -108,12 +109,13 @@ class Period:
     def with_zone(self, zone: ZoneInfo) -> Period:
         return Period(self.since, self.until, zone, self.kind, self.label)
 
-    @property
+    @cached_property
     def start(self) -> datetime | None:
-        """The first instant (UTC), or None when open."""
+        """The first instant (UTC), or None when open (worked out once: a period is asked
+        of every record)."""
         return local_midnight(self.since, self.zone) if self.since is not None else None
 
-    @property
+    @cached_property
     def end(self) -> datetime | None:
         """The first instant after the period (UTC), or None when open."""
         return local_midnight(self.until, self.zone) if self.until is not None else None

@@ -63,8 +63,8 @@ def fresh(root: Path, when: str) -> list[Finding]:
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(edits=EDITS)
-@example(edits=EVERY_EDIT[:26])
-@example(edits=EVERY_EDIT[26:])
+@example(edits=EVERY_EDIT[:28])
+@example(edits=EVERY_EDIT[28:])
 @example(edits=[(2, which, 11, 1, 0) for which in range(4)])  # PIRs' incidents' times
 @example(edits=[(0, 1, 0, 1, 0), (0, 1, 12, 0, 0), (0, 1, 0, 2, 0), (0, 1, 12, 0, 3)])  # commits
 @example(edits=[(3, 0, 3, 0, when) for when in (1, 2, 3, 0)])  # no field edited, time passes

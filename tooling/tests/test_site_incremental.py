@@ -115,6 +115,14 @@ def apply_edit(
         git(root, "add", "-A")
         git(root, "commit", "-qm", "edits", "--allow-empty", date=COMMITTED)
         return
+    if op == 13:  # another record's window and services taken: changes collide, or no more
+        donor, text = originals[names[n % len(names)]].decode(), text or originals[rel].decode()
+        for pattern in (r"(?m)^  start: .*$", r"(?m)^  end: .*$", r"(?m)^services:\n(- .*\n)+"):
+            found = re.search(pattern, donor)
+            if found is not None:
+                text = re.sub(pattern, found.group().replace("\\", "\\\\"), text, count=1)
+        path.write_text(text, encoding="utf-8")
+        return
     if op == 11:  # the first record this one names is edited instead: its times
         rel, op = _named(rel, text, originals), 4
         path = root / rel
@@ -142,7 +150,7 @@ EDITS = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=len(FOLDERS) - 1),  # which folder
         st.integers(min_value=0, max_value=10_000),  # which file in it
-        st.integers(min_value=0, max_value=12),  # which edit (12: a commit)
+        st.integers(min_value=0, max_value=13),  # which edit (12: a commit)
         st.integers(min_value=0, max_value=10_000),  # its choice
         st.integers(min_value=0, max_value=len(MOMENTS) - 1),  # as of when it is built
     ),
@@ -150,7 +158,7 @@ EDITS = st.lists(
     max_size=5,
 )
 #: each edit of a file of each folder at least once
-EVERY_EDIT = [(folder, 3 * op, op, op + 1, 0) for folder in range(len(FOLDERS)) for op in range(13)]
+EVERY_EDIT = [(folder, 3 * op, op, op + 1, 0) for folder in range(len(FOLDERS)) for op in range(14)]
 #: when the edits are committed: after the demo's last commit
 COMMITTED = "2026-10-31T23:59:30Z"
 
@@ -160,12 +168,13 @@ COMMITTED = "2026-10-31T23:59:30Z"
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(edits=EDITS)
-@example(edits=EVERY_EDIT[:26])
-@example(edits=EVERY_EDIT[26:])
+@example(edits=EVERY_EDIT[:28])
+@example(edits=EVERY_EDIT[28:])
 @example(edits=[(2, which, 11, 1, 0) for which in range(4)])  # PIRs' incidents' times
 @example(edits=[(0, 1, 0, 1, 0), (0, 1, 12, 0, 0), (0, 1, 0, 2, 0), (0, 1, 12, 0, 3)])  # commits
 @example(edits=[(0, 5, 8, 0, 0), (0, 5, 10, 0, 0), (0, 5, 0, 0, 0)])  # a column, gone, back
 @example(edits=[(3, 0, 3, 0, when) for when in (1, 2, 3, 0)])  # no field edited, time passes
+@example(edits=[(1, 3, 13, 4, 0), (1, 5, 13, 4, 0), (1, 3, 10, 0, 0)])  # changes collide, then not
 def test_a_carried_build_generates_the_fresh_site(
     demo: tuple[Path, dict[str, bytes]], edits: list[tuple[int, int, int, int, int]]
 ) -> None:

@@ -35,6 +35,23 @@ def test_md_rel_is_relpath(source: str, target: str) -> None:
     assert md_rel(source, target) == expected
 
 
+@given(PATHS, PATHS, st.booleans())
+def test_href_is_relpath_of_the_urls(source: str, target: str, directory_urls: bool) -> None:
+    """The raw-HTML link between two pages: ``relpath`` of their URLs (a folder URL keeps
+    its slash), worked out as :func:`md_rel` works it out."""
+    links = Links(directory_urls)
+    here = links.url(source)
+    here = here.rstrip("/") if here.endswith("/") or not here else posixpath.dirname(here)
+    goal = links.url(target)
+    try:
+        expected = posixpath.relpath(goal or ".", here or ".")
+    except ValueError:
+        return
+    if (goal.endswith("/") or not goal) and not expected.endswith("/"):
+        expected += "/"
+    assert links.href(source, target) == expected
+
+
 def test_record_links_between_folders() -> None:
     links = Links()
     page = links.add_record("incident", "INC-2026-0001", "records/incidents/INC-2026-0001.yaml")

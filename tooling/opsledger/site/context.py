@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from opsledger.model.policy import fingerprint
 from opsledger.model.records import Change, Incident, Pir, Problem, Record
 from opsledger.site.data import SiteData
 from opsledger.site.links import Links
 from opsledger.site.paging import PAGE_ROWS
+
+R = TypeVar("R", bound=Record)
 
 
 @dataclass
@@ -67,3 +71,24 @@ def setting(ctx: PageContext) -> tuple[object, ...]:
         links.services,
         links.problems,
     )
+
+
+def carried_rows(
+    ctx: PageContext,
+    name: str,
+    row: Callable[[str, R], Sequence[str]],
+    inputs: Callable[[R], object] | None = None,
+) -> Callable[[str, R], Sequence[str]]:
+    """``row(page, record)`` for a table named ``name``; under ``site serve``, the row the
+    last build made from the same record object on the same page, with equal
+    ``inputs(record)`` (what the row reads besides the record and the setting: its
+    findings, say) under an equal setting (:meth:`~opsledger.site.carry.Carry.made`)."""
+    carry = ctx.data.carry
+    if carry is None:
+        return row
+
+    def carried(page: str, record: R) -> Sequence[str]:
+        key = (page, inputs(record)) if inputs is not None else page
+        return carry.made(name, record, key, lambda r: tuple(row(page, r)))
+
+    return carried

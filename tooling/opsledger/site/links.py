@@ -41,7 +41,11 @@ def md_rel(source: str, target: str) -> str:
     appended to the folders' relative path; where that could differ from ``relpath`` (an
     absolute path, ``..``, a name that is a folder of ``source`` or not a plain name)
     ``relpath`` itself answers."""
-    here = posixpath.dirname(source)
+    return _relative(posixpath.dirname(source), target)
+
+
+def _relative(here: str, target: str) -> str:
+    """``posixpath.relpath(target, here or ".")``, as :func:`md_rel` works it out."""
     folder, _, name = target.rpartition("/")
     if (
         name in ("", ".")
@@ -102,7 +106,7 @@ class Links:
         here = self.url(source)
         here = here.rstrip("/") if here.endswith("/") or not here else posixpath.dirname(here)
         goal = self.url(target)
-        rel = posixpath.relpath(goal or ".", here or ".")
+        rel = _relative(here, goal or ".")
         if (goal.endswith("/") or not goal) and not rel.endswith("/"):
             rel += "/"
         return rel

@@ -138,6 +138,20 @@ def _month(
             ctx.links.page(page, f"changes/calendar/{months[at + 1]}.md", months[at + 1] + " →")
         )
     out += [" · ".join(nav), ""]
+    carry = ctx.data.carry
+
+    def entry(change: Change) -> str:
+        mark = _collision(sorted(clash.get(change.id, ())))
+        label = f"{change.id} {change.type or ''}".strip()
+        return f"<li>{ctx.links.html_record(page, change.id, label)}{mark}</li>"
+
+    def item(change: Change) -> str:
+        """A change's entry; under ``site serve``, made once per change object, page and
+        colliding changes (:meth:`~opsledger.site.carry.Carry.made`)."""
+        if carry is None:
+            return entry(change)
+        return carry.made(page, change, frozenset(clash.get(change.id, ())), entry)
+
     grid = ['<table class="ol-calendar"><thead><tr>']
     grid += [f'<th scope="col">{d}</th>' for d in _WEEKDAYS]
     grid.append("</tr></thead><tbody>")
@@ -154,9 +168,7 @@ def _month(
             if d.month == month and per_day.get(d):
                 cell.append("<ul>")
                 for change in sorted(per_day[d], key=lambda c: (c.window_start, c.id)):
-                    mark = _collision(sorted(clash.get(change.id, ())))
-                    label = f"{change.id} {change.type or ''}".strip()
-                    cell.append(f"<li>{ctx.links.html_record(page, change.id, label)}{mark}</li>")
+                    cell.append(item(change))
                 cell.append("</ul>")
             cell.append("</td>")
             grid.append("".join(cell))

@@ -12,7 +12,7 @@ from typing import TypeVar
 from opsledger.kpis.display import value_text
 from opsledger.model.records import Change, Incident, Pir, Runbook, Service
 from opsledger.site.common import BAD, OK, head, stamp, table, when
-from opsledger.site.context import PageContext
+from opsledger.site.context import PageContext, carried_rows
 from opsledger.site.page_docs import overdue, review_state
 from opsledger.site.paging import paged_table
 from opsledger.text.escape import attr, md
@@ -120,7 +120,7 @@ def incidents_index(ctx: PageContext, page: str) -> dict[str, str]:
         top,
         header,
         incidents,
-        row,
+        carried_rows(ctx, page, row, lambda i: _findings(ctx, i.id, i.path)),
         folder="records/incidents/",
         label=lambda i: _period(ctx, i.detected_at),
     )
@@ -162,7 +162,7 @@ def changes_index(ctx: PageContext, page: str) -> dict[str, str]:
         top,
         header,
         changes,
-        row,
+        carried_rows(ctx, page, row, lambda c: _findings(ctx, c.id, c.path)),
         folder="records/changes/",
         label=lambda c: _period(ctx, c.window_start),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from opsledger.kpis.display import value_text
 from opsledger.model.records import Change, Incident, Service
 from opsledger.site.common import NONE, fields, head, stamp, table, when
-from opsledger.site.context import PageContext
+from opsledger.site.context import PageContext, carried_rows
 from opsledger.site.paging import paged_table
 from opsledger.text.escape import md
 
@@ -47,7 +47,13 @@ def service_pages(ctx: PageContext, service: Service, page: str) -> dict[str, st
     if incidents:
         header = ["ID", "Title", "Priority", "Status", "Detected"]
         parts = paged_table(
-            links, page, incidents, header, incident_row, page_rows=ctx.page_rows, part="incidents"
+            links,
+            page,
+            incidents,
+            header,
+            carried_rows(ctx, f"{page} incidents", incident_row),
+            page_rows=ctx.page_rows,
+            part="incidents",
         )
         out += parts.pop(page)
         more |= {
@@ -71,7 +77,13 @@ def service_pages(ctx: PageContext, service: Service, page: str) -> dict[str, st
     if changes:
         header = ["ID", "Title", "Type", "Status", "Window start"]
         parts = paged_table(
-            links, page, changes, header, change_row, page_rows=ctx.page_rows, part="changes"
+            links,
+            page,
+            changes,
+            header,
+            carried_rows(ctx, f"{page} changes", change_row),
+            page_rows=ctx.page_rows,
+            part="changes",
         )
         out += parts.pop(page)
         more |= {name: [f"## Changes ({len(changes)})", "", *body] for name, body in parts.items()}
