@@ -442,6 +442,7 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
             self.spool = None
         if self.kept is not None:
             self.kept.built()
+            self.kept.serialise(self)
             # what a served site keeps lives as long as it is served: collected once (the
             # rendered pages' garbage), then out of the collector's sight, as a rebuild's
             # loading would put it anyway (:func:`_collector_paused`); a full build

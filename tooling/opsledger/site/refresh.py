@@ -28,7 +28,13 @@ from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
 
 from opsledger.site.generate import Site, generated_files
-from opsledger.site.search import entry_json, known_plugins_only, search_plugin, write_index
+from opsledger.site.search import (
+    entry_json,
+    known_plugins_only,
+    ours,
+    search_plugin,
+    write_index,
+)
 
 if TYPE_CHECKING:
     from opsledger.site.plugin import OpsledgerPlugin
@@ -58,6 +64,15 @@ class Kept:
         if not isinstance(found, bytes):
             found = self.entries[page] = b",".join(entry_json(e).encode("utf-8") for e in found)
         return found
+
+    def serialise(self, own: object) -> None:
+        """Hold every page's entries as the search index file holds them, where a refresh
+        writes that file itself (:func:`~.search.ours`): done once after the full build,
+        so the first refresh does not serialise every page's entries (a second at 10k
+        records)."""
+        if ours(self.config, own):
+            for page in self.entries:
+                self.entries_json(page)
 
     def entries_of(self, page: str) -> list[dict[str, Any]]:
         """The page's entries."""
@@ -131,8 +146,9 @@ def refresh(plugin: OpsledgerPlugin, kept: Kept, site: Site) -> list[str] | None
         return None
     pages: set[str] = set()
     assets: list[File] = []
+    by_uri = files.src_uris  # a generated path is a source URI already
     for path, content, _ in new:
-        file = files.get_file_from_path(path)
+        file = by_uri.get(path) or files.get_file_from_path(path)
         if file is None:
             return None
         if _same(file, content):
