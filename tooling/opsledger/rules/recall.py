@@ -27,27 +27,51 @@ if TYPE_CHECKING:
     from opsledger.rules.base import RecordRule
     from opsledger.rules.history import HistoryRule
 
-#: the stale bits of a record judged for the first time, or changed
-EVERYTHING = -1
 #: a rule's result for one record: the bits of what its judge read, and its findings
 Judged = tuple[int, tuple[Finding, ...]]
 
 
 class _Record:
-    """One record as an audit judged it."""
+    """One record as an audit saw it: the object, "now", and each of its verdicts a judge
+    read (this audit's value), by its bit."""
 
-    __slots__ = ("as_of", "before", "record", "rules", "seen", "stale")
+    __slots__ = ("as_of", "record", "seen")
 
     def __init__(self, record: Record, as_of: datetime) -> None:
         self.record = record
         self.as_of = as_of
-        #: each verdict of the record a judge read (this audit's value), by its bit
         self.seen: dict[int, object] = {}
-        #: rule ID -> what it judged in this audit
-        self.rules: dict[str, Judged] = {}
-        #: what the last audit judged, and which of its reads differ now
-        self.before: dict[str, Judged] = {}
-        self.stale = EVERYTHING
+
+
+class _Rule:
+    """One rule's results on one Ledger table in one audit, kept sparse: a record whose
+    judge read no verdict nor "now" and found nothing is in neither mapping."""
+
+    __slots__ = ("found", "reads")
+
+    def __init__(self, reads: dict[str, int] | None = None) -> None:
+        #: record ID -> the bits of what its judge read, where it read any
+        self.reads: dict[str, int] = reads if reads is not None else {}
+        #: record ID -> its findings, where there are any
+        self.found: dict[str, tuple[Finding, ...]] = {}
+
+
+class _Table:
+    """One Ledger table as this audit sees it, compared with the last audit's once."""
+
+    __slots__ = ("changed", "order", "records", "removed", "stale")
+
+    def __init__(self) -> None:
+        #: record ID -> the record as this audit sees it
+        self.records: dict[str, _Record] = {}
+        #: record ID -> its place in the table (the order findings are made in)
+        self.order: dict[str, int] = {}
+        #: records every rule judges again: new, or another object (its file changed)
+        self.changed: set[str] = set()
+        #: record ID -> the bits of the last audit's reads that differ now (none: absent)
+        self.stale: dict[str, int] = {}
+        #: records of the last audit that are gone
+        self.removed: set[str] = set()
 
 
 class _Traced:
@@ -67,8 +91,12 @@ class Recall:
 
     def __init__(self) -> None:
         self._policy: str | None = None
+        #: table -> its records as the last audit saw them
         self._last: dict[str, dict[str, _Record]] = {}
-        self._now: dict[str, dict[str, _Record]] = {}
+        self._now: dict[str, _Table] = {}
+        #: (record rule ID, table) -> its results, in the last audit and in this one
+        self._rules_last: dict[tuple[str, str], _Rule] = {}
+        self._rules_now: dict[tuple[str, str], _Rule] = {}
         self._index: HistoryIndex | None = None
         #: the policy object of the last audit (a later use in the same run, the KPI
         #: counting GIT-AFTER-CLOSE's edits, reads its findings; any other judges afresh)
@@ -85,15 +113,16 @@ class Recall:
         another history index nothing of the history rules'."""
         policy = fingerprint(ctx.ledger.policy)
         if self._policy is None or policy != self._policy:
-            self._last, self._traced_last = {}, {}
+            self._last, self._rules_last, self._traced_last = {}, {}, {}
         if ctx.history is None or ctx.history is not self._index:
             self._traced_last = {}
         self._policy, self._index, self._on = policy, ctx.history, ctx.ledger.policy
-        self._now, self._traced_now, self._whole = {}, {}, {}
+        self._now, self._rules_now, self._traced_now, self._whole = {}, {}, {}, {}
 
     def end(self) -> None:
         """After a whole audit: what it judged is what the next one compares with."""
-        self._last, self._now = self._now, {}
+        self._last = {name: table.records for name, table in self._now.items()}
+        self._rules_last, self._now, self._rules_now = self._rules_now, {}, {}
         self._traced_last, self._traced_now = self._traced_now, {}
 
     def traced(
@@ -139,36 +168,66 @@ class Recall:
     def judged(
         self, rule: RecordRule[Any], table: str, ctx: Context, records: Iterable[Record]
     ) -> Iterator[Finding]:
-        """``rule``'s findings on each of ``records`` (of the Ledger's ``table``), in
-        order: the last audit's, or judged now. One loop for the table (a served site's
-        audit asks this of some 50 rules times every record)."""
-        judged = self._now.setdefault(table, {})
-        rule_id = rule.id
-        for record in records:
-            entry = judged.get(record.id)
-            if entry is None or entry.record is not record:
-                entry = judged[record.id] = self._compare(table, ctx, record)
-            before = entry.before.get(rule_id)
-            if before is not None and not before[0] & entry.stale:
-                entry.rules[rule_id] = before
-                yield from before[1]
-                continue
-            judging = Judging(ctx, record)
-            found = tuple(rule.judge(judging, record))
-            entry.rules[rule_id] = (judging.reads, found)
-            entry.seen.update(judging.seen)
-            yield from found
+        """``rule``'s findings on each of ``records`` (the Ledger's ``table``), in order:
+        the last audit's, or judged now. Only the records that may differ are visited: those
+        new or changed, those the rule found something on, and those whose reads (a verdict,
+        "now") differ now; the rest found nothing then and find nothing now."""
+        seen = self._now.get(table)
+        if seen is None:
+            seen = self._now[table] = self._table(table, ctx, records)
+        key = (rule.id, table)
+        last = self._rules_last.get(key)
+        if last is None:
+            now = self._rules_now[key] = _Rule()
+            visit: Iterable[str] = seen.order
+        else:
+            removed, stale = seen.removed, seen.stale
+            reads = (
+                {rid: bits for rid, bits in last.reads.items() if rid not in removed}
+                if removed
+                else dict(last.reads)
+            )
+            now = self._rules_now[key] = _Rule(reads)
+            again = seen.changed | {rid for rid in last.found if rid not in removed}
+            if stale:
+                again |= {rid for rid, bits in reads.items() if bits & stale.get(rid, 0)}
+            visit = sorted(again, key=seen.order.__getitem__)
+        for rid in visit:
+            entry = seen.records[rid]
+            bits = now.reads.pop(rid, 0)
+            if last is not None and rid not in seen.changed and not bits & seen.stale.get(rid, 0):
+                found = last.found.get(rid, ())
+            else:
+                judging = Judging(ctx, entry.record)
+                found = tuple(rule.judge(judging, entry.record))
+                bits = judging.reads
+                entry.seen.update(judging.seen)
+            if bits:
+                now.reads[rid] = bits
+            if found:
+                now.found[rid] = found
+                yield from found
 
-    def _compare(self, table: str, ctx: Context, record: Record) -> _Record:
-        """The record as this audit sees it, and what of the last audit's reads differ."""
-        entry = _Record(record, ctx.as_of)
-        last = self._last.get(table, {}).get(record.id)
-        if last is None or last.record is not record:
-            return entry
-        stale = 0 if last.as_of == ctx.as_of else AS_OF
-        for bit, value in last.seen.items():
-            entry.seen[bit] = now = VERDICTS[bit](ctx.obligations, record)
-            if now != value:
-                stale |= bit
-        entry.before, entry.stale = last.rules, stale
-        return entry
+    def _table(self, table: str, ctx: Context, records: Iterable[Record]) -> _Table:
+        """The table's records as this audit sees them, and what differs from the last
+        audit: a record another object, or one whose verdicts read then differ now (each
+        compared by value), or "now" moved."""
+        last = self._last.get(table, {})
+        seen = _Table()
+        for place, record in enumerate(records):
+            rid = record.id
+            entry = seen.records[rid] = _Record(record, ctx.as_of)
+            seen.order[rid] = place
+            before = last.get(rid)
+            if before is None or before.record is not record:
+                seen.changed.add(rid)
+                continue
+            stale = 0 if before.as_of == ctx.as_of else AS_OF
+            for bit, value in before.seen.items():
+                entry.seen[bit] = now = VERDICTS[bit](ctx.obligations, record)
+                if now != value:
+                    stale |= bit
+            if stale:
+                seen.stale[rid] = stale
+        seen.removed = last.keys() - seen.order.keys()
+        return seen
