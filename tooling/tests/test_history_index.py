@@ -347,3 +347,27 @@ def test_incremental_log_holds_each_commit_once(history_repo: Repo) -> None:
         )
         == 2
     )  # the one new commit
+
+
+def test_what_is_derived_from_a_history_is_worked_out_once_per_history_object() -> None:
+    """The KPIs ask the index for facts read from one record's history alone (reopened,
+    downgraded, when each approval landed) on every build of a served site: worked out
+    once per history object, and again for another object under the same ID."""
+    from opsledger.history.model import HistoryIndex, RecordHistory
+
+    made: list[str] = []
+
+    def make(history: RecordHistory) -> str:
+        made.append(history.record_id)
+        return f"fact of {history.record_id}"
+
+    one = RecordHistory("INC-2026-0001")
+    index = HistoryIndex(head="abc", records={one.record_id: one})
+    assert index.derived("fact", one, make) == "fact of INC-2026-0001"
+    assert index.derived("fact", one, make) == "fact of INC-2026-0001"
+    assert made == ["INC-2026-0001"]
+    index.derived("other fact", one, make)  # another name: its own
+    again = RecordHistory("INC-2026-0001")  # the same ID, another history
+    index.derived("fact", again, make)
+    assert made == ["INC-2026-0001"] * 3
+    assert index == HistoryIndex(head="abc", records={one.record_id: one})  # not compared

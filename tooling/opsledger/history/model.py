@@ -95,6 +95,7 @@ class Version:
 
 #: what a version's fields hold, for :meth:`RecordHistory.held_from`
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -225,9 +226,24 @@ class HistoryIndex:
     head: str | None
     records: dict[str, RecordHistory] = field(default_factory=dict)
     since: date | None = None  # policy history.since: the adoption date
+    #: (what, record ID) -> the history it was worked out from, and the result
+    _derived: dict[tuple[str, str], tuple[RecordHistory, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def get(self, record_id: str) -> RecordHistory | None:
         return self.records.get(record_id)
+
+    def derived(self, what: str, history: RecordHistory, make: Callable[[RecordHistory], T]) -> T:
+        """``make(history)``, worked out once for this index's ``history`` under the name
+        ``what``: ``make`` reads nothing but the history (a served site keeps the index
+        while ``HEAD`` is the same, and the KPIs ask it again on every rebuild)."""
+        slot = (what, history.record_id)
+        held = self._derived.get(slot)
+        if held is None or held[0] is not history:
+            held = self._derived[slot] = (history, make(history))
+        result: T = held[1]
+        return result
 
     def imported(self, record_id: str) -> bool:
         """Imported from an earlier system, so skipped by history checks: first committed

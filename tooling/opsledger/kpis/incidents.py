@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from opsledger.history.derive import transitions
+from opsledger.history.model import RecordHistory
 from opsledger.kpis.base import (
     Excluded,
     KpiContext,
@@ -205,6 +206,11 @@ def reopened_in_history(ctx: KpiContext, inc: Incident) -> tuple[bool, bool]:
     history = ctx.history.get(inc.id)
     if history is None:
         return False, False
+    return ctx.history.derived("reopened", history, _reopened)
+
+
+def _reopened(history: RecordHistory) -> tuple[bool, bool]:
+    """(resolved at some point, reopened), read from the history alone."""
     # a past version's status is unchecked (a list, a mapping): only text is a status
     resolved = any(text(v.data or {}, "status") in RESOLVED for v in history.readable())
     back = any(

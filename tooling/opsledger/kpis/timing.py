@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opsledger.history.derive import entry_key, first_seen_entries
+from opsledger.history.model import RecordHistory, Version
 from opsledger.kpis.base import (
     Excluded,
     KpiContext,
@@ -143,6 +144,11 @@ def _counted_entries(ctx: KpiContext, chg: Change) -> list[Mapping[str, Any]]:
     return [entries[a.index] for a in counted] if len(counted) == required else []
 
 
+def _approvals_seen(trail: RecordHistory) -> dict[tuple[str, str, str, str], Version]:
+    """Each approval entry's first version (read from the history alone)."""
+    return first_seen_entries(trail, "approvals")
+
+
 def approval_lead_time(ctx: KpiContext) -> Sample:
     """Hours from the landing of the commit that completed a change's approvals (the last
     of the approvals CHG-APPROVED-BEFORE counts: an entry by someone not listed as an
@@ -172,7 +178,7 @@ def approval_lead_time(ctx: KpiContext) -> Sample:
         elif trail is None:
             out.append(Excluded(chg.id, NOT_COMMITTED))
         else:
-            seen = first_seen_entries(trail, "approvals")
+            seen = ctx.history.derived("approvals first seen", trail, _approvals_seen)
             landed = [seen.get(entry_key(e)) for e in entries]
             if any(v is None for v in landed):
                 out.append(Excluded(chg.id, f"an approval is {NOT_COMMITTED}"))

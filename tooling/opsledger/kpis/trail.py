@@ -51,7 +51,7 @@ def priority_downgrades(ctx: KpiContext) -> Sample:
         elif trail is None or not trail.versions:
             out.append(Excluded(inc.id, NOT_COMMITTED))
         else:
-            obs.append(observe(inc, downgraded(trail)))
+            obs.append(observe(inc, ctx.history.derived("downgraded", trail, downgraded)))
     return sample(obs, out)
 
 
