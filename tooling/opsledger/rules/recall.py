@@ -225,7 +225,7 @@ class Recall:
             stale = 0 if before.as_of == ctx.as_of else AS_OF
             for bit, value in before.seen.items():
                 entry.seen[bit] = now = VERDICTS[bit](ctx.obligations, record)
-                if now != value:
+                if now is not value and now != value:  # a verdict carried is the same object
                     stale |= bit
             if stale:
                 seen.stale[rid] = stale
