@@ -112,6 +112,7 @@ def test_long_tables_split_over_linked_pages(
     for built in [service, *more]:
         body = _main(built.read_text(encoding="utf-8"))
         listed += [posixpath.basename(h.rstrip("/")) for h in INCIDENT_LINK.findall(body)]
+        assert body.count(f"Incidents ({COUNT})") == 1, built  # each page's one heading
         for href in HREF.findall(body):
             if "incidents/" in href or "orders-db" in href:
                 assert _resolve(out, built, href).is_file(), (built, href)

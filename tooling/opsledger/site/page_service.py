@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 from opsledger.kpis.display import value_text
-from opsledger.model.records import Change, Incident, Service
+from opsledger.model.records import Change, Incident, Record, Service
 from opsledger.site.common import NONE, fields, head, stamp, table, when
 from opsledger.site.context import PageContext, carried_rows
 from opsledger.site.paging import paged_table
 from opsledger.text.escape import md
+
+R = TypeVar("R", bound=Record)
 
 
 def service_pages(ctx: PageContext, service: Service, page: str) -> dict[str, str]:
@@ -44,23 +49,8 @@ def service_pages(ctx: PageContext, service: Service, page: str) -> dict[str, st
         )
 
     more: dict[str, list[str]] = {}
-    if incidents:
-        header = ["ID", "Title", "Priority", "Status", "Detected"]
-        parts = paged_table(
-            links,
-            page,
-            incidents,
-            header,
-            carried_rows(ctx, f"{page} incidents", incident_row),
-            page_rows=ctx.page_rows,
-            part="incidents",
-        )
-        out += parts.pop(page)
-        more |= {
-            name: [f"## Incidents ({len(incidents)})", "", *body] for name, body in parts.items()
-        }
-    else:
-        out += ["None.", ""]
+    header = ["ID", "Title", "Priority", "Status", "Detected"]
+    out += _table(ctx, page, "Incidents", incidents, header, incident_row, more)
     changes = [c for c in ledger.changes.values() if service.id in c.services]
     changes.sort(key=lambda c: stamp(c.window_start), reverse=True)
     out += [f"## Changes ({len(changes)})", ""]
@@ -74,21 +64,8 @@ def service_pages(ctx: PageContext, service: Service, page: str) -> dict[str, st
             md(when(c.window_start, zone)),
         )
 
-    if changes:
-        header = ["ID", "Title", "Type", "Status", "Window start"]
-        parts = paged_table(
-            links,
-            page,
-            changes,
-            header,
-            carried_rows(ctx, f"{page} changes", change_row),
-            page_rows=ctx.page_rows,
-            part="changes",
-        )
-        out += parts.pop(page)
-        more |= {name: [f"## Changes ({len(changes)})", "", *body] for name, body in parts.items()}
-    else:
-        out += ["None.", ""]
+    header = ["ID", "Title", "Type", "Status", "Window start"]
+    out += _table(ctx, page, "Changes", changes, header, change_row, more)
     books = [b for b in ledger.runbooks.values() if service.id in b.services]
     out += ["## Runbooks", ""]
     pairs = [(links.record(page, b.id), md(b.title)) for b in books]
@@ -99,3 +76,32 @@ def service_pages(ctx: PageContext, service: Service, page: str) -> dict[str, st
         back = f"Continued from {links.service(name, service.id)}."
         pages[name] = "\n".join([*head(title), back, "", *body]) + "\n"
     return pages
+
+
+def _table(
+    ctx: PageContext,
+    page: str,
+    title: str,
+    records: Sequence[R],
+    header: list[str],
+    row: Callable[[str, R], Sequence[str]],
+    more: dict[str, list[str]],
+) -> list[str]:
+    """The service page's first part of a table of its incidents or changes (rows made
+    once per record under ``site serve``: :func:`~.context.carried_rows`); its further
+    pages go into ``more``, under the table's heading."""
+    if not records:
+        return ["None.", ""]
+    part = title.lower()
+    parts = paged_table(
+        ctx.links,
+        page,
+        records,
+        header,
+        carried_rows(ctx, f"{page} {part}", row),
+        page_rows=ctx.page_rows,
+        part=part,
+    )
+    first = parts.pop(page)
+    more |= {name: [f"## {title} ({len(records)})", "", *body] for name, body in parts.items()}
+    return first
