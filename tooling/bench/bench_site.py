@@ -34,7 +34,7 @@ import yaml
 
 from opsledger.demo import generate_demo
 from opsledger.site import plugin as site_plugin
-from opsledger.site.build import build_site, refresh_site
+from opsledger.site.build import build_site, refresh_site, settle
 from opsledger.site.data import collect
 from opsledger.site.generate import NAV, generate
 from opsledger.timeutil import parse_timestamp
@@ -152,6 +152,7 @@ def refresh_figure(repo: Path, out: Path, cache: Path) -> None:
     os.environ["OPSLEDGER_CACHE_DIR"] = str(cache)
     as_of = parse_timestamp(AS_OF)
     kept = build_site(repo, output=out, as_of=as_of, keep=True)
+    settle()  # as site serve does once the site is built
     generating: list[float] = []
     original = site_plugin.OpsledgerPlugin._generate
 

@@ -22,6 +22,7 @@ from opsledger.site.build import (
     make_server,
     records_only,
     refresh_site,
+    settle,
     snapshot,
     watched,
 )
@@ -242,6 +243,7 @@ def serve_command(
         served = [next(folders)]
         built: BuildResult | None = _build(repo, served[0], config, as_of, no_history, keep=True)
         assert built is not None
+        settle()
         server = make_server(lambda: served[0], host, port)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -270,6 +272,7 @@ def serve_command(
                         built = _build_beside(
                             repo, served, next(folders), config, as_of, no_history
                         )
+                        settle()
                 except OpsledgerError as exc:
                     built = None  # half refreshed, or not built: the next change builds in full
                     _fold(exc, _ECHO)

@@ -9,6 +9,7 @@ folder outside the repository.
 from __future__ import annotations
 
 import functools
+import gc
 import http.server
 import os
 import shutil
@@ -174,6 +175,18 @@ def build_site(
         pages = sum(1 for _ in site_dir.rglob("*.html"))
         kept = plugin if keep else None
         return BuildResult(site_dir / "index.html", None if default else path, pages, kept)
+
+
+def settle() -> None:
+    """In the process serving a kept build (``site serve``), once it is built: what the
+    build left behind is collected, and what stays alive (the kept build, served for as
+    long as the process runs) is moved out of the cyclic garbage collector's sight
+    (:func:`gc.freeze`), where a rebuild's loading would move it anyway after collecting
+    it all first (a second at 10k records). The next full build brings it back into sight.
+    Only the process that serves calls it: it decides when that process's garbage is
+    collected."""
+    gc.collect()
+    gc.freeze()
 
 
 def refresh_site(result: BuildResult) -> list[str] | None:

@@ -443,12 +443,6 @@ class OpsledgerPlugin(BasePlugin[OpsledgerConfig]):  # type: ignore[no-untyped-c
         if self.kept is not None:
             self.kept.built()
             self.kept.serialise(self)
-            # what a served site keeps lives as long as it is served: collected once (the
-            # rendered pages' garbage), then out of the collector's sight, as a rebuild's
-            # loading would put it anyway (:func:`_collector_paused`); a full build
-            # unfreezes it again (above)
-            gc.collect()
-            gc.freeze()
         if self.split is not None:
             self.split.stop()
             self.split = None
