@@ -59,10 +59,7 @@ def _records(data: SiteData, name: str, records: Iterable[Record]) -> Iterator[t
     are made from the record alone, as UTF-8 bytes, and joined (under ``site serve`` they
     are kept with the record and made once: :mod:`.carry`)."""
     chosen = list(records)
-    keys: list[str] = []
-    for r in chosen:
-        keys.extend(k for k in r.data if k not in keys)
-    keys = [k for k in keys if k != "id"]
+    keys = [k for k in dict.fromkeys(k for r in chosen for k in r.data) if k != "id"]
 
     def made(r: Record) -> tuple[bytes, bytes]:
         row = csv_line([r.id, r.path, *(_flat(r.data.get(k)) for k in keys)])
