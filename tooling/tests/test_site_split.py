@@ -103,11 +103,19 @@ def chosen(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     return str(request.param)
 
 
-def _children() -> list[str]:
-    """This process's child processes (Linux)."""
+def _children(pid: int | None = None) -> list[str]:
+    """The child processes of this process (or of ``pid``), Linux: a thread or process
+    that ends while they are listed has none."""
     found: list[str] = []
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found += (task / "children").read_text().split()
+    try:
+        tasks = list(Path(f"/proc/{pid or os.getpid()}/task").iterdir())
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            found += (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
     return found
 
 
@@ -451,10 +459,8 @@ build_site(Path(sys.argv[1]), output=Path(sys.argv[2]), as_of=at, split=split)
 
 def _descendants(pid: int) -> list[int]:
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with_kids = (task / "children").read_text().split() if task.exists() else []
-        for kid in map(int, with_kids):
-            found += [kid, *_descendants(kid)]
+    for kid in map(int, _children(pid)):
+        found += [kid, *_descendants(kid)]
     return found
 
 
