@@ -735,3 +735,20 @@ def test_python_warnings_reach_the_callers_own_hook(
                 got[split] = [str(w.message) for w in recorded if "warned" in str(w.message)]
     assert len(got[None]) > 40
     assert got[1] == got[None]
+
+
+def test_stopping_a_split_whose_second_process_was_reaped_already() -> None:
+    """Ctrl-C signals both processes: the second ends, the first's wait for it returns,
+    and the interrupt arrives before that wait says it reaped the process. Stopping the
+    split then waits for a process that is gone: the interrupt stays what ends the build
+    (it failed with "No child processes", exit status 1, once under load)."""
+    from opsledger.site.split import Messages, Split
+
+    split = Split(["incidents/INC-2026-0001.md"], {1}, Messages())
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)  # reaped, as the interrupted wait did
+    split.pid = pid
+    split.stop()
+    assert split.pid == 0

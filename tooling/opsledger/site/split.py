@@ -445,7 +445,14 @@ class Split:
     def _wait(self) -> int:
         if not self.pid:
             return -1
-        _, status = os.waitpid(self.pid, 0)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            # reaped already: an interrupt (Ctrl-C, whose signal ended the second process
+            # too) came after the wait that reaped it returned and before it said so; an
+            # error here would stand in for the interrupt (the build failed, status 1)
+            self.pid = 0
+            return -1
         self.pid = 0
         return os.waitstatus_to_exitcode(status)
 
