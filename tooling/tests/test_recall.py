@@ -279,3 +279,48 @@ def test_the_kpi_reads_the_runs_audit_and_no_other(
     other = Workspace(root, as_of=MOMENTS[0])
     assert findings(other.ledger, other.history_index) == same_run
     assert len(judged) > 10  # every history judged afresh
+
+
+def test_a_rule_read_in_part_is_judged_afresh_next_time(
+    demo: tuple[Path, dict[str, bytes]],
+) -> None:
+    """An audit whose reader stopped reading a rule's findings early leaves that rule's
+    results incomplete: the next audit of the same records judges the rule again on every
+    record, and finds what a fresh audit finds (two changes with a placeholder rollback
+    plan: the reader stops after the first one's finding)."""
+    import re
+
+    from opsledger.audit import AuditOptions, run_audit
+    from opsledger.calendar import BusinessCalendar
+    from opsledger.rules.base import Context
+    from opsledger.rules.changes import ChgRollback
+    from opsledger.rules.recall import Recall
+
+    root, originals = demo
+    changes = sorted(p for p in originals if p.startswith("records/changes/"))[:2]
+    try:
+        for rel in changes:
+            text = originals[rel].decode()
+            plan = re.sub(r"(?m)^  plan: .*$", "  plan: Rollback if needed.", text, count=1)
+            (root / rel).write_text(plan, encoding="utf-8")
+        ws = Workspace(root, as_of=MOMENTS[0])
+        recall = Recall()
+        options = AuditOptions(
+            as_of=ws.as_of, history=ws.history_index, obligations=ws.obligations, recall=recall
+        )
+        expected = run_audit(ws.ledger, options)
+        rule = ChgRollback()
+        assert sum(f.rule == rule.id for f in expected) >= 2
+        calendar = BusinessCalendar.of(ws.ledger.policy)
+        ctx = Context(
+            ws.ledger, ws.as_of, calendar, ws.history_index, ws.obligations, recall=recall
+        )
+        recall.begin(ctx)
+        checked = rule.check(ctx)
+        next(checked)  # the first finding only, then the reader stops
+        checked.close()
+        recall.end()
+        assert run_audit(ws.ledger, options) == expected
+    finally:
+        for rel in changes:
+            (root / rel).write_bytes(originals[rel])

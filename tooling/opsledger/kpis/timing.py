@@ -144,8 +144,9 @@ def _counted_entries(ctx: KpiContext, chg: Change) -> list[Mapping[str, Any]]:
     return [entries[a.index] for a in counted] if len(counted) == required else []
 
 
-def _approvals_seen(trail: RecordHistory) -> dict[tuple[str, str, str, str], Version]:
-    """Each approval entry's first version (read from the history alone)."""
+def _approvals_seen(trail: RecordHistory) -> Mapping[tuple[str, str, str, str], Version]:
+    """Each approval entry's first version (read from the history alone; held once per
+    history and shared: read only)."""
     return first_seen_entries(trail, "approvals")
 
 

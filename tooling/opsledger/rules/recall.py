@@ -178,7 +178,7 @@ class Recall:
         key = (rule.id, table)
         last = self._rules_last.get(key)
         if last is None:
-            now = self._rules_now[key] = _Rule()
+            now = _Rule()
             visit: Iterable[str] = seen.order
         else:
             removed, stale = seen.removed, seen.stale
@@ -187,7 +187,7 @@ class Recall:
                 if removed
                 else dict(last.reads)
             )
-            now = self._rules_now[key] = _Rule(reads)
+            now = _Rule(reads)
             again = seen.changed | {rid for rid in last.found if rid not in removed}
             if stale:
                 again |= {rid for rid, bits in reads.items() if bits & stale.get(rid, 0)}
@@ -207,6 +207,9 @@ class Recall:
             if found:
                 now.found[rid] = found
                 yield from found
+        # what the next audit compares with, once every record was visited (a caller that
+        # stops reading early leaves nothing, and the next audit judges the rule afresh)
+        self._rules_now[key] = now
 
     def _table(self, table: str, ctx: Context, records: Iterable[Record]) -> _Table:
         """The table's records as this audit sees them, and what differs from the last
